@@ -1,0 +1,347 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/orbitswarm/orbit/engine/kernels"
+)
+
+// ErrBadInput is wrapped by errors about arguments that do not fit the model
+// (token ids out of range, wrong buffer sizes, positions out of order).
+var ErrBadInput = errors.New("engine: bad input")
+
+// Row places one row of a batch: a position of a sequence whose keys and
+// values live in Session.
+type Row struct {
+	Session *Session
+	Pos     int
+}
+
+// Session is the KV cache of one sequence for the blocks of one Model.
+// A Session is used by one batch at a time.
+type Session struct {
+	model  *Model
+	maxLen int
+	n      int         // positions filled
+	k, v   [][]float32 // per loaded layer: maxLen * KVDim
+}
+
+// NewSession makes a KV cache for up to maxLen positions over the model's
+// loaded blocks.
+func (m *Model) NewSession(maxLen int) (*Session, error) {
+	if maxLen <= 0 {
+		return nil, fmt.Errorf("%w: session length %d", ErrBadInput, maxLen)
+	}
+	s := &Session{model: m, maxLen: maxLen}
+	kv := m.Config.KVDim()
+	for range m.layers {
+		s.k = append(s.k, make([]float32, maxLen*kv))
+		s.v = append(s.v, make([]float32, maxLen*kv))
+	}
+	return s, nil
+}
+
+// SessionBytes is the memory a session of maxLen positions takes.
+func (m *Model) SessionBytes(maxLen int) int64 {
+	return int64(len(m.layers)) * int64(maxLen) * int64(m.Config.KVDim()) * 2 * 4
+}
+
+// Len is the number of positions the session holds.
+func (s *Session) Len() int { return s.n }
+
+// MaxLen is the session's capacity in positions.
+func (s *Session) MaxLen() int { return s.maxLen }
+
+// Truncate forgets positions from n on.
+func (s *Session) Truncate(n int) {
+	if n >= 0 && n < s.n {
+		s.n = n
+	}
+}
+
+// scratch holds the buffers of one forward pass, grown as needed and reused.
+type scratch struct {
+	xb, q, k, v, att, hb, hb2 []float32
+	cos, sin                  []float32
+	scores                    [][]float32 // per worker
+}
+
+func grow(b *[]float32, n int) []float32 {
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return *b
+}
+
+// Embed writes the embeddings of tokens into out (len(tokens) * Dim).
+func (m *Model) Embed(tokens []int32, out []float32) error {
+	if !m.hasEmbed {
+		return fmt.Errorf("engine: embedding not loaded")
+	}
+	dim := m.Config.Dim
+	if len(out) != len(tokens)*dim {
+		return fmt.Errorf("%w: embed output has %d values, want %d", ErrBadInput, len(out), len(tokens)*dim)
+	}
+	rowBytes, err := m.embd.Type.RowBytes(dim)
+	if err != nil {
+		return err
+	}
+	for i, t := range tokens {
+		if t < 0 || int(t) >= m.Config.VocabSize {
+			return fmt.Errorf("%w: token %d outside vocabulary of %d", ErrBadInput, t, m.Config.VocabSize)
+		}
+		row := m.embd.Data[int(t)*rowBytes : (int(t)+1)*rowBytes]
+		if err := kernels.Dequantize(out[i*dim:(i+1)*dim], row, m.embd.Type); err != nil {
+			return fmt.Errorf("engine: embedding of token %d: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Head applies the final norm and the output matrix to n hidden rows,
+// writing n * VocabSize logits.
+func (m *Model) Head(x []float32, n int, logits []float32) error {
+	if !m.hasHead {
+		return fmt.Errorf("engine: head not loaded")
+	}
+	dim, vocab := m.Config.Dim, m.Config.VocabSize
+	if len(x) != n*dim || len(logits) != n*vocab {
+		return fmt.Errorf("%w: head of %d rows got %d inputs and %d logits, want %d and %d", ErrBadInput, n, len(x), len(logits), n*dim, n*vocab)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	xb := grow(&m.buf.xb, n*dim)
+	for r := 0; r < n; r++ {
+		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], m.outNorm, m.Config.Eps)
+	}
+	return m.pool.MatMul(logits, m.output, xb, n)
+}
+
+// Forward runs the loaded blocks over a batch of hidden rows in place:
+// x holds len(rows) rows of Dim values. Each row's keys and values are
+// stored in its session at its position; a row attends to its session's
+// positions up to and including its own. A session's rows must come in
+// increasing position order, and a row's position may not skip past the
+// session's length (a position below it rewrites the cache from there).
+func (m *Model) Forward(ctx context.Context, x []float32, rows []Row) error {
+	n, dim := len(rows), m.Config.Dim
+	if len(x) != n*dim {
+		return fmt.Errorf("%w: %d rows need %d values, got %d", ErrBadInput, n, n*dim, len(x))
+	}
+	if err := m.checkRows(rows); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ropeTables(rows)
+	for i := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("engine: forward cancelled at block %d: %w", m.Span.Start+i, err)
+		}
+		if err := m.layerForward(i, x, rows); err != nil {
+			return fmt.Errorf("engine: block %d: %w", m.Span.Start+i, err)
+		}
+	}
+	for _, r := range rows {
+		r.Session.n = r.Pos + 1
+	}
+	return nil
+}
+
+func (m *Model) checkRows(rows []Row) error {
+	next := map[*Session]int{}
+	for i, r := range rows {
+		s := r.Session
+		if s == nil || s.model != m {
+			return fmt.Errorf("%w: row %d has no session of this model", ErrBadInput, i)
+		}
+		want, seen := next[s]
+		if !seen {
+			want = s.n
+		}
+		if r.Pos < 0 || r.Pos >= s.maxLen || r.Pos > want || (seen && r.Pos != want) {
+			return fmt.Errorf("%w: row %d at position %d: session has %d of %d positions (next in batch %d)", ErrBadInput, i, r.Pos, s.n, s.maxLen, want)
+		}
+		next[s] = r.Pos + 1
+	}
+	return nil
+}
+
+// ropeInvFreq returns, per rotated pair j, base^(-2j/ropeDim) divided by the
+// model's frequency factor for j.
+func ropeInvFreq(c *Config) []float64 {
+	inv := make([]float64, c.RopeDim/2)
+	for j := range inv {
+		inv[j] = math.Pow(c.RopeBase, -float64(2*j)/float64(c.RopeDim))
+		if c.RopeFreqFactors != nil {
+			inv[j] /= float64(c.RopeFreqFactors[j])
+		}
+	}
+	return inv
+}
+
+func (m *Model) ropeTables(rows []Row) {
+	half := m.Config.RopeDim / 2
+	cos := grow(&m.buf.cos, len(rows)*half)
+	sin := grow(&m.buf.sin, len(rows)*half)
+	for r, row := range rows {
+		for j, f := range m.ropeInv {
+			s, c := math.Sincos(float64(row.Pos) * f)
+			cos[r*half+j], sin[r*half+j] = float32(c), float32(s)
+		}
+	}
+}
+
+// rope rotates each head of vec (heads * HeadDim values) for table row r.
+func (m *Model) rope(vec []float32, heads, r int) {
+	c := &m.Config
+	half := c.RopeDim / 2
+	cos := m.buf.cos[r*half : (r+1)*half]
+	sin := m.buf.sin[r*half : (r+1)*half]
+	for h := 0; h < heads; h++ {
+		v := vec[h*c.HeadDim : (h+1)*c.HeadDim]
+		for j := 0; j < half; j++ {
+			a, b := 2*j, 2*j+1
+			if c.RopeNeox {
+				a, b = j, j+half
+			}
+			x0, x1 := v[a], v[b]
+			v[a] = x0*cos[j] - x1*sin[j]
+			v[b] = x0*sin[j] + x1*cos[j]
+		}
+	}
+}
+
+func (m *Model) layerForward(li int, x []float32, rows []Row) error {
+	c := &m.Config
+	l := &m.layers[li]
+	n, dim, kvDim, hidden := len(rows), c.Dim, c.KVDim(), c.Hidden
+	b := &m.buf
+	xb := grow(&b.xb, n*dim)
+	q := grow(&b.q, n*dim)
+	k := grow(&b.k, n*kvDim)
+	v := grow(&b.v, n*kvDim)
+	att := grow(&b.att, n*dim)
+
+	for r := 0; r < n; r++ {
+		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], l.attnNorm, c.Eps)
+	}
+	if err := m.pool.MatMul(q, l.wq, xb, n); err != nil {
+		return err
+	}
+	if err := m.pool.MatMul(k, l.wk, xb, n); err != nil {
+		return err
+	}
+	if err := m.pool.MatMul(v, l.wv, xb, n); err != nil {
+		return err
+	}
+	for r, row := range rows {
+		qr, kr, vr := q[r*dim:(r+1)*dim], k[r*kvDim:(r+1)*kvDim], v[r*kvDim:(r+1)*kvDim]
+		if l.bq != nil {
+			addTo(qr, l.bq)
+			addTo(kr, l.bk)
+			addTo(vr, l.bv)
+		}
+		m.rope(qr, c.Heads, r)
+		m.rope(kr, c.KVHeads, r)
+		s := row.Session
+		copy(s.k[li][row.Pos*kvDim:(row.Pos+1)*kvDim], kr)
+		copy(s.v[li][row.Pos*kvDim:(row.Pos+1)*kvDim], vr)
+	}
+	m.attention(li, q, att, rows)
+	if err := m.pool.MatMul(xb, l.wo, att, n); err != nil {
+		return err
+	}
+	addTo(x, xb)
+
+	hb := grow(&b.hb, n*hidden)
+	hb2 := grow(&b.hb2, n*hidden)
+	for r := 0; r < n; r++ {
+		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], l.ffnNorm, c.Eps)
+	}
+	if err := m.pool.MatMul(hb, l.wGate, xb, n); err != nil {
+		return err
+	}
+	if err := m.pool.MatMul(hb2, l.wUp, xb, n); err != nil {
+		return err
+	}
+	for i, g := range hb {
+		hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * hb2[i]
+	}
+	if err := m.pool.MatMul(xb, l.wDown, hb, n); err != nil {
+		return err
+	}
+	addTo(x, xb)
+	return nil
+}
+
+// attention computes, for every row and query head, softmax(q.K/sqrt(d)).V
+// over the row's session positions [0, Pos], writing into out (n * Dim).
+func (m *Model) attention(li int, q, out []float32, rows []Row) {
+	c := &m.Config
+	hd, kvDim := c.HeadDim, c.KVDim()
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	tasks := len(rows) * c.Heads
+	workers := m.pool.Workers()
+	maxPos := 0
+	for _, r := range rows {
+		maxPos = max(maxPos, r.Pos+1)
+	}
+	for len(m.buf.scores) < workers {
+		m.buf.scores = append(m.buf.scores, nil)
+	}
+	for w := 0; w < workers; w++ {
+		grow(&m.buf.scores[w], maxPos)
+	}
+	m.pool.Parallel(workers, func(w int) {
+		scores := m.buf.scores[w]
+		for t := w; t < tasks; t += workers {
+			r, h := t/c.Heads, t%c.Heads
+			row := rows[r]
+			kc, vc := row.Session.k[li], row.Session.v[li]
+			qh := q[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
+			kvOff := (h / group) * hd
+			sc := scores[:row.Pos+1]
+			maxS := float32(math.Inf(-1))
+			for p := range sc {
+				s := kernels.DotF32(qh, kc[p*kvDim+kvOff:p*kvDim+kvOff+hd]) * scale
+				sc[p] = s
+				maxS = max(maxS, s)
+			}
+			var sum float32
+			for p, s := range sc {
+				e := float32(math.Exp(float64(s - maxS)))
+				sc[p] = e
+				sum += e
+			}
+			o := out[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
+			clear(o)
+			inv := 1 / sum
+			for p, e := range sc {
+				kernels.AxpyF32(o, e*inv, vc[p*kvDim+kvOff:p*kvDim+kvOff+hd])
+			}
+		}
+	})
+}
+
+func rmsNorm(dst, x, w []float32, eps float32) {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+	for i, v := range x {
+		dst[i] = w[i] * (v * scale)
+	}
+}
+
+func addTo(dst, src []float32) {
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}

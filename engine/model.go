@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
+)
+
+// Span is a half-open range [Start, End) of transformer blocks.
+type Span struct{ Start, End int }
+
+// Len is the number of blocks in the span.
+func (s Span) Len() int { return s.End - s.Start }
+
+func (s Span) String() string { return fmt.Sprintf("[%d,%d)", s.Start, s.End) }
+
+// Contains reports whether block i is in the span.
+func (s Span) Contains(i int) bool { return i >= s.Start && i < s.End }
+
+// Options says which parts of a model to load.
+type Options struct {
+	// Blocks is the span of transformer blocks to load. The zero value
+	// loads every block; use an empty span such as {0,0} with NoBlocks.
+	Blocks   Span
+	NoBlocks bool
+	Embed    bool // load token_embd for Embed
+	Head     bool // load output_norm and the output matrix for Head
+	// Pool runs the kernels; nil makes a pool over GOMAXPROCS that the
+	// model owns and Close releases.
+	Pool *kernels.Pool
+}
+
+// Full loads the whole model: embedding, every block and the head.
+func Full() Options { return Options{Embed: true, Head: true} }
+
+type layer struct {
+	attnNorm          []float32
+	wq, wk, wv, wo    kernels.Mat
+	bq, bk, bv        []float32
+	ffnNorm           []float32
+	wGate, wUp, wDown kernels.Mat
+}
+
+// Model is a loaded model (or a part of one). Its methods may be called from
+// several goroutines; calls that compute are serialized.
+type Model struct {
+	Config Config
+	Span   Span // blocks loaded
+
+	file     *gguf.File
+	ownFile  bool
+	pool     *kernels.Pool
+	ownPool  bool
+	embd     kernels.Mat // [vocab rows, dim cols]
+	outNorm  []float32
+	output   kernels.Mat
+	layers   []layer // index i is block Span.Start+i
+	hasEmbed bool
+	hasHead  bool
+	ropeInv  []float64 // inverse frequency per rotated pair
+
+	mu  sync.Mutex
+	buf scratch
+}
+
+// Open maps a GGUF file and loads the parts of the model opt asks for. The
+// model owns the file and unmaps it on Close.
+func Open(path string, opt Options) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Load(f, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	m.ownFile = true
+	return m, nil
+}
+
+// Load builds a model over an already parsed GGUF file, which must stay
+// open while the model is used. Only the tensors of the requested parts
+// are validated and touched.
+func Load(f *gguf.File, opt Options) (*Model, error) {
+	cfg, err := ConfigFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, file: f}
+	if opt.NoBlocks {
+		m.Span = Span{opt.Blocks.Start, opt.Blocks.Start}
+	} else if opt.Blocks == (Span{}) {
+		m.Span = Span{0, cfg.Layers}
+	} else {
+		m.Span = opt.Blocks
+	}
+	if m.Span.Start < 0 || m.Span.End > cfg.Layers || m.Span.Start > m.Span.End {
+		return nil, fmt.Errorf("engine: block span %v outside the model's %d blocks", m.Span, cfg.Layers)
+	}
+	if rf, ok := f.Tensor("rope_freqs.weight"); ok {
+		v, err := m.vector(rf.Name, cfg.RopeDim/2)
+		if err != nil {
+			return nil, err
+		}
+		m.Config.RopeFreqFactors = v
+	}
+	m.ropeInv = ropeInvFreq(&m.Config)
+	if opt.Embed || (opt.Head && cfg.TiedOutput) {
+		if m.embd, err = m.matrix("token_embd.weight", cfg.VocabSize, cfg.Dim); err != nil {
+			return nil, err
+		}
+		m.hasEmbed = opt.Embed
+	}
+	if opt.Head {
+		if m.outNorm, err = m.vector("output_norm.weight", cfg.Dim); err != nil {
+			return nil, err
+		}
+		if cfg.TiedOutput {
+			m.output = m.embd
+		} else if m.output, err = m.matrix("output.weight", cfg.VocabSize, cfg.Dim); err != nil {
+			return nil, err
+		}
+		m.hasHead = true
+	}
+	kv := cfg.KVDim()
+	ld := loader{m: m}
+	for i := m.Span.Start; i < m.Span.End; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		l := layer{
+			attnNorm: ld.vec(p+"attn_norm.weight", cfg.Dim),
+			wq:       ld.mat(p+"attn_q.weight", cfg.Dim, cfg.Dim),
+			wk:       ld.mat(p+"attn_k.weight", kv, cfg.Dim),
+			wv:       ld.mat(p+"attn_v.weight", kv, cfg.Dim),
+			wo:       ld.mat(p+"attn_output.weight", cfg.Dim, cfg.Dim),
+			ffnNorm:  ld.vec(p+"ffn_norm.weight", cfg.Dim),
+			wGate:    ld.mat(p+"ffn_gate.weight", cfg.Hidden, cfg.Dim),
+			wUp:      ld.mat(p+"ffn_up.weight", cfg.Hidden, cfg.Dim),
+			wDown:    ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden),
+		}
+		if cfg.QKVBias {
+			l.bq = ld.vec(p+"attn_q.bias", cfg.Dim)
+			l.bk = ld.vec(p+"attn_k.bias", kv)
+			l.bv = ld.vec(p+"attn_v.bias", kv)
+		}
+		if ld.err != nil {
+			return nil, ld.err
+		}
+		m.layers = append(m.layers, l)
+	}
+	if opt.Pool != nil {
+		m.pool = opt.Pool
+	} else {
+		m.pool = kernels.NewPool(0)
+		m.ownPool = true
+	}
+	return m, nil
+}
+
+// loader binds tensors by name, keeping the first error.
+type loader struct {
+	m   *Model
+	err error
+}
+
+func (ld *loader) mat(name string, rows, cols int) kernels.Mat {
+	if ld.err != nil {
+		return kernels.Mat{}
+	}
+	w, err := ld.m.matrix(name, rows, cols)
+	ld.err = err
+	return w
+}
+
+func (ld *loader) vec(name string, n int) []float32 {
+	if ld.err != nil {
+		return nil
+	}
+	v, err := ld.m.vector(name, n)
+	ld.err = err
+	return v
+}
+
+// Close releases the model's pool and file if it owns them.
+func (m *Model) Close() error {
+	if m.ownPool {
+		m.pool.Close()
+	}
+	if m.ownFile {
+		return m.file.Close()
+	}
+	return nil
+}
+
+// HasEmbed and HasHead report which stages are loaded.
+func (m *Model) HasEmbed() bool { return m.hasEmbed }
+func (m *Model) HasHead() bool  { return m.hasHead }
+
+// WeightBytes is the number of bytes of weights the loaded parts read per token.
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for _, l := range m.layers {
+		for _, w := range []kernels.Mat{l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown} {
+			n += int64(len(w.Data))
+		}
+	}
+	if m.hasHead {
+		n += int64(len(m.output.Data))
+	}
+	return n
+}
+
+func (m *Model) tensor(name string, rows, cols int) (*gguf.TensorInfo, error) {
+	t, ok := m.file.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("engine: missing tensor %s", name)
+	}
+	want := []uint64{uint64(cols)}
+	if rows > 1 || len(t.Dims) == 2 {
+		want = append(want, uint64(rows))
+	}
+	if len(t.Dims) != len(want) || t.Dims[0] != want[0] || (len(want) == 2 && t.Dims[1] != want[1]) {
+		return nil, fmt.Errorf("engine: tensor %s has shape %v, want %v", name, t.Dims, want)
+	}
+	return t, nil
+}
+
+func (m *Model) matrix(name string, rows, cols int) (kernels.Mat, error) {
+	t, err := m.tensor(name, rows, cols)
+	if err != nil {
+		return kernels.Mat{}, err
+	}
+	dt := kernels.DType(t.Type)
+	if !dt.Valid() {
+		return kernels.Mat{}, fmt.Errorf("%w: tensor %s has type %s", ErrUnsupported, name, t.Type)
+	}
+	mat, err := kernels.NewMat(dt, rows, cols, m.file.TensorData(t))
+	if err != nil {
+		return kernels.Mat{}, fmt.Errorf("engine: tensor %s: %w", name, err)
+	}
+	return mat, nil
+}
+
+// vector loads a 1-D tensor (norm weights, biases) as float32.
+func (m *Model) vector(name string, n int) ([]float32, error) {
+	t, err := m.tensor(name, 1, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n)
+	if err := kernels.Dequantize(out, m.file.TensorData(t), kernels.DType(t.Type)); err != nil {
+		return nil, fmt.Errorf("engine: tensor %s: %w", name, err)
+	}
+	return out, nil
+}

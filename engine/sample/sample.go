@@ -1,0 +1,173 @@
+// Package sample picks the next token from a model's logits: greedy, or
+// random with temperature, top-k, top-p (nucleus) and min-p filtering and a
+// repetition penalty. A Sampler with a given seed always makes the same
+// choices for the same logits.
+package sample
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Params configures a Sampler. The zero value is greedy.
+type Params struct {
+	Temperature float32 // 0 means greedy (argmax)
+	TopK        int     // keep the K most likely tokens; 0 = all
+	TopP        float32 // keep the smallest set with this much probability; 0 or 1 = all
+	MinP        float32 // drop tokens below MinP times the top probability; 0 = off
+	// RepeatPenalty divides positive logits (multiplies negative ones) of
+	// tokens among the last RepeatLastN tokens; 0 or 1 = off.
+	RepeatPenalty float32
+	RepeatLastN   int // 0 means 64
+	Seed          uint64
+}
+
+// ErrParams is wrapped by errors about invalid parameters.
+var ErrParams = errors.New("sample: invalid parameters")
+
+// Validate reports parameters out of range.
+func (p Params) Validate() error {
+	switch {
+	case p.Temperature < 0 || math.IsNaN(float64(p.Temperature)) || p.Temperature > 100:
+		return fmt.Errorf("%w: temperature %v must be in [0, 100]", ErrParams, p.Temperature)
+	case p.TopK < 0:
+		return fmt.Errorf("%w: top_k %d is negative", ErrParams, p.TopK)
+	case p.TopP < 0 || p.TopP > 1 || math.IsNaN(float64(p.TopP)):
+		return fmt.Errorf("%w: top_p %v must be in [0, 1]", ErrParams, p.TopP)
+	case p.MinP < 0 || p.MinP > 1 || math.IsNaN(float64(p.MinP)):
+		return fmt.Errorf("%w: min_p %v must be in [0, 1]", ErrParams, p.MinP)
+	case p.RepeatPenalty < 0 || math.IsNaN(float64(p.RepeatPenalty)):
+		return fmt.Errorf("%w: repeat penalty %v is negative", ErrParams, p.RepeatPenalty)
+	case p.RepeatLastN < 0:
+		return fmt.Errorf("%w: repeat_last_n %d is negative", ErrParams, p.RepeatLastN)
+	}
+	return nil
+}
+
+// Sampler chooses tokens. It is not safe for concurrent use.
+type Sampler struct {
+	p     Params
+	rng   *rand.Rand
+	cands []cand
+	seen  map[int32]bool
+}
+
+type cand struct {
+	id    int32
+	logit float32
+	p     float64
+}
+
+// New returns a Sampler; it reports invalid parameters.
+func New(p Params) (*Sampler, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.RepeatLastN == 0 {
+		p.RepeatLastN = 64
+	}
+	return &Sampler{p: p, rng: rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)), seen: map[int32]bool{}}, nil
+}
+
+// Greedy reports whether the sampler always takes the argmax.
+func (s *Sampler) Greedy() bool { return s.p.Temperature == 0 }
+
+// Argmax returns the index of the largest logit (the first of equals).
+func Argmax(logits []float32) int32 {
+	best := 0
+	for i, v := range logits {
+		if v > logits[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
+// Sample picks a token from logits given the tokens so far. It may modify
+// logits (repetition penalty).
+func (s *Sampler) Sample(logits []float32, history []int32) int32 {
+	if s.p.RepeatPenalty > 0 && s.p.RepeatPenalty != 1 {
+		clear(s.seen)
+		for _, t := range history[max(0, len(history)-s.p.RepeatLastN):] {
+			if t >= 0 && int(t) < len(logits) && !s.seen[t] {
+				s.seen[t] = true
+				if logits[t] > 0 {
+					logits[t] /= s.p.RepeatPenalty
+				} else {
+					logits[t] *= s.p.RepeatPenalty
+				}
+			}
+		}
+	}
+	if s.p.Temperature == 0 {
+		return Argmax(logits)
+	}
+	c := s.cands[:0]
+	for i, v := range logits {
+		if !math.IsNaN(float64(v)) {
+			c = append(c, cand{id: int32(i), logit: v})
+		}
+	}
+	if len(c) == 0 {
+		return Argmax(logits)
+	}
+	// Sort by logit, descending; ties by id for determinism.
+	slices.SortFunc(c, func(a, b cand) int {
+		if a.logit != b.logit {
+			if a.logit > b.logit {
+				return -1
+			}
+			return 1
+		}
+		return int(a.id - b.id)
+	})
+	if s.p.TopK > 0 && s.p.TopK < len(c) {
+		c = c[:s.p.TopK]
+	}
+	// Softmax with temperature.
+	top := float64(c[0].logit)
+	var sum float64
+	for i := range c {
+		c[i].p = math.Exp((float64(c[i].logit) - top) / float64(s.p.Temperature))
+		sum += c[i].p
+	}
+	for i := range c {
+		c[i].p /= sum
+	}
+	if s.p.MinP > 0 {
+		cut := float64(s.p.MinP) * c[0].p
+		k := 1
+		for k < len(c) && c[k].p >= cut {
+			k++
+		}
+		c = c[:k]
+	}
+	if s.p.TopP > 0 && s.p.TopP < 1 {
+		var acc float64
+		k := 0
+		for k < len(c) {
+			acc += c[k].p
+			k++
+			if acc >= float64(s.p.TopP) {
+				break
+			}
+		}
+		c = c[:k]
+	}
+	sum = 0
+	for _, x := range c {
+		sum += x.p
+	}
+	r := s.rng.Float64() * sum
+	s.cands = c
+	for _, x := range c {
+		r -= x.p
+		if r < 0 {
+			return x.id
+		}
+	}
+	return c[len(c)-1].id
+}
