@@ -124,14 +124,20 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	}
 	c.RopeNeox = arch == "qwen2"
 	c.QKVBias = arch == "qwen2"
-	emb, ok := f.Tensor("token_embd.weight")
-	if !ok {
-		return c, fmt.Errorf("engine: missing tensor token_embd.weight")
+	// The vocabulary size comes from the embedding when the file has it, else
+	// from metadata, so a file holding only some blocks still loads.
+	if emb, ok := f.Tensor("token_embd.weight"); ok {
+		if len(emb.Dims) != 2 || int(emb.Dims[0]) != c.Dim {
+			return c, fmt.Errorf("engine: token_embd.weight has shape %v, want [%d, vocab]", emb.Dims, c.Dim)
+		}
+		c.VocabSize = int(emb.Dims[1])
+	} else if v, e := f.Int(arch + ".vocab_size"); e == nil && v > 0 && v < 1<<24 {
+		c.VocabSize = int(v)
+	} else if v, ok := f.Get("tokenizer.ggml.tokens"); ok && v.Len() > 0 {
+		c.VocabSize = v.Len()
+	} else {
+		return c, fmt.Errorf("engine: no token_embd.weight, %s.vocab_size or tokenizer to size the vocabulary", arch)
 	}
-	if len(emb.Dims) != 2 || int(emb.Dims[0]) != c.Dim {
-		return c, fmt.Errorf("engine: token_embd.weight has shape %v, want [%d, vocab]", emb.Dims, c.Dim)
-	}
-	c.VocabSize = int(emb.Dims[1])
 	_, hasOut := f.Tensor("output.weight")
 	c.TiedOutput = !hasOut
 	return c, nil

@@ -405,3 +405,36 @@ func TestLoadRejectsBadShapes(t *testing.T) {
 		t.Fatal("span past the last block accepted")
 	}
 }
+
+func TestForwardSpanEqualsWhole(t *testing.T) {
+	m := load(t, openFile(t, modelPath), Full())
+	tokens := []int32{1, 388, 355, 260, 275}
+	want := forwardAll(t, m, []*Model{m}, m, tokens)
+	ctx := context.Background()
+	x := make([]float32, len(tokens)*m.Config.Dim)
+	if err := m.Embed(tokens, x); err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range []Span{{0, 1}, {1, 3}, {3, 4}} {
+		sess, _ := m.NewSession(len(tokens))
+		rows := make([]Row, len(tokens))
+		for i := range rows {
+			rows[i] = Row{sess, i}
+		}
+		if err := m.ForwardSpan(ctx, x, rows, sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]float32, len(tokens)*m.Config.VocabSize)
+	if err := m.Head(x, len(tokens), got); err != nil {
+		t.Fatal(err)
+	}
+	if i := bitsEqual(got, want); i >= 0 {
+		t.Fatalf("logit %d differs: %v vs %v", i, got[i], want[i])
+	}
+	part := load(t, openFile(t, modelPath), Options{Blocks: Span{1, 3}})
+	sess, _ := part.NewSession(2)
+	if err := part.ForwardSpan(ctx, make([]float32, m.Config.Dim), []Row{{sess, 0}}, Span{0, 2}); err == nil {
+		t.Error("sub-span outside the loaded blocks accepted")
+	}
+}

@@ -67,11 +67,12 @@ type scratch struct {
 	xb, q, k, v, att, hb, hb2 []float32
 	cos, sin                  []float32
 	scores                    [][]float32 // per worker
+	attn                      attnJob
 }
 
 func grow(b *[]float32, n int) []float32 {
 	if cap(*b) < n {
-		*b = make([]float32, n)
+		*b = make([]float32, n, max(n, 2*cap(*b)))
 	}
 	*b = (*b)[:n]
 	return *b
@@ -128,22 +129,31 @@ func (m *Model) Head(x []float32, n int, logits []float32) error {
 // increasing position order, and a row's position may not skip past the
 // session's length (a position below it rewrites the cache from there).
 func (m *Model) Forward(ctx context.Context, x []float32, rows []Row) error {
+	return m.ForwardSpan(ctx, x, rows, m.Span)
+}
+
+// ForwardSpan is Forward over a sub-span of the loaded blocks. A session
+// must always be run over the same sub-span.
+func (m *Model) ForwardSpan(ctx context.Context, x []float32, rows []Row, span Span) error {
 	n, dim := len(rows), m.Config.Dim
+	if span.Start < m.Span.Start || span.End > m.Span.End || span.Start > span.End {
+		return fmt.Errorf("%w: span %v outside the loaded blocks %v", ErrBadInput, span, m.Span)
+	}
 	if len(x) != n*dim {
 		return fmt.Errorf("%w: %d rows need %d values, got %d", ErrBadInput, n, n*dim, len(x))
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if err := m.checkRows(rows); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.ropeTables(rows)
-	for i := range m.layers {
+	for b := span.Start; b < span.End; b++ {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("engine: forward cancelled at block %d: %w", m.Span.Start+i, err)
+			return fmt.Errorf("engine: forward cancelled at block %d: %w", b, err)
 		}
-		if err := m.layerForward(i, x, rows); err != nil {
-			return fmt.Errorf("engine: block %d: %w", m.Span.Start+i, err)
+		if err := m.layerForward(b-m.Span.Start, x, rows); err != nil {
+			return fmt.Errorf("engine: block %d: %w", b, err)
 		}
 	}
 	for _, r := range rows {
@@ -152,21 +162,23 @@ func (m *Model) Forward(ctx context.Context, x []float32, rows []Row) error {
 	return nil
 }
 
+// checkRows validates row placement; called with m.mu held.
 func (m *Model) checkRows(rows []Row) error {
-	next := map[*Session]int{}
 	for i, r := range rows {
 		s := r.Session
 		if s == nil || s.model != m {
 			return fmt.Errorf("%w: row %d has no session of this model", ErrBadInput, i)
 		}
-		want, seen := next[s]
-		if !seen {
-			want = s.n
+		want, seen := s.n, false
+		for j := i - 1; j >= 0; j-- {
+			if rows[j].Session == s {
+				want, seen = rows[j].Pos+1, true
+				break
+			}
 		}
 		if r.Pos < 0 || r.Pos >= s.maxLen || r.Pos > want || (seen && r.Pos != want) {
-			return fmt.Errorf("%w: row %d at position %d: session has %d of %d positions (next in batch %d)", ErrBadInput, i, r.Pos, s.n, s.maxLen, want)
+			return fmt.Errorf("%w: row %d at position %d: session has %d of %d positions (next expected %d)", ErrBadInput, i, r.Pos, s.n, s.maxLen, want)
 		}
-		next[s] = r.Pos + 1
 	}
 	return nil
 }
@@ -283,7 +295,7 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 // over the row's session positions [0, Pos], writing into out (n * Dim).
 func (m *Model) attention(li int, q, out []float32, rows []Row) {
 	c := &m.Config
-	hd, kvDim := c.HeadDim, c.KVDim()
+	hd := c.HeadDim
 	group := c.Heads / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	tasks := len(rows) * c.Heads
@@ -298,35 +310,55 @@ func (m *Model) attention(li int, q, out []float32, rows []Row) {
 	for w := 0; w < workers; w++ {
 		grow(&m.buf.scores[w], maxPos)
 	}
-	m.pool.Parallel(workers, func(w int) {
-		scores := m.buf.scores[w]
-		for t := w; t < tasks; t += workers {
-			r, h := t/c.Heads, t%c.Heads
-			row := rows[r]
-			kc, vc := row.Session.k[li], row.Session.v[li]
-			qh := q[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
-			kvOff := (h / group) * hd
-			sc := scores[:row.Pos+1]
-			maxS := float32(math.Inf(-1))
-			for p := range sc {
-				s := kernels.DotF32(qh, kc[p*kvDim+kvOff:p*kvDim+kvOff+hd]) * scale
-				sc[p] = s
-				maxS = max(maxS, s)
-			}
-			var sum float32
-			for p, s := range sc {
-				e := float32(math.Exp(float64(s - maxS)))
-				sc[p] = e
-				sum += e
-			}
-			o := out[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
-			clear(o)
-			inv := 1 / sum
-			for p, e := range sc {
-				kernels.AxpyF32(o, e*inv, vc[p*kvDim+kvOff:p*kvDim+kvOff+hd])
-			}
+	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale}
+	m.pool.Parallel(workers, m.attnFn)
+	m.buf.attn = attnJob{}
+}
+
+// attnJob is the attention work of one layer, shared by the workers.
+type attnJob struct {
+	li             int
+	q, out         []float32
+	rows           []Row
+	tasks, workers int
+	group          int
+	scale          float32
+}
+
+// attnWorker computes the (row, head) tasks w, w+workers, ... of the current
+// attention job. It is bound once per model so a forward pass does not
+// allocate a closure per layer.
+func (m *Model) attnWorker(w int) {
+	c := &m.Config
+	j := &m.buf.attn
+	hd, kvDim := c.HeadDim, c.KVDim()
+	scores := m.buf.scores[w]
+	for t := w; t < j.tasks; t += j.workers {
+		r, h := t/c.Heads, t%c.Heads
+		row := j.rows[r]
+		kc, vc := row.Session.k[j.li], row.Session.v[j.li]
+		qh := j.q[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
+		kvOff := (h / j.group) * hd
+		sc := scores[:row.Pos+1]
+		maxS := float32(math.Inf(-1))
+		for p := range sc {
+			s := kernels.DotF32(qh, kc[p*kvDim+kvOff:p*kvDim+kvOff+hd]) * j.scale
+			sc[p] = s
+			maxS = max(maxS, s)
 		}
-	})
+		var sum float32
+		for p, s := range sc {
+			e := float32(math.Exp(float64(s - maxS)))
+			sc[p] = e
+			sum += e
+		}
+		o := j.out[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
+		clear(o)
+		inv := 1 / sum
+		for p, e := range sc {
+			kernels.AxpyF32(o, e*inv, vc[p*kvDim+kvOff:p*kvDim+kvOff+hd])
+		}
+	}
 }
 
 func rmsNorm(dst, x, w []float32, eps float32) {

@@ -61,8 +61,9 @@ type Model struct {
 	hasHead  bool
 	ropeInv  []float64 // inverse frequency per rotated pair
 
-	mu  sync.Mutex
-	buf scratch
+	mu     sync.Mutex
+	buf    scratch
+	attnFn func(worker int) // m.attnWorker, bound once
 }
 
 // Open maps a GGUF file and loads the parts of the model opt asks for. The
@@ -150,6 +151,7 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		}
 		m.layers = append(m.layers, l)
 	}
+	m.attnFn = m.attnWorker
 	if opt.Pool != nil {
 		m.pool = opt.Pool
 	} else {
