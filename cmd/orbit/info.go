@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
+)
+
+func newInfoCmd() *cobra.Command {
+	var tensors bool
+	cmd := &cobra.Command{
+		Use:   "info FILE.gguf",
+		Short: "Print a GGUF file's metadata and tensors",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := gguf.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "GGUF v%d, %d metadata entries, %d tensors, alignment %d\n", f.Version, len(f.KV), len(f.Tensors), f.Alignment)
+			for _, kv := range f.KV {
+				v := kv.Value
+				if v.Type == gguf.TypeArray {
+					fmt.Fprintf(out, "  %-44s [%s x %d]\n", kv.Key, v.ArrayType, v.Len())
+					continue
+				}
+				s := fmt.Sprint(v.Any())
+				if len(s) > 80 {
+					s = s[:77] + "..."
+				}
+				fmt.Fprintf(out, "  %-44s %s = %q\n", kv.Key, v.Type, s)
+			}
+			var total uint64
+			for i := range f.Tensors {
+				t := &f.Tensors[i]
+				total += t.Size
+				if tensors {
+					fmt.Fprintf(out, "  %-32s %-6s %v %d bytes\n", t.Name, t.Type, t.Dims, t.Size)
+				}
+			}
+			fmt.Fprintf(out, "tensor data: %.1f MiB\n", float64(total)/(1<<20))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&tensors, "tensors", false, "list every tensor")
+	return cmd
+}

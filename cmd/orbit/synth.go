@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/synth"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+)
+
+func newSynthCmd() *cobra.Command {
+	var shape, typ, vocabPath, out string
+	var seed uint64
+	var layers int
+	names := []string{}
+	for _, s := range synth.Shapes() {
+		names = append(names, s.Name)
+	}
+	cmd := &cobra.Command{
+		Use:   "synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf",
+		Short: "Write a random-weight model of a real shape with a real vocabulary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sh, err := synth.ShapeByName(shape)
+			if err != nil {
+				return err
+			}
+			dt, err := kernels.ParseDType(typ)
+			if err != nil {
+				return err
+			}
+			vf, err := gguf.Open(vocabPath)
+			if err != nil {
+				return err
+			}
+			defer vf.Close()
+			vocab, err := tokenizer.VocabFromGGUF(vf)
+			if err != nil {
+				return err
+			}
+			return synth.WriteFile(out, synth.Options{Shape: sh, Type: dt, Vocab: vocab, Seed: seed, Layers: layers})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&shape, "shape", "tiny", "model shape: "+strings.Join(names, ", "))
+	fl.StringVar(&typ, "type", "q8_0", "weight type: f32, f16, q8_0, q4_0")
+	fl.StringVar(&vocabPath, "vocab", "", "GGUF file whose tokenizer to use")
+	fl.StringVarP(&out, "output", "o", "", "output GGUF path")
+	fl.Uint64Var(&seed, "seed", 1, "random seed of the weights")
+	fl.IntVar(&layers, "layers", 0, "override the number of blocks (0: the shape's)")
+	_ = cmd.MarkFlagRequired("vocab")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}

@@ -1,0 +1,210 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dotF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dotBF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(y, x *float32, n int, a float32)
+
+//go:noescape
+func dotF32AVX512(a, b *float32, n int) float32
+
+//go:noescape
+func dotF16AVX512(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dotBF16AVX512(w *byte, x *float32, n int) float32
+
+//go:noescape
+func axpyAVX512(y, x *float32, n int, a float32)
+
+//go:noescape
+func q8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q8_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
+func q6Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
+		cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
+	avx2Set = kernelSet{
+		impl:     AVX2,
+		dotF32:   dotF32Asm(dotF32AVX2, 8),
+		axpyF32:  axpyAsm(axpyAVX2, 8),
+		f32Rows:  f32RowsAsm(dotF32AVX2, 8),
+		f16Rows:  halfRowsAsm(dotF16AVX2, 8, F16ToF32),
+		bf16Rows: halfRowsAsm(dotBF16AVX2, 8, BF16ToF32),
+		q8_0Rows: q4RowsAsm(q8_0x4AVX2),
+		q4_0Rows: q4RowsAsm(q4_0x4AVX2),
+		q4KRows:  rowsLoop(dotQ4KGeneric),
+		q6KRows:  rowsLoop(dotQ6KGeneric),
+	}
+	avx512Set = kernelSet{
+		impl:     AVX512,
+		dotF32:   dotF32Asm(dotF32AVX512, 16),
+		axpyF32:  axpyAsm(axpyAVX512, 16),
+		f32Rows:  f32RowsAsm(dotF32AVX512, 16),
+		f16Rows:  halfRowsAsm(dotF16AVX512, 16, F16ToF32),
+		bf16Rows: halfRowsAsm(dotBF16AVX512, 16, BF16ToF32),
+		q8_0Rows: q4RowsAsm(q8_0x4VNNI),
+		q4_0Rows: q4RowsAsm(q4_0x4VNNI),
+		q4KRows:  kRowsAsm(q4Kx4VNNI),
+		q6KRows:  kRowsAsm(q6Kx4VNNI),
+	}
+)
+
+func archSet(i Impl) *kernelSet {
+	switch {
+	case i == AVX2 && hasAVX2:
+		return &avx2Set
+	case i == AVX512 && hasAVX512:
+		return &avx512Set
+	}
+	return nil
+}
+
+// dotF32Asm wraps an asm dot that handles multiples of step elements; the
+// remaining tail is added in Go, in order, after the asm part.
+func dotF32Asm(k func(a, b *float32, n int) float32, step int) func(a, b []float32) float32 {
+	return func(a, b []float32) float32 {
+		n := len(a)
+		b = b[:n]
+		m := n &^ (step - 1)
+		var s float32
+		if m > 0 {
+			s = k(&a[0], &b[0], m)
+		}
+		for i := m; i < n; i++ {
+			s += a[i] * b[i]
+		}
+		return s
+	}
+}
+
+func axpyAsm(k func(y, x *float32, n int, a float32), step int) func(y []float32, a float32, x []float32) {
+	return func(y []float32, a float32, x []float32) {
+		n := len(y)
+		x = x[:n]
+		m := n &^ (step - 1)
+		if m > 0 {
+			k(&y[0], &x[0], m, a)
+		}
+		for i := m; i < n; i++ {
+			y[i] += a * x[i]
+		}
+	}
+}
+
+func f32RowsAsm(k func(a, b *float32, n int) float32, step int) fRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, x []float32) {
+		n := len(x)
+		m := n &^ (step - 1)
+		_ = w[:len(dst)*rowBytes]
+		for r := range dst {
+			row := w[r*rowBytes : r*rowBytes+4*n]
+			var s float32
+			if m > 0 {
+				s = k((*float32)(unsafe.Pointer(&row[0])), &x[0], m)
+			}
+			for i := m; i < n; i++ {
+				s += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:])) * x[i]
+			}
+			dst[r] = s
+		}
+	}
+}
+
+func halfRowsAsm(k func(w *byte, x *float32, n int) float32, step int, conv func(uint16) float32) fRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, x []float32) {
+		n := len(x)
+		m := n &^ (step - 1)
+		_ = w[:len(dst)*rowBytes]
+		for r := range dst {
+			row := w[r*rowBytes : r*rowBytes+2*n]
+			var s float32
+			if m > 0 {
+				s = k(&row[0], &x[0], m)
+			}
+			for i := m; i < n; i++ {
+				s += conv(binary.LittleEndian.Uint16(row[2*i:])) * x[i]
+			}
+			dst[r] = s
+		}
+	}
+}
+
+// q4RowsAsm adapts a 4-row asm kernel; tail rows run the same kernel with
+// stride 0, so every row goes through identical operations.
+func q4RowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nb := len(a.d)
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nb*qk]
+		r := 0
+		for ; r+4 <= len(dst); r += 4 {
+			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], nb, &dst[r])
+		}
+		var out [4]float32
+		for ; r < len(dst); r++ {
+			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], nb, &out[0])
+			dst[r] = out[0]
+		}
+	}
+}
+
+// kRowsAsm adapts a 4-row k-quant asm kernel like q4RowsAsm.
+func kRowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nsb := len(a.d) / 8
+		if nsb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nsb*qkK]
+		_ = a.s[:nsb*8]
+		r := 0
+		for ; r+4 <= len(dst); r += 4 {
+			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], &a.s[0], nsb, &dst[r])
+		}
+		var out [4]float32
+		for ; r < len(dst); r++ {
+			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], &a.s[0], nsb, &out[0])
+			dst[r] = out[0]
+		}
+	}
+}

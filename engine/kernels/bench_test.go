@@ -1,0 +1,179 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// benchWeights returns a rows x cols matrix of random, valid blocks (fast to
+// build, unlike running the quantizers on large matrices).
+func benchWeights(b *testing.B, typ DType, rows, cols int) Mat {
+	b.Helper()
+	rb, err := typ.RowBytes(cols)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(typ), uint64(rows)))
+	data := make([]byte, rows*rb)
+	for i := 0; i+8 <= len(data); i += 8 {
+		v := rng.Uint64()
+		for k := 0; k < 8; k++ {
+			data[i+k] = byte(v >> (8 * k))
+		}
+	}
+	scale := func(off int) { put16(data, off, F32ToF16(float32(rng.Float64()*0.01))) }
+	switch typ {
+	case F32:
+		for i := 0; i < len(data); i += 4 {
+			v := F32ToBF16(float32(rng.NormFloat64()))
+			data[i], data[i+1], data[i+2], data[i+3] = 0, 0, byte(v), byte(v>>8)
+		}
+	case F16:
+		for i := 0; i < len(data); i += 2 {
+			put16(data, i, F32ToF16(float32(rng.NormFloat64())))
+		}
+	case BF16:
+		for i := 0; i < len(data); i += 2 {
+			put16(data, i, F32ToBF16(float32(rng.NormFloat64())))
+		}
+	case Q4_0, Q8_0, Q4_K:
+		for off := 0; off < len(data); off += typ.BlockBytes() {
+			scale(off)
+			if typ == Q4_K {
+				scale(off + 2)
+			}
+		}
+	case Q6_K:
+		for off := 0; off < len(data); off += typ.BlockBytes() {
+			scale(off + 208)
+		}
+	}
+	m, err := NewMat(typ, rows, cols, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+var benchTypes = []DType{Q8_0, Q4_0, Q4_K, Q6_K, F32, F16, BF16}
+
+// BenchmarkMatVec reports the weight bytes streamed per second (MB/s) of a
+// batch-1 product with a pool of GOMAXPROCS workers.
+func BenchmarkMatVec(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	for _, typ := range benchTypes {
+		for _, sz := range [][2]int{{2048, 2048}, {8192, 2048}} {
+			rows, cols := sz[0], sz[1]
+			b.Run(fmt.Sprintf("%s/%dx%d", typ, rows, cols), func(b *testing.B) {
+				w := benchWeights(b, typ, rows, cols)
+				x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
+				dst := make([]float32, rows)
+				b.SetBytes(int64(len(w.Data)))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := p.MatMul(dst, w, x, 1); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMatMul reports GFLOP/s (2*rows*cols*batch per product).
+func BenchmarkMatMul(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	const rows, cols = 2048, 2048
+	for _, typ := range benchTypes {
+		for _, n := range []int{16, 64} {
+			b.Run(fmt.Sprintf("%s/%dx%d/b%d", typ, rows, cols, n), func(b *testing.B) {
+				w := benchWeights(b, typ, rows, cols)
+				x := randVec(rand.New(rand.NewPCG(1, 1)), n*cols)
+				dst := make([]float32, n*rows)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := p.MatMul(dst, w, x, n); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(2*rows*cols*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkMemcpy copies a 256 MiB buffer with 1 and 2 goroutines; MB/s is
+// bytes copied per second (each byte is read once and written once). This
+// is the bandwidth bound mat-vec is compared against.
+func BenchmarkMemcpy(b *testing.B) {
+	const size = 256 << 20
+	src := make([]byte, size)
+	dst := make([]byte, size)
+	for i := range src {
+		src[i] = byte(i)
+	}
+	copy(dst, src)
+	for _, g := range []int{1, 2} {
+		b.Run(fmt.Sprintf("g%d", g), func(b *testing.B) {
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				var wg sync.WaitGroup
+				part := size / g
+				for k := 0; k < g; k++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						copy(dst[k*part:(k+1)*part], src[k*part:(k+1)*part])
+					}()
+				}
+				wg.Wait()
+			}
+		})
+	}
+}
+
+// BenchmarkMemRead streams 256 MiB of f32 through DotF32 on 2 goroutines:
+// the read-only bandwidth, which mat-vec is closest to.
+func BenchmarkMemRead(b *testing.B) {
+	const n = 64 << 20
+	a := make([]float32, n)
+	for i := range a {
+		a[i] = 1
+	}
+	x := make([]float32, 1<<16)
+	b.SetBytes(4 * n)
+	p := NewPool(2)
+	defer p.Close()
+	for i := 0; i < b.N; i++ {
+		p.Parallel(n/len(x), func(k int) { DotF32(a[k*len(x):(k+1)*len(x)], x) })
+	}
+}
+
+// BenchmarkRowKernel measures one worker's integer row kernels on a
+// cache-resident 16-row matrix, for every implementation (ns per row-block
+// of 32 elements).
+func BenchmarkRowKernel(b *testing.B) {
+	for _, impl := range Available() {
+		set := setFor(impl)
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K} {
+			b.Run(impl.String()+"/"+typ.String(), func(b *testing.B) {
+				const rows, cols = 16, 2048
+				w := benchWeights(b, typ, rows, cols)
+				x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
+				c := qcol{q: make([]int8, cols), d: make([]float32, cols/32), s: make([]int32, cols/32)}
+				quantizeAct(c, x)
+				dst := make([]float32, rows)
+				fn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q6_K: set.q6KRows}[typ]
+				b.SetBytes(int64(len(w.Data)))
+				for i := 0; i < b.N; i++ {
+					fn(dst, w.Data, w.RowBytes(), c)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols/32), "ns/rowblock")
+			})
+		}
+	}
+}

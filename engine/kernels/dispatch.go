@@ -1,0 +1,116 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Impl identifies a kernel implementation.
+type Impl uint8
+
+// Kernel implementations, from slowest to fastest.
+const (
+	Generic Impl = iota // portable pure Go
+	AVX2                // amd64 AVX2 + FMA + F16C
+	AVX512              // amd64 AVX-512 F/BW/VL/VNNI (+ F16C, FMA)
+)
+
+func (i Impl) String() string {
+	switch i {
+	case Generic:
+		return "generic"
+	case AVX2:
+		return "avx2"
+	case AVX512:
+		return "avx512"
+	}
+	return fmt.Sprintf("impl(%d)", uint8(i))
+}
+
+// ParseImpl is the case-insensitive inverse of Impl.String.
+func ParseImpl(s string) (Impl, error) {
+	for _, i := range []Impl{Generic, AVX2, AVX512} {
+		if strings.EqualFold(strings.TrimSpace(s), i.String()) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("kernels: unknown implementation %q", s)
+}
+
+// qRowsFn computes dst[i] = dot(row i, a) for i < len(dst), the rows
+// starting at w and rowBytes apart.
+type qRowsFn func(dst []float32, w []byte, rowBytes int, a qcol)
+
+// fRowsFn is qRowsFn for float activations.
+type fRowsFn func(dst []float32, w []byte, rowBytes int, x []float32)
+
+// kernelSet is one implementation's table of kernels. Tables are immutable.
+type kernelSet struct {
+	impl     Impl
+	dotF32   func(a, b []float32) float32 // len(b) >= len(a)
+	axpyF32  func(y []float32, a float32, x []float32)
+	f32Rows  fRowsFn
+	f16Rows  fRowsFn
+	bf16Rows fRowsFn
+	q8_0Rows qRowsFn
+	q4_0Rows qRowsFn
+	q4KRows  qRowsFn
+	q6KRows  qRowsFn
+}
+
+// active is the kernel set chosen once at init (read-only afterwards).
+var active = chooseSet()
+
+func chooseSet() *kernelSet {
+	best := Generic
+	for _, i := range Available() {
+		best = i
+	}
+	if env, ok := os.LookupEnv("ORBIT_KERNELS"); ok && env != "" {
+		if want, err := ParseImpl(env); err == nil && want <= best && setFor(want) != nil {
+			best = want
+		}
+	}
+	return setFor(best)
+}
+
+// Available lists the implementations this CPU supports, slowest first
+// (Generic is always first).
+func Available() []Impl {
+	out := []Impl{Generic}
+	for _, i := range []Impl{AVX2, AVX512} {
+		if setFor(i) != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Active returns the implementation selected at init (best available, or
+// the one named by ORBIT_KERNELS).
+func Active() Impl { return active.impl }
+
+func setFor(i Impl) *kernelSet {
+	if i == Generic {
+		return &genericSet
+	}
+	return archSet(i)
+}
+
+// DotF32 returns the dot product of a and b over min(len(a), len(b))
+// elements, using the active implementation.
+func DotF32(a, b []float32) float32 {
+	if len(b) < len(a) {
+		a = a[:len(b)]
+	}
+	return active.dotF32(a, b)
+}
+
+// AxpyF32 computes y[i] += a*x[i] for i < min(len(y), len(x)).
+func AxpyF32(y []float32, a float32, x []float32) {
+	if len(x) < len(y) {
+		y = y[:len(x)]
+	}
+	active.axpyF32(y, a, x)
+}

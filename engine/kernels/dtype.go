@@ -1,0 +1,150 @@
+package kernels
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DType is a weight element type, numbered like GGUF's ggml_type.
+type DType uint32
+
+// Supported element types (GGUF ggml_type ids).
+const (
+	F32  DType = 0
+	F16  DType = 1
+	Q4_0 DType = 2
+	Q8_0 DType = 8
+	Q4_K DType = 12
+	Q6_K DType = 14
+	BF16 DType = 30
+)
+
+// Block sizes (elements per block) of the quantized types.
+const (
+	qk  = 32  // q4_0, q8_0 and activation blocks
+	qkK = 256 // k-quant super-blocks
+)
+
+// DTypes lists every supported type, in id order.
+var allTypes = [...]DType{F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, BF16}
+
+// Types returns the supported types in id order.
+func Types() []DType {
+	out := make([]DType, len(allTypes))
+	copy(out, allTypes[:])
+	return out
+}
+
+// String returns the lower-case name of t ("f32", "q4_k", ...), or
+// "dtype(N)" for unsupported ids.
+func (t DType) String() string {
+	switch t {
+	case F32:
+		return "f32"
+	case F16:
+		return "f16"
+	case Q4_0:
+		return "q4_0"
+	case Q8_0:
+		return "q8_0"
+	case Q4_K:
+		return "q4_k"
+	case Q6_K:
+		return "q6_k"
+	case BF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("dtype(%d)", uint32(t))
+}
+
+// ParseDType is the case-insensitive inverse of DType.String.
+func ParseDType(s string) (DType, error) {
+	ls := strings.ToLower(strings.TrimSpace(s))
+	for _, t := range allTypes {
+		if t.String() == ls {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("kernels: unknown dtype %q", s)
+}
+
+// Valid reports whether t is one of the supported types.
+func (t DType) Valid() bool {
+	switch t {
+	case F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, BF16:
+		return true
+	}
+	return false
+}
+
+// Quantized reports whether t is an integer block type (q4_0, q8_0, q4_k,
+// q6_k), whose products use int8-quantized activations.
+func (t DType) Quantized() bool {
+	switch t {
+	case Q4_0, Q8_0, Q4_K, Q6_K:
+		return true
+	}
+	return false
+}
+
+// BlockSize returns the number of elements per block, or 0 if t is invalid.
+func (t DType) BlockSize() int {
+	switch t {
+	case F32, F16, BF16:
+		return 1
+	case Q4_0, Q8_0:
+		return qk
+	case Q4_K, Q6_K:
+		return qkK
+	}
+	return 0
+}
+
+// Block sizes in bytes.
+const (
+	q4_0Bytes = 2 + qk/2                   // 18
+	q8_0Bytes = 2 + qk                     // 34
+	q4KBytes  = 2 + 2 + 12 + qkK/2         // 144
+	q6KBytes  = qkK/2 + qkK/4 + qkK/16 + 2 // 210
+)
+
+// BlockBytes returns the number of bytes per block, or 0 if t is invalid.
+func (t DType) BlockBytes() int {
+	switch t {
+	case F32:
+		return 4
+	case F16, BF16:
+		return 2
+	case Q4_0:
+		return q4_0Bytes
+	case Q8_0:
+		return q8_0Bytes
+	case Q4_K:
+		return q4KBytes
+	case Q6_K:
+		return q6KBytes
+	}
+	return 0
+}
+
+// RowBytes returns the number of bytes needed to store n elements of type t.
+// It fails if t is invalid, n is negative or n is not a multiple of the
+// block size.
+func (t DType) RowBytes(n int) (int, error) {
+	if !t.Valid() {
+		return 0, fmt.Errorf("kernels: invalid dtype %d", uint32(t))
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("kernels: negative element count %d", n)
+	}
+	bs := t.BlockSize()
+	if n%bs != 0 {
+		return 0, fmt.Errorf("kernels: %d elements is not a multiple of the %s block size %d", n, t, bs)
+	}
+	nb := n / bs
+	bb := t.BlockBytes()
+	if nb > (1<<62)/bb {
+		return 0, fmt.Errorf("kernels: %d elements of %s overflow", n, t)
+	}
+	return nb * bb, nil
+}

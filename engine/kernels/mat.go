@@ -1,0 +1,70 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned (wrapped) by this package.
+var (
+	// ErrShortBuffer: a buffer is smaller than the sizes require.
+	ErrShortBuffer = errors.New("buffer too short")
+	// ErrShape: dimensions are negative, not block-aligned or inconsistent.
+	ErrShape = errors.New("bad shape")
+	// ErrClosed: the Pool was closed.
+	ErrClosed = errors.New("pool closed")
+)
+
+// Mat is a row-major weight matrix: Rows rows of Cols elements each, in GGUF
+// block layout (each row is Type.RowBytes(Cols) bytes; rows are contiguous).
+type Mat struct {
+	Type       DType
+	Rows, Cols int
+	Data       []byte
+}
+
+// NewMat validates the sizes and returns the matrix. data must hold at least
+// rows*t.RowBytes(cols) bytes; it is sliced to exactly that length.
+func NewMat(t DType, rows, cols int, data []byte) (Mat, error) {
+	m := Mat{Type: t, Rows: rows, Cols: cols, Data: data}
+	n, err := m.size()
+	if err != nil {
+		return Mat{}, err
+	}
+	m.Data = data[:n]
+	return m, nil
+}
+
+// RowBytes returns the number of bytes per row (0 if the matrix is invalid).
+func (m Mat) RowBytes() int {
+	rb, err := m.Type.RowBytes(m.Cols)
+	if err != nil {
+		return 0
+	}
+	return rb
+}
+
+// Row returns the bytes of row r.
+func (m Mat) Row(r int) []byte {
+	rb := m.RowBytes()
+	return m.Data[r*rb : (r+1)*rb]
+}
+
+// size validates m and returns its data size in bytes.
+func (m Mat) size() (int, error) {
+	if m.Rows < 0 || m.Cols < 0 {
+		return 0, fmt.Errorf("kernels: matrix %dx%d: %w", m.Rows, m.Cols, ErrShape)
+	}
+	rb, err := m.Type.RowBytes(m.Cols)
+	if err != nil {
+		return 0, fmt.Errorf("kernels: matrix %dx%d: %w: %w", m.Rows, m.Cols, ErrShape, err)
+	}
+	if rb != 0 && m.Rows > (1<<62)/rb {
+		return 0, fmt.Errorf("kernels: matrix %dx%d of %s overflows: %w", m.Rows, m.Cols, m.Type, ErrShape)
+	}
+	n := rb * m.Rows
+	if len(m.Data) < n {
+		return 0, fmt.Errorf("kernels: matrix %dx%d of %s needs %d bytes, have %d: %w", m.Rows, m.Cols, m.Type, n, len(m.Data), ErrShortBuffer)
+	}
+	return n, nil
+}

@@ -1,0 +1,258 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Pool is a persistent set of worker goroutines used for the heavy
+// operations. The goroutine calling MatMul or Parallel takes part as one of
+// the workers. Jobs on one Pool are serialized by a mutex, so concurrent
+// calls are safe (but fn passed to Parallel must not call back into the same
+// Pool). Close releases the goroutines.
+type Pool struct {
+	mu     sync.Mutex // serializes jobs and Close
+	n      int
+	set    *kernelSet
+	wake   []chan struct{} // one per helper goroutine (n-1)
+	wg     sync.WaitGroup
+	closed bool
+
+	// Current job, written under mu before the helpers are woken.
+	kind      jobKind
+	next      atomic.Int64
+	nchunks   int
+	fn        func(int)
+	w         Mat
+	rowBytes  int
+	chunkRows int
+	x         []float32
+	dst       []float32
+	batch     int
+
+	// Scratch for quantized activations, grown as needed and reused.
+	aq []int8
+	ad []float32
+	as []int32
+}
+
+type jobKind uint8
+
+const (
+	jobParallel jobKind = iota
+	jobQuant
+	jobMat
+)
+
+// NewPool starts a pool of n workers (n <= 0: GOMAXPROCS) using the
+// implementation selected at init.
+func NewPool(n int) *Pool {
+	return newPool(n, active)
+}
+
+// NewPoolImpl is NewPool with an explicit kernel implementation, for tests
+// and benchmarks. It fails if the CPU does not support impl.
+func NewPoolImpl(n int, impl Impl) (*Pool, error) {
+	set := setFor(impl)
+	if set == nil {
+		return nil, fmt.Errorf("kernels: implementation %s not supported on this CPU", impl)
+	}
+	return newPool(n, set), nil
+}
+
+func newPool(n int, set *kernelSet) *Pool {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	p := &Pool{n: n, set: set, wake: make([]chan struct{}, n-1)}
+	for i := range p.wake {
+		ch := make(chan struct{}, 1)
+		p.wake[i] = ch
+		go p.helper(ch)
+	}
+	return p
+}
+
+// Workers returns the number of workers (including the calling goroutine).
+func (p *Pool) Workers() int { return p.n }
+
+// Impl returns the kernel implementation the pool uses.
+func (p *Pool) Impl() Impl { return p.set.impl }
+
+// Close stops the helper goroutines. It waits for a running job. After
+// Close, MatMul returns ErrClosed and Parallel runs on the caller alone.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, ch := range p.wake {
+		close(ch)
+	}
+}
+
+func (p *Pool) helper(ch chan struct{}) {
+	for range ch {
+		p.drain()
+		p.wg.Done()
+	}
+}
+
+// run executes the job described by the pool's fields over nchunks chunks.
+// p.mu must be held.
+func (p *Pool) run(kind jobKind, nchunks int) {
+	p.kind = kind
+	p.nchunks = nchunks
+	p.next.Store(0)
+	helpers := min(len(p.wake), nchunks-1)
+	if p.closed {
+		helpers = 0
+	}
+	p.wg.Add(helpers)
+	for i := 0; i < helpers; i++ {
+		p.wake[i] <- struct{}{}
+	}
+	p.drain()
+	p.wg.Wait()
+}
+
+func (p *Pool) drain() {
+	for {
+		c := int(p.next.Add(1) - 1)
+		if c >= p.nchunks {
+			return
+		}
+		switch p.kind {
+		case jobParallel:
+			p.fn(c)
+		case jobQuant:
+			p.quantCol(c)
+		case jobMat:
+			p.matChunk(c)
+		}
+	}
+}
+
+// Parallel runs fn(i) for every i in [0, n) across the pool's workers and
+// returns when all calls have returned. fn must not use the same Pool.
+func (p *Pool) Parallel(n int, fn func(i int)) {
+	if n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fn = fn
+	p.run(jobParallel, n)
+	p.fn = nil
+}
+
+// MatMul computes, for b in [0, n) and r in [0, w.Rows),
+//
+//	dst[b*w.Rows + r] = dot(row r of w, x[b*w.Cols : (b+1)*w.Cols])
+//
+// For the integer types the activations are quantized to int8 blocks of 32
+// first. Each output element is computed by one fixed-order reduction over
+// its row, so results are bitwise independent of n, the number of workers
+// and the row split.
+func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
+	if _, err := w.size(); err != nil {
+		return fmt.Errorf("kernels: matmul: %w", err)
+	}
+	if n < 0 {
+		return fmt.Errorf("kernels: matmul: negative batch %d: %w", n, ErrShape)
+	}
+	if n > 0 && (w.Cols > len(x)/n || w.Rows > len(dst)/n) {
+		return fmt.Errorf("kernels: matmul %dx%d by batch %d: x has %d, dst %d elements: %w",
+			w.Rows, w.Cols, n, len(x), len(dst), ErrShortBuffer)
+	}
+	if n == 0 || w.Rows == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("kernels: matmul: %w", ErrClosed)
+	}
+	p.w = w
+	p.rowBytes = w.RowBytes()
+	p.x = x[:n*w.Cols]
+	p.dst = dst[:n*w.Rows]
+	p.batch = n
+	if w.Type.Quantized() && w.Cols > 0 {
+		p.growScratch(n * w.Cols)
+		if n == 1 {
+			p.quantCol(0)
+		} else {
+			p.run(jobQuant, n)
+		}
+	}
+	p.chunkRows = p.pickChunk(w.Rows, n)
+	p.run(jobMat, (w.Rows+p.chunkRows-1)/p.chunkRows)
+	p.x, p.dst, p.w.Data = nil, nil, nil
+	return nil
+}
+
+// pickChunk returns the rows per work item: a multiple of 4, small enough
+// to balance the workers and, for batches, to keep a chunk's weights in L2.
+func (p *Pool) pickChunk(rows, n int) int {
+	c := (rows/(p.n*8) + 3) &^ 3
+	if n > 1 {
+		const l2 = 256 << 10
+		c = min(c, (l2/max(1, p.rowBytes))&^3)
+	}
+	return max(4, c)
+}
+
+func (p *Pool) growScratch(elems int) {
+	if cap(p.aq) < elems {
+		p.aq = make([]int8, elems)
+		p.ad = make([]float32, elems/qk)
+		p.as = make([]int32, elems/qk)
+	}
+}
+
+func (p *Pool) col(b int) qcol {
+	cols := p.w.Cols
+	nb := cols / qk
+	return qcol{
+		q: p.aq[b*cols : (b+1)*cols],
+		d: p.ad[b*nb : (b+1)*nb],
+		s: p.as[b*nb : (b+1)*nb],
+	}
+}
+
+func (p *Pool) quantCol(b int) {
+	cols := p.w.Cols
+	quantizeAct(p.col(b), p.x[b*cols:(b+1)*cols])
+}
+
+func (p *Pool) matChunk(c int) {
+	rows, cols, rb := p.w.Rows, p.w.Cols, p.rowBytes
+	r0 := c * p.chunkRows
+	r1 := min(r0+p.chunkRows, rows)
+	wd := p.w.Data[r0*rb : r1*rb]
+	set := p.set
+	for b := 0; b < p.batch; b++ {
+		dst := p.dst[b*rows+r0 : b*rows+r1]
+		switch p.w.Type {
+		case F32:
+			set.f32Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
+		case F16:
+			set.f16Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
+		case BF16:
+			set.bf16Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
+		case Q8_0:
+			set.q8_0Rows(dst, wd, rb, p.col(b))
+		case Q4_0:
+			set.q4_0Rows(dst, wd, rb, p.col(b))
+		case Q4_K:
+			set.q4KRows(dst, wd, rb, p.col(b))
+		case Q6_K:
+			set.q6KRows(dst, wd, rb, p.col(b))
+		}
+	}
+}

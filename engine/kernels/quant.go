@@ -1,0 +1,247 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Dequantize converts len(dst) elements stored in src (type t) to float32.
+// len(dst) must be a multiple of t's block size and src must hold at least
+// t.RowBytes(len(dst)) bytes (extra bytes are ignored).
+func Dequantize(dst []float32, src []byte, t DType) error {
+	need, err := t.RowBytes(len(dst))
+	if err != nil {
+		return fmt.Errorf("kernels: dequantize: %w", err)
+	}
+	if len(src) < need {
+		return fmt.Errorf("kernels: dequantize %d %s elements: need %d bytes, have %d: %w", len(dst), t, need, len(src), ErrShortBuffer)
+	}
+	src = src[:need]
+	switch t {
+	case F32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	case F16:
+		for i := range dst {
+			dst[i] = F16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case BF16:
+		for i := range dst {
+			dst[i] = BF16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case Q4_0:
+		for b := 0; b < len(dst)/qk; b++ {
+			dequantQ4_0Block(dst[b*qk:(b+1)*qk], src[b*q4_0Bytes:(b+1)*q4_0Bytes])
+		}
+	case Q8_0:
+		for b := 0; b < len(dst)/qk; b++ {
+			dequantQ8_0Block(dst[b*qk:(b+1)*qk], src[b*q8_0Bytes:(b+1)*q8_0Bytes])
+		}
+	case Q4_K:
+		for b := 0; b < len(dst)/qkK; b++ {
+			dequantQ4KBlock(dst[b*qkK:(b+1)*qkK], src[b*q4KBytes:(b+1)*q4KBytes])
+		}
+	case Q6_K:
+		for b := 0; b < len(dst)/qkK; b++ {
+			dequantQ6KBlock(dst[b*qkK:(b+1)*qkK], src[b*q6KBytes:(b+1)*q6KBytes])
+		}
+	}
+	return nil
+}
+
+func f16At(b []byte, off int) float32 {
+	return F16ToF32(binary.LittleEndian.Uint16(b[off:]))
+}
+
+func dequantQ8_0Block(y []float32, b []byte) {
+	d := f16At(b, 0)
+	qs := b[2 : 2+qk]
+	y = y[:qk]
+	for j := range y {
+		y[j] = float32(int8(qs[j])) * d
+	}
+}
+
+func dequantQ4_0Block(y []float32, b []byte) {
+	d := f16At(b, 0)
+	qs := b[2 : 2+qk/2]
+	y = y[:qk]
+	for j := 0; j < qk/2; j++ {
+		y[j] = float32(int32(qs[j]&0x0f)-8) * d
+		y[j+qk/2] = float32(int32(qs[j]>>4)-8) * d
+	}
+}
+
+// scaleMinK4 unpacks the 6-bit scale and min of sub-block j from the
+// 12-byte q4_k scales array.
+func scaleMinK4(j int, q []byte) (sc, m uint8) {
+	if j < 4 {
+		return q[j] & 63, q[j+4] & 63
+	}
+	return (q[j+4] & 0x0f) | ((q[j-4] >> 6) << 4), (q[j+4] >> 4) | ((q[j] >> 6) << 4)
+}
+
+func dequantQ4KBlock(y []float32, b []byte) {
+	d := f16At(b, 0)
+	dmin := f16At(b, 2)
+	scales := b[4:16]
+	q := b[16 : 16+qkK/2]
+	y = y[:qkK]
+	is := 0
+	for j := 0; j < qkK; j += 64 {
+		sc, m := scaleMinK4(is, scales)
+		d1 := d * float32(sc)
+		m1 := dmin * float32(m)
+		sc, m = scaleMinK4(is+1, scales)
+		d2 := d * float32(sc)
+		m2 := dmin * float32(m)
+		for l := 0; l < 32; l++ {
+			y[j+l] = float32(d1*float32(q[l]&0x0f)) - m1
+		}
+		for l := 0; l < 32; l++ {
+			y[j+32+l] = float32(d2*float32(q[l]>>4)) - m2
+		}
+		q = q[32:]
+		is += 2
+	}
+}
+
+func dequantQ6KBlock(y []float32, b []byte) {
+	ql := b[0:128]
+	qh := b[128:192]
+	sc := b[192:208]
+	d := f16At(b, 208)
+	y = y[:qkK]
+	for n := 0; n < qkK; n += 128 {
+		for l := 0; l < 32; l++ {
+			is := l / 16
+			q1 := int32((ql[l]&0x0f)|((qh[l]>>0)&3)<<4) - 32
+			q2 := int32((ql[l+32]&0x0f)|((qh[l]>>2)&3)<<4) - 32
+			q3 := int32((ql[l]>>4)|((qh[l]>>4)&3)<<4) - 32
+			q4 := int32((ql[l+32]>>4)|((qh[l]>>6)&3)<<4) - 32
+			y[n+l] = float32(d*float32(int8(sc[is+0]))) * float32(q1)
+			y[n+l+32] = float32(d*float32(int8(sc[is+2]))) * float32(q2)
+			y[n+l+64] = float32(d*float32(int8(sc[is+4]))) * float32(q3)
+			y[n+l+96] = float32(d*float32(int8(sc[is+6]))) * float32(q4)
+		}
+		ql = ql[64:]
+		qh = qh[32:]
+		sc = sc[8:]
+	}
+}
+
+// Quantize converts src into type t, writing t.RowBytes(len(src)) bytes to
+// dst. len(src) must be a multiple of t's block size. The q4_k and q6_k
+// quantizers follow ggml's reference (non-imatrix) search.
+func Quantize(dst []byte, src []float32, t DType) error {
+	need, err := t.RowBytes(len(src))
+	if err != nil {
+		return fmt.Errorf("kernels: quantize: %w", err)
+	}
+	if len(dst) < need {
+		return fmt.Errorf("kernels: quantize %d %s elements: need %d bytes, have %d: %w", len(src), t, need, len(dst), ErrShortBuffer)
+	}
+	switch t {
+	case F32:
+		for i, v := range src {
+			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+		}
+	case F16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], F32ToF16(v))
+		}
+	case BF16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], F32ToBF16(v))
+		}
+	case Q4_0:
+		for b := 0; b < len(src)/qk; b++ {
+			quantQ4_0Block(dst[b*q4_0Bytes:(b+1)*q4_0Bytes], src[b*qk:(b+1)*qk])
+		}
+	case Q8_0:
+		for b := 0; b < len(src)/qk; b++ {
+			quantQ8_0Block(dst[b*q8_0Bytes:(b+1)*q8_0Bytes], src[b*qk:(b+1)*qk])
+		}
+	case Q4_K:
+		for b := 0; b < len(src)/qkK; b++ {
+			quantQ4KBlock(dst[b*q4KBytes:(b+1)*q4KBytes], src[b*qkK:(b+1)*qkK])
+		}
+	case Q6_K:
+		for b := 0; b < len(src)/qkK; b++ {
+			quantQ6KBlock(dst[b*q6KBytes:(b+1)*q6KBytes], src[b*qkK:(b+1)*qkK])
+		}
+	}
+	return nil
+}
+
+// roundAway rounds half away from zero, like C's roundf.
+func roundAway(v float32) int32 {
+	if v < 0 {
+		return -int32(float32(-v) + 0.5)
+	}
+	return int32(v + 0.5)
+}
+
+// nearestInt rounds to nearest (ties to even) for |v| < 2^22, like ggml's
+// nearest_int.
+func nearestInt(v float32) int32 {
+	f := v + 12582912.0
+	return int32(math.Float32bits(f)&0x7fffff) - 0x00400000
+}
+
+func abs32(v float32) float32 {
+	return math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
+}
+
+func quantQ8_0Block(b []byte, x []float32) {
+	x = x[:qk]
+	var amax float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax = a
+		}
+	}
+	d := amax / 127
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	binary.LittleEndian.PutUint16(b, F32ToF16(d))
+	qs := b[2 : 2+qk]
+	for j, v := range x {
+		qs[j] = byte(int8(roundAway(v * id)))
+	}
+}
+
+func quantQ4_0Block(b []byte, x []float32) {
+	x = x[:qk]
+	var amax, maxv float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax = a
+			maxv = v
+		}
+	}
+	d := maxv / -8
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	binary.LittleEndian.PutUint16(b, F32ToF16(d))
+	qs := b[2 : 2+qk/2]
+	q := func(v float32) byte {
+		x0 := v*id + 8.5
+		switch {
+		case !(x0 >= 0): // also NaN
+			return 0
+		case x0 >= 15:
+			return 15
+		}
+		return byte(x0)
+	}
+	for j := 0; j < qk/2; j++ {
+		qs[j] = q(x[j]) | q(x[j+qk/2])<<4
+	}
+}

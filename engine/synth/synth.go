@@ -1,0 +1,343 @@
+// Package synth writes GGUF models with random weights, real shapes and a
+// real vocabulary, for speed and scale tests of the engine.
+//
+// The weights carry no knowledge, but every tensor has the shape, type and
+// name a converted model of that architecture has, and the metadata matches
+// what llama.cpp's converters write, so loaders, kernels and memory use are
+// exercised exactly as with a real model of that size.
+//
+// # Determinism
+//
+// Every value is a function of (Options.Seed, tensor name, row index): row
+// r of a tensor is drawn from its own PCG stream seeded from a hash of the
+// seed, the name and r. Any tensor, or any row of one, can therefore be
+// generated independently of the others, tensors can be produced in
+// parallel, and the same options always give a byte-identical file
+// whatever the number of CPUs.
+//
+// Matrices hold values uniform in [-a, a] with a = sqrt(3)/sqrt(fan_in)
+// (standard deviation 1/sqrt(fan_in), fan_in being the row length), which
+// keeps activations of order one through many layers; norm weights are
+// 1.0; biases have standard deviation 0.02.
+//
+// Write streams the tensors as it generates them, so a model of many
+// gigabytes (for example "llama-8b") never sits in memory.
+package synth
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+)
+
+// Shape is the architecture and hyperparameters of a model.
+type Shape struct {
+	Name           string
+	Arch           string // GGUF general.architecture: "llama" or "qwen2"
+	Dim            int    // embedding width
+	Hidden         int    // feed-forward width
+	Layers         int
+	Heads          int
+	KVHeads        int
+	Context        int
+	RopeBase       float32
+	Eps            float32 // RMSNorm epsilon
+	QKVBias        bool    // attention projections have biases (qwen2)
+	TiedEmbeddings bool    // the output head shares token_embd (no output.weight)
+}
+
+// maxContext caps the context length of the large shapes so that KV caches
+// sized from the metadata stay reasonable in tests.
+const maxContext = 8192
+
+// Shapes returns the predefined shapes:
+//
+//	tiny        llama, dim 64, hidden 192, 4 layers, 4 heads, 2 KV heads, ctx 512, tied
+//	llama-1b    Llama 3.2 1B: dim 2048, hidden 8192, 16 layers, 32/8 heads, tied
+//	llama-8b    Llama 3 8B: dim 4096, hidden 14336, 32 layers, 32/8 heads, untied
+//	qwen2-0.5b  Qwen2 0.5B: dim 896, hidden 4864, 24 layers, 14/2 heads, QKV bias, tied
+//
+// Context lengths above 8192 are capped to 8192. Llama 3's rope frequency
+// scaling (rope_freqs.weight) is not reproduced.
+func Shapes() []Shape {
+	return []Shape{
+		{Name: "tiny", Arch: "llama", Dim: 64, Hidden: 192, Layers: 4, Heads: 4, KVHeads: 2, Context: 512,
+			RopeBase: 10000, Eps: 1e-5, TiedEmbeddings: true},
+		{Name: "llama-1b", Arch: "llama", Dim: 2048, Hidden: 8192, Layers: 16, Heads: 32, KVHeads: 8, Context: min(131072, maxContext),
+			RopeBase: 500000, Eps: 1e-5, TiedEmbeddings: true},
+		{Name: "llama-8b", Arch: "llama", Dim: 4096, Hidden: 14336, Layers: 32, Heads: 32, KVHeads: 8, Context: maxContext,
+			RopeBase: 500000, Eps: 1e-5},
+		{Name: "qwen2-0.5b", Arch: "qwen2", Dim: 896, Hidden: 4864, Layers: 24, Heads: 14, KVHeads: 2, Context: min(32768, maxContext),
+			RopeBase: 1e6, Eps: 1e-6, QKVBias: true, TiedEmbeddings: true},
+	}
+}
+
+// ShapeByName returns the predefined shape with the given name.
+func ShapeByName(name string) (Shape, error) {
+	var names []string
+	for _, s := range Shapes() {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return Shape{}, fmt.Errorf("synth: unknown shape %q (have %s)", name, strings.Join(names, ", "))
+}
+
+// HeadDim is the width of one attention head.
+func (s Shape) HeadDim() int { return s.Dim / s.Heads }
+
+// KVDim is the width of the key and value projections.
+func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
+
+// Validate checks that the hyperparameters are consistent.
+func (s Shape) Validate() error {
+	if s.Arch != "llama" && s.Arch != "qwen2" {
+		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
+	}
+	if s.Dim <= 0 || s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.Context <= 0 {
+		return fmt.Errorf("synth: shape %q: sizes must be positive: %+v", s.Name, s)
+	}
+	if s.Dim%s.Heads != 0 || s.HeadDim()%2 != 0 {
+		return fmt.Errorf("synth: shape %q: dim %d is not an even head size times %d heads", s.Name, s.Dim, s.Heads)
+	}
+	if s.Heads%s.KVHeads != 0 {
+		return fmt.Errorf("synth: shape %q: %d heads is not a multiple of %d KV heads", s.Name, s.Heads, s.KVHeads)
+	}
+	if !(s.RopeBase > 0) || !(s.Eps > 0) {
+		return fmt.Errorf("synth: shape %q: rope base %v and eps %v must be positive", s.Name, s.RopeBase, s.Eps)
+	}
+	return nil
+}
+
+// Options selects the model to write.
+type Options struct {
+	Shape Shape
+	// Type is the element type of the weight matrices (attention and
+	// feed-forward projections, token_embd, output). Norms and biases are
+	// always f32. The zero value is F32. A matrix whose row length is not
+	// a multiple of the type's block size is stored as q8_0 (if the row
+	// length allows) or f16, as llama.cpp's quantizer falls back.
+	Type kernels.DType
+	// Vocab is the tokenizer; the model's vocabulary size is len(Tokens).
+	Vocab *tokenizer.Vocab
+	// Seed determines every weight.
+	Seed uint64
+	// Layers overrides Shape.Layers when positive.
+	Layers int
+}
+
+func (o *Options) shape() Shape {
+	s := o.Shape
+	if o.Layers > 0 {
+		s.Layers = o.Layers
+	}
+	return s
+}
+
+// Tensor describes one tensor of a synthetic model and how its values are
+// generated.
+type Tensor struct {
+	Name string
+	Dims []uint64 // contiguous dimension first, as in GGUF
+	Type kernels.DType
+	// Std is the standard deviation of the uniform random values; when it
+	// is 0 every element equals Const.
+	Std   float32
+	Const float32
+}
+
+// RowLen is the length of the contiguous dimension.
+func (t *Tensor) RowLen() int { return int(t.Dims[0]) }
+
+// Rows is the number of rows (product of the other dimensions).
+func (t *Tensor) Rows() int {
+	n := 1
+	for _, d := range t.Dims[1:] {
+		n *= int(d)
+	}
+	return n
+}
+
+// Size is the number of bytes of the encoded tensor.
+func (t *Tensor) Size() (uint64, error) {
+	rb, err := t.Type.RowBytes(t.RowLen())
+	if err != nil {
+		return 0, fmt.Errorf("synth: tensor %s: %w", t.Name, err)
+	}
+	return uint64(rb) * uint64(t.Rows()), nil
+}
+
+// Row fills dst (RowLen elements) with the values of row r of the tensor
+// in the model generated from seed.
+func (t *Tensor) Row(seed uint64, r int, dst []float32) {
+	dst = dst[:t.RowLen()]
+	if t.Std == 0 {
+		for i := range dst {
+			dst[i] = t.Const
+		}
+		return
+	}
+	rng := newRowRNG(seed, t.Name, r)
+	// Uniform in [-a, a): each 64-bit draw gives two 32-bit values.
+	scale := float32(math.Sqrt(3)) * t.Std / (1 << 31)
+	i := 0
+	for ; i+1 < len(dst); i += 2 {
+		x := rng.Uint64()
+		dst[i] = float32(int32(uint32(x))) * scale
+		dst[i+1] = float32(int32(uint32(x>>32))) * scale
+	}
+	if i < len(dst) {
+		dst[i] = float32(int32(uint32(rng.Uint64()))) * scale
+	}
+}
+
+// Tensors lists the tensors of the model described by opt, in file order.
+func Tensors(opt Options) ([]Tensor, error) {
+	s := opt.shape()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Vocab == nil || len(opt.Vocab.Tokens) == 0 {
+		return nil, fmt.Errorf("synth: no vocabulary")
+	}
+	if !opt.Type.Valid() {
+		return nil, fmt.Errorf("synth: unsupported weight type %v", opt.Type)
+	}
+	vocab := uint64(len(opt.Vocab.Tokens))
+	dim, hidden, kv := uint64(s.Dim), uint64(s.Hidden), uint64(s.KVDim())
+	var ts []Tensor
+	matrix := func(name string, cols, rows uint64) {
+		ts = append(ts, Tensor{Name: name, Dims: []uint64{cols, rows}, Type: matrixType(opt.Type, int(cols)),
+			Std: float32(1 / math.Sqrt(float64(cols)))})
+	}
+	norm := func(name string) {
+		ts = append(ts, Tensor{Name: name, Dims: []uint64{dim}, Type: kernels.F32, Const: 1})
+	}
+	bias := func(name string, n uint64) {
+		ts = append(ts, Tensor{Name: name, Dims: []uint64{n}, Type: kernels.F32, Std: 0.02})
+	}
+	matrix("token_embd.weight", dim, vocab)
+	for i := 0; i < s.Layers; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		norm(p + "attn_norm.weight")
+		for _, qkv := range []struct {
+			name string
+			out  uint64
+		}{{"attn_q", dim}, {"attn_k", kv}, {"attn_v", kv}} {
+			matrix(p+qkv.name+".weight", dim, qkv.out)
+			if s.QKVBias {
+				bias(p+qkv.name+".bias", qkv.out)
+			}
+		}
+		matrix(p+"attn_output.weight", dim, dim)
+		norm(p + "ffn_norm.weight")
+		matrix(p+"ffn_gate.weight", dim, hidden)
+		matrix(p+"ffn_down.weight", hidden, dim)
+		matrix(p+"ffn_up.weight", dim, hidden)
+	}
+	norm("output_norm.weight")
+	if !s.TiedEmbeddings {
+		matrix("output.weight", dim, vocab)
+	}
+	return ts, nil
+}
+
+// matrixType is t, or the fallback used when rows of length n are not a
+// whole number of t's blocks.
+func matrixType(t kernels.DType, n int) kernels.DType {
+	for _, c := range []kernels.DType{t, kernels.Q8_0, kernels.F16} {
+		if n%c.BlockSize() == 0 && (c == t || t.Quantized()) {
+			return c
+		}
+	}
+	return kernels.F16
+}
+
+// fileType maps a weight type to llama.cpp's general.file_type (llama_ftype).
+func fileType(t kernels.DType) uint32 {
+	switch t {
+	case kernels.F16:
+		return 1
+	case kernels.Q4_0:
+		return 2
+	case kernels.Q8_0:
+		return 7
+	case kernels.Q4_K:
+		return 15 // Q4_K_M
+	case kernels.Q6_K:
+		return 18
+	case kernels.BF16:
+		return 32
+	}
+	return 0
+}
+
+// NewWriter returns a GGUF writer for the model described by opt. Tensor
+// data is generated only when the writer writes.
+func NewWriter(opt Options) (*gguf.Writer, error) {
+	ts, err := Tensors(opt)
+	if err != nil {
+		return nil, err
+	}
+	s := opt.shape()
+	w := gguf.NewWriter()
+	a := s.Arch
+	w.Set("general.architecture", gguf.String(a))
+	w.Set("general.name", gguf.String("synth-"+s.Name))
+	u32 := func(key string, x int) { w.Set(a+"."+key, gguf.Uint32(uint32(x))) }
+	u32("vocab_size", len(opt.Vocab.Tokens))
+	u32("context_length", s.Context)
+	u32("embedding_length", s.Dim)
+	u32("block_count", s.Layers)
+	u32("feed_forward_length", s.Hidden)
+	u32("rope.dimension_count", s.HeadDim())
+	u32("attention.head_count", s.Heads)
+	u32("attention.head_count_kv", s.KVHeads)
+	w.Set(a+".rope.freq_base", gguf.Float32(s.RopeBase))
+	w.Set(a+".attention.layer_norm_rms_epsilon", gguf.Float32(s.Eps))
+	w.Set("general.file_type", gguf.Uint32(fileType(opt.Type)))
+	opt.Vocab.ToGGUF(w.Set)
+	w.Set("general.quantization_version", gguf.Uint32(2))
+	for i := range ts {
+		t := &ts[i]
+		size, err := t.Size()
+		if err != nil {
+			return nil, err
+		}
+		seed := opt.Seed
+		w.AddTensorFunc(t.Name, gguf.TensorType(t.Type), t.Dims, func(out io.Writer) error {
+			return t.Stream(out, seed)
+		}, size)
+	}
+	return w, nil
+}
+
+// Write writes the model described by opt to out.
+func Write(out io.Writer, opt Options) error {
+	w, err := NewWriter(opt)
+	if err != nil {
+		return err
+	}
+	if _, err := w.WriteTo(out); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes the model described by opt atomically to path.
+func WriteFile(path string, opt Options) error {
+	w, err := NewWriter(opt)
+	if err != nil {
+		return err
+	}
+	if err := w.WriteFile(path); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	return nil
+}
