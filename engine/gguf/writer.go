@@ -153,6 +153,10 @@ func (w *Writer) WriteFile(path string) error {
 		return fmt.Errorf("gguf: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("gguf: %w", err)
+	}
 	if _, err := w.WriteTo(tmp); err != nil {
 		tmp.Close()
 		return err

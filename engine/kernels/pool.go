@@ -13,12 +13,14 @@ import (
 // calls are safe (but fn passed to Parallel must not call back into the same
 // Pool). Close releases the goroutines.
 type Pool struct {
-	mu     sync.Mutex // serializes jobs and Close
-	n      int
-	set    *kernelSet
-	wake   []chan struct{} // one per helper goroutine (n-1)
-	wg     sync.WaitGroup
-	closed bool
+	mu      sync.Mutex // serializes jobs and Close
+	n       int
+	set     *kernelSet
+	helpers []*helper // n-1 helper goroutines
+	wg      sync.WaitGroup
+	closed  bool
+	quit    bool          // set once by Close, before the last publish
+	epoch   atomic.Uint64 // incremented to publish a job (or the close)
 
 	// Current job, written under mu before the helpers are woken.
 	kind      jobKind
@@ -66,13 +68,49 @@ func newPool(n int, set *kernelSet) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{n: n, set: set, wake: make([]chan struct{}, n-1)}
-	for i := range p.wake {
-		ch := make(chan struct{}, 1)
-		p.wake[i] = ch
-		go p.helper(ch)
+	p := &Pool{n: n, set: set, helpers: make([]*helper, n-1)}
+	for i := range p.helpers {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.helpers[i] = h
+		go p.helperLoop(h)
 	}
 	return p
+}
+
+// helper is one helper goroutine's wake-up state. A helper spins for a
+// short while after each job (decode issues products back to back, and
+// waking a parked thread costs tens of microseconds), then parks on wake.
+type helper struct {
+	sleeping atomic.Bool
+	wake     chan struct{}
+}
+
+// spinIters bounds the busy-wait of an idle helper (roughly 50-100 µs).
+const spinIters = 1 << 16
+
+func (p *Pool) helperLoop(h *helper) {
+	var seen uint64
+	for {
+		e := p.epoch.Load()
+		for i := 0; e == seen && i < spinIters; i++ {
+			e = p.epoch.Load()
+		}
+		if e == seen {
+			h.sleeping.Store(true)
+			if e = p.epoch.Load(); e != seen && h.sleeping.CompareAndSwap(true, false) {
+				// A job arrived before anyone saw us sleeping.
+			} else {
+				<-h.wake
+				e = p.epoch.Load()
+			}
+		}
+		seen = e
+		if p.quit {
+			return
+		}
+		p.drain()
+		p.wg.Done()
+	}
 }
 
 // Workers returns the number of workers (including the calling goroutine).
@@ -90,15 +128,17 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, ch := range p.wake {
-		close(ch)
-	}
+	p.quit = true // never reset: later jobs run on the caller alone
+	p.publish()
 }
 
-func (p *Pool) helper(ch chan struct{}) {
-	for range ch {
-		p.drain()
-		p.wg.Done()
+// publish starts the job described by the pool's fields on every helper.
+func (p *Pool) publish() {
+	p.epoch.Add(1)
+	for _, h := range p.helpers {
+		if h.sleeping.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
 }
 
@@ -108,14 +148,12 @@ func (p *Pool) run(kind jobKind, nchunks int) {
 	p.kind = kind
 	p.nchunks = nchunks
 	p.next.Store(0)
-	helpers := min(len(p.wake), nchunks-1)
-	if p.closed {
-		helpers = 0
+	if p.closed || nchunks == 1 || len(p.helpers) == 0 {
+		p.drain()
+		return
 	}
-	p.wg.Add(helpers)
-	for i := 0; i < helpers; i++ {
-		p.wake[i] <- struct{}{}
-	}
+	p.wg.Add(len(p.helpers))
+	p.publish()
 	p.drain()
 	p.wg.Wait()
 }
