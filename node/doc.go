@@ -1,6 +1,22 @@
-// Package node composes an Orbit node: libp2p host, DHT, weight store,
-// engine and local API, with their configuration and lifecycle.
+// Package node composes an Orbit node: a libp2p host (TCP and QUIC, Noise
+// and TLS, yamux, a resource manager, optional private network and
+// allow-list), a Kademlia DHT under the "/orbit" prefix for discovery, the
+// inference and info protocols of package protocol, the engine running the
+// node's span of blocks with continuous batching, and the entry-node side
+// of generation (route planning, pipelined steps, failover with replay).
 //
-// It is empty until the swarm work (issue 4) lands; today a model runs in a
-// single process through package engine and `orbit generate`.
+// A server announces each block it serves as a DHT provider record under
+// BlockKey(model, block) and describes itself on /orbit/info/1.0.0. An entry
+// node (one that loaded a model's embedding and head) gathers the swarm view
+// from the DHT and those info answers, plans a route with sharding.Route,
+// opens a session on every hop (each hop pushes its output straight to the
+// next and also returns it to the entry node), and samples tokens locally:
+// sampling never leaves the entry node. The entry node keeps every hop's
+// inputs, so when a hop fails it re-plans that segment without the failed
+// server and replays the inputs there; since the engine and the hidden-state
+// encodings are deterministic, the output is the same as without the
+// failure.
+//
+// Weights come from a ModelSource; today a local GGUF file (FileSource)
+// whose model ID is the CID of its bytes (ModelIDFromFile).
 package node

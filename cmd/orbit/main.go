@@ -48,5 +48,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "print timings and debug logs to stderr")
 	root.AddCommand(newGenerateCmd(), newConvertCmd(), newSynthCmd(), newInfoCmd())
+	root.AddCommand(newWeightsCmds()...)
+	root.AddCommand(newServeCmd())
+	root.AddCommand(newStatusCmds()...)
+	root.AddCommand(newSimCmd())
 	return root
 }

@@ -47,6 +47,15 @@ func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 
 //go:noescape
+func q8_0x4x4VNNI(w *byte, stride int, xq *int8, xd *float32, xb *int32, nb int, out *float32, ostride int)
+
+//go:noescape
+func q4_0x4x4VNNI(w *byte, stride int, xq *int8, xd *float32, xb *int32, nb int, out *float32, ostride int)
+
+//go:noescape
+func biasLanesVNNI(xq *int8, nb int, out *int32)
+
+//go:noescape
 func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -80,6 +89,14 @@ var (
 		q4_0Rows: q4RowsAsm(q4_0x4VNNI),
 		q4KRows:  kRowsAsm(q4Kx4VNNI),
 		q6KRows:  kRowsAsm(q6Kx4VNNI),
+		q8_0Tile: q8_0x4x4VNNI,
+		q4_0Tile: q4_0x4x4VNNI,
+		biasLanes: func(xq []int8, out []int32) {
+			if nb := len(xq) / qk; nb > 0 {
+				_ = out[nb*8-1]
+				biasLanesVNNI(&xq[0], nb, &out[0])
+			}
+		},
 	}
 )
 

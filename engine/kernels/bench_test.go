@@ -177,3 +177,103 @@ func BenchmarkRowKernel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTileKernel compares, on one worker and cache-resident data, 4
+// columns through the row kernel against the 4x4 tile kernel (GMAC/s).
+func BenchmarkTileKernel(b *testing.B) {
+	for _, impl := range Available() {
+		set := setFor(impl)
+		for _, typ := range []DType{Q8_0, Q4_0} {
+			const rows, cols, n = 32, 2048, 4
+			nb := cols / qk
+			for _, mode := range []string{"rows", "tile"} {
+				tile := set.tileFor(typ)
+				if mode == "tile" && tile == nil {
+					continue
+				}
+				b.Run(impl.String()+"/"+typ.String()+"/"+mode, func(b *testing.B) {
+					w := benchWeights(b, typ, rows, cols)
+					rb := w.RowBytes()
+					x := randVec(rand.New(rand.NewPCG(1, 1)), n*cols)
+					c := qcol{q: make([]int8, n*cols), d: make([]float32, n*nb), s: make([]int32, n*nb)}
+					cb := func(k int) qcol {
+						return qcol{q: c.q[k*cols : (k+1)*cols], d: c.d[k*nb : (k+1)*nb], s: c.s[k*nb : (k+1)*nb]}
+					}
+					for k := 0; k < n; k++ {
+						quantizeAct(cb(k), x[k*cols:(k+1)*cols])
+					}
+					dst := make([]float32, n*rows)
+					ab := make([]int32, n*cols/4)
+					if set.biasLanes != nil {
+						set.biasLanes(c.q, ab)
+					}
+					fn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows}[typ]
+					for i := 0; i < b.N; i++ {
+						if mode == "tile" {
+							for r := 0; r < rows; r += 4 {
+								tile(&w.Data[r*rb], rb, &c.q[0], &c.d[0], &ab[0], nb, &dst[r], 4*rows)
+							}
+						} else {
+							for k := 0; k < n; k++ {
+								fn(dst[k*rows:(k+1)*rows], w.Data, rb, cb(k))
+							}
+						}
+					}
+					b.ReportMetric(float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMatMulTiles compares batched products with and without the tile
+// kernels, interleaved (GFLOP/s).
+func BenchmarkMatMulTiles(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	const rows, cols, n = 2048, 2048, 64
+	for _, typ := range []DType{Q8_0, Q4_0} {
+		w := benchWeights(b, typ, rows, cols)
+		x := randVec(rand.New(rand.NewPCG(1, 1)), n*cols)
+		dst := make([]float32, n*rows)
+		for _, off := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%s/tiles=%v", typ, !off), func(b *testing.B) {
+				noTiles = off
+				defer func() { noTiles = false }()
+				for i := 0; i < b.N; i++ {
+					if err := p.MatMul(dst, w, x, n); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(2*rows*cols*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkMatVecDRAM streams 128 MiB of q8_0 weights (4x the L3) through
+// batch-1 products with 1 and 2 workers, cycling over 8 matrices so that
+// nothing stays cached; MB/s is weight bytes per second, to compare with
+// BenchmarkMemRead.
+func BenchmarkMatVecDRAM(b *testing.B) {
+	const rows, cols, mats = 7680, 2048, 8 // 8 x 16.7 MB
+	ws := make([]Mat, mats)
+	for i := range ws {
+		ws[i] = benchWeights(b, Q8_0, rows, cols)
+	}
+	x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
+	dst := make([]float32, rows)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("q8_0/w%d", workers), func(b *testing.B) {
+			p := NewPool(workers)
+			defer p.Close()
+			b.SetBytes(int64(len(ws[0].Data)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := p.MatMul(dst, ws[i%mats], x, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -45,6 +45,10 @@ type qRowsFn func(dst []float32, w []byte, rowBytes int, a qcol)
 // fRowsFn is qRowsFn for float activations.
 type fRowsFn func(dst []float32, w []byte, rowBytes int, x []float32)
 
+// qTileFn computes a tile of 4 rows x 4 activation columns (see
+// tile_amd64.s); each element bitwise equal to the qRowsFn result.
+type qTileFn func(w *byte, stride int, xq *int8, xd *float32, xb *int32, nb int, out *float32, ostride int)
+
 // kernelSet is one implementation's table of kernels. Tables are immutable.
 type kernelSet struct {
 	impl     Impl
@@ -57,6 +61,13 @@ type kernelSet struct {
 	q4_0Rows qRowsFn
 	q4KRows  qRowsFn
 	q6KRows  qRowsFn
+
+	// Optional 4x4 tile kernels for batches (nil: use the row kernels).
+	q8_0Tile qTileFn
+	q4_0Tile qTileFn
+	// biasLanes fills the per-lane activation bias the tiles use (8 int32
+	// per block of 32); set whenever a tile kernel is.
+	biasLanes func(xq []int8, out []int32)
 }
 
 // active is the kernel set chosen once at init (read-only afterwards).
@@ -113,4 +124,15 @@ func AxpyF32(y []float32, a float32, x []float32) {
 		y = y[:len(x)]
 	}
 	active.axpyF32(y, a, x)
+}
+
+// tileFor returns the 4x4 tile kernel for t, or nil.
+func (s *kernelSet) tileFor(t DType) qTileFn {
+	switch t {
+	case Q8_0:
+		return s.q8_0Tile
+	case Q4_0:
+		return s.q4_0Tile
+	}
+	return nil
 }

@@ -38,7 +38,11 @@ type Pool struct {
 	aq []int8
 	ad []float32
 	as []int32
+	ab []int32 // tile bias lanes, 8 per block (batches only)
 }
+
+// noTiles disables the tile kernels (benchmarks compare with and without).
+var noTiles bool
 
 type jobKind uint8
 
@@ -250,6 +254,7 @@ func (p *Pool) growScratch(elems int) {
 		p.aq = make([]int8, elems)
 		p.ad = make([]float32, elems/qk)
 		p.as = make([]int32, elems/qk)
+		p.ab = make([]int32, elems/4)
 	}
 }
 
@@ -266,6 +271,9 @@ func (p *Pool) col(b int) qcol {
 func (p *Pool) quantCol(b int) {
 	cols := p.w.Cols
 	quantizeAct(p.col(b), p.x[b*cols:(b+1)*cols])
+	if p.batch >= 4 && p.set.tileFor(p.w.Type) != nil {
+		p.set.biasLanes(p.aq[b*cols:(b+1)*cols], p.ab[b*cols/4:(b+1)*cols/4])
+	}
 }
 
 func (p *Pool) matChunk(c int) {
@@ -274,23 +282,54 @@ func (p *Pool) matChunk(c int) {
 	r1 := min(r0+p.chunkRows, rows)
 	wd := p.w.Data[r0*rb : r1*rb]
 	set := p.set
-	for b := 0; b < p.batch; b++ {
-		dst := p.dst[b*rows+r0 : b*rows+r1]
-		switch p.w.Type {
-		case F32:
-			set.f32Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
-		case F16:
-			set.f16Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
-		case BF16:
-			set.bf16Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
-		case Q8_0:
-			set.q8_0Rows(dst, wd, rb, p.col(b))
-		case Q4_0:
-			set.q4_0Rows(dst, wd, rb, p.col(b))
-		case Q4_K:
-			set.q4KRows(dst, wd, rb, p.col(b))
-		case Q6_K:
-			set.q6KRows(dst, wd, rb, p.col(b))
+	b := 0
+	if tile := set.tileFor(p.w.Type); tile != nil && p.batch >= 4 && cols > 0 && !noTiles {
+		// 4x4 tiles over whole groups of 4 rows and 4 columns; the
+		// remaining rows and columns go through the row kernels, which
+		// give bitwise the same value per element.
+		nb := cols / qk
+		r4 := (r1 - r0) &^ 3
+		for ; b+4 <= p.batch; b += 4 {
+			if r4 > 0 {
+				_ = p.aq[(b+4)*cols-1]
+				_ = p.ad[(b+4)*nb-1]
+				_ = p.ab[(b+4)*cols/4-1]
+				_ = p.dst[(b+3)*rows+r0+r4-1]
+				for r := 0; r < r4; r += 4 {
+					tile(&wd[r*rb], rb, &p.aq[b*cols], &p.ad[b*nb], &p.ab[b*cols/4], nb, &p.dst[b*rows+r0+r], 4*rows)
+				}
+			}
+			if r0+r4 < r1 {
+				for k := b; k < b+4; k++ {
+					p.rowsCol(k, p.dst[k*rows+r0+r4:k*rows+r1], wd[r4*rb:])
+				}
+			}
 		}
+	}
+	for ; b < p.batch; b++ {
+		p.rowsCol(b, p.dst[b*rows+r0:b*rows+r1], wd)
+	}
+}
+
+// rowsCol computes dst (consecutive rows starting at wd) for column b with
+// the row kernels.
+func (p *Pool) rowsCol(b int, dst []float32, wd []byte) {
+	cols, rb := p.w.Cols, p.rowBytes
+	set := p.set
+	switch p.w.Type {
+	case F32:
+		set.f32Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
+	case F16:
+		set.f16Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
+	case BF16:
+		set.bf16Rows(dst, wd, rb, p.x[b*cols:(b+1)*cols])
+	case Q8_0:
+		set.q8_0Rows(dst, wd, rb, p.col(b))
+	case Q4_0:
+		set.q4_0Rows(dst, wd, rb, p.col(b))
+	case Q4_K:
+		set.q4KRows(dst, wd, rb, p.col(b))
+	case Q6_K:
+		set.q6KRows(dst, wd, rb, p.col(b))
 	}
 }

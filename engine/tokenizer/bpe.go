@@ -55,37 +55,10 @@ func (t *Tokenizer) bpeWord(st *bpeState, w string, out []int32) []int32 {
 	syms[len(syms)-1].next = -1
 	st.syms = syms
 
-	q := st.q[:0]
-	tryAdd := func(l, r int32) {
-		if l < 0 || r < 0 {
-			return
-		}
+	mergeSymbols(&st.q, syms, func(l, r int32) (uint64, int32, bool) {
 		m, ok := t.merges[mergeKey(syms[l].id, syms[r].id)]
-		if !ok {
-			return
-		}
-		q.push(bigram{pri: -float64(m.rank), left: l, right: r, end: syms[r].end, id: m.id})
-	}
-	for i := 1; i < len(syms); i++ {
-		tryAdd(int32(i-1), int32(i))
-	}
-	for len(q) > 0 {
-		b := q.pop()
-		l, r := &syms[b.left], &syms[b.right]
-		if l.start == l.end || r.start == r.end || l.next != b.right || r.end != b.end {
-			continue // stale
-		}
-		l.end = r.end
-		l.next = r.next
-		l.id = b.id
-		r.start = r.end // dead
-		if l.next >= 0 {
-			syms[l.next].prev = b.left
-		}
-		tryAdd(l.prev, b.left)
-		tryAdd(b.left, l.next)
-	}
-	st.q = q
+		return rankKey(m.rank, l), m.id, ok
+	})
 	for i := int32(0); i >= 0; i = syms[i].next {
 		out = t.emitSymbol(syms[i].id, w[syms[i].start:syms[i].end], out)
 	}

@@ -14,7 +14,8 @@ import (
 // bytes are ignored); vocabSize <= 0 reads entries up to the end of data.
 //
 // The result is a SentencePiece vocabulary: spaces in pieces become U+2581,
-// ids 0, 1, 2 are named "<unk>", "<s>", "</s>" and typed unknown / control,
+// ids 0, 1, 2 keep the file's pieces (llama2.c spells them "<unk>",
+// "\n<s>\n", "\n</s>\n", and GGUF conversions keep that spelling) and are typed unknown / control,
 // ids 3..258 are byte tokens, BOS=1, EOS=2, UNK=0 and AddBOS is set.
 // Allocation is bounded by len(data); malformed input gives an error.
 func ParseLlama2C(data []byte, vocabSize int) (*Vocab, error) {
@@ -83,12 +84,11 @@ func ParseLlama2C(data []byte, vocabSize int) (*Vocab, error) {
 		BOS: -1, EOS: -1, UNK: 0, PAD: -1,
 		AddSpacePrefix: true,
 	}
-	tokens[0] = "<unk>"
 	if n > 1 {
-		tokens[1], v.BOS, v.AddBOS = "<s>", 1, true
+		v.BOS, v.AddBOS = 1, true
 	}
 	if n > 2 {
-		tokens[2], v.EOS = "</s>", 2
+		v.EOS = 2
 	}
 	if err := v.Validate(); err != nil {
 		return nil, err

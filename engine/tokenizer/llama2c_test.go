@@ -68,8 +68,7 @@ func TestLlama2CReference(t *testing.T) {
 }
 
 // TestLlama2CMatchesGGUF: tok512.bin read by LoadLlama2C is the vocabulary
-// of aidreams260K.gguf (converted by another tool), up to the names of the
-// special tokens.
+// of aidreams260K.gguf (converted by another tool), token for token.
 func TestLlama2CMatchesGGUF(t *testing.T) {
 	tok := loadLlama2CTok(t, "tok512.bin", 0)
 	if tok.NumTokens() != 512 {
@@ -77,7 +76,7 @@ func TestLlama2CMatchesGGUF(t *testing.T) {
 	}
 	g := loadTokPath(t, modelsDir+"/aidreams260K.gguf")
 	a, b := tok.Vocab(), g.Vocab()
-	for i := 3; i < 512; i++ {
+	for i := 0; i < 512; i++ {
 		if a.Tokens[i] != b.Tokens[i] || a.Scores[i] != b.Scores[i] || a.Types[i] != b.Types[i] {
 			t.Fatalf("token %d: %q %v %d vs %q %v %d", i, a.Tokens[i], a.Scores[i], a.Types[i], b.Tokens[i], b.Scores[i], b.Types[i])
 		}
@@ -97,8 +96,12 @@ func TestLlama2Tokenizer32k(t *testing.T) {
 	if tok.NumTokens() != 32000 {
 		t.Fatalf("%d tokens", tok.NumTokens())
 	}
+	// llama2.c's export spells BOS and EOS "\n<s>\n" and "\n</s>\n".
+	if v := tok.Vocab(); v.Tokens[1] != "\n<s>\n" || v.Tokens[2] != "\n</s>\n" {
+		t.Errorf("BOS/EOS pieces %q %q", v.Tokens[1], v.Tokens[2])
+	}
 	diff := 0
-	for i := 0; i < 32000; i++ {
+	for i := 3; i < 32000; i++ {
 		if tok.Vocab().Tokens[i] != ref.Vocab().Tokens[i] {
 			if diff++; diff < 5 {
 				t.Errorf("token %d: %q vs %q", i, tok.Vocab().Tokens[i], ref.Vocab().Tokens[i])
@@ -136,7 +139,7 @@ func TestParseLlama2C(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Tokens) != 5 || v.Tokens[1] != "<s>" || v.Tokens[2] != "</s>" || v.Tokens[3] != "a\u2581b" || v.Tokens[4] != "\u2581" {
+	if len(v.Tokens) != 5 || v.Tokens[1] != "\n<s>\n" || v.Tokens[2] != "\n</s>\n" || v.Tokens[3] != "a\u2581b" || v.Tokens[4] != "\u2581" {
 		t.Errorf("tokens %q", v.Tokens)
 	}
 	if v.BOS != 1 || v.EOS != 2 || v.UNK != 0 || !v.AddBOS || v.Types[0] != TokenUnknown || v.Types[1] != TokenControl || v.Types[3] != TokenByte || v.Scores[4] != -4 {

@@ -23,54 +23,69 @@ func (t *Tokenizer) encodeSPM(st *spmState, text string, out []int32) []int32 {
 		return out
 	}
 	s := strings.ReplaceAll(text, " ", spaceEsc)
+	// No merge can cross the start of a U+2581 whose preceding character
+	// never precedes U+2581 inside a piece, so the text is merged in
+	// independent words split there (small heaps, same result).
+	lo := 0
+	for i := 1; i < len(s); {
+		j := strings.Index(s[i:], spaceEsc)
+		if j < 0 {
+			break
+		}
+		j += i
+		r, _ := utf8.DecodeLastRuneInString(s[:j])
+		if !t.crossSpace[r] {
+			out = t.spmWord(st, s[lo:j], out)
+			lo = j
+		}
+		i = j + len(spaceEsc)
+	}
+	return t.spmWord(st, s[lo:], out)
+}
 
+// spmWord merges one word of escaped text.
+func (t *Tokenizer) spmWord(st *spmState, s string, out []int32) []int32 {
+	if s == "" {
+		return out
+	}
 	syms := st.syms[:0]
 	for i := 0; i < len(s); {
-		_, w := utf8.DecodeRuneInString(s[i:])
+		var id int32
+		w := 1
+		if c := s[i]; c < utf8.RuneSelf {
+			id = t.spmASCII[c]
+		} else {
+			_, w = utf8.DecodeRuneInString(s[i:])
+			var ok bool
+			if id, ok = t.spmChar[s[i:i+w]]; !ok {
+				id = -1
+			}
+		}
 		n := int32(len(syms))
-		syms = append(syms, symbol{start: int32(i), end: int32(i + w), prev: n - 1, next: n + 1})
+		syms = append(syms, symbol{start: int32(i), end: int32(i + w), prev: n - 1, next: n + 1, id: id})
 		i += w
 	}
 	syms[len(syms)-1].next = -1
 	st.syms = syms
 
-	q := st.q[:0]
-	tryAdd := func(l, r int32) {
-		if l < 0 || r < 0 {
-			return
+	mergeSymbols(&st.q, syms, func(l, r int32) (uint64, int32, bool) {
+		a, b := syms[l].id, syms[r].id
+		if a < 0 || b < 0 {
+			return 0, 0, false
 		}
-		id, ok := t.pieces[s[syms[l].start:syms[r].end]]
+		id, ok := t.spmPairs[mergeKey(a, b)]
 		if !ok {
-			return
+			return 0, 0, false
 		}
-		q.push(bigram{pri: float64(t.score(id)), left: l, right: r, end: syms[r].end})
-	}
-	for i := 1; i < len(syms); i++ {
-		tryAdd(int32(i-1), int32(i))
-	}
-	for len(q) > 0 {
-		b := q.pop()
-		l, r := &syms[b.left], &syms[b.right]
-		if l.start == l.end || r.start == r.end || l.next != b.right || r.end != b.end {
-			continue // stale
-		}
-		l.end = r.end
-		l.next = r.next
-		r.start = r.end // dead
-		if l.next >= 0 {
-			syms[l.next].prev = b.left
-		}
-		tryAdd(l.prev, b.left)
-		tryAdd(b.left, l.next)
-	}
-	st.q = q
+		return scoreKey(t.score(id), l), id, true
+	})
 
 	for i := int32(0); i >= 0; i = syms[i].next {
-		piece := s[syms[i].start:syms[i].end]
-		if id, ok := t.pieces[piece]; ok {
+		if id := syms[i].id; id >= 0 && int(id) < t.n {
 			out = append(out, id)
 			continue
 		}
+		piece := s[syms[i].start:syms[i].end]
 		for j := 0; j < len(piece); j++ {
 			if id := t.byteTok[piece[j]]; id >= 0 {
 				out = append(out, id)

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,9 +19,13 @@ type Tokenizer struct {
 	spm   bool
 	types []int32
 
-	toID    map[string]int32 // every token text (the last id wins, as in llama.cpp)
-	pieces  map[string]int32 // SPM: pieces that merges may produce
-	byteTok [256]int32       // SPM: <0xNN> tokens; BPE: the symbol of each byte (ids >= n are not tokens)
+	toID       map[string]int32 // every token text (the last id wins, as in llama.cpp)
+	pieces     map[string]int32 // SPM: pieces that merges may produce
+	crossSpace map[rune]bool    // SPM: characters that precede U+2581 inside some piece
+	spmChar    map[string]int32 // SPM: id of a one-character symbol (ids >= n: characters of pieces that are not pieces)
+	spmASCII   [128]int32       // spmChar for ASCII
+	spmPairs   map[uint64]int32 // SPM: (symbol, symbol) -> the piece they merge into
+	byteTok    [256]int32       // SPM: <0xNN> tokens; BPE: the symbol of each byte (ids >= n are not tokens)
 
 	merges       map[uint64]mergeVal
 	split        splitter
@@ -28,6 +33,8 @@ type Tokenizer struct {
 
 	specials     []special
 	specialFirst [256]bool
+	specialIdx   map[string]int // text -> index in specials
+	specialLens  [256][]int     // distinct lengths of specials by first byte
 
 	piece  [][]byte // TokenPiece of every id
 	eog    []bool
@@ -156,6 +163,53 @@ func (t *Tokenizer) initSPM() {
 		}
 		t.pieces[s] = int32(i)
 	}
+	t.crossSpace = map[rune]bool{}
+	t.spmChar = map[string]int32{}
+	for s, id := range t.pieces {
+		if _, w := utf8.DecodeRuneInString(s); w == len(s) {
+			t.spmChar[s] = id
+		}
+	}
+	extra := int32(t.n)
+	symID := func(s string) (int32, bool) {
+		if id, ok := t.pieces[s]; ok {
+			return id, true
+		}
+		if _, w := utf8.DecodeRuneInString(s); w != len(s) {
+			return 0, false // several characters and not a piece: never a symbol
+		}
+		id, ok := t.spmChar[s]
+		if !ok {
+			id = extra
+			extra++
+			t.spmChar[s] = id
+		}
+		return id, true
+	}
+	t.spmPairs = make(map[uint64]int32, 4*len(t.pieces))
+	for s, id := range t.pieces {
+		for i := 0; i < len(s); {
+			_, w := utf8.DecodeRuneInString(s[i:])
+			if i > 0 {
+				if strings.HasPrefix(s[i:], spaceEsc) {
+					r, _ := utf8.DecodeLastRuneInString(s[:i])
+					t.crossSpace[r] = true
+				}
+				a, okA := symID(s[:i])
+				b, okB := symID(s[i:])
+				if okA && okB {
+					t.spmPairs[mergeKey(a, b)] = id
+				}
+			}
+			i += w
+		}
+	}
+	for c := range t.spmASCII {
+		t.spmASCII[c] = -1
+		if id, ok := t.spmChar[string(rune(c))]; ok {
+			t.spmASCII[c] = id
+		}
+	}
 	const hex = "0123456789ABCDEF"
 	for b := 0; b < 256; b++ {
 		id := int32(-1)
@@ -218,6 +272,16 @@ func (t *Tokenizer) initSpecials() {
 		t.specialFirst[s[0]] = true
 	}
 	sort.SliceStable(t.specials, func(i, j int) bool { return len(t.specials[i].text) > len(t.specials[j].text) })
+	t.specialIdx = make(map[string]int, len(t.specials))
+	for i, sp := range t.specials {
+		if _, dup := t.specialIdx[sp.text]; !dup {
+			t.specialIdx[sp.text] = i
+		}
+		c, l := sp.text[0], len(sp.text)
+		if !slices.Contains(t.specialLens[c], l) {
+			t.specialLens[c] = append(t.specialLens[c], l)
+		}
+	}
 }
 
 func (t *Tokenizer) initPieces() {
@@ -282,22 +346,33 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []frag {
 	if len(t.specials) == 0 {
 		return frags
 	}
-	var seen [256]bool
-	any := false
+	// Find which specials occur at all (one pass), so that only those are
+	// searched for.
+	var present []bool
 	for i := 0; i < len(text); i++ {
 		c := text[i]
-		if t.specialFirst[c] {
-			seen[c] = true
-			any = true
+		if !t.specialFirst[c] {
+			continue
+		}
+		for _, l := range t.specialLens[c] {
+			if i+l > len(text) {
+				continue
+			}
+			if k, ok := t.specialIdx[text[i:i+l]]; ok {
+				if present == nil {
+					present = make([]bool, len(t.specials))
+				}
+				present[k] = true
+			}
 		}
 	}
-	if !any {
+	if present == nil {
 		return frags
 	}
 	var next []frag
 	for si := range t.specials {
 		sp := &t.specials[si]
-		if (sp.needParse && !parseSpecial) || !seen[sp.text[0]] {
+		if (sp.needParse && !parseSpecial) || !present[t.specialIdx[sp.text]] {
 			continue
 		}
 		changed := false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -15,13 +16,7 @@ import (
 // character (or its bytes), then repeatedly merge the best-scoring adjacent
 // pair (leftmost on ties) until none is in the vocabulary. Quadratic, for
 // checking the heap-based encoder.
-func naiveLlama2C(v *Vocab, text string) []int32 {
-	lookup := map[string]int32{}
-	for i, s := range v.Tokens {
-		if _, ok := lookup[s]; !ok {
-			lookup[s] = int32(i)
-		}
-	}
+func naiveLlama2C(v *Vocab, lookup map[string]int32, text string) []int32 {
 	var toks []int32
 	if text == "" {
 		return nil
@@ -66,15 +61,48 @@ func TestSPMMatchesLlama2C(t *testing.T) {
 	tok := loadLlama2CTok(t, "tok512.bin", 0)
 	big := loadLlama2CTok(t, "llama2-tokenizer.bin", 0)
 	rng := rand.New(rand.NewSource(1))
+	lookups := map[*Tokenizer]map[string]int32{}
+	for _, tk := range []*Tokenizer{tok, big} {
+		m := map[string]int32{}
+		for i, s := range tk.Vocab().Tokens {
+			if _, ok := m[s]; !ok {
+				m[s] = int32(i)
+			}
+		}
+		lookups[tk] = m
+	}
 	for i := 0; i < 300; i++ {
 		s := randomText(rng, rng.Intn(40))
 		for _, tk := range []*Tokenizer{tok, big} {
-			want := naiveLlama2C(tk.Vocab(), s)
+			want := naiveLlama2C(tk.Vocab(), lookups[tk], s)
 			if got := tk.Encode(s, false, false); !equalIDs(got, want) {
 				t.Fatalf("%d tokens: Encode(%q) = %v, llama2.c gives %v", tk.NumTokens(), s, got, want)
 			}
 		}
 	}
+}
+
+func TestConcurrentEncode(t *testing.T) {
+	tok := loadTok(t, "llama-bpe")
+	spm := loadTok(t, "llama-spm")
+	cases := loadVectors(t, "llama-bpe")
+	spmCases := loadVectors(t, "llama-spm")
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range cases {
+				if got := tok.Encode(cases[i].input, false, true); !equalIDs(got, cases[i].want) {
+					t.Errorf("concurrent bpe case %d differs", i)
+				}
+				if got := spm.Encode(spmCases[i].input, false, true); !equalIDs(got, spmCases[i].want) {
+					t.Errorf("concurrent spm case %d differs", i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func TestSpecialTokens(t *testing.T) {

@@ -1,0 +1,150 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+)
+
+// Errors a Backend wraps so the server can pick the HTTP status.
+var (
+	// ErrUnknownModel: the backend does not serve the model (404).
+	ErrUnknownModel = errors.New("api: unknown model")
+	// ErrBusy: the backend's queue is full; the client should retry (503).
+	ErrBusy = errors.New("api: backend busy")
+	// ErrBadRequest: the request cannot be served as asked (400).
+	ErrBadRequest = errors.New("api: bad request")
+	// ErrContextLength: the prompt does not fit the model's context (400);
+	// it also wraps ErrBadRequest.
+	ErrContextLength = errors.New("api: prompt exceeds the context length")
+	// ErrStop, returned by an emit callback, ends a generation normally with
+	// finish reason "stop" (the server uses it when a stop string matched).
+	ErrStop = errors.New("api: stop generation")
+)
+
+// NodeAPI is the read-only node API. Backend implements it in process and
+// client.Client over HTTP, so programs (and tests) can use either.
+type NodeAPI interface {
+	// Models lists the models served, with per-block coverage.
+	Models(ctx context.Context) ([]ModelInfo, error)
+	// Status describes this node.
+	Status(ctx context.Context) (NodeStatus, error)
+	// Peers lists the other peers known to this node (not itself).
+	Peers(ctx context.Context) ([]PeerInfo, error)
+	// Route returns the chain of hops a request for model would take now.
+	// It wraps ErrUnknownModel when the model is not served.
+	Route(ctx context.Context, model string) ([]RouteHop, error)
+}
+
+// Backend runs models at the token level. The local engine
+// (NewLocalBackend) and the swarm implement it. Its methods are safe for
+// concurrent use.
+type Backend interface {
+	NodeAPI
+	// Tokenizer returns the tokenizer of model, wrapping ErrUnknownModel
+	// when the backend does not serve it.
+	Tokenizer(model string) (*tokenizer.Tokenizer, error)
+	// Generate runs req.Prompt and passes each new token to emit, in order.
+	// It returns when req.MaxTokens tokens were generated, a stop token
+	// came, the context is full, emit returned an error (ErrStop ends the
+	// generation normally with FinishStop; any other error is returned
+	// wrapped), or ctx is done (ctx's error wrapped). Cancelling ctx must
+	// stop the computation promptly and release the request's sessions.
+	// Errors wrap ErrUnknownModel, ErrBusy, ErrBadRequest or
+	// ErrContextLength where they apply.
+	Generate(ctx context.Context, req GenerateRequest, emit func(tok int32) error) (GenerateResult, error)
+}
+
+// GenerateRequest is a token-level generation request.
+type GenerateRequest struct {
+	Model     string
+	Prompt    []int32 // at least one token
+	MaxTokens int     // new tokens at most; 0 generates nothing
+	Params    sample.Params
+	// Stop reports tokens that end the generation; they are not emitted.
+	// nil means the tokenizer's end-of-generation tokens.
+	Stop func(tok int32) bool
+}
+
+// Finish reasons, as in OpenAI's API.
+const (
+	FinishStop   = "stop"   // a stop token or stop string
+	FinishLength = "length" // MaxTokens, or the end of the context
+)
+
+// GenerateResult describes a finished generation.
+type GenerateResult struct {
+	PromptTokens    int
+	GeneratedTokens int
+	FinishReason    string // FinishStop or FinishLength
+	Prefill         time.Duration
+	Decode          time.Duration
+}
+
+// ModelInfo describes a model the node can serve.
+type ModelInfo struct {
+	ID            string `json:"id"`
+	Name          string `json:"name,omitempty"`
+	ContextLength int    `json:"context_length"`
+	Blocks        int    `json:"blocks"`
+	// Coverage[i] is how many peers (this node included) serve block i;
+	// a local backend reports 1 for every block.
+	Coverage  []int  `json:"coverage"`
+	VocabSize int    `json:"vocab_size,omitempty"`
+	OwnedBy   string `json:"owned_by"`
+}
+
+// Span is a half-open range [Start, End) of the blocks of a model that a
+// peer serves.
+type Span struct {
+	Model string `json:"model"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// Load is a node's current work.
+type Load struct {
+	Active        int `json:"active"`         // generations running
+	Queued        int `json:"queued"`         // generations waiting for a slot
+	MaxConcurrent int `json:"max_concurrent"` // generation slots
+	MaxQueue      int `json:"max_queue"`      // waiting room beyond the slots
+}
+
+// NodeStatus describes a node.
+type NodeStatus struct {
+	PeerID          string    `json:"peer_id"`
+	Version         string    `json:"version"`
+	StartedAt       time.Time `json:"started_at"`
+	UptimeSeconds   float64   `json:"uptime_seconds"`
+	Spans           []Span    `json:"spans"` // blocks this node serves
+	Load            Load      `json:"load"`
+	Requests        int64     `json:"requests"`         // generations started
+	TokensGenerated int64     `json:"tokens_generated"` // tokens emitted
+	PromptTokens    int64     `json:"prompt_tokens"`    // prompt tokens processed
+	Peers           int       `json:"peers"`            // peers known
+}
+
+// PeerInfo describes another peer of the swarm.
+type PeerInfo struct {
+	ID    string   `json:"id"`
+	Addrs []string `json:"addrs"`
+	Spans []Span   `json:"spans"`
+	// Throughput is the peer's recent rate in tokens per second through its
+	// spans (0 when unknown).
+	Throughput float64 `json:"throughput"`
+	// RTTMillis is the last measured round trip time (0 when unknown).
+	RTTMillis float64 `json:"rtt_ms"`
+}
+
+// RouteHop is one step of a route: a peer running blocks [Start, End).
+type RouteHop struct {
+	Peer      string  `json:"peer"`
+	Addr      string  `json:"addr,omitempty"`
+	Start     int     `json:"start"`
+	End       int     `json:"end"`
+	RTTMillis float64 `json:"rtt_ms"`
+	Local     bool    `json:"local"` // the hop runs in this process
+}

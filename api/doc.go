@@ -1,0 +1,58 @@
+// Package api is the HTTP face of an Orbit node: an OpenAI-compatible API
+// (/v1/models, /v1/completions, /v1/chat/completions, with server-sent event
+// streaming), the node API (/api/v1/status, /api/v1/peers, /api/v1/models,
+// /api/v1/route), Prometheus metrics (/metrics) and the embedded dashboard
+// (/).
+//
+// The server sits on a Backend, a small token-level interface: today
+// NewLocalBackend runs one or more models in this process through package
+// engine; the swarm implements the same interface to run a model across
+// peers. Text (tokenization, chat templates, stop strings, streaming) is the
+// server's job; the backend only turns prompt tokens into new tokens.
+//
+// # Defaults and limits
+//
+// The default listen address is 127.0.0.1:7717 (DefaultAddr). Listening on
+// any other than a loopback address requires an API key, checked as a Bearer
+// token on every API and metrics request (the dashboard's static files are
+// served without it; the dashboard asks for the key). Request bodies are
+// capped at 1 MiB by default (413 beyond).
+//
+// # OpenAI compatibility
+//
+// Supported request fields: model (optional when the backend serves a
+// single model), prompt (a string, an array of one string, or an array of
+// token ids) or messages, max_tokens and max_completion_tokens, temperature
+// (0 to 2, default 1; 0 is greedy), top_p, seed, stop (a string or up to 16
+// strings, cut from the output, also across token boundaries when
+// streaming), stream and stream_options.include_usage, n (only 1), and the
+// llama.cpp extensions top_k, min_p and repeat_penalty. logprobs, echo,
+// best_of > 1 and suffix are refused with a 400 that says so;
+// frequency_penalty, presence_penalty, user and other unknown fields are
+// ignored. finish_reason is "stop" (an end-of-generation token or a stop
+// string) or "length" (max_tokens or the end of the context).
+// max_tokens defaults to 16 for completions (as OpenAI) and to the rest of
+// the context for chat completions. Completion prompts are tokenized as
+// plain text (special-token text is not parsed); chat prompts are rendered
+// with the model's template and special tokens in it are parsed.
+//
+// # Chat templates
+//
+// No Jinja engine is used: the family of the GGUF's tokenizer.chat_template
+// is recognised from its markers and rendered in Go (see ChatFamily):
+// Llama 3 (<|start_header_id|>), ChatML/Qwen (<|im_start|>), Phi-3
+// (<|user|> ... <|end|>) and Llama 2/Mistral ([INST], with <<SYS>> when the
+// template has it). A model without a template, or with one not recognised,
+// gets the documented fallback: one "role: content" line per message, then
+// "assistant:", with "\nuser:" as an extra stop string.
+//
+// # Errors
+//
+// Errors use OpenAI's JSON shape {"error":{"message","type","param","code"}}:
+// 400 malformed or invalid requests (including prompts longer than the
+// context, code context_length_exceeded), 401 missing or wrong API key,
+// 404 unknown model or path, 405 wrong method, 413 body too large,
+// 415 a content type other than application/json, 503 with Retry-After when
+// the backend's queue is full (ErrBusy), 500 otherwise. A client that
+// disconnects cancels its generation through the request context.
+package api

@@ -1,0 +1,335 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/orbitswarm/orbit/engine/sample"
+)
+
+// maxStops caps the stop strings of one request.
+const maxStops = 16
+
+// CompletionRequest is the body of POST /v1/completions.
+type CompletionRequest struct {
+	Model  string          `json:"model"`
+	Prompt json.RawMessage `json:"prompt"` // string, [string] or [token ids]
+	Sampling
+	Echo    bool   `json:"echo,omitempty"`
+	BestOf  *int   `json:"best_of,omitempty"`
+	Suffix  string `json:"suffix,omitempty"`
+	prompt  string
+	tokens  []int32
+	isToken bool
+}
+
+// ChatRequest is the body of POST /v1/chat/completions.
+type ChatRequest struct {
+	Model    string           `json:"model"`
+	Messages []RequestMessage `json:"messages"`
+	Sampling
+}
+
+// RequestMessage is a chat message as sent: content is a string or an
+// array of {"type":"text","text":...} parts.
+type RequestMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+	Name    string          `json:"name,omitempty"`
+}
+
+// Sampling holds the request fields shared by completions and chat.
+type Sampling struct {
+	MaxTokens           *int            `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	TopK                *int            `json:"top_k,omitempty"`
+	MinP                *float64        `json:"min_p,omitempty"`
+	RepeatPenalty       *float64        `json:"repeat_penalty,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
+	Stop                json.RawMessage `json:"stop,omitempty"` // string or [string]
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options,omitempty"`
+	N           *int            `json:"n,omitempty"`
+	Logprobs    json.RawMessage `json:"logprobs,omitempty"`
+	TopLogprobs *int            `json:"top_logprobs,omitempty"`
+
+	stops []string
+}
+
+// apiError is an error in OpenAI's shape with its HTTP status.
+type apiError struct {
+	Status  int     `json:"-"`
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func strp(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// badRequest is a 400 invalid_request_error about param.
+func badRequest(param, code, format string, args ...any) *apiError {
+	return &apiError{Status: 400, Type: "invalid_request_error", Param: strp(param), Code: strp(code), Message: fmt.Sprintf(format, args...)}
+}
+
+// decodeJSON decodes one JSON value from data into v, with messages that
+// say what is wrong.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return badRequest("", "invalid_json", "the request body is empty; send a JSON object")
+		case errors.As(err, &se):
+			return badRequest("", "invalid_json", "malformed JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			field := te.Field
+			return badRequest(field, "invalid_type", "field %q must be %s, not JSON %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return badRequest("", "invalid_json", "malformed JSON: the body ends early")
+		}
+		return badRequest("", "invalid_json", "malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("", "invalid_json", "malformed JSON: data after the object")
+	}
+	return nil
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "int", "int32", "int64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return k
+}
+
+// isNullish reports whether a raw JSON value is absent, null, false or 0.
+func isNullish(r json.RawMessage) bool {
+	s := strings.TrimSpace(string(r))
+	return s == "" || s == "null" || s == "false" || s == "0"
+}
+
+// stringOrStrings parses a string or an array of strings.
+func stringOrStrings(r json.RawMessage, param string) ([]string, error) {
+	if t := strings.TrimSpace(string(r)); t == "" || t == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(r, &s); err == nil {
+		return []string{s}, nil
+	}
+	var ss []string
+	if err := json.Unmarshal(r, &ss); err != nil {
+		return nil, badRequest(param, "invalid_type", "%s must be a string or an array of strings", param)
+	}
+	return ss, nil
+}
+
+// validate checks the sampling fields and fills stops.
+func (s *Sampling) validate() error {
+	if s.N != nil && *s.N != 1 {
+		return badRequest("n", "unsupported_value", "n must be 1: one choice per request is supported")
+	}
+	if !isNullish(s.Logprobs) || (s.TopLogprobs != nil && *s.TopLogprobs != 0) {
+		return badRequest("logprobs", "unsupported_parameter", "logprobs are not supported by this server")
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"max_tokens", s.MaxTokens}, {"max_completion_tokens", s.MaxCompletionTokens}} {
+		if f.v != nil && *f.v < 0 {
+			return badRequest(f.name, "invalid_value", "%s must not be negative, got %d", f.name, *f.v)
+		}
+	}
+	if t := s.Temperature; t != nil && (*t < 0 || *t > 2 || math.IsNaN(*t)) {
+		return badRequest("temperature", "invalid_value", "temperature must be between 0 and 2, got %v", *t)
+	}
+	if p := s.TopP; p != nil && (*p < 0 || *p > 1) {
+		return badRequest("top_p", "invalid_value", "top_p must be between 0 and 1, got %v", *p)
+	}
+	if p := s.MinP; p != nil && (*p < 0 || *p > 1) {
+		return badRequest("min_p", "invalid_value", "min_p must be between 0 and 1, got %v", *p)
+	}
+	if k := s.TopK; k != nil && *k < 0 {
+		return badRequest("top_k", "invalid_value", "top_k must not be negative, got %d", *k)
+	}
+	if p := s.RepeatPenalty; p != nil && (*p < 0 || *p > 100) {
+		return badRequest("repeat_penalty", "invalid_value", "repeat_penalty must be between 0 and 100, got %v", *p)
+	}
+	stops, err := stringOrStrings(s.Stop, "stop")
+	if err != nil {
+		return err
+	}
+	if len(stops) > maxStops {
+		return badRequest("stop", "invalid_value", "at most %d stop strings, got %d", maxStops, len(stops))
+	}
+	s.stops = stops
+	return nil
+}
+
+// maxTokens is the requested token limit, or def when none was given.
+func (s *Sampling) maxTokens(def int) int {
+	switch {
+	case s.MaxCompletionTokens != nil:
+		return *s.MaxCompletionTokens
+	case s.MaxTokens != nil:
+		return *s.MaxTokens
+	}
+	return def
+}
+
+// params converts the sampling fields to engine parameters. OpenAI's
+// defaults apply: temperature 1 and top_p 1; top_k and min_p are off.
+func (s *Sampling) params() sample.Params {
+	p := sample.Params{Temperature: 1, TopP: 1}
+	if s.Temperature != nil {
+		p.Temperature = float32(*s.Temperature)
+	}
+	if s.TopP != nil {
+		p.TopP = float32(*s.TopP)
+	}
+	if s.TopK != nil {
+		p.TopK = *s.TopK
+	}
+	if s.MinP != nil {
+		p.MinP = float32(*s.MinP)
+	}
+	if s.RepeatPenalty != nil {
+		p.RepeatPenalty = float32(*s.RepeatPenalty)
+	}
+	if s.Seed != nil {
+		p.Seed = uint64(*s.Seed)
+	}
+	return p
+}
+
+// ParseCompletionRequest decodes and validates a /v1/completions body.
+func ParseCompletionRequest(data []byte) (*CompletionRequest, error) {
+	var r CompletionRequest
+	if err := decodeJSON(data, &r); err != nil {
+		return nil, err
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Echo:
+		return nil, badRequest("echo", "unsupported_parameter", "echo is not supported by this server")
+	case r.BestOf != nil && *r.BestOf != 1:
+		return nil, badRequest("best_of", "unsupported_value", "best_of must be 1")
+	case r.Suffix != "":
+		return nil, badRequest("suffix", "unsupported_parameter", "suffix is not supported by this server")
+	}
+	p := bytes.TrimSpace(r.Prompt)
+	if len(p) == 0 || string(p) == "null" {
+		return &r, nil // empty prompt: generation starts from BOS
+	}
+	var s string
+	if err := json.Unmarshal(p, &s); err == nil {
+		r.prompt = s
+		return &r, nil
+	}
+	var ss []string
+	if err := json.Unmarshal(p, &ss); err == nil {
+		if len(ss) == 0 {
+			return nil, badRequest("prompt", "invalid_value", "prompt must not be an empty array")
+		}
+		if len(ss) != 1 {
+			return nil, badRequest("prompt", "unsupported_value", "prompt must be one string; batches of %d prompts are not supported", len(ss))
+		}
+		r.prompt = ss[0]
+		return &r, nil
+	}
+	var ids []int32
+	if err := json.Unmarshal(p, &ids); err == nil {
+		if len(ids) == 0 {
+			return nil, badRequest("prompt", "invalid_value", "prompt must not be an empty array")
+		}
+		r.tokens, r.isToken = ids, true
+		return &r, nil
+	}
+	return nil, badRequest("prompt", "invalid_type", "prompt must be a string, an array of one string, or an array of token ids")
+}
+
+// ParseChatRequest decodes and validates a /v1/chat/completions body.
+func ParseChatRequest(data []byte) (*ChatRequest, []ChatMessage, error) {
+	var r ChatRequest
+	if err := decodeJSON(data, &r); err != nil {
+		return nil, nil, err
+	}
+	if err := r.validate(); err != nil {
+		return nil, nil, err
+	}
+	if len(r.Messages) == 0 {
+		return nil, nil, badRequest("messages", "invalid_value", "messages must be a non-empty array")
+	}
+	msgs := make([]ChatMessage, len(r.Messages))
+	for i, m := range r.Messages {
+		param := fmt.Sprintf("messages[%d]", i)
+		if _, err := normRole(m.Role); err != nil {
+			return nil, nil, badRequest(param+".role", "invalid_value", "%s: unsupported role %q (use system, developer, user or assistant)", param, m.Role)
+		}
+		text, err := messageText(m.Content)
+		if err != nil {
+			return nil, nil, badRequest(param+".content", "invalid_type", "%s: %v", param, err)
+		}
+		msgs[i] = ChatMessage{Role: m.Role, Content: text}
+	}
+	return &r, msgs, nil
+}
+
+// messageText flattens a message's content: a string, or text parts.
+func messageText(r json.RawMessage) (string, error) {
+	p := bytes.TrimSpace(r)
+	if len(p) == 0 || string(p) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(p, &s); err == nil {
+		return s, nil
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(p, &parts); err != nil {
+		return "", errors.New("content must be a string or an array of text parts")
+	}
+	var b strings.Builder
+	for _, part := range parts {
+		if part.Type != "text" {
+			return "", fmt.Errorf("content part of type %q is not supported (only text)", part.Type)
+		}
+		b.WriteString(part.Text)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,81 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/orbitswarm/orbit/api"
+)
+
+// TestOpenAINodeClient drives the server with the official openai npm
+// client. It is written against api.Backend: the swarm's backend can be
+// swapped in for the local one.
+func TestOpenAINodeClient(t *testing.T) {
+	node := needNode(t)
+	local, m, tok := newLocal(t, api.LocalOptions{})
+	runOpenAINodeClient(t, node, local, func(prompt string, n int) string { return referenceText(t, m, tok, prompt, n) })
+}
+
+func runOpenAINodeClient(t *testing.T, node string, b api.Backend, reference func(string, int) string) {
+	const prompt, n = "I dream of", 40
+	ts, _ := serve(t, b, api.Options{APIKey: "node-test-key"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "testdata/openai_client.mjs", ts.URL+"/v1", testModelID, "node-test-key", prompt, "40")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		ChatStream struct {
+			Text, Role   string
+			Chunks       int
+			FinishReason string    `json:"finish_reason"`
+			Usage        api.Usage `json:"usage"`
+		} `json:"chat_stream"`
+		Chat struct {
+			Text         string
+			FinishReason string    `json:"finish_reason"`
+			Usage        api.Usage `json:"usage"`
+		} `json:"chat"`
+		Completion struct {
+			Text         string
+			FinishReason string    `json:"finish_reason"`
+			Usage        api.Usage `json:"usage"`
+		}
+		Models       []string
+		UnknownModel struct {
+			Status  int
+			Message string
+		} `json:"unknown_model"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Logf("openai client: %s", out)
+	if want := reference(prompt, n); res.Completion.Text != want {
+		t.Errorf("completion %q\nwant (orbit generate) %q", res.Completion.Text, want)
+	}
+	if u := res.Completion.Usage; u.CompletionTokens == 0 || u.TotalTokens != u.PromptTokens+u.CompletionTokens {
+		t.Errorf("completion usage %+v", u)
+	}
+	cs := res.ChatStream
+	if cs.Chunks < 3 || cs.Role != "assistant" || cs.FinishReason == "" || cs.Text == "" {
+		t.Errorf("chat stream %+v", cs)
+	}
+	if cs.Text != res.Chat.Text || cs.Usage != res.Chat.Usage || cs.FinishReason != res.Chat.FinishReason {
+		t.Errorf("streamed chat %+v differs from non-streamed %+v", cs, res.Chat)
+	}
+	if len(res.Models) != 1 || res.Models[0] != testModelID {
+		t.Errorf("models %v", res.Models)
+	}
+	if res.UnknownModel.Status != 404 {
+		t.Errorf("unknown model: %+v", res.UnknownModel)
+	}
+}

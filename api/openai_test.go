@@ -1,0 +1,130 @@
+package api
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseCompletionRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		wantErr    string // substring of the error; "" for success
+		check      func(*CompletionRequest) bool
+	}{
+		{"string prompt", `{"model":"m","prompt":"hi","max_tokens":5,"stop":"\n"}`, "", func(r *CompletionRequest) bool {
+			return r.prompt == "hi" && *r.MaxTokens == 5 && len(r.stops) == 1
+		}},
+		{"one-string array", `{"prompt":["hi"]}`, "", func(r *CompletionRequest) bool { return r.prompt == "hi" }},
+		{"token ids", `{"prompt":[1,2,3]}`, "", func(r *CompletionRequest) bool { return r.isToken && len(r.tokens) == 3 }},
+		{"no prompt", `{}`, "", func(r *CompletionRequest) bool { return r.prompt == "" && !r.isToken }},
+		{"max_completion_tokens wins", `{"max_tokens":3,"max_completion_tokens":7}`, "", func(r *CompletionRequest) bool { return r.maxTokens(16) == 7 }},
+		{"default max", `{}`, "", func(r *CompletionRequest) bool { return r.maxTokens(16) == 16 }},
+		{"logprobs null is fine", `{"logprobs":null}`, "", nil},
+		{"logprobs 0 is fine", `{"logprobs":0}`, "", nil},
+		{"unknown fields ignored", `{"user":"u","frequency_penalty":0.5,"presence_penalty":1}`, "", nil},
+		{"seed and sampling", `{"seed":-3,"temperature":0.5,"top_p":0.9,"top_k":40,"min_p":0.1}`, "", func(r *CompletionRequest) bool {
+			p := r.params()
+			return p.Seed == uint64(1<<64-3) && p.Temperature == 0.5 && p.TopK == 40 && p.Validate() == nil
+		}},
+		{"malformed", `{"prompt":`, "malformed JSON", nil},
+		{"logprobs 5", `{"logprobs":5}`, "logprobs are not supported", nil},
+		{"echo", `{"echo":true}`, "echo is not supported", nil},
+		{"best_of", `{"best_of":3}`, "best_of", nil},
+		{"n", `{"n":4}`, "n must be 1", nil},
+		{"empty id array", `{"prompt":[]}`, "empty array", nil},
+		{"mixed array", `{"prompt":["a",1]}`, "prompt must be", nil},
+		{"NaN-ish temperature", `{"temperature":1e400}`, "", nil}, // overflow is a JSON error: checked below
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := ParseCompletionRequest([]byte(tc.body))
+			if tc.name == "NaN-ish temperature" {
+				if err == nil {
+					t.Fatal("no error for 1e400")
+				}
+				return
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				var ae *apiError
+				if !errors.As(err, &ae) || ae.Status != 400 {
+					t.Fatalf("not a 400 apiError: %#v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil && !tc.check(r) {
+				t.Fatalf("unexpected parse: %+v", r)
+			}
+		})
+	}
+}
+
+func TestParseChatRequest(t *testing.T) {
+	_, msgs, err := ParseChatRequest([]byte(`{"messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},{"role":"assistant","content":null}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 3 || msgs[1].Content != "ab" || msgs[2].Content != "" {
+		t.Fatalf("%+v", msgs)
+	}
+	for _, body := range []string{`{"messages":null}`, `{"messages":[{"role":"user","content":5}]}`, `{"messages":[{"role":"tool","content":"x"}]}`, `{"messages":[{}]}`} {
+		if _, _, err := ParseChatRequest([]byte(body)); err == nil {
+			t.Errorf("%s: no error", body)
+		}
+	}
+}
+
+func FuzzParseCompletionRequest(f *testing.F) {
+	for _, s := range []string{`{"prompt":"hi","max_tokens":5}`, `{"prompt":[1,2]}`, `{"stop":["a","b"],"temperature":0.2}`, `{`, `null`, `[]`, `{"logprobs":{}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseCompletionRequest(data)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status != 400 || ae.Message == "" {
+				t.Fatalf("error %v is not a clear 400", err)
+			}
+			return
+		}
+		// A valid request gives valid sampling parameters.
+		if err := r.params().Validate(); err != nil {
+			t.Fatalf("accepted request with invalid params: %v", err)
+		}
+		if r.maxTokens(16) < 0 {
+			t.Fatal("negative max tokens accepted")
+		}
+	})
+}
+
+func FuzzParseChatRequest(f *testing.F) {
+	for _, s := range []string{`{"messages":[{"role":"user","content":"hi"}]}`, `{"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"stream":true}`, `{"messages":"x"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, msgs, err := ParseChatRequest(data)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status != 400 || ae.Message == "" {
+				t.Fatalf("error %v is not a clear 400", err)
+			}
+			return
+		}
+		if len(msgs) == 0 {
+			t.Fatal("accepted no messages")
+		}
+		if err := r.params().Validate(); err != nil {
+			t.Fatalf("accepted invalid params: %v", err)
+		}
+		for _, fam := range []ChatFamily{ChatLlama3, ChatML, ChatPhi3, ChatLlama2, ChatFallback} {
+			if _, err := (ChatTemplate{Family: fam}).Render(msgs); err != nil {
+				t.Fatalf("%s: parsed messages do not render: %v", fam, err)
+			}
+		}
+	})
+}

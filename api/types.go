@@ -1,0 +1,124 @@
+package api
+
+// Response types of the OpenAI-compatible endpoints, shared with package
+// client.
+
+// Usage counts the tokens of a request.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// Completion is the response of /v1/completions, and (with Object
+// "text_completion" and FinishReason nil until the last) one streamed chunk.
+type Completion struct {
+	ID      string             `json:"id"`
+	Object  string             `json:"object"` // "text_completion"
+	Created int64              `json:"created"`
+	Model   string             `json:"model"`
+	Choices []CompletionChoice `json:"choices"`
+	Usage   *Usage             `json:"usage,omitempty"`
+}
+
+// CompletionChoice is the one choice of a Completion.
+type CompletionChoice struct {
+	Index        int     `json:"index"`
+	Text         string  `json:"text"`
+	Logprobs     any     `json:"logprobs"` // always null
+	FinishReason *string `json:"finish_reason"`
+}
+
+// ChatCompletion is the response of /v1/chat/completions.
+type ChatCompletion struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"` // "chat.completion"
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []ChatChoice `json:"choices"`
+	Usage   *Usage       `json:"usage,omitempty"`
+}
+
+// ChatChoice is the one choice of a ChatCompletion.
+type ChatChoice struct {
+	Index        int             `json:"index"`
+	Message      ResponseMessage `json:"message"`
+	Logprobs     any             `json:"logprobs"`
+	FinishReason *string         `json:"finish_reason"`
+}
+
+// ResponseMessage is the assistant's message.
+type ResponseMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// ChatChunk is one streamed chunk of /v1/chat/completions (object
+// "chat.completion.chunk"). The last chunk with include_usage has no
+// choices and the usage.
+type ChatChunk struct {
+	ID      string            `json:"id"`
+	Object  string            `json:"object"`
+	Created int64             `json:"created"`
+	Model   string            `json:"model"`
+	Choices []ChatChunkChoice `json:"choices"`
+	Usage   *Usage            `json:"usage,omitempty"`
+}
+
+// ChatChunkChoice is the choice of a ChatChunk.
+type ChatChunkChoice struct {
+	Index        int       `json:"index"`
+	Delta        ChatDelta `json:"delta"`
+	Logprobs     any       `json:"logprobs"`
+	FinishReason *string   `json:"finish_reason"`
+}
+
+// ChatDelta is the new part of the assistant's message.
+type ChatDelta struct {
+	Role    string `json:"role,omitempty"`
+	Content string `json:"content,omitempty"`
+}
+
+// OpenAIModel is one entry of /v1/models.
+type OpenAIModel struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"` // "model"
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// ModelList is the response of /v1/models.
+type ModelList struct {
+	Object string        `json:"object"` // "list"
+	Data   []OpenAIModel `json:"data"`
+}
+
+// ErrorBody is OpenAI's error response: {"error": {...}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail describes an error.
+type ErrorDetail struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// Node API response wrappers.
+type (
+	// PeersResponse is the body of /api/v1/peers.
+	PeersResponse struct {
+		Peers []PeerInfo `json:"peers"`
+	}
+	// ModelsResponse is the body of /api/v1/models.
+	ModelsResponse struct {
+		Models []ModelInfo `json:"models"`
+	}
+	// RouteResponse is the body of /api/v1/route.
+	RouteResponse struct {
+		Model string     `json:"model"`
+		Hops  []RouteHop `json:"hops"`
+	}
+)

@@ -1,0 +1,213 @@
+// Orbit dashboard: polls the node API and drives the playground.
+// Plain JavaScript, no dependencies, no build step.
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  const state = { key: params.get("key") || localStorage.getItem("orbit-api-key") || "", last: null, running: null };
+  const POLL_MS = 2000;
+
+  function headers(extra) {
+    const h = Object.assign({}, extra || {});
+    if (state.key) h["Authorization"] = "Bearer " + state.key;
+    return h;
+  }
+
+  async function getJSON(path) {
+    const r = await fetch(path, { headers: headers(), cache: "no-store" });
+    if (r.status === 401) { $("key-box").hidden = false; throw new Error("API key required"); }
+    if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+    return r.json();
+  }
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+    }
+    for (const k of kids) if (k != null) e.append(k);
+    return e;
+  }
+
+  function fmtUptime(s) {
+    s = Math.floor(s);
+    const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+    return (d ? d + "d " : "") + (h ? h + "h " : "") + m + "m " + (s % 60) + "s";
+  }
+  const spanText = (s) => "[" + s.start + "," + s.end + ")";
+
+  // One table per model: coverage row, this node's row, one row per peer.
+  function renderModels(status, peers, models) {
+    const box = $("models");
+    box.replaceChildren();
+    const rows = [{ id: status.peer_id, spans: status.spans || [], self: true, throughput: null, rtt: null }]
+      .concat(peers.map((p) => ({ id: p.id, spans: p.spans || [], self: false, throughput: p.throughput, rtt: p.rtt_ms, addrs: p.addrs || [] })));
+    for (const m of models) {
+      const table = el("table", { class: "spans", "data-model": m.id });
+      const head = el("tr", { class: "coverage" }, el("th", { text: "coverage" }));
+      for (let b = 0; b < m.blocks; b++) {
+        const c = (m.coverage || [])[b] || 0;
+        head.append(el("td", { class: "blk cov" + Math.min(c, 2), title: "block " + b + ": " + c + " peer(s)", text: String(c) }));
+      }
+      head.append(el("td", { class: "meta", text: m.blocks + " blocks, context " + m.context_length }));
+      table.append(head);
+      for (const r of rows) {
+        const spans = r.spans.filter((s) => s.model === m.id);
+        if (!r.self && spans.length === 0) continue;
+        const tr = el("tr", { class: "peer" + (r.self ? " self" : ""), "data-peer": r.id });
+        tr.append(el("th", { text: (r.self ? "★ " : "") + r.id }));
+        for (let b = 0; b < m.blocks; b++) {
+          const on = spans.some((s) => b >= s.start && b < s.end);
+          tr.append(el("td", { class: "blk" + (on ? " on" : ""), title: "block " + b }));
+        }
+        let meta = spans.map(spanText).join(" ") || "no span";
+        if (r.self) meta += " · this node";
+        if (r.throughput) meta += " · " + r.throughput.toFixed(1) + " tok/s";
+        if (r.rtt) meta += " · rtt " + r.rtt.toFixed(1) + " ms";
+        tr.append(el("td", { class: "meta span-text", text: meta }));
+        table.append(tr);
+      }
+      box.append(el("div", { class: "model" },
+        el("h3", {}, m.id + " ", el("small", { text: m.name || "" })), table));
+    }
+  }
+
+  function renderModelSelect(models) {
+    const sel = $("model");
+    const want = params.get("model") || sel.value;
+    if (sel.options.length === models.length && [...sel.options].every((o, i) => o.value === models[i].id)) return;
+    sel.replaceChildren(...models.map((m) => el("option", { value: m.id, text: m.id })));
+    if (want && models.some((m) => m.id === want)) sel.value = want;
+  }
+
+  async function renderRoute(model) {
+    if (!model) return;
+    try {
+      const r = await getJSON("/api/v1/route?model=" + encodeURIComponent(model));
+      $("route").replaceChildren(...r.hops.map((h) => el("li", { "data-peer": h.peer },
+        h.peer + " " + spanText(h) + (h.local ? " (this node)" : "") + (h.rtt_ms ? " · rtt " + h.rtt_ms.toFixed(1) + " ms" : ""))));
+    } catch (e) {
+      $("route").replaceChildren(el("li", { class: "error", text: String(e.message || e) }));
+    }
+  }
+
+  async function poll() {
+    try {
+      const [status, peers, models] = await Promise.all([
+        getJSON("/api/v1/status"), getJSON("/api/v1/peers"), getJSON("/api/v1/models")]);
+      const now = performance.now();
+      if (state.last) {
+        const dt = (now - state.last.t) / 1000;
+        if (dt > 0) {
+          $("req-rate").textContent = ((status.requests - state.last.requests) / dt).toFixed(2);
+          $("tok-rate").textContent = ((status.tokens_generated - state.last.tokens) / dt).toFixed(1);
+        }
+      }
+      state.last = { t: now, requests: status.requests, tokens: status.tokens_generated };
+      $("node-id").textContent = status.peer_id;
+      $("node-version").textContent = status.version || "dev";
+      $("node-uptime").textContent = fmtUptime(status.uptime_seconds);
+      const l = status.load || {};
+      $("load").textContent = (l.active || 0) + " running, " + (l.queued || 0) + " queued";
+      $("tokens-total").textContent = status.tokens_generated;
+      $("peer-count").textContent = peers.peers.length;
+      renderModels(status, peers.peers, models.models);
+      renderModelSelect(models.models);
+      await renderRoute($("model").value);
+      $("conn").textContent = "connected";
+      $("conn").className = "conn ok";
+      return models.models;
+    } catch (e) {
+      $("conn").textContent = "disconnected: " + (e.message || e);
+      $("conn").className = "conn bad";
+      return null;
+    }
+  }
+
+  // Playground: a streamed /v1/completions request.
+  async function run(ev) {
+    if (ev) ev.preventDefault();
+    if (state.running) return;
+    const out = $("output"), st = $("pg-status");
+    out.textContent = "";
+    out.removeAttribute("data-done");
+    st.textContent = "generating…";
+    const ctrl = new AbortController();
+    state.running = ctrl;
+    $("run").disabled = true;
+    $("stop").disabled = false;
+    const body = {
+      model: $("model").value || undefined,
+      prompt: $("prompt").value,
+      max_tokens: parseInt($("max-tokens").value, 10) || 64,
+      temperature: parseFloat($("temperature").value),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const t0 = performance.now();
+    let finish = "", usage = null;
+    try {
+      const r = await fetch("/v1/completions", {
+        method: "POST", headers: headers({ "Content-Type": "application/json" }),
+        body: JSON.stringify(body), signal: ctrl.signal,
+      });
+      if (!r.ok) {
+        let msg = "HTTP " + r.status;
+        try { msg = (await r.json()).error.message; } catch (_) { /* not JSON */ }
+        throw new Error(msg);
+      }
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "", done = false;
+      while (!done) {
+        const { value, done: end } = await reader.read();
+        if (end) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const event = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+          if (!data) continue;
+          if (data === "[DONE]") { done = true; break; }
+          const chunk = JSON.parse(data);
+          if (chunk.error) throw new Error(chunk.error.message);
+          if (chunk.usage) usage = chunk.usage;
+          for (const c of chunk.choices || []) {
+            out.textContent += c.text || "";
+            if (c.finish_reason) finish = c.finish_reason;
+          }
+        }
+      }
+      const secs = (performance.now() - t0) / 1000;
+      const n = usage ? usage.completion_tokens : 0;
+      st.textContent = "finish: " + (finish || "?") + (usage ? " · " + n + " tokens · " + (n / secs).toFixed(1) + " tok/s" : "");
+      out.setAttribute("data-done", "1");
+    } catch (e) {
+      st.textContent = ctrl.signal.aborted ? "stopped" : "error: " + (e.message || e);
+      st.className = "pg-status" + (ctrl.signal.aborted ? "" : " error");
+    } finally {
+      state.running = null;
+      $("run").disabled = false;
+      $("stop").disabled = true;
+    }
+  }
+
+  $("playground").addEventListener("submit", run);
+  $("stop").addEventListener("click", () => state.running && state.running.abort());
+  $("key-save").addEventListener("click", () => {
+    state.key = $("api-key").value.trim();
+    localStorage.setItem("orbit-api-key", state.key);
+    $("key-box").hidden = true;
+    poll();
+  });
+
+  if (params.has("prompt")) $("prompt").value = params.get("prompt");
+  if (params.has("max_tokens")) $("max-tokens").value = params.get("max_tokens");
+  if (params.has("temperature")) $("temperature").value = params.get("temperature");
+
+  poll().then((models) => {
+    if (params.get("autorun") === "1" && models) run();
+    setInterval(poll, POLL_MS);
+  });
+})();

@@ -1,0 +1,375 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/weights"
+)
+
+// newWeightsCmds returns the weight-store commands: import, export, models,
+// gc, verify and fetch.
+func newWeightsCmds() []*cobra.Command {
+	return []*cobra.Command{
+		newWeightsImportCmd(), newWeightsExportCmd(), newWeightsModelsCmd(),
+		newWeightsGCCmd(), newWeightsVerifyCmd(), newWeightsFetchCmd(),
+	}
+}
+
+// weightsDefaultDataDir is $ORBIT_DATA_DIR, else ~/.orbit.
+func weightsDefaultDataDir() string {
+	if d := os.Getenv("ORBIT_DATA_DIR"); d != "" {
+		return d
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".orbit")
+	}
+	return ".orbit"
+}
+
+// weightsDataDirFlag adds --data-dir to cmd and returns a function opening
+// the store it names.
+func weightsDataDirFlag(cmd *cobra.Command) func() (*weights.Store, error) {
+	dir := cmd.PersistentFlags().String("data-dir", weightsDefaultDataDir(), "node data directory (default $ORBIT_DATA_DIR or ~/.orbit)")
+	return func() (*weights.Store, error) { return weights.Open(*dir, nil) }
+}
+
+// weightsProgressBar renders progress as a one-line bar on w when w is a
+// terminal (bytes, rate, ETA), and as a final summary line otherwise.
+func weightsProgressBar(w io.Writer, label string) (update func(weights.Progress), done func()) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = isatty.IsTerminal(f.Fd())
+	}
+	var mu sync.Mutex
+	var last weights.Progress
+	update = func(p weights.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		last = p
+		if !tty {
+			return
+		}
+		const width = 30
+		frac := 0.0
+		if p.Total > 0 {
+			frac = float64(p.Done) / float64(p.Total)
+		}
+		n := int(frac * width)
+		bar := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
+		eta := "--"
+		if d := p.ETA(); d > 0 {
+			eta = d.Round(time.Second).String()
+		}
+		fmt.Fprintf(w, "\r%s [%s] %5.1f%% %s / %s  %s/s  ETA %s   ", label, bar, frac*100,
+			weights.FormatBytes(p.Done), weights.FormatBytes(p.Total), weights.FormatBytes(int64(p.Rate)), eta)
+	}
+	done = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if tty {
+			fmt.Fprintln(w)
+		}
+		if last.Total > 0 {
+			fmt.Fprintf(w, "%s: %s in %s (%s/s)\n", label, weights.FormatBytes(last.Done),
+				last.Elapsed.Round(time.Millisecond), weights.FormatBytes(int64(last.Rate)))
+		}
+	}
+	return update, done
+}
+
+func newWeightsImportCmd() *cobra.Command {
+	var name, tok string
+	cmd := &cobra.Command{
+		Use:   "import MODEL",
+		Short: "Import a GGUF (or a llama2.c .bin with --tokenizer) into the weight store",
+		Long: "Cuts every tensor into content-addressed chunks, writes them, a layer manifest per\n" +
+			"transformer block and a root manifest into the store, and prints the model's root CID.",
+		Args: cobra.ExactArgs(1),
+	}
+	open := weightsDataDirFlag(cmd)
+	cmd.Flags().StringVar(&name, "name", "", "name for the model (default: general.name)")
+	cmd.Flags().StringVar(&tok, "tokenizer", "", "llama2.c tokenizer, when MODEL is a llama2.c checkpoint")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		f, err := openAnyModel(args[0], tok)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		update, done := weightsProgressBar(cmd.ErrOrStderr(), "import")
+		root, err := s.Import(cmd.Context(), f, weights.ImportOptions{Name: name, Progress: update})
+		done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), root)
+		return nil
+	}
+	return cmd
+}
+
+func newWeightsExportCmd() *cobra.Command {
+	var out string
+	var car bool
+	cmd := &cobra.Command{
+		Use:   "export MODEL -o FILE",
+		Short: "Rebuild a model's GGUF (or a CAR v1 archive with --car) from the store",
+		Long:  "MODEL is a name or a root CID. The GGUF is byte-identical to the imported file.",
+		Args:  cobra.ExactArgs(1),
+	}
+	open := weightsDataDirFlag(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (required)")
+	cmd.Flags().BoolVar(&car, "car", false, "write a CAR v1 archive of the model's blocks, same CIDs")
+	_ = cmd.MarkFlagRequired("output")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, root, err := weightsResolve(open, args[0])
+		if err != nil {
+			return err
+		}
+		if !car {
+			return s.ExportFile(cmd.Context(), root, out)
+		}
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		if err := s.ExportCAR(cmd.Context(), root, f); err != nil {
+			f.Close()
+			os.Remove(out)
+			return err
+		}
+		return f.Close()
+	}
+	return cmd
+}
+
+func weightsResolve(open func() (*weights.Store, error), model string) (*weights.Store, cid.Cid, error) {
+	s, err := open()
+	if err != nil {
+		return nil, cid.Undef, err
+	}
+	root, err := s.Resolve(model)
+	if err != nil {
+		return nil, cid.Undef, err
+	}
+	return s, root, nil
+}
+
+// weightsSpans renders the set blocks as ranges: "0-3,6".
+func weightsSpans(local []bool) string {
+	var parts []string
+	for i := 0; i < len(local); {
+		if !local[i] {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(local) && local[j+1] {
+			j++
+		}
+		if i == j {
+			parts = append(parts, strconv.Itoa(i))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", i, j))
+		}
+		i = j + 1
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ",")
+}
+
+func newWeightsModelsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "List the models in the weight store and which of their blocks are local",
+		Args:  cobra.NoArgs,
+	}
+	open := weightsDataDirFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		ms, err := s.Models(cmd.Context())
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tCID\tARCH\tSIZE\tLAYERS\tLOCAL BLOCKS\tEMBED\tHEAD")
+		yn := map[bool]string{true: "yes", false: "no"}
+		for _, m := range ms {
+			if !m.HaveRoot {
+				fmt.Fprintf(tw, "%s\t%s\t?\t?\t?\tnone (root not stored)\tno\tno\n", m.Name, m.Root)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.Name, m.Root, m.Architecture,
+				weights.FormatBytes(int64(m.Bytes)), m.Layers, weightsSpans(m.LocalBlocks), yn[m.Embed], yn[m.Head])
+		}
+		return tw.Flush()
+	}
+	return cmd
+}
+
+func newWeightsGCCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove blocks no named model references",
+		Args:  cobra.NoArgs,
+	}
+	open := weightsDataDirFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		rep, err := s.GC(cmd.Context())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "removed %d blocks, freed %s, kept %d blocks\n", rep.Removed, weights.FormatBytes(rep.Freed), rep.Kept)
+		return nil
+	}
+	return cmd
+}
+
+func newWeightsVerifyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify MODEL",
+		Short: "Re-hash every stored block of a model; corrupt blocks are reported and removed",
+		Args:  cobra.ExactArgs(1),
+	}
+	open := weightsDataDirFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		s, root, err := weightsResolve(open, args[0])
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		rep, err := s.Verify(cmd.Context(), root)
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "%s: %d blocks good (%s) in %s, %d missing, %d corrupt\n", root, rep.Blocks,
+			weights.FormatBytes(rep.Bytes), time.Since(start).Round(time.Millisecond), len(rep.Missing), len(rep.Corrupt))
+		for _, c := range rep.Corrupt {
+			fmt.Fprintf(out, "corrupt (removed): %s\n", c)
+		}
+		return err
+	}
+	return cmd
+}
+
+// weightsParseSpan parses "A:B" (blocks A to B-1) or "all".
+func weightsParseSpan(s string) (engine.Span, bool, error) {
+	if s == "" || s == "all" {
+		return engine.Span{}, true, nil
+	}
+	a, b, ok := strings.Cut(s, ":")
+	x, err1 := strconv.Atoi(a)
+	y, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || x < 0 || y < x {
+		return engine.Span{}, false, fmt.Errorf("--blocks %q: want A:B with 0 <= A <= B, or all", s)
+	}
+	return engine.Span{Start: x, End: y}, false, nil
+}
+
+func newWeightsFetchCmd() *cobra.Command {
+	var peers []string
+	var blocks, name string
+	var embed, head, useDHT bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "fetch ROOT-CID --peer ADDR [--peer ADDR ...]",
+		Short: "Fetch a model (or a span of its blocks) from peers, verifying every block",
+		Long: "Fetches the root manifest, the layer manifests and the chunks of the wanted blocks from\n" +
+			"the given peers (full multiaddrs with /p2p/ID) and, with --dht, from providers found in\n" +
+			"the Orbit DHT bootstrapped from those peers. Blocks already stored are skipped, so an\n" +
+			"interrupted fetch resumes.",
+		Args: cobra.ExactArgs(1),
+	}
+	open := weightsDataDirFlag(cmd)
+	cmd.Flags().StringArrayVar(&peers, "peer", nil, "provider multiaddr with /p2p/ID (repeatable)")
+	cmd.Flags().StringVar(&blocks, "blocks", "all", "blocks to fetch: A:B for [A,B), or all (with embedding and head)")
+	cmd.Flags().BoolVar(&embed, "embed", false, "also fetch the token embedding")
+	cmd.Flags().BoolVar(&head, "head", false, "also fetch the output norm and head")
+	cmd.Flags().BoolVar(&useDHT, "dht", false, "find more providers in the DHT, bootstrapped from --peer")
+	cmd.Flags().StringVar(&name, "name", "", "name for the model (default: general.name)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "timeout of each stream read or write")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		root, err := cid.Decode(args[0])
+		if err != nil {
+			return fmt.Errorf("root CID %q: %w", args[0], err)
+		}
+		span, all, err := weightsParseSpan(blocks)
+		if err != nil {
+			return err
+		}
+		var infos []peer.AddrInfo
+		for _, p := range peers {
+			ai, err := peer.AddrInfoFromString(p)
+			if err != nil {
+				return fmt.Errorf("--peer %q: %w", p, err)
+			}
+			infos = append(infos, *ai)
+		}
+		if len(infos) == 0 {
+			return fmt.Errorf("no --peer given")
+		}
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/0.0.0.0/tcp/0"))
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		opt := weights.FetchOptions{Peers: infos, Timeout: timeout}
+		if useDHT {
+			d, err := dht.New(ctx, h, dht.Mode(dht.ModeClient), dht.ProtocolPrefix("/orbit"), dht.BootstrapPeers(infos...))
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if err := d.Bootstrap(ctx); err != nil {
+				return err
+			}
+			opt.Routing = d
+		}
+		update, done := weightsProgressBar(cmd.ErrOrStderr(), "fetch")
+		opt.Progress = update
+		st, err := weights.NewFetcher(s, h, opt).Fetch(ctx, root, weights.Want{All: all, Span: span, Embed: embed, Head: head, Name: name})
+		done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: %d chunks, %s fetched, %s already stored, %d retries, %s\n", root, st.Chunks,
+			weights.FormatBytes(st.Bytes), weights.FormatBytes(st.SkippedBytes), st.Retries, st.Elapsed.Round(time.Millisecond))
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,50 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestTileKernels checks every tile kernel against the row kernels of its
+// set, bitwise, including an int8 -128 weight and a zero block.
+func TestTileKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, impl := range Available() {
+		set := setFor(impl)
+		for _, typ := range []DType{Q8_0, Q4_0} {
+			tile := set.tileFor(typ)
+			if tile == nil {
+				continue
+			}
+			rowsFn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows}[typ]
+			for _, cols := range []int{32, 96, 2048} {
+				t.Run(fmt.Sprintf("%s/%s/%d", impl, typ, cols), func(t *testing.T) {
+					const rows, n = 8, 4
+					w, _ := randMat(t, rng, typ, rows, cols)
+					rb := w.RowBytes()
+					clear(w.Data[rb+2 : rb+2+typ.BlockBytes()-2]) // a zero block
+					nb := cols / qk
+					x := randVec(rng, n*cols)
+					c := qcol{q: make([]int8, n*cols), d: make([]float32, n*nb), s: make([]int32, n*nb)}
+					for b := 0; b < n; b++ {
+						quantizeAct(qcol{q: c.q[b*cols : (b+1)*cols], d: c.d[b*nb : (b+1)*nb], s: c.s[b*nb : (b+1)*nb]}, x[b*cols:(b+1)*cols])
+					}
+					want := make([]float32, n*rows)
+					for b := 0; b < n; b++ {
+						rowsFn(want[b*rows:(b+1)*rows], w.Data, rb, qcol{q: c.q[b*cols : (b+1)*cols], d: c.d[b*nb : (b+1)*nb], s: c.s[b*nb : (b+1)*nb]})
+					}
+					ab := make([]int32, n*cols/4)
+					set.biasLanes(c.q, ab)
+					got := make([]float32, n*rows)
+					for r := 0; r < rows; r += 4 {
+						tile(&w.Data[r*rb], rb, &c.q[0], &c.d[0], &ab[0], nb, &got[r], 4*rows)
+					}
+					if i := bitsEqual(got, want); i >= 0 {
+						t.Fatalf("tile[%d] = %g, rows kernel %g", i, got[i], want[i])
+					}
+				})
+			}
+		}
+	}
+}

@@ -1,0 +1,340 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/protocol"
+)
+
+// served is one model span this node computes.
+type served struct {
+	id         string
+	blocks     int // of the whole model
+	file       *gguf.File
+	model      *engine.Model // the span's blocks; nil if only the entry parts
+	entry      *engine.Model // embedding and head; nil if not an entry
+	throughput float64       // tokens/s through one block
+	sched      *scheduler
+
+	mu       sync.Mutex
+	sessions int
+}
+
+func (s *served) span() engine.Span {
+	if s.model == nil {
+		return engine.Span{}
+	}
+	return s.model.Span
+}
+
+func (s *served) close() {
+	if s.sched != nil {
+		s.sched.stop()
+	}
+	if s.model != nil {
+		s.model.Close()
+	}
+	if s.entry != nil {
+		s.entry.Close()
+	}
+	if s.file != nil {
+		s.file.Close()
+	}
+}
+
+// budget is the node's KV-cache memory budget, shared by its models.
+type budget struct {
+	mu    sync.Mutex
+	limit int64
+	used  int64
+}
+
+func (b *budget) reserve(n int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.limit {
+		return fmt.Errorf("%w: session needs %d bytes, %d of %d free", protocol.ErrCacheFull, n, b.limit-b.used, b.limit)
+	}
+	b.used += n
+	return nil
+}
+
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+func (b *budget) free() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit - b.used
+}
+
+// job is one session's step waiting for the scheduler.
+type job struct {
+	x    []float32
+	rows []engine.Row
+	span engine.Span
+	done chan error
+}
+
+// scheduler runs a model's pending steps in batches: one engine call over
+// the rows of every session that has a step ready (continuous batching).
+// It waits up to window for more steps only while fewer jobs are pending
+// than sessions are open, so a lone generation pays no wait.
+type scheduler struct {
+	m       *engine.Model
+	in      chan *job
+	window  time.Duration
+	maxRows int
+	active  func() int
+	log     *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// batches and rows count engine calls and rows, for tests and stats.
+	mu      sync.Mutex
+	batches int
+	rows    int
+	maxSeen int
+}
+
+func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, log *slog.Logger) *scheduler {
+	s := &scheduler{m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, log: log, done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.run()
+	return s
+}
+
+func (s *scheduler) stop() {
+	s.cancel()
+	<-s.done
+}
+
+// submit queues a step and waits for it to be computed.
+func (s *scheduler) submit(ctx context.Context, j *job) error {
+	j.done = make(chan error, 1)
+	select {
+	case s.in <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return fmt.Errorf("node: model closed: %w", protocol.ErrShuttingDown)
+	}
+	// The scheduler owns j.x until it answers; an answer always comes.
+	return <-j.done
+}
+
+func (s *scheduler) run() {
+	defer close(s.done)
+	var batch []*job
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		batch = batch[:0]
+		select {
+		case j := <-s.in:
+			batch = append(batch, j)
+		case <-s.ctx.Done():
+			return
+		}
+		rows := len(batch[0].rows)
+		waiting := false
+	collect:
+		for rows < s.maxRows {
+			if len(batch) >= s.active() {
+				// Take what is already queued, without waiting.
+				select {
+				case j := <-s.in:
+					batch = append(batch, j)
+					rows += len(j.rows)
+					continue
+				default:
+					break collect
+				}
+			}
+			if !waiting {
+				timer.Reset(s.window)
+				waiting = true
+			}
+			select {
+			case j := <-s.in:
+				batch = append(batch, j)
+				rows += len(j.rows)
+			case <-timer.C:
+				waiting = false
+				break collect
+			case <-s.ctx.Done():
+				break collect
+			}
+		}
+		if waiting {
+			timer.Stop() // Go 1.23+ timers: no stale tick after Stop
+		}
+		s.runBatch(batch)
+	}
+}
+
+// runBatch runs the jobs, one engine call per distinct sub-span.
+func (s *scheduler) runBatch(batch []*job) {
+	for len(batch) > 0 {
+		span := batch[0].span
+		var group, rest []*job
+		for _, j := range batch {
+			if j.span == span {
+				group = append(group, j)
+			} else {
+				rest = append(rest, j)
+			}
+		}
+		s.runGroup(span, group)
+		batch = rest
+	}
+}
+
+func (s *scheduler) runGroup(span engine.Span, group []*job) {
+	if len(group) == 1 {
+		j := group[0]
+		j.done <- s.m.ForwardSpan(s.ctx, j.x, j.rows, span)
+		s.count(1, len(j.rows))
+		return
+	}
+	var x []float32
+	var rows []engine.Row
+	for _, j := range group {
+		x = append(x, j.x...)
+		rows = append(rows, j.rows...)
+	}
+	err := s.m.ForwardSpan(s.ctx, x, rows, span)
+	if err != nil {
+		// One bad row fails the whole call: run each job alone so the
+		// others are not punished.
+		s.log.Debug("batched forward failed, running jobs one by one", "err", err)
+		for _, j := range group {
+			j.done <- s.m.ForwardSpan(s.ctx, j.x, j.rows, span)
+		}
+		s.count(len(group), len(rows))
+		return
+	}
+	off := 0
+	for _, j := range group {
+		off += copy(j.x, x[off:off+len(j.x)])
+		j.done <- nil
+	}
+	s.count(1, len(rows))
+}
+
+func (s *scheduler) count(batches, rows int) {
+	s.mu.Lock()
+	s.batches += batches
+	s.rows += rows
+	s.maxSeen = max(s.maxSeen, rows)
+	s.mu.Unlock()
+}
+
+// computeSession is a protocol.ComputeSession over a served span.
+type computeSession struct {
+	srv   *served
+	sess  *engine.Session
+	span  engine.Span
+	bytes int64
+	bud   *budget
+	once  sync.Once
+	rows  []engine.Row
+}
+
+func (c *computeSession) Dim() int { return c.srv.model.Config.Dim }
+
+func (c *computeSession) Forward(ctx context.Context, x []float32, pos int) error {
+	dim := c.Dim()
+	n := len(x) / dim
+	if n == 0 || len(x)%dim != 0 {
+		return fmt.Errorf("%w: %d values are not rows of %d", engine.ErrBadInput, len(x), dim)
+	}
+	// Checked here so that a bad step never fails a batch of others.
+	if pos < 0 || pos > c.sess.Len() || pos+n > c.sess.MaxLen() {
+		return fmt.Errorf("%w: %d rows at position %d: session holds %d of %d positions", engine.ErrBadInput, n, pos, c.sess.Len(), c.sess.MaxLen())
+	}
+	c.rows = c.rows[:0]
+	for i := range n {
+		c.rows = append(c.rows, engine.Row{Session: c.sess, Pos: pos + i})
+	}
+	return c.srv.sched.submit(ctx, &job{x: x, rows: c.rows, span: c.span})
+}
+
+func (c *computeSession) Close() {
+	c.once.Do(func() {
+		c.bud.release(c.bytes)
+		c.srv.mu.Lock()
+		c.srv.sessions--
+		c.srv.mu.Unlock()
+	})
+}
+
+// backend implements protocol.InferBackend over the node's served models.
+type backend struct{ n *Node }
+
+func (b backend) OpenSession(ctx context.Context, model string, span engine.Span, maxLen int) (protocol.ComputeSession, error) {
+	srv := b.n.servedModel(model)
+	if srv == nil || srv.model == nil {
+		return nil, fmt.Errorf("%w: %s", protocol.ErrUnknownModel, model)
+	}
+	have := srv.model.Span
+	if span.Start < have.Start || span.End > have.End || span.Start >= span.End {
+		return nil, fmt.Errorf("%w: span %v of %s, this node serves %v", protocol.ErrUnknownModel, span, model, have)
+	}
+	if maxLen > srv.model.Config.Context {
+		return nil, fmt.Errorf("%w: max length %d exceeds the model's context of %d", protocol.ErrBadRequest, maxLen, srv.model.Config.Context)
+	}
+	bytes := srv.model.SessionBytes(maxLen)
+	if err := b.n.budget.reserve(bytes); err != nil {
+		return nil, err
+	}
+	sess, err := srv.model.NewSession(maxLen)
+	if err != nil {
+		b.n.budget.release(bytes)
+		return nil, fmt.Errorf("%w: %w", protocol.ErrBadRequest, err)
+	}
+	srv.mu.Lock()
+	srv.sessions++
+	srv.mu.Unlock()
+	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &b.n.budget}, nil
+}
+
+// benchmark measures tokens/s through one block of m: a few single-row
+// forward passes over its span, as decoding does.
+func benchmark(ctx context.Context, m *engine.Model) (float64, error) {
+	if m.Span.Len() == 0 {
+		return 0, nil
+	}
+	const steps = 8
+	sess, err := m.NewSession(steps)
+	if err != nil {
+		return 0, err
+	}
+	dim := m.Config.Dim
+	x := make([]float32, dim)
+	start := time.Now()
+	for i := range steps {
+		for j := range x {
+			x[j] = float32((i+j)%7) * 0.01
+		}
+		if err := m.Forward(ctx, x, []engine.Row{{Session: sess, Pos: i}}); err != nil {
+			return 0, fmt.Errorf("node: benchmark: %w", err)
+		}
+	}
+	el := time.Since(start).Seconds()
+	if el <= 0 {
+		el = 1e-9
+	}
+	return float64(steps*m.Span.Len()) / el, nil
+}

@@ -1,0 +1,463 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/pnet"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
+)
+
+// Config configures a Node. Zero values take the defaults noted.
+type Config struct {
+	// DataDir holds the identity key; empty means a fresh key per run.
+	DataDir string
+	// Listen are multiaddrs to listen on (TCP and QUIC on every interface,
+	// random ports).
+	Listen []string
+	// Bootstrap are multiaddrs (with /p2p/ID) of peers to join through.
+	Bootstrap []string
+	// PSK makes a private network: only peers with the same key connect.
+	PSK pnet.PSK
+	// AllowPeers, when not empty, admits only these peers.
+	AllowPeers []peer.ID
+	// DisableMDNS turns off LAN discovery (on by default; off in tests).
+	DisableMDNS bool
+	// NAT enables port mapping, hole punching and relays (volunteers
+	// behind home routers).
+	NAT bool
+
+	// KVCacheBytes is the KV-cache budget of all sessions (1 GiB).
+	KVCacheBytes int64
+	// IdleTimeout closes sessions no step touched (5m).
+	IdleTimeout time.Duration
+	// IOTimeout bounds handshakes and writes (30s).
+	IOTimeout time.Duration
+	// StepTimeout is how long the entry node waits for a hop's result
+	// before failing it over (30s).
+	StepTimeout time.Duration
+	// BatchWindow is how long a server waits to batch concurrent sessions'
+	// steps (1.5ms); MaxBatchRows caps a batch (64).
+	BatchWindow  time.Duration
+	MaxBatchRows int
+	// Encoding of hidden states (f16).
+	Encoding protocol.Encoding
+	// AnnounceInterval re-announces provider records (30m).
+	AnnounceInterval time.Duration
+	// ViewTTL is how long a gathered swarm view is reused (10s).
+	ViewTTL time.Duration
+	// DiscoveryTimeout bounds a DHT provider lookup (3s).
+	DiscoveryTimeout time.Duration
+	// Version is reported on /orbit/info/1.0.0.
+	Version string
+	Logger  *slog.Logger
+}
+
+func (c *Config) fill() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.KVCacheBytes <= 0 {
+		c.KVCacheBytes = 1 << 30
+	}
+	def(&c.IdleTimeout, 5*time.Minute)
+	def(&c.IOTimeout, 30*time.Second)
+	def(&c.StepTimeout, 30*time.Second)
+	def(&c.BatchWindow, 1500*time.Microsecond)
+	def(&c.AnnounceInterval, 30*time.Minute)
+	def(&c.ViewTTL, 10*time.Second)
+	def(&c.DiscoveryTimeout, 3*time.Second)
+	if c.MaxBatchRows <= 0 {
+		c.MaxBatchRows = 64
+	}
+	if c.Encoding == 0 {
+		c.Encoding = protocol.DefaultEncoding
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Node is one Orbit peer: it serves spans of models and can act as the
+// entry node of generations.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	host   host.Host
+	dht    *dht.IpfsDHT
+	mdns   interface{ Close() error }
+	infer  *protocol.InferServer
+	budget budget
+
+	stopInfo func()
+	ctx      context.Context // cancelled by Close: background work
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu     sync.Mutex
+	models map[string]*served
+	views  map[string]*View
+	failed map[peer.ID]time.Time // peers that failed a hop, avoided until then
+}
+
+// New starts a node: host, DHT (server mode, prefix /orbit), protocols and
+//, unless disabled, mDNS. It connects to the bootstrap peers it can reach.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	cfg.fill()
+	key, err := LoadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	var boot []peer.AddrInfo
+	for _, s := range cfg.Bootstrap {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("node: bootstrap address %q: %w", s, err)
+		}
+		boot = append(boot, *ai)
+	}
+	h, err := newHost(&cfg, key)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), host: h, budget: budget{limit: cfg.KVCacheBytes},
+		models: map[string]*served{}, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.dht, err = dht.New(n.ctx, h, dht.Mode(dht.ModeServer), dht.ProtocolPrefix("/orbit"), dht.BootstrapPeers(boot...))
+	if err != nil {
+		n.cancel()
+		h.Close()
+		return nil, fmt.Errorf("node: dht: %w", err)
+	}
+	n.infer = protocol.NewInferServer(h, backend{n}, protocol.ServerConfig{IdleTimeout: cfg.IdleTimeout, IOTimeout: cfg.IOTimeout, Logger: n.log})
+	n.infer.Start()
+	n.stopInfo = protocol.ServeInfo(h, n.info, n.log)
+	for _, ai := range boot {
+		if ai.ID == h.ID() {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, cfg.IOTimeout)
+		err := h.Connect(cctx, ai)
+		cancel()
+		if err != nil {
+			n.log.Warn("bootstrap peer unreachable", "bootstrap", ai.ID, "err", err)
+		}
+	}
+	if err := n.dht.Bootstrap(ctx); err != nil {
+		n.log.Warn("dht bootstrap", "err", err)
+	}
+	if !cfg.DisableMDNS {
+		svc := mdns.NewMdnsService(h, "orbit", mdnsNotifee{n})
+		if err := svc.Start(); err != nil {
+			n.log.Warn("mdns", "err", err)
+		} else {
+			n.mdns = svc
+		}
+	}
+	return n, nil
+}
+
+type mdnsNotifee struct{ n *Node }
+
+func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
+	if ai.ID == m.n.host.ID() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(m.n.ctx, m.n.cfg.IOTimeout)
+	defer cancel()
+	if err := m.n.host.Connect(ctx, ai); err != nil {
+		m.n.log.Debug("mdns peer unreachable", "found", ai.ID, "err", err)
+	}
+}
+
+func shortID(p peer.ID) string {
+	s := p.String()
+	if len(s) > 8 {
+		return s[len(s)-8:]
+	}
+	return s
+}
+
+// Host is the node's libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
+// ID is the node's peer ID.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Addrs are the node's listen addresses with its /p2p/ID, for bootstrap.
+func (n *Node) Addrs() []ma.Multiaddr {
+	p2p, _ := ma.NewComponent("p2p", n.host.ID().String())
+	var out []ma.Multiaddr
+	for _, a := range n.host.Addrs() {
+		out = append(out, a.Encapsulate(p2p.Multiaddr()))
+	}
+	return out
+}
+
+// Close stops taking sessions, ends the open ones, stops announcing and
+// shuts the host down.
+func (n *Node) Close() error {
+	n.infer.Close()
+	n.stopInfo()
+	n.cancel()
+	n.wg.Wait()
+	if n.mdns != nil {
+		_ = n.mdns.Close()
+	}
+	err := n.dht.Close()
+	if herr := n.host.Close(); err == nil {
+		err = herr
+	}
+	n.mu.Lock()
+	for id, s := range n.models {
+		s.close()
+		delete(n.models, id)
+	}
+	n.mu.Unlock()
+	return err
+}
+
+func (n *Node) servedModel(id string) *served {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.models[id]
+}
+
+// ServeOptions says what part of a model a node serves.
+type ServeOptions struct {
+	// Blocks is the span to serve; zero means choose one (ChooseSpan over
+	// the swarm view, up to MaxBlocks).
+	Blocks engine.Span
+	// MaxBlocks caps a chosen span (0: all blocks).
+	MaxBlocks int
+	// NoBlocks serves no blocks (an entry-only node).
+	NoBlocks bool
+	// Entry also loads the embedding and head, so this node can run
+	// generations of the model.
+	Entry bool
+}
+
+// ModelStatus describes a served model.
+type ModelStatus struct {
+	Model      string
+	Span       engine.Span
+	Blocks     int
+	Throughput float64 // tokens/s through one block
+	Entry      bool
+	Config     engine.Config
+}
+
+// Serve loads a span of src's model, measures its speed, announces it on
+// the DHT and starts serving it.
+func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (ModelStatus, error) {
+	id := src.ID()
+	if n.servedModel(id) != nil {
+		return ModelStatus{}, fmt.Errorf("node: model %s already served", id)
+	}
+	meta, err := src.Open(ctx, engine.Span{}, false, false)
+	if err != nil {
+		return ModelStatus{}, err
+	}
+	cfg, err := engine.ConfigFromGGUF(meta)
+	meta.Close()
+	if err != nil {
+		return ModelStatus{}, fmt.Errorf("node: model %s: %w", id, err)
+	}
+	span := opt.Blocks
+	switch {
+	case opt.NoBlocks:
+		span = engine.Span{}
+	case span == (engine.Span{}):
+		maxBlocks := opt.MaxBlocks
+		if maxBlocks <= 0 || maxBlocks > cfg.Layers {
+			maxBlocks = cfg.Layers
+		}
+		view, err := n.gather(ctx, id, cfg.Layers)
+		if err != nil {
+			return ModelStatus{}, err
+		}
+		s := sharding.ChooseSpan(view.Swarm, maxBlocks, estimateThroughput(view.Swarm))
+		span = engine.Span{Start: s.Start, End: s.End}
+		n.log.Info("chose span", "model", id, "span", span, "servers_seen", len(view.Swarm.Servers))
+	}
+	if span.Start < 0 || span.End > cfg.Layers || span.Start > span.End || (!opt.NoBlocks && span.Len() == 0) {
+		return ModelStatus{}, fmt.Errorf("node: span %v outside the model's %d blocks", span, cfg.Layers)
+	}
+	f, err := src.Open(ctx, span, opt.Entry, opt.Entry)
+	if err != nil {
+		return ModelStatus{}, err
+	}
+	srv := &served{id: id, blocks: cfg.Layers, file: f}
+	if span.Len() > 0 {
+		srv.model, err = engine.Load(f, engine.Options{Blocks: span})
+		if err != nil {
+			srv.close()
+			return ModelStatus{}, fmt.Errorf("node: load %v of %s: %w", span, id, err)
+		}
+		if srv.throughput, err = benchmark(ctx, srv.model); err != nil {
+			srv.close()
+			return ModelStatus{}, err
+		}
+		srv.sched = newScheduler(srv.model, n.cfg.BatchWindow, n.cfg.MaxBatchRows, func() int {
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			return srv.sessions
+		}, n.log)
+	}
+	if opt.Entry {
+		srv.entry, err = engine.Load(f, engine.Options{NoBlocks: true, Embed: true, Head: true})
+		if err != nil {
+			srv.close()
+			return ModelStatus{}, fmt.Errorf("node: load embedding and head of %s: %w", id, err)
+		}
+	}
+	n.mu.Lock()
+	if n.models[id] != nil {
+		n.mu.Unlock()
+		srv.close()
+		return ModelStatus{}, fmt.Errorf("node: model %s already served", id)
+	}
+	n.models[id] = srv
+	delete(n.views, id)
+	n.mu.Unlock()
+	if span.Len() > 0 {
+		n.announce(ctx, id, span)
+		n.wg.Add(1)
+		go n.reannounce(id, span)
+	}
+	st := ModelStatus{Model: id, Span: span, Blocks: cfg.Layers, Throughput: srv.throughput, Entry: opt.Entry, Config: cfg}
+	n.log.Info("serving", "model", id, "span", span, "throughput", fmt.Sprintf("%.1f tok/s/block", srv.throughput), "entry", opt.Entry)
+	return st, nil
+}
+
+// estimateThroughput guesses a new server's speed before it has loaded
+// anything: the median of the swarm's, or 1.
+func estimateThroughput(sw sharding.Swarm) float64 {
+	var t []float64
+	for _, s := range sw.Servers {
+		if s.Throughput > 0 {
+			t = append(t, s.Throughput)
+		}
+	}
+	if len(t) == 0 {
+		return 1
+	}
+	sort.Float64s(t)
+	return t[len(t)/2]
+}
+
+// announce publishes provider records for every block of span. A failure
+// is logged, not returned: the first node of a swarm has nobody to tell,
+// and the periodic re-announce retries.
+func (n *Node) announce(ctx context.Context, model string, span engine.Span) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.IOTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := span.Start; i < span.End; i++ {
+		wg.Go(func() {
+			if err := n.dht.Provide(ctx, BlockKey(model, i), true); err != nil {
+				n.log.Debug("announce", "model", model, "block", i, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (n *Node) reannounce(model string, span engine.Span) {
+	defer n.wg.Done()
+	for {
+		// Jitter keeps a swarm's nodes from announcing in lockstep.
+		d := n.cfg.AnnounceInterval + time.Duration(rand.Int64N(int64(n.cfg.AnnounceInterval)/10+1))
+		t := time.NewTimer(d)
+		select {
+		case <-n.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if n.servedModel(model) == nil {
+			return
+		}
+		n.announce(n.ctx, model, span)
+	}
+}
+
+// Models lists the served models.
+func (n *Node) Models() []ModelStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []ModelStatus
+	for id, s := range n.models {
+		st := ModelStatus{Model: id, Span: s.span(), Blocks: s.blocks, Throughput: s.throughput, Entry: s.entry != nil}
+		switch {
+		case s.model != nil:
+			st.Config = s.model.Config
+		case s.entry != nil:
+			st.Config = s.entry.Config
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
+	return out
+}
+
+// info is this node's /orbit/info/1.0.0 answer.
+func (n *Node) info() protocol.Info {
+	in := protocol.Info{Version: n.cfg.Version}
+	free := n.budget.free()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, s := range n.models {
+		mi := protocol.ModelInfo{Model: id, Span: s.span(), Blocks: s.blocks, Throughput: s.throughput, FreeCacheBytes: free, Entry: s.entry != nil}
+		if s.model != nil {
+			if per := s.model.SessionBytes(1); per > 0 {
+				mi.FreeCacheTokens = int(min(free/per, 1<<30))
+			}
+			s.mu.Lock()
+			mi.Load = min(0.99, float64(s.sessions)/float64(n.cfg.MaxBatchRows))
+			s.mu.Unlock()
+		}
+		in.Models = append(in.Models, mi)
+	}
+	return in
+}
+
+// markFailed keeps p out of routes for a while.
+func (n *Node) markFailed(p peer.ID) {
+	n.mu.Lock()
+	n.failed[p] = time.Now().Add(time.Minute)
+	n.mu.Unlock()
+}
+
+func (n *Node) isFailed(p peer.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	until, ok := n.failed[p]
+	if ok && time.Now().After(until) {
+		delete(n.failed, p)
+		return false
+	}
+	return ok
+}
+
+// ErrNoRoute is wrapped when the swarm cannot run a model's blocks.
+var ErrNoRoute = errors.New("node: no route through the swarm")

@@ -1,0 +1,126 @@
+package node
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
+)
+
+// View is a node's picture of one model's servers.
+type View struct {
+	Model string
+	Swarm sharding.Swarm
+	Peers map[string]peer.ID // sharding server ID -> peer
+	At    time.Time
+}
+
+// SwarmView returns the servers of model, from a recent view or gathered
+// afresh from the DHT, connected peers and their info answers.
+func (n *Node) SwarmView(ctx context.Context, model string, fresh bool) (*View, error) {
+	n.mu.Lock()
+	v := n.views[model]
+	n.mu.Unlock()
+	if v != nil && !fresh && time.Since(v.At) < n.cfg.ViewTTL {
+		return v, nil
+	}
+	blocks := 0
+	if s := n.servedModel(model); s != nil {
+		blocks = s.blocks
+	}
+	return n.gather(ctx, model, blocks)
+}
+
+// gather builds a view: providers of every block (DHT), plus connected
+// peers, each asked over /orbit/info/1.0.0, plus this node itself. blocks
+// may be 0 if unknown; the info answers then tell it.
+func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, error) {
+	cands := map[peer.ID]bool{}
+	var mu sync.Mutex
+	if blocks > 0 {
+		lctx, cancel := context.WithTimeout(ctx, n.cfg.DiscoveryTimeout)
+		var wg sync.WaitGroup
+		for i := range blocks {
+			wg.Go(func() {
+				for ai := range n.dht.FindProvidersAsync(lctx, BlockKey(model, i), 20) {
+					if ai.ID == n.host.ID() || ai.ID == "" {
+						continue
+					}
+					if len(ai.Addrs) > 0 {
+						n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+					}
+					mu.Lock()
+					cands[ai.ID] = true
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+	}
+	for _, p := range n.host.Network().Peers() {
+		if n.host.Network().Connectedness(p) == network.Connected {
+			cands[p] = true
+		}
+	}
+	type answer struct {
+		p  peer.ID
+		in protocol.Info
+	}
+	var answers []answer
+	var wg sync.WaitGroup
+	for p := range cands {
+		wg.Go(func() {
+			in, err := protocol.QueryInfo(ctx, n.host, p)
+			if err != nil {
+				n.log.Debug("info", "from", p, "err", err)
+				return
+			}
+			mu.Lock()
+			answers = append(answers, answer{p, in})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	answers = append(answers, answer{n.host.ID(), n.info()})
+	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
+
+	v := &View{Model: model, Peers: map[string]peer.ID{}, At: time.Now()}
+	for _, a := range answers {
+		for _, mi := range a.in.Models {
+			if mi.Model != model {
+				continue
+			}
+			if blocks == 0 {
+				blocks = mi.Blocks
+			}
+			if mi.Blocks != blocks || mi.Span.Len() == 0 {
+				continue
+			}
+			id := a.p.String()
+			var rtt time.Duration
+			if a.p == n.host.ID() {
+				rtt = time.Microsecond
+			} else {
+				rtt = n.host.Peerstore().LatencyEWMA(a.p)
+			}
+			v.Swarm.Servers = append(v.Swarm.Servers, sharding.Server{
+				ID: id, Span: sharding.Span{Start: mi.Span.Start, End: mi.Span.End},
+				Throughput: mi.Throughput, Load: mi.Load, FreeCache: mi.FreeCacheTokens, RTT: rtt,
+			})
+			v.Peers[id] = a.p
+		}
+	}
+	v.Swarm.Blocks = blocks
+	n.mu.Lock()
+	n.views[model] = v
+	n.mu.Unlock()
+	return v, nil
+}

@@ -1,0 +1,539 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/orbitswarm/orbit/engine"
+	pb "github.com/orbitswarm/orbit/proto"
+)
+
+// InferBackend computes for an InferServer: it owns the models, the KV-cache
+// budget and the batching of concurrent sessions.
+type InferBackend interface {
+	// OpenSession allocates a KV cache of maxLen positions for span of
+	// model. Refusals wrap ErrUnknownModel, ErrCacheFull or ErrBadRequest.
+	OpenSession(ctx context.Context, model string, span engine.Span, maxLen int) (ComputeSession, error)
+}
+
+// ComputeSession is one sequence's KV cache on a server.
+type ComputeSession interface {
+	// Dim is the width of a hidden-state row.
+	Dim() int
+	// Forward runs the span over rows of x (len(x)/Dim rows at positions
+	// pos, pos+1, ...) in place. Bad positions wrap engine.ErrBadInput.
+	Forward(ctx context.Context, x []float32, pos int) error
+	// Close releases the cache.
+	Close()
+}
+
+// ServerConfig tunes an InferServer. Zero values take defaults.
+type ServerConfig struct {
+	// IdleTimeout closes a session no step touched for this long (5m).
+	IdleTimeout time.Duration
+	// IOTimeout bounds the open handshake, each write and each push (30s).
+	IOTimeout time.Duration
+	Logger    *slog.Logger
+}
+
+func (c *ServerConfig) fill() {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.IOTimeout <= 0 {
+		c.IOTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// InferServer serves /orbit/infer/1.0.0 on a host.
+type InferServer struct {
+	host    host.Host
+	backend InferBackend
+	cfg     ServerConfig
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	closing  bool
+	sessions map[SessionID]*serverSession
+	wg       sync.WaitGroup
+}
+
+// NewInferServer makes a server; Start registers its handler.
+func NewInferServer(h host.Host, b InferBackend, cfg ServerConfig) *InferServer {
+	cfg.fill()
+	return &InferServer{host: h, backend: b, cfg: cfg, log: cfg.Logger.With("proto", string(InferID)), sessions: map[SessionID]*serverSession{}}
+}
+
+// Start registers the stream handler.
+func (s *InferServer) Start() { s.host.SetStreamHandler(InferID, s.handle) }
+
+// Sessions is the number of open sessions.
+func (s *InferServer) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// Close stops taking streams, ends every session (telling each entry node
+// the server shuts down) and waits for the handlers to return.
+func (s *InferServer) Close() {
+	s.host.RemoveStreamHandler(InferID)
+	s.mu.Lock()
+	s.closing = true
+	var all []*serverSession
+	for _, ss := range s.sessions {
+		all = append(all, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range all {
+		ss.close(fmt.Errorf("%w", ErrShuttingDown))
+	}
+	s.wg.Wait()
+}
+
+// setupStream applies the handler template's resource steps: the service
+// scope and a memory reservation for the largest frame.
+func setupStream(st network.Stream) (release func(), err error) {
+	if err := st.Scope().SetService(ServiceName); err != nil {
+		return nil, fmt.Errorf("protocol: attach stream to service: %w", err)
+	}
+	if err := st.Scope().ReserveMemory(MaxFrame, network.ReservationPriorityAlways); err != nil {
+		return nil, fmt.Errorf("protocol: reserve stream memory: %w", err)
+	}
+	return func() { st.Scope().ReleaseMemory(MaxFrame) }, nil
+}
+
+func (s *InferServer) handle(st network.Stream) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		_ = st.Reset()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	log := s.log.With("peer", st.Conn().RemotePeer())
+	release, err := setupStream(st)
+	if err != nil {
+		log.Debug("refusing stream", "err", err)
+		_ = st.Reset()
+		return
+	}
+	defer release()
+	_ = st.SetDeadline(time.Now().Add(s.cfg.IOTimeout))
+	fr := NewFrameReader(st, MaxFrame)
+	var hello pb.InferHello
+	if err := fr.ReadMsg(&hello); err != nil {
+		log.Debug("bad hello", "err", err)
+		_ = st.Reset()
+		return
+	}
+	switch m := hello.Msg.(type) {
+	case *pb.InferHello_Open:
+		s.serveControl(st, fr, m.Open, log)
+	case *pb.InferHello_Attach:
+		s.servePush(st, fr, m.Attach, log)
+	default:
+		log.Debug("hello without open or attach")
+		_ = st.Reset()
+	}
+}
+
+// duplex is what a session needs of its control stream: a libp2p stream,
+// or an in-memory pipe for a session of the node's own entry.
+type duplex interface {
+	io.ReadWriter
+	Close() error
+	Reset() error
+	SetDeadline(time.Time) error
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// pipeStream adapts one end of net.Pipe.
+type pipeStream struct{ net.Conn }
+
+func (p pipeStream) Reset() error { return p.Close() }
+
+// refuse answers an open with an error and ends the stream.
+func (s *InferServer) refuse(st duplex, err error, log *slog.Logger) {
+	log.Info("refusing session", "err", err)
+	fw := NewFrameWriter(st, MaxFrame)
+	if werr := fw.WriteMsg(errorToWire(err, 0)); werr != nil {
+		_ = st.Reset()
+		return
+	}
+	if cw, ok := st.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		// Let the error reach the peer before the stream goes away.
+		_, _ = io.Copy(io.Discard, io.LimitReader(st, 1<<10))
+	}
+	_ = st.Close()
+}
+
+// OpenLocal opens a session on this server for an entry node in the same
+// process (a host cannot dial itself), over an in-memory pipe.
+func (s *InferServer) OpenLocal(ctx context.Context, req OpenRequest, ioTimeout time.Duration) (*Hop, error) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil, ErrShuttingDown
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	a, b := net.Pipe()
+	go func() {
+		defer s.wg.Done()
+		st := pipeStream{b}
+		_ = st.SetDeadline(time.Now().Add(s.cfg.IOTimeout))
+		fr := NewFrameReader(st, MaxFrame)
+		var hello pb.InferHello
+		if err := fr.ReadMsg(&hello); err != nil || hello.GetOpen() == nil {
+			_ = st.Close()
+			return
+		}
+		s.serveControl(st, fr, hello.GetOpen(), s.log.With("peer", "self"))
+	}()
+	return openOn(ctx, pipeStream{a}, s.host.ID(), req, ioTimeout, func() {})
+}
+
+func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, log *slog.Logger) {
+	req, err := openFromWire(m)
+	if err != nil {
+		s.refuse(st, err, log)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.IOTimeout)
+	comp, err := s.backend.OpenSession(ctx, req.Model, req.Span, req.MaxLength)
+	cancel()
+	if err != nil {
+		s.refuse(st, err, log)
+		return
+	}
+	dim := comp.Dim()
+	enc := Encoding(0)
+	offers := req.Encodings
+	if len(offers) == 0 {
+		offers = []Encoding{DefaultEncoding}
+	}
+	for _, e := range offers {
+		if e.Supports(dim) {
+			enc = e
+			break
+		}
+	}
+	if enc == 0 {
+		comp.Close()
+		s.refuse(st, fmt.Errorf("%w: none of the offered encodings %v carries dimension %d", ErrBadRequest, offers, dim), log)
+		return
+	}
+	ss := &serverSession{
+		srv: s, id: NewSessionID(), comp: comp, enc: enc, dim: dim,
+		ctrl: st, ctrlW: NewFrameWriter(st, MaxFrame), next: req.Next,
+		log:  log, pushIn: map[network.Stream]bool{}, done: make(chan struct{}),
+	}
+	ss.ctx, ss.cancel = context.WithCancel(context.Background())
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		comp.Close()
+		s.refuse(st, ErrShuttingDown, log)
+		return
+	}
+	s.sessions[ss.id] = ss
+	s.mu.Unlock()
+	ss.idle = time.AfterFunc(s.cfg.IdleTimeout, func() {
+		ss.close(&RemoteError{Code: CodeIdle, Message: fmt.Sprintf("session idle for %v", s.cfg.IdleTimeout)})
+	})
+	opened := &pb.InferResponse{Msg: &pb.InferResponse_Opened{Opened: &pb.InferOpened{SessionId: ss.id[:], Encoding: encodingToWire(enc), Dim: uint32(dim)}}}
+	if err := ss.write(opened); err != nil {
+		ss.close(err)
+		return
+	}
+	// From here the idle timer bounds the stream's life.
+	_ = st.SetReadDeadline(time.Time{})
+	log.Debug("session opened", "session", ss.id, "model", req.Model, "span", req.Span, "max_len", req.MaxLength, "encoding", enc)
+	for {
+		var r pb.InferRequest
+		if err := fr.ReadMsg(&r); err != nil {
+			if errors.Is(err, io.EOF) {
+				ss.close(nil)
+			} else {
+				ss.close(fmt.Errorf("control stream: %w", err))
+			}
+			return
+		}
+		var ferr error
+		switch m := r.Msg.(type) {
+		case *pb.InferRequest_Step:
+			ferr = ss.stepWire(m.Step, false)
+		case *pb.InferRequest_SetNext:
+			ferr = ss.setNext(m.SetNext.GetNext())
+		default:
+			ferr = fmt.Errorf("%w: empty request", ErrBadFrame)
+		}
+		if ferr != nil {
+			ss.close(ferr)
+			return
+		}
+	}
+}
+
+func (s *InferServer) servePush(st network.Stream, fr *FrameReader, m *pb.InferAttach, log *slog.Logger) {
+	id, err := sessionIDFromWire(m.GetSessionId())
+	if err != nil {
+		_ = st.Reset()
+		return
+	}
+	s.mu.Lock()
+	ss := s.sessions[id]
+	s.mu.Unlock()
+	if ss == nil || !ss.addPushIn(st) {
+		log.Debug("push for unknown session", "session", id)
+		_ = st.Reset()
+		return
+	}
+	defer ss.removePushIn(st)
+	_ = st.SetReadDeadline(time.Time{})
+	for {
+		var r pb.InferRequest
+		if err := fr.ReadMsg(&r); err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = st.Close()
+			} else {
+				_ = st.Reset()
+			}
+			return
+		}
+		step := r.GetStep()
+		if step == nil {
+			_ = st.Reset()
+			return
+		}
+		if err := ss.stepWire(step, true); err != nil {
+			ss.close(err)
+			_ = st.Reset()
+			return
+		}
+	}
+}
+
+// serverSession is one open session on a server.
+type serverSession struct {
+	srv  *InferServer
+	id   SessionID
+	comp ComputeSession
+	enc  Encoding
+	dim  int
+	log  *slog.Logger
+	idle *time.Timer
+
+	ctx    context.Context // cancelled when the session closes
+	cancel context.CancelFunc
+
+	wmu   sync.Mutex // guards ctrl writes
+	ctrl  duplex
+	ctrlW *FrameWriter
+
+	mu      sync.Mutex // serializes steps; guards the fields below
+	closed  bool
+	started bool
+	lastSeq uint64
+	x       []float32
+	next    *NextHop
+	push    network.Stream
+	pushW   *FrameWriter
+	pushRel func()
+	pushIn  map[network.Stream]bool
+
+	once sync.Once
+	done chan struct{}
+}
+
+func (ss *serverSession) write(m *pb.InferResponse) error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	_ = ss.ctrl.SetWriteDeadline(time.Now().Add(ss.srv.cfg.IOTimeout))
+	if err := ss.ctrlW.WriteMsg(m); err != nil {
+		return fmt.Errorf("protocol: write to entry node: %w", err)
+	}
+	return nil
+}
+
+func (ss *serverSession) addPushIn(st network.Stream) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false
+	}
+	ss.pushIn[st] = true
+	return true
+}
+
+func (ss *serverSession) removePushIn(st network.Stream) {
+	ss.mu.Lock()
+	delete(ss.pushIn, st)
+	ss.mu.Unlock()
+}
+
+func (ss *serverSession) setNext(m *pb.InferNextHop) error {
+	n, err := nextFromWire(m)
+	if err != nil {
+		return err
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.dropPushLocked()
+	ss.next = n
+	return nil
+}
+
+func (ss *serverSession) dropPushLocked() {
+	if ss.push != nil {
+		_ = ss.push.Reset()
+		ss.pushRel()
+		ss.push, ss.pushW, ss.pushRel = nil, nil, nil
+	}
+}
+
+// stepWire runs one step. It returns an error only when the session must
+// end; a bad step pushed by the previous hop is reported to the entry node
+// (BAD_PUSH) and skipped, since the entry node can send it itself.
+func (ss *serverSession) stepWire(m *pb.InferStep, pushed bool) error {
+	st, err := stepFromWire(m)
+	if err == nil {
+		err = ss.step(st)
+	}
+	if err == nil {
+		return nil
+	}
+	if pushed && codeOf(err) == CodeBadRequest {
+		ss.log.Info("bad step from previous hop", "session", ss.id, "err", err)
+		return ss.write(errorToWire(&RemoteError{Code: CodeBadPush, Message: err.Error()}, m.GetSeq()))
+	}
+	return err
+}
+
+func (ss *serverSession) step(st Step) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return fmt.Errorf("protocol: session %v closed", ss.id)
+	}
+	if ss.started && st.Seq <= ss.lastSeq {
+		// A duplicate of a step already run (after a failover the entry
+		// node may resend what a dead hop had pushed): drop it.
+		return nil
+	}
+	x, err := st.Hidden.Decode(ss.x, ss.enc, st.Hidden.Rows, ss.dim)
+	if err != nil {
+		return err
+	}
+	ss.x = x
+	if err := ss.comp.Forward(ss.ctx, x, st.Pos); err != nil {
+		return fmt.Errorf("protocol: forward at position %d: %w", st.Pos, err)
+	}
+	ss.started, ss.lastSeq = true, st.Seq
+	out, err := EncodeRows(ss.enc, x, ss.dim)
+	if err != nil {
+		return fmt.Errorf("protocol: encode output: %w", err)
+	}
+	res := Result{Seq: st.Seq, Pos: st.Pos, Hidden: out}
+	if st.Forward > 0 {
+		if err := ss.pushLocked(Step{Seq: st.Seq, Pos: st.Pos, Hidden: out, Forward: st.Forward - 1}); err != nil {
+			res.PushError = err.Error()
+			ss.log.Info("push failed", "session", ss.id, "err", err)
+		}
+	}
+	ss.idle.Reset(ss.srv.cfg.IdleTimeout)
+	return ss.write(&pb.InferResponse{Msg: &pb.InferResponse_Result{Result: resultToWire(res)}})
+}
+
+// pushLocked sends a step to the next hop, dialing it on first use.
+func (ss *serverSession) pushLocked(st Step) error {
+	if ss.next == nil {
+		return errors.New("no next hop")
+	}
+	timeout := ss.srv.cfg.IOTimeout
+	if ss.push == nil {
+		h := ss.srv.host
+		if len(ss.next.Addrs) > 0 {
+			h.Peerstore().AddAddrs(ss.next.Peer, ss.next.Addrs, peerstore.TempAddrTTL)
+		}
+		ctx, cancel := context.WithTimeout(ss.ctx, timeout)
+		s, err := h.NewStream(ctx, ss.next.Peer, InferID)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("open push stream to %s: %w", ss.next.Peer, err)
+		}
+		rel, err := setupStream(s)
+		if err != nil {
+			_ = s.Reset()
+			return err
+		}
+		fw := NewFrameWriter(s, MaxFrame)
+		_ = s.SetWriteDeadline(time.Now().Add(timeout))
+		hello := &pb.InferHello{Msg: &pb.InferHello_Attach{Attach: &pb.InferAttach{SessionId: ss.next.Session[:]}}}
+		if err := fw.WriteMsg(hello); err != nil {
+			_ = s.Reset()
+			rel()
+			return fmt.Errorf("attach to %s: %w", ss.next.Peer, err)
+		}
+		ss.push, ss.pushW, ss.pushRel = s, fw, rel
+	}
+	_ = ss.push.SetWriteDeadline(time.Now().Add(timeout))
+	if err := ss.pushW.WriteMsg(&pb.InferRequest{Msg: &pb.InferRequest_Step{Step: stepToWire(st)}}); err != nil {
+		ss.dropPushLocked()
+		return fmt.Errorf("push to %s: %w", ss.next.Peer, err)
+	}
+	return nil
+}
+
+// close ends the session: nil for a clean end, else the reason, which is
+// sent to the entry node before the control stream is reset.
+func (ss *serverSession) close(reason error) {
+	ss.once.Do(func() {
+		ss.idle.Stop()
+		s := ss.srv
+		s.mu.Lock()
+		delete(s.sessions, ss.id)
+		s.mu.Unlock()
+		ss.cancel()
+		if reason != nil {
+			ss.log.Debug("session closed", "session", ss.id, "reason", reason)
+			// Best effort, bounded by the write deadline.
+			_ = ss.write(errorToWire(reason, 0))
+			_ = ss.ctrl.Reset()
+		} else {
+			_ = ss.ctrl.Close()
+		}
+		ss.mu.Lock()
+		ss.closed = true
+		for st := range ss.pushIn {
+			_ = st.Reset()
+		}
+		if ss.push != nil {
+			_ = ss.push.Close()
+			ss.pushRel()
+			ss.push = nil
+		}
+		ss.comp.Close()
+		ss.mu.Unlock()
+		close(ss.done)
+	})
+}

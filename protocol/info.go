@@ -1,0 +1,151 @@
+package protocol
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/orbitswarm/orbit/engine"
+	pb "github.com/orbitswarm/orbit/proto"
+)
+
+// Limits of the info protocol.
+const (
+	maxInfoFrame  = 64 << 10
+	maxInfoModels = 64
+	infoTimeout   = 10 * time.Second
+)
+
+// ModelInfo is one model span a peer serves.
+type ModelInfo struct {
+	Model           string
+	Span            engine.Span
+	Blocks          int     // blocks of the whole model
+	Throughput      float64 // tokens/s through one block of the span
+	FreeCacheBytes  int64
+	FreeCacheTokens int
+	Load            float64 // 0..1
+	Entry           bool    // holds embedding and head
+}
+
+// Info is what a peer says about itself on /orbit/info/1.0.0.
+type Info struct {
+	Version string
+	Models  []ModelInfo
+}
+
+func infoToWire(in Info) *pb.InfoResponse {
+	m := &pb.InfoResponse{Version: in.Version}
+	for _, x := range in.Models {
+		m.Models = append(m.Models, &pb.InfoModel{
+			ModelId: x.Model, Start: uint32(x.Span.Start), End: uint32(x.Span.End), Blocks: uint32(x.Blocks),
+			Throughput: x.Throughput, FreeCacheBytes: uint64(max(x.FreeCacheBytes, 0)),
+			FreeCacheTokens: uint32(max(x.FreeCacheTokens, 0)), Load: x.Load, Entry: x.Entry,
+		})
+	}
+	return m
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func infoFromWire(m *pb.InfoResponse) (Info, error) {
+	in := Info{Version: m.GetVersion()}
+	if len(in.Version) > 128 {
+		return Info{}, fmt.Errorf("%w: version string of %d bytes", ErrBadFrame, len(in.Version))
+	}
+	if len(m.GetModels()) > maxInfoModels {
+		return Info{}, fmt.Errorf("%w: %d models (max %d)", ErrBadFrame, len(m.GetModels()), maxInfoModels)
+	}
+	for _, x := range m.GetModels() {
+		mi := ModelInfo{
+			Model: x.GetModelId(), Span: engine.Span{Start: int(x.GetStart()), End: int(x.GetEnd())}, Blocks: int(x.GetBlocks()),
+			Throughput: x.GetThroughput(), FreeCacheBytes: int64(min(x.GetFreeCacheBytes(), math.MaxInt64)),
+			FreeCacheTokens: int(x.GetFreeCacheTokens()), Load: x.GetLoad(), Entry: x.GetEntry(),
+		}
+		switch {
+		case mi.Model == "" || len(mi.Model) > MaxModelIDLen:
+			return Info{}, fmt.Errorf("%w: model id of %d bytes", ErrBadFrame, len(mi.Model))
+		case mi.Span.Start > mi.Span.End || mi.Span.End > mi.Blocks || mi.Blocks > 1<<16:
+			return Info{}, fmt.Errorf("%w: span %v of %d blocks", ErrBadFrame, mi.Span, mi.Blocks)
+		case !finite(mi.Throughput) || mi.Throughput < 0 || !finite(mi.Load) || mi.Load < 0:
+			return Info{}, fmt.Errorf("%w: throughput %v, load %v", ErrBadFrame, mi.Throughput, mi.Load)
+		}
+		in.Models = append(in.Models, mi)
+	}
+	return in, nil
+}
+
+// ServeInfo answers /orbit/info/1.0.0 on h with what get returns.
+// The returned function removes the handler.
+func ServeInfo(h host.Host, get func() Info, log *slog.Logger) (stop func()) {
+	if log == nil {
+		log = slog.Default()
+	}
+	h.SetStreamHandler(InfoID, func(st network.Stream) {
+		if err := st.Scope().SetService(ServiceName); err != nil {
+			_ = st.Reset()
+			return
+		}
+		if err := st.Scope().ReserveMemory(maxInfoFrame, network.ReservationPriorityAlways); err != nil {
+			_ = st.Reset()
+			return
+		}
+		defer st.Scope().ReleaseMemory(maxInfoFrame)
+		_ = st.SetDeadline(time.Now().Add(infoTimeout))
+		var req pb.InfoRequest
+		if err := NewFrameReader(st, maxInfoFrame).ReadMsg(&req); err != nil {
+			log.Debug("bad info request", "peer", st.Conn().RemotePeer(), "err", err)
+			_ = st.Reset()
+			return
+		}
+		if err := NewFrameWriter(st, maxInfoFrame).WriteMsg(infoToWire(get())); err != nil {
+			_ = st.Reset()
+			return
+		}
+		_ = st.Close()
+	})
+	return func() { h.RemoveStreamHandler(InfoID) }
+}
+
+// QueryInfo asks peer p what it serves.
+func QueryInfo(ctx context.Context, h host.Host, p peer.ID) (Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, infoTimeout)
+	defer cancel()
+	st, err := h.NewStream(ctx, p, InfoID)
+	if err != nil {
+		return Info{}, fmt.Errorf("protocol: info from %s: %w", p, err)
+	}
+	if err := st.Scope().SetService(ServiceName); err != nil {
+		_ = st.Reset()
+		return Info{}, fmt.Errorf("protocol: info stream: %w", err)
+	}
+	if err := st.Scope().ReserveMemory(maxInfoFrame, network.ReservationPriorityAlways); err != nil {
+		_ = st.Reset()
+		return Info{}, fmt.Errorf("protocol: info stream: %w", err)
+	}
+	defer st.Scope().ReleaseMemory(maxInfoFrame)
+	deadline, _ := ctx.Deadline()
+	_ = st.SetDeadline(deadline)
+	if err := NewFrameWriter(st, maxInfoFrame).WriteMsg(&pb.InfoRequest{}); err != nil {
+		_ = st.Reset()
+		return Info{}, fmt.Errorf("protocol: info request to %s: %w", p, err)
+	}
+	_ = st.CloseWrite()
+	var resp pb.InfoResponse
+	if err := NewFrameReader(st, maxInfoFrame).ReadMsg(&resp); err != nil {
+		_ = st.Reset()
+		return Info{}, fmt.Errorf("protocol: info from %s: %w", p, err)
+	}
+	_ = st.Close()
+	in, err := infoFromWire(&resp)
+	if err != nil {
+		return Info{}, fmt.Errorf("protocol: info from %s: %w", p, err)
+	}
+	return in, nil
+}

@@ -1,0 +1,21 @@
+// Package weights stores model weights content-addressed and moves them
+// between peers.
+//
+// A model imported from a GGUF file is cut into chunks of at most 1 MiB per
+// tensor; each chunk is a block named by a CIDv1 (raw codec, sha2-256) and
+// kept in an on-disk blockstore under the node's data directory. Each
+// transformer block gets a layer manifest listing its tensors and their
+// chunk CIDs, stored as a block of its own (the "layer CID"); the GGUF
+// metadata is stored as chunks too; a root manifest ties metadata, the
+// non-block tensors (embedding, head, rope factors) and the layer CIDs
+// together, and its CID is the model's id. Manifests are protobuf messages
+// encoded deterministically, so the same file gives the same root CID on
+// every machine.
+//
+// Every read hashes the bytes again: a block whose bytes no longer match
+// its CID is reported as a *CorruptError and never used. Export rebuilds the
+// original GGUF byte for byte; OpenSpan assembles (once, cached) a GGUF with
+// the metadata and only the tensors of a span of blocks, ready for
+// engine.Load. A Fetcher gets the blocks of a span from peers over the
+// /orbit/blocks/1.0.0 protocol, verifying each block on arrival.
+package weights
