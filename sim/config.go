@@ -274,12 +274,25 @@ type Config struct {
 	// TokensPerRequest is the mean number of new tokens per request; each
 	// request draws uniformly from [mean/2, 3*mean/2].
 	TokensPerRequest int `json:"tokens_per_request"`
-	// MaxReplans bounds the re-plans of one request before it fails.
+	// MaxReplans bounds the failed attempts in a row (no route, a dead
+	// server on the chain) after which a request gives up.
 	MaxReplans int `json:"max_replans"`
 	// ClientViewPerBlock is how many providers of each block a client's
-	// DHT lookup returns (Kademlia's k); the client plans on the union.
-	// 0 gives clients the whole view.
-	ClientViewPerBlock int `json:"client_view_per_block"`
+	// DHT lookup returns (Kademlia's k); 0 gives clients the whole view.
+	// RouteCandidatesPerBlock is how many of them per block the client
+	// keeps as route candidates, the closest, fastest and least loaded for
+	// the blocks they can run; 0 keeps them all.
+	ClientViewPerBlock      int `json:"client_view_per_block"`
+	RouteCandidatesPerBlock int `json:"route_candidates_per_block"`
+	// Topology is how activations travel, for planning and for latency:
+	// "star" (every server returns its output to the client, as in Petals;
+	// Route runs in time linear in the candidates' spans) or "mesh" (each
+	// server pushes to the next, the last back to the client, as in the
+	// design's data flow; Route then calls HopCost for every pair of
+	// candidates meeting at a block boundary, which at thousands of peers
+	// needs RouteCandidatesPerBlock of 1 to 3 and is still about 20 times
+	// slower than star).
+	Topology string `json:"topology"`
 	// RouteMode is "latency" (sharding.MinLatency) or "throughput"
 	// (sharding.MaxThroughput).
 	RouteMode string `json:"route_mode"`
@@ -322,29 +335,31 @@ const DefaultSession = 2 * time.Hour
 // it is changed.
 func DefaultConfig(peers int) Config {
 	return Config{
-		Peers:              peers,
-		Blocks:             80,
-		Duration:           Duration(time.Hour),
-		Seed:               1,
-		JoinRate:           Auto,
-		LeaveRate:          Auto,
-		CrashFraction:      0.3,
-		CrashTTL:           Duration(60 * time.Second),
-		FailureTimeout:     Duration(3 * time.Second),
-		ClientRate:         Auto,
-		TokensPerRequest:   256,
-		MaxReplans:         8,
-		ClientViewPerBlock: 20,
-		RouteMode:          "latency",
-		RebalancePeriod:    Duration(10 * time.Second),
-		RebalanceJitter:    Duration(5 * time.Second),
-		RebalanceThreshold: 0.2,
-		SampleEvery:        Duration(time.Minute),
-		RTTJitter:          0.2,
-		AccessMillisMax:    10,
-		Regions:            DefaultRegions(),
-		Classes:            DefaultClasses(),
-		Cost:               DefaultCost(),
+		Peers:                   peers,
+		Blocks:                  80,
+		Duration:                Duration(time.Hour),
+		Seed:                    1,
+		JoinRate:                Auto,
+		LeaveRate:               Auto,
+		CrashFraction:           0.3,
+		CrashTTL:                Duration(60 * time.Second),
+		FailureTimeout:          Duration(3 * time.Second),
+		ClientRate:              Auto,
+		TokensPerRequest:        256,
+		MaxReplans:              8,
+		ClientViewPerBlock:      20,
+		RouteCandidatesPerBlock: 0,
+		Topology:                "star",
+		RouteMode:               "latency",
+		RebalancePeriod:         Duration(10 * time.Second),
+		RebalanceJitter:         Duration(5 * time.Second),
+		RebalanceThreshold:      0.2,
+		SampleEvery:             Duration(time.Minute),
+		RTTJitter:               0.2,
+		AccessMillisMax:         10,
+		Regions:                 DefaultRegions(),
+		Classes:                 DefaultClasses(),
+		Cost:                    DefaultCost(),
 	}
 }
 
@@ -405,8 +420,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("crash_fraction must be in [0, 1], got %v", c.CrashFraction)
 	case c.TokensPerRequest <= 0:
 		return fmt.Errorf("tokens_per_request must be positive, got %d", c.TokensPerRequest)
-	case c.ClientViewPerBlock < 0:
-		return fmt.Errorf("client_view_per_block must not be negative, got %d", c.ClientViewPerBlock)
+	case c.ClientViewPerBlock < 0 || c.RouteCandidatesPerBlock < 0:
+		return errors.New("client_view_per_block and route_candidates_per_block must not be negative")
+	case c.Topology != "mesh" && c.Topology != "star":
+		return fmt.Errorf("topology must be mesh or star, got %q", c.Topology)
 	case c.MaxReplans < 0:
 		return fmt.Errorf("max_replans must not be negative, got %d", c.MaxReplans)
 	case c.RouteMode != "latency" && c.RouteMode != "throughput":

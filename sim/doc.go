@@ -32,7 +32,11 @@
 //     drops its span, loads the blocks it lacks and serves the new span.
 //   - Network. Peers and clients live in regions with an RTT matrix; each
 //     also has a last-mile delay, and every pair gets a fixed jitter derived
-//     from the seed. A hop costs half the pair's RTT plus HopOverheadMillis.
+//     from the seed. In the default star topology (Petals' client) every hop
+//     goes from the client to a server and back: it costs the pair's RTT
+//     plus HopOverheadMillis. In the mesh topology (the design's data flow)
+//     servers push to the next one: each leg costs half the pair's RTT, and
+//     hops add HopOverheadMillis.
 //   - Clients. Requests arrive as a Poisson process, each from a region and
 //     for a number of new tokens. A request asks sharding.Route once for a
 //     chain of servers and keeps it; if a server on it leaves, moves or turns
@@ -41,12 +45,13 @@
 //     A client plans on what DHT lookups of the blocks' keys would give it:
 //     up to ClientViewPerBlock providers of each block, drawn at random
 //     (Kademlia's k = 20 by default; 0 gives it the whole view). This also
-//     keeps the cost of Route independent of the swarm's size.
+//     keeps the cost of Route independent of the swarm's size. Route costs
+//     compute with sharding's default model over the server's raw speed and
+//     announced load, and the network by the topology.
 //   - Cost and queueing. One token through one block takes
 //     BlockMillisPerToken / speed on a server. A request's per-token latency
 //     is the sum over hops of blocks x that time x max(1, utilization) plus
-//     the network legs (client to first server, server to server, last
-//     server back to the client). Utilization is demand / capacity, where
+//     the network cost of the topology. Utilization is demand / capacity, where
 //     demand is the block-tokens per second of the requests routed through
 //     the server and capacity its raw speed; demand beyond capacity queues,
 //     which stretches every token by the overload factor. A request's rate is

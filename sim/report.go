@@ -74,6 +74,7 @@ type RequestStats struct {
 	RouteErrors    int     `json:"route_errors"`
 	Replans        int     `json:"replans"`
 	SegmentReplans int     `json:"segment_replans"`
+	FullPlans      int     `json:"full_plans"`
 	GhostHits      int     `json:"crashed_server_hits"`
 	MeanHops       float64 `json:"mean_hops"`
 }
@@ -267,6 +268,7 @@ func (s *Sim) report() *Report {
 			RouteErrors:    s.st.routeErrors,
 			Replans:        s.st.replans,
 			SegmentReplans: s.st.segmentReplans,
+			FullPlans:      s.st.fullPlan,
 			GhostHits:      s.st.ghostHits,
 		},
 	}

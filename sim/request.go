@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/orbitswarm/orbit/sharding"
@@ -37,8 +38,8 @@ type request struct {
 	planned  bool          // perToken of the first route was recorded
 	hops     []hop
 	exclude  map[string]bool // servers found dead
-	replans  int
-	gen      uint32 // bumped when attached or detached; guards evDone
+	replans  int             // failed attempts since the chain last worked
+	gen      uint32          // bumped when attached or detached; guards evDone
 	state    reqState
 }
 
@@ -63,23 +64,23 @@ func (s *Sim) blockSeconds(p *peer) float64 {
 	return max(1, p.utilization()) / p.raw
 }
 
-// routeOptions builds the cost callbacks for request r's planning.
+// routeOptions are request r's planning options. Compute is costed by
+// sharding's default model over the client view's records; the network by
+// the topology: in a mesh servers pass activations to the next server
+// (HopCost, "" being the client), in a star every hop returns to the
+// client (the records' RTT).
 func (s *Sim) routeOptions(r *request) sharding.RouteOptions {
-	return sharding.RouteOptions{
+	opt := sharding.RouteOptions{
 		Mode:      s.mode,
 		Exclude:   r.exclude,
 		NeedCache: r.tokens, // a session keeps its tokens' KV cache on every hop
-		ComputeCost: func(sv sharding.Server, blocks int) time.Duration {
-			pi, ok := s.byID[sv.ID]
-			if !ok {
-				return time.Duration(float64(blocks) * s.blockS * float64(time.Second))
-			}
-			return time.Duration(float64(blocks) * s.blockSeconds(&s.peers[pi]) * float64(time.Second))
-		},
-		HopCost: func(from, to string) time.Duration {
-			return s.net.oneWay(s.endpoint(r, from), s.endpoint(r, to)) + s.net.overhead
-		},
 	}
+	if s.cfg.Topology == "mesh" {
+		opt.HopCost = func(from, to string) time.Duration {
+			return s.net.oneWay(s.endpoint(r, from), s.endpoint(r, to)) + s.net.overhead
+		}
+	}
+	return opt
 }
 
 // endpoint places a route endpoint: a server by its ID, anything else
@@ -101,10 +102,16 @@ func (s *Sim) latency(r *request) time.Duration {
 	for _, h := range r.hops {
 		p := &s.peers[h.peer]
 		sec += float64(h.span.Len()) * s.blockSeconds(p)
+		if s.cfg.Topology == "star" {
+			netd += 2*s.net.oneWay(r.at, p.at) + s.net.overhead
+			continue
+		}
 		netd += s.net.oneWay(prev, p.at) + s.net.overhead
 		prev = p.at
 	}
-	netd += s.net.oneWay(prev, r.at)
+	if s.cfg.Topology == "mesh" {
+		netd += s.net.oneWay(prev, r.at)
+	}
 	return time.Duration(sec*float64(time.Second)) + netd
 }
 
@@ -124,7 +131,7 @@ var errNoRoute = errors.New("no route")
 // routeSegment asks sharding for a chain over [from, to).
 func (s *Sim) routeSegment(r *request, from, to int) ([]hop, error) {
 	s.st.routeCalls++
-	sw := sharding.Swarm{Blocks: s.cfg.Blocks, Servers: s.clientView(from, to)}
+	sw := sharding.Swarm{Blocks: s.cfg.Blocks, Servers: s.clientView(r, from, to)}
 	hs, err := sharding.Route(sw, from, to, s.routeOptions(r))
 	if err != nil {
 		s.st.routeErrors++
@@ -176,7 +183,7 @@ func (s *Sim) plan(ri int32) {
 	if r.done > 0 {
 		var sec float64
 		for _, h := range hops {
-			if !slicesContainsHop(r.hops, h) {
+			if !slices.Contains(r.hops, h) {
 				sec += r.done * float64(h.span.Len()) * s.blockSeconds(&s.peers[h.peer]) / s.cfg.Cost.ReplaySpeedup
 			}
 		}
@@ -184,16 +191,6 @@ func (s *Sim) plan(ri int32) {
 	}
 	r.hops = hops
 	s.attach(ri, replay)
-}
-
-// slicesContainsHop reports whether hs has h with the same server and span.
-func slicesContainsHop(hs []hop, h hop) bool {
-	for _, x := range hs {
-		if x == h {
-			return true
-		}
-	}
-	return false
 }
 
 // repair returns request r's chain with every unusable hop replaced.
@@ -254,6 +251,7 @@ func (s *Sim) attach(ri int32, delay time.Duration) {
 		s.recordLatency(r)
 	}
 	r.rate = 1 / r.perToken.Seconds()
+	r.replans = 0 // MaxReplans bounds failed attempts in a row
 	r.attached = s.now
 	r.since = s.now + delay
 	r.state = rqActive

@@ -143,7 +143,9 @@ type Sim struct {
 	ids   []string // sorted IDs of place, for RebalanceTurn
 
 	viewBuf   []sharding.Server // scratch for clientView
-	viewMark  []uint32          // by peer: viewStamp when taken
+	found     []int32
+	scored    []scoredPeer
+	viewMark  []uint32 // by peer: viewStamp when taken
 	viewStamp uint32
 
 	cover     []int // serving peers per block (the truth, not a view)
@@ -166,7 +168,7 @@ type Sim struct {
 
 // stats are the run's counters.
 type stats struct {
-	joins, leaves, crashes, expired     int
+	joins, leaves, crashes              int
 	turns, checks, moves, turnsSkipped  int
 	gapEvents                           int
 	gapTime                             time.Duration
@@ -204,7 +206,7 @@ func New(cfg Config, logger *slog.Logger) (*Sim, error) {
 	// rate) leaves the draws of the others unchanged.
 	stream := func(k uint64) *rand.Rand { return rand.New(rand.NewPCG(cfg.Seed, 0x6f72626974000000|k)) }
 	s.rngPeer, s.rngJoin, s.rngLeave, s.rngClient, s.rngJitter = stream(1), stream(2), stream(3), stream(4), stream(5)
-	s.rngView = viewRNG(cfg.Seed)
+	s.rngView = stream(6)
 	s.route.index = newProviders(cfg.Blocks)
 	for _, c := range cfg.Classes {
 		s.classCDF = appendCDF(s.classCDF, c.Share)
@@ -311,7 +313,6 @@ func (s *Sim) dispatch(e event) {
 	case evExpire:
 		if p := &s.peers[e.peer]; p.gen == e.gen && p.state == stGhost {
 			s.forget(e.peer)
-			s.st.expired++
 		}
 	case evEpoch:
 		s.onEpoch()

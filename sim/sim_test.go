@@ -130,18 +130,34 @@ func churnConfig(seed uint64) Config {
 }
 
 func TestSameSeedSameReport(t *testing.T) {
-	a := reportJSON(t, mustRun(t, churnConfig(7)))
-	b := reportJSON(t, mustRun(t, churnConfig(7)))
-	if !bytes.Equal(a, b) {
-		t.Fatal("two runs with seed 7 gave different reports")
+	tests := []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"star", func(*Config) {}},
+		{"mesh", func(c *Config) { c.Topology, c.RouteCandidatesPerBlock = "mesh", 3 }},
+		{"throughput routing, whole view", func(c *Config) { c.RouteMode, c.ClientViewPerBlock = "throughput", 0 }},
 	}
-	c := reportJSON(t, mustRun(t, churnConfig(8)))
-	if bytes.Equal(a, c) {
-		t.Fatal("seeds 7 and 8 gave the same report")
-	}
-	rep := mustRun(t, churnConfig(7))
-	if rep.Summary.Joins == 0 || rep.Summary.Crashes == 0 || rep.Summary.Requests.Completed == 0 {
-		t.Fatalf("scenario too quiet to test determinism: %+v", rep.Summary)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := func(seed uint64) Config {
+				c := churnConfig(seed)
+				tt.edit(&c)
+				return c
+			}
+			rep := mustRun(t, cfg(7))
+			a := reportJSON(t, rep)
+			if b := reportJSON(t, mustRun(t, cfg(7))); !bytes.Equal(a, b) {
+				t.Fatal("two runs with seed 7 gave different reports")
+			}
+			if c := reportJSON(t, mustRun(t, cfg(8))); bytes.Equal(a, c) {
+				t.Fatal("seeds 7 and 8 gave the same report")
+			}
+			m := rep.Summary
+			if m.Joins == 0 || m.Crashes == 0 || m.Requests.Completed == 0 || m.Requests.Replans == 0 {
+				t.Fatalf("scenario too quiet to test determinism: %+v", m)
+			}
+		})
 	}
 }
 
@@ -182,24 +198,45 @@ func TestThroughputMatchesHandComputation(t *testing.T) {
 }
 
 func TestLatencyMatchesHandComputation(t *testing.T) {
-	// One server with all 4 blocks at 10 ms per block: 40 ms of compute per
-	// token. Client and server each add 1 ms of last mile to a 0 ms
-	// region, so every one-way leg is 1 ms: 42 ms per token. Requests of 1
-	// or 2 tokens at 1 per 100 s almost never overlap, so queueing is nil.
-	c := uniformConfig(1, 4, 4)
-	c.Duration = Duration(time.Hour)
-	c.ClientRate = 0.01
-	c.TokensPerRequest = 2
-	rep := mustRun(t, c)
-	l := rep.Summary.Latency
-	if l.N < 10 {
-		t.Fatalf("only %d requests routed", l.N)
+	// Servers run 10 ms per block; client and servers each add 1 ms of last
+	// mile to a 0 ms region, so every round trip is 2 ms and every one-way
+	// leg 1 ms; each hop adds 0.5 ms of overhead. Requests of 1 or 2
+	// tokens at 1 per 100 s almost never overlap, so queueing is nil.
+	tests := []struct {
+		name     string
+		topology string
+		peers, k int
+		want     float64 // ms per token
+	}{
+		// 40 ms of compute, one round trip, one hop.
+		{"star, one server", "star", 1, 4, 42.5},
+		// 40 ms, client -> server -> client, one hop.
+		{"mesh, one server", "mesh", 1, 4, 42.5},
+		// [0,2) and [2,4): 40 ms, two round trips, two hops.
+		{"star, two servers", "star", 2, 2, 45},
+		// 40 ms, client -> s1 -> s2 -> client, two hops.
+		{"mesh, two servers", "mesh", 2, 2, 44},
 	}
-	if l.P50 != 42 || l.P90 != 42 {
-		t.Fatalf("per-token latency p50 %v p90 %v ms, want 42", l.P50, l.P90)
-	}
-	if rep.Summary.Requests.MeanHops != 1 {
-		t.Fatalf("mean hops %v, want 1", rep.Summary.Requests.MeanHops)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := uniformConfig(tt.peers, 4, tt.k)
+			c.Topology = tt.topology
+			c.Cost.HopOverheadMillis = 0.5
+			c.Duration = Duration(time.Hour)
+			c.ClientRate = 0.01
+			c.TokensPerRequest = 2
+			rep := mustRun(t, c)
+			l := rep.Summary.Latency
+			if l.N < 10 {
+				t.Fatalf("only %d requests routed", l.N)
+			}
+			if l.P50 != tt.want || l.P90 != tt.want {
+				t.Fatalf("per-token latency p50 %v p90 %v ms, want %v", l.P50, l.P90, tt.want)
+			}
+			if want := float64(tt.peers); rep.Summary.Requests.MeanHops != want {
+				t.Fatalf("mean hops %v, want %v", rep.Summary.Requests.MeanHops, want)
+			}
+		})
 	}
 }
 

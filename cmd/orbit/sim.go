@@ -16,12 +16,12 @@ import (
 // simFlags are the flags of orbit sim; each overrides the config only when
 // it is given on the command line.
 type simFlags struct {
-	config, cost, regions, routeMode, out, csv string
-	peers, blocks, tokens                      int
-	duration, rebalancePeriod, sampleEvery     time.Duration
-	seed                                       uint64
-	joinRate, leaveRate, clientsRate, crash    float64
-	threshold                                  float64
+	config, cost, regions, routeMode, topology, out, csv string
+	peers, blocks, tokens, viewK, candidates             int
+	duration, rebalancePeriod, sampleEvery               time.Duration
+	seed                                                 uint64
+	joinRate, leaveRate, clientsRate, crash              float64
+	threshold                                            float64
 }
 
 func newSimCmd() *cobra.Command {
@@ -66,6 +66,9 @@ each (a mean session of two hours), requests of peers/1000 per second.`,
 	fl.IntVar(&f.tokens, "tokens", def.TokensPerRequest, "mean new tokens per request")
 	fl.StringVar(&f.regions, "regions", "", "regions as name[=weight],... from "+strings.Join(sim.RegionNames(), ", ")+" (default: all)")
 	fl.StringVar(&f.routeMode, "route-mode", def.RouteMode, "client routing: latency or throughput")
+	fl.StringVar(&f.topology, "topology", def.Topology, "activation flow: star (via the client) or mesh (server to server; slow to plan at scale)")
+	fl.IntVar(&f.viewK, "view-per-block", def.ClientViewPerBlock, "providers per block a client's DHT lookup returns (0: all)")
+	fl.IntVar(&f.candidates, "candidates-per-block", def.RouteCandidatesPerBlock, "best providers per block a client keeps for Route (0: all; 1-3 for --topology mesh at scale)")
 	fl.DurationVar(&f.rebalancePeriod, "rebalance-period", def.RebalancePeriod.D(), "rebalancing epoch (one server checks per epoch)")
 	fl.Float64Var(&f.threshold, "rebalance-threshold", def.RebalanceThreshold, "relative gain of the bottleneck a move needs")
 	fl.DurationVar(&f.sampleEvery, "sample-every", def.SampleEvery.D(), "time-series period")
@@ -113,6 +116,9 @@ func (f *simFlags) build(cmd *cobra.Command) (sim.Config, error) {
 		{"clients-rate", func() { cfg.ClientRate = f.clientsRate }},
 		{"tokens", func() { cfg.TokensPerRequest = f.tokens }},
 		{"route-mode", func() { cfg.RouteMode = f.routeMode }},
+		{"topology", func() { cfg.Topology = f.topology }},
+		{"view-per-block", func() { cfg.ClientViewPerBlock = f.viewK }},
+		{"candidates-per-block", func() { cfg.RouteCandidatesPerBlock = f.candidates }},
 		{"rebalance-period", func() { cfg.RebalancePeriod = sim.Duration(f.rebalancePeriod) }},
 		{"rebalance-threshold", func() { cfg.RebalanceThreshold = f.threshold }},
 		{"sample-every", func() { cfg.SampleEvery = sim.Duration(f.sampleEvery) }},
