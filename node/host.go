@@ -93,9 +93,9 @@ func LoadPSK(path string) (pnet.PSK, error) {
 // allowList is a connection gater that admits only listed peers.
 type allowList map[peer.ID]bool
 
-func (a allowList) InterceptPeerDial(p peer.ID) bool                   { return a[p] }
-func (a allowList) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool   { return a[p] }
-func (a allowList) InterceptAccept(network.ConnMultiaddrs) bool        { return true }
+func (a allowList) InterceptPeerDial(p peer.ID) bool                                { return a[p] }
+func (a allowList) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool                { return a[p] }
+func (a allowList) InterceptAccept(network.ConnMultiaddrs) bool                     { return true }
 func (a allowList) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 func (a allowList) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
 	return a[p]

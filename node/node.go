@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -120,7 +121,7 @@ type Node struct {
 }
 
 // New starts a node: host, DHT (server mode, prefix /orbit), protocols and
-//, unless disabled, mDNS. It connects to the bootstrap peers it can reach.
+// , unless disabled, mDNS. It connects to the bootstrap peers it can reach.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	cfg.fill()
 	key, err := LoadIdentity(cfg.DataDir)
@@ -165,6 +166,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.dht.Bootstrap(ctx); err != nil {
 		n.log.Warn("dht bootstrap", "err", err)
 	}
+	if len(n.host.Network().Peers()) > 0 {
+		n.awaitRoutingTable(ctx)
+	}
 	if !cfg.DisableMDNS {
 		svc := mdns.NewMdnsService(h, "orbit", mdnsNotifee{n})
 		if err := svc.Start(); err != nil {
@@ -174,6 +178,24 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	return n, nil
+}
+
+// awaitRoutingTable waits (bounded by IOTimeout) until the DHT has taken
+// a connected peer into its routing table: that happens asynchronously,
+// after identify, and announcing before it would reach nobody.
+func (n *Node) awaitRoutingTable(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.IOTimeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for n.dht.RoutingTable().Size() == 0 {
+		select {
+		case <-ctx.Done():
+			n.log.Warn("dht routing table still empty", "err", ctx.Err())
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 type mdnsNotifee struct{ n *Node }
@@ -340,9 +362,9 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 	delete(n.views, id)
 	n.mu.Unlock()
 	if span.Len() > 0 {
-		n.announce(ctx, id, span)
+		ok := n.announce(ctx, id, span)
 		n.wg.Add(1)
-		go n.reannounce(id, span)
+		go n.reannounce(id, span, ok)
 	}
 	st := ModelStatus{Model: id, Span: span, Blocks: cfg.Layers, Throughput: srv.throughput, Entry: opt.Entry, Config: cfg}
 	n.log.Info("serving", "model", id, "span", span, "throughput", fmt.Sprintf("%.1f tok/s/block", srv.throughput), "entry", opt.Entry)
@@ -365,28 +387,41 @@ func estimateThroughput(sw sharding.Swarm) float64 {
 	return t[len(t)/2]
 }
 
-// announce publishes provider records for every block of span. A failure
-// is logged, not returned: the first node of a swarm has nobody to tell,
-// and the periodic re-announce retries.
-func (n *Node) announce(ctx context.Context, model string, span engine.Span) {
+// announce publishes provider records for every block of span and reports
+// whether every record reached the network. A failure is logged, not
+// returned: the first node of a swarm has nobody to tell, and reannounce
+// retries.
+func (n *Node) announce(ctx context.Context, model string, span engine.Span) bool {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.IOTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	var failed atomic.Bool
 	for i := span.Start; i < span.End; i++ {
 		wg.Go(func() {
 			if err := n.dht.Provide(ctx, BlockKey(model, i), true); err != nil {
 				n.log.Debug("announce", "model", model, "block", i, "err", err)
+				failed.Store(true)
 			}
 		})
 	}
 	wg.Wait()
+	return !failed.Load()
 }
 
-func (n *Node) reannounce(model string, span engine.Span) {
+// reannounce refreshes the provider records every AnnounceInterval, and
+// retries sooner (from 1s, doubling) while announcing fails.
+func (n *Node) reannounce(model string, span engine.Span, ok bool) {
 	defer n.wg.Done()
+	retry := time.Second
 	for {
+		d := n.cfg.AnnounceInterval
+		if !ok {
+			d, retry = retry, min(2*retry, n.cfg.AnnounceInterval)
+		} else {
+			retry = time.Second
+		}
 		// Jitter keeps a swarm's nodes from announcing in lockstep.
-		d := n.cfg.AnnounceInterval + time.Duration(rand.Int64N(int64(n.cfg.AnnounceInterval)/10+1))
+		d += time.Duration(rand.Int64N(int64(d)/10 + 1))
 		t := time.NewTimer(d)
 		select {
 		case <-n.ctx.Done():
@@ -397,7 +432,7 @@ func (n *Node) reannounce(model string, span engine.Span) {
 		if n.servedModel(model) == nil {
 			return
 		}
-		n.announce(n.ctx, model, span)
+		ok = n.announce(n.ctx, model, span)
 	}
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -237,7 +238,11 @@ func localGenerate(t testing.TB, path string, prompt []int32, maxTokens int) []i
 func TestSynthetic12(t *testing.T) {
 	path := synthModel(t)
 	src := fileSource(t, path)
-	a := startNode(t, testConfig(t))
+	// f32 hidden states: bit-identical to the single process. (f16 and
+	// q8_0 round between hops, which random weights amplify.)
+	acfg := testConfig(t)
+	acfg.Encoding = protocol.EncodingF32
+	a := startNode(t, acfg)
 	serve(t, a, src, ServeOptions{Blocks: engine.Span{Start: 0, End: 4}, Entry: true})
 	b := startNode(t, testConfig(t, a))
 	serve(t, b, src, ServeOptions{Blocks: engine.Span{Start: 4, End: 8}})
@@ -275,3 +280,79 @@ func seqTokens(n int, seed, vocab int32) []int32 {
 	}
 	return out
 }
+
+// TestFailover: two servers per span; one in the route dies abruptly (its
+// host closes) mid-generation; the entry node replays its inputs into the
+// other and the tokens are exactly the reference ones.
+func TestFailover(t *testing.T) {
+	cases := loadReference(t)
+	src := fileSource(t, aidreamsPath)
+	c := cases[1]
+	for _, tc := range []struct {
+		name    string
+		span    int // index of the span whose server dies
+		atToken int
+	}{
+		{"first hop early", 0, 3},
+		{"last hop late", 1, 60},
+		{"first hop during first token", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, enc := range []protocol.Encoding{protocol.EncodingF32, protocol.EncodingF16} {
+				spans := []engine.Span{{Start: 0, End: 2}, {Start: 0, End: 2}, {Start: 2, End: 4}, {Start: 2, End: 4}}
+				entry, servers := swarm(t, src, enc, spans...)
+				var got []int32
+				killed := false
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				st, err := entry.Generate(ctx, src.ID(), c.PromptTokens, c.Steps+1-len(c.PromptTokens), nil,
+					func(tok int32) bool { return tok == 1 },
+					func(tok int32) error {
+						got = append(got, tok)
+						if len(got) == tc.atToken && !killed {
+							for _, s := range servers[2*tc.span : 2*tc.span+2] {
+								if s.infer.Sessions() > 0 {
+									s.host.Close() // abrupt: connections drop, no goodbye
+									killed = true
+									break
+								}
+							}
+						}
+						return nil
+					})
+				cancel()
+				if err != nil {
+					t.Fatalf("%v: %v", enc, err)
+				}
+				if !killed {
+					t.Fatalf("%v: no server of span %d was in use", enc, tc.span)
+				}
+				if !slices.Equal(got, c.GeneratedTokens) {
+					t.Fatalf("%v: got %v\nwant %v", enc, got, c.GeneratedTokens)
+				}
+				if st.Failovers != 1 {
+					t.Errorf("%v: %d failovers, want 1", enc, st.Failovers)
+				}
+			}
+		})
+	}
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// waitView waits until n sees servers servers of model.
+func waitView(t testing.TB, n *Node, model string, servers int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		v, err := n.SwarmView(ctx, model, true)
+		if err == nil && len(v.Swarm.Servers) >= servers {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s sees %d servers, want %d", n.ID(), len(v.Swarm.Servers), servers)
+		}
+	}
+}
+
+func spanOf(a, b int) engine.Span { return engine.Span{Start: a, End: b} }

@@ -14,6 +14,10 @@ import (
 	"github.com/orbitswarm/orbit/sharding"
 )
 
+// discoveryGrace is how long provider lookups go on once every block has
+// a provider.
+const discoveryGrace = 150 * time.Millisecond
+
 // View is a node's picture of one model's servers.
 type View struct {
 	Model string
@@ -45,19 +49,32 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 	cands := map[peer.ID]bool{}
 	var mu sync.Mutex
 	if blocks > 0 {
+		// A lookup in a small swarm rarely reaches its count, so it would
+		// run to the timeout: once every block has a provider, allow a
+		// short grace for more and stop.
 		lctx, cancel := context.WithTimeout(ctx, n.cfg.DiscoveryTimeout)
+		covered := make([]bool, blocks)
+		left := blocks
 		var wg sync.WaitGroup
 		for i := range blocks {
 			wg.Go(func() {
 				for ai := range n.dht.FindProvidersAsync(lctx, BlockKey(model, i), 20) {
-					if ai.ID == n.host.ID() || ai.ID == "" {
+					if ai.ID == "" {
 						continue
 					}
-					if len(ai.Addrs) > 0 {
+					if ai.ID != n.host.ID() && len(ai.Addrs) > 0 {
 						n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 					}
 					mu.Lock()
-					cands[ai.ID] = true
+					if ai.ID != n.host.ID() {
+						cands[ai.ID] = true
+					}
+					if !covered[i] {
+						covered[i] = true
+						if left--; left == 0 {
+							time.AfterFunc(discoveryGrace, cancel)
+						}
+					}
 					mu.Unlock()
 				}
 			})

@@ -245,7 +245,7 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 	ss := &serverSession{
 		srv: s, id: NewSessionID(), comp: comp, enc: enc, dim: dim,
 		ctrl: st, ctrlW: NewFrameWriter(st, MaxFrame), next: req.Next,
-		log:  log, pushIn: map[network.Stream]bool{}, done: make(chan struct{}),
+		log: log, pushIn: map[network.Stream]bool{}, done: make(chan struct{}),
 	}
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	s.mu.Lock()

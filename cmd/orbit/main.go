@@ -52,5 +52,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newStatusCmds()...)
 	root.AddCommand(newSimCmd())
+	root.AddCommand(newBenchCmd())
+	root.AddCommand(newRunCmd())
 	return root
 }

@@ -47,13 +47,19 @@ func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 
 //go:noescape
-func q8_0x4x4VNNI(w *byte, stride int, xq *int8, xd *float32, xb *int32, nb int, out *float32, ostride int)
+func q8_0x4x4VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 
 //go:noescape
-func q4_0x4x4VNNI(w *byte, stride int, xq *int8, xd *float32, xb *int32, nb int, out *float32, ostride int)
+func q4_0x4x4VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 
 //go:noescape
-func biasLanesVNNI(xq *int8, nb int, out *int32)
+func quantActAVX512(x *float32, nb int, q *int8, d *float32, s *int32)
+
+//go:noescape
+func q8_0x4x8VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
+
+//go:noescape
+func q4_0x4x8VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 
 //go:noescape
 func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
@@ -68,6 +74,7 @@ var (
 
 	avx2Set = kernelSet{
 		impl:     AVX2,
+		quantAct: quantizeAct,
 		dotF32:   dotF32Asm(dotF32AVX2, 8),
 		axpyF32:  axpyAsm(axpyAVX2, 8),
 		f32Rows:  f32RowsAsm(dotF32AVX2, 8),
@@ -75,28 +82,32 @@ var (
 		bf16Rows: halfRowsAsm(dotBF16AVX2, 8, BF16ToF32),
 		q8_0Rows: q4RowsAsm(q8_0x4AVX2),
 		q4_0Rows: q4RowsAsm(q4_0x4AVX2),
-		q4KRows:  rowsLoop(dotQ4KGeneric),
-		q6KRows:  rowsLoop(dotQ6KGeneric),
+		q4KRows:  rowsLoop(dotQ4KAVX2),
+		q6KRows:  rowsLoop(dotQ6KAVX2),
 	}
 	avx512Set = kernelSet{
-		impl:     AVX512,
-		dotF32:   dotF32Asm(dotF32AVX512, 16),
-		axpyF32:  axpyAsm(axpyAVX512, 16),
-		f32Rows:  f32RowsAsm(dotF32AVX512, 16),
-		f16Rows:  halfRowsAsm(dotF16AVX512, 16, F16ToF32),
-		bf16Rows: halfRowsAsm(dotBF16AVX512, 16, BF16ToF32),
-		q8_0Rows: q4RowsAsm(q8_0x4VNNI),
-		q4_0Rows: q4RowsAsm(q4_0x4VNNI),
-		q4KRows:  kRowsAsm(q4Kx4VNNI),
-		q6KRows:  kRowsAsm(q6Kx4VNNI),
-		q8_0Tile: q8_0x4x4VNNI,
-		q4_0Tile: q4_0x4x4VNNI,
-		biasLanes: func(xq []int8, out []int32) {
-			if nb := len(xq) / qk; nb > 0 {
-				_ = out[nb*8-1]
-				biasLanesVNNI(&xq[0], nb, &out[0])
+		impl:      AVX512,
+		dotF32:    dotF32Asm(dotF32AVX512, 16),
+		axpyF32:   axpyAsm(axpyAVX512, 16),
+		f32Rows:   f32RowsAsm(dotF32AVX512, 16),
+		f16Rows:   halfRowsAsm(dotF16AVX512, 16, F16ToF32),
+		bf16Rows:  halfRowsAsm(dotBF16AVX512, 16, BF16ToF32),
+		q8_0Rows:  q4RowsAsm(q8_0x4VNNI),
+		q4_0Rows:  q4RowsAsm(q4_0x4VNNI),
+		q4KRows:   kRowsAsm(q4Kx4VNNI),
+		q6KRows:   kRowsAsm(q6Kx4VNNI),
+		q8_0Tile:  q8_0x4x4VNNI,
+		q4_0Tile:  q4_0x4x4VNNI,
+		q8_0Tile8: q8_0x4x8VNNI,
+		quantAct: func(c qcol, x []float32) {
+			if nb := len(c.d); nb > 0 {
+				_ = x[nb*qk-1]
+				_ = c.q[nb*qk-1]
+				_ = c.s[nb-1]
+				quantActAVX512(&x[0], nb, &c.q[0], &c.d[0], &c.s[0])
 			}
 		},
+		q4_0Tile8: q4_0x4x8VNNI,
 	}
 )
 

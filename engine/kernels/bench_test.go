@@ -186,9 +186,12 @@ func BenchmarkTileKernel(b *testing.B) {
 		for _, typ := range []DType{Q8_0, Q4_0} {
 			const rows, cols, n = 32, 2048, 4
 			nb := cols / qk
-			for _, mode := range []string{"rows", "tile"} {
+			for _, mode := range []string{"rows", "tile", "tile8"} {
 				tile := set.tileFor(typ)
-				if mode == "tile" && tile == nil {
+				if mode == "tile8" {
+					tile = set.tile8For(typ)
+				}
+				if mode != "rows" && tile == nil {
 					continue
 				}
 				b.Run(impl.String()+"/"+typ.String()+"/"+mode, func(b *testing.B) {
@@ -203,15 +206,23 @@ func BenchmarkTileKernel(b *testing.B) {
 						quantizeAct(cb(k), x[k*cols:(k+1)*cols])
 					}
 					dst := make([]float32, n*rows)
-					ab := make([]int32, n*cols/4)
-					if set.biasLanes != nil {
-						set.biasLanes(c.q, ab)
+					dst8 := make([]float32, 2*n*rows)
+					xp := make([]byte, nb*packBytes)
+					g := [4]qcol{cb(0), cb(1), cb(2), cb(3)}
+					packGroup(xp, &g)
+					xp8 := make([]byte, 2*nb*packBytes) // columns 0..3 twice
+					for k := 0; k < 8; k++ {
+						packCol(xp8, 8, k, cb(k%4), packFlip(typ, 8))
 					}
 					fn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows}[typ]
 					for i := 0; i < b.N; i++ {
-						if mode == "tile" {
+						if mode == "tile8" { // 8 columns (0..3 twice)
 							for r := 0; r < rows; r += 4 {
-								tile(&w.Data[r*rb], rb, &c.q[0], &c.d[0], &ab[0], nb, &dst[r], 4*rows)
+								tile(&w.Data[r*rb], rb, &xp8[0], nb, &dst8[r], 4*rows)
+							}
+						} else if mode == "tile" {
+							for r := 0; r < rows; r += 4 {
+								tile(&w.Data[r*rb], rb, &xp[0], nb, &dst[r], 4*rows)
 							}
 						} else {
 							for k := 0; k < n; k++ {
@@ -219,7 +230,11 @@ func BenchmarkTileKernel(b *testing.B) {
 							}
 						}
 					}
-					b.ReportMetric(float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+					macs := float64(rows * cols * n)
+					if mode == "tile8" {
+						macs *= 2
+					}
+					b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 				})
 			}
 		}

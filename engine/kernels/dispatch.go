@@ -45,13 +45,15 @@ type qRowsFn func(dst []float32, w []byte, rowBytes int, a qcol)
 // fRowsFn is qRowsFn for float activations.
 type fRowsFn func(dst []float32, w []byte, rowBytes int, x []float32)
 
-// qTileFn computes a tile of 4 rows x 4 activation columns (see
-// tile_amd64.s); each element bitwise equal to the qRowsFn result.
-type qTileFn func(w *byte, stride int, xq *int8, xd *float32, xb *int32, nb int, out *float32, ostride int)
+// qTileFn computes a tile of 4 rows x 4 (or 8) activation columns packed
+// by packCol (see tile_amd64.s); each element bitwise equal to the qRowsFn
+// result.
+type qTileFn func(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 
 // kernelSet is one implementation's table of kernels. Tables are immutable.
 type kernelSet struct {
 	impl     Impl
+	quantAct func(c qcol, x []float32)    // quantizeAct, bitwise identical
 	dotF32   func(a, b []float32) float32 // len(b) >= len(a)
 	axpyF32  func(y []float32, a float32, x []float32)
 	f32Rows  fRowsFn
@@ -62,12 +64,12 @@ type kernelSet struct {
 	q4KRows  qRowsFn
 	q6KRows  qRowsFn
 
-	// Optional 4x4 tile kernels for batches (nil: use the row kernels).
-	q8_0Tile qTileFn
-	q4_0Tile qTileFn
-	// biasLanes fills the per-lane activation bias the tiles use (8 int32
-	// per block of 32); set whenever a tile kernel is.
-	biasLanes func(xq []int8, out []int32)
+	// Optional 4x4 and 4x8 tile kernels for batches (nil: use the row
+	// kernels). The 4x8 ones are only set together with the 4x4 ones.
+	q8_0Tile  qTileFn
+	q4_0Tile  qTileFn
+	q8_0Tile8 qTileFn
+	q4_0Tile8 qTileFn
 }
 
 // active is the kernel set chosen once at init (read-only afterwards).
@@ -133,6 +135,17 @@ func (s *kernelSet) tileFor(t DType) qTileFn {
 		return s.q8_0Tile
 	case Q4_0:
 		return s.q4_0Tile
+	}
+	return nil
+}
+
+// tile8For returns the 4x8 tile kernel for t, or nil.
+func (s *kernelSet) tile8For(t DType) qTileFn {
+	switch t {
+	case Q8_0:
+		return s.q8_0Tile8
+	case Q4_0:
+		return s.q4_0Tile8
 	}
 	return nil
 }

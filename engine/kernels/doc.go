@@ -30,7 +30,9 @@
 // activation vectors. For the integer types (q8_0, q4_0, q4_k, q6_k) the
 // activations are first quantized to int8 in blocks of 32 with a float32
 // scale per block (and per-block sums), and the weight/activation products
-// are done in integer arithmetic. For f32, f16 and bf16 weights the
+// are done in integer arithmetic (with AVX-512 VNNI, each block's product
+// is one exact int32, accumulated as acc = fma(float(isum), dw*dx, acc)).
+// For f32, f16 and bf16 weights the
 // activations stay float32 and weights are widened on the fly.
 //
 // Determinism: every output element is produced by one fixed-order reduction

@@ -33,7 +33,7 @@ func quantizeAct(c qcol, x []float32) {
 		q := c.q[b*qk : b*qk+qk]
 		var s int32
 		for j, v := range xs {
-			iv := int8(nearestInt(v * id))
+			iv := int8(nearestInt(float32(v * id))) // no fused multiply-add
 			q[j] = iv
 			s += int32(iv)
 		}
@@ -119,9 +119,16 @@ func dotQ8_0Generic(w []byte, a qcol) float32 {
 		for j := range qs {
 			isum += int32(int8(qs[j])) * int32(xq[j])
 		}
-		sum += float32(isum) * (d * a.d[b])
+		sum = fma32(float32(isum), d*a.d[b], sum)
 	}
 	return sum
+}
+
+// fma32 approximates a float32 fused multiply-add (the product of two
+// float32 is exact in float64; the sum is rounded twice, which can differ
+// from a single rounding in rare halfway cases).
+func fma32(x, y, z float32) float32 {
+	return float32(math.FMA(float64(x), float64(y), float64(z)))
 }
 
 func dotQ4_0Generic(w []byte, a qcol) float32 {
@@ -136,7 +143,7 @@ func dotQ4_0Generic(w []byte, a qcol) float32 {
 			isum += int32(qs[j]&0x0f)*int32(xq[j]) + int32(qs[j]>>4)*int32(xq[j+qk/2])
 		}
 		isum -= 8 * a.s[b]
-		sum += float32(isum) * (d * a.d[b])
+		sum = fma32(float32(isum), d*a.d[b], sum)
 	}
 	return sum
 }
@@ -229,6 +236,7 @@ func fRowsLoop(dot func(w []byte, x []float32) float32) fRowsFn {
 
 var genericSet = kernelSet{
 	impl:     Generic,
+	quantAct: quantizeAct,
 	dotF32:   dotF32Generic,
 	axpyF32:  axpyF32Generic,
 	f32Rows:  fRowsLoop(dotF32Bytes),

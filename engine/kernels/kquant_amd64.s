@@ -133,6 +133,19 @@ TEXT ·q4Kx4VNNI(SB), NOSPLIT, $0-56
 	JZ           q4k_done
 
 q4k_loop:
+	MOVQ       stride+8(FP), AX // prefetch the next 4 rows' blocks
+	PREFETCHT0 (SI)(AX*4)
+	PREFETCHT0 64(SI)(AX*4)
+	PREFETCHT0 128(SI)(AX*4)
+	PREFETCHT0 (R8)(AX*4)
+	PREFETCHT0 64(R8)(AX*4)
+	PREFETCHT0 128(R8)(AX*4)
+	PREFETCHT0 (R9)(AX*4)
+	PREFETCHT0 64(R9)(AX*4)
+	PREFETCHT0 128(R9)(AX*4)
+	PREFETCHT0 (R10)(AX*4)
+	PREFETCHT0 64(R10)(AX*4)
+	PREFETCHT0 128(R10)(AX*4)
 	VMOVUPS   (DX), Y4
 	VCVTDQ2PS (R13), Y5
 	VMULPS    Y4, Y5, Y5
@@ -244,6 +257,23 @@ TEXT ·q6Kx4VNNI(SB), NOSPLIT, $256-56
 	JZ           q6k_done
 
 q6k_loop:
+	MOVQ       stride+8(FP), AX // prefetch the next 4 rows' blocks
+	PREFETCHT0 (SI)(AX*4)
+	PREFETCHT0 64(SI)(AX*4)
+	PREFETCHT0 128(SI)(AX*4)
+	PREFETCHT0 192(SI)(AX*4)
+	PREFETCHT0 (R8)(AX*4)
+	PREFETCHT0 64(R8)(AX*4)
+	PREFETCHT0 128(R8)(AX*4)
+	PREFETCHT0 192(R8)(AX*4)
+	PREFETCHT0 (R9)(AX*4)
+	PREFETCHT0 64(R9)(AX*4)
+	PREFETCHT0 128(R9)(AX*4)
+	PREFETCHT0 192(R9)(AX*4)
+	PREFETCHT0 (R10)(AX*4)
+	PREFETCHT0 64(R10)(AX*4)
+	PREFETCHT0 128(R10)(AX*4)
+	PREFETCHT0 192(R10)(AX*4)
 	Q6K_BIAS(0)
 	Q6K_BIAS(32)
 	Q6K_BIAS(64)
@@ -267,3 +297,115 @@ q6k_loop:
 
 q6k_done:
 	KEPILOGUE
+
+// ---- AVX2 k-quant helpers: exact int32 sub-block dot products of one
+// super-block; the float part is done in Go (kquant_amd64.go), with the
+// same operations as the generic kernels. ----
+
+// A..D (8 int32 lanes each) -> A: [hsum A_lo.. | ...]: after two rounds of
+// VPHADDD, lane i of the low half is the sum of the low 4 lanes of input i
+// and lane i of the high half the sum of its high 4 lanes.
+#define HADD4(A, B, C, D) \
+	VPHADDD B, A, A \
+	VPHADDD D, C, C \
+	VPHADDD C, A, A
+
+// func q4KIsumsAVX2(qs *byte, xq *int8, out *int32)
+//
+// out[j] = sum over l < 32 of nibble(j, l) * xq[32j+l] for the 8 sub-blocks
+// of one q4_k super-block (qs: its 128 nibble bytes).
+#define Q4K_PAIR2(QO, XO, LO, HI) \
+	VMOVDQU    QO(SI), Y0 \
+	VPAND      Y15, Y0, LO \
+	VPSRLW     $4, Y0, HI \
+	VPAND      Y15, HI, HI \
+	VPMADDUBSW XO(DI), LO, LO \
+	VPMADDWD   Y13, LO, LO \
+	VPMADDUBSW XO+32(DI), HI, HI \
+	VPMADDWD   Y13, HI, HI
+
+TEXT ·q4KIsumsAVX2(SB), NOSPLIT, $0-24
+	MOVQ         qs+0(FP), SI
+	MOVQ         xq+8(FP), DI
+	MOVQ         out+16(FP), AX
+	MOVL         $0x0f0f0f0f, CX
+	VMOVD        CX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x00010001, CX
+	VMOVD        CX, X13
+	VPBROADCASTD X13, Y13
+	Q4K_PAIR2(0, 0, Y1, Y2)
+	Q4K_PAIR2(32, 64, Y3, Y4)
+	Q4K_PAIR2(64, 128, Y5, Y6)
+	Q4K_PAIR2(96, 192, Y7, Y8)
+	HADD4(Y1, Y2, Y3, Y4)
+	HADD4(Y5, Y6, Y7, Y8)
+	VPERM2I128   $0x20, Y5, Y1, Y9
+	VPERM2I128   $0x31, Y5, Y1, Y10
+	VPADDD       Y10, Y9, Y9
+	VMOVDQU      Y9, (AX)
+	VZEROUPPER
+	RET
+
+// func q6KIsumsAVX2(blk *byte, xq *int8, out *int32)
+//
+// For the 8 sub-blocks j = 4h+t of one q6_k super-block, the exact dot
+// products of (6-bit value - 32) and xq over elements 32j..32j+15 (i0) and
+// 32j+16..32j+31 (i1): out[8h+t] = i0, out[8h+4+t] = i1.
+
+// Sub-block with 6-bit values in Q against x at XO(DI): 8 int32 lanes
+// into Q (low 4 lanes: first 16 elements).
+#define Q6SUB(Q, XO) \
+	VPMADDUBSW XO(DI), Y12, Y11 \
+	VPMADDUBSW XO(DI), Q, Q \
+	VPSUBW     Y11, Q, Q \
+	VPMADDWD   Y13, Q, Q
+
+#define Q6HALF(QL0, QL1, QH, X, OUT) \
+	VMOVDQU QL0(SI), Y8 \
+	VMOVDQU QL1(SI), Y9 \
+	VMOVDQU QH(SI), Y10 \
+	VPAND   Y15, Y8, Y1 \
+	VPSLLW  $4, Y10, Y0 \
+	VPAND   Y14, Y0, Y0 \
+	VPOR    Y0, Y1, Y1 \
+	Q6SUB(Y1, X) \
+	VPAND   Y15, Y9, Y2 \
+	VPSLLW  $2, Y10, Y0 \
+	VPAND   Y14, Y0, Y0 \
+	VPOR    Y0, Y2, Y2 \
+	Q6SUB(Y2, X+32) \
+	VPSRLW  $4, Y8, Y3 \
+	VPAND   Y15, Y3, Y3 \
+	VPAND   Y14, Y10, Y0 \
+	VPOR    Y0, Y3, Y3 \
+	Q6SUB(Y3, X+64) \
+	VPSRLW  $4, Y9, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	VPSRLW  $2, Y10, Y0 \
+	VPAND   Y14, Y0, Y0 \
+	VPOR    Y0, Y4, Y4 \
+	Q6SUB(Y4, X+96) \
+	HADD4(Y1, Y2, Y3, Y4) \
+	VMOVDQU Y1, OUT(AX)
+
+TEXT ·q6KIsumsAVX2(SB), NOSPLIT, $0-24
+	MOVQ         blk+0(FP), SI
+	MOVQ         xq+8(FP), DI
+	MOVQ         out+16(FP), AX
+	MOVL         $0x0f0f0f0f, CX
+	VMOVD        CX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x30303030, CX
+	VMOVD        CX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x00010001, CX
+	VMOVD        CX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $0x20202020, CX
+	VMOVD        CX, X12
+	VPBROADCASTD X12, Y12
+	Q6HALF(0, 32, 128, 0, 0)
+	Q6HALF(64, 96, 160, 128, 32)
+	VZEROUPPER
+	RET

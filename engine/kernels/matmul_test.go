@@ -159,50 +159,52 @@ func TestMatMulDeterminism(t *testing.T) {
 				}
 				rows := 103
 				w, _ := randMat(t, rng, typ, rows, cols)
-				const n = 5
-				x := randVec(rng, n*cols)
-				batched := make([]float32, n*rows)
-				if err := p2.MatMul(batched, w, x, n); err != nil {
-					t.Fatal(err)
-				}
-				single := make([]float32, n*rows)
-				for b := 0; b < n; b++ {
-					if err := p2.MatMul(single[b*rows:(b+1)*rows], w, x[b*cols:(b+1)*cols], 1); err != nil {
+				// 14 = a group of 8, a group of 4 and 2 single columns.
+				for _, n := range []int{5, 14} {
+					x := randVec(rng, n*cols)
+					batched := make([]float32, n*rows)
+					if err := p2.MatMul(batched, w, x, n); err != nil {
 						t.Fatal(err)
 					}
-				}
-				if i := bitsEqual(batched, single); i >= 0 {
-					t.Fatalf("batch vs single differ at %d: %g vs %g", i, batched[i], single[i])
-				}
-				for _, p := range []*Pool{p1, p3} {
-					other := make([]float32, n*rows)
-					if err := p.MatMul(other, w, x, n); err != nil {
-						t.Fatal(err)
-					}
-					if i := bitsEqual(batched, other); i >= 0 {
-						t.Fatalf("Pool(%d) vs Pool(2) differ at %d", p.Workers(), i)
-					}
-				}
-				// Row pieces: multiply sub-matrices of odd row counts.
-				rb := w.RowBytes()
-				pieces := make([]float32, n*rows)
-				tmp := make([]float32, n*rows)
-				for r0 := 0; r0 < rows; {
-					r1 := min(rows, r0+1+r0%7)
-					sub, err := NewMat(typ, r1-r0, cols, w.Data[r0*rb:r1*rb])
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := p3.MatMul(tmp, sub, x, n); err != nil {
-						t.Fatal(err)
-					}
+					single := make([]float32, n*rows)
 					for b := 0; b < n; b++ {
-						copy(pieces[b*rows+r0:b*rows+r1], tmp[b*(r1-r0):(b+1)*(r1-r0)])
+						if err := p2.MatMul(single[b*rows:(b+1)*rows], w, x[b*cols:(b+1)*cols], 1); err != nil {
+							t.Fatal(err)
+						}
 					}
-					r0 = r1
-				}
-				if i := bitsEqual(batched, pieces); i >= 0 {
-					t.Fatalf("row pieces differ at %d", i)
+					if i := bitsEqual(batched, single); i >= 0 {
+						t.Fatalf("batch vs single differ at %d: %g vs %g", i, batched[i], single[i])
+					}
+					for _, p := range []*Pool{p1, p3} {
+						other := make([]float32, n*rows)
+						if err := p.MatMul(other, w, x, n); err != nil {
+							t.Fatal(err)
+						}
+						if i := bitsEqual(batched, other); i >= 0 {
+							t.Fatalf("Pool(%d) vs Pool(2) differ at %d", p.Workers(), i)
+						}
+					}
+					// Row pieces: multiply sub-matrices of odd row counts.
+					rb := w.RowBytes()
+					pieces := make([]float32, n*rows)
+					tmp := make([]float32, n*rows)
+					for r0 := 0; r0 < rows; {
+						r1 := min(rows, r0+1+r0%7)
+						sub, err := NewMat(typ, r1-r0, cols, w.Data[r0*rb:r1*rb])
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := p3.MatMul(tmp, sub, x, n); err != nil {
+							t.Fatal(err)
+						}
+						for b := 0; b < n; b++ {
+							copy(pieces[b*rows+r0:b*rows+r1], tmp[b*(r1-r0):(b+1)*(r1-r0)])
+						}
+						r0 = r1
+					}
+					if i := bitsEqual(batched, pieces); i >= 0 {
+						t.Fatalf("row pieces differ at %d", i)
+					}
 				}
 			})
 		}

@@ -17,15 +17,24 @@ type Pool struct {
 	n       int
 	set     *kernelSet
 	helpers []*helper // n-1 helper goroutines
-	wg      sync.WaitGroup
 	closed  bool
-	quit    bool          // set once by Close, before the last publish
-	epoch   atomic.Uint64 // incremented to publish a job (or the close)
+	quit    atomic.Bool // set once by Close, before the last publish
 
-	// Current job, written under mu before the helpers are woken.
+	// claim is gen<<32 | index of the next unclaimed chunk. A job is
+	// published by storing a new gen with index 0, and retired, once all
+	// its chunks are done, by storing another new gen with index
+	// idleIndex, so a chunk can only be claimed (CAS) while its job is
+	// live and its fields are stable. The caller waits for the chunks to
+	// be done, never for helpers that did not claim any.
+	claim   atomic.Uint64
+	gen     uint64       // last gen used (under mu)
+	nchunks atomic.Int64 // chunks of the current job
+	done    atomic.Int64 // chunks of the current job finished
+	waiting atomic.Bool  // the caller sleeps on doneCh
+	doneCh  chan struct{}
+
+	// Current job, written under mu before it is published.
 	kind      jobKind
-	next      atomic.Int64
-	nchunks   int
 	fn        func(int)
 	w         Mat
 	rowBytes  int
@@ -38,11 +47,19 @@ type Pool struct {
 	aq []int8
 	ad []float32
 	as []int32
-	ab []int32 // tile bias lanes, 8 per block (batches only)
+	xp []byte // packed column groups for the tile kernels (batches only)
+	// Tile plan of the current job: columns [0, 8*g8) in groups of 8 (4x8
+	// tiles), then g4 (0 or 1) group of 4 (4x4 tiles); tiles reports
+	// whether any tile kernel is used.
+	tiles  bool
+	g8, g4 int
 }
 
 // noTiles disables the tile kernels (benchmarks compare with and without).
 var noTiles bool
+
+// noTiles8 disables only the 4x8 tile kernels (tests and benchmarks).
+var noTiles8 bool
 
 type jobKind uint8
 
@@ -72,7 +89,7 @@ func newPool(n int, set *kernelSet) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{n: n, set: set, helpers: make([]*helper, n-1)}
+	p := &Pool{n: n, set: set, helpers: make([]*helper, n-1), doneCh: make(chan struct{}, 1)}
 	for i := range p.helpers {
 		h := &helper{wake: make(chan struct{}, 1)}
 		p.helpers[i] = h
@@ -95,25 +112,24 @@ const spinIters = 1 << 16
 func (p *Pool) helperLoop(h *helper) {
 	var seen uint64
 	for {
-		e := p.epoch.Load()
+		e := p.claim.Load() >> 32
 		for i := 0; e == seen && i < spinIters; i++ {
-			e = p.epoch.Load()
+			e = p.claim.Load() >> 32
 		}
 		if e == seen {
 			h.sleeping.Store(true)
-			if e = p.epoch.Load(); e != seen && h.sleeping.CompareAndSwap(true, false) {
+			if e = p.claim.Load() >> 32; e != seen && h.sleeping.CompareAndSwap(true, false) {
 				// A job arrived before anyone saw us sleeping.
 			} else {
 				<-h.wake
-				e = p.epoch.Load()
+				e = p.claim.Load() >> 32
 			}
 		}
 		seen = e
-		if p.quit {
+		if p.quit.Load() {
 			return
 		}
-		p.drain()
-		p.wg.Done()
+		p.work(e)
 	}
 }
 
@@ -132,50 +148,95 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	p.quit = true // never reset: later jobs run on the caller alone
-	p.publish()
+	p.quit.Store(true) // never reset: later jobs run on the caller alone
+	p.publish(idleIndex, true)
 }
 
-// publish starts the job described by the pool's fields on every helper.
-func (p *Pool) publish() {
-	p.epoch.Add(1)
-	for _, h := range p.helpers {
-		if h.sleeping.CompareAndSwap(true, false) {
-			h.wake <- struct{}{}
+// idleIndex is the claim index of a retired job (above any chunk count).
+const idleIndex = 1 << 31
+
+// publish stores a new generation with chunk index idx and wakes the
+// sleeping helpers if wake is set. p.mu must be held.
+func (p *Pool) publish(idx uint64, wake bool) uint64 {
+	p.gen++
+	p.claim.Store(p.gen<<32 | idx)
+	if wake {
+		for _, h := range p.helpers {
+			if h.sleeping.CompareAndSwap(true, false) {
+				h.wake <- struct{}{}
+			}
 		}
 	}
+	return p.gen
 }
 
 // run executes the job described by the pool's fields over nchunks chunks.
 // p.mu must be held.
 func (p *Pool) run(kind jobKind, nchunks int) {
 	p.kind = kind
-	p.nchunks = nchunks
-	p.next.Store(0)
-	if p.closed || nchunks == 1 || len(p.helpers) == 0 {
-		p.drain()
+	if p.closed || nchunks == 1 || len(p.helpers) == 0 || nchunks >= idleIndex {
+		for c := 0; c < nchunks; c++ {
+			p.chunk(c)
+		}
 		return
 	}
-	p.wg.Add(len(p.helpers))
-	p.publish()
-	p.drain()
-	p.wg.Wait()
+	p.nchunks.Store(int64(nchunks))
+	p.done.Store(0)
+	g := p.publish(0, true)
+	p.work(g)
+	if p.done.Load() != int64(nchunks) {
+		p.wait(int64(nchunks))
+	}
+	p.publish(idleIndex, false) // retire: stale claims now fail
 }
 
-func (p *Pool) drain() {
+// work claims and runs chunks of job generation g until none is left.
+func (p *Pool) work(g uint64) {
 	for {
-		c := int(p.next.Add(1) - 1)
-		if c >= p.nchunks {
+		v := p.claim.Load()
+		if v>>32 != g {
 			return
 		}
-		switch p.kind {
-		case jobParallel:
-			p.fn(c)
-		case jobQuant:
-			p.quantCol(c)
-		case jobMat:
-			p.matChunk(c)
+		n := p.nchunks.Load() // only trusted once the CAS succeeds
+		c := int64(v & (1<<32 - 1))
+		if c >= n {
+			return
 		}
+		if !p.claim.CompareAndSwap(v, v+1) {
+			continue
+		}
+		// Job g is live until this chunk is done: n and the job
+		// fields are its own.
+		p.chunk(int(c))
+		if p.done.Add(1) == n && p.waiting.CompareAndSwap(true, false) {
+			p.doneCh <- struct{}{}
+		}
+	}
+}
+
+// wait returns when n chunks are done: it spins for a while (the helpers
+// are running their last chunks), then sleeps.
+func (p *Pool) wait(n int64) {
+	for i := 0; i < spinIters; i++ {
+		if p.done.Load() == n {
+			return
+		}
+	}
+	p.waiting.Store(true)
+	if p.done.Load() == n && p.waiting.CompareAndSwap(true, false) {
+		return
+	}
+	<-p.doneCh
+}
+
+func (p *Pool) chunk(c int) {
+	switch p.kind {
+	case jobParallel:
+		p.fn(c)
+	case jobQuant:
+		p.quantCol(c)
+	case jobMat:
+		p.matChunk(c)
 	}
 }
 
@@ -224,6 +285,7 @@ func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
 	p.x = x[:n*w.Cols]
 	p.dst = dst[:n*w.Rows]
 	p.batch = n
+	p.planTiles()
 	if w.Type.Quantized() && w.Cols > 0 {
 		p.growScratch(n * w.Cols)
 		if n == 1 {
@@ -254,8 +316,37 @@ func (p *Pool) growScratch(elems int) {
 		p.aq = make([]int8, elems)
 		p.ad = make([]float32, elems/qk)
 		p.as = make([]int32, elems/qk)
-		p.ab = make([]int32, elems/4)
+		p.xp = make([]byte, elems/qk*packBytes/4)
 	}
+}
+
+// planTiles sets p.tiles, p.g8 and p.g4 for the current job.
+func (p *Pool) planTiles() {
+	p.tiles, p.g8, p.g4 = false, 0, 0
+	if p.batch < 4 || p.w.Cols == 0 || noTiles || p.set.tileFor(p.w.Type) == nil {
+		return
+	}
+	p.tiles = true
+	if !noTiles8 && p.set.tile8For(p.w.Type) != nil {
+		p.g8 = p.batch / 8
+	}
+	if p.batch-8*p.g8 >= 4 {
+		p.g4 = 1
+	}
+}
+
+// packed returns the packed group holding column b, its width and b's
+// slot in it (width 0: b is not in a tile group).
+func (p *Pool) packed(b int) (grp []byte, width, slot int) {
+	blk := p.w.Cols / qk * packBytes // one group of 4
+	switch {
+	case b < 8*p.g8:
+		g := b / 8
+		return p.xp[2*g*blk : 2*(g+1)*blk], 8, b % 8
+	case b < 8*p.g8+4*p.g4:
+		return p.xp[2*p.g8*blk : (2*p.g8+1)*blk], 4, b - 8*p.g8
+	}
+	return nil, 0, 0
 }
 
 func (p *Pool) col(b int) qcol {
@@ -268,11 +359,16 @@ func (p *Pool) col(b int) qcol {
 	}
 }
 
+// quantCol quantizes column b and, if it belongs to a tile group, packs
+// it into its slot (columns of one group write disjoint bytes).
 func (p *Pool) quantCol(b int) {
 	cols := p.w.Cols
-	quantizeAct(p.col(b), p.x[b*cols:(b+1)*cols])
-	if p.batch >= 4 && p.set.tileFor(p.w.Type) != nil {
-		p.set.biasLanes(p.aq[b*cols:(b+1)*cols], p.ab[b*cols/4:(b+1)*cols/4])
+	c := p.col(b)
+	p.set.quantAct(c, p.x[b*cols:(b+1)*cols])
+	if p.tiles {
+		if grp, width, slot := p.packed(b); width > 0 {
+			packCol(grp, width, slot, c, packFlip(p.w.Type, width))
+		}
 	}
 }
 
@@ -283,27 +379,31 @@ func (p *Pool) matChunk(c int) {
 	wd := p.w.Data[r0*rb : r1*rb]
 	set := p.set
 	b := 0
-	if tile := set.tileFor(p.w.Type); tile != nil && p.batch >= 4 && cols > 0 && !noTiles {
-		// 4x4 tiles over whole groups of 4 rows and 4 columns; the
-		// remaining rows and columns go through the row kernels, which
-		// give bitwise the same value per element.
+	if p.tiles && p.w.Type.Quantized() {
+		// 4x8 and 4x4 tiles over whole groups of 4 rows and 8 or 4
+		// columns; the remaining rows and columns go through the row
+		// kernels, which give bitwise the same value per element.
 		nb := cols / qk
 		r4 := (r1 - r0) &^ 3
-		for ; b+4 <= p.batch; b += 4 {
+		for b < 8*p.g8+4*p.g4 {
+			xp, width, _ := p.packed(b)
+			tile := set.tileFor(p.w.Type)
+			if width == 8 {
+				tile = set.tile8For(p.w.Type)
+			}
 			if r4 > 0 {
-				_ = p.aq[(b+4)*cols-1]
-				_ = p.ad[(b+4)*nb-1]
-				_ = p.ab[(b+4)*cols/4-1]
-				_ = p.dst[(b+3)*rows+r0+r4-1]
+				_ = xp[nb*width*40-1]
+				_ = p.dst[(b+width-1)*rows+r0+r4-1]
 				for r := 0; r < r4; r += 4 {
-					tile(&wd[r*rb], rb, &p.aq[b*cols], &p.ad[b*nb], &p.ab[b*cols/4], nb, &p.dst[b*rows+r0+r], 4*rows)
+					tile(&wd[r*rb], rb, &xp[0], nb, &p.dst[b*rows+r0+r], 4*rows)
 				}
 			}
 			if r0+r4 < r1 {
-				for k := b; k < b+4; k++ {
+				for k := b; k < b+width; k++ {
 					p.rowsCol(k, p.dst[k*rows+r0+r4:k*rows+r1], wd[r4*rb:])
 				}
 			}
+			b += width
 		}
 	}
 	for ; b < p.batch; b++ {

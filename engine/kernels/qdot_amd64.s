@@ -7,10 +7,13 @@
 //	func k(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 //
 // row i starts at w+i*stride (stride 0 computes one row four times, with
-// exactly the same operations, which is how tail rows are done). For every
-// block the integer dot product is formed exactly, converted to float32,
-// and accumulated as acc += float(isum) * (dw*dx) in one ymm accumulator per
-// row, so each row's result depends only on the row and the activations.
+// exactly the same operations, which is how tail rows are done). In the
+// AVX2 kernels, for every block the 8 int32 lanes of the integer dot
+// product are converted to float32 and accumulated as
+// acc += float(lanes) * (dw*dx) in one ymm accumulator per row, followed by
+// a horizontal sum; the VNNI kernels reduce each block to one exact int32
+// first (see below). Either way each row's result depends only on the row
+// and the activations.
 
 #define HSUM(Y, X, T) \
 	VEXTRACTF128 $1, Y, T \
@@ -73,6 +76,10 @@ TEXT ·q8_0x4AVX2(SB), NOSPLIT, $0-48
 	JZ           q8a2_done
 
 q8a2_loop:
+	PREFETCHT0   (SI)(BX*4)
+	PREFETCHT0   (R8)(BX*4)
+	PREFETCHT0   (R9)(BX*4)
+	PREFETCHT0   (R10)(BX*4)
 	VMOVDQU      (DI), Y4
 	VBROADCASTSS (DX), Y5
 	Q8ROW_AVX2(SI, Y0)
@@ -91,45 +98,106 @@ q8a2_loop:
 q8a2_done:
 	EPILOGUE
 
-// ---- q8_0, AVX-512 VNNI: (w^0x80) as unsigned, VPDPBUSD, bias -128*sum(x) ----
+// ---- AVX-512 VNNI row kernels: one int32 per block and row, one FMA ----
+//
+// For every block the four rows' int8 dot products are reduced exactly to
+// one int32 each (integer adds, any order), converted to float32 and
+// accumulated as acc[r] = fma(float(isum[r]), dw[r]*dx, acc[r]) in the four
+// lanes of X0: the same per-element operations as the tile kernels in
+// tile_amd64.s. No horizontal float sum is needed.
 
-#define Q8ROW_VNNI(P, ACC) \
-	VPXOR    2(P), Y14, Y6 \
-	VMOVDQA  Y13, Y7 \
-	VPDPBUSD Y4, Y6, Y7 \
-	SCALEACC(P, Y7, ACC)
+// Y(A..D) (8 int32 lanes each) -> XR = [sum A, sum B, sum C, sum D].
+// Clobbers T1..T3 (ymm).
+#define IREDUCE4(A, B, C, D, T1, T2, T3, YR, XR, XT) \
+	VPUNPCKLDQ   B, A, T1 \
+	VPUNPCKHDQ   B, A, T2 \
+	VPADDD       T2, T1, T1 \
+	VPUNPCKLDQ   D, C, T2 \
+	VPUNPCKHDQ   D, C, T3 \
+	VPADDD       T3, T2, T2 \
+	VPUNPCKLQDQ  T2, T1, T3 \
+	VPUNPCKHQDQ  T2, T1, YR \
+	VPADDD       T3, YR, YR \
+	VEXTRACTI128 $1, YR, XT \
+	VPADDD       XT, XR, XR
 
+// X0 = fma(float(X7 int32), [dw of the 4 rows' blocks at SI] * (DX), X0)
+#define SCALEFMA4 \
+	VCVTDQ2PS    X7, X7 \
+	MOVWLZX      (SI), AX \
+	VMOVD        AX, X8 \
+	VPINSRW      $1, (SI)(BX*1), X8, X8 \
+	VPINSRW      $2, (SI)(BX*2), X8, X8 \
+	VPINSRW      $3, (SI)(R9*1), X8, X8 \
+	VCVTPH2PS    X8, X8 \
+	VBROADCASTSS (DX), X10 \
+	VMULPS       X10, X8, X8 \
+	VFMADD231PS  X8, X7, X0
+
+// Prefetch the same position of the next 4 rows (R12 = row 4): rows are
+// short streams that the hardware prefetcher keeps restarting on.
+#define PREFETCH4 \
+	PREFETCHT0 (R12) \
+	PREFETCHT0 (R12)(BX*1) \
+	PREFETCHT0 (R12)(BX*2) \
+	PREFETCHT0 (R12)(R9*1)
+
+#define VPROLOGUE \
+	MOVQ   w+0(FP), SI \
+	MOVQ   stride+8(FP), BX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   nb+32(FP), CX \
+	LEAQ   (BX)(BX*2), R9 \
+	VXORPS X0, X0, X0
+
+#define VEPILOGUE \
+	MOVQ    out+40(FP), AX \
+	VMOVUPS X0, (AX) \
+	VZEROUPPER \
+	RET
+
+// q8_0: (w^0x80) as unsigned times x, bias -128*sum(x) per lane.
 // func q8_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 TEXT ·q8_0x4VNNI(SB), NOSPLIT, $0-48
-	PROLOGUE
+	VPROLOGUE
 	MOVL         $0x80808080, R11
 	VMOVD        R11, X14
 	VPBROADCASTD X14, Y14
 	VPXOR        Y12, Y12, Y12
+	LEAQ         (SI)(BX*4), R12
 	TESTQ        CX, CX
 	JZ           q8v_done
 
 q8v_loop:
-	VMOVDQU      (DI), Y4
-	VBROADCASTSS (DX), Y5
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y4, Y14, Y13
-	VPSUBD       Y13, Y12, Y13
-	Q8ROW_VNNI(SI, Y0)
-	Q8ROW_VNNI(R8, Y1)
-	Q8ROW_VNNI(R9, Y2)
-	Q8ROW_VNNI(R10, Y3)
-	ADDQ         $34, SI
-	ADDQ         $34, R8
-	ADDQ         $34, R9
-	ADDQ         $34, R10
-	ADDQ         $32, DI
-	ADDQ         $4, DX
-	DECQ         CX
-	JNZ          q8v_loop
+	PREFETCH4
+	VMOVDQU  (DI), Y4
+	VPXOR    Y13, Y13, Y13
+	VPDPBUSD Y4, Y14, Y13
+	VPSUBD   Y13, Y12, Y13
+	VPXOR    2(SI), Y14, Y5
+	VMOVDQA  Y13, Y1
+	VPDPBUSD Y4, Y5, Y1
+	VPXOR    2(SI)(BX*1), Y14, Y6
+	VMOVDQA  Y13, Y2
+	VPDPBUSD Y4, Y6, Y2
+	VPXOR    2(SI)(BX*2), Y14, Y7
+	VMOVDQA  Y13, Y3
+	VPDPBUSD Y4, Y7, Y3
+	VPXOR    2(SI)(R9*1), Y14, Y8
+	VMOVDQA  Y13, Y9
+	VPDPBUSD Y4, Y8, Y9
+	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
+	SCALEFMA4
+	ADDQ     $34, SI
+	ADDQ     $34, R12
+	ADDQ     $32, DI
+	ADDQ     $4, DX
+	DECQ     CX
+	JNZ      q8v_loop
 
 q8v_done:
-	EPILOGUE
+	VEPILOGUE
 
 // ---- q4_0: nibbles (0..15) as unsigned times x, bias -8*sum(x) ----
 
@@ -163,6 +231,10 @@ TEXT ·q4_0x4AVX2(SB), NOSPLIT, $0-48
 	JZ           q4a2_done
 
 q4a2_loop:
+	PREFETCHT0   (SI)(BX*4)
+	PREFETCHT0   (R8)(BX*4)
+	PREFETCHT0   (R9)(BX*4)
+	PREFETCHT0   (R10)(BX*4)
 	VMOVDQU      (DI), Y4
 	VBROADCASTSS (DX), Y5
 	VPMADDUBSW   Y4, Y12, Y13
@@ -184,43 +256,60 @@ q4a2_loop:
 q4a2_done:
 	EPILOGUE
 
-#define Q4ROW_VNNI(P, ACC) \
-	NIBBLES(P) \
-	VMOVDQA  Y13, Y7 \
-	VPDPBUSD Y4, Y6, Y7 \
-	SCALEACC(P, Y7, ACC)
+// Nibbles of the row at P into Y (element j in byte j), masked by Y14.
+#define VNIB(P, Y, X, T, XT) \
+	VMOVDQU     2(P), X \
+	VPSRLW      $4, X, XT \
+	VINSERTI128 $1, XT, Y, Y \
+	VPAND       Y14, Y, Y
 
+// q4_0: nibbles (0..15) as unsigned times x, bias -8*sum(x) per lane.
 // func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 TEXT ·q4_0x4VNNI(SB), NOSPLIT, $0-48
-	PROLOGUE
-	MOVL         $0x0f0f0f0f, R11
-	VMOVD        R11, X14
+	VPROLOGUE
+	LEAQ         (SI)(BX*1), R8
+	LEAQ         (SI)(BX*2), R10
+	LEAQ         (SI)(R9*1), R11
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
 	VPBROADCASTD X14, Y14
-	MOVL         $0x08080808, R11
-	VMOVD        R11, X12
-	VPBROADCASTD X12, Y12
-	VPXOR        Y11, Y11, Y11
+	MOVL         $0x08080808, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VPXOR        Y12, Y12, Y12
+	LEAQ         (SI)(BX*4), R12
 	TESTQ        CX, CX
 	JZ           q4v_done
 
 q4v_loop:
-	VMOVDQU      (DI), Y4
-	VBROADCASTSS (DX), Y5
-	VPXOR        Y13, Y13, Y13
-	VPDPBUSD     Y4, Y12, Y13
-	VPSUBD       Y13, Y11, Y13
-	Q4ROW_VNNI(SI, Y0)
-	Q4ROW_VNNI(R8, Y1)
-	Q4ROW_VNNI(R9, Y2)
-	Q4ROW_VNNI(R10, Y3)
-	ADDQ         $18, SI
-	ADDQ         $18, R8
-	ADDQ         $18, R9
-	ADDQ         $18, R10
-	ADDQ         $32, DI
-	ADDQ         $4, DX
-	DECQ         CX
-	JNZ          q4v_loop
+	PREFETCH4
+	VMOVDQU  (DI), Y4
+	VPXOR    Y13, Y13, Y13
+	VPDPBUSD Y4, Y15, Y13
+	VPSUBD   Y13, Y12, Y13
+	VNIB(SI, Y5, X5, Y11, X11)
+	VMOVDQA  Y13, Y1
+	VPDPBUSD Y4, Y5, Y1
+	VNIB(R8, Y6, X6, Y11, X11)
+	VMOVDQA  Y13, Y2
+	VPDPBUSD Y4, Y6, Y2
+	VNIB(R10, Y7, X7, Y11, X11)
+	VMOVDQA  Y13, Y3
+	VPDPBUSD Y4, Y7, Y3
+	VNIB(R11, Y8, X8, Y11, X11)
+	VMOVDQA  Y13, Y9
+	VPDPBUSD Y4, Y8, Y9
+	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
+	SCALEFMA4
+	ADDQ     $18, SI
+	ADDQ     $18, R8
+	ADDQ     $18, R10
+	ADDQ     $18, R11
+	ADDQ     $18, R12
+	ADDQ     $32, DI
+	ADDQ     $4, DX
+	DECQ     CX
+	JNZ      q4v_loop
 
 q4v_done:
-	EPILOGUE
+	VEPILOGUE

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Dequantize converts len(dst) elements stored in src (type t) to float32.
@@ -243,5 +244,51 @@ func quantQ4_0Block(b []byte, x []float32) {
 	}
 	for j := 0; j < qk/2; j++ {
 		qs[j] = q(x[j]) | q(x[j+qk/2])<<4
+	}
+}
+
+// packBytes is the size of one block of a packed 4-column group (a group
+// of 8 takes twice as much).
+const packBytes = 160
+
+// packFlip returns the byte the int8 activations of a packed group of
+// width columns are XORed with for the tile kernel of type t: 0x80 (x+128,
+// unsigned) for the q8_0 4x8 kernel, else 0.
+func packFlip(t DType, width int) uint32 {
+	if t == Q8_0 && width == 8 {
+		return 0x80808080
+	}
+	return 0
+}
+
+// packCol writes column c into slot of a packed group of width (4 or 8)
+// columns for the tile kernels, its values XORed with flip (packFlip). Per block of 32 the group holds: for k =
+// 0..7, bytes 4k..4k+3 of every column (4*width bytes each); then -sum of
+// every column's block (width int32); then every column's block scale
+// (width float32). dst must hold len(c.d)*width*40 bytes.
+func packCol(dst []byte, width, slot int, c qcol, flip uint32) {
+	nb := len(c.d)
+	if nb == 0 {
+		return
+	}
+	bb := width * 40
+	dst = dst[:nb*bb]
+	q := unsafe.Slice((*byte)(unsafe.Pointer(&c.q[0])), nb*qk)
+	_ = c.s[nb-1]
+	for b := 0; b < nb; b++ {
+		o := dst[b*bb : (b+1)*bb]
+		qb := q[b*qk : b*qk+qk]
+		for k := 0; k < 8; k++ {
+			binary.LittleEndian.PutUint32(o[4*(k*width+slot):], binary.LittleEndian.Uint32(qb[4*k:])^flip)
+		}
+		binary.LittleEndian.PutUint32(o[4*(8*width+slot):], uint32(-c.s[b]))
+		binary.LittleEndian.PutUint32(o[4*(9*width+slot):], math.Float32bits(c.d[b]))
+	}
+}
+
+// packGroup packs 4 columns into dst (width 4).
+func packGroup(dst []byte, c *[4]qcol) {
+	for i := range c {
+		packCol(dst, 4, i, c[i], 0)
 	}
 }

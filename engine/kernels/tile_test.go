@@ -34,14 +34,34 @@ func TestTileKernels(t *testing.T) {
 					for b := 0; b < n; b++ {
 						rowsFn(want[b*rows:(b+1)*rows], w.Data, rb, qcol{q: c.q[b*cols : (b+1)*cols], d: c.d[b*nb : (b+1)*nb], s: c.s[b*nb : (b+1)*nb]})
 					}
-					ab := make([]int32, n*cols/4)
-					set.biasLanes(c.q, ab)
+					xp := make([]byte, nb*packBytes)
+					var g [4]qcol
+					for b := range g {
+						g[b] = qcol{q: c.q[b*cols : (b+1)*cols], d: c.d[b*nb : (b+1)*nb], s: c.s[b*nb : (b+1)*nb]}
+					}
+					packGroup(xp, &g)
 					got := make([]float32, n*rows)
 					for r := 0; r < rows; r += 4 {
-						tile(&w.Data[r*rb], rb, &c.q[0], &c.d[0], &ab[0], nb, &got[r], 4*rows)
+						tile(&w.Data[r*rb], rb, &xp[0], nb, &got[r], 4*rows)
 					}
 					if i := bitsEqual(got, want); i >= 0 {
 						t.Fatalf("tile[%d] = %g, rows kernel %g", i, got[i], want[i])
+					}
+					// 4x8 tile: columns 0..3 twice over (8 columns).
+					tile8 := set.tile8For(typ)
+					if tile8 == nil {
+						return
+					}
+					xp8 := make([]byte, nb*2*packBytes)
+					for b := 0; b < 8; b++ {
+						packCol(xp8, 8, b, g[b%4], packFlip(typ, 8))
+					}
+					got8 := make([]float32, 8*rows)
+					for r := 0; r < rows; r += 4 {
+						tile8(&w.Data[r*rb], rb, &xp8[0], nb, &got8[r], 4*rows)
+					}
+					if i := bitsEqual(got8, append(want, want...)); i >= 0 {
+						t.Fatalf("tile8[%d] = %g, rows kernel %g", i, got8[i], want[i%len(want)])
 					}
 				})
 			}

@@ -1,0 +1,416 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func needVocab(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(DefaultVocab); err != nil {
+		t.Skipf("vocabulary not available: %v", err)
+	}
+}
+
+func testOptions(t *testing.T) Options {
+	var log *slog.Logger
+	if testing.Verbose() && os.Getenv("ORBIT_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return Options{WorkDir: filepath.Join(os.TempDir(), "orbit-bench-test-models"), Logger: log, NodeLogger: log, Drain: 30 * time.Second}
+}
+
+func mustParse(t *testing.T, y string) *Scenario {
+	t.Helper()
+	sc, err := Parse([]byte(y))
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, y)
+	}
+	return sc
+}
+
+func TestExampleScenariosParse(t *testing.T) {
+	files, err := filepath.Glob("scenarios/*.yaml")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("example scenarios: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			sc, err := LoadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Name == "" || len(sc.Nodes) == 0 {
+				t.Errorf("incomplete: %+v", sc)
+			}
+			if d := time.Duration(sc.Workload.Duration); d > 20*time.Second {
+				t.Errorf("default duration %v: examples must stay short", d)
+			}
+		})
+	}
+}
+
+const minimal = `
+name: m
+model: {synthetic: {shape: tiny}}
+nodes:
+  - {name: e, entry: true}
+`
+
+func TestParseDefaults(t *testing.T) {
+	sc := mustParse(t, minimal)
+	if sc.Encoding != "f16" || sc.SpanPolicy != "auto" || sc.Workload.Arrival != "closed" || sc.Workload.Clients != 1 {
+		t.Errorf("defaults: %+v", sc)
+	}
+	if g := sc.Nodes[0]; g.Count != 1 || g.Slowdown != 1 || !g.Span.Auto || g.Region != "default" {
+		t.Errorf("group defaults: %+v", g)
+	}
+	if sc.Model.Synthetic.Type != "q8_0" {
+		t.Errorf("synthetic defaults: %+v", sc.Model.Synthetic)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	base := "model: {synthetic: {shape: tiny}}\n"
+	node := "nodes: [{name: e, entry: true}]\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"empty", "", "empty scenario"},
+		{"not yaml", "{{{", "yaml"},
+		{"unknown field", base + node + "colour: red\n", "field colour not found"},
+		{"no model", node, "exactly one of path, cid and synthetic"},
+		{"two models", "model: {path: a.gguf, cid: bafy}\n" + node, "exactly one"},
+		{"no nodes", base, "nodes: none"},
+		{"no entry", base + "nodes: [{name: s}]\n", "no entry node"},
+		{"bad span", base + "nodes: [{name: e, entry: true, span: [4, 2]}]\n", "want 0 <= start < end"},
+		{"bad span word", base + "nodes: [{name: e, entry: true, span: half}]\n", "want auto, none"},
+		{"idle node", base + "nodes: [{name: e, entry: true}, {name: s, span: none}]\n", "would do nothing"},
+		{"dup name", base + "nodes: [{name: e, entry: true}, {name: e}]\n", "used twice"},
+		{"dup expanded name", base + "nodes: [{name: e, entry: true, count: 2}, {name: e-1}]\n", "used twice"},
+		{"slowdown", base + "nodes: [{name: e, entry: true, slowdown: 0.5}]\n", "slowdown"},
+		{"fixed needs spans", base + "span_policy: fixed\n" + node, "span_policy fixed"},
+		{"bad duration", base + node + "workload: {duration: soon}\n", "want e.g. 40ms"},
+		{"negative duration", base + node + "links: {default: {latency: -4ms}}\n", "negative"},
+		{"latency and rtt", base + node + "links: {default: {latency: 4ms, rtt: 8ms}}\n", "not both"},
+		{"bad bandwidth", base + node + "links: {default: {bandwidth: fast}}\n", "bandwidth"},
+		{"loss", base + node + "links: {default: {loss: 1.5}}\n", "loss"},
+		{"pair regions", base + node + "links: {pairs: [{regions: [a], latency: 1ms}]}\n", "want 2 elements"},
+		{"pair empty region", base + node + "links: {pairs: [{regions: [a, \"\"], latency: 1ms}]}\n", "two region names"},
+		{"poisson rate", base + node + "workload: {arrival: poisson}\n", "rate"},
+		{"arrival", base + node + "workload: {arrival: bursty}\n", "closed or poisson"},
+		{"tokens", base + node + "workload: {output_tokens: -1}\n", "output_tokens"},
+		{"kill unknown", base + node + "events: [{at: 1s, kill: zed}]\n", "no such node"},
+		{"kill entry", base + node + "events: [{at: 1s, kill: e}]\n", "entry node"},
+		{"two actions", base + node + "events: [{at: 1s, kill: e, add: e}]\n", "exactly one"},
+		{"add not deferred", base + node + "events: [{at: 1s, add: e}]\n", "deferred"},
+		{"cut one region", base + node + "events: [{at: 1s, cut: [a, \"\"]}]\n", "two region names"},
+		{"size", base + "nodes: [{name: e, entry: true, kv_cache: lots}]\n", "size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("no error for\n%s", tc.yaml)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseBandwidth(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		bad  bool
+	}{
+		{"", 0, false}, {"0", 0, false}, {"unlimited", 0, false},
+		{"100Mbit", 100e6, false}, {"1Gbit/s", 1e9, false}, {"512kbps", 512e3, false},
+		{"2.5Gbps", 2.5e9, false}, {"9600", 9600, false}, {"50 Mbit", 50e6, false},
+		{"fast", 0, true}, {"-1Mbit", 0, true}, {"Mbit", 0, true}, {"NaN", 0, true},
+	} {
+		got, err := ParseBandwidth(tc.in)
+		if (err != nil) != tc.bad || float64(got) != tc.want {
+			t.Errorf("ParseBandwidth(%q) = %v, %v; want %v, bad %v", tc.in, float64(got), err, tc.want, tc.bad)
+		}
+	}
+}
+
+func TestLinkBetween(t *testing.T) {
+	sc := mustParse(t, minimal+`links:
+  default: {rtt: 30ms}
+  pairs:
+    - {regions: [a, b], latency: 7ms}
+    - {regions: [a, a], latency: 1ms}
+`)
+	for _, tc := range []struct {
+		a, b string
+		want time.Duration
+	}{{"a", "b", 7 * time.Millisecond}, {"b", "a", 7 * time.Millisecond}, {"a", "a", time.Millisecond}, {"b", "b", 15 * time.Millisecond}, {"a", "c", 15 * time.Millisecond}} {
+		if got := sc.Links.LinkBetween(tc.a, tc.b).OneWay(); got != tc.want {
+			t.Errorf("%s-%s: %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestScheduleDeterministic: the same scenario and seed give the same
+// events, arrivals and prompts; another seed gives other arrivals.
+func TestScheduleDeterministic(t *testing.T) {
+	sc := mustParse(t, minimal+`  - {name: s, count: 2, deferred: true}
+workload: {arrival: poisson, rate: 20, duration: 5s}
+events:
+  - {at: 3s, kill: s-0}
+  - {at: 1s, add: s}
+  - {at: 2s, cut: [a, b]}
+`)
+	a, b := NewSchedule(sc, 7), NewSchedule(sc, 7)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("same seed, different schedules")
+	}
+	if len(a.Arrivals) < 50 || len(a.Arrivals) > 150 {
+		t.Errorf("%d arrivals in 5s at 20/s", len(a.Arrivals))
+	}
+	for i := 1; i < len(a.Events); i++ {
+		if a.Events[i].At < a.Events[i-1].At {
+			t.Errorf("events out of order: %+v", a.Events)
+		}
+	}
+	if a.Events[0].Kind() != "add" || a.Events[2].Kind() != "kill" {
+		t.Errorf("event order %+v", a.Events)
+	}
+	if c := NewSchedule(sc, 8); reflect.DeepEqual(a.Arrivals, c.Arrivals) {
+		t.Error("different seeds, same arrivals")
+	}
+	if !reflect.DeepEqual(Prompt(7, 3, 16, 32000), Prompt(7, 3, 16, 32000)) || reflect.DeepEqual(Prompt(7, 3, 16, 32000), Prompt(7, 4, 16, 32000)) {
+		t.Error("prompts are not a function of seed and id")
+	}
+	for _, tok := range Prompt(1, 1, 100, 50) {
+		if tok < 1 || tok >= 50 {
+			t.Fatalf("token %d outside the vocabulary", tok)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("scenarios/*.yaml")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(minimal))
+	f.Add([]byte("nodes: [{span: [1, 2]}]"))
+	f.Add([]byte("links: {default: {bandwidth: 1e400}}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sc, err := Parse(b)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatalf("parsed scenario fails validation: %v", err)
+		}
+		_ = NewSchedule(sc, 1)
+	})
+}
+
+// TestShortRun runs the LAN example for a few seconds and checks every
+// output file.
+func TestShortRun(t *testing.T) {
+	needVocab(t)
+	sc, err := LoadFile("scenarios/lan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := testOptions(t)
+	opt.Duration = 2 * time.Second
+	var bar bytes.Buffer
+	opt.Progress = &bar
+	res, err := Run(context.Background(), sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Completed == 0 || res.Summary.Failed != 0 {
+		t.Fatalf("summary %+v", res.Summary)
+	}
+	if !strings.Contains(bar.String(), "tok/s") {
+		t.Errorf("no progress bar: %q", bar.String())
+	}
+	dir := t.TempDir()
+	if err := res.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Results
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Requests) != len(res.Requests) || back.Scenario != "lan" {
+		t.Errorf("results.json round trip: %d requests, scenario %q", len(back.Requests), back.Scenario)
+	}
+	for name, minRows := range map[string]int{"requests.csv": 2, "hops.csv": 2, "throughput.csv": 2, "links.csv": 2} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil || len(rows) < minRows {
+			t.Errorf("%s: %d rows, %v", name, len(rows), err)
+		}
+	}
+	for _, name := range []string{"throughput.png", "latency_cdf.png", "hops.png"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() < 100 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	t.Logf("summary %+v", res.Summary)
+}
+
+// latencyScenario: an entry-only node and two servers of half the model
+// each, every node in its own region, every link oneWay long. A decoded
+// token crosses entry->s1, s1->s2 and s2->entry: three traversals.
+func latencyScenario(oneWay string) string {
+	return `
+name: latency-` + oneWay + `
+model: {synthetic: {shape: tiny, layers: 4}}
+span_policy: fixed
+encoding: f32
+nodes:
+  - {name: entry, region: r0, entry: true, span: none}
+  - {name: s1, region: r1, span: [0, 2]}
+  - {name: s2, region: r2, span: [2, 4]}
+links:
+  default: {latency: ` + oneWay + `}
+workload: {clients: 1, prompt_tokens: 8, output_tokens: 12, duration: 1ms}
+`
+}
+
+// TestLinkLatencyPerTraversal: a 40 ms one-way link adds 40 ms per
+// network traversal to the per-token latency (within 10%): the 2-hop
+// route has 3 traversals per token, so the per-token latency grows by
+// about 120 ms.
+func TestLinkLatencyPerTraversal(t *testing.T) {
+	needVocab(t)
+	perToken := map[string]float64{}
+	for _, lat := range []string{"0", "40ms"} {
+		sc := mustParse(t, latencyScenario(lat))
+		res, err := Run(context.Background(), sc, testOptions(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Summary.Completed != 1 || res.Summary.MeanTraversals != 3 || res.Summary.MeanHops != 2 {
+			t.Fatalf("%s: summary %+v requests %+v", lat, res.Summary, res.Requests)
+		}
+		perToken[lat] = res.Summary.PerTokenMeanMS
+	}
+	perTraversal := (perToken["40ms"] - perToken["0"]) / 3
+	t.Logf("per token: %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", perToken["0"], perToken["40ms"], perTraversal)
+	if perTraversal < 36 || perTraversal > 44 {
+		t.Fatalf("a 40ms link adds %.2f ms per traversal, want 40 +- 10%%", perTraversal)
+	}
+}
+
+// TestKillReplicated: the full-model server in use dies at 1.5s; requests
+// fail over to the two half-model servers, all complete, and throughput
+// recovers.
+func TestKillReplicated(t *testing.T) {
+	needVocab(t)
+	sc := mustParse(t, `
+name: kill
+model: {synthetic: {shape: tiny, layers: 8}}
+span_policy: fixed
+nodes:
+  - {name: entry, region: lan, entry: true, span: none}
+  - {name: full, region: lan, span: [0, 8]}
+  - {name: front, region: lan, span: [0, 4]}
+  - {name: back, region: lan, span: [4, 8]}
+links:
+  default: {latency: 2ms}
+workload: {clients: 2, prompt_tokens: 8, output_tokens: 24, duration: 4s}
+events:
+  - {at: 1500ms, kill: full}
+`)
+	res, err := Run(context.Background(), sc, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	t.Logf("summary %+v events %+v", s, res.Events)
+	if s.Failed != 0 || s.Completed == 0 {
+		for _, q := range res.Requests {
+			if q.Error != "" {
+				t.Errorf("request %d: %s", q.ID, q.Error)
+			}
+		}
+		t.Fatalf("%d of %d requests failed", s.Failed, s.Requests)
+	}
+	if len(res.Events) != 1 || res.Events[0].Error != "" {
+		t.Fatalf("events %+v", res.Events)
+	}
+	if s.Failovers == 0 {
+		t.Errorf("no failover: the killed server was not in use")
+	}
+	kill := res.Events[0].AtS
+	var before, after []float64
+	for _, p := range res.Throughput {
+		switch {
+		case p.TimeS+res.ThroughputBinS <= kill && p.TimeS >= 0.5:
+			before = append(before, p.TokensPerS)
+		case p.TimeS >= kill+1 && p.TimeS+res.ThroughputBinS <= res.WorkloadS:
+			after = append(after, p.TokensPerS)
+		}
+	}
+	if len(before) == 0 || len(after) == 0 || mean(after) < 0.3*mean(before) {
+		t.Errorf("throughput before the kill %v, after %v: no recovery", before, after)
+	}
+	lastEnd := 0.0
+	for _, q := range res.Requests {
+		lastEnd = max(lastEnd, q.EndS)
+		for _, h := range q.Route {
+			if q.StartS > kill+0.5 && h.Node == "full" {
+				t.Errorf("request %d started after the kill was routed through the dead server", q.ID)
+			}
+		}
+	}
+	if lastEnd < kill {
+		t.Errorf("no request ran after the kill")
+	}
+}
+
+func TestModes(t *testing.T) {
+	sc := mustParse(t, minimal)
+	for _, tc := range []struct{ mode, want string }{{"processes", "orbit run"}, {"cloud", "want mocknet or processes"}} {
+		_, err := Run(context.Background(), sc, Options{Mode: tc.mode})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("mode %s: %v", tc.mode, err)
+		}
+	}
+	_, err := Run(context.Background(), mustParse(t, strings.Replace(minimal, "synthetic: {shape: tiny}", "cid: bafyabc", 1)), Options{WorkDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "cid") {
+		t.Errorf("cid model: %v", err)
+	}
+}

@@ -1,0 +1,329 @@
+package bench
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Results is everything a run measured. Times ending in S are seconds
+// since the workload started; MS fields are milliseconds.
+type Results struct {
+	Scenario  string          `json:"scenario"`
+	Mode      string          `json:"mode"`
+	Seed      uint64          `json:"seed"`
+	StartedAt time.Time       `json:"started_at"`
+	SetupS    float64         `json:"setup_s"`    // starting the swarm
+	WorkloadS float64         `json:"workload_s"` // no request started after it
+	DurationS float64         `json:"duration_s"` // until the last request ended
+	Model     ModelInfo       `json:"model"`
+	Nodes     []NodeResult    `json:"nodes"`
+	Events    []EventResult   `json:"events"`
+	Summary   Summary         `json:"summary"`
+	Requests  []RequestResult `json:"requests"`
+	Hops      []HopResult     `json:"hops"`
+	Links     []LinkStats     `json:"links"`
+	// Throughput is the swarm's generated tokens per second, in
+	// ThroughputBinS bins.
+	ThroughputBinS float64           `json:"throughput_bin_s"`
+	Throughput     []ThroughputPoint `json:"throughput"`
+
+	tokenTimes []float64
+}
+
+// ModelInfo describes the served model.
+type ModelInfo struct {
+	Path     string `json:"path"`
+	ID       string `json:"id"`
+	Layers   int    `json:"layers"`
+	Dim      int    `json:"dim"`
+	Vocab    int    `json:"vocab"`
+	Encoding string `json:"encoding"`
+}
+
+// NodeResult is one node.
+type NodeResult struct {
+	Name           string  `json:"name"`
+	Region         string  `json:"region"`
+	Entry          bool    `json:"entry"`
+	Span           [2]int  `json:"span"`
+	ThroughputTokS float64 `json:"throughput_tok_s_per_block"` // measured by the node at start
+	Slowdown       float64 `json:"slowdown"`
+	StartedS       float64 `json:"started_s"` // negative: during setup
+	KilledS        float64 `json:"killed_s,omitempty"`
+}
+
+// EventResult is one applied event.
+type EventResult struct {
+	ScheduledS float64 `json:"scheduled_s"`
+	AtS        float64 `json:"at_s"`
+	DoneS      float64 `json:"done_s"`
+	Kind       string  `json:"kind"`
+	Target     string  `json:"target"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// RouteHop is one hop of a request's final route.
+type RouteHop struct {
+	Node  string `json:"node"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// RequestResult is one request, measured at its entry node.
+type RequestResult struct {
+	ID           int        `json:"id"`
+	Client       int        `json:"client"` // -1: open loop
+	Entry        string     `json:"entry"`
+	ArrivalS     float64    `json:"arrival_s"`
+	StartS       float64    `json:"start_s"`
+	EndS         float64    `json:"end_s"`
+	PromptTokens int        `json:"prompt_tokens"`
+	OutputTokens int        `json:"output_tokens"`
+	TTFTMS       float64    `json:"ttft_ms"`      // first token, from the arrival
+	PerTokenMS   float64    `json:"per_token_ms"` // mean gap between tokens
+	TokensPerS   float64    `json:"tokens_per_s"` // decode rate
+	Route        []RouteHop `json:"route"`        // at the end
+	Failovers    int        `json:"failovers"`
+	Warmup       bool       `json:"warmup,omitempty"` // excluded from the summary
+	Error        string     `json:"error,omitempty"`
+}
+
+// HopResult is one hop of one request's route, per decoded token.
+type HopResult struct {
+	Request int    `json:"request"`
+	Index   int    `json:"index"`
+	Node    string `json:"node"`
+	Blocks  int    `json:"blocks"`
+	// ComputeMS is estimated: blocks / the node's measured throughput,
+	// times its slow-down.
+	ComputeMS float64 `json:"compute_ms"`
+	// NetworkMS is the mean delay the shaper injected on the link into
+	// this hop (0 for the entry's own in-process hop).
+	NetworkMS float64 `json:"network_ms"`
+	// QueueMS is the request's per-token latency left after every hop's
+	// compute and network time (and the return to the entry), spread
+	// evenly over its hops: queueing, batching, encoding, scheduling.
+	QueueMS float64 `json:"queue_ms"`
+}
+
+// ThroughputPoint is one time bin.
+type ThroughputPoint struct {
+	TimeS      float64 `json:"time_s"` // bin start
+	TokensPerS float64 `json:"tokens_per_s"`
+}
+
+// Summary aggregates the requests that are not warm-up.
+type Summary struct {
+	Requests       int     `json:"requests"`
+	Completed      int     `json:"completed"`
+	Failed         int     `json:"failed"`
+	Tokens         int     `json:"tokens"`
+	ThroughputTokS float64 `json:"throughput_tok_s"` // all tokens / run duration
+	TTFTP50MS      float64 `json:"ttft_p50_ms"`
+	TTFTP95MS      float64 `json:"ttft_p95_ms"`
+	PerTokenP50MS  float64 `json:"per_token_p50_ms"`
+	PerTokenP95MS  float64 `json:"per_token_p95_ms"`
+	PerTokenMeanMS float64 `json:"per_token_mean_ms"`
+	DecodeTokSP50  float64 `json:"decode_tok_s_p50"`
+	MeanHops       float64 `json:"mean_hops"`
+	MeanTraversals float64 `json:"mean_network_traversals"` // per token: remote hops + return
+	Failovers      int     `json:"failovers"`
+	MeanComputeMS  float64 `json:"mean_compute_ms_per_token"`
+	MeanNetworkMS  float64 `json:"mean_network_ms_per_token"`
+	MeanQueueMS    float64 `json:"mean_queue_ms_per_token"`
+}
+
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	t := 0.0
+	for _, x := range v {
+		t += x
+	}
+	return t / float64(len(v))
+}
+
+// finish sorts the requests and computes hops, throughput and summary.
+func (r *Results) finish(sc *Scenario) {
+	sort.Slice(r.Requests, func(i, j int) bool { return r.Requests[i].ID < r.Requests[j].ID })
+	nodes := map[string]NodeResult{}
+	for _, n := range r.Nodes {
+		nodes[n.Name] = n
+	}
+	links := map[[2]string]float64{}
+	for _, l := range r.Links {
+		links[[2]string{l.From, l.To}] = l.MeanDelayMS
+	}
+	var ttft, per, rate, comp, netw, queue []float64
+	hops, trav := 0.0, 0.0
+	s := &r.Summary
+	for _, q := range r.Requests {
+		s.Tokens += q.OutputTokens
+		if q.Warmup {
+			continue
+		}
+		s.Requests++
+		s.Failovers += q.Failovers
+		if q.Error != "" {
+			s.Failed++
+			continue
+		}
+		s.Completed++
+		ttft = append(ttft, q.TTFTMS)
+		if q.OutputTokens > 1 {
+			per = append(per, q.PerTokenMS)
+			rate = append(rate, q.TokensPerS)
+		}
+		prev := q.Entry
+		var c, n float64
+		t := 0
+		var hs []HopResult
+		for i, h := range q.Route {
+			nr := nodes[h.Node]
+			hr := HopResult{Request: q.ID, Index: i, Node: h.Node, Blocks: h.End - h.Start}
+			if nr.ThroughputTokS > 0 {
+				hr.ComputeMS = float64(hr.Blocks) / nr.ThroughputTokS * 1000 * max(nr.Slowdown, 1)
+			}
+			if h.Node != prev {
+				hr.NetworkMS = links[[2]string{prev, h.Node}]
+				t++
+			}
+			c += hr.ComputeMS
+			n += hr.NetworkMS
+			prev = h.Node
+			hs = append(hs, hr)
+		}
+		if prev != q.Entry {
+			n += links[[2]string{prev, q.Entry}]
+			t++
+		}
+		hops += float64(len(q.Route))
+		trav += float64(t)
+		if q.OutputTokens > 1 && len(hs) > 0 {
+			rest := q.PerTokenMS - c - n
+			for i := range hs {
+				hs[i].QueueMS = rest / float64(len(hs))
+			}
+			comp, netw, queue = append(comp, c), append(netw, n), append(queue, rest)
+		}
+		r.Hops = append(r.Hops, hs...)
+	}
+	if r.DurationS > 0 {
+		s.ThroughputTokS = float64(s.Tokens) / r.DurationS
+	}
+	s.TTFTP50MS, s.TTFTP95MS = quantile(ttft, 0.5), quantile(ttft, 0.95)
+	s.PerTokenP50MS, s.PerTokenP95MS, s.PerTokenMeanMS = quantile(per, 0.5), quantile(per, 0.95), mean(per)
+	s.DecodeTokSP50 = quantile(rate, 0.5)
+	if s.Completed > 0 {
+		s.MeanHops, s.MeanTraversals = hops/float64(s.Completed), trav/float64(s.Completed)
+	}
+	s.MeanComputeMS, s.MeanNetworkMS, s.MeanQueueMS = mean(comp), mean(netw), mean(queue)
+
+	bin := 1.0
+	if r.DurationS <= 20 {
+		bin = 0.5
+	}
+	r.ThroughputBinS = bin
+	nb := int(math.Ceil(r.DurationS/bin)) + 0
+	counts := make([]int, max(nb, 1))
+	for _, t := range r.tokenTimes {
+		i := int(t / bin)
+		if i >= 0 && i < len(counts) {
+			counts[i]++
+		}
+	}
+	r.Throughput = make([]ThroughputPoint, len(counts))
+	for i, c := range counts {
+		r.Throughput[i] = ThroughputPoint{TimeS: float64(i) * bin, TokensPerS: float64(c) / bin}
+	}
+}
+
+// Write stores results.json, the CSV tables (requests, hops, throughput,
+// links) and the PNG plots (throughput, latency CDF, per-hop breakdown)
+// in dir.
+func (r *Results) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: results: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	f := strconv.FormatFloat
+	ff := func(v float64) string { return f(v, 'f', 3, 64) }
+	var rows [][]string
+	rows = append(rows, []string{"id", "client", "entry", "arrival_s", "start_s", "end_s", "prompt_tokens", "output_tokens", "ttft_ms", "per_token_ms", "tokens_per_s", "hops", "route", "failovers", "warmup", "error"})
+	for _, q := range r.Requests {
+		var route []string
+		for _, h := range q.Route {
+			route = append(route, fmt.Sprintf("%s[%d,%d)", h.Node, h.Start, h.End))
+		}
+		rows = append(rows, []string{strconv.Itoa(q.ID), strconv.Itoa(q.Client), q.Entry, ff(q.ArrivalS), ff(q.StartS), ff(q.EndS),
+			strconv.Itoa(q.PromptTokens), strconv.Itoa(q.OutputTokens), ff(q.TTFTMS), ff(q.PerTokenMS), ff(q.TokensPerS),
+			strconv.Itoa(len(q.Route)), strings.Join(route, " "), strconv.Itoa(q.Failovers), strconv.FormatBool(q.Warmup), q.Error})
+	}
+	if err := writeCSV(filepath.Join(dir, "requests.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"request", "index", "node", "blocks", "compute_ms", "network_ms", "queue_ms"}}
+	for _, h := range r.Hops {
+		rows = append(rows, []string{strconv.Itoa(h.Request), strconv.Itoa(h.Index), h.Node, strconv.Itoa(h.Blocks), ff(h.ComputeMS), ff(h.NetworkMS), ff(h.QueueMS)})
+	}
+	if err := writeCSV(filepath.Join(dir, "hops.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"time_s", "tokens_per_s"}}
+	for _, p := range r.Throughput {
+		rows = append(rows, []string{ff(p.TimeS), ff(p.TokensPerS)})
+	}
+	if err := writeCSV(filepath.Join(dir, "throughput.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"from", "to", "chunks", "bytes", "mean_delay_ms", "stalls", "one_way_ms", "bandwidth_bps"}}
+	for _, l := range r.Links {
+		rows = append(rows, []string{l.From, l.To, strconv.FormatInt(l.Chunks, 10), strconv.FormatInt(l.Bytes, 10), ff(l.MeanDelayMS),
+			strconv.FormatInt(l.Stalls, 10), ff(l.OneWayMS), f(l.BandwidthBPS, 'f', 0, 64)})
+	}
+	if err := writeCSV(filepath.Join(dir, "links.csv"), rows); err != nil {
+		return err
+	}
+	return r.plot(dir)
+}
+
+func writeCSV(path string, rows [][]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	w := csv.NewWriter(f)
+	if err := w.WriteAll(rows); err != nil {
+		f.Close()
+		return fmt.Errorf("bench: %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}

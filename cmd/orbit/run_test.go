@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	runModelPath = "../../../shared/models/aidreams260K.gguf"
+	runRefPath   = "../../../shared/reference/aidreams260K-greedy.json"
+)
+
+func TestParseSpan(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		a, b int
+		ok   bool
+	}{
+		{"0:4", 0, 4, true},
+		{"2:3", 2, 3, true},
+		{"3:3", 0, 0, false},
+		{"4:2", 0, 0, false},
+		{"-1:2", 0, 0, false},
+		{"1", 0, 0, false},
+		{"a:b", 0, 0, false},
+	} {
+		s, err := parseSpan(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && (s.Start != tc.a || s.End != tc.b)) {
+			t.Errorf("parseSpan(%q) = %v, %v", tc.in, s, err)
+		}
+	}
+}
+
+// process is a running `orbit run`, its output going to files that the
+// test reads as lines appear.
+type process struct {
+	cmd     *exec.Cmd
+	out     string // stdout file
+	errPath string
+	seen    int // lines of stdout consumed
+	done    chan error
+	exited  error
+	ended   bool
+}
+
+func startRun(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	dir := t.TempDir()
+	p := &process{out: filepath.Join(dir, "stdout"), errPath: filepath.Join(dir, "stderr"), done: make(chan error, 1)}
+	stdout, err := os.Create(p.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := os.Create(p.errPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, append([]string{"run"}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Close()
+	stderr.Close()
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !p.ended {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("stderr of %v:\n%s", args, p.stderrText())
+		}
+	})
+	return p
+}
+
+func (p *process) stderrText() string {
+	b, _ := os.ReadFile(p.errPath)
+	return string(b)
+}
+
+// lines returns the complete stdout lines printed so far.
+func (p *process) lines() []string {
+	b, _ := os.ReadFile(p.out)
+	s := string(b)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return strings.Split(s[:i], "\n")
+	}
+	return nil
+}
+
+// exitedNow reports whether the process has ended, without blocking.
+func (p *process) exitedNow() bool {
+	if p.ended {
+		return true
+	}
+	select {
+	case err := <-p.done:
+		p.ended, p.exited = true, err
+		return true
+	default:
+		return false
+	}
+}
+
+// readLine waits, with a deadline, for a new stdout line with the prefix.
+func (p *process) readLine(t *testing.T, prefix string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ls := p.lines()
+		for ; p.seen < len(ls); p.seen++ {
+			if strings.HasPrefix(ls[p.seen], prefix) {
+				p.seen++
+				return ls[p.seen-1]
+			}
+		}
+		if p.exitedNow() {
+			if ls := p.lines(); p.seen < len(ls) {
+				continue // lines written just before the exit
+			}
+			t.Fatalf("process exited (%v) before printing %q; stderr:\n%s", p.exited, prefix, p.stderrText())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q line after %v; stderr:\n%s", prefix, timeout, p.stderrText())
+		}
+		<-tick.C
+	}
+}
+
+// wait waits for the process to exit.
+func (p *process) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	if p.ended {
+		return p.exited
+	}
+	select {
+	case err := <-p.done:
+		p.ended, p.exited = true, err
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("process did not exit in %v; stderr:\n%s", timeout, p.stderrText())
+		return nil
+	}
+}
+
+func field(line, key string) string {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestRunProcesses starts three `orbit run` processes on loopback: two
+// servers of two blocks each, and a third serving a middle span that
+// generates through the swarm with --prompt. The text must be the
+// reference greedy output.
+func TestRunProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	if _, err := os.Stat(runModelPath); err != nil {
+		t.Skipf("model not available: %v", err)
+	}
+	b, err := os.ReadFile(runRefPath)
+	if err != nil {
+		t.Skipf("reference not available: %v", err)
+	}
+	var ref struct {
+		Cases []struct {
+			Prompt string `json:"prompt"`
+			Text   string `json:"text"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	c := ref.Cases[1]
+
+	bin := filepath.Join(t.TempDir(), "orbit")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	common := []string{"--model", runModelPath, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--encoding", "f32"}
+	first := startRun(t, bin, append(common, "--blocks", "0:2", "--data-dir", filepath.Join(t.TempDir(), "a"))...)
+	ready := first.readLine(t, "ready ", 30*time.Second)
+	boot := strings.Split(field(ready, "addrs"), ",")[0]
+	if !strings.Contains(boot, "/p2p/") {
+		t.Fatalf("status line without a bootstrap address: %q", ready)
+	}
+	second := startRun(t, bin, append(common, "--blocks", "2:4", "--bootstrap", boot)...)
+	second.readLine(t, "ready ", 30*time.Second)
+
+	third := startRun(t, bin, append(common, "--blocks", "1:3", "--bootstrap", boot, "--prompt", c.Prompt, "-n", "200", "--wait", "30s")...)
+	third.readLine(t, "ready ", 30*time.Second)
+	if err := third.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("entry process: %v\n%s", err, third.stderrText())
+	}
+	text := strings.Join(third.lines()[third.seen:], "\n")
+	if got := strings.TrimSpace(text); got != c.Text {
+		t.Fatalf("got  %q\nwant %q", got, c.Text)
+	}
+
+	// SIGTERM stops a server cleanly.
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	second.readLine(t, "stopping", 10*time.Second)
+	if err := second.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("server exit after SIGTERM: %v", err)
+	}
+}

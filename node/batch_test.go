@@ -1,0 +1,194 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/synth"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/protocol"
+)
+
+// generateConcurrently runs k generations of the same prompt at once and
+// returns their tokens.
+func generateConcurrently(t testing.TB, entry *Node, model string, prompts [][]int32, n int) [][]int32 {
+	t.Helper()
+	out := make([][]int32, len(prompts))
+	errs := make([]error, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			_, errs[i] = entry.Generate(ctx, model, p, n, nil, nil, func(tok int32) error {
+				out[i] = append(out[i], tok)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("generation %d: %v", i, err)
+		}
+	}
+	return out
+}
+
+// TestBatching: 8 concurrent generations through a 2-server swarm are
+// batched into shared engine calls, and each gets exactly the tokens it
+// gets alone.
+func TestBatching(t *testing.T) {
+	cases := loadReference(t)
+	src := fileSource(t, aidreamsPath)
+	entry, servers := swarm(t, src, protocol.EncodingF16, engine.Span{Start: 0, End: 2}, engine.Span{Start: 2, End: 4})
+	var prompts, want [][]int32
+	for i := range 8 {
+		c := cases[i%len(cases)]
+		prompts = append(prompts, c.PromptTokens)
+		want = append(want, c.GeneratedTokens[:min(40, len(c.GeneratedTokens))])
+	}
+	got := generateConcurrently(t, entry, src.ID(), prompts, 40)
+	for i := range got {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("generation %d: got %v\nwant %v", i, got[i], want[i])
+		}
+	}
+	for _, s := range servers {
+		sched := s.servedModel(src.ID()).sched
+		sched.mu.Lock()
+		batches, rows, most := sched.batches, sched.rows, sched.maxSeen
+		sched.mu.Unlock()
+		t.Logf("server %s: %d rows in %d engine calls, largest %d rows", shortID(s.ID()), rows, batches, most)
+		if most < 2 {
+			t.Errorf("server %s never batched sessions together", shortID(s.ID()))
+		}
+	}
+}
+
+// benchModel is ORBIT_BENCH_MODEL, or a synthetic Llama-3.2-1B-shaped
+// q8_0 model cut to 4 blocks (written once per run).
+func benchModel(b *testing.B) string {
+	if p := os.Getenv("ORBIT_BENCH_MODEL"); p != "" {
+		return p
+	}
+	vf, err := gguf.Open(spmVocabPath)
+	if err != nil {
+		b.Skipf("vocabulary not available: %v", err)
+	}
+	defer vf.Close()
+	vocab, err := tokenizer.VocabFromGGUF(vf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shape, err := synth.ShapeByName("llama-1b")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "bench.gguf")
+	if err := synth.WriteFile(path, synth.Options{Shape: shape, Type: kernels.Q8_0, Vocab: vocab, Seed: 1, Layers: 4}); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkBatching compares total decode throughput of 1 and 8 concurrent
+// generations on a 2-server swarm (blocks split in half, separate entry
+// node), and one process running the whole model, for the per-hop cost.
+//
+//	go test ./node/ -run '^$' -bench Batching -benchtime 3x
+func BenchmarkBatching(b *testing.B) {
+	path := benchModel(b)
+	const tokens = 32
+	prompt := []int32{1, 450, 4996, 17354}
+	b.Run("local", func(b *testing.B) {
+		m, err := engine.Open(path, engine.Full())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		var total int
+		start := time.Now()
+		for b.Loop() {
+			sess, _ := m.NewSession(len(prompt) + tokens)
+			st, err := m.Generate(context.Background(), sess, prompt, engine.GenerateOptions{MaxTokens: tokens}, func(int32) error { return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += st.GeneratedTokens
+		}
+		el := time.Since(start)
+		b.ReportMetric(float64(total)/el.Seconds(), "tok/s")
+		b.ReportMetric(float64(el.Milliseconds())/float64(total), "ms/tok")
+	})
+	src, err := NewFileSource(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := engine.Open(path, engine.Options{NoBlocks: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	half := m.Config.Layers / 2
+	m.Close()
+	entry, _ := swarm(b, src, protocol.EncodingF16, engine.Span{Start: 0, End: half}, engine.Span{Start: half, End: 2 * half})
+	// Warm up: the first generation gathers the swarm view (DHT lookups).
+	generateConcurrently(b, entry, src.ID(), [][]int32{prompt}, 2)
+	for _, k := range []int{1, 8} {
+		b.Run(fmt.Sprintf("swarm-%dgen", k), func(b *testing.B) {
+			prompts := make([][]int32, k)
+			for i := range prompts {
+				prompts[i] = append(slices.Clone(prompt), int32(100+i))
+			}
+			var total int
+			start := time.Now()
+			for b.Loop() {
+				for _, toks := range generateConcurrently(b, entry, src.ID(), prompts, tokens) {
+					total += len(toks)
+				}
+			}
+			el := time.Since(start)
+			b.ReportMetric(float64(total)/el.Seconds(), "tok/s")
+			b.ReportMetric(float64(el.Milliseconds())/float64(total), "ms/tok")
+		})
+	}
+}
+
+// BenchmarkHopOverhead measures the network cost of a hop: aidreams260K
+// (compute is negligible) on 4 one-block servers plus an entry node, against
+// the single process. A token crosses 5 links (entry, 4 servers, entry).
+//
+//	go test ./node/ -run '^$' -bench HopOverhead -benchtime 5x
+func BenchmarkHopOverhead(b *testing.B) {
+	src := fileSource(b, aidreamsPath)
+	prompt := []int32{1}
+	const tokens = 127
+	b.Run("local", func(b *testing.B) {
+		var total int
+		start := time.Now()
+		for b.Loop() {
+			total += len(localGenerate(b, aidreamsPath, prompt, tokens))
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(total), "ms/tok")
+	})
+	entry, _ := swarm(b, src, protocol.EncodingF16, spanOf(0, 1), spanOf(1, 2), spanOf(2, 3), spanOf(3, 4))
+	generateConcurrently(b, entry, src.ID(), [][]int32{prompt}, 2)
+	b.Run("swarm-4hops", func(b *testing.B) {
+		var total int
+		start := time.Now()
+		for b.Loop() {
+			toks, _ := generate(b, entry, src.ID(), prompt, tokens)
+			total += len(toks)
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(total), "ms/tok")
+	})
+}
