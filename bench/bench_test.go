@@ -9,6 +9,7 @@ import (
 
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -336,7 +337,8 @@ func TestLinkLatencyPerTraversal(t *testing.T) {
 
 // TestKillReplicated: the full-model server in use dies at 1.5s; requests
 // fail over to the two half-model servers, all complete, and throughput
-// recovers.
+// recovers. The links have jitter and loss, so the shaper's delay lines
+// see the kill too.
 func TestKillReplicated(t *testing.T) {
 	needVocab(t)
 	sc := mustParse(t, `
@@ -349,7 +351,7 @@ nodes:
   - {name: front, region: lan, span: [0, 4]}
   - {name: back, region: lan, span: [4, 8]}
 links:
-  default: {latency: 2ms}
+  default: {latency: 2ms, jitter: 1ms, loss: 0.005}
 workload: {clients: 2, prompt_tokens: 8, output_tokens: 24, duration: 4s}
 events:
   - {at: 1500ms, kill: full}
@@ -403,7 +405,7 @@ events:
 
 func TestModes(t *testing.T) {
 	sc := mustParse(t, minimal)
-	for _, tc := range []struct{ mode, want string }{{"processes", "orbit run"}, {"cloud", "want mocknet or processes"}} {
+	for _, tc := range []struct{ mode, want string }{{"processes", "test binary"}, {"cloud", "want mocknet or processes"}} {
 		_, err := Run(context.Background(), sc, Options{Mode: tc.mode})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("mode %s: %v", tc.mode, err)
@@ -412,5 +414,214 @@ func TestModes(t *testing.T) {
 	_, err := Run(context.Background(), mustParse(t, strings.Replace(minimal, "synthetic: {shape: tiny}", "cid: bafyabc", 1)), Options{WorkDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "cid") {
 		t.Errorf("cid model: %v", err)
+	}
+}
+
+// buildOrbit builds the orbit command for processes mode.
+func buildOrbit(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds orbit and runs processes")
+	}
+	bin := filepath.Join(t.TempDir(), "orbit")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/orbitswarm/orbit/cmd/orbit")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestProcesses runs a 3-process swarm (entry with the first half, two
+// servers with the second, one SIGKILLed mid-run) briefly and checks
+// results.json.
+func TestProcesses(t *testing.T) {
+	needVocab(t)
+	bin := buildOrbit(t)
+	sc := mustParse(t, `
+name: procs
+model: {synthetic: {shape: tiny, layers: 4}}
+span_policy: fixed
+nodes:
+  - {name: entry, entry: true, span: [0, 2]}
+  - {name: server, count: 2, span: [2, 4]}
+links:
+  default: {latency: 20ms}
+workload: {clients: 2, prompt_tokens: 8, output_tokens: 8, duration: 2s}
+events:
+  - {at: 1s, kill: server-1}
+`)
+	opt := testOptions(t)
+	opt.Mode, opt.Orbit = ModeProcesses, bin
+	res, err := Run(context.Background(), sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := res.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Results
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	s := back.Summary
+	t.Logf("summary %+v", s)
+	if back.Mode != ModeProcesses || len(back.Nodes) != 3 || len(back.Notes) == 0 {
+		t.Errorf("mode %q, %d nodes, notes %q", back.Mode, len(back.Nodes), back.Notes)
+	}
+	if s.Completed == 0 || s.Failed != 0 || s.Tokens == 0 || s.TTFTP50MS <= 0 {
+		for _, q := range back.Requests {
+			if q.Error != "" {
+				t.Errorf("request %d: %s", q.ID, q.Error)
+			}
+		}
+		t.Fatalf("summary %+v", s)
+	}
+	for _, n := range back.Nodes {
+		if want := map[string][2]int{"entry": {0, 2}, "server-0": {2, 4}, "server-1": {2, 4}}[n.Name]; n.Span != want {
+			t.Errorf("node %s: span %v, want %v", n.Name, n.Span, want)
+		}
+		if (n.KilledS > 0) != (n.Name == "server-1") {
+			t.Errorf("node %s: killed at %v", n.Name, n.KilledS)
+		}
+	}
+	if len(back.Events) != 1 || back.Events[0].Error != "" {
+		t.Errorf("events %+v", back.Events)
+	}
+	lastEnd := 0.0
+	for _, q := range back.Requests {
+		lastEnd = max(lastEnd, q.EndS)
+	}
+	if lastEnd < back.Events[0].AtS {
+		t.Errorf("no request ran after the kill")
+	}
+}
+
+func TestParseReady(t *testing.T) {
+	for _, tc := range []struct {
+		line, api string
+		span      [2]int
+		bad       bool
+	}{
+		{"ready peer=12D3 addrs=/ip4/127.0.0.1/tcp/1/p2p/12D3 model=m span=[0,4) throughput=5.5 peers=0 api=http://127.0.0.1:99", "127.0.0.1:99", [2]int{0, 4}, false},
+		{"ready peer=12D3 addrs=/ip4/127.0.0.1/tcp/1/p2p/12D3,/ip4/127.0.0.1/udp/2/quic-v1/p2p/12D3 model=m span=[4,8) throughput=1 peers=2 api=off", "", [2]int{4, 8}, false},
+		{"ready peer=12D3 addrs=/a model=m span=[2,3) throughput=1 peers=2", "", [2]int{2, 3}, false},
+		{"ready model=m", "", [2]int{}, true},
+	} {
+		pn := &procNode{}
+		err := pn.parseReady(tc.line)
+		if (err != nil) != tc.bad {
+			t.Errorf("%q: error %v", tc.line, err)
+			continue
+		}
+		if !tc.bad && (pn.api != tc.api || pn.span != tc.span) {
+			t.Errorf("%q: api %q span %v", tc.line, pn.api, pn.span)
+		}
+	}
+}
+
+// TestShaperDelayLine: jitter stays within bounds, order is kept (a
+// chunk never arrives before the one written before it), loss stalls
+// happen at about the configured rate, and a link without jitter or loss
+// passes chunks at once.
+func TestShaperDelayLine(t *testing.T) {
+	links := Links{
+		Default: Link{Latency: Duration(10 * time.Millisecond)},
+		Pairs: []LinkPair{
+			{Regions: [2]string{"a", "b"}, Link: Link{Latency: Duration(10 * time.Millisecond), Jitter: Duration(5 * time.Millisecond), Loss: 0.1}},
+		},
+	}
+	sh := newShaper(links, 1)
+	sh.addNode("pa", "A", "a")
+	sh.addNode("pb", "B", "b")
+	sh.addNode("pc", "C", "c")
+	now := time.Unix(1000, 0)
+	var prev time.Time
+	stalls := 0
+	const n = 2000
+	for i := range n {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		due := sh.due("pa", "pb", 100, at)
+		if due.Before(prev) {
+			t.Fatalf("chunk %d due %v before the previous %v", i, due, prev)
+		}
+		if d := due.Sub(at); d > 5*time.Millisecond && d < retransmitStall {
+			// Only a stall (or queueing behind one) delays past the jitter.
+			if due != prev {
+				t.Fatalf("chunk %d delayed %v: more than the jitter without a stall", i, d)
+			}
+		}
+		if due.Sub(at) >= retransmitStall && due != prev {
+			stalls++
+		}
+		prev = due
+	}
+	if stalls < n/20 || stalls > n/5 {
+		t.Errorf("%d stalls in %d chunks at loss 0.1", stalls, n)
+	}
+	if due := sh.due("pa", "pc", 100, now); !due.Equal(now) {
+		t.Errorf("plain link delayed a chunk by %v", due.Sub(now))
+	}
+	st := sh.stats()
+	if len(st) != 2 || st[0].Chunks != n || st[0].Bytes != 100*n || st[0].MeanDelayMS <= 10 || st[1].MeanDelayMS != 10 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestCut: the entry reaches a full-model server in each of two regions;
+// cutting the links to one of them mid-run moves every request to the
+// other, and none fails.
+func TestCut(t *testing.T) {
+	needVocab(t)
+	sc := mustParse(t, `
+name: cut
+model: {synthetic: {shape: tiny, layers: 4}}
+span_policy: fixed
+nodes:
+  - {name: entry, region: home, entry: true, span: none}
+  - {name: near, region: near, span: [0, 4]}
+  - {name: far, region: far, span: [0, 4]}
+links:
+  default: {latency: 2ms}
+  pairs:
+    - {regions: [home, far], latency: 30ms}
+workload: {clients: 2, prompt_tokens: 8, output_tokens: 16, duration: 3s}
+events:
+  - {at: 1s, cut: [home, near]}
+`)
+	res, err := Run(context.Background(), sc, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	t.Logf("summary %+v events %+v", s, res.Events)
+	if len(res.Events) != 1 || res.Events[0].Error != "" {
+		t.Fatalf("events %+v", res.Events)
+	}
+	cut := res.Events[0].AtS
+	before, after := 0, 0
+	for _, q := range res.Requests {
+		if q.Error != "" {
+			t.Errorf("request %d failed: %s", q.ID, q.Error)
+		}
+		if len(q.Route) != 1 {
+			continue
+		}
+		switch {
+		case q.EndS < cut && q.Route[0].Node == "near":
+			before++
+		case q.StartS > cut+0.1:
+			if q.Route[0].Node != "far" {
+				t.Errorf("request %d started after the cut went through %s", q.ID, q.Route[0].Node)
+			}
+			after++
+		}
+	}
+	if before == 0 || after == 0 {
+		t.Errorf("%d requests through near before the cut, %d after it", before, after)
 	}
 }

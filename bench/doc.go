@@ -10,21 +10,42 @@
 // nodes' Generate, applies the events, and returns Results, which Write
 // stores as results.json, CSV tables and PNG plots.
 //
-// # Network emulation
+// # Modes
 //
-// Every inference stream (protocol.InferID) is shaped at the node that
-// accepts it, in both directions, by a delay line per directed link: a
-// chunk written at time t is delivered at
+// Mode "mocknet" (the default) runs every node in this process on a
+// libp2p mocknet (github.com/libp2p/go-libp2p/p2p/net/mock): each node
+// gets a mocknet host (node.Config.Host) whose key derives from the seed
+// and the node's name, and every pair of nodes a mocknet link with the
+// latency and bandwidth of their regions' link. So the emulated network
+// carries ALL traffic, DHT, info, ping and inference, and route choice
+// sees the emulated round trips. Mode "processes" runs each node as an
+// `orbit run` OS process on loopback and drives the workload through the
+// entry node's OpenAI API (POST /v1/completions, streamed) or, when the
+// binary has no --api, through `orbit run --prompt` invocations; it has
+// no link emulation (see below).
 //
-//	max(previous delivery, t' + size/bandwidth + latency + jitter [+ stall])
+// # Network emulation (mocknet)
 //
-// where t' is when the link finishes sending what was queued before it
-// (bandwidth is shared by all streams of a directed pair), jitter is
-// uniform in [0, jitter] and, with probability loss, a chunk suffers a
-// retransmission stall of 200ms + RTT (TCP's minimum RTO plus the repair
-// round trip). Order within a stream is kept. Control traffic (DHT, info)
-// is not shaped. The entry node's own hop (an in-process pipe) is not
-// shaped either: it does not cross the network.
+// A mocknet link delays every write by its one-way latency and meters it
+// through a token bucket of the link's bandwidth (shared by both
+// directions, with a burst of one second's worth of bytes: libp2p's
+// RateLimiter). What mocknet lacks the shaper adds, on the write side of
+// every stream a node opens or accepts through its host: a delay line per
+// directed link in which a chunk written at t enters the mocknet link at
+//
+//	max(previous chunk's entry, t + jitter [+ stall])
+//
+// where jitter is uniform in [0, jitter] and, with probability loss, a
+// chunk suffers a retransmission stall of 200ms + RTT (TCP's minimum RTO
+// plus the repair round trip). Order within a stream is kept. libp2p's own
+// identify and ping see the link's latency and bandwidth but not jitter
+// and loss. The entry node's own hop (when it serves blocks) does not
+// cross the network.
+//
+// Events: kill unlinks the node in the mocknet and closes its host, so
+// every stream to it resets without a goodbye; add starts a deferred
+// group; cut unlinks every pair of nodes across two regions and closes
+// their connections (nothing crosses until heal links them again).
 //
 // A route of H server hops crosses the network H+1 times per decoded
 // token (entry -> s1 -> ... -> sH -> entry; each server pushes to the next
@@ -36,13 +57,25 @@
 //
 // Per request, from the entry side: time to first token (from the
 // scheduled arrival, so client-side queueing in open-loop runs counts),
-// decode tokens/s, and the mean gap between tokens. Per hop the node
-// exposes no timings, so the breakdown is: network = the delay the shaper
-// actually injected on that link (measured), compute = the hop's blocks
-// divided by the throughput the node measured at start, times its
-// slow-down; queue = what remains of the per-token latency, reported for
-// the route as a whole.
+// decode tokens/s, and the mean gap between tokens. Per hop (mocknet
+// mode) the node's own generation stats (node.Stats.Hops): compute (the
+// server's engine time, stretched by its slow-down, which the node applies
+// itself: node.Config.ComputeSlowdown), queue (the wait in the server's
+// batch scheduler) and network (the rest of the round trip the entry saw
+// for that hop), each per step. What is left of the per-token latency is
+// the entry's own work (embedding, head, sampling).
 //
-// The swarm runs in one process over loopback TCP (mode "mocknet"); see
-// the package README note in Run about libp2p mocknet.
+// # Processes mode
+//
+// The harness runs the orbit binary (Options.Orbit; by default the
+// running executable, i.e. `orbit bench`), one `orbit run --listen
+// /ip4/127.0.0.1/tcp/0 --no-mdns --data-dir DIR --blocks a:b|--max-blocks
+// N --bootstrap FIRST` per node, with the identity key of the mocknet mode
+// in DIR, and waits for each ready line. Entry nodes get --entry and
+// --api on a free loopback port, servers --no-api. Kill events send
+// SIGKILL; the end sends SIGTERM (SIGKILL after 5 s). Link latency,
+// bandwidth, jitter and loss, cut and heal events, slow-downs (unless the
+// binary has a --slowdown flag), entry-only nodes (span none, unless it
+// has --no-blocks), routes and per-hop timings are not available: results
+// say so in their notes.
 package bench

@@ -143,10 +143,10 @@ func plotColor(i int) color.Color {
 }
 
 // hopsPlot stacks, per route position, the mean compute, network and
-// queue time per token.
+// queue time per step, as the nodes measured them.
 func (r *Results) hopsPlot() (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = r.Scenario + ": per-hop time per token (mean)"
+	p.Title.Text = r.Scenario + ": per-hop time per step (mean)"
 	p.Y.Label.Text = "ms"
 	type acc struct{ c, n, q, k float64 }
 	var pos []acc
@@ -174,7 +174,7 @@ func (r *Results) hopsPlot() (*plot.Plot, error) {
 	}
 	w := vg.Points(30)
 	var below *plotter.BarChart
-	for i, name := range []string{"compute (est.)", "network (injected)", "queue/other"} {
+	for i, name := range []string{"compute", "network", "queue"} {
 		b, err := plotter.NewBarChart(vals[i], w)
 		if err != nil {
 			return nil, err
@@ -190,5 +190,10 @@ func (r *Results) hopsPlot() (*plot.Plot, error) {
 	}
 	p.NominalX(names...)
 	p.Legend.Top = true
+	top := 0.0
+	for i := range vals[0] {
+		top = max(top, vals[0][i]+vals[1][i]+vals[2][i])
+	}
+	p.Y.Min, p.Y.Max = 0, max(top*1.3, 1) // room for the legend
 	return p, nil
 }

@@ -30,6 +30,7 @@ type Results struct {
 	Requests  []RequestResult `json:"requests"`
 	Hops      []HopResult     `json:"hops"`
 	Links     []LinkStats     `json:"links"`
+	Notes     []string        `json:"notes,omitempty"` // what this mode does not measure
 	// Throughput is the swarm's generated tokens per second, in
 	// ThroughputBinS bins.
 	ThroughputBinS float64           `json:"throughput_bin_s"`
@@ -79,39 +80,50 @@ type RouteHop struct {
 
 // RequestResult is one request, measured at its entry node.
 type RequestResult struct {
-	ID           int        `json:"id"`
-	Client       int        `json:"client"` // -1: open loop
-	Entry        string     `json:"entry"`
-	ArrivalS     float64    `json:"arrival_s"`
-	StartS       float64    `json:"start_s"`
-	EndS         float64    `json:"end_s"`
-	PromptTokens int        `json:"prompt_tokens"`
-	OutputTokens int        `json:"output_tokens"`
-	TTFTMS       float64    `json:"ttft_ms"`      // first token, from the arrival
-	PerTokenMS   float64    `json:"per_token_ms"` // mean gap between tokens
-	TokensPerS   float64    `json:"tokens_per_s"` // decode rate
-	Route        []RouteHop `json:"route"`        // at the end
-	Failovers    int        `json:"failovers"`
-	Warmup       bool       `json:"warmup,omitempty"` // excluded from the summary
-	Error        string     `json:"error,omitempty"`
+	ID           int         `json:"id"`
+	Client       int         `json:"client"` // -1: open loop
+	Entry        string      `json:"entry"`
+	ArrivalS     float64     `json:"arrival_s"`
+	StartS       float64     `json:"start_s"`
+	EndS         float64     `json:"end_s"`
+	PromptTokens int         `json:"prompt_tokens"`
+	OutputTokens int         `json:"output_tokens"`
+	TTFTMS       float64     `json:"ttft_ms"`      // first token, from the arrival
+	PerTokenMS   float64     `json:"per_token_ms"` // mean gap between tokens
+	TokensPerS   float64     `json:"tokens_per_s"` // decode rate
+	Route        []RouteHop  `json:"route"`        // at the end
+	Hops         []HopTiming `json:"hop_timings,omitempty"`
+	Failovers    int         `json:"failovers"`
+	Warmup       bool        `json:"warmup,omitempty"` // excluded from the summary
+	Error        string      `json:"error,omitempty"`
 }
 
-// HopResult is one hop of one request's route, per decoded token.
-type HopResult struct {
-	Request int    `json:"request"`
-	Index   int    `json:"index"`
-	Node    string `json:"node"`
-	Blocks  int    `json:"blocks"`
-	// ComputeMS is estimated: blocks / the node's measured throughput,
-	// times its slow-down.
+// HopTiming is one hop's mean time per step (pipeline pass, the prefill
+// included), as the node's generation stats report it: ComputeMS and
+// QueueMS are what the server measured (its engine call, stretched by its
+// slow-down, and the wait in its batch scheduler); NetworkMS is the rest
+// of the round trip the entry node saw for this hop: transfer over the
+// links, encoding and protocol overhead. Hops replaced by failover are
+// included.
+type HopTiming struct {
+	Node      string  `json:"node"`
+	Blocks    int     `json:"blocks"`
+	Steps     int     `json:"steps"`
 	ComputeMS float64 `json:"compute_ms"`
-	// NetworkMS is the mean delay the shaper injected on the link into
-	// this hop (0 for the entry's own in-process hop).
+	QueueMS   float64 `json:"queue_ms"`
 	NetworkMS float64 `json:"network_ms"`
-	// QueueMS is the request's per-token latency left after every hop's
-	// compute and network time (and the return to the entry), spread
-	// evenly over its hops: queueing, batching, encoding, scheduling.
-	QueueMS float64 `json:"queue_ms"`
+}
+
+// HopResult is one hop of one request, per step (see HopTiming).
+type HopResult struct {
+	Request   int     `json:"request"`
+	Index     int     `json:"index"`
+	Node      string  `json:"node"`
+	Blocks    int     `json:"blocks"`
+	Steps     int     `json:"steps"`
+	ComputeMS float64 `json:"compute_ms"`
+	NetworkMS float64 `json:"network_ms"`
+	QueueMS   float64 `json:"queue_ms"`
 }
 
 // ThroughputPoint is one time bin.
@@ -136,9 +148,13 @@ type Summary struct {
 	MeanHops       float64 `json:"mean_hops"`
 	MeanTraversals float64 `json:"mean_network_traversals"` // per token: remote hops + return
 	Failovers      int     `json:"failovers"`
-	MeanComputeMS  float64 `json:"mean_compute_ms_per_token"`
-	MeanNetworkMS  float64 `json:"mean_network_ms_per_token"`
-	MeanQueueMS    float64 `json:"mean_queue_ms_per_token"`
+	// Per step of a request, summed over its hops, from the node's
+	// timings (0 where the mode has none); Entry is the rest of the
+	// per-token latency: the entry's embedding, head and sampling.
+	MeanComputeMS float64 `json:"mean_compute_ms_per_token"`
+	MeanNetworkMS float64 `json:"mean_network_ms_per_token"`
+	MeanQueueMS   float64 `json:"mean_queue_ms_per_token"`
+	MeanEntryMS   float64 `json:"mean_entry_ms_per_token"`
 }
 
 func quantile(v []float64, q float64) float64 {
@@ -163,17 +179,9 @@ func mean(v []float64) float64 {
 }
 
 // finish sorts the requests and computes hops, throughput and summary.
-func (r *Results) finish(sc *Scenario) {
+func (r *Results) finish() {
 	sort.Slice(r.Requests, func(i, j int) bool { return r.Requests[i].ID < r.Requests[j].ID })
-	nodes := map[string]NodeResult{}
-	for _, n := range r.Nodes {
-		nodes[n.Name] = n
-	}
-	links := map[[2]string]float64{}
-	for _, l := range r.Links {
-		links[[2]string{l.From, l.To}] = l.MeanDelayMS
-	}
-	var ttft, per, rate, comp, netw, queue []float64
+	var ttft, per, rate, comp, netw, queue, entry []float64
 	hops, trav := 0.0, 0.0
 	s := &r.Summary
 	for _, q := range r.Requests {
@@ -193,39 +201,28 @@ func (r *Results) finish(sc *Scenario) {
 			per = append(per, q.PerTokenMS)
 			rate = append(rate, q.TokensPerS)
 		}
-		prev := q.Entry
-		var c, n float64
-		t := 0
-		var hs []HopResult
-		for i, h := range q.Route {
-			nr := nodes[h.Node]
-			hr := HopResult{Request: q.ID, Index: i, Node: h.Node, Blocks: h.End - h.Start}
-			if nr.ThroughputTokS > 0 {
-				hr.ComputeMS = float64(hr.Blocks) / nr.ThroughputTokS * 1000 * max(nr.Slowdown, 1)
-			}
+		prev, t := q.Entry, 0
+		for _, h := range q.Route {
 			if h.Node != prev {
-				hr.NetworkMS = links[[2]string{prev, h.Node}]
 				t++
 			}
-			c += hr.ComputeMS
-			n += hr.NetworkMS
 			prev = h.Node
-			hs = append(hs, hr)
 		}
 		if prev != q.Entry {
-			n += links[[2]string{prev, q.Entry}]
 			t++
 		}
 		hops += float64(len(q.Route))
 		trav += float64(t)
-		if q.OutputTokens > 1 && len(hs) > 0 {
-			rest := q.PerTokenMS - c - n
-			for i := range hs {
-				hs[i].QueueMS = rest / float64(len(hs))
-			}
-			comp, netw, queue = append(comp, c), append(netw, n), append(queue, rest)
+		var c, n, w float64
+		for i, h := range q.Hops {
+			r.Hops = append(r.Hops, HopResult{Request: q.ID, Index: i, Node: h.Node, Blocks: h.Blocks, Steps: h.Steps,
+				ComputeMS: h.ComputeMS, NetworkMS: h.NetworkMS, QueueMS: h.QueueMS})
+			c, n, w = c+h.ComputeMS, n+h.NetworkMS, w+h.QueueMS
 		}
-		r.Hops = append(r.Hops, hs...)
+		if q.OutputTokens > 1 && len(q.Hops) > 0 {
+			comp, netw, queue = append(comp, c), append(netw, n), append(queue, w)
+			entry = append(entry, max(0, q.PerTokenMS-c-n-w))
+		}
 	}
 	if r.DurationS > 0 {
 		s.ThroughputTokS = float64(s.Tokens) / r.DurationS
@@ -236,7 +233,7 @@ func (r *Results) finish(sc *Scenario) {
 	if s.Completed > 0 {
 		s.MeanHops, s.MeanTraversals = hops/float64(s.Completed), trav/float64(s.Completed)
 	}
-	s.MeanComputeMS, s.MeanNetworkMS, s.MeanQueueMS = mean(comp), mean(netw), mean(queue)
+	s.MeanComputeMS, s.MeanNetworkMS, s.MeanQueueMS, s.MeanEntryMS = mean(comp), mean(netw), mean(queue), mean(entry)
 
 	bin := 1.0
 	if r.DurationS <= 20 {
@@ -287,9 +284,9 @@ func (r *Results) Write(dir string) error {
 	if err := writeCSV(filepath.Join(dir, "requests.csv"), rows); err != nil {
 		return err
 	}
-	rows = [][]string{{"request", "index", "node", "blocks", "compute_ms", "network_ms", "queue_ms"}}
+	rows = [][]string{{"request", "index", "node", "blocks", "steps", "compute_ms", "network_ms", "queue_ms"}}
 	for _, h := range r.Hops {
-		rows = append(rows, []string{strconv.Itoa(h.Request), strconv.Itoa(h.Index), h.Node, strconv.Itoa(h.Blocks), ff(h.ComputeMS), ff(h.NetworkMS), ff(h.QueueMS)})
+		rows = append(rows, []string{strconv.Itoa(h.Request), strconv.Itoa(h.Index), h.Node, strconv.Itoa(h.Blocks), strconv.Itoa(h.Steps), ff(h.ComputeMS), ff(h.NetworkMS), ff(h.QueueMS)})
 	}
 	if err := writeCSV(filepath.Join(dir, "hops.csv"), rows); err != nil {
 		return err

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,18 +10,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/orbitswarm/orbit/protocol"
 )
 
 // Modes of Run.
 const (
-	// ModeMocknet runs every node in this process. Until package node can
-	// be built on a given libp2p host (see the package doc), the nodes talk
-	// over loopback TCP and the links are emulated by the stream shaper.
+	// ModeMocknet runs every node in this process on a libp2p mocknet
+	// whose links have the scenario's latency and bandwidth (jitter and
+	// loss are added by the shaper).
 	ModeMocknet = "mocknet"
-	// ModeProcesses runs every node as an `orbit run` process on loopback.
+	// ModeProcesses runs every node as an `orbit run` process on loopback,
+	// without link emulation.
 	ModeProcesses = "processes"
 )
 
@@ -41,6 +39,42 @@ type Options struct {
 	// Drain bounds the wait for requests in flight after the workload's
 	// duration (default 60s).
 	Drain time.Duration
+	// Orbit is the orbit binary of ModeProcesses (default: this
+	// executable, which must then be orbit).
+	Orbit string
+	// ProcessLogs, if set, is where ModeProcesses writes each process's
+	// stderr (NAME.log); ProcessVerbose runs them with -v.
+	ProcessLogs    string
+	ProcessVerbose bool
+}
+
+// cluster is a running swarm the runner drives: in this process
+// (mocknet) or as OS processes.
+type cluster interface {
+	entries() []string
+	generate(ctx context.Context, entry string, prompt []int32, maxTokens int, emit func()) (genStats, error)
+	kill(name string) error
+	add(ctx context.Context, g *Group) error
+	setCut(a, b string, cut bool) error
+	nodeResults(setup time.Duration) []NodeResult
+	linkStats() []LinkStats
+	close()
+}
+
+// genStats is what one generation reports besides its tokens.
+type genStats struct {
+	route     []RouteHop
+	failovers int
+	timed     bool        // hops carries the node's per-hop timings
+	hops      []hopTiming // in order of first use
+}
+
+// hopTiming is one hop's time summed over its steps, as the entry node
+// measured it.
+type hopTiming struct {
+	node                    string
+	blocks, steps           int
+	compute, queue, network time.Duration
 }
 
 // Run runs the scenario and returns its results.
@@ -49,9 +83,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 		opt.Mode = ModeMocknet
 	}
 	switch opt.Mode {
-	case ModeMocknet:
-	case ModeProcesses:
-		return nil, errors.New("bench: --mode processes needs the `orbit run` command (cmd/orbit/run.go), which does not exist yet")
+	case ModeMocknet, ModeProcesses:
 	default:
 		return nil, fmt.Errorf("bench: mode %q: want %s or %s", opt.Mode, ModeMocknet, ModeProcesses)
 	}
@@ -98,46 +130,53 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: encoding: %w", err)
 	}
-	rowSize, err := enc.EncodedSize(1, mcfg.Dim)
-	if err != nil {
-		return nil, err
-	}
 	sched := NewSchedule(sc, seed)
-	sw := &swarm{sc: sc, src: src, mcfg: mcfg, enc: enc, sh: newShaper(sc.Links, seed, rowSize), log: log, nodeL: nodeLog,
-		t0: time.Now(), seed: seed, byPeer: map[peer.ID]*member{}}
-	defer sw.close()
-	for i := range sc.Nodes {
-		if g := &sc.Nodes[i]; !g.Deferred {
-			if err := sw.startGroup(ctx, g); err != nil {
-				return nil, fmt.Errorf("bench: %w", err)
+	t0 := time.Now()
+	var cl cluster
+	if opt.Mode == ModeMocknet {
+		sw := newSwarm(sc, src, mcfg, enc, seed, log, nodeLog)
+		defer sw.close()
+		cl = sw
+		for i := range sc.Nodes {
+			if g := &sc.Nodes[i]; !g.Deferred {
+				if err := sw.startGroup(ctx, g); err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
 			}
 		}
+	} else {
+		pc, err := startProcesses(ctx, sc, src, mcfg, seed, work, opt, log)
+		if pc != nil {
+			defer pc.close()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		cl = pc
 	}
-	setup := time.Since(sw.t0)
-	log.Info("swarm up", "nodes", len(sw.members), "setup", setup)
+	setup := time.Since(t0)
+	log.Info("swarm up", "mode", opt.Mode, "nodes", len(cl.nodeResults(setup)), "setup", setup)
 
-	r := &runner{sw: sw, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log}
+	r := &runner{cl: cl, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log}
 	res := r.run(ctx, opt)
 	res.Mode, res.Seed, res.SetupS = opt.Mode, seed, setup.Seconds()
-	res.Model = ModelInfo{Path: src.Path, ID: src.ID(), Layers: mcfg.Layers, Dim: mcfg.Dim, Vocab: mcfg.VocabSize, Encoding: enc.String()}
-	sw.mu.Lock()
-	for _, m := range sw.members {
-		nr := NodeResult{Name: m.name, Region: m.group.Region, Entry: m.group.Entry, Slowdown: m.group.Slowdown,
-			Span: [2]int{m.status.Span.Start, m.status.Span.End}, ThroughputTokS: m.status.Throughput, StartedS: (m.started - setup).Seconds()}
-		if m.killedAt > 0 {
-			nr.KilledS = (m.killedAt - setup).Seconds()
-		}
-		res.Nodes = append(res.Nodes, nr)
+	if opt.Mode == ModeProcesses {
+		res.Notes = append(res.Notes, "processes mode: nodes talk over plain loopback TCP; link latency, bandwidth, jitter, loss and cut/heal events are not emulated, and per-hop timings are not reported")
 	}
-	sw.mu.Unlock()
-	res.Links = sw.sh.stats()
-	res.finish(sc)
+	res.Model = ModelInfo{Path: src.Path, ID: src.ID(), Layers: mcfg.Layers, Dim: mcfg.Dim, Vocab: mcfg.VocabSize, Encoding: enc.String()}
+	res.Nodes = cl.nodeResults(setup)
+	res.Links = cl.linkStats()
+	res.finish()
 	return res, ctx.Err()
 }
 
+// failBackoff is the least pause of a closed-loop client after a failed
+// request.
+const failBackoff = 100 * time.Millisecond
+
 // runner drives the workload and the events.
 type runner struct {
-	sw    *swarm
+	cl    cluster
 	sc    *Scenario
 	sched Schedule
 	seed  uint64
@@ -168,7 +207,7 @@ func (r *runner) run(ctx context.Context, opt Options) *Results {
 		pwg.Go(func() { r.progress(opt.Progress, stopProgress) })
 	}
 	wg.Go(func() { r.runEvents(wctx) })
-	entries := r.sw.entries()
+	entries := r.cl.entries()
 	var reqWG sync.WaitGroup
 	w := r.sc.Workload
 	switch w.Arrival {
@@ -180,9 +219,14 @@ func (r *runner) run(ctx context.Context, opt Options) *Results {
 						return
 					}
 					id := k*w.Clients + c
-					r.request(wctx, entries[c%len(entries)], id, c, r.since())
-					if w.Think > 0 {
-						t := time.NewTimer(time.Duration(w.Think))
+					pause := time.Duration(w.Think)
+					if !r.request(wctx, entries[c%len(entries)], id, c, r.since()) {
+						// A client whose request failed backs off instead of
+						// spinning on a swarm that refuses it.
+						pause = max(pause, failBackoff)
+					}
+					if pause > 0 {
+						t := time.NewTimer(pause)
 						select {
 						case <-t.C:
 						case <-wctx.Done():
@@ -268,17 +312,17 @@ func (r *runner) runEvents(ctx context.Context) {
 		var err error
 		switch e.Kind() {
 		case "kill":
-			err = r.sw.kill(e.Kill)
+			err = r.cl.kill(e.Kill)
 		case "add":
 			for i := range r.sc.Nodes {
 				if g := &r.sc.Nodes[i]; g.Name == e.Add {
-					err = r.sw.startGroup(ctx, g)
+					err = r.cl.add(ctx, g)
 				}
 			}
 		case "cut":
-			r.sw.sh.setCut(e.Cut[0], e.Cut[1], true)
+			err = r.cl.setCut(e.Cut[0], e.Cut[1], true)
 		case "heal":
-			r.sw.sh.setCut(e.Heal[0], e.Heal[1], false)
+			err = r.cl.setCut(e.Heal[0], e.Heal[1], false)
 		}
 		if err != nil {
 			er.Error = err.Error()
@@ -291,27 +335,27 @@ func (r *runner) runEvents(ctx context.Context) {
 	}
 }
 
-// request runs one generation through entry.
-func (r *runner) request(ctx context.Context, entry *member, id, client int, arrival time.Duration) {
+// request runs one generation through entry and reports whether it
+// succeeded.
+func (r *runner) request(ctx context.Context, entry string, id, client int, arrival time.Duration) bool {
 	w := r.sc.Workload
 	prompt := Prompt(r.seed, id, w.PromptTokens, r.vocab)
-	rr := RequestResult{ID: id, Client: client, Entry: entry.name, ArrivalS: arrival.Seconds(), StartS: r.since().Seconds(),
+	rr := RequestResult{ID: id, Client: client, Entry: entry, ArrivalS: arrival.Seconds(), StartS: r.since().Seconds(),
 		PromptTokens: len(prompt), Warmup: arrival < time.Duration(w.Warmup)}
 	r.mu.Lock()
 	r.running++
 	r.mu.Unlock()
 	var emits []time.Duration
-	st, err := entry.n.Generate(ctx, r.sw.src.ID(), prompt, w.OutputTokens, nil, nil, func(int32) error {
+	st, err := r.cl.generate(ctx, entry, prompt, w.OutputTokens, func() {
 		t := r.since()
 		emits = append(emits, t)
 		r.mu.Lock()
 		r.tokens = append(r.tokens, t.Seconds())
 		r.mu.Unlock()
-		return nil
 	})
 	rr.EndS = r.since().Seconds()
 	rr.OutputTokens = len(emits)
-	rr.Failovers = st.Failovers
+	rr.Failovers = st.failovers
 	if len(emits) > 0 {
 		rr.TTFTMS = ms(emits[0] - arrival)
 	}
@@ -322,8 +366,16 @@ func (r *runner) request(ctx context.Context, entry *member, id, client int, arr
 			rr.TokensPerS = float64(len(emits)-1) / gap.Seconds()
 		}
 	}
-	for _, h := range st.Route {
-		rr.Route = append(rr.Route, RouteHop{Node: r.sw.nameOf(h.Peer), Start: h.Span.Start, End: h.Span.End})
+	rr.Route = st.route
+	if st.timed {
+		for _, h := range st.hops {
+			if h.steps == 0 {
+				continue
+			}
+			k := float64(h.steps)
+			rr.Hops = append(rr.Hops, HopTiming{Node: h.node, Blocks: h.blocks, Steps: h.steps,
+				ComputeMS: ms(h.compute) / k, QueueMS: ms(h.queue) / k, NetworkMS: ms(h.network) / k})
+		}
 	}
 	if err != nil {
 		rr.Error = err.Error()
@@ -335,6 +387,7 @@ func (r *runner) request(ctx context.Context, entry *member, id, client int, arr
 	r.running--
 	r.reqs = append(r.reqs, rr)
 	r.mu.Unlock()
+	return err == nil
 }
 
 // progress draws a bar on w until stop closes.

@@ -146,7 +146,7 @@ type Workload struct {
 	PromptTokens int      `yaml:"prompt_tokens"` // per request
 	OutputTokens int      `yaml:"output_tokens"` // per request
 	Duration     Duration `yaml:"duration"`      // no request starts after it
-	Think        Duration `yaml:"think"`         // closed loop: pause between a client's requests
+	Think        Duration `yaml:"think"`         // closed loop: pause between a client's requests (at least 100ms after a failed one)
 	Warmup       Duration `yaml:"warmup"`        // requests arriving before it are excluded from summaries
 }
 

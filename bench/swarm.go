@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
@@ -100,17 +103,21 @@ type member struct {
 	name     string
 	group    *Group
 	n        *node.Node
+	h        host.Host // the mocknet host (unshaped)
 	status   node.ModelStatus
 	started  time.Duration
 	killedAt time.Duration // 0: alive
 }
 
-// swarm is the running in-process swarm.
+// swarm is the in-process swarm on a libp2p mocknet: every node has a
+// mocknet host, every pair of nodes a mocknet link with the latency and
+// bandwidth of their regions' link, and the shaper adds jitter and loss.
 type swarm struct {
 	sc    *Scenario
 	src   *node.FileSource
 	mcfg  engine.Config
 	enc   protocol.Encoding
+	mn    mocknet.Mocknet
 	sh    *shaper
 	log   *slog.Logger
 	nodeL *slog.Logger
@@ -120,7 +127,13 @@ type swarm struct {
 	mu      sync.Mutex
 	members []*member
 	byPeer  map[peer.ID]*member
-	boot    string // bootstrap address: the first node's
+	boot    string             // bootstrap address: the first node's
+	cut     map[[2]string]bool // region pairs whose links are cut
+}
+
+func newSwarm(sc *Scenario, src *node.FileSource, mcfg engine.Config, enc protocol.Encoding, seed uint64, log, nodeLog *slog.Logger) *swarm {
+	return &swarm{sc: sc, src: src, mcfg: mcfg, enc: enc, mn: mocknet.New(), sh: newShaper(sc.Links, seed), log: log, nodeL: nodeLog,
+		t0: time.Now(), seed: seed, byPeer: map[peer.ID]*member{}, cut: map[[2]string]bool{}}
 }
 
 func (s *swarm) memberNamed(name string) *member {
@@ -154,12 +167,53 @@ func (s *swarm) startGroup(ctx context.Context, g *Group) error {
 	return nil
 }
 
-func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
+// mockOptions are the mocknet link options of a scenario link.
+func mockOptions(l Link) mocknet.LinkOptions {
+	return mocknet.LinkOptions{Latency: l.OneWay(), Bandwidth: float64(l.Bandwidth) / 8}
+}
+
+// linkTo links p to every live member not across a cut.
+func (s *swarm) linkTo(p peer.ID, region string) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.members {
+		if m.killedAt > 0 || s.cut[pairKey(region, m.group.Region)] {
+			continue
+		}
+		l, err := s.mn.LinkPeers(p, m.h.ID())
+		if err != nil {
+			return fmt.Errorf("bench: mocknet link: %w", err)
+		}
+		l.SetOptions(mockOptions(s.sc.Links.LinkBetween(region, m.group.Region)))
+	}
+	return nil
+}
+
+func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
+	key, err := nodeKey(s.seed, name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	idx := len(s.members) + 1
 	boot := s.boot
 	s.mu.Unlock()
+	// RFC 6666 discard prefix, as mocknet's GenPeer: never dialled for real.
+	addr, err := ma.NewMultiaddr(fmt.Sprintf("/ip6/100::%x/tcp/4242", idx))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	h, err := s.mn.AddPeer(key, addr)
+	if err != nil {
+		return fmt.Errorf("bench: mocknet peer: %w", err)
+	}
+	s.sh.addNode(h.ID(), name, g.Region)
+	if err := s.linkTo(h.ID(), g.Region); err != nil {
+		h.Close()
+		return err
+	}
 	cfg := node.Config{
-		Listen:           []string{"/ip4/127.0.0.1/tcp/0"},
+		Host:             &shapedHost{Host: h, sh: s.sh},
 		DisableMDNS:      true,
 		KVCacheBytes:     int64(g.KVCache),
 		Encoding:         s.enc,
@@ -168,34 +222,21 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		DiscoveryTimeout: 2 * time.Second,
 		Version:          "bench",
 		Logger:           s.nodeL.With("node", name),
+		ComputeSlowdown:  g.Slowdown,
 	}
 	if boot != "" {
 		cfg.Bootstrap = []string{boot}
 	}
-	// A key derived from the seed and the name: the same scenario and seed
-	// give the same peer IDs, hence the same DHT layout and route ties.
-	dir, err := os.MkdirTemp("", "orbit-bench-node-")
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	defer os.RemoveAll(dir) // the node reads its key at start only
-	if err := writeIdentity(dir, s.seed, name); err != nil {
-		return err
-	}
-	cfg.DataDir = dir
 	n, err := node.New(ctx, cfg)
 	if err != nil {
-		return err
-	}
-	s.sh.addNode(n.ID(), name, g.Region)
-	if err := s.sh.intercept(n.Host()); err != nil {
-		n.Close()
+		h.Close()
 		return err
 	}
 	opt := node.ServeOptions{Entry: g.Entry, MaxBlocks: g.MaxBlocks, NoBlocks: g.Span.None}
 	if g.Span.Fixed() {
 		if g.Span.End > s.mcfg.Layers {
 			n.Close()
+			h.Close()
 			return fmt.Errorf("span %v outside the model's %d blocks", g.Span, s.mcfg.Layers)
 		}
 		opt.Blocks = engine.Span{Start: g.Span.Start, End: g.Span.End}
@@ -203,13 +244,10 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 	st, err := n.Serve(ctx, s.src, opt)
 	if err != nil {
 		n.Close()
+		h.Close()
 		return err
 	}
-	if g.Slowdown > 1 && st.Throughput > 0 && st.Span.Len() > 0 {
-		perRow := time.Duration((g.Slowdown - 1) * float64(st.Span.Len()) / st.Throughput * float64(time.Second))
-		s.sh.setExtra(n.ID(), perRow)
-	}
-	m := &member{name: name, group: g, n: n, status: st, started: time.Since(s.t0)}
+	m := &member{name: name, group: g, n: n, h: h, status: st, started: time.Since(s.t0)}
 	s.mu.Lock()
 	if s.boot == "" {
 		if a := n.Addrs(); len(a) > 0 {
@@ -223,8 +261,9 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 	return nil
 }
 
-// kill drops a node's host abruptly: its connections die without a
-// goodbye, as when a machine loses power.
+// kill drops a node abruptly, as when a machine loses power: its mocknet
+// links go (nobody can dial it again) and its host closes, resetting
+// every stream without a goodbye from the node.
 func (s *swarm) kill(name string) error {
 	m := s.memberNamed(name)
 	if m == nil {
@@ -236,23 +275,106 @@ func (s *swarm) kill(name string) error {
 		return fmt.Errorf("kill %s: already dead", name)
 	}
 	m.killedAt = max(time.Since(s.t0), 1)
+	others := make([]peer.ID, 0, len(s.members))
+	for _, o := range s.members {
+		others = append(others, o.h.ID())
+	}
 	s.mu.Unlock()
-	return m.n.Host().Close()
+	for _, o := range others {
+		for _, l := range s.mn.LinksBetweenPeers(m.h.ID(), o) {
+			_ = s.mn.Unlink(l)
+		}
+	}
+	return m.h.Close()
 }
 
-func (s *swarm) entries() []*member {
+// setCut severs (or restores) the mocknet links between two regions; a
+// cut also closes the connections across it.
+func (s *swarm) setCut(a, b string, cut bool) error {
+	s.mu.Lock()
+	s.cut[pairKey(a, b)] = cut
+	var pairs [][2]*member
+	for i, x := range s.members {
+		for _, y := range s.members[i+1:] {
+			if x.killedAt > 0 || y.killedAt > 0 || pairKey(x.group.Region, y.group.Region) != pairKey(a, b) {
+				continue
+			}
+			pairs = append(pairs, [2]*member{x, y})
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range pairs {
+		x, y := p[0].h.ID(), p[1].h.ID()
+		if cut {
+			if len(s.mn.LinksBetweenPeers(x, y)) > 0 {
+				errs = append(errs, s.mn.UnlinkPeers(x, y))
+			}
+			errs = append(errs, s.mn.DisconnectPeers(x, y))
+			continue
+		}
+		if len(s.mn.LinksBetweenPeers(x, y)) == 0 {
+			l, err := s.mn.LinkPeers(x, y)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			l.SetOptions(mockOptions(s.sc.Links.LinkBetween(p[0].group.Region, p[1].group.Region)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *swarm) entries() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*member
+	var out []string
 	for _, m := range s.members {
 		if m.group.Entry {
-			out = append(out, m)
+			out = append(out, m.name)
 		}
 	}
 	return out
 }
 
-// close stops every node.
+func (s *swarm) add(ctx context.Context, g *Group) error { return s.startGroup(ctx, g) }
+
+// generate runs one generation through the entry node named entry.
+func (s *swarm) generate(ctx context.Context, entry string, prompt []int32, maxTokens int, emit func()) (genStats, error) {
+	m := s.memberNamed(entry)
+	if m == nil {
+		return genStats{}, fmt.Errorf("bench: no entry node %s", entry)
+	}
+	st, err := m.n.Generate(ctx, s.src.ID(), prompt, maxTokens, nil, nil, func(int32) error { emit(); return nil })
+	gs := genStats{failovers: st.Failovers, timed: true}
+	for _, h := range st.Route {
+		gs.route = append(gs.route, RouteHop{Node: s.nameOf(h.Peer), Start: h.Span.Start, End: h.Span.End})
+	}
+	for _, h := range st.Hops {
+		gs.hops = append(gs.hops, hopTiming{node: s.nameOf(h.Server), blocks: h.Span.Len(), steps: h.Steps,
+			compute: h.Compute, queue: h.Queue, network: h.Network})
+	}
+	return gs, err
+}
+
+func (s *swarm) nodeResults(setup time.Duration) []NodeResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []NodeResult
+	for _, m := range s.members {
+		nr := NodeResult{Name: m.name, Region: m.group.Region, Entry: m.group.Entry, Slowdown: m.group.Slowdown,
+			Span: [2]int{m.status.Span.Start, m.status.Span.End}, ThroughputTokS: m.status.Throughput, StartedS: (m.started - setup).Seconds()}
+		if m.killedAt > 0 {
+			nr.KilledS = (m.killedAt - setup).Seconds()
+		}
+		out = append(out, nr)
+	}
+	return out
+}
+
+func (s *swarm) linkStats() []LinkStats { return s.sh.stats() }
+
+// close stops every node and the mocknet.
 func (s *swarm) close() {
 	s.mu.Lock()
 	ms := append([]*member(nil), s.members...)
@@ -266,18 +388,33 @@ func (s *swarm) close() {
 		})
 	}
 	wg.Wait()
+	s.sh.close()
+	_ = s.mn.Close()
 }
 
-// writeIdentity stores the Ed25519 key of (seed, name) as dir's node
-// identity.
-func writeIdentity(dir string, seed uint64, name string) error {
+// nodeKey is the Ed25519 key of (seed, name): the same scenario and seed
+// give the same peer IDs, hence the same DHT layout and route ties.
+func nodeKey(seed uint64, name string) (crypto.PrivKey, error) {
 	h := sha256.Sum256(fmt.Appendf(nil, "orbit-bench/%d/%s", seed, name))
 	k, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(h[:]))
 	if err != nil {
-		return fmt.Errorf("bench: identity: %w", err)
+		return nil, fmt.Errorf("bench: identity: %w", err)
+	}
+	return k, nil
+}
+
+// writeIdentity stores the key of (seed, name) as dir's node identity
+// (processes mode).
+func writeIdentity(dir string, seed uint64, name string) error {
+	k, err := nodeKey(seed, name)
+	if err != nil {
+		return err
 	}
 	b, err := crypto.MarshalPrivateKey(k)
 	if err != nil {
+		return fmt.Errorf("bench: identity: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("bench: identity: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "identity.key"), b, 0o600); err != nil {

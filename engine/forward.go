@@ -242,13 +242,11 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	for r := 0; r < n; r++ {
 		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], l.attnNorm, c.Eps)
 	}
-	if err := m.pool.MatMul(q, l.wq, xb, n); err != nil {
-		return err
-	}
-	if err := m.pool.MatMul(k, l.wk, xb, n); err != nil {
-		return err
-	}
-	if err := m.pool.MatMul(v, l.wv, xb, n); err != nil {
+	// Q, K and V in one job: one quantization of xb, one dispatch.
+	if err := m.pool.MatMulShared(xb, n,
+		kernels.Product{Dst: q, W: l.wq},
+		kernels.Product{Dst: k, W: l.wk},
+		kernels.Product{Dst: v, W: l.wv}); err != nil {
 		return err
 	}
 	for r, row := range rows {
@@ -275,14 +273,10 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	for r := 0; r < n; r++ {
 		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], l.ffnNorm, c.Eps)
 	}
-	if err := m.pool.MatMul(hb, l.wGate, xb, n); err != nil {
+	// hb = SiLU(gate) * up, computed per row chunk in the products' job
+	// (bitwise as the two products followed by the elementwise loop).
+	if err := m.pool.MatMulGLU(hb, l.wGate, hb2, l.wUp, xb, n); err != nil {
 		return err
-	}
-	if err := m.pool.MatMul(hb2, l.wUp, xb, n); err != nil {
-		return err
-	}
-	for i, g := range hb {
-		hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * hb2[i]
 	}
 	if err := m.pool.MatMul(xb, l.wDown, hb, n); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/protocol"
@@ -15,6 +16,7 @@ import (
 // served is one model span this node computes.
 type served struct {
 	id         string
+	src        ModelSource
 	blocks     int // of the whole model
 	file       *gguf.File
 	model      *engine.Model // the span's blocks; nil if only the entry parts
@@ -24,6 +26,23 @@ type served struct {
 
 	mu       sync.Mutex
 	sessions int
+	gens     int // generations using entry
+}
+
+// busy counts the sessions and generations using s.
+func (s *served) busy() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions + s.gens
+}
+
+// name is the model's general.name, or "".
+func (s *served) name() string {
+	if s.file == nil {
+		return ""
+	}
+	v, _ := s.file.String("general.name")
+	return v
 }
 
 func (s *served) span() engine.Span {
@@ -83,6 +102,9 @@ type job struct {
 	rows []engine.Row
 	span engine.Span
 	done chan error
+
+	queued time.Time // when submitted
+	timing protocol.StepTiming
 }
 
 // scheduler runs a model's pending steps in batches: one engine call over
@@ -95,6 +117,7 @@ type scheduler struct {
 	window  time.Duration
 	maxRows int
 	active  func() int
+	slow    float64 // ComputeSlowdown
 	log     *slog.Logger
 
 	ctx    context.Context
@@ -108,8 +131,8 @@ type scheduler struct {
 	maxSeen int
 }
 
-func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, log *slog.Logger) *scheduler {
-	s := &scheduler{m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, log: log, done: make(chan struct{})}
+func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, slowdown float64, log *slog.Logger) *scheduler {
+	s := &scheduler{m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, slow: slowdown, log: log, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
 	return s
@@ -123,6 +146,7 @@ func (s *scheduler) stop() {
 // submit queues a step and waits for it to be computed.
 func (s *scheduler) submit(ctx context.Context, j *job) error {
 	j.done = make(chan error, 1)
+	j.queued = time.Now()
 	select {
 	case s.in <- j:
 	case <-ctx.Done():
@@ -201,10 +225,30 @@ func (s *scheduler) runBatch(batch []*job) {
 	}
 }
 
+// forward is one engine call, stretched by the slowdown factor. It
+// records each job's queue and compute time.
+func (s *scheduler) forward(x []float32, rows []engine.Row, span engine.Span, jobs ...*job) error {
+	start := time.Now()
+	err := s.m.ForwardSpan(s.ctx, x, rows, span)
+	if el := time.Since(start); s.slow > 1 && err == nil {
+		t := time.NewTimer(time.Duration(float64(el) * (s.slow - 1)))
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+		}
+	}
+	compute := time.Since(start)
+	for _, j := range jobs {
+		j.timing = protocol.StepTiming{Compute: compute, Queue: max(0, start.Sub(j.queued))}
+	}
+	return err
+}
+
 func (s *scheduler) runGroup(span engine.Span, group []*job) {
 	if len(group) == 1 {
 		j := group[0]
-		j.done <- s.m.ForwardSpan(s.ctx, j.x, j.rows, span)
+		j.done <- s.forward(j.x, j.rows, span, j)
 		s.count(1, len(j.rows))
 		return
 	}
@@ -214,13 +258,13 @@ func (s *scheduler) runGroup(span engine.Span, group []*job) {
 		x = append(x, j.x...)
 		rows = append(rows, j.rows...)
 	}
-	err := s.m.ForwardSpan(s.ctx, x, rows, span)
+	err := s.forward(x, rows, span, group...)
 	if err != nil {
 		// One bad row fails the whole call: run each job alone so the
 		// others are not punished.
 		s.log.Debug("batched forward failed, running jobs one by one", "err", err)
 		for _, j := range group {
-			j.done <- s.m.ForwardSpan(s.ctx, j.x, j.rows, span)
+			j.done <- s.forward(j.x, j.rows, span, j)
 		}
 		s.count(len(group), len(rows))
 		return
@@ -243,14 +287,19 @@ func (s *scheduler) count(batches, rows int) {
 
 // computeSession is a protocol.ComputeSession over a served span.
 type computeSession struct {
-	srv   *served
-	sess  *engine.Session
-	span  engine.Span
-	bytes int64
-	bud   *budget
-	once  sync.Once
-	rows  []engine.Row
+	srv     *served
+	sess    *engine.Session
+	span    engine.Span
+	bytes   int64
+	bud     *budget
+	metrics *api.Metrics
+	once    sync.Once
+	rows    []engine.Row
+	last    protocol.StepTiming
 }
+
+// LastTiming implements protocol.TimedSession.
+func (c *computeSession) LastTiming() protocol.StepTiming { return c.last }
 
 func (c *computeSession) Dim() int { return c.srv.model.Config.Dim }
 
@@ -268,12 +317,18 @@ func (c *computeSession) Forward(ctx context.Context, x []float32, pos int) erro
 	for i := range n {
 		c.rows = append(c.rows, engine.Row{Session: c.sess, Pos: pos + i})
 	}
-	return c.srv.sched.submit(ctx, &job{x: x, rows: c.rows, span: c.span})
+	j := &job{x: x, rows: c.rows, span: c.span}
+	err := c.srv.sched.submit(ctx, j)
+	if err == nil {
+		c.last = j.timing
+	}
+	return err
 }
 
 func (c *computeSession) Close() {
 	c.once.Do(func() {
 		c.bud.release(c.bytes)
+		c.metrics.SessionClosed(c.bytes)
 		c.srv.mu.Lock()
 		c.srv.sessions--
 		c.srv.mu.Unlock()
@@ -284,6 +339,9 @@ func (c *computeSession) Close() {
 type backend struct{ n *Node }
 
 func (b backend) OpenSession(ctx context.Context, model string, span engine.Span, maxLen int) (protocol.ComputeSession, error) {
+	if b.n.draining.Load() {
+		return nil, fmt.Errorf("%w: node is leaving the swarm", protocol.ErrShuttingDown)
+	}
 	srv := b.n.servedModel(model)
 	if srv == nil || srv.model == nil {
 		return nil, fmt.Errorf("%w: %s", protocol.ErrUnknownModel, model)
@@ -307,7 +365,8 @@ func (b backend) OpenSession(ctx context.Context, model string, span engine.Span
 	srv.mu.Lock()
 	srv.sessions++
 	srv.mu.Unlock()
-	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &b.n.budget}, nil
+	b.n.cfg.Metrics.SessionOpened(bytes)
+	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &b.n.budget, metrics: b.n.cfg.Metrics}, nil
 }
 
 // benchmark measures tokens/s through one block of m: a few single-row

@@ -28,7 +28,27 @@ type Stats struct {
 	Route           []RouteHop // the route at the end
 	Failovers       int        // hops replaced
 	Steps           int        // pipeline passes
+	// Hops are the time every server took, summed over the steps it ran,
+	// in order of first use (replaced hops included).
+	Hops []HopStats
 }
+
+// HopStats is where a hop's time went, summed over its steps. Compute and
+// Queue are what the server reported; Network is the rest of the round
+// trip the entry node saw (from the previous hop's result, or from sending
+// the step to the first hop, to this hop's result): transfer, encoding
+// and protocol overhead.
+type HopStats struct {
+	Server  peer.ID
+	Span    engine.Span
+	Steps   int
+	Compute time.Duration
+	Queue   time.Duration
+	Network time.Duration
+}
+
+// RoundTrip is the hop's whole time.
+func (h HopStats) RoundTrip() time.Duration { return h.Compute + h.Queue + h.Network }
 
 // DecodeTokensPerSecond is the rate of tokens after the first.
 func (s Stats) DecodeTokensPerSecond() float64 {
@@ -54,11 +74,26 @@ const maxFailovers = 16
 // fail are replaced and replayed; the tokens are the same as without the
 // failure.
 func (n *Node) Generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error) (Stats, error) {
+	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, nil)
+}
+
+// stepObserver is told each hop's round trip of every step.
+type stepObserver func(server peer.ID, span engine.Span, roundTrip time.Duration)
+
+func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, observe stepObserver) (Stats, error) {
 	var st Stats
 	srv := n.servedModel(modelID)
 	if srv == nil || srv.entry == nil {
 		return st, fmt.Errorf("%w: %s", ErrNotEntry, modelID)
 	}
+	srv.mu.Lock()
+	srv.gens++
+	srv.mu.Unlock()
+	defer func() {
+		srv.mu.Lock()
+		srv.gens--
+		srv.mu.Unlock()
+	}()
 	m := srv.entry
 	cfg := m.Config
 	if len(prompt) == 0 {
@@ -72,7 +107,7 @@ func (n *Node) Generate(ctx context.Context, modelID string, prompt []int32, max
 	}
 	g := &generation{
 		n: n, model: modelID, blocks: srv.blocks, dim: cfg.Dim, enc: n.cfg.Encoding,
-		maxLen: min(len(prompt)+maxTokens, cfg.Context), exclude: map[string]bool{},
+		maxLen: min(len(prompt)+maxTokens, cfg.Context), exclude: map[string]bool{}, observe: observe,
 	}
 	rowBytes, err := g.enc.EncodedSize(1, g.dim)
 	if err != nil {
@@ -159,6 +194,7 @@ type hopState struct {
 	conn    *protocol.Hop
 	inputs  []record
 	sendErr error // a failed send, reported by the next await
+	timing  int   // index in generation.timing, -1 until the hop runs a step
 }
 
 func (h *hopState) setInput(r record) {
@@ -190,10 +226,13 @@ type generation struct {
 	fails   int
 	steps   int
 	out     []float32
+	timing  []HopStats // per hop of hopState.timing
+	observe stepObserver
 }
 
 func (g *generation) stats(st Stats) Stats {
 	st.Failovers, st.Steps = g.fails, g.steps
+	st.Hops = append([]HopStats(nil), g.timing...)
 	for _, h := range g.hops {
 		st.Route = append(st.Route, RouteHop{Peer: h.peer, Span: h.span})
 	}
@@ -252,7 +291,7 @@ func (g *generation) plan(ctx context.Context, span engine.Span, fresh bool) ([]
 		}
 		hops := make([]*hopState, len(route))
 		for i, h := range route {
-			hops[i] = &hopState{peer: v.Peers[h.Server], span: engine.Span{Start: h.Span.Start, End: h.Span.End}}
+			hops[i] = &hopState{peer: v.Peers[h.Server], span: engine.Span{Start: h.Span.Start, End: h.Span.End}, timing: -1}
 		}
 		return hops, nil
 	}
@@ -325,6 +364,7 @@ func (g *generation) step(ctx context.Context, pos int, x []float32) ([]float32,
 	first := g.hops[0]
 	first.setInput(record{seq: seq, pos: pos, h: h0})
 	first.send(protocol.Step{Seq: seq, Pos: pos, Hidden: h0, Forward: len(g.hops) - 1})
+	mark := time.Now()
 	for i := 0; i < len(g.hops); {
 		hs := g.hops[i]
 		var res protocol.Result
@@ -339,7 +379,13 @@ func (g *generation) step(ctx context.Context, pos int, x []float32) ([]float32,
 		if err == nil {
 			g.out, err = res.Hidden.Decode(g.out, g.enc, rows, g.dim)
 		}
+		if err == nil {
+			now := time.Now()
+			g.record(hs, res, now.Sub(mark))
+			mark = now
+		}
 		if err != nil {
+			mark = time.Now()
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -373,6 +419,22 @@ func (g *generation) step(ctx context.Context, pos int, x []float32) ([]float32,
 		i++
 	}
 	return g.out, nil
+}
+
+// record adds a step's timing to hop h's stats.
+func (g *generation) record(h *hopState, res protocol.Result, roundTrip time.Duration) {
+	if h.timing < 0 {
+		h.timing = len(g.timing)
+		g.timing = append(g.timing, HopStats{Server: h.peer, Span: h.span})
+	}
+	t := &g.timing[h.timing]
+	t.Steps++
+	t.Compute += res.Compute
+	t.Queue += res.Queue
+	t.Network += max(0, roundTrip-res.Compute-res.Queue)
+	if g.observe != nil {
+		g.observe(h.peer, h.span, roundTrip)
+	}
 }
 
 // failover replaces hop k: it plans its span anew without the failed

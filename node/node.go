@@ -18,9 +18,11 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
+	"github.com/orbitswarm/orbit/weights"
 )
 
 // Config configures a Node. Zero values take the defaults noted.
@@ -66,6 +68,28 @@ type Config struct {
 	// Version is reported on /orbit/info/1.0.0.
 	Version string
 	Logger  *slog.Logger
+
+	// Host, when set, is used instead of building one (for example a
+	// mocknet host in benchmarks); DataDir, Listen, PSK, AllowPeers and NAT
+	// are then ignored. The caller owns it: Close does not close it.
+	Host host.Host
+	// ComputeSlowdown, when above 1, emulates slower hardware: after each
+	// engine call the scheduler waits (ComputeSlowdown-1) times the call's
+	// duration, so the node's capacity really drops by that factor.
+	ComputeSlowdown float64
+	// Store, when set, is the node's weight store: the node serves its
+	// blocks to peers (/orbit/blocks/1.0.0), and StoreSource reads models
+	// from it, fetching missing parts from the swarm. The caller owns it.
+	Store *weights.Store
+	// Metrics, when set, counts the sessions this node serves (and their
+	// KV-cache bytes); may be shared with an APIBackend.
+	Metrics *api.Metrics
+	// RebalanceInterval is the epoch of periodic rebalancing (60s; jitter
+	// of up to a tenth is added); negative turns it off.
+	RebalanceInterval time.Duration
+	// RebalanceThreshold is the relative gain of the swarm's bottleneck
+	// throughput a move needs (0.1; negative means any gain).
+	RebalanceThreshold float64
 }
 
 func (c *Config) fill() {
@@ -84,6 +108,12 @@ func (c *Config) fill() {
 	def(&c.AnnounceInterval, 30*time.Minute)
 	def(&c.ViewTTL, 10*time.Second)
 	def(&c.DiscoveryTimeout, 3*time.Second)
+	if c.RebalanceInterval == 0 {
+		c.RebalanceInterval = time.Minute
+	}
+	if c.RebalanceThreshold == 0 {
+		c.RebalanceThreshold = 0.1
+	}
 	if c.MaxBatchRows <= 0 {
 		c.MaxBatchRows = 64
 	}
@@ -101,15 +131,19 @@ func (c *Config) fill() {
 // Node is one Orbit peer: it serves spans of models and can act as the
 // entry node of generations.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	host   host.Host
-	dht    *dht.IpfsDHT
-	mdns   interface{ Close() error }
-	infer  *protocol.InferServer
-	budget budget
+	cfg     Config
+	log     *slog.Logger
+	host    host.Host
+	ownHost bool // New built host, so Close closes it
+	dht     *dht.IpfsDHT
+	mdns    interface{ Close() error }
+	infer   *protocol.InferServer
+	blocks  *protocol.BlockServer // nil without a weight store
+	fetcher *weights.Fetcher      // nil without a weight store
+	budget  budget
 
 	stopInfo func()
+	draining atomic.Bool     // Drain was called: no new sessions, no spans reported
 	ctx      context.Context // cancelled by Close: background work
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -124,10 +158,6 @@ type Node struct {
 // , unless disabled, mDNS. It connects to the bootstrap peers it can reach.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	cfg.fill()
-	key, err := LoadIdentity(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
 	var boot []peer.AddrInfo
 	for _, s := range cfg.Bootstrap {
 		ai, err := peer.AddrInfoFromString(s)
@@ -136,21 +166,35 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		boot = append(boot, *ai)
 	}
-	h, err := newHost(&cfg, key)
-	if err != nil {
-		return nil, err
+	h, ownHost := cfg.Host, false
+	if h == nil {
+		key, err := LoadIdentity(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if h, err = newHost(&cfg, key); err != nil {
+			return nil, err
+		}
+		ownHost = true
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), host: h, budget: budget{limit: cfg.KVCacheBytes},
+	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), host: h, ownHost: ownHost, budget: budget{limit: cfg.KVCacheBytes},
 		models: map[string]*served{}, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	var err error
 	n.dht, err = dht.New(n.ctx, h, dht.Mode(dht.ModeServer), dht.ProtocolPrefix("/orbit"), dht.BootstrapPeers(boot...))
 	if err != nil {
 		n.cancel()
-		h.Close()
+		if ownHost {
+			h.Close()
+		}
 		return nil, fmt.Errorf("node: dht: %w", err)
 	}
 	n.infer = protocol.NewInferServer(h, backend{n}, protocol.ServerConfig{IdleTimeout: cfg.IdleTimeout, IOTimeout: cfg.IOTimeout, Logger: n.log})
 	n.infer.Start()
+	if cfg.Store != nil {
+		n.blocks = protocol.NewBlockServer(h, cfg.Store, protocol.BlockServerOptions{Timeout: cfg.IOTimeout, Logger: n.log})
+		n.fetcher = weights.NewFetcher(cfg.Store, h, weights.FetchOptions{Routing: n.dht, Timeout: cfg.IOTimeout, Logger: n.log})
+	}
 	n.stopInfo = protocol.ServeInfo(h, n.info, n.log)
 	for _, ai := range boot {
 		if ai.ID == h.ID() {
@@ -168,6 +212,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if len(n.host.Network().Peers()) > 0 {
 		n.awaitRoutingTable(ctx)
+	}
+	if cfg.RebalanceInterval > 0 {
+		n.wg.Add(1)
+		go n.rebalanceLoop()
 	}
 	if !cfg.DisableMDNS {
 		svc := mdns.NewMdnsService(h, "orbit", mdnsNotifee{n})
@@ -240,14 +288,19 @@ func (n *Node) Addrs() []ma.Multiaddr {
 func (n *Node) Close() error {
 	n.infer.Close()
 	n.stopInfo()
+	if n.blocks != nil {
+		_ = n.blocks.Close()
+	}
 	n.cancel()
 	n.wg.Wait()
 	if n.mdns != nil {
 		_ = n.mdns.Close()
 	}
 	err := n.dht.Close()
-	if herr := n.host.Close(); err == nil {
-		err = herr
+	if n.ownHost {
+		if herr := n.host.Close(); err == nil {
+			err = herr
+		}
 	}
 	n.mu.Lock()
 	for id, s := range n.models {
@@ -324,33 +377,9 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 	if span.Start < 0 || span.End > cfg.Layers || span.Start > span.End || (!opt.NoBlocks && span.Len() == 0) {
 		return ModelStatus{}, fmt.Errorf("node: span %v outside the model's %d blocks", span, cfg.Layers)
 	}
-	f, err := src.Open(ctx, span, opt.Entry, opt.Entry)
+	srv, err := n.load(ctx, src, cfg.Layers, span, opt.Entry)
 	if err != nil {
 		return ModelStatus{}, err
-	}
-	srv := &served{id: id, blocks: cfg.Layers, file: f}
-	if span.Len() > 0 {
-		srv.model, err = engine.Load(f, engine.Options{Blocks: span})
-		if err != nil {
-			srv.close()
-			return ModelStatus{}, fmt.Errorf("node: load %v of %s: %w", span, id, err)
-		}
-		if srv.throughput, err = benchmark(ctx, srv.model); err != nil {
-			srv.close()
-			return ModelStatus{}, err
-		}
-		srv.sched = newScheduler(srv.model, n.cfg.BatchWindow, n.cfg.MaxBatchRows, func() int {
-			srv.mu.Lock()
-			defer srv.mu.Unlock()
-			return srv.sessions
-		}, n.log)
-	}
-	if opt.Entry {
-		srv.entry, err = engine.Load(f, engine.Options{NoBlocks: true, Embed: true, Head: true})
-		if err != nil {
-			srv.close()
-			return ModelStatus{}, fmt.Errorf("node: load embedding and head of %s: %w", id, err)
-		}
 	}
 	n.mu.Lock()
 	if n.models[id] != nil {
@@ -369,6 +398,44 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 	st := ModelStatus{Model: id, Span: span, Blocks: cfg.Layers, Throughput: srv.throughput, Entry: opt.Entry, Config: cfg}
 	n.log.Info("serving", "model", id, "span", span, "throughput", fmt.Sprintf("%.1f tok/s/block", srv.throughput), "entry", opt.Entry)
 	return st, nil
+}
+
+// load opens and loads span of src (and the embedding and head when
+// entry), measures its speed and starts its scheduler.
+func (n *Node) load(ctx context.Context, src ModelSource, blocks int, span engine.Span, entry bool) (*served, error) {
+	id := src.ID()
+	f, err := src.Open(ctx, span, entry, entry)
+	if err != nil {
+		return nil, err
+	}
+	srv := &served{id: id, src: src, blocks: blocks, file: f}
+	if span.Len() > 0 {
+		srv.model, err = engine.Load(f, engine.Options{Blocks: span})
+		if err != nil {
+			srv.close()
+			return nil, fmt.Errorf("node: load %v of %s: %w", span, id, err)
+		}
+		if srv.throughput, err = benchmark(ctx, srv.model); err != nil {
+			srv.close()
+			return nil, err
+		}
+		if n.cfg.ComputeSlowdown > 1 {
+			srv.throughput /= n.cfg.ComputeSlowdown
+		}
+		srv.sched = newScheduler(srv.model, n.cfg.BatchWindow, n.cfg.MaxBatchRows, func() int {
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			return srv.sessions
+		}, n.cfg.ComputeSlowdown, n.log)
+	}
+	if entry {
+		srv.entry, err = engine.Load(f, engine.Options{NoBlocks: true, Embed: true, Head: true})
+		if err != nil {
+			srv.close()
+			return nil, fmt.Errorf("node: load embedding and head of %s: %w", id, err)
+		}
+	}
+	return srv, nil
 }
 
 // estimateThroughput guesses a new server's speed before it has loaded
@@ -404,6 +471,16 @@ func (n *Node) announce(ctx context.Context, model string, span engine.Span) boo
 			}
 		})
 	}
+	if srv := n.servedModel(model); srv != nil {
+		if p, ok := srv.src.(provider); ok {
+			wg.Go(func() {
+				if err := p.provide(ctx, n); err != nil {
+					n.log.Debug("announce weights", "model", model, "err", err)
+					failed.Store(true)
+				}
+			})
+		}
+	}
 	wg.Wait()
 	return !failed.Load()
 }
@@ -429,8 +506,8 @@ func (n *Node) reannounce(model string, span engine.Span, ok bool) {
 			return
 		case <-t.C:
 		}
-		if n.servedModel(model) == nil {
-			return
+		if srv := n.servedModel(model); srv == nil || srv.span() != span {
+			return // no longer served, or moved to another span
 		}
 		ok = n.announce(n.ctx, model, span)
 	}
@@ -458,6 +535,9 @@ func (n *Node) Models() []ModelStatus {
 // info is this node's /orbit/info/1.0.0 answer.
 func (n *Node) info() protocol.Info {
 	in := protocol.Info{Version: n.cfg.Version}
+	if n.draining.Load() {
+		return in
+	}
 	free := n.budget.free()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -496,3 +576,44 @@ func (n *Node) isFailed(p peer.ID) bool {
 
 // ErrNoRoute is wrapped when the swarm cannot run a model's blocks.
 var ErrNoRoute = errors.New("node: no route through the swarm")
+
+// StopSessions makes the node refuse new sessions and generations and
+// stop reporting its spans, as the first part of Drain. It cannot be
+// undone.
+func (n *Node) StopSessions() {
+	n.draining.Store(true)
+	n.mu.Lock()
+	clear(n.views)
+	n.mu.Unlock()
+}
+
+// Drain prepares a graceful exit: the node stops taking sessions, stops
+// reporting its spans (so entry nodes route around it), and waits until
+// the sessions already open end or ctx is done. It returns the sessions
+// still open. Close afterwards ends those and shuts down.
+func (n *Node) Drain(ctx context.Context) int {
+	n.StopSessions()
+	open := func() int {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		total := 0
+		for _, s := range n.models {
+			total += s.busy()
+		}
+		return total
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		k := open()
+		if k == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			n.log.Warn("sessions still open at shutdown", "sessions", k)
+			return k
+		case <-tick.C:
+		}
+	}
+}

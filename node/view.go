@@ -109,6 +109,7 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 	answers = append(answers, answer{n.host.ID(), n.info()})
 	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
 
+	known := blocks > 0
 	v := &View{Model: model, Peers: map[string]peer.ID{}, At: time.Now()}
 	for _, a := range answers {
 		for _, mi := range a.in.Models {
@@ -134,6 +135,11 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 			})
 			v.Peers[id] = a.p
 		}
+	}
+	if !known && blocks > 0 {
+		// The connected peers told the model's size: now look up the
+		// providers of every block too, for servers not connected yet.
+		return n.gather(ctx, model, blocks)
 	}
 	v.Swarm.Blocks = blocks
 	n.mu.Lock()

@@ -754,7 +754,9 @@ type InferResult struct {
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	Position      uint32                 `protobuf:"varint,2,opt,name=position,proto3" json:"position,omitempty"`
 	Hidden        *InferHidden           `protobuf:"bytes,3,opt,name=hidden,proto3" json:"hidden,omitempty"`
-	PushError     string                 `protobuf:"bytes,4,opt,name=push_error,json=pushError,proto3" json:"push_error,omitempty"` // non-empty: pushing to the next hop failed
+	PushError     string                 `protobuf:"bytes,4,opt,name=push_error,json=pushError,proto3" json:"push_error,omitempty"`  // non-empty: pushing to the next hop failed
+	ComputeNs     uint64                 `protobuf:"varint,5,opt,name=compute_ns,json=computeNs,proto3" json:"compute_ns,omitempty"` // engine time of the step (its batch), nanoseconds
+	QueueNs       uint64                 `protobuf:"varint,6,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`       // time the step waited for the engine, nanoseconds
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -815,6 +817,20 @@ func (x *InferResult) GetPushError() string {
 		return x.PushError
 	}
 	return ""
+}
+
+func (x *InferResult) GetComputeNs() uint64 {
+	if x != nil {
+		return x.ComputeNs
+	}
+	return 0
+}
+
+func (x *InferResult) GetQueueNs() uint64 {
+	if x != nil {
+		return x.QueueNs
+	}
+	return 0
 }
 
 // InferError ends a session with a reason.
@@ -1222,13 +1238,16 @@ const file_infer_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\fR\tsessionId\x12:\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x1e.orbit.infer.v1.HiddenEncodingR\bencoding\x12\x10\n" +
-	"\x03dim\x18\x03 \x01(\rR\x03dim\"\x8f\x01\n" +
+	"\x03dim\x18\x03 \x01(\rR\x03dim\"\xc9\x01\n" +
 	"\vInferResult\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\rR\bposition\x123\n" +
 	"\x06hidden\x18\x03 \x01(\v2\x1b.orbit.infer.v1.InferHiddenR\x06hidden\x12\x1d\n" +
 	"\n" +
-	"push_error\x18\x04 \x01(\tR\tpushError\"l\n" +
+	"push_error\x18\x04 \x01(\tR\tpushError\x12\x1d\n" +
+	"\n" +
+	"compute_ns\x18\x05 \x01(\x04R\tcomputeNs\x12\x19\n" +
+	"\bqueue_ns\x18\x06 \x01(\x04R\aqueueNs\"l\n" +
 	"\n" +
 	"InferError\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.orbit.infer.v1.InferErrorCodeR\x04code\x12\x18\n" +

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -122,6 +123,24 @@ type Result struct {
 	Pos       int
 	Hidden    Hidden
 	PushError string // non-empty: the push to the next hop failed
+	// Compute and Queue are how the server spent the step: engine time
+	// (of the batch the step ran in) and time waiting for the engine.
+	// Zero when the server does not report them.
+	Compute time.Duration
+	Queue   time.Duration
+}
+
+// StepTiming is how a server spent one step.
+type StepTiming struct {
+	Compute time.Duration // engine time of the batch the step ran in
+	Queue   time.Duration // waiting for the engine (batching, other batches)
+}
+
+// TimedSession is a ComputeSession that reports how its last Forward was
+// spent. A server whose sessions do not implement it reports the whole
+// Forward call as compute time.
+type TimedSession interface {
+	LastTiming() StepTiming
 }
 
 // ErrorCode classifies a server's error.
@@ -329,7 +348,8 @@ func stepFromWire(m *pb.InferStep) (Step, error) {
 }
 
 func resultToWire(r Result) *pb.InferResult {
-	return &pb.InferResult{Seq: r.Seq, Position: uint32(r.Pos), Hidden: hiddenToWire(r.Hidden), PushError: r.PushError}
+	return &pb.InferResult{Seq: r.Seq, Position: uint32(r.Pos), Hidden: hiddenToWire(r.Hidden), PushError: r.PushError,
+		ComputeNs: durationToWire(r.Compute), QueueNs: durationToWire(r.Queue)}
 }
 
 func resultFromWire(m *pb.InferResult) (Result, error) {
@@ -337,7 +357,16 @@ func resultFromWire(m *pb.InferResult) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Seq: m.GetSeq(), Pos: int(m.GetPosition()), Hidden: h, PushError: m.GetPushError()}, nil
+	return Result{Seq: m.GetSeq(), Pos: int(m.GetPosition()), Hidden: h, PushError: m.GetPushError(),
+		Compute: durationFromWire(m.GetComputeNs()), Queue: durationFromWire(m.GetQueueNs())}, nil
+}
+
+func durationToWire(d time.Duration) uint64 { return uint64(max(d, 0)) }
+
+// durationFromWire caps a reported duration at an hour: a peer's number
+// is informative only and must not overflow anything downstream.
+func durationFromWire(ns uint64) time.Duration {
+	return time.Duration(min(ns, uint64(time.Hour)))
 }
 
 func errorToWire(err error, seq uint64) *pb.InferResponse {

@@ -445,15 +445,20 @@ func (ss *serverSession) step(st Step) error {
 		return err
 	}
 	ss.x = x
+	began := time.Now()
 	if err := ss.comp.Forward(ss.ctx, x, st.Pos); err != nil {
 		return fmt.Errorf("protocol: forward at position %d: %w", st.Pos, err)
+	}
+	timing := StepTiming{Compute: time.Since(began)}
+	if ts, ok := ss.comp.(TimedSession); ok {
+		timing = ts.LastTiming()
 	}
 	ss.started, ss.lastSeq = true, st.Seq
 	out, err := EncodeRows(ss.enc, x, ss.dim)
 	if err != nil {
 		return fmt.Errorf("protocol: encode output: %w", err)
 	}
-	res := Result{Seq: st.Seq, Pos: st.Pos, Hidden: out}
+	res := Result{Seq: st.Seq, Pos: st.Pos, Hidden: out, Compute: timing.Compute, Queue: timing.Queue}
 	if st.Forward > 0 {
 		if err := ss.pushLocked(Step{Seq: st.Seq, Pos: st.Pos, Hidden: out, Forward: st.Forward - 1}); err != nil {
 			res.PushError = err.Error()

@@ -41,7 +41,7 @@ func TestBenchCmdErrors(t *testing.T) {
 		{[]string{"bench"}, "accepts 1 arg"},
 		{[]string{"bench", "no-such.yaml"}, "no such file"},
 		{[]string{"bench", bad}, "exactly one of path, cid and synthetic"},
-		{[]string{"bench", "../../bench/scenarios/lan.yaml", "--mode", "processes", "--out", t.TempDir()}, "orbit run"},
+		{[]string{"bench", "../../bench/scenarios/lan.yaml", "--mode", "processes", "--out", t.TempDir()}, "test binary"},
 	} {
 		_, _, err := run(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

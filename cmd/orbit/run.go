@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
+
+	"github.com/orbitswarm/orbit/api"
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
@@ -18,43 +24,55 @@ import (
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
+	"github.com/orbitswarm/orbit/weights"
 )
 
 type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding string
+	apiAddr, apiKey                               string
 	maxBlocks, n                                  int
 	listen, bootstrap, allow                      []string
-	noMDNS, nat, entry                            bool
+	noMDNS, nat, entry, noAPI                     bool
 	kvCacheMiB                                    int64
-	wait                                          time.Duration
+	wait, drain, rebalance                        time.Duration
 	params                                        sample.Params
 }
 
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run --model FILE.gguf [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
+		Use:   "run --model NAME|CID|FILE.gguf [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
 		Short: "Join the swarm and serve a span of a model's blocks",
 		Long: `Run starts a node: it joins the swarm (DHT, bootstrap peers, mDNS on the LAN),
 serves a span of the model's blocks (--blocks, or one chosen from what the
 swarm lacks), and prints one status line:
 
-  ready peer=<ID> addrs=<multiaddrs> model=<ID> span=[a,b) throughput=<tok/s/block> peers=<n>
+  ready peer=<ID> addrs=<multiaddrs> model=<root CID> span=[a,b) throughput=<tok/s/block> peers=<n> api=<URL|off>
 
-then runs until SIGINT or SIGTERM, when it stops taking sessions, ends the
-open ones and exits. With --prompt it also acts as the entry node: it waits
-until the swarm covers every block, generates -n tokens through it, prints
-the prompt and the generated text like 'orbit generate', and exits.`,
+Models come from the weight store in --data-dir: a GGUF file is imported
+first (so every node of a swarm names the model by the same root CID), a
+name or CID is looked up there, and blocks the store lacks are fetched from
+the swarm. The node serves its stored blocks to peers.
+
+Unless --no-api, it serves the OpenAI-compatible API, the node API and the
+dashboard on --api (as 'orbit serve' does), generating through the swarm;
+this implies --entry. Listening on a non-loopback address needs --api-key.
+
+It runs until SIGINT or SIGTERM: then it stops taking sessions, lets the
+running ones finish (at most --drain), leaves the swarm and exits 0. With
+--prompt it acts as the entry node: it waits until the swarm covers every
+block, generates -n tokens through it, prints the prompt and the generated
+text like 'orbit generate', and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.model, "model", "m", "", "model file (GGUF)")
+	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), or name or root CID in the store or the swarm")
 	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b (half-open); default: chosen from the swarm")
 	fl.IntVar(&f.maxBlocks, "max-blocks", 0, "most blocks to serve when choosing (0: all)")
 	fl.StringSliceVar(&f.listen, "listen", nil, "multiaddrs to listen on (default: TCP and QUIC, all interfaces, random ports)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "multiaddrs of peers to join through (with /p2p/ID)")
-	fl.StringVar(&f.dataDir, "data-dir", "", "directory of the node's identity key (default: a fresh identity)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "node data directory: identity key and weight store (default: weight store in $ORBIT_DATA_DIR or ~/.orbit, a fresh identity)")
 	fl.StringVar(&f.psk, "psk", "", "pre-shared key file of a private swarm")
 	fl.StringSliceVar(&f.allow, "allow-peer", nil, "admit only these peer IDs (repeatable)")
 	fl.BoolVar(&f.noMDNS, "no-mdns", false, "do not discover peers on the LAN")
@@ -69,6 +87,11 @@ the prompt and the generated text like 'orbit generate', and exits.`,
 	fl.IntVar(&f.params.TopK, "top-k", 40, "keep the k most likely tokens (0: all)")
 	fl.Float32Var(&f.params.TopP, "top-p", 0.95, "nucleus sampling probability mass (1: off)")
 	fl.Uint64Var(&f.params.Seed, "seed", 0, "random seed")
+	fl.StringVar(&f.apiAddr, "api", api.DefaultAddr, "address of the HTTP API and dashboard")
+	fl.BoolVar(&f.noAPI, "no-api", false, "do not serve the HTTP API")
+	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
+	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
+	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running sessions may take to finish")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -90,6 +113,7 @@ func parseSpan(s string) (engine.Span, error) {
 func runRun(cmd *cobra.Command, f *runFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
+	log := slog.Default()
 	enc, err := protocol.ParseEncoding(f.encoding)
 	if err != nil {
 		return err
@@ -98,9 +122,31 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	key := f.apiKey
+	if key == "" {
+		key = os.Getenv("ORBIT_API_KEY")
+	}
+	if !f.noAPI {
+		if err := api.CheckListenAddr(f.apiAddr, key); err != nil {
+			return err
+		}
+	}
+	storeDir := f.dataDir
+	if storeDir == "" {
+		storeDir = weightsDefaultDataDir()
+	}
+	store, err := weights.Open(storeDir, log)
+	if err != nil {
+		return err
+	}
+	metrics := api.NewMetrics()
 	cfg := node.Config{
 		DataDir: f.dataDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
-		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version,
+		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version, Store: store, Metrics: metrics, Logger: log,
+		RebalanceInterval: f.rebalance,
+	}
+	if f.rebalance <= 0 || f.blocks != "" {
+		cfg.RebalanceInterval = -1 // a span given by hand stays put
 	}
 	if f.psk != "" {
 		if cfg.PSK, err = node.LoadPSK(f.psk); err != nil {
@@ -114,13 +160,13 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		}
 		cfg.AllowPeers = append(cfg.AllowPeers, p)
 	}
-	opt := node.ServeOptions{MaxBlocks: f.maxBlocks, Entry: f.entry || f.prompt != ""}
+	opt := node.ServeOptions{MaxBlocks: f.maxBlocks, Entry: f.entry || f.prompt != "" || !f.noAPI}
 	if f.blocks != "" {
 		if opt.Blocks, err = parseSpan(f.blocks); err != nil {
 			return err
 		}
 	}
-	src, err := node.NewFileSource(f.model)
+	root, err := resolveModel(ctx, store, f.model)
 	if err != nil {
 		return err
 	}
@@ -129,28 +175,94 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	defer n.Close()
+	src, err := n.StoreSource(root)
+	if err != nil {
+		return err
+	}
 	st, err := n.Serve(ctx, src, opt)
 	if err != nil {
 		return err
 	}
+
+	// The API runs until the node has drained, not until the signal.
+	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAPI()
+	apiURL := "off"
+	var apiDone chan error // nil without an API: never ready
+	if !f.noAPI {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", f.apiAddr)
+		if err != nil {
+			return fmt.Errorf("api: listen: %w", err)
+		}
+		srv := api.NewServer(n.APIBackend(node.APIOptions{Metrics: metrics}), api.Options{APIKey: key, Metrics: metrics, Logger: log})
+		apiURL = "http://" + ln.Addr().String()
+		apiDone = make(chan error, 1)
+		go func() { apiDone <- srv.Serve(apiCtx, ln) }()
+	}
+
 	var addrs []string
 	for _, a := range n.Addrs() {
 		addrs = append(addrs, a.String())
 	}
-	fmt.Fprintf(out, "ready peer=%s addrs=%s model=%s span=%v throughput=%.1f peers=%d\n",
-		n.ID(), strings.Join(addrs, ","), st.Model, st.Span, st.Throughput, len(n.Host().Network().Peers()))
+	fmt.Fprintf(out, "ready peer=%s addrs=%s model=%s span=%v throughput=%.1f peers=%d api=%s\n",
+		n.ID(), strings.Join(addrs, ","), st.Model, st.Span, st.Throughput, len(n.Host().Network().Peers()), apiURL)
 
-	if f.prompt == "" {
-		<-ctx.Done()
-		fmt.Fprintln(out, "stopping")
-		return nil
+	if f.prompt != "" {
+		err := runPrompt(ctx, cmd, n, src, st, f, sampler)
+		stopAPI()
+		if apiDone != nil {
+			<-apiDone
+		}
+		return err
 	}
-	return runPrompt(ctx, cmd, n, src, st, f, sampler)
+	select {
+	case <-ctx.Done():
+	case err := <-apiDone:
+		return err // the API server failed
+	}
+	fmt.Fprintln(out, "stopping")
+	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
+	left := n.Drain(dctx)
+	cancel()
+	stopAPI()
+	if apiDone != nil {
+		if err := <-apiDone; err != nil {
+			log.Warn("api", "err", err)
+		}
+	}
+	fmt.Fprintf(out, "stopped sessions_cut=%d\n", left)
+	return nil
+}
+
+// resolveModel returns the root CID of model: a GGUF file is imported into
+// the store; a name or CID is resolved by the store (a CID need not be
+// stored: its blocks are fetched from the swarm).
+func resolveModel(ctx context.Context, store *weights.Store, model string) (cid.Cid, error) {
+	if fi, err := os.Stat(model); err == nil && !fi.IsDir() {
+		f, err := gguf.Open(model)
+		if err != nil {
+			return cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+		}
+		defer f.Close()
+		root, err := store.Import(ctx, f, weights.ImportOptions{})
+		if err != nil {
+			return cid.Undef, fmt.Errorf("import %s: %w", model, err)
+		}
+		return root, nil
+	} else if strings.HasSuffix(strings.ToLower(model), ".gguf") {
+		return cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+	}
+	root, err := store.Resolve(model)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+	}
+	return root, nil
 }
 
 // runPrompt generates through the swarm as its entry node.
-func runPrompt(ctx context.Context, cmd *cobra.Command, n *node.Node, src *node.FileSource, st node.ModelStatus, f *runFlags, sampler *sample.Sampler) error {
-	gf, err := gguf.Open(src.Path)
+func runPrompt(ctx context.Context, cmd *cobra.Command, n *node.Node, src node.ModelSource, st node.ModelStatus, f *runFlags, sampler *sample.Sampler) error {
+	gf, err := src.Open(ctx, engine.Span{}, false, false)
 	if err != nil {
 		return err
 	}

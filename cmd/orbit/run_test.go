@@ -81,6 +81,7 @@ func startRun(t *testing.T, bin string, args ...string) *process {
 			}
 		}
 		if t.Failed() {
+			t.Logf("stdout of %v:\n%s", args, strings.Join(p.lines(), "\n"))
 			t.Logf("stderr of %v:\n%s", args, p.stderrText())
 		}
 	})
@@ -201,18 +202,32 @@ func TestRunProcesses(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	common := []string{"--model", runModelPath, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--encoding", "f32"}
-	first := startRun(t, bin, append(common, "--blocks", "0:2", "--data-dir", filepath.Join(t.TempDir(), "a"))...)
+	common := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--encoding", "f32"}
+	dir := t.TempDir()
+	// The first node imports the GGUF and serves its API on a free port.
+	first := startRun(t, bin, append(common, "--model", runModelPath, "--blocks", "0:2", "--api", "127.0.0.1:0",
+		"--data-dir", filepath.Join(dir, "a"))...)
 	ready := first.readLine(t, "ready ", 30*time.Second)
 	boot := strings.Split(field(ready, "addrs"), ",")[0]
 	if !strings.Contains(boot, "/p2p/") {
 		t.Fatalf("status line without a bootstrap address: %q", ready)
 	}
-	second := startRun(t, bin, append(common, "--blocks", "2:4", "--bootstrap", boot)...)
-	second.readLine(t, "ready ", 30*time.Second)
+	root := field(ready, "model")
+	if !strings.HasPrefix(field(ready, "api"), "http://127.0.0.1:") {
+		t.Fatalf("status line without the API address: %q", ready)
+	}
+	// The second knows only the root CID: it fetches its blocks from the first.
+	second := startRun(t, bin, append(common, "--model", root, "--blocks", "2:4", "--bootstrap", boot, "--no-api",
+		"--data-dir", filepath.Join(dir, "b"))...)
+	if r := second.readLine(t, "ready ", 30*time.Second); field(r, "model") != root || field(r, "api") != "off" {
+		t.Fatalf("second node: %q, want model=%s api=off", r, root)
+	}
 
-	third := startRun(t, bin, append(common, "--blocks", "1:3", "--bootstrap", boot, "--prompt", c.Prompt, "-n", "200", "--wait", "30s")...)
-	third.readLine(t, "ready ", 30*time.Second)
+	third := startRun(t, bin, append(common, "--model", runModelPath, "--blocks", "1:3", "--bootstrap", boot, "--no-api",
+		"--data-dir", filepath.Join(dir, "c"), "--prompt", c.Prompt, "-n", "200", "--wait", "30s")...)
+	if r := third.readLine(t, "ready ", 30*time.Second); field(r, "model") != root {
+		t.Fatalf("third node imported the same file as model %s, want %s", field(r, "model"), root)
+	}
 	if err := third.wait(t, 60*time.Second); err != nil {
 		t.Fatalf("entry process: %v\n%s", err, third.stderrText())
 	}
@@ -226,7 +241,16 @@ func TestRunProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	second.readLine(t, "stopping", 10*time.Second)
+	second.readLine(t, "stopped ", 10*time.Second)
 	if err := second.wait(t, 10*time.Second); err != nil {
 		t.Fatalf("server exit after SIGTERM: %v", err)
+	}
+	// So does SIGINT, with the API up.
+	if err := first.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	first.readLine(t, "stopped ", 10*time.Second)
+	if err := first.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("server exit after SIGINT: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -33,15 +34,19 @@ type Pool struct {
 	waiting atomic.Bool  // the caller sleeps on doneCh
 	doneCh  chan struct{}
 
-	// Current job, written under mu before it is published.
-	kind      jobKind
-	fn        func(int)
-	w         Mat
-	rowBytes  int
-	chunkRows int
-	x         []float32
-	dst       []float32
-	batch     int
+	// Current job, written under mu before it is published. A product
+	// job computes nprod products sharing x (same type and columns; w is
+	// the first one's matrix, for the type and the columns). With glu the
+	// two products are gate and up of the same shape, and each chunk
+	// covers the same rows of both and finishes them with SiLU(gate)*up.
+	kind  jobKind
+	fn    func(int)
+	w     Mat
+	prods [maxProds]prod
+	nprod int
+	glu   bool
+	x     []float32
+	batch int
 
 	// Scratch for quantized activations, grown as needed and reused.
 	aq []int8
@@ -62,6 +67,24 @@ var noTiles bool
 var noTiles8 bool
 
 type jobKind uint8
+
+// maxProds is the most products one MatMulShared job computes.
+const maxProds = 3
+
+// prod is one product of a job: dst (batch x w.Rows) = w . x.
+type prod struct {
+	dst       []float32
+	w         Mat
+	rb        int // bytes per row
+	chunkRows int
+	first     int // index of its first chunk
+}
+
+// Product names one product for MatMulShared: Dst = W . x.
+type Product struct {
+	Dst []float32
+	W   Mat
+}
 
 const (
 	jobParallel jobKind = iota
@@ -262,6 +285,23 @@ func (p *Pool) Parallel(n int, fn func(i int)) {
 // its row, so results are bitwise independent of n, the number of workers
 // and the row split.
 func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
+	if err := checkProduct(dst, w, x, n); err != nil {
+		return err
+	}
+	if n == 0 || w.Rows == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("kernels: matmul: %w", ErrClosed)
+	}
+	p.prods[0] = prod{dst: dst, w: w}
+	p.runProducts(x, n, 1, false)
+	return nil
+}
+
+func checkProduct(dst []float32, w Mat, x []float32, n int) error {
 	if _, err := w.size(); err != nil {
 		return fmt.Errorf("kernels: matmul: %w", err)
 	}
@@ -272,7 +312,23 @@ func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
 		return fmt.Errorf("kernels: matmul %dx%d by batch %d: x has %d, dst %d elements: %w",
 			w.Rows, w.Cols, n, len(x), len(dst), ErrShortBuffer)
 	}
-	if n == 0 || w.Rows == 0 {
+	return nil
+}
+
+// MatMulShared computes several products of the same activations x
+// (n columns), each as MatMul(pr.Dst, pr.W, x, n) would, bitwise. Products
+// of one type and column count share one quantization of x and one
+// dispatch to the workers. At most 3 products.
+func (p *Pool) MatMulShared(x []float32, n int, prods ...Product) error {
+	if len(prods) > maxProds {
+		return fmt.Errorf("kernels: matmul: %d products, at most %d: %w", len(prods), maxProds, ErrShape)
+	}
+	for _, pr := range prods {
+		if err := checkProduct(pr.Dst, pr.W, x, n); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
 		return nil
 	}
 	p.mu.Lock()
@@ -280,11 +336,74 @@ func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
 	if p.closed {
 		return fmt.Errorf("kernels: matmul: %w", ErrClosed)
 	}
+	k := 0
+	for _, pr := range prods {
+		if pr.W.Rows == 0 {
+			continue
+		}
+		if k > 0 && (pr.W.Type != p.prods[0].w.Type || pr.W.Cols != p.prods[0].w.Cols) {
+			// Different quantization: run the group so far, start anew.
+			p.runProducts(x, n, k, false)
+			k = 0
+		}
+		p.prods[k] = prod{dst: pr.Dst, w: pr.W}
+		k++
+	}
+	if k > 0 {
+		p.runProducts(x, n, k, false)
+	}
+	return nil
+}
+
+// MatMulGLU computes hb = SiLU(wGate . x) * (wUp . x) for n columns of x,
+// bitwise as two MatMul calls followed by
+//
+//	hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * u[i]
+//
+// up receives wUp . x. wGate and wUp must have the same shape; if their
+// types differ the two products run as separate jobs.
+func (p *Pool) MatMulGLU(hb []float32, wGate Mat, up []float32, wUp Mat, x []float32, n int) error {
+	if err := checkProduct(hb, wGate, x, n); err != nil {
+		return err
+	}
+	if err := checkProduct(up, wUp, x, n); err != nil {
+		return err
+	}
+	if wGate.Rows != wUp.Rows || wGate.Cols != wUp.Cols {
+		return fmt.Errorf("kernels: glu: gate %dx%d and up %dx%d differ: %w",
+			wGate.Rows, wGate.Cols, wUp.Rows, wUp.Cols, ErrShape)
+	}
+	if n == 0 || wGate.Rows == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("kernels: matmul: %w", ErrClosed)
+	}
+	if wGate.Type != wUp.Type {
+		p.prods[0] = prod{dst: hb, w: wGate}
+		p.runProducts(x, n, 1, false)
+		p.prods[0] = prod{dst: up, w: wUp}
+		p.runProducts(x, n, 1, false)
+		m := n * wGate.Rows
+		siluMul(hb[:m], up[:m])
+		return nil
+	}
+	p.prods[0] = prod{dst: hb, w: wGate}
+	p.prods[1] = prod{dst: up, w: wUp}
+	p.runProducts(x, n, 2, true)
+	return nil
+}
+
+// runProducts runs p.prods[:k] (dst and w set; same type and columns,
+// rows > 0) over x. p.mu must be held.
+func (p *Pool) runProducts(x []float32, n, k int, glu bool) {
+	w := p.prods[0].w
 	p.w = w
-	p.rowBytes = w.RowBytes()
 	p.x = x[:n*w.Cols]
-	p.dst = dst[:n*w.Rows]
 	p.batch = n
+	p.nprod, p.glu = k, glu
 	p.planTiles()
 	if w.Type.Quantized() && w.Cols > 0 {
 		p.growScratch(n * w.Cols)
@@ -294,22 +413,40 @@ func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
 			p.run(jobQuant, n)
 		}
 	}
-	p.chunkRows = p.pickChunk(w.Rows, n)
-	p.run(jobMat, (w.Rows+p.chunkRows-1)/p.chunkRows)
-	p.x, p.dst, p.w.Data = nil, nil, nil
-	return nil
+	chunks := 0
+	for i := 0; i < k; i++ {
+		pr := &p.prods[i]
+		pr.dst = pr.dst[:n*pr.w.Rows]
+		pr.rb = pr.w.RowBytes()
+		pr.chunkRows = p.pickChunk(pr.w.Rows, n, pr.rb)
+		pr.first = chunks
+		if !glu || i == 0 {
+			chunks += (pr.w.Rows + pr.chunkRows - 1) / pr.chunkRows
+		}
+	}
+	p.run(jobMat, chunks)
+	p.x, p.w.Data = nil, nil
+	for i := range p.prods[:k] {
+		p.prods[i] = prod{}
+	}
+	p.nprod, p.glu = 0, false
 }
 
 // pickChunk returns the rows per work item: a multiple of 4, small enough
-// to balance the workers and, for batches, to keep a chunk's weights in L2.
-func (p *Pool) pickChunk(rows, n int) int {
-	c := (rows/(p.n*8) + 3) &^ 3
+// to balance the workers (chunks are claimed dynamically, so the last one
+// bounds the idle tail) and, for batches, to keep a chunk's weights in L2.
+func (p *Pool) pickChunk(rows, n, rowBytes int) int {
+	c := (rows/(p.n*chunksPerWorker) + 3) &^ 3
 	if n > 1 {
+		c = (rows/(p.n*8) + 3) &^ 3
 		const l2 = 256 << 10
-		c = min(c, (l2/max(1, p.rowBytes))&^3)
+		c = min(c, (l2/max(1, rowBytes))&^3)
 	}
 	return max(4, c)
 }
+
+// chunksPerWorker is the number of chunks per worker of a mat-vec.
+const chunksPerWorker = 16
 
 func (p *Pool) growScratch(elems int) {
 	if cap(p.aq) < elems {
@@ -373,10 +510,37 @@ func (p *Pool) quantCol(b int) {
 }
 
 func (p *Pool) matChunk(c int) {
-	rows, cols, rb := p.w.Rows, p.w.Cols, p.rowBytes
-	r0 := c * p.chunkRows
-	r1 := min(r0+p.chunkRows, rows)
-	wd := p.w.Data[r0*rb : r1*rb]
+	i := 0
+	for i+1 < p.nprod && c >= p.prods[i+1].first && !p.glu {
+		i++
+	}
+	pr := &p.prods[i]
+	r0 := (c - pr.first) * pr.chunkRows
+	r1 := min(r0+pr.chunkRows, pr.w.Rows)
+	p.matRows(pr, r0, r1)
+	if p.glu {
+		up := &p.prods[1]
+		p.matRows(up, r0, r1)
+		rows := pr.w.Rows
+		for b := 0; b < p.batch; b++ {
+			siluMul(pr.dst[b*rows+r0:b*rows+r1], up.dst[b*rows+r0:b*rows+r1])
+		}
+	}
+}
+
+// siluMul computes g[i] = SiLU(g[i]) * u[i].
+func siluMul(g, u []float32) {
+	u = u[:len(g)]
+	for i, v := range g {
+		g[i] = v / (1 + float32(math.Exp(float64(-v)))) * u[i]
+	}
+}
+
+// matRows computes rows [r0, r1) of product pr for every column.
+func (p *Pool) matRows(pr *prod, r0, r1 int) {
+	rows, cols, rb := pr.w.Rows, pr.w.Cols, pr.rb
+	wd := pr.w.Data[r0*rb : r1*rb]
+	dst := pr.dst
 	set := p.set
 	b := 0
 	if p.tiles && p.w.Type.Quantized() {
@@ -393,28 +557,28 @@ func (p *Pool) matChunk(c int) {
 			}
 			if r4 > 0 {
 				_ = xp[nb*width*40-1]
-				_ = p.dst[(b+width-1)*rows+r0+r4-1]
+				_ = dst[(b+width-1)*rows+r0+r4-1]
 				for r := 0; r < r4; r += 4 {
-					tile(&wd[r*rb], rb, &xp[0], nb, &p.dst[b*rows+r0+r], 4*rows)
+					tile(&wd[r*rb], rb, &xp[0], nb, &dst[b*rows+r0+r], 4*rows)
 				}
 			}
 			if r0+r4 < r1 {
 				for k := b; k < b+width; k++ {
-					p.rowsCol(k, p.dst[k*rows+r0+r4:k*rows+r1], wd[r4*rb:])
+					p.rowsCol(k, dst[k*rows+r0+r4:k*rows+r1], wd[r4*rb:], rb)
 				}
 			}
 			b += width
 		}
 	}
 	for ; b < p.batch; b++ {
-		p.rowsCol(b, p.dst[b*rows+r0:b*rows+r1], wd)
+		p.rowsCol(b, dst[b*rows+r0:b*rows+r1], wd, rb)
 	}
 }
 
-// rowsCol computes dst (consecutive rows starting at wd) for column b with
-// the row kernels.
-func (p *Pool) rowsCol(b int, dst []float32, wd []byte) {
-	cols, rb := p.w.Cols, p.rowBytes
+// rowsCol computes dst (consecutive rows starting at wd, rb bytes apart)
+// for column b with the row kernels.
+func (p *Pool) rowsCol(b int, dst []float32, wd []byte, rb int) {
+	cols := p.w.Cols
 	set := p.set
 	switch p.w.Type {
 	case F32:

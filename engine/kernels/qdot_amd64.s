@@ -142,6 +142,19 @@ q8a2_done:
 	PREFETCHT0 (R12)(BX*2) \
 	PREFETCHT0 (R12)(R9*1)
 
+// Prefetch the next 4 rows into L2 as one linear stream: R12 starts at row
+// 4 and advances by the 4 rows' bytes per block, so it sweeps the next
+// group's memory (contiguous when stride is the row size) in address
+// order while this group is computed. One ascending stream keeps the DRAM
+// and the hardware prefetchers busier than four short interleaved ones
+// (mat-vec from DRAM: ~18 -> ~26 GB/s on 2 Zen 4 cores), and L2 holds a
+// group of even long rows.
+// (q4_0: 72 bytes per block, two prefetches.)
+#define PREFETCHLIN3 \
+	PREFETCHT1 (R12) \
+	PREFETCHT1 64(R12) \
+	PREFETCHT1 128(R12)
+
 #define VPROLOGUE \
 	MOVQ   w+0(FP), SI \
 	MOVQ   stride+8(FP), BX \
@@ -170,7 +183,7 @@ TEXT ·q8_0x4VNNI(SB), NOSPLIT, $0-48
 	JZ           q8v_done
 
 q8v_loop:
-	PREFETCH4
+	PREFETCHLIN3
 	VMOVDQU  (DI), Y4
 	VPXOR    Y13, Y13, Y13
 	VPDPBUSD Y4, Y14, Y13
@@ -190,7 +203,7 @@ q8v_loop:
 	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
 	SCALEFMA4
 	ADDQ     $34, SI
-	ADDQ     $34, R12
+	ADDQ     $136, R12
 	ADDQ     $32, DI
 	ADDQ     $4, DX
 	DECQ     CX
@@ -282,7 +295,8 @@ TEXT ·q4_0x4VNNI(SB), NOSPLIT, $0-48
 	JZ           q4v_done
 
 q4v_loop:
-	PREFETCH4
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
 	VMOVDQU  (DI), Y4
 	VPXOR    Y13, Y13, Y13
 	VPDPBUSD Y4, Y15, Y13
@@ -305,7 +319,7 @@ q4v_loop:
 	ADDQ     $18, R8
 	ADDQ     $18, R10
 	ADDQ     $18, R11
-	ADDQ     $18, R12
+	ADDQ     $72, R12
 	ADDQ     $32, DI
 	ADDQ     $4, DX
 	DECQ     CX

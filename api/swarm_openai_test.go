@@ -1,0 +1,205 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/weights"
+)
+
+// swarmPair is a 2-node swarm on loopback: entry serves blocks [0,2) and
+// the API's generations, server serves [2,4), fetched from entry's store.
+type swarmPair struct {
+	entry, server *node.Node
+	root          cid.Cid
+	backend       *node.APIBackend
+}
+
+func startSwarmPair(t *testing.T) *swarmPair {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	openStore := func() *weights.Store {
+		s, err := weights.Open(t.TempDir(), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	storeA := openStore()
+	f, err := gguf.Open(testModelPath)
+	if err != nil {
+		t.Fatalf("opening the test model: %v", err)
+	}
+	root, err := storeA.Import(ctx, f, weights.ImportOptions{})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := api.NewMetrics()
+	start := func(store *weights.Store, m *api.Metrics, boot ...*node.Node) *node.Node {
+		cfg := node.Config{
+			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, Logger: log, Store: store, Metrics: m,
+			StepTimeout: 10 * time.Second, IOTimeout: 10 * time.Second, DiscoveryTimeout: 2 * time.Second, Version: "test",
+		}
+		for _, b := range boot {
+			cfg.Bootstrap = append(cfg.Bootstrap, b.Addrs()[0].String())
+		}
+		n, err := node.New(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	p := &swarmPair{root: root}
+	p.entry = start(storeA, metrics)
+	srcA, err := p.entry.StoreSource(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.entry.Serve(ctx, srcA, node.ServeOptions{Blocks: engine.Span{Start: 0, End: 2}, Entry: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.server = start(openStore(), nil, p.entry)
+	srcB, err := p.server.StoreSource(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.server.Serve(ctx, srcB, node.ServeOptions{Blocks: engine.Span{Start: 2, End: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the entry sees both servers.
+	for {
+		v, err := p.entry.SwarmView(ctx, root.String(), true)
+		if err == nil && len(v.Swarm.Servers) == 2 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the entry does not see both servers: %v", err)
+		}
+	}
+	p.backend = p.entry.APIBackend(node.APIOptions{Metrics: metrics})
+	return p
+}
+
+// TestSwarmOpenAINodeClient: the official openai npm client streams a chat
+// completion from the entry node of a 2-node swarm, and a completion at
+// temperature 0 is the single-process greedy text.
+func TestSwarmOpenAINodeClient(t *testing.T) {
+	nodeBin := needNode(t)
+	_, m, tok := newLocal(t, api.LocalOptions{})
+	p := startSwarmPair(t)
+	const prompt, n = "I dream of", 40
+	model := p.root.String()
+	ts, _ := serve(t, p.backend, api.Options{APIKey: "swarm-key", Metrics: api.NewMetrics()})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nodeBin, "testdata/openai_client.mjs", ts.URL+"/v1", model, "swarm-key", prompt, "40")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	var res struct {
+		ChatStream struct {
+			Text, Role   string
+			Chunks       int
+			FinishReason string    `json:"finish_reason"`
+			Usage        api.Usage `json:"usage"`
+		} `json:"chat_stream"`
+		Chat struct {
+			Text string
+		} `json:"chat"`
+		Completion struct {
+			Text         string
+			FinishReason string    `json:"finish_reason"`
+			Usage        api.Usage `json:"usage"`
+		}
+		Models       []string
+		UnknownModel struct{ Status int } `json:"unknown_model"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := referenceText(t, m, tok, prompt, n); res.Completion.Text != want {
+		t.Errorf("completion through the swarm %q\nwant (single process) %q", res.Completion.Text, want)
+	}
+	if u := res.Completion.Usage; u.CompletionTokens == 0 || u.TotalTokens != u.PromptTokens+u.CompletionTokens {
+		t.Errorf("completion usage %+v", u)
+	}
+	cs := res.ChatStream
+	if cs.Chunks < 3 || cs.Role != "assistant" || cs.FinishReason == "" || cs.Text == "" || cs.Text != res.Chat.Text {
+		t.Errorf("chat stream %+v, non-streamed text %q", cs, res.Chat.Text)
+	}
+	if len(res.Models) != 1 || res.Models[0] != model {
+		t.Errorf("models %v, want [%s]", res.Models, model)
+	}
+	if res.UnknownModel.Status != 404 {
+		t.Errorf("unknown model: %+v", res.UnknownModel)
+	}
+	// The route and metrics saw both hops.
+	route, err := p.backend.Route(ctx, model)
+	if err != nil || len(route) != 2 || route[0].Peer != p.entry.ID().String() || !route[0].Local || route[1].Peer != p.server.ID().String() {
+		t.Errorf("route %+v, %v", route, err)
+	}
+	st, err := p.backend.Status(ctx)
+	if err != nil || st.Requests < 3 || st.TokensGenerated == 0 {
+		t.Errorf("status %+v, %v", st, err)
+	}
+}
+
+// TestSwarmDashboard renders the dashboard of a running 2-node swarm's
+// entry node in headless Chromium: it shows both peers and their spans.
+func TestSwarmDashboard(t *testing.T) {
+	chromium := needChromium(t)
+	p := startSwarmPair(t)
+	ts, _ := serve(t, p.backend, api.Options{})
+	q := url.Values{"prompt": {"I dream of"}, "autorun": {"1"}, "max_tokens": {"8"}, "temperature": {"0"}}
+	dom := dumpDOM(t, chromium, ts.URL+"/?"+q.Encode())
+	for _, s := range []string{
+		`data-peer="` + p.entry.ID().String() + `"`, `data-peer="` + p.server.ID().String() + `"`,
+		`data-model="` + p.root.String() + `"`, "[0,2) · this node",
+	} {
+		if !strings.Contains(dom, html.EscapeString(s)) && !strings.Contains(dom, s) {
+			t.Errorf("the dashboard lacks %q", s)
+		}
+	}
+	cov := regexp.MustCompile(`class="blk cov(\d)"[^>]*>(\d)<`).FindAllStringSubmatch(dom, -1)
+	var got []string
+	for _, c := range cov {
+		got = append(got, c[2])
+	}
+	if strings.Join(got, ",") != "1,1,1,1" {
+		t.Errorf("coverage cells %v, want 1,1,1,1", got)
+	}
+	row := regexp.MustCompile(`(?s)<tr class="peer" data-peer="` + p.server.ID().String() + `">(.*?)</tr>`).FindStringSubmatch(dom)
+	if row == nil || strings.Count(row[1], `class="blk on"`) != 2 || strings.Count(row[1], `class="blk"`) != 2 {
+		t.Errorf("the server's span row: %v", row)
+	}
+	row = regexp.MustCompile(`(?s)<tr class="peer self" data-peer="` + p.entry.ID().String() + `">(.*?)</tr>`).FindStringSubmatch(dom)
+	if row == nil || strings.Count(row[1], `class="blk on"`) != 2 {
+		t.Errorf("the entry's span row: %v", row)
+	}
+	if !strings.Contains(dom, `data-done="1"`) {
+		t.Errorf("the playground did not finish")
+	}
+}

@@ -1,0 +1,620 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/node"
+)
+
+// readyTimeout bounds how long an `orbit run` process may take to print
+// its ready line.
+const readyTimeout = 2 * time.Minute
+
+// runFlags are the optional `orbit run` flags the binary has, read from
+// its --help.
+type runFlags struct {
+	api, noAPI, noBlocks, slowdown string // flag names, "" when absent
+}
+
+func probeRunFlags(ctx context.Context, bin string) (runFlags, error) {
+	out, err := exec.CommandContext(ctx, bin, "run", "--help").CombinedOutput()
+	if err != nil {
+		return runFlags{}, fmt.Errorf("%s run --help: %w: %s", bin, err, bytes.TrimSpace(out))
+	}
+	help := string(out)
+	if !strings.Contains(help, "--model") || !strings.Contains(help, "--bootstrap") {
+		return runFlags{}, fmt.Errorf("%s does not look like orbit: `run --help` lists no --model and --bootstrap (set Options.Orbit)", bin)
+	}
+	var f runFlags
+	has := func(names ...string) string {
+		for _, n := range names {
+			if strings.Contains(help, "--"+n+" ") {
+				return n
+			}
+		}
+		return ""
+	}
+	f.api = has("api")
+	f.noAPI = has("no-api")
+	f.noBlocks = has("no-blocks")
+	f.slowdown = has("compute-slowdown", "slowdown")
+	return f, nil
+}
+
+// procNode is one `orbit run` process.
+type procNode struct {
+	name     string
+	group    *Group
+	cmd      *exec.Cmd
+	dataDir  string
+	peer     string
+	addrs    []string
+	api      string // host:port of its OpenAI API ("" without one)
+	span     [2]int
+	through  float64
+	started  time.Duration
+	killedAt time.Duration
+	exited   chan struct{}
+	tail     *tailBuffer // the end of its stderr, for errors
+	logFile  *os.File    // its stderr's copy (Options.ProcessLogs)
+}
+
+// procCluster runs the swarm as `orbit run` processes on loopback.
+type procCluster struct {
+	sc      *Scenario
+	bin     string
+	model   string // path
+	modelID string
+	seed    uint64
+	flags   runFlags
+	dir     string // data dirs, removed by close
+	log     *slog.Logger
+	t0      time.Time
+	tok     *tokenizer.Tokenizer // prompt mode: prompts are sent as text
+	http    *http.Client
+	apiName string // model name the API serves
+	logs    string // per-process stderr files ("" for none)
+	verbose bool
+
+	mu    sync.Mutex
+	nodes []*procNode
+	boot  string
+}
+
+// startProcesses starts the scenario's nodes as processes.
+func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcfg engine.Config, seed uint64, work string, opt Options, log *slog.Logger) (*procCluster, error) {
+	bin := opt.Orbit
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("locating the orbit binary: %w", err)
+		}
+		// A test binary would take `run --help` for its own flags and run
+		// its tests: tests must build orbit and set Options.Orbit.
+		if strings.HasSuffix(exe, ".test") {
+			return nil, fmt.Errorf("%s is a test binary, not orbit: set Options.Orbit to an orbit binary (orbit run)", exe)
+		}
+		bin = exe
+	}
+	flags, err := probeRunFlags(ctx, bin)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "orbit-bench-procs-")
+	if err != nil {
+		return nil, err
+	}
+	pc := &procCluster{sc: sc, bin: bin, model: src.Path, modelID: src.ID(), seed: seed, flags: flags, dir: dir, log: log, t0: time.Now(),
+		http: &http.Client{}, logs: opt.ProcessLogs, verbose: opt.ProcessVerbose}
+	if pc.logs != "" {
+		if err := os.MkdirAll(pc.logs, 0o755); err != nil {
+			return pc, err
+		}
+	}
+	for _, g := range sc.Nodes {
+		if g.Span.None && flags.noBlocks == "" && !g.Deferred {
+			return pc, fmt.Errorf("node %s: span none needs `orbit run --no-blocks`, which this orbit lacks: give the entry a span", g.Name)
+		}
+	}
+	if flags.api == "" {
+		f, err := gguf.Open(src.Path)
+		if err != nil {
+			return pc, err
+		}
+		pc.tok, err = tokenizer.FromGGUF(f)
+		f.Close()
+		if err != nil {
+			return pc, fmt.Errorf("tokenizer: %w", err)
+		}
+	}
+	for i := range sc.Nodes {
+		if g := &sc.Nodes[i]; !g.Deferred {
+			if err := pc.add(ctx, g); err != nil {
+				return pc, err
+			}
+		}
+	}
+	if flags.api != "" {
+		if err := pc.resolveAPIModel(ctx); err != nil {
+			return pc, err
+		}
+	}
+	return pc, nil
+}
+
+// freePort returns a loopback address with a port free right now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func (pc *procCluster) add(ctx context.Context, g *Group) error {
+	for _, name := range g.NodeNames() {
+		if err := pc.start(ctx, g, name); err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// baseArgs are the `orbit run` flags every process of the swarm gets.
+func (pc *procCluster) baseArgs(dataDir string) []string {
+	args := []string{"run", "--model", pc.model, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data-dir", dataDir, "--encoding", pc.sc.Encoding}
+	pc.mu.Lock()
+	if pc.boot != "" {
+		args = append(args, "--bootstrap", pc.boot)
+	}
+	pc.mu.Unlock()
+	return args
+}
+
+func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
+	dataDir := fmt.Sprintf("%s/%s", pc.dir, name)
+	if err := writeIdentity(dataDir, pc.seed, name); err != nil {
+		return err
+	}
+	args := pc.baseArgs(dataDir)
+	switch {
+	case g.Span.None:
+		args = append(args, "--"+pc.flags.noBlocks)
+	case g.Span.Fixed():
+		args = append(args, "--blocks", fmt.Sprintf("%d:%d", g.Span.Start, g.Span.End))
+	case g.MaxBlocks > 0:
+		args = append(args, "--max-blocks", strconv.Itoa(g.MaxBlocks))
+	}
+	if g.KVCache > 0 {
+		args = append(args, "--kv-cache", strconv.FormatInt(max(int64(g.KVCache)>>20, 1), 10))
+	}
+	if g.Slowdown > 1 && pc.flags.slowdown != "" {
+		args = append(args, "--"+pc.flags.slowdown, strconv.FormatFloat(g.Slowdown, 'f', -1, 64))
+	}
+	pn := &procNode{name: name, group: g, dataDir: dataDir, exited: make(chan struct{}), tail: &tailBuffer{max: 8 << 10}}
+	if !g.Entry && pc.flags.noAPI != "" {
+		args = append(args, "--"+pc.flags.noAPI)
+	}
+	if g.Entry {
+		args = append(args, "--entry")
+		if pc.flags.api != "" {
+			addr, err := freePort()
+			if err != nil {
+				return err
+			}
+			args = append(args, "--"+pc.flags.api, addr)
+			pn.api = addr
+		}
+	}
+	if pc.verbose {
+		args = append(args, "-v")
+	}
+	// Not CommandContext: the processes outlive start's context and are
+	// stopped by kill and close.
+	cmd := exec.Command(pc.bin, args...)
+	cmd.Stderr = pn.tail
+	if pc.logs != "" {
+		f, err := os.Create(filepath.Join(pc.logs, name+".log"))
+		if err != nil {
+			return err
+		}
+		pn.logFile = f
+		cmd.Stderr = io.MultiWriter(pn.tail, f)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	pc.log.Debug("starting process", "node", name, "args", strings.Join(args, " "))
+	if err := cmd.Start(); err != nil {
+		if pn.logFile != nil {
+			pn.logFile.Close()
+		}
+		return fmt.Errorf("starting %s: %w", pc.bin, err)
+	}
+	pn.cmd = cmd
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			if line := sc.Text(); !sent && strings.HasPrefix(line, "ready ") {
+				ready <- line
+				sent = true
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = cmd.Wait()
+		if pn.logFile != nil {
+			pn.logFile.Close()
+		}
+		close(pn.exited)
+	}()
+	pc.mu.Lock()
+	pc.nodes = append(pc.nodes, pn)
+	pc.mu.Unlock()
+	t := time.NewTimer(readyTimeout)
+	defer t.Stop()
+	var line string
+	select {
+	case line = <-ready:
+	case <-pn.exited:
+		return fmt.Errorf("orbit run exited before it was ready: %s", pn.tail.String())
+	case <-t.C:
+		return fmt.Errorf("orbit run not ready after %v: %s", readyTimeout, pn.tail.String())
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := pn.parseReady(line); err != nil {
+		return err
+	}
+	pn.started = time.Since(pc.t0)
+	pc.mu.Lock()
+	if pc.boot == "" {
+		for _, a := range pn.addrs {
+			if strings.Contains(a, "/127.0.0.1/tcp/") {
+				pc.boot = a
+				break
+			}
+		}
+	}
+	pc.mu.Unlock()
+	pc.log.Debug("process ready", "node", name, "pid", cmd.Process.Pid, "span", pn.span, "api", pn.api)
+	return nil
+}
+
+// parseReady reads `ready peer=ID addrs=A,B model=M span=[a,b)
+// throughput=T peers=N [api=ADDR]`.
+func (pn *procNode) parseReady(line string) error {
+	for _, f := range strings.Fields(line)[1:] {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "peer":
+			pn.peer = v
+		case "addrs":
+			pn.addrs = strings.Split(v, ",")
+		case "span":
+			_, _ = fmt.Sscanf(v, "[%d,%d)", &pn.span[0], &pn.span[1])
+		case "throughput":
+			pn.through, _ = strconv.ParseFloat(v, 64)
+		case "api":
+			if v == "off" {
+				pn.api = ""
+			} else if v != "" {
+				pn.api = strings.TrimPrefix(v, "http://")
+			}
+		}
+	}
+	if pn.peer == "" || len(pn.addrs) == 0 {
+		return fmt.Errorf("ready line without peer and addrs: %q", line)
+	}
+	return nil
+}
+
+func (pc *procCluster) named(name string) *procNode {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, n := range pc.nodes {
+		if n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+func (pc *procCluster) entries() []string {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	var out []string
+	for _, n := range pc.nodes {
+		if n.group.Entry {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// kill sends SIGKILL.
+func (pc *procCluster) kill(name string) error {
+	n := pc.named(name)
+	if n == nil {
+		return fmt.Errorf("kill %s: no such running node", name)
+	}
+	pc.mu.Lock()
+	if n.killedAt > 0 {
+		pc.mu.Unlock()
+		return fmt.Errorf("kill %s: already dead", name)
+	}
+	n.killedAt = max(time.Since(pc.t0), 1)
+	pc.mu.Unlock()
+	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill %s: %w", name, err)
+	}
+	<-n.exited
+	return nil
+}
+
+func (pc *procCluster) setCut(a, b string, cut bool) error {
+	return fmt.Errorf("processes mode: no link emulation, cannot %s %s<->%s", map[bool]string{true: "cut", false: "heal"}[cut], a, b)
+}
+
+func (pc *procCluster) nodeResults(setup time.Duration) []NodeResult {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	var out []NodeResult
+	for _, n := range pc.nodes {
+		if n.peer == "" {
+			continue
+		}
+		nr := NodeResult{Name: n.name, Region: n.group.Region, Entry: n.group.Entry, Slowdown: n.group.Slowdown, Span: n.span,
+			ThroughputTokS: n.through, StartedS: (n.started - setup).Seconds()}
+		if pc.flags.slowdown == "" {
+			nr.Slowdown = 1
+		}
+		if n.killedAt > 0 {
+			nr.KilledS = (n.killedAt - setup).Seconds()
+		}
+		out = append(out, nr)
+	}
+	return out
+}
+
+func (pc *procCluster) linkStats() []LinkStats { return nil }
+
+// close stops every process: SIGTERM, then SIGKILL after a grace period.
+func (pc *procCluster) close() {
+	pc.mu.Lock()
+	nodes := append([]*procNode(nil), pc.nodes...)
+	pc.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if n.cmd == nil || n.cmd.Process == nil {
+			continue
+		}
+		wg.Go(func() {
+			_ = n.cmd.Process.Signal(syscall.SIGTERM)
+			t := time.NewTimer(5 * time.Second)
+			defer t.Stop()
+			select {
+			case <-n.exited:
+			case <-t.C:
+				_ = n.cmd.Process.Kill()
+				<-n.exited
+			}
+		})
+	}
+	wg.Wait()
+	_ = os.RemoveAll(pc.dir)
+}
+
+// generate runs one request through the entry's OpenAI API or, without
+// one, through an `orbit run --prompt` process.
+func (pc *procCluster) generate(ctx context.Context, entry string, prompt []int32, maxTokens int, emit func()) (genStats, error) {
+	n := pc.named(entry)
+	if n == nil {
+		return genStats{}, fmt.Errorf("no entry node %s", entry)
+	}
+	if n.api != "" {
+		return genStats{}, pc.generateAPI(ctx, n, prompt, maxTokens, emit)
+	}
+	return genStats{}, pc.generatePrompt(ctx, prompt, maxTokens, emit)
+}
+
+// resolveAPIModel asks the first entry's API what it calls the model.
+func (pc *procCluster) resolveAPIModel(ctx context.Context) error {
+	var api string
+	for _, e := range pc.entries() {
+		if n := pc.named(e); n.api != "" {
+			api = n.api
+			break
+		}
+	}
+	pc.apiName = pc.modelID
+	if api == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+api+"/v1/models", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := pc.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("entry API: %w", err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
+		return fmt.Errorf("entry API /v1/models: %w", err)
+	}
+	if len(list.Data) > 0 {
+		pc.apiName = list.Data[0].ID
+	}
+	return nil
+}
+
+// generateAPI streams a completion of the prompt's token IDs (greedy).
+func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []int32, maxTokens int, emit func()) error {
+	body, err := json.Marshal(map[string]any{"model": pc.apiName, "prompt": prompt, "max_tokens": maxTokens, "temperature": 0,
+		"stream": true, "stream_options": map[string]bool{"include_usage": true}})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.api+"/v1/completions", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := pc.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("entry API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return fmt.Errorf("entry API: %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	emitted := 0
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if data == "[DONE]" {
+			break
+		}
+		var ev struct {
+			Choices []struct {
+				Text         string  `json:"text"`
+				FinishReason *string `json:"finish_reason"`
+			} `json:"choices"`
+			Usage *struct {
+				CompletionTokens int `json:"completion_tokens"`
+			} `json:"usage"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			return fmt.Errorf("entry API: event %q: %w", data, err)
+		}
+		if ev.Error != nil {
+			return fmt.Errorf("entry API: %s", ev.Error.Message)
+		}
+		if len(ev.Choices) > 0 && ev.Choices[0].FinishReason == nil {
+			emit()
+			emitted++
+		}
+		// Tokens whose text was empty came without an event of their own:
+		// count them when the usage arrives.
+		if ev.Usage != nil {
+			for ; emitted < ev.Usage.CompletionTokens; emitted++ {
+				emit()
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("entry API: %w", err)
+	}
+	return nil
+}
+
+// generatePrompt runs `orbit run --prompt` as a short-lived entry node
+// that joins the swarm, generates and exits. Its prompt is the token IDs
+// decoded to text (re-encoding may give a slightly different count), and
+// each chunk of generated output it prints counts as a token.
+func (pc *procCluster) generatePrompt(ctx context.Context, prompt []int32, maxTokens int, emit func()) error {
+	text := pc.tok.Decode(prompt[1:])
+	dir, err := os.MkdirTemp(pc.dir, "prompt-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	args := append(pc.baseArgs(dir), "--max-blocks", "1", "--prompt", text, "-n", strconv.Itoa(maxTokens), "--temperature", "0")
+	cmd := exec.CommandContext(ctx, pc.bin, args...)
+	tail := &tailBuffer{max: 4 << 10}
+	cmd.Stderr = tail
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	r := bufio.NewReader(stdout)
+	// The ready line, then the prompt echo, then the generated text.
+	if _, err := r.ReadString('\n'); err != nil {
+		_ = cmd.Wait()
+		return fmt.Errorf("orbit run --prompt: %s", tail.String())
+	}
+	echo := len(text) + 1 // BOS renders as nothing; a leading space may be added
+	buf := make([]byte, 4096)
+	seen := 0
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			seen += k
+			if seen > echo && !bytes.Equal(bytes.TrimSpace(buf[:k]), nil) {
+				emit()
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("orbit run --prompt: %w: %s", err, tail.String())
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.b))
+}

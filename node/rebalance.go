@@ -1,0 +1,110 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/sharding"
+)
+
+// rebalanceLoop runs a rebalancing step for every served model once per
+// RebalanceInterval (plus jitter). The epoch is wall-clock time divided by
+// the interval, so that the nodes of a swarm agree on whose turn it is.
+func (n *Node) rebalanceLoop() {
+	defer n.wg.Done()
+	every := n.cfg.RebalanceInterval
+	for {
+		d := every + time.Duration(rand.Int64N(int64(every)/10+1))
+		t := time.NewTimer(d)
+		select {
+		case <-n.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		epoch := time.Now().UnixNano() / int64(every)
+		for _, st := range n.Models() {
+			if st.Span.Len() == 0 {
+				continue
+			}
+			if _, _, err := n.Rebalance(n.ctx, st.Model, epoch); err != nil {
+				n.log.Warn("rebalance", "model", st.Model, "err", err)
+			}
+		}
+	}
+}
+
+// Rebalance is one rebalancing step for model in epoch: when it is this
+// node's turn among the model's servers (sharding.RebalanceTurn) and
+// moving raises the swarm's bottleneck enough or closes a gap
+// (sharding.Rebalance), the node loads the new span, announces it and
+// serves it; sessions already open on the old span run on, and the old
+// span is released when they are done. It returns the span served
+// afterwards and whether it moved. The periodic loop calls it; tests call
+// it with an epoch of their choice.
+func (n *Node) Rebalance(ctx context.Context, model string, epoch int64) (engine.Span, bool, error) {
+	old := n.servedModel(model)
+	if old == nil {
+		return engine.Span{}, false, fmt.Errorf("%w: %s", ErrNotEntry, model)
+	}
+	cur := old.span()
+	if cur.Len() == 0 || n.draining.Load() {
+		return cur, false, nil
+	}
+	v, err := n.SwarmView(ctx, model, true)
+	if err != nil {
+		return cur, false, err
+	}
+	self := n.ID().String()
+	ids := make([]string, 0, len(v.Swarm.Servers))
+	for _, s := range v.Swarm.Servers {
+		ids = append(ids, s.ID)
+	}
+	if !sharding.RebalanceTurn(ids, self, epoch) {
+		return cur, false, nil
+	}
+	to, move := sharding.Rebalance(v.Swarm, self, n.cfg.RebalanceThreshold)
+	if !move {
+		return cur, false, nil
+	}
+	span := engine.Span{Start: to.Start, End: to.End}
+	n.log.Info("rebalancing", "model", model, "from", cur, "to", span, "epoch", epoch)
+	srv, err := n.load(ctx, old.src, old.blocks, span, old.entry != nil)
+	if err != nil {
+		return cur, false, err
+	}
+	n.mu.Lock()
+	if n.models[model] != old {
+		n.mu.Unlock()
+		srv.close()
+		return cur, false, fmt.Errorf("node: model %s changed while rebalancing", model)
+	}
+	n.models[model] = srv
+	clear(n.views)
+	n.mu.Unlock()
+	ok := n.announce(ctx, model, span)
+	n.wg.Add(2)
+	go n.reannounce(model, span, ok)
+	go n.retire(old)
+	n.log.Info("serving", "model", model, "span", span, "throughput", fmt.Sprintf("%.1f tok/s/block", srv.throughput), "replaced", cur)
+	return span, true, nil
+}
+
+// retire closes a replaced span once its sessions and generations have
+// ended (or the node closes).
+func (n *Node) retire(old *served) {
+	defer n.wg.Done()
+	defer old.close()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for old.busy() > 0 {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/weights"
+)
+
+// StoreSource is a model of a content-addressed weight store. Its ID is
+// the model's root CID, the same on every node that imported or fetched
+// it. Parts missing from the store are fetched from the swarm's providers
+// when opened.
+type StoreSource struct {
+	store   *weights.Store
+	root    cid.Cid
+	fetcher *weights.Fetcher // nil: local parts only
+}
+
+// StoreSource returns a source for model root of the node's weight store
+// (Config.Store), fetching missing parts through the node's host and DHT.
+func (n *Node) StoreSource(root cid.Cid) (*StoreSource, error) {
+	if n.cfg.Store == nil {
+		return nil, fmt.Errorf("node: no weight store configured")
+	}
+	if err := weights.CheckCID(root); err != nil {
+		return nil, err
+	}
+	return &StoreSource{store: n.cfg.Store, root: root, fetcher: n.fetcher}, nil
+}
+
+// NewStoreSource is a source over the local parts of root only.
+func NewStoreSource(store *weights.Store, root cid.Cid) *StoreSource {
+	return &StoreSource{store: store, root: root}
+}
+
+// ID is the root CID.
+func (s *StoreSource) ID() string { return s.root.String() }
+
+// Root is the model's root CID.
+func (s *StoreSource) Root() cid.Cid { return s.root }
+
+// Store is the weight store the source reads.
+func (s *StoreSource) Store() *weights.Store { return s.store }
+
+// Open fetches the parts of span (and the embedding and head, if asked)
+// the store lacks, then returns the store's GGUF of them.
+func (s *StoreSource) Open(ctx context.Context, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
+	if !s.has(ctx, span, withEmbed, withHead) {
+		if s.fetcher == nil {
+			return nil, fmt.Errorf("node: model %s: blocks %v not in the weight store and no swarm to fetch them from", s.root, span)
+		}
+		if _, err := s.fetcher.Fetch(ctx, s.root, weights.Want{Span: span, Embed: withEmbed, Head: withHead}); err != nil {
+			return nil, fmt.Errorf("node: fetching blocks %v of %s: %w", span, s.root, err)
+		}
+	}
+	f, err := s.store.OpenSpan(ctx, s.root, span, withEmbed, withHead)
+	if err != nil {
+		return nil, fmt.Errorf("node: open blocks %v of %s: %w", span, s.root, err)
+	}
+	return f, nil
+}
+
+// has reports whether the store holds the wanted parts.
+func (s *StoreSource) has(ctx context.Context, span engine.Span, embed, head bool) bool {
+	ms, err := s.store.Models(ctx)
+	if err != nil {
+		return false
+	}
+	for _, mi := range ms {
+		if !mi.Root.Equals(s.root) || !mi.HaveRoot || (embed && !mi.Embed) || (head && !mi.Head) || span.End > len(mi.LocalBlocks) || span.Start < 0 {
+			continue
+		}
+		ok := true
+		for i := span.Start; i < span.End; i++ {
+			ok = ok && mi.LocalBlocks[i]
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// provider is a ModelSource whose weights the node announces while it
+// serves them.
+type provider interface {
+	provide(ctx context.Context, n *Node) error
+}
+
+func (s *StoreSource) provide(ctx context.Context, n *Node) error {
+	if s.store != n.cfg.Store {
+		return nil // only the node's own store has a block server
+	}
+	_, err := s.store.Provide(ctx, n.dht, s.root)
+	return err
+}
