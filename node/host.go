@@ -107,6 +107,16 @@ func newHost(cfg *Config, key crypto.PrivKey) (host.Host, error) {
 	limits.AddServiceLimit(protocol.ServiceName,
 		rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 256 << 20},
 		rcmgr.BaseLimitIncrease{StreamsInbound: 256, StreamsOutbound: 256, Streams: 512, Memory: 128 << 20})
+	// One entry node opens a control stream (and pushes into the next hop)
+	// per generation: the per-peer defaults (16 MiB) would cap a busy
+	// entry node at a handful of concurrent generations per server.
+	perPeer := rcmgr.BaseLimit{StreamsInbound: 512, StreamsOutbound: 512, Streams: 1024, Memory: 256 << 20}
+	perPeerInc := rcmgr.BaseLimitIncrease{StreamsInbound: 128, StreamsOutbound: 128, Streams: 256, Memory: 64 << 20}
+	limits.AddServicePeerLimit(protocol.ServiceName, perPeer, perPeerInc)
+	limits.AddProtocolPeerLimit(protocol.InferID, perPeer, perPeerInc)
+	limits.AddProtocolLimit(protocol.InferID,
+		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: 512 << 20},
+		rcmgr.BaseLimitIncrease{StreamsInbound: 512, StreamsOutbound: 512, Streams: 1024, Memory: 128 << 20})
 	libp2p.SetDefaultServiceLimits(&limits)
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
 	if err != nil {
