@@ -42,12 +42,10 @@ type LocalBackend struct {
 	models  []LocalModel
 	opt     LocalOptions
 	started time.Time
-	slots   chan struct{}
+	slots   *Slots
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	queued int
-	active int
+	mu sync.Mutex
 }
 
 // NewLocalBackend serves models, which must be fully loaded (engine.Full)
@@ -88,7 +86,7 @@ func NewLocalBackend(models []LocalModel, opt LocalOptions) (*LocalBackend, erro
 		models:  slices.Clone(models),
 		opt:     opt,
 		started: time.Now(),
-		slots:   make(chan struct{}, opt.MaxConcurrent),
+		slots:   NewSlots(opt.MaxConcurrent, opt.MaxQueue, opt.Metrics),
 		log:     opt.Logger,
 	}, nil
 }
@@ -130,9 +128,7 @@ func (b *LocalBackend) Tokenizer(model string) (*tokenizer.Tokenizer, error) {
 
 // Status reports this process: every model's whole span, load and counters.
 func (b *LocalBackend) Status(ctx context.Context) (NodeStatus, error) {
-	b.mu.Lock()
-	load := Load{Active: b.active, Queued: b.queued, MaxConcurrent: b.opt.MaxConcurrent, MaxQueue: b.opt.MaxQueue}
-	b.mu.Unlock()
+	load := b.slots.Load()
 	snap := b.opt.Metrics.Snapshot()
 	st := NodeStatus{
 		PeerID: b.opt.PeerID, Version: b.opt.Version, StartedAt: b.started,
@@ -157,43 +153,6 @@ func (b *LocalBackend) Route(ctx context.Context, model string) ([]RouteHop, err
 	}
 	return []RouteHop{{Peer: b.opt.PeerID, Start: 0, End: m.Model.Config.Layers, Local: true}}, nil
 }
-
-// acquire takes a generation slot, waiting in the queue if there is room.
-func (b *LocalBackend) acquire(ctx context.Context) error {
-	b.mu.Lock()
-	if b.active+b.queued >= b.opt.MaxConcurrent+b.opt.MaxQueue {
-		b.mu.Unlock()
-		return fmt.Errorf("%w: %d generations running and %d waiting", ErrBusy, b.opt.MaxConcurrent, b.opt.MaxQueue)
-	}
-	b.queued++
-	b.publishLocked()
-	b.mu.Unlock()
-	select {
-	case b.slots <- struct{}{}:
-		b.mu.Lock()
-		b.queued--
-		b.active++
-		b.publishLocked()
-		b.mu.Unlock()
-		return nil
-	case <-ctx.Done():
-		b.mu.Lock()
-		b.queued--
-		b.publishLocked()
-		b.mu.Unlock()
-		return fmt.Errorf("api: waiting for a generation slot: %w", ctx.Err())
-	}
-}
-
-func (b *LocalBackend) release() {
-	<-b.slots
-	b.mu.Lock()
-	b.active--
-	b.publishLocked()
-	b.mu.Unlock()
-}
-
-func (b *LocalBackend) publishLocked() { b.opt.Metrics.SetLoad(b.active, b.queued) }
 
 // Generate runs a generation on the local engine; see Backend.Generate.
 func (b *LocalBackend) Generate(ctx context.Context, req GenerateRequest, emit func(tok int32) error) (GenerateResult, error) {
@@ -225,10 +184,10 @@ func (b *LocalBackend) Generate(ctx context.Context, req GenerateRequest, emit f
 		res.FinishReason = FinishLength
 		return res, nil
 	}
-	if err := b.acquire(ctx); err != nil {
+	if err := b.slots.Acquire(ctx); err != nil {
 		return res, err
 	}
-	defer b.release()
+	defer b.slots.Release()
 
 	maxLen := min(len(req.Prompt)+req.MaxTokens, cfg.Context)
 	sess, err := m.Model.NewSession(maxLen)

@@ -37,13 +37,11 @@ type APIBackend struct {
 	n       *Node
 	opt     APIOptions
 	started time.Time
-	slots   chan struct{}
+	slots   *api.Slots
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	toks   map[string]*tokenizer.Tokenizer
-	active int
-	queued int
+	mu   sync.Mutex
+	toks map[string]*tokenizer.Tokenizer
 }
 
 var _ api.Backend = (*APIBackend)(nil)
@@ -58,7 +56,7 @@ func (n *Node) APIBackend(opt APIOptions) *APIBackend {
 	} else if opt.MaxQueue < 0 {
 		opt.MaxQueue = 0
 	}
-	return &APIBackend{n: n, opt: opt, started: time.Now(), slots: make(chan struct{}, opt.MaxConcurrent),
+	return &APIBackend{n: n, opt: opt, started: time.Now(), slots: api.NewSlots(opt.MaxConcurrent, opt.MaxQueue, opt.Metrics),
 		log: n.log.With("component", "api"), toks: map[string]*tokenizer.Tokenizer{}}
 }
 
@@ -126,9 +124,7 @@ func (b *APIBackend) Tokenizer(model string) (*tokenizer.Tokenizer, error) {
 
 // Status describes this node.
 func (b *APIBackend) Status(ctx context.Context) (api.NodeStatus, error) {
-	b.mu.Lock()
-	load := api.Load{Active: b.active, Queued: b.queued, MaxConcurrent: b.opt.MaxConcurrent, MaxQueue: b.opt.MaxQueue}
-	b.mu.Unlock()
+	load := b.slots.Load()
 	snap := b.opt.Metrics.Snapshot()
 	st := api.NodeStatus{
 		PeerID: b.n.ID().String(), Version: b.n.cfg.Version, StartedAt: b.started,
@@ -280,10 +276,10 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 		}
 		stop = tok.IsEOG
 	}
-	if err := b.acquire(ctx); err != nil {
+	if err := b.slots.Acquire(ctx); err != nil {
 		return res, err
 	}
-	defer b.release()
+	defer b.slots.Release()
 	m := b.opt.Metrics
 	m.AddGeneration()
 	stopped := false
@@ -322,39 +318,3 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 	}
 	return res, nil
 }
-
-func (b *APIBackend) acquire(ctx context.Context) error {
-	b.mu.Lock()
-	if b.active+b.queued >= b.opt.MaxConcurrent+b.opt.MaxQueue {
-		b.mu.Unlock()
-		return fmt.Errorf("%w: %d generations running and %d waiting", api.ErrBusy, b.opt.MaxConcurrent, b.opt.MaxQueue)
-	}
-	b.queued++
-	b.publishLocked()
-	b.mu.Unlock()
-	select {
-	case b.slots <- struct{}{}:
-		b.mu.Lock()
-		b.queued--
-		b.active++
-		b.publishLocked()
-		b.mu.Unlock()
-		return nil
-	case <-ctx.Done():
-		b.mu.Lock()
-		b.queued--
-		b.publishLocked()
-		b.mu.Unlock()
-		return fmt.Errorf("node: waiting for a generation slot: %w", ctx.Err())
-	}
-}
-
-func (b *APIBackend) release() {
-	<-b.slots
-	b.mu.Lock()
-	b.active--
-	b.publishLocked()
-	b.mu.Unlock()
-}
-
-func (b *APIBackend) publishLocked() { b.opt.Metrics.SetLoad(b.active, b.queued) }
