@@ -35,6 +35,12 @@
 // For f32, f16 and bf16 weights the
 // activations stay float32 and weights are widened on the fly.
 //
+// Pool.MatMulShared runs up to three products of the same activations (a
+// layer's Q, K and V) as one job: one quantization of the activations and
+// one dispatch to the workers. Pool.MatMulGLU does the same for a feed-
+// forward gate and up and applies SiLU(gate)*up per row chunk. Both give
+// bitwise the results of the separate calls.
+//
 // Determinism: every output element is produced by one fixed-order reduction
 // over its row that depends only on the row, the activation column and the
 // implementation in use, never on the batch size, the number of workers or

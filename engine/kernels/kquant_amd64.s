@@ -111,6 +111,7 @@
 // func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4Kx4VNNI(SB), NOSPLIT, $0-56
 	KPROLOGUE
+	LEAQ         (SI)(BX*4), R14 // linear prefetch pointer: row 4
 	MOVL         $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Y15
 	MOVL         $0, AX
@@ -133,19 +134,18 @@ TEXT ·q4Kx4VNNI(SB), NOSPLIT, $0-56
 	JZ           q4k_done
 
 q4k_loop:
-	MOVQ       stride+8(FP), AX // prefetch the next 4 rows' blocks
-	PREFETCHT0 (SI)(AX*4)
-	PREFETCHT0 64(SI)(AX*4)
-	PREFETCHT0 128(SI)(AX*4)
-	PREFETCHT0 (R8)(AX*4)
-	PREFETCHT0 64(R8)(AX*4)
-	PREFETCHT0 128(R8)(AX*4)
-	PREFETCHT0 (R9)(AX*4)
-	PREFETCHT0 64(R9)(AX*4)
-	PREFETCHT0 128(R9)(AX*4)
-	PREFETCHT0 (R10)(AX*4)
-	PREFETCHT0 64(R10)(AX*4)
-	PREFETCHT0 128(R10)(AX*4)
+	// Prefetch the next 4 rows into L2 as one linear stream (R14, see
+	// PREFETCHLIN3 in qdot_amd64.s): 4 x 144 bytes per super-block.
+	PREFETCHT1 (R14)
+	PREFETCHT1 64(R14)
+	PREFETCHT1 128(R14)
+	PREFETCHT1 192(R14)
+	PREFETCHT1 256(R14)
+	PREFETCHT1 320(R14)
+	PREFETCHT1 384(R14)
+	PREFETCHT1 448(R14)
+	PREFETCHT1 512(R14)
+	ADDQ       $576, R14
 	VMOVUPS   (DX), Y4
 	VCVTDQ2PS (R13), Y5
 	VMULPS    Y4, Y5, Y5
@@ -242,6 +242,7 @@ GLOBL q6idx<>(SB), RODATA|NOPTR, $128
 // func q6Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q6Kx4VNNI(SB), NOSPLIT, $256-56
 	KPROLOGUE
+	LEAQ         (SI)(BX*4), R14 // linear prefetch pointer: row 4
 	MOVL         $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Y16
 	MOVL         $0x30303030, AX
@@ -257,23 +258,23 @@ TEXT ·q6Kx4VNNI(SB), NOSPLIT, $256-56
 	JZ           q6k_done
 
 q6k_loop:
-	MOVQ       stride+8(FP), AX // prefetch the next 4 rows' blocks
-	PREFETCHT0 (SI)(AX*4)
-	PREFETCHT0 64(SI)(AX*4)
-	PREFETCHT0 128(SI)(AX*4)
-	PREFETCHT0 192(SI)(AX*4)
-	PREFETCHT0 (R8)(AX*4)
-	PREFETCHT0 64(R8)(AX*4)
-	PREFETCHT0 128(R8)(AX*4)
-	PREFETCHT0 192(R8)(AX*4)
-	PREFETCHT0 (R9)(AX*4)
-	PREFETCHT0 64(R9)(AX*4)
-	PREFETCHT0 128(R9)(AX*4)
-	PREFETCHT0 192(R9)(AX*4)
-	PREFETCHT0 (R10)(AX*4)
-	PREFETCHT0 64(R10)(AX*4)
-	PREFETCHT0 128(R10)(AX*4)
-	PREFETCHT0 192(R10)(AX*4)
+	// Prefetch the next 4 rows into L2 as one linear stream (R14):
+	// 4 x 210 bytes per super-block.
+	PREFETCHT1 (R14)
+	PREFETCHT1 64(R14)
+	PREFETCHT1 128(R14)
+	PREFETCHT1 192(R14)
+	PREFETCHT1 256(R14)
+	PREFETCHT1 320(R14)
+	PREFETCHT1 384(R14)
+	PREFETCHT1 448(R14)
+	PREFETCHT1 512(R14)
+	PREFETCHT1 576(R14)
+	PREFETCHT1 640(R14)
+	PREFETCHT1 704(R14)
+	PREFETCHT1 768(R14)
+	PREFETCHT1 832(R14)
+	ADDQ       $840, R14
 	Q6K_BIAS(0)
 	Q6K_BIAS(32)
 	Q6K_BIAS(64)
