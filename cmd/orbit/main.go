@@ -36,18 +36,24 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Name() != "config" {
+				if _, err := applyConfig(cmd); err != nil {
+					return err
+				}
+			}
 			level := slog.LevelWarn
 			if verbose {
 				level = slog.LevelDebug
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+			return nil
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "print timings and debug logs to stderr")
-	root.AddCommand(newGenerateCmd(), newConvertCmd(), newSynthCmd(), newInfoCmd())
+	root.AddCommand(newGenerateCmd(), newConvertCmd(), newSynthCmd(), newInfoCmd(), newConfigCmd())
 	root.AddCommand(newWeightsCmds()...)
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newStatusCmds()...)

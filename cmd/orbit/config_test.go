@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := `
+max-blocks: 3
+kv-cache: 100
+encoding: q8_0
+bootstrap: [/ip4/127.0.0.1/tcp/1/p2p/A, /ip4/127.0.0.1/tcp/2/p2p/B]
+run:
+  kv-cache: 200
+generate:
+  kv-cache: 999
+`
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ORBIT_DATA_DIR", dir)
+	t.Setenv("ORBIT_ENCODING", "f32")
+	out, _, err := run(t, "config", "run", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Values []struct{ Flag, Value, Source string }
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	vals := map[string][2]string{}
+	for _, v := range got.Values {
+		vals[v.Flag] = [2]string{v.Value, v.Source}
+	}
+	tests := []struct{ flag, value, source string }{
+		{"max-blocks", "3", "file"},          // top level
+		{"kv-cache", "200", "file"},          // the run section beats top level
+		{"encoding", "f32", "env"},           // environment beats the file
+		{"api", "127.0.0.1:7717", "default"}, // nothing set
+		{"bootstrap", "[/ip4/127.0.0.1/tcp/1/p2p/A,/ip4/127.0.0.1/tcp/2/p2p/B]", "file"},
+	}
+	for _, tc := range tests {
+		if v := vals[tc.flag]; v[0] != tc.value || v[1] != tc.source {
+			t.Errorf("%s = %q from %s, want %q from %s", tc.flag, v[0], v[1], tc.value, tc.source)
+		}
+	}
+	// A command-line flag beats everything: generate reads -n from the
+	// command line although the environment sets it too.
+	t.Setenv("ORBIT_N", "2")
+	model := filepath.Join(shared, "models", "aidreams260K.gguf")
+	a, _, err := run(t, "generate", "--model", model, "--prompt", "I dream of", "--temperature", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := run(t, "generate", "--model", model, "--prompt", "I dream of", "--temperature", "0", "-n", "6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) <= len(a) || !strings.HasPrefix(b, strings.TrimSuffix(a, "\n")) {
+		t.Errorf("ORBIT_N=2 gave %q, -n 6 gave %q", a, b)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, file, env, want string
+	}{
+		{"bad yaml", "run: [", "", "config"},
+		{"bad value", "max-blocks: lots", "", "max-blocks"},
+		{"list for scalar", "max-blocks: [1, 2]", "", "max-blocks"},
+		{"bad env", "", "ORBIT_MAX_BLOCKS=many", "ORBIT_MAX_BLOCKS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.file != "" {
+				os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(tc.file), 0o644)
+			}
+			t.Setenv("ORBIT_DATA_DIR", dir)
+			if k, v, ok := strings.Cut(tc.env, "="); ok {
+				t.Setenv(k, v)
+			}
+			_, _, err := run(t, "config", "run")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+	if _, _, err := run(t, "config", "nosuchcommand"); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
