@@ -324,6 +324,9 @@ type ServeOptions struct {
 	Blocks engine.Span
 	// MaxBlocks caps a chosen span (0: all blocks).
 	MaxBlocks int
+	// MemoryBudget, when positive, caps a chosen span to the blocks whose
+	// weights fit in this many bytes (at least one block).
+	MemoryBudget int64
 	// NoBlocks serves no blocks (an entry-only node).
 	NoBlocks bool
 	// Entry also loads the embedding and head, so this node can run
@@ -353,7 +356,7 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 		return ModelStatus{}, err
 	}
 	cfg, err := engine.ConfigFromGGUF(meta)
-	meta.Close()
+	defer meta.Close()
 	if err != nil {
 		return ModelStatus{}, fmt.Errorf("node: model %s: %w", id, err)
 	}
@@ -365,6 +368,13 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 		maxBlocks := opt.MaxBlocks
 		if maxBlocks <= 0 || maxBlocks > cfg.Layers {
 			maxBlocks = cfg.Layers
+		}
+		if opt.MemoryBudget > 0 {
+			per := blockBytes(meta, &cfg)
+			if fit := int(max(1, opt.MemoryBudget/per)); fit < maxBlocks {
+				maxBlocks = fit
+			}
+			n.log.Info("memory budget", "model", id, "budget_mib", opt.MemoryBudget>>20, "block_mib", per>>20, "max_blocks", maxBlocks)
 		}
 		view, err := n.gather(ctx, id, cfg.Layers)
 		if err != nil {

@@ -30,7 +30,7 @@ import (
 type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding string
 	apiAddr, apiKey                               string
-	maxBlocks, n                                  int
+	maxBlocks, n, memoryMiB                       int
 	listen, bootstrap, allow                      []string
 	noMDNS, nat, entry, noAPI                     bool
 	kvCacheMiB                                    int64
@@ -68,7 +68,8 @@ text like 'orbit generate', and exits.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), or name or root CID in the store or the swarm")
-	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b (half-open); default: chosen from the swarm")
+	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b (half-open), or none (an entry node only); default: chosen from the swarm")
+	fl.IntVar(&f.memoryMiB, "memory", 0, "memory budget for block weights in MiB when choosing a span (0: 60% of available RAM)")
 	fl.IntVar(&f.maxBlocks, "max-blocks", 0, "most blocks to serve when choosing (0: all)")
 	fl.StringSliceVar(&f.listen, "listen", nil, "multiaddrs to listen on (default: TCP and QUIC, all interfaces, random ports)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "multiaddrs of peers to join through (with /p2p/ID)")
@@ -161,7 +162,16 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		cfg.AllowPeers = append(cfg.AllowPeers, p)
 	}
 	opt := node.ServeOptions{MaxBlocks: f.maxBlocks, Entry: f.entry || f.prompt != "" || !f.noAPI}
-	if f.blocks != "" {
+	opt.MemoryBudget = int64(f.memoryMiB) << 20
+	if opt.MemoryBudget <= 0 {
+		opt.MemoryBudget = defaultMemoryBudget()
+	}
+	if f.blocks == "none" {
+		if !opt.Entry {
+			return fmt.Errorf("--blocks none serves nothing: it needs the API, --entry or --prompt")
+		}
+		opt.NoBlocks = true
+	} else if f.blocks != "" {
 		if opt.Blocks, err = parseSpan(f.blocks); err != nil {
 			return err
 		}
@@ -323,4 +333,20 @@ func waitCoverage(ctx context.Context, n *node.Node, model string, wait time.Dur
 		case <-tick.C:
 		}
 	}
+}
+
+// defaultMemoryBudget is 60% of the memory the kernel reports available
+// (0, no cap, when it cannot be read).
+func defaultMemoryBudget() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "MemAvailable: %d kB", &kb); err == nil {
+			return kb << 10 * 6 / 10
+		}
+	}
+	return 0
 }
