@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
+	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -101,8 +102,9 @@ func (a allowList) InterceptSecured(_ network.Direction, p peer.ID, _ network.Co
 	return a[p]
 }
 
-// newHost builds the libp2p host of cfg.
-func newHost(cfg *Config, key crypto.PrivKey) (host.Host, error) {
+// newHost builds the libp2p host of cfg; with cfg.NAT the bootstrap
+// peers are its relay candidates.
+func newHost(cfg *Config, key crypto.PrivKey, bootstrap []peer.AddrInfo) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	limits.AddServiceLimit(protocol.ServiceName,
 		rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 256 << 20},
@@ -171,6 +173,16 @@ func newHost(cfg *Config, key crypto.PrivKey) (host.Host, error) {
 	if cfg.NAT {
 		opts = append(opts, libp2p.NATPortMap(), libp2p.EnableHolePunching(), libp2p.EnableRelay(),
 			libp2p.EnableRelayService(), libp2p.EnableNATService())
+		if len(bootstrap) > 0 {
+			opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(bootstrap,
+				autorelay.WithMinCandidates(1), autorelay.WithBootDelay(0)))
+		}
+		switch cfg.reachability {
+		case network.ReachabilityPublic:
+			opts = append(opts, libp2p.ForceReachabilityPublic())
+		case network.ReachabilityPrivate:
+			opts = append(opts, libp2p.ForceReachabilityPrivate())
+		}
 	} else {
 		opts = append(opts, libp2p.DisableRelay())
 	}

@@ -30,12 +30,12 @@ func TestHostAdmitsManyInferStreamsFromOnePeer(t *testing.T) {
 		}
 		return k
 	}
-	server, err := newHost(newTestHost(), key())
+	server, err := newHost(newTestHost(), key(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer server.Close()
-	client, err := newHost(newTestHost(), key())
+	client, err := newHost(newTestHost(), key(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -94,38 +95,149 @@ func weightsProgressBar(w io.Writer, label string) (update func(weights.Progress
 	return update, done
 }
 
+// ollamaPrefix marks an import argument as an ollama model name.
+const ollamaPrefix = "ollama:"
+
 func newWeightsImportCmd() *cobra.Command {
-	var name, tok string
+	var name, tok, ollama, ollamaDir string
+	var ollamaList bool
 	cmd := &cobra.Command{
-		Use:   "import MODEL",
-		Short: "Import a GGUF (or a llama2.c .bin with --tokenizer) into the weight store",
+		Use:   "import MODEL | ollama:NAME[:TAG] | --ollama NAME[:TAG] | --ollama-list",
+		Short: "Import a GGUF, a llama2.c .bin (with --tokenizer) or an ollama model into the weight store",
 		Long: "Cuts every tensor into content-addressed chunks, writes them, a layer manifest per\n" +
-			"transformer block and a root manifest into the store, and prints the model's root CID.",
-		Args: cobra.ExactArgs(1),
+			"transformer block and a root manifest into the store, and prints the model's root CID.\n\n" +
+			"MODEL is a GGUF file, or a llama2.c checkpoint with --tokenizer. ollama:NAME[:TAG] (or\n" +
+			"--ollama NAME[:TAG]) takes the model's GGUF blob straight from a local ollama store,\n" +
+			"checks it against the sha256 digest of its manifest, and names the model NAME:TAG unless\n" +
+			"--name is given. NAME is model, namespace/model or host/namespace/model, as ollama\n" +
+			"takes it; the tag defaults to latest. The store is --ollama-dir, else $OLLAMA_MODELS,\n" +
+			"else ~/.ollama/models, else /usr/share/ollama/.ollama/models. --ollama-list lists the\n" +
+			"models of the ollama store. (A GGUF file whose name starts with \"ollama:\" is ./ollama:...)",
+		Example: "  orbit import model.gguf\n" +
+			"  orbit import ollama:llama3.2:1b\n" +
+			"  orbit import --ollama-dir /srv/ollama/models --ollama hf.co/someone/model-GGUF:Q8_0 --name m\n" +
+			"  orbit import --ollama-list",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if ollamaList || ollama != "" {
+				if len(args) != 0 {
+					return fmt.Errorf("--ollama and --ollama-list take no MODEL argument, got %d", len(args))
+				}
+				return nil
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 	}
 	open := weightsDataDirFlag(cmd)
-	cmd.Flags().StringVar(&name, "name", "", "name for the model (default: general.name)")
+	cmd.Flags().StringVar(&name, "name", "", "name for the model (default: general.name; for an ollama model its ollama name)")
 	cmd.Flags().StringVar(&tok, "tokenizer", "", "llama2.c tokenizer, when MODEL is a llama2.c checkpoint")
+	cmd.Flags().StringVar(&ollama, "ollama", "", "import this model of the local ollama store (NAME[:TAG])")
+	cmd.Flags().StringVar(&ollamaDir, "ollama-dir", "", "ollama store (default $OLLAMA_MODELS, ~/.ollama/models or /usr/share/ollama/.ollama/models)")
+	cmd.Flags().BoolVar(&ollamaList, "ollama-list", false, "list the models of the ollama store and exit")
+	cmd.MarkFlagsMutuallyExclusive("ollama", "ollama-list")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		root := ollamaDir
+		if root == "" {
+			root = weights.OllamaDir(os.Getenv)
+		}
+		if ollamaList {
+			return weightsOllamaList(cmd.OutOrStdout(), root)
+		}
+		model, isOllama := ollama, ollama != ""
+		if !isOllama {
+			model, isOllama = strings.CutPrefix(args[0], ollamaPrefix)
+		}
+		if isOllama && tok != "" {
+			return fmt.Errorf("--tokenizer is only for llama2.c models; an ollama model is a GGUF")
+		}
 		s, err := open()
 		if err != nil {
 			return err
 		}
-		f, err := openAnyModel(args[0], tok)
+		var imported cid.Cid
+		if isOllama {
+			imported, err = weightsImportOllama(cmd, s, root, model, name)
+		} else {
+			imported, err = weightsImportFile(cmd, s, args[0], tok, name)
+		}
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		update, done := weightsProgressBar(cmd.ErrOrStderr(), "import")
-		root, err := s.Import(cmd.Context(), f, weights.ImportOptions{Name: name, Progress: update})
-		done()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(cmd.OutOrStdout(), root)
+		fmt.Fprintln(cmd.OutOrStdout(), imported)
 		return nil
 	}
 	return cmd
+}
+
+// weightsImportFile imports a GGUF or llama2.c file.
+func weightsImportFile(cmd *cobra.Command, s *weights.Store, path, tok, name string) (cid.Cid, error) {
+	f, err := openAnyModel(path, tok)
+	if err != nil {
+		return cid.Undef, err
+	}
+	defer f.Close()
+	update, done := weightsProgressBar(cmd.ErrOrStderr(), "import")
+	root, err := s.Import(cmd.Context(), f, weights.ImportOptions{Name: name, Progress: update})
+	done()
+	return root, err
+}
+
+// weightsImportOllama imports the model named model of the ollama store at
+// dir, checking its blob's digest first.
+func weightsImportOllama(cmd *cobra.Command, s *weights.Store, dir, model, name string) (cid.Cid, error) {
+	ref, err := weights.ParseOllamaRef(model)
+	if err != nil {
+		return cid.Undef, err
+	}
+	hashUpdate, hashDone := weightsProgressBar(cmd.ErrOrStderr(), "verify")
+	update, done := weightsProgressBar(cmd.ErrOrStderr(), "import")
+	opt := weights.OllamaImportOptions{ImportOptions: weights.ImportOptions{Name: name, Progress: update}}
+	hashed := false
+	opt.HashProgress = func(p weights.Progress) {
+		hashUpdate(p)
+		if p.Done == p.Total && !hashed {
+			hashed = true
+			hashDone()
+		}
+	}
+	root, err := s.ImportOllama(cmd.Context(), dir, ref, opt)
+	if !hashed {
+		hashDone()
+	}
+	done()
+	if errors.Is(err, weights.ErrOllamaNotFound) {
+		err = fmt.Errorf("%w\n(`orbit import --ollama-list` shows the models of %s; --ollama-dir or $OLLAMA_MODELS choose another ollama store)", err, dir)
+	}
+	return root, err
+}
+
+// weightsOllamaList prints the models of the ollama store at dir.
+func weightsOllamaList(w io.Writer, dir string) error {
+	ms, err := weights.ListOllama(dir)
+	if err != nil {
+		return fmt.Errorf("%w (--ollama-dir or $OLLAMA_MODELS name another store)", err)
+	}
+	if len(ms) == 0 {
+		fmt.Fprintf(w, "no models in the ollama store %s\n", dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSIZE\tDIGEST\tNOTE")
+	for _, m := range ms {
+		size, digest := "?", "?"
+		if m.Digest != "" {
+			size = weights.FormatBytes(m.Size)
+			digest = strings.TrimPrefix(m.Digest, "sha256:")[:12]
+		}
+		note := ""
+		switch {
+		case m.Err != nil:
+			note = "cannot import: " + m.Err.Error()
+		case m.Projectors > 0:
+			note = "multimodal projector not imported"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, size, digest, note)
+	}
+	return tw.Flush()
 }
 
 func newWeightsExportCmd() *cobra.Command {
