@@ -125,6 +125,9 @@ type NodeStatus struct {
 	TokensGenerated int64     `json:"tokens_generated"` // tokens emitted
 	PromptTokens    int64     `json:"prompt_tokens"`    // prompt tokens processed
 	Peers           int       `json:"peers"`            // peers known
+	// Transfers are the node's imports and fetches of weights (see
+	// Transfer); empty for a node without a weight store.
+	Transfers []Transfer `json:"transfers"`
 }
 
 // PeerInfo describes another peer of the swarm.

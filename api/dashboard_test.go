@@ -72,6 +72,20 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("the dashboard lacks %q", s)
 		}
 	}
+	// The transfers: a fetch in progress with its bar, rate and ETA, and a
+	// failed import with its error.
+	for _, s := range []string{
+		`data-kind="fetch" data-phase="fetching"`, `aria-valuenow="25.0"`, `style="width:25.0%"`,
+		"fetch aidreams blocks [0,2) + embedding", "25.0% · 2.0 MiB / 8.0 MiB · 2.0 MiB/s · ETA 3s",
+		`data-kind="import" data-phase="failed"`, "import /models/broken.gguf", "failed after 1.0 MiB: disk full",
+	} {
+		if !strings.Contains(dom, html.EscapeString(s)) && !strings.Contains(dom, s) {
+			t.Errorf("the dashboard's transfers lack %q", s)
+		}
+	}
+	if regexp.MustCompile(`<section id="transfers-box"[^>]*hidden`).MatchString(dom) {
+		t.Error("the transfers section is hidden")
+	}
 	// Coverage cells: 2,2,1,1.
 	cov := regexp.MustCompile(`class="blk cov(\d)"[^>]*>(\d)<`).FindAllStringSubmatch(dom, -1)
 	var got []string

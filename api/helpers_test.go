@@ -137,7 +137,20 @@ func (f *fakeSwarm) Models(ctx context.Context) ([]api.ModelInfo, error) {
 
 func (f *fakeSwarm) Status(ctx context.Context) (api.NodeStatus, error) {
 	return api.NodeStatus{PeerID: "12D3KooWSelfNode", Version: "test", StartedAt: time.Unix(1700000000, 0).UTC(), UptimeSeconds: 42,
-		Spans: []api.Span{{Model: f.model, Start: 0, End: 2}}, Load: api.Load{Active: 0, MaxConcurrent: 4, MaxQueue: 16}, Peers: 2}, nil
+		Spans: []api.Span{{Model: f.model, Start: 0, End: 2}}, Load: api.Load{Active: 0, MaxConcurrent: 4, MaxQueue: 16}, Peers: 2,
+		Transfers: fakeTransfers(f.model)}, nil
+}
+
+// fakeTransfers are a failed import and a fetch of model's blocks 0-2 at
+// a quarter of its 8 MiB, moving 2 MiB/s.
+func fakeTransfers(model string) []api.Transfer {
+	t0 := time.Unix(1700000000, 0).UTC()
+	return []api.Transfer{
+		{Kind: "import", File: "/models/broken.gguf", Phase: "failed", DoneBytes: 1 << 20, TotalBytes: 4 << 20,
+			StartedAt: t0, FinishedAt: t0.Add(time.Second), ElapsedSeconds: 1, Error: "disk full"},
+		{Kind: "fetch", Model: model, Start: 0, End: 2, Embed: true, Phase: "fetching", DoneBytes: 2 << 20, TotalBytes: 8 << 20,
+			BytesPerSecond: 2 << 20, ETASeconds: 3, ElapsedSeconds: 1, StartedAt: t0.Add(2 * time.Second)},
+	}
 }
 
 func (f *fakeSwarm) Peers(ctx context.Context) ([]api.PeerInfo, error) {

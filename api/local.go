@@ -134,7 +134,7 @@ func (b *LocalBackend) Status(ctx context.Context) (NodeStatus, error) {
 		PeerID: b.opt.PeerID, Version: b.opt.Version, StartedAt: b.started,
 		UptimeSeconds: time.Since(b.started).Seconds(), Load: load,
 		Requests: snap.Generations, TokensGenerated: snap.TokensGenerated, PromptTokens: snap.PromptTokens,
-		Spans: []Span{},
+		Spans: []Span{}, Transfers: []Transfer{},
 	}
 	for _, m := range b.models {
 		st.Spans = append(st.Spans, Span{Model: m.ID, Start: 0, End: m.Model.Config.Layers})

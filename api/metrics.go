@@ -30,9 +30,14 @@ type Metrics struct {
 	sessions, kvBytes                 atomic.Int64
 	active, queued                    atomic.Int64
 
-	mu       sync.Mutex
-	requests map[requestKey]int64
-	steps    map[string]*histogram
+	mu        sync.Mutex
+	requests  map[requestKey]int64
+	steps     map[string]*histogram
+	transfers map[transferKey][2]int64 // done, total
+}
+
+type transferKey struct {
+	kind, model string
 }
 
 type requestKey struct {
@@ -48,7 +53,7 @@ type histogram struct {
 
 // NewMetrics returns empty metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{requests: map[requestKey]int64{}, steps: map[string]*histogram{}}
+	return &Metrics{requests: map[requestKey]int64{}, steps: map[string]*histogram{}, transfers: map[transferKey][2]int64{}}
 }
 
 // AddTokens counts generated tokens.
@@ -140,6 +145,21 @@ func (m *Metrics) ObserveStep(hop string, d time.Duration) {
 	h.n++
 }
 
+// SetTransfer records the progress of the latest transfer of kind
+// ("import" or "fetch") of model (for an import, the file imported): done
+// of total bytes.
+func (m *Metrics) SetTransfer(kind, model string, done, total int64) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.transfers == nil {
+		m.transfers = map[transferKey][2]int64{}
+	}
+	m.transfers[transferKey{kind, model}] = [2]int64{done, total}
+}
+
 // countRequest counts an HTTP request by route pattern and status code.
 func (m *Metrics) countRequest(path string, code int) {
 	if m == nil {
@@ -225,6 +245,25 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		fmt.Fprintf(bw, "orbit_step_latency_seconds_bucket{hop=%s,le=\"+Inf\"} %d\n", l, h.n)
 		fmt.Fprintf(bw, "orbit_step_latency_seconds_sum{hop=%s} %s\n", l, formatFloat(h.sum))
 		fmt.Fprintf(bw, "orbit_step_latency_seconds_count{hop=%s} %d\n", l, h.n)
+	}
+	tks := make([]transferKey, 0, len(m.transfers))
+	for k := range m.transfers {
+		tks = append(tks, k)
+	}
+	slices.SortFunc(tks, func(a, b transferKey) int {
+		if c := strings.Compare(a.kind, b.kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.model, b.model)
+	})
+	for i, g := range []struct{ name, help string }{
+		{"orbit_transfer_bytes", "Bytes stored so far by the latest weight import or fetch of each model (an import is labelled by its file)."},
+		{"orbit_transfer_size_bytes", "Bytes the latest weight import or fetch of each model stores in all (0 until known)."},
+	} {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", g.name, g.help, g.name)
+		for _, k := range tks {
+			fmt.Fprintf(bw, "%s{kind=%s,model=%s} %d\n", g.name, quoteLabel(k.kind), quoteLabel(k.model), m.transfers[k][i])
+		}
 	}
 	m.mu.Unlock()
 	return bw.Flush()

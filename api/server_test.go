@@ -388,6 +388,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	metrics.AddChunksFetched(3)
 	metrics.AddNetworkBytes(100, 200)
 	metrics.ObserveStep(`peer "x"`, 3*time.Millisecond)
+	metrics.SetTransfer("fetch", "bafyModel", 10, 40)
+	metrics.SetTransfer("fetch", "bafyModel", 25, 40) // the latest value wins
+	metrics.SetTransfer("import", "/models/m.gguf", 7, 7)
 	text, err := c.Metrics(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -404,6 +407,10 @@ func TestMetricsEndpoint(t *testing.T) {
 		`orbit_step_latency_seconds_bucket{hop="peer \"x\"",le="0.005"} 1`,
 		`orbit_step_latency_seconds_count{hop="peer \"x\""} 1`,
 		"# TYPE orbit_step_latency_seconds histogram",
+		"# TYPE orbit_transfer_bytes gauge",
+		`orbit_transfer_bytes{kind="fetch",model="bafyModel"} 25` + "\n",
+		`orbit_transfer_size_bytes{kind="fetch",model="bafyModel"} 40` + "\n",
+		`orbit_transfer_bytes{kind="import",model="/models/m.gguf"} 7` + "\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
@@ -23,6 +24,23 @@ func nodeAPISuite(t *testing.T, n api.NodeAPI) {
 		}
 		if st.PeerID != "12D3KooWSelfNode" || len(st.Spans) != 1 || st.Spans[0] != (api.Span{Model: testModelID, Start: 0, End: 2}) || st.Load.MaxConcurrent != 4 {
 			t.Fatalf("%+v", st)
+		}
+		want := fakeTransfers(testModelID)
+		if len(st.Transfers) != len(want) {
+			t.Fatalf("transfers %+v, want %+v", st.Transfers, want)
+		}
+		for i, w := range want {
+			g := st.Transfers[i]
+			if !g.StartedAt.Equal(w.StartedAt) || !g.FinishedAt.Equal(w.FinishedAt) {
+				t.Errorf("transfer %d times %v %v, want %v %v", i, g.StartedAt, g.FinishedAt, w.StartedAt, w.FinishedAt)
+			}
+			g.StartedAt, g.FinishedAt, w.StartedAt, w.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+			if g != w {
+				t.Errorf("transfer %d: %+v, want %+v", i, g, w)
+			}
+		}
+		if !st.Transfers[1].Running() || st.Transfers[0].Running() {
+			t.Errorf("running: %v %v, want false true", st.Transfers[0].Running(), st.Transfers[1].Running())
 		}
 	})
 	t.Run("Peers", func(t *testing.T) {

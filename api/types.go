@@ -1,5 +1,7 @@
 package api
 
+import "time"
+
 // Response types of the OpenAI-compatible endpoints, shared with package
 // client.
 
@@ -122,3 +124,41 @@ type (
 		Hops  []RouteHop `json:"hops"`
 	}
 )
+
+// Transfer is the progress of an import or fetch of a model's weights on a
+// node, as /api/v1/status reports it (field "transfers": the latest
+// transfer of each model, running or ended, oldest first).
+type Transfer struct {
+	// Kind is "import" (a GGUF file into the weight store) or "fetch"
+	// (blocks from the swarm's providers).
+	Kind string `json:"kind"`
+	// Model is the root CID; an import learns it when it is done.
+	Model string `json:"model,omitempty"`
+	// File is the file an import reads.
+	File string `json:"file,omitempty"`
+	// Start and End are the blocks [start, end) a fetch gets; Embed and
+	// Head say whether it gets the token embedding and the output head too.
+	Start int  `json:"start"`
+	End   int  `json:"end"`
+	Embed bool `json:"embed,omitempty"`
+	Head  bool `json:"head,omitempty"`
+	// Phase is "importing", "fetching", "done" or "failed".
+	Phase string `json:"phase"`
+	// DoneBytes counts the bytes stored so far (those present before a
+	// fetch started included) out of TotalBytes (0 until known).
+	DoneBytes  int64 `json:"done_bytes"`
+	TotalBytes int64 `json:"total_bytes"`
+	// BytesPerSecond is the rate of the bytes this transfer moved.
+	BytesPerSecond float64 `json:"bytes_per_second"`
+	// ETASeconds is the estimated time left (0 when unknown or ended).
+	ETASeconds     float64   `json:"eta_seconds"`
+	ElapsedSeconds float64   `json:"elapsed_seconds"`
+	StartedAt      time.Time `json:"started_at"`
+	// FinishedAt is absent while the transfer runs.
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Error says why a failed transfer failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Running reports whether the transfer has not ended.
+func (t Transfer) Running() bool { return t.Phase == "importing" || t.Phase == "fetching" }

@@ -130,7 +130,10 @@ func (b *APIBackend) Status(ctx context.Context) (api.NodeStatus, error) {
 		PeerID: b.n.ID().String(), Version: b.n.cfg.Version, StartedAt: b.started,
 		UptimeSeconds: time.Since(b.started).Seconds(), Load: load, Spans: []api.Span{},
 		Requests: snap.Generations, TokensGenerated: snap.TokensGenerated, PromptTokens: snap.PromptTokens,
-		Peers: len(b.n.host.Network().Peers()),
+		Peers: len(b.n.host.Network().Peers()), Transfers: []api.Transfer{},
+	}
+	for _, t := range b.n.Transfers() {
+		st.Transfers = append(st.Transfers, apiTransfer(t))
 	}
 	for _, m := range b.n.Models() {
 		if m.Span.Len() > 0 {

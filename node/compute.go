@@ -29,6 +29,39 @@ type served struct {
 	gens     int // generations using entry
 }
 
+// acquire returns the served model id with one more generation (gen) or
+// session counted, or nil. It counts under the node's lock: Rebalance
+// swaps a new span in under that lock before it starts retiring the old
+// one, so retire sees every user of the old span and never closes it
+// (unmapping its weights) under one that looked it up just before the
+// swap.
+func (n *Node) acquire(id string, gen bool) *served {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.models[id]
+	if s != nil {
+		s.mu.Lock()
+		if gen {
+			s.gens++
+		} else {
+			s.sessions++
+		}
+		s.mu.Unlock()
+	}
+	return s
+}
+
+// release undoes acquire.
+func (s *served) release(gen bool) {
+	s.mu.Lock()
+	if gen {
+		s.gens--
+	} else {
+		s.sessions--
+	}
+	s.mu.Unlock()
+}
+
 // busy counts the sessions and generations using s.
 func (s *served) busy() int {
 	s.mu.Lock()
@@ -329,9 +362,7 @@ func (c *computeSession) Close() {
 	c.once.Do(func() {
 		c.bud.release(c.bytes)
 		c.metrics.SessionClosed(c.bytes)
-		c.srv.mu.Lock()
-		c.srv.sessions--
-		c.srv.mu.Unlock()
+		c.srv.release(false)
 	})
 }
 
@@ -342,8 +373,17 @@ func (b backend) OpenSession(ctx context.Context, model string, span engine.Span
 	if b.n.draining.Load() {
 		return nil, fmt.Errorf("%w: node is leaving the swarm", protocol.ErrShuttingDown)
 	}
-	srv := b.n.servedModel(model)
-	if srv == nil || srv.model == nil {
+	srv := b.n.acquire(model, false)
+	if srv == nil {
+		return nil, fmt.Errorf("%w: %s", protocol.ErrUnknownModel, model)
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			srv.release(false)
+		}
+	}()
+	if srv.model == nil {
 		return nil, fmt.Errorf("%w: %s", protocol.ErrUnknownModel, model)
 	}
 	have := srv.model.Span
@@ -362,9 +402,7 @@ func (b backend) OpenSession(ctx context.Context, model string, span engine.Span
 		b.n.budget.release(bytes)
 		return nil, fmt.Errorf("%w: %w", protocol.ErrBadRequest, err)
 	}
-	srv.mu.Lock()
-	srv.sessions++
-	srv.mu.Unlock()
+	opened = true
 	b.n.cfg.Metrics.SessionOpened(bytes)
 	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &b.n.budget, metrics: b.n.cfg.Metrics}, nil
 }

@@ -82,18 +82,14 @@ type stepObserver func(server peer.ID, span engine.Span, roundTrip time.Duration
 
 func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, observe stepObserver) (Stats, error) {
 	var st Stats
-	srv := n.servedModel(modelID)
-	if srv == nil || srv.entry == nil {
+	srv := n.acquire(modelID, true)
+	if srv == nil {
 		return st, fmt.Errorf("%w: %s", ErrNotEntry, modelID)
 	}
-	srv.mu.Lock()
-	srv.gens++
-	srv.mu.Unlock()
-	defer func() {
-		srv.mu.Lock()
-		srv.gens--
-		srv.mu.Unlock()
-	}()
+	defer srv.release(true)
+	if srv.entry == nil {
+		return st, fmt.Errorf("%w: %s", ErrNotEntry, modelID)
+	}
 	m := srv.entry
 	cfg := m.Config
 	if len(prompt) == 0 {
@@ -339,7 +335,9 @@ func (g *generation) open(ctx context.Context, hops []*hopState, tail *protocol.
 			}
 			g.n.log.Info("hop refused or unreachable", "hop", h.peer, "span", h.span, "err", err)
 			g.exclude[h.peer.String()] = true
-			if !errors.Is(err, protocol.ErrCacheFull) && !errors.Is(err, protocol.ErrShuttingDown) {
+			// Not serving the span is a stale view (the server moved
+			// to another span), not a failure to remember for a minute.
+			if !errors.Is(err, protocol.ErrCacheFull) && !errors.Is(err, protocol.ErrShuttingDown) && !errors.Is(err, protocol.ErrUnknownModel) {
 				g.n.markFailed(h.peer)
 			}
 			return err

@@ -13,6 +13,7 @@ import (
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
@@ -41,8 +42,14 @@ type Config struct {
 	// DisableMDNS turns off LAN discovery (on by default; off in tests).
 	DisableMDNS bool
 	// NAT enables port mapping, hole punching and relays (volunteers
-	// behind home routers).
+	// behind home routers): the node offers a relay service to others,
+	// and when AutoNAT finds it unreachable it reserves a slot on its
+	// bootstrap peers (static relays) and advertises /p2p-circuit
+	// addresses, through which peers reach it and hole-punch (DCUtR) a
+	// direct connection.
 	NAT bool
+	// reachability, when not unknown, overrides AutoNAT (tests).
+	reachability network.Reachability
 
 	// KVCacheBytes is the KV-cache budget of all sessions (1 GiB).
 	KVCacheBytes int64
@@ -90,6 +97,11 @@ type Config struct {
 	// RebalanceThreshold is the relative gain of the swarm's bottleneck
 	// throughput a move needs (0.1; negative means any gain).
 	RebalanceThreshold float64
+	// OnTransfer, when set, is called with a copy of a transfer (an
+	// import through Import, or a fetch of a StoreSource) as it starts,
+	// progresses (at most every 100ms) and ends, from the goroutine doing
+	// it. It must not block for long.
+	OnTransfer func(Transfer)
 }
 
 func (c *Config) fill() {
@@ -141,6 +153,8 @@ type Node struct {
 	blocks  *protocol.BlockServer // nil without a weight store
 	fetcher *weights.Fetcher      // nil without a weight store
 	budget  budget
+	// transfers records the imports and fetches of weights.
+	transfers *transfers
 
 	stopInfo func()
 	draining atomic.Bool     // Drain was called: no new sessions, no spans reported
@@ -172,13 +186,14 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if h, err = newHost(&cfg, key); err != nil {
+		if h, err = newHost(&cfg, key, boot); err != nil {
 			return nil, err
 		}
 		ownHost = true
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), host: h, ownHost: ownHost, budget: budget{limit: cfg.KVCacheBytes},
 		models: map[string]*served{}, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
+	n.transfers = newTransfers(cfg.Metrics, cfg.OnTransfer)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	var err error
 	n.dht, err = dht.New(n.ctx, h, dht.Mode(dht.ModeServer), dht.ProtocolPrefix("/orbit"), dht.BootstrapPeers(boot...))
@@ -473,6 +488,14 @@ func (n *Node) announce(ctx context.Context, model string, span engine.Span) boo
 	defer cancel()
 	var wg sync.WaitGroup
 	var failed atomic.Bool
+	if span.Len() > 0 {
+		wg.Go(func() {
+			if err := n.dht.Provide(ctx, ModelsKey(), true); err != nil {
+				n.log.Debug("announce models key", "err", err)
+				failed.Store(true)
+			}
+		})
+	}
 	for i := span.Start; i < span.End; i++ {
 		wg.Go(func() {
 			if err := n.dht.Provide(ctx, BlockKey(model, i), true); err != nil {

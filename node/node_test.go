@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -189,6 +190,13 @@ func TestGoldenEncodings(t *testing.T) {
 // synthModel writes a random-weight GGUF of shape "tiny" with 12 blocks.
 func synthModel(t testing.TB) string {
 	t.Helper()
+	return synthModelLayers(t, 12)
+}
+
+// synthModelLayers writes a random-weight GGUF of shape "tiny" with the
+// given number of blocks.
+func synthModelLayers(t testing.TB, layers int) string {
+	t.Helper()
 	vf, err := gguf.Open(spmVocabPath)
 	if err != nil {
 		t.Skipf("vocabulary not available: %v", err)
@@ -202,8 +210,8 @@ func synthModel(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "tiny12.gguf")
-	if err := synth.WriteFile(path, synth.Options{Shape: shape, Type: kernels.Q8_0, Vocab: vocab, Seed: 7, Layers: 12}); err != nil {
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("tiny%d.gguf", layers))
+	if err := synth.WriteFile(path, synth.Options{Shape: shape, Type: kernels.Q8_0, Vocab: vocab, Seed: 7, Layers: layers}); err != nil {
 		t.Fatal(err)
 	}
 	return path

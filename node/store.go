@@ -19,6 +19,7 @@ type StoreSource struct {
 	store   *weights.Store
 	root    cid.Cid
 	fetcher *weights.Fetcher // nil: local parts only
+	track   *transfers       // the node's, recording fetches; may be nil
 }
 
 // StoreSource returns a source for model root of the node's weight store
@@ -30,7 +31,7 @@ func (n *Node) StoreSource(root cid.Cid) (*StoreSource, error) {
 	if err := weights.CheckCID(root); err != nil {
 		return nil, err
 	}
-	return &StoreSource{store: n.cfg.Store, root: root, fetcher: n.fetcher}, nil
+	return &StoreSource{store: n.cfg.Store, root: root, fetcher: n.fetcher, track: n.transfers}, nil
 }
 
 // NewStoreSource is a source over the local parts of root only.
@@ -48,14 +49,21 @@ func (s *StoreSource) Root() cid.Cid { return s.root }
 func (s *StoreSource) Store() *weights.Store { return s.store }
 
 // Open fetches the parts of span (and the embedding and head, if asked)
-// the store lacks, then returns the store's GGUF of them.
+// the store lacks, then returns the store's GGUF of them. A fetch is
+// recorded among the node's Transfers.
 func (s *StoreSource) Open(ctx context.Context, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
 	if !s.has(ctx, span, withEmbed, withHead) {
 		if s.fetcher == nil {
 			return nil, fmt.Errorf("node: model %s: blocks %v not in the weight store and no swarm to fetch them from", s.root, span)
 		}
-		if _, err := s.fetcher.Fetch(ctx, s.root, weights.Want{Span: span, Embed: withEmbed, Head: withHead}); err != nil {
-			return nil, fmt.Errorf("node: fetching blocks %v of %s: %w", span, s.root, err)
+		h := s.track.begin(Transfer{Kind: TransferFetch, Model: s.root.String(), Span: span, Embed: withEmbed, Head: withHead})
+		_, err := s.fetcher.Fetch(ctx, s.root, weights.Want{Span: span, Embed: withEmbed, Head: withHead, Progress: h.progress})
+		if err != nil {
+			err = fmt.Errorf("node: fetching blocks %v of %s: %w", span, s.root, err)
+		}
+		h.end(cid.Undef, err)
+		if err != nil {
+			return nil, err
 		}
 	}
 	f, err := s.store.OpenSpan(ctx, s.root, span, withEmbed, withHead)

@@ -107,6 +107,12 @@ type Fetcher struct {
 	opt    FetchOptions
 	bans   *BanList
 	log    *slog.Logger
+
+	// slots caps the requests open to each provider across all of the
+	// Fetcher's fetches at PerPeer, so concurrent fetches from one
+	// provider stay under its per-peer cap instead of being refused.
+	slotsMu sync.Mutex
+	slots   map[peer.ID]chan struct{}
 }
 
 // NewFetcher returns a fetcher storing into s and dialing from h.
@@ -140,7 +146,24 @@ func NewFetcher(s *Store, h host.Host, opt FetchOptions) *Fetcher {
 		opt.Logger = slog.Default()
 	}
 	return &Fetcher{store: s, host: h, client: protocol.NewBlockClient(h, opt.Timeout), opt: opt,
-		bans: NewBanList(opt.BanFor), log: opt.Logger}
+		bans: NewBanList(opt.BanFor), log: opt.Logger, slots: map[peer.ID]chan struct{}{}}
+}
+
+// acquire takes one of p's request slots, waiting while all are in use.
+func (f *Fetcher) acquire(ctx context.Context, p peer.ID) (release func(), err error) {
+	f.slotsMu.Lock()
+	ch := f.slots[p]
+	if ch == nil {
+		ch = make(chan struct{}, f.opt.PerPeer)
+		f.slots[p] = ch
+	}
+	f.slotsMu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Bans is the fetcher's list of peers that served bad bytes.
@@ -155,6 +178,10 @@ type Want struct {
 	// Name is the alias to give the model; "" uses general.name, or the
 	// root CID.
 	Name string
+	// Progress, if set, is called as this fetch's chunks arrive (as well as
+	// FetchOptions.Progress, which every fetch of the Fetcher reports to),
+	// so concurrent fetches can report separately.
+	Progress func(Progress)
 }
 
 // FetchStats reports what a fetch did.
@@ -283,7 +310,7 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, want Want) (FetchStat
 	}
 	f.log.Info("weights: fetching", "root", root, "span", span, "embed", embed, "head", head,
 		"chunks", len(jobs), "bytes", need, "present", have)
-	meter := newMeter(f.opt.Progress, total, have)
+	meter := newMeter(bothProgress(f.opt.Progress, want.Progress), total, have)
 	err = f.run(ctx, jobs, nil, layerProv, &st, meter)
 	meter.finish()
 	if serr := f.store.blocks.sync(); err == nil {
@@ -291,6 +318,18 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, want Want) (FetchStat
 	}
 	st.Elapsed = time.Since(start)
 	return st, err
+}
+
+// bothProgress returns a callback calling a and b, either of which may be
+// nil.
+func bothProgress(a, b func(Progress)) func(Progress) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(p Progress) { a(p); b(p) }
 }
 
 // providers returns the known peers plus those routing finds for c.
@@ -543,6 +582,11 @@ func (f *Fetcher) request(ctx context.Context, p peer.ID, batch []*fetchJob, wri
 	for i, j := range batch {
 		cids[i] = j.c
 	}
+	release, err := f.acquire(ctx, p)
+	if err != nil {
+		return batch, 0, 0, err
+	}
+	defer release()
 	ok := make([]bool, len(batch))
 	var mu sync.Mutex
 	var wg sync.WaitGroup

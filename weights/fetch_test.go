@@ -319,3 +319,89 @@ func TestFetchThroughDHT(t *testing.T) {
 		t.Fatalf("providers served %d and %d blocks: want both used", a.store.served.Load(), b.store.served.Load())
 	}
 }
+
+// TestFetchPerCallProgress runs two fetches of different spans at once
+// through one Fetcher: each Want.Progress sees only its own fetch, and
+// FetchOptions.Progress sees both.
+func TestFetchPerCallProgress(t *testing.T) {
+	f := testModel(t)
+	p := newProvider(t, f, nil)
+	s := openStore(t)
+	var mu sync.Mutex
+	shared := 0
+	fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)},
+		Progress: func(Progress) { mu.Lock(); shared++; mu.Unlock() }})
+	spans := []engine.Span{{Start: 0, End: 1}, {Start: 1, End: 4}}
+	last := make([]Progress, len(spans))
+	var wg sync.WaitGroup
+	errs := make([]error, len(spans))
+	for i, span := range spans {
+		wg.Go(func() {
+			_, errs[i] = fe.Fetch(context.Background(), p.root, Want{Span: span, Progress: func(pr Progress) { last[i] = pr }})
+		})
+	}
+	wg.Wait()
+	for i, span := range spans {
+		if errs[i] != nil {
+			t.Fatalf("fetch %v: %v", span, errs[i])
+		}
+		want := spanTensorBytes(t, p.store.Store, p.root, span)
+		if last[i].Total != want || last[i].Done != want {
+			t.Errorf("fetch %v: last progress %+v, want %d of %d bytes", span, last[i], want, want)
+		}
+	}
+	if shared < len(spans) {
+		t.Errorf("FetchOptions.Progress called %d times, want at least %d", shared, len(spans))
+	}
+}
+
+// spanTensorBytes sums the sizes of the distinct chunks of span's blocks.
+func spanTensorBytes(t testing.TB, s *Store, root cid.Cid, span engine.Span) int64 {
+	t.Helper()
+	m, err := s.Manifest(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := s.layers(context.Background(), m, span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	seen := map[cid.Cid]bool{}
+	for _, l := range ls {
+		for _, ts := range l.Tensors {
+			for i, c := range ts.Chunks {
+				if !seen[c] {
+					seen[c] = true
+					n += int64(ts.ChunkLen(i, m.ChunkSize))
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestConcurrentFetchesOneProvider: several fetches at once through one
+// Fetcher from a single provider share its per-peer request slots, so the
+// provider's cap on concurrent requests per peer (4, below the 3 per fetch
+// times 4 fetches) never refuses one and every fetch completes.
+func TestConcurrentFetchesOneProvider(t *testing.T) {
+	f := testModel(t)
+	p := newProvider(t, f, nil)
+	fe := NewFetcher(openStore(t), newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}, Batch: 1})
+	spans := []engine.Span{{Start: 0, End: 1}, {Start: 1, End: 2}, {Start: 2, End: 3}, {Start: 3, End: 4}}
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for i, span := range spans {
+		wg.Go(func() { _, errs[i] = fe.Fetch(t.Context(), p.root, Want{Span: span}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("fetch %v: %v", spans[i], err)
+		}
+	}
+	if b := fe.Bans().List(time.Now()); len(b) != 0 {
+		t.Fatalf("the provider was banned: %v", b)
+	}
+}

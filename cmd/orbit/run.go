@@ -52,7 +52,8 @@ swarm lacks), and prints one status line:
 Models come from the weight store in --data-dir: a GGUF file is imported
 first (so every node of a swarm names the model by the same root CID), a
 name or CID is looked up there, and blocks the store lacks are fetched from
-the swarm. The node serves its stored blocks to peers.
+the swarm. The node serves its stored blocks to peers. The import and the
+fetch show progress bars on stderr, and in the node API (orbit status).
 
 Unless --no-api, it serves the OpenAI-compatible API, the node API and the
 dashboard on --api (as 'orbit serve' does), generating through the swarm;
@@ -176,25 +177,25 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 			return err
 		}
 	}
-	root, err := resolveModel(ctx, store, f.model)
+	gf, root, err := resolveModel(store, f.model)
 	if err != nil {
 		return err
 	}
+	if gf != nil {
+		defer gf.Close()
+	}
+	// Imports and fetches of weights show as progress bars on stderr (and
+	// in the node API).
+	cfg.OnTransfer = newTransferBars(cmd.ErrOrStderr()).report
 	n, err := node.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	src, err := n.StoreSource(root)
-	if err != nil {
-		return err
-	}
-	st, err := n.Serve(ctx, src, opt)
-	if err != nil {
-		return err
-	}
 
-	// The API runs until the node has drained, not until the signal.
+	// The API starts before the model is imported or fetched, so that
+	// progress shows there too. It runs until the node has drained, not
+	// until the signal.
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAPI()
 	apiURL := "off"
@@ -209,6 +210,22 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		apiURL = "http://" + ln.Addr().String()
 		apiDone = make(chan error, 1)
 		go func() { apiDone <- srv.Serve(apiCtx, ln) }()
+	}
+
+	if gf != nil {
+		root, err = n.Import(ctx, gf, f.model, weights.ImportOptions{})
+		gf.Close()
+		if err != nil {
+			return err
+		}
+	}
+	src, err := n.StoreSource(root)
+	if err != nil {
+		return err
+	}
+	st, err := n.Serve(ctx, src, opt)
+	if err != nil {
+		return err
 	}
 
 	var addrs []string
@@ -245,29 +262,25 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	return nil
 }
 
-// resolveModel returns the root CID of model: a GGUF file is imported into
-// the store; a name or CID is resolved by the store (a CID need not be
-// stored: its blocks are fetched from the swarm).
-func resolveModel(ctx context.Context, store *weights.Store, model string) (cid.Cid, error) {
+// resolveModel resolves --model: a GGUF file is opened, to be imported
+// into the store (node.Import) once the node runs; a name or CID is
+// resolved by the store (a CID need not be stored: its blocks are fetched
+// from the swarm).
+func resolveModel(store *weights.Store, model string) (*gguf.File, cid.Cid, error) {
 	if fi, err := os.Stat(model); err == nil && !fi.IsDir() {
 		f, err := gguf.Open(model)
 		if err != nil {
-			return cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+			return nil, cid.Undef, fmt.Errorf("--model %s: %w", model, err)
 		}
-		defer f.Close()
-		root, err := store.Import(ctx, f, weights.ImportOptions{})
-		if err != nil {
-			return cid.Undef, fmt.Errorf("import %s: %w", model, err)
-		}
-		return root, nil
+		return f, cid.Undef, nil
 	} else if strings.HasSuffix(strings.ToLower(model), ".gguf") {
-		return cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+		return nil, cid.Undef, fmt.Errorf("--model %s: %w", model, err)
 	}
 	root, err := store.Resolve(model)
 	if err != nil {
-		return cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+		return nil, cid.Undef, fmt.Errorf("--model %s: %w", model, err)
 	}
-	return root, nil
+	return nil, root, nil
 }
 
 // runPrompt generates through the swarm as its entry node.

@@ -213,6 +213,11 @@ func TestRunProcesses(t *testing.T) {
 		t.Fatalf("status line without a bootstrap address: %q", ready)
 	}
 	root := field(ready, "model")
+	// The import ended before the ready line: its progress summary is on
+	// stderr (no live bar: stderr is not a terminal).
+	if e := first.stderrText(); !strings.Contains(e, "import aidreams260K.gguf: ") {
+		t.Errorf("no import summary on stderr:\n%s", e)
+	}
 	if !strings.HasPrefix(field(ready, "api"), "http://127.0.0.1:") {
 		t.Fatalf("status line without the API address: %q", ready)
 	}
@@ -221,6 +226,9 @@ func TestRunProcesses(t *testing.T) {
 		"--data-dir", filepath.Join(dir, "b"))...)
 	if r := second.readLine(t, "ready ", 30*time.Second); field(r, "model") != root || field(r, "api") != "off" {
 		t.Fatalf("second node: %q, want model=%s api=off", r, root)
+	}
+	if e := second.stderrText(); !strings.Contains(e, "fetch [2,4): ") {
+		t.Errorf("no fetch summary on stderr:\n%s", e)
 	}
 
 	third := startRun(t, bin, append(common, "--model", runModelPath, "--blocks", "1:3", "--bootstrap", boot, "--no-api",

@@ -105,6 +105,22 @@ func writeStatus(w io.Writer, st api.NodeStatus) {
 	fmt.Fprintf(w, "peer:      %s\nversion:   %s\nuptime:    %v\nspans:     %s\n", st.PeerID, st.Version, up, spansText(st.Spans))
 	fmt.Fprintf(w, "load:      %d running, %d queued (of %d slots, queue %d)\n", st.Load.Active, st.Load.Queued, st.Load.MaxConcurrent, st.Load.MaxQueue)
 	fmt.Fprintf(w, "requests:  %d\ntokens:    %d generated, %d prompt\npeers:     %d\n", st.Requests, st.TokensGenerated, st.PromptTokens, st.Peers)
+	// Transfers in progress first, then the ended ones.
+	var lines []string
+	for _, running := range []bool{true, false} {
+		for _, t := range st.Transfers {
+			if t.Running() == running {
+				lines = append(lines, transferLine(t))
+			}
+		}
+	}
+	for i, l := range lines {
+		head := "weights:  "
+		if i > 0 {
+			head = "          "
+		}
+		fmt.Fprintf(w, "%s %s\n", head, l)
+	}
 }
 
 func writePeers(w io.Writer, ps []api.PeerInfo) error {

@@ -36,6 +36,45 @@
   }
   const spanText = (s) => "[" + s.start + "," + s.end + ")";
 
+  // Bytes as the orbit CLI prints them: 1.5 MiB.
+  function fmtBytes(n) {
+    if (n < 1024) return Math.round(n) + " B";
+    let div = 1024, exp = 0;
+    for (let m = n / 1024; m >= 1024 && exp < 4; m /= 1024) { div *= 1024; exp++; }
+    return (n / div).toFixed(1) + " " + "KMGTP"[exp] + "iB";
+  }
+  function fmtDuration(s) {
+    s = Math.round(s);
+    if (s < 60) return s + "s";
+    const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
+    return (h ? h + "h" : "") + m + "m" + (s % 60) + "s";
+  }
+
+  // Imports and fetches of weights, each with a progress bar.
+  function renderTransfers(transfers) {
+    const box = $("transfers");
+    $("transfers-box").hidden = transfers.length === 0;
+    box.replaceChildren(...transfers.map((t) => {
+      const running = t.phase === "importing" || t.phase === "fetching";
+      let what = t.kind === "import" ? "import " + t.file + (t.model ? " → " + t.model : "")
+        : "fetch " + t.model + " blocks " + spanText(t) + (t.embed ? " + embedding" : "") + (t.head ? " + head" : "");
+      const frac = t.total_bytes > 0 ? Math.min(1, t.done_bytes / t.total_bytes) : (t.phase === "done" ? 1 : 0);
+      let text;
+      if (running) {
+        text = (frac * 100).toFixed(1) + "% · " + fmtBytes(t.done_bytes) + " / " + (t.total_bytes > 0 ? fmtBytes(t.total_bytes) : "?") +
+          " · " + fmtBytes(t.bytes_per_second) + "/s · ETA " + (t.eta_seconds > 0 ? fmtDuration(t.eta_seconds) : "--");
+      } else if (t.phase === "done") {
+        text = "done · " + fmtBytes(t.total_bytes) + " in " + fmtDuration(t.elapsed_seconds) + (t.bytes_per_second ? " · " + fmtBytes(t.bytes_per_second) + "/s" : "");
+      } else {
+        text = "failed after " + fmtBytes(t.done_bytes) + ": " + (t.error || "unknown error");
+      }
+      const bar = el("div", { class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": (frac * 100).toFixed(1) },
+        el("div", { class: "fill", style: "width:" + (frac * 100).toFixed(1) + "%" }));
+      return el("div", { class: "transfer " + t.phase, "data-kind": t.kind, "data-phase": t.phase },
+        el("div", { class: "what", text: what }), bar, el("div", { class: "progress-text", text: text }));
+    }));
+  }
+
   // One table per model: coverage row, this node's row, one row per peer.
   function renderModels(status, peers, models) {
     const box = $("models");
@@ -111,6 +150,7 @@
       $("load").textContent = (l.active || 0) + " running, " + (l.queued || 0) + " queued";
       $("tokens-total").textContent = status.tokens_generated;
       $("peer-count").textContent = peers.peers.length;
+      renderTransfers(status.transfers || []);
       renderModels(status, peers.peers, models.models);
       renderModelSelect(models.models);
       await renderRoute($("model").value);

@@ -1,0 +1,150 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"sort"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	mh "github.com/multiformats/go-multihash"
+
+	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
+)
+
+// maxModelProviders caps how many servers a model discovery asks.
+const maxModelProviders = 64
+
+// ModelsKey is the DHT key every server provides, whatever it serves: a
+// node that was not told which model to serve looks it up to find servers
+// and asks them what they serve.
+func ModelsKey() cid.Cid {
+	sum := sha256.Sum256([]byte("orbit/models/v1"))
+	m, _ := mh.Encode(sum[:], mh.SHA2_256) // cannot fail for a sha2-256 digest
+	return cid.NewCidV1(cid.Raw, m)
+}
+
+// SwarmModel is one model the swarm serves, as DiscoverModels saw it.
+type SwarmModel struct {
+	Model      string
+	Blocks     int
+	Servers    int
+	Coverage   []int   // servers per block
+	Bottleneck float64 // tokens/s through the weakest block; 0 with gaps
+	Swarm      sharding.Swarm
+}
+
+// DiscoverModels finds the models served in the swarm: it asks the
+// providers of ModelsKey (at most 64, found within DiscoveryTimeout) and
+// the connected peers what they serve, and adds this node's own models.
+// Models are sorted by ID.
+func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
+	cands := map[peer.ID]bool{}
+	lctx, cancel := context.WithTimeout(ctx, n.cfg.DiscoveryTimeout)
+	for ai := range n.dht.FindProvidersAsync(lctx, ModelsKey(), maxModelProviders) {
+		if ai.ID == "" || ai.ID == n.host.ID() {
+			continue
+		}
+		if len(ai.Addrs) > 0 {
+			n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+		}
+		cands[ai.ID] = true
+	}
+	cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, p := range n.host.Network().Peers() {
+		if n.host.Network().Connectedness(p) == network.Connected {
+			cands[p] = true
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	answers := map[peer.ID]protocol.Info{n.host.ID(): n.info()}
+	for p := range cands {
+		wg.Go(func() {
+			in, err := protocol.QueryInfo(ctx, n.host, p)
+			if err != nil {
+				n.log.Debug("info", "from", p, "err", err)
+				return
+			}
+			mu.Lock()
+			answers[p] = in
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return modelsFromInfo(answers), nil
+}
+
+// modelsFromInfo groups info answers by model. A model's size is the block
+// count most of its servers report; answers that disagree are left out.
+func modelsFromInfo(answers map[peer.ID]protocol.Info) []SwarmModel {
+	peers := make([]peer.ID, 0, len(answers))
+	for p := range answers {
+		peers = append(peers, p)
+	}
+	sort.Slice(peers, func(i, j int) bool { return peers[i] < peers[j] })
+	votes := map[string]map[int]int{}
+	for _, p := range peers {
+		for _, mi := range answers[p].Models {
+			if mi.Blocks <= 0 {
+				continue
+			}
+			if votes[mi.Model] == nil {
+				votes[mi.Model] = map[int]int{}
+			}
+			votes[mi.Model][mi.Blocks]++
+		}
+	}
+	var out []SwarmModel
+	for model, v := range votes {
+		blocks, most := 0, 0
+		for b, c := range v {
+			if c > most || (c == most && b < blocks) {
+				blocks, most = b, c
+			}
+		}
+		sw := sharding.Swarm{Blocks: blocks}
+		for _, p := range peers {
+			for _, mi := range answers[p].Models {
+				if mi.Model != model || mi.Blocks != blocks || mi.Span.Len() == 0 {
+					continue
+				}
+				sw.Servers = append(sw.Servers, sharding.Server{ID: p.String(),
+					Span: sharding.Span{Start: mi.Span.Start, End: mi.Span.End}, Throughput: mi.Throughput, Load: mi.Load})
+			}
+		}
+		out = append(out, SwarmModel{Model: model, Blocks: blocks, Servers: len(sw.Servers),
+			Coverage: sharding.Coverage(sw), Bottleneck: sharding.Bottleneck(sw), Swarm: sw})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
+	return out
+}
+
+// PickModel returns the model of models a joining server should serve
+// (sharding.ChooseModel: unserved blocks first, then the weakest), among
+// those accept admits (nil: all). It returns false when none qualifies.
+func PickModel(models []SwarmModel, accept func(SwarmModel) bool) (SwarmModel, bool) {
+	var ok []SwarmModel
+	var in []sharding.ModelSwarm
+	for _, m := range models {
+		if accept == nil || accept(m) {
+			ok = append(ok, m)
+			in = append(in, sharding.ModelSwarm{Model: m.Model, Swarm: m.Swarm})
+		}
+	}
+	i := sharding.ChooseModel(in)
+	if i < 0 {
+		return SwarmModel{}, false
+	}
+	return ok[i], true
+}
