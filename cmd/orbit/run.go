@@ -41,7 +41,7 @@ type runFlags struct {
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run --model NAME|CID|FILE.gguf [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
+		Use:   "run [--model NAME|CID|FILE.gguf|ollama:NAME] [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
 		Short: "Join the swarm and serve a span of a model's blocks",
 		Long: `Run starts a node: it joins the swarm (DHT, bootstrap peers, mDNS on the LAN),
 serves a span of the model's blocks (--blocks, or one chosen from what the
@@ -52,7 +52,11 @@ swarm lacks), and prints one status line:
 Models come from the weight store in --data-dir: a GGUF file is imported
 first (so every node of a swarm names the model by the same root CID), a
 name or CID is looked up there, and blocks the store lacks are fetched from
-the swarm. The node serves its stored blocks to peers. The import and the
+the swarm. ollama:NAME[:TAG] imports the model from the local ollama store
+($OLLAMA_MODELS or ~/.ollama/models), checking its digest. Without --model
+the node asks the swarm what it serves (for up to --wait) and picks the
+model with unserved blocks, else the one with the weakest per-block
+throughput. The node serves its stored blocks to peers. The import and the
 fetch show progress bars on stderr, and in the node API (orbit status).
 
 Unless --no-api, it serves the OpenAI-compatible API, the node API and the
@@ -68,7 +72,7 @@ text like 'orbit generate', and exits.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), or name or root CID in the store or the swarm")
+	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), ollama:NAME[:TAG] (from the local ollama store), or name or root CID in the store or the swarm; default: the model the swarm needs most")
 	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b (half-open), or none (an entry node only); default: chosen from the swarm")
 	fl.IntVar(&f.memoryMiB, "memory", 0, "memory budget for block weights in MiB when choosing a span (0: 60% of available RAM)")
 	fl.IntVar(&f.maxBlocks, "max-blocks", 0, "most blocks to serve when choosing (0: all)")
@@ -84,7 +88,7 @@ text like 'orbit generate', and exits.`,
 	fl.StringVar(&f.encoding, "encoding", "f16", "hidden-state encoding between hops: f32, f16 or q8_0")
 	fl.StringVarP(&f.prompt, "prompt", "p", "", "generate from this prompt through the swarm, print and exit")
 	fl.IntVarP(&f.n, "n", "n", 128, "tokens to generate at most, with --prompt")
-	fl.DurationVar(&f.wait, "wait", time.Minute, "with --prompt: how long to wait for the swarm to cover the model")
+	fl.DurationVar(&f.wait, "wait", time.Minute, "how long to wait for the swarm to show a model (without --model), and with --prompt to cover it")
 	fl.Float32Var(&f.params.Temperature, "temperature", 0, "sampling temperature; 0 is greedy")
 	fl.IntVar(&f.params.TopK, "top-k", 40, "keep the k most likely tokens (0: all)")
 	fl.Float32Var(&f.params.TopP, "top-p", 0.95, "nucleus sampling probability mass (1: off)")
@@ -94,7 +98,6 @@ text like 'orbit generate', and exits.`,
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
 	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running sessions may take to finish")
-	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
 
@@ -177,9 +180,20 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 			return err
 		}
 	}
-	gf, root, err := resolveModel(store, f.model)
-	if err != nil {
-		return err
+	var gf *gguf.File
+	var root cid.Cid
+	switch {
+	case f.model == "":
+		// Picked from the swarm once the node has joined it.
+	case strings.HasPrefix(f.model, ollamaPrefix):
+		dir := weights.OllamaDir(os.Getenv)
+		if root, err = weightsImportOllama(cmd, store, dir, strings.TrimPrefix(f.model, ollamaPrefix), ""); err != nil {
+			return fmt.Errorf("--model %s: %w", f.model, err)
+		}
+	default:
+		if gf, root, err = resolveModel(store, f.model); err != nil {
+			return err
+		}
 	}
 	if gf != nil {
 		defer gf.Close()
@@ -216,6 +230,11 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		root, err = n.Import(ctx, gf, f.model, weights.ImportOptions{})
 		gf.Close()
 		if err != nil {
+			return err
+		}
+	}
+	if f.model == "" {
+		if root, err = pickModel(ctx, cmd, n, f.wait); err != nil {
 			return err
 		}
 	}
@@ -260,6 +279,41 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	}
 	fmt.Fprintf(out, "stopped sessions_cut=%d\n", left)
 	return nil
+}
+
+// pickModel waits (up to wait) for the swarm to show the models it serves
+// and returns the one this node should serve: the one with unserved
+// blocks, else the weakest (node.PickModel). Only models named by a root
+// CID qualify: their blocks can be fetched from the servers' stores.
+func pickModel(ctx context.Context, cmd *cobra.Command, n *node.Node, wait time.Duration) (cid.Cid, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	fetchable := func(m node.SwarmModel) bool {
+		_, err := cid.Decode(m.Model)
+		return err == nil
+	}
+	seen := 0
+	for {
+		models, err := n.DiscoverModels(ctx)
+		if err == nil {
+			seen = len(models)
+			if m, ok := node.PickModel(models, fetchable); ok {
+				root, _ := cid.Decode(m.Model)
+				gaps := sharding.Gaps(m.Swarm)
+				fmt.Fprintf(cmd.ErrOrStderr(), "picked model %s: %d blocks, %d servers, %d unserved ranges, bottleneck %.1f tokens/s (of %d models in the swarm)\n",
+					m.Model, m.Blocks, m.Servers, len(gaps), m.Bottleneck, len(models))
+				return root, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if seen > 0 {
+				return cid.Undef, fmt.Errorf("no --model given and none of the %d models the swarm serves can be fetched (models given as files have no root CID): name one with --model", seen)
+			}
+			return cid.Undef, fmt.Errorf("no --model given and no model found in the swarm within --wait %v: is --bootstrap set, and does a peer serve a model?", wait)
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // resolveModel resolves --model: a GGUF file is opened, to be imported

@@ -221,11 +221,15 @@ func TestRunProcesses(t *testing.T) {
 	if !strings.HasPrefix(field(ready, "api"), "http://127.0.0.1:") {
 		t.Fatalf("status line without the API address: %q", ready)
 	}
-	// The second knows only the root CID: it fetches its blocks from the first.
-	second := startRun(t, bin, append(common, "--model", root, "--blocks", "2:4", "--bootstrap", boot, "--no-api",
+	// The second is told no model: it finds the first's in the swarm,
+	// takes the blocks nobody serves, and fetches them from the first.
+	second := startRun(t, bin, append(common, "--max-blocks", "2", "--bootstrap", boot, "--no-api",
 		"--data-dir", filepath.Join(dir, "b"))...)
-	if r := second.readLine(t, "ready ", 30*time.Second); field(r, "model") != root || field(r, "api") != "off" {
-		t.Fatalf("second node: %q, want model=%s api=off", r, root)
+	if r := second.readLine(t, "ready ", 30*time.Second); field(r, "model") != root || field(r, "span") != "[2,4)" || field(r, "api") != "off" {
+		t.Fatalf("second node: %q, want model=%s span=[2,4) api=off", r, root)
+	}
+	if e := second.stderrText(); !strings.Contains(e, "picked model "+root+": 4 blocks, 1 servers, 1 unserved ranges") {
+		t.Errorf("no pick line on stderr:\n%s", e)
 	}
 	if e := second.stderrText(); !strings.Contains(e, "fetch [2,4): ") {
 		t.Errorf("no fetch summary on stderr:\n%s", e)
