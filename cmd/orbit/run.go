@@ -82,7 +82,7 @@ text like 'orbit generate', and exits.`,
 	fl.StringVar(&f.psk, "psk", "", "pre-shared key file of a private swarm")
 	fl.StringSliceVar(&f.allow, "allow-peer", nil, "admit only these peer IDs (repeatable)")
 	fl.BoolVar(&f.noMDNS, "no-mdns", false, "do not discover peers on the LAN")
-	fl.BoolVar(&f.nat, "nat", false, "enable NAT port mapping, hole punching and relays")
+	fl.BoolVar(&f.nat, "nat", true, "NAT traversal for nodes behind home routers: port mapping (UPnP, NAT-PMP), AutoNAT, relay reservations on bootstrap peers when unreachable, hole punching; --nat=false turns it off")
 	fl.BoolVar(&f.entry, "entry", false, "load the embedding and head to serve generations (implied by --prompt)")
 	fl.Int64Var(&f.kvCacheMiB, "kv-cache", 1024, "KV-cache budget in MiB")
 	fl.StringVar(&f.encoding, "encoding", "f16", "hidden-state encoding between hops: f32, f16 or q8_0")
