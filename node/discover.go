@@ -58,11 +58,23 @@ func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	answers := n.askInfo(ctx, cands)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return modelsFromInfo(answers), nil
+}
+
+// askInfo asks the candidates and every connected peer for their
+// /orbit/info/1.0.0 answer, at once; peers that fail are left out (and
+// logged). This node answers itself.
+func (n *Node) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]protocol.Info {
 	for _, p := range n.host.Network().Peers() {
 		if n.host.Network().Connectedness(p) == network.Connected {
 			cands[p] = true
 		}
 	}
+	delete(cands, n.host.ID())
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	answers := map[peer.ID]protocol.Info{n.host.ID(): n.info()}
@@ -79,10 +91,7 @@ func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return modelsFromInfo(answers), nil
+	return answers
 }
 
 // modelsFromInfo groups info answers by model. A model's size is the block

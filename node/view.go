@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
@@ -82,31 +81,14 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 		wg.Wait()
 		cancel()
 	}
-	for _, p := range n.host.Network().Peers() {
-		if n.host.Network().Connectedness(p) == network.Connected {
-			cands[p] = true
-		}
-	}
 	type answer struct {
 		p  peer.ID
 		in protocol.Info
 	}
 	var answers []answer
-	var wg sync.WaitGroup
-	for p := range cands {
-		wg.Go(func() {
-			in, err := protocol.QueryInfo(ctx, n.host, p)
-			if err != nil {
-				n.log.Debug("info", "from", p, "err", err)
-				return
-			}
-			mu.Lock()
-			answers = append(answers, answer{p, in})
-			mu.Unlock()
-		})
+	for p, in := range n.askInfo(ctx, cands) {
+		answers = append(answers, answer{p, in})
 	}
-	wg.Wait()
-	answers = append(answers, answer{n.host.ID(), n.info()})
 	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
 
 	known := blocks > 0
