@@ -60,19 +60,28 @@ func (n *Node) APIBackend(opt APIOptions) *APIBackend {
 		log: n.log.With("component", "api"), toks: map[string]*tokenizer.Tokenizer{}}
 }
 
-// entry finds a model this node is an entry of, by ID or general.name.
+// entry finds a model this node is an entry of, by ID or general.name,
+// and acquires it as a generation (see (*Node).acquire): the caller
+// calls release(true) once done with its file and engine parts, so that a
+// rebalance does not retire (unmap) them underneath.
 func (b *APIBackend) entry(model string) (*served, error) {
 	b.n.mu.Lock()
 	defer b.n.mu.Unlock()
-	if s := b.n.models[model]; s != nil && s.entry != nil {
-		return s, nil
-	}
-	for _, s := range b.n.models {
-		if s.entry != nil && s.name() == model && model != "" {
-			return s, nil
+	s := b.n.models[model]
+	if s == nil || s.entry == nil {
+		s = nil
+		for _, c := range b.n.models {
+			if c.entry != nil && c.name() == model && model != "" {
+				s = c
+				break
+			}
 		}
 	}
-	return nil, fmt.Errorf("%w: %q", api.ErrUnknownModel, model)
+	if s == nil {
+		return nil, fmt.Errorf("%w: %q", api.ErrUnknownModel, model)
+	}
+	s.hold(true)
+	return s, nil
 }
 
 // Models lists the models this node can generate with, with the number of
@@ -83,11 +92,15 @@ func (b *APIBackend) Models(ctx context.Context) ([]api.ModelInfo, error) {
 		if !st.Entry {
 			continue
 		}
-		srv := b.n.servedModel(st.Model)
+		// Acquired only to read the name: the view below is gathered
+		// over the network and must not hold a replaced span.
+		srv := b.n.acquire(st.Model, true)
 		if srv == nil {
 			continue
 		}
-		mi := api.ModelInfo{ID: st.Model, Name: srv.name(), ContextLength: st.Config.Context, Blocks: st.Blocks,
+		name := srv.name()
+		srv.release(true)
+		mi := api.ModelInfo{ID: st.Model, Name: name, ContextLength: st.Config.Context, Blocks: st.Blocks,
 			Coverage: make([]int, st.Blocks), VocabSize: st.Config.VocabSize, OwnedBy: b.n.ID().String()}
 		if v, err := b.n.SwarmView(ctx, st.Model, false); err == nil {
 			for _, s := range v.Swarm.Servers {
@@ -109,6 +122,7 @@ func (b *APIBackend) Tokenizer(model string) (*tokenizer.Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer srv.release(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if t := b.toks[srv.id]; t != nil {
@@ -202,7 +216,11 @@ func (b *APIBackend) Route(ctx context.Context, model string) ([]api.RouteHop, e
 	if err != nil {
 		return nil, err
 	}
-	hops, err := b.n.PlanRoute(ctx, srv.id)
+	// Only the ID is needed; planning goes over the network, so the
+	// model is not held meanwhile.
+	id := srv.id
+	srv.release(true)
+	hops, err := b.n.PlanRoute(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +240,8 @@ func (b *APIBackend) Route(ctx context.Context, model string) ([]api.RouteHop, e
 
 // PlanRoute returns the route a generation of model would take now.
 func (n *Node) PlanRoute(ctx context.Context, model string) ([]RouteHop, error) {
+	// A plain lookup: blocks is fixed when the model is loaded, and
+	// nothing of its file or engine parts is touched.
 	srv := n.servedModel(model)
 	if srv == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotEntry, model)
@@ -248,7 +268,10 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 	if err != nil {
 		return res, err
 	}
-	cfg := srv.entry.Config
+	// Its ID and configuration are all this needs of the model:
+	// generate acquires the model it runs on itself.
+	id, cfg := srv.id, srv.entry.Config
+	srv.release(true)
 	switch {
 	case len(req.Prompt) == 0:
 		return res, fmt.Errorf("%w: empty prompt", api.ErrBadRequest)
@@ -273,7 +296,7 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 	}
 	stop := req.Stop
 	if stop == nil {
-		tok, err := b.Tokenizer(srv.id)
+		tok, err := b.Tokenizer(id)
 		if err != nil {
 			return res, err
 		}
@@ -286,16 +309,16 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 	m := b.opt.Metrics
 	m.AddGeneration()
 	stopped := false
-	st, err := b.n.generate(ctx, srv.id, req.Prompt, req.MaxTokens, sampler, stop, func(tok int32) error {
+	st, err := b.n.generate(ctx, id, req.Prompt, req.MaxTokens, sampler, stop, func(tok int32) error {
 		m.AddTokens(1)
 		if err := emit(tok); err != nil {
 			stopped = errors.Is(err, api.ErrStop)
 			return err
 		}
 		return nil
-	}, func(p peer.ID, span engine.Span, d time.Duration) {
+	}, genOptions{observe: func(p peer.ID, span engine.Span, d time.Duration) {
 		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", shortID(p), span.Start, span.End), d)
-	})
+	}})
 	m.AddPromptTokens(st.PromptTokens)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode
 	switch {
@@ -312,7 +335,7 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 		case errors.Is(err, engine.ErrBadInput):
 			err = fmt.Errorf("%w: %w", api.ErrBadRequest, err)
 		}
-		b.log.Debug("generation ended", "model", srv.id, "tokens", st.GeneratedTokens, "err", err)
+		b.log.Debug("generation ended", "model", id, "tokens", st.GeneratedTokens, "err", err)
 		return res, fmt.Errorf("node: generate: %w", err)
 	case st.StoppedByToken:
 		res.FinishReason = api.FinishStop

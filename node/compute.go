@@ -40,15 +40,21 @@ func (n *Node) acquire(id string, gen bool) *served {
 	defer n.mu.Unlock()
 	s := n.models[id]
 	if s != nil {
-		s.mu.Lock()
-		if gen {
-			s.gens++
-		} else {
-			s.sessions++
-		}
-		s.mu.Unlock()
+		s.hold(gen)
 	}
 	return s
+}
+
+// hold counts one more generation (gen) or session using s. The caller
+// holds n.mu and found s in n.models under it (see acquire).
+func (s *served) hold(gen bool) {
+	s.mu.Lock()
+	if gen {
+		s.gens++
+	} else {
+		s.sessions++
+	}
+	s.mu.Unlock()
 }
 
 // release undoes acquire.

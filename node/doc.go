@@ -11,7 +11,10 @@
 // from the DHT and those info answers, plans a route with sharding.Route,
 // opens a session on every hop (each hop pushes its output straight to the
 // next and also returns it to the entry node), and samples tokens locally:
-// sampling never leaves the entry node. The entry node keeps every hop's
+// sampling never leaves the entry node. A hop whose next hop is on the same
+// peer (after a failover onto a peer that moved spans, its old span pushes
+// to its new one) hands its output over in process; a push that fails is
+// relayed by the entry node (Stats.Relayed). The entry node keeps every hop's
 // inputs, so when a hop fails it re-plans that segment without the failed
 // server and replays the inputs there; since the engine and the hidden-state
 // encodings are deterministic, the output is the same as without the

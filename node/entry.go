@@ -28,6 +28,10 @@ type Stats struct {
 	Route           []RouteHop // the route at the end
 	Failovers       int        // hops replaced
 	Steps           int        // pipeline passes
+	// Relayed counts the steps the entry node handed to a hop itself
+	// because the previous hop reported that its push failed (each such
+	// step costs an extra round trip through the entry node).
+	Relayed int
 	// Hops are the time every server took, summed over the steps it ran,
 	// in order of first use (replaced hops included).
 	Hops []HopStats
@@ -74,13 +78,23 @@ const maxFailovers = 16
 // fail are replaced and replayed; the tokens are the same as without the
 // failure.
 func (n *Node) Generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error) (Stats, error) {
-	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, nil)
+	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{})
 }
 
 // stepObserver is told each hop's round trip of every step.
 type stepObserver func(server peer.ID, span engine.Span, roundTrip time.Duration)
 
-func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, observe stepObserver) (Stats, error) {
+// genOptions are the package's own options of a generation.
+type genOptions struct {
+	// observe, when set, is told each hop's round trip of every step.
+	observe stepObserver
+	// route, when set, is opened as the generation's route instead of a
+	// planned one (tests pin routes the planner would not choose); it
+	// must cover the model's blocks in order. Failovers plan as usual.
+	route []RouteHop
+}
+
+func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, opt genOptions) (Stats, error) {
 	var st Stats
 	srv := n.acquire(modelID, true)
 	if srv == nil {
@@ -103,7 +117,7 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 	}
 	g := &generation{
 		n: n, model: modelID, blocks: srv.blocks, dim: cfg.Dim, enc: n.cfg.Encoding,
-		maxLen: min(len(prompt)+maxTokens, cfg.Context), exclude: map[string]bool{}, observe: observe,
+		maxLen: min(len(prompt)+maxTokens, cfg.Context), exclude: map[string]bool{}, observe: opt.observe, route: opt.route,
 	}
 	rowBytes, err := g.enc.EncodedSize(1, g.dim)
 	if err != nil {
@@ -223,11 +237,13 @@ type generation struct {
 	steps   int
 	out     []float32
 	timing  []HopStats // per hop of hopState.timing
+	relayed int
 	observe stepObserver
+	route   []RouteHop // pinned route (genOptions.route), or nil
 }
 
 func (g *generation) stats(st Stats) Stats {
-	st.Failovers, st.Steps = g.fails, g.steps
+	st.Failovers, st.Steps, st.Relayed = g.fails, g.steps, g.relayed
 	st.Hops = append([]HopStats(nil), g.timing...)
 	for _, h := range g.hops {
 		st.Route = append(st.Route, RouteHop{Peer: h.peer, Span: h.span})
@@ -243,8 +259,12 @@ func (g *generation) close() {
 	}
 }
 
-// start plans the whole route and opens a session on every hop.
+// start plans the whole route (or takes the pinned one) and opens a
+// session on every hop.
 func (g *generation) start(ctx context.Context) error {
+	if g.route != nil {
+		return g.startPinned(ctx)
+	}
 	var last error
 	for attempt := range 4 {
 		hops, err := g.plan(ctx, engine.Span{Start: 0, End: g.blocks}, attempt > 0)
@@ -259,6 +279,27 @@ func (g *generation) start(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("node: could not open a route for %s: %w", g.model, last)
+}
+
+// startPinned opens the pinned route as it is.
+func (g *generation) startPinned(ctx context.Context) error {
+	hops := make([]*hopState, len(g.route))
+	at := 0
+	for i, h := range g.route {
+		if h.Span.Start != at || h.Span.Len() <= 0 {
+			return fmt.Errorf("%w: pinned route %v does not cover blocks [0,%d) in order", engine.ErrBadInput, g.route, g.blocks)
+		}
+		at = h.Span.End
+		hops[i] = &hopState{peer: h.Peer, span: h.Span, timing: -1}
+	}
+	if at != g.blocks {
+		return fmt.Errorf("%w: pinned route %v does not cover blocks [0,%d) in order", engine.ErrBadInput, g.route, g.blocks)
+	}
+	if err := g.open(ctx, hops, nil); err != nil {
+		return fmt.Errorf("node: could not open the pinned route for %s: %w", g.model, err)
+	}
+	g.hops = hops
+	return nil
 }
 
 // plan routes blocks span over the current view, without excluded servers.
@@ -411,6 +452,7 @@ func (g *generation) step(ctx context.Context, pos int, x []float32) ([]float32,
 			nh.setInput(record{seq: seq, pos: pos, h: res.Hidden})
 			if res.PushError != "" {
 				// The server could not push: hand the output over ourselves.
+				g.relayed++
 				nh.send(protocol.Step{Seq: seq, Pos: pos, Hidden: res.Hidden, Forward: len(g.hops) - i - 2})
 			}
 		}

@@ -80,6 +80,12 @@ type Config struct {
 	// mocknet host in benchmarks); DataDir, Listen, PSK, AllowPeers and NAT
 	// are then ignored. The caller owns it: Close does not close it.
 	Host host.Host
+	// WrapHost, when set, wraps the node's host (the one New builds, or
+	// Host) before anything is built on it, DHT and protocols included:
+	// for example to emulate network links (orbit bench, processes mode).
+	// When New built the host, Close closes the wrapper, which must close
+	// the host it wraps (embedding host.Host does).
+	WrapHost func(host.Host) host.Host
 	// ComputeSlowdown, when above 1, emulates slower hardware: after each
 	// engine call the scheduler waits (ComputeSlowdown-1) times the call's
 	// duration, so the node's capacity really drops by that factor.
@@ -190,6 +196,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 		ownHost = true
+	}
+	if cfg.WrapHost != nil {
+		h = cfg.WrapHost(h)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), host: h, ownHost: ownHost, budget: budget{limit: cfg.KVCacheBytes},
 		models: map[string]*served{}, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
@@ -326,6 +335,11 @@ func (n *Node) Close() error {
 	return err
 }
 
+// servedModel looks model id up without acquiring it: a span Rebalance
+// replaced may be closed (its weights unmapped) at any time after. Its
+// callers read only what is fixed when a model is loaded and survives
+// close: id, src, blocks, span() and the parsed metadata of file. Anything
+// that runs the engine or reads weights acquires the model instead.
 func (n *Node) servedModel(id string) *served {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -363,7 +377,7 @@ type ModelStatus struct {
 // the DHT and starts serving it.
 func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (ModelStatus, error) {
 	id := src.ID()
-	if n.servedModel(id) != nil {
+	if n.servedModel(id) != nil { // a plain lookup: only whether it is served
 		return ModelStatus{}, fmt.Errorf("node: model %s already served", id)
 	}
 	meta, err := src.Open(ctx, engine.Span{}, false, false)
@@ -504,6 +518,8 @@ func (n *Node) announce(ctx context.Context, model string, span engine.Span) boo
 			}
 		})
 	}
+	// A plain lookup: src is fixed at load, and provide announces the
+	// source's weights in the store, not the served span's mapped file.
 	if srv := n.servedModel(model); srv != nil {
 		if p, ok := srv.src.(provider); ok {
 			wg.Go(func() {
@@ -539,6 +555,7 @@ func (n *Node) reannounce(model string, span engine.Span, ok bool) {
 			return
 		case <-t.C:
 		}
+		// A plain lookup: span() is fixed at load.
 		if srv := n.servedModel(model); srv == nil || srv.span() != span {
 			return // no longer served, or moved to another span
 		}

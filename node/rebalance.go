@@ -46,6 +46,9 @@ func (n *Node) rebalanceLoop() {
 // afterwards and whether it moved. The periodic loop calls it; tests call
 // it with an epoch of their choice.
 func (n *Node) Rebalance(ctx context.Context, model string, epoch int64) (engine.Span, bool, error) {
+	// A plain lookup: of old this reads only what is fixed at load (span,
+	// src, blocks, whether it has an entry); load opens src anew, and the
+	// swap below checks under the lock that old is still the one served.
 	old := n.servedModel(model)
 	if old == nil {
 		return engine.Span{}, false, fmt.Errorf("%w: %s", ErrNotEntry, model)

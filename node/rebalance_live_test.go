@@ -82,6 +82,10 @@ func awaitProvider(t testing.TB, from, p *Node, model string, i int) {
 //     raises the bottleneck, and the generation goes on through X's old
 //     span without any failover.
 //
+// In "gap", X's old span then pushes to its new one in process: at most
+// the step that finds Y gone is relayed by the entry node (X's push to Y
+// fails if Y's reset reached X first), none after the failover.
+//
 // Afterwards the old span is released and X is a DHT provider of its new
 // blocks. In "gain", A's cached view still shows X on [0,2): the next
 // generation is refused there, re-plans and succeeds, and must not hold
@@ -98,9 +102,10 @@ func TestRebalanceLiveSession(t *testing.T) {
 		gap       bool // Y leaves before the move (else: throughputs make the move pay)
 		threshold float64
 		failovers int
+		relayed   int // at most
 	}{
-		{"gap", true, 10, 1},
-		{"gain", false, 0.5, 0},
+		{"gap", true, 10, 1, 1},
+		{"gain", false, 0.5, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := func(cfg Config) Config {
@@ -233,6 +238,13 @@ func TestRebalanceLiveSession(t *testing.T) {
 			}
 			if r.st.Failovers != tc.failovers {
 				t.Errorf("%d failovers, want %d", r.st.Failovers, tc.failovers)
+			}
+			ps := x.infer.PushStats()
+			if r.st.Relayed > tc.relayed || ps.Failed > uint64(tc.relayed) {
+				t.Errorf("%d of %d steps relayed, %d of X's pushes failed; want at most %d", r.st.Relayed, r.st.Steps, ps.Failed, tc.relayed)
+			}
+			if tc.gap && ps.Local == 0 {
+				t.Errorf("X's old span never pushed to its new one in process: %+v", ps)
 			}
 			if len(r.st.Route) != 2 || r.st.Route[0] != (RouteHop{x.ID(), spanOf(0, 2)}) {
 				t.Errorf("route %v, want X's old span first", r.st.Route)

@@ -35,7 +35,7 @@ func (n *Node) SwarmView(ctx context.Context, model string, fresh bool) (*View, 
 		return v, nil
 	}
 	blocks := 0
-	if s := n.servedModel(model); s != nil {
+	if s := n.servedModel(model); s != nil { // a plain lookup: blocks is fixed at load
 		blocks = s.blocks
 	}
 	return n.gather(ctx, model, blocks)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -69,6 +70,20 @@ type InferServer struct {
 	closing  bool
 	sessions map[SessionID]*serverSession
 	wg       sync.WaitGroup
+
+	pushedRemote, pushedLocal, pushFailed atomic.Uint64
+}
+
+// PushStats counts the steps a server's sessions pushed to their next hops.
+type PushStats struct {
+	Remote uint64 // written to a push stream to another peer
+	Local  uint64 // handed in process to a session of this server
+	Failed uint64 // not handed over: the result carried a PushError
+}
+
+// PushStats returns the server's push counters since it was made.
+func (s *InferServer) PushStats() PushStats {
+	return PushStats{Remote: s.pushedRemote.Load(), Local: s.pushedLocal.Load(), Failed: s.pushFailed.Load()}
 }
 
 // NewInferServer makes a server; Start registers its handler.
@@ -154,8 +169,9 @@ func (s *InferServer) handle(st network.Stream) {
 	}
 }
 
-// duplex is what a session needs of its control stream: a libp2p stream,
-// or an in-memory pipe for a session of the node's own entry.
+// duplex is what a session needs of a control or push stream: a libp2p
+// stream, or an in-memory pipe within this process (a session of the
+// node's own entry; a push into a session of this server).
 type duplex interface {
 	io.ReadWriter
 	Close() error
@@ -212,6 +228,38 @@ func (s *InferServer) OpenLocal(ctx context.Context, req OpenRequest, ioTimeout 
 	return openOn(ctx, pipeStream{a}, s.host.ID(), req, ioTimeout, func() {})
 }
 
+// attachLocal opens a push stream into a session of this server, for a
+// session whose next hop is this very peer (a host cannot dial itself;
+// a route may hold two consecutive hops on one peer, for example a span
+// it moved off and the span it moved to). The stream is an in-memory
+// pipe whose far end runs the handler of a remote push stream, from the
+// attach message on: steps arrive in order, each bounded by the same
+// write deadline; a bad step is reported as BAD_PUSH, a failed one ends
+// the receiving session; the stream ends with either session.
+func (s *InferServer) attachLocal() (duplex, error) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w", ErrShuttingDown)
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	a, b := net.Pipe()
+	go func() {
+		defer s.wg.Done()
+		st := pipeStream{b}
+		_ = st.SetDeadline(time.Now().Add(s.cfg.IOTimeout))
+		fr := NewFrameReader(st, MaxFrame)
+		var hello pb.InferHello
+		if err := fr.ReadMsg(&hello); err != nil || hello.GetAttach() == nil {
+			_ = st.Reset()
+			return
+		}
+		s.servePush(st, fr, hello.GetAttach(), s.log.With("peer", "self"))
+	}()
+	return pipeStream{a}, nil
+}
+
 func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, log *slog.Logger) {
 	req, err := openFromWire(m)
 	if err != nil {
@@ -245,7 +293,7 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 	ss := &serverSession{
 		srv: s, id: NewSessionID(), comp: comp, enc: enc, dim: dim,
 		ctrl: st, ctrlW: NewFrameWriter(st, MaxFrame), next: req.Next,
-		log: log, pushIn: map[network.Stream]bool{}, done: make(chan struct{}),
+		log: log, pushIn: map[duplex]bool{}, done: make(chan struct{}),
 	}
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	s.mu.Lock()
@@ -294,7 +342,7 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 	}
 }
 
-func (s *InferServer) servePush(st network.Stream, fr *FrameReader, m *pb.InferAttach, log *slog.Logger) {
+func (s *InferServer) servePush(st duplex, fr *FrameReader, m *pb.InferAttach, log *slog.Logger) {
 	id, err := sessionIDFromWire(m.GetSessionId())
 	if err != nil {
 		_ = st.Reset()
@@ -356,10 +404,11 @@ type serverSession struct {
 	lastSeq uint64
 	x       []float32
 	next    *NextHop
-	push    network.Stream
+	push    duplex // nil until the first push to next
 	pushW   *FrameWriter
 	pushRel func()
-	pushIn  map[network.Stream]bool
+	local   bool // push is an in-process pipe into this server
+	pushIn  map[duplex]bool
 
 	once sync.Once
 	done chan struct{}
@@ -375,7 +424,7 @@ func (ss *serverSession) write(m *pb.InferResponse) error {
 	return nil
 }
 
-func (ss *serverSession) addPushIn(st network.Stream) bool {
+func (ss *serverSession) addPushIn(st duplex) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
@@ -385,7 +434,7 @@ func (ss *serverSession) addPushIn(st network.Stream) bool {
 	return true
 }
 
-func (ss *serverSession) removePushIn(st network.Stream) {
+func (ss *serverSession) removePushIn(st duplex) {
 	ss.mu.Lock()
 	delete(ss.pushIn, st)
 	ss.mu.Unlock()
@@ -407,7 +456,7 @@ func (ss *serverSession) dropPushLocked() {
 	if ss.push != nil {
 		_ = ss.push.Reset()
 		ss.pushRel()
-		ss.push, ss.pushW, ss.pushRel = nil, nil, nil
+		ss.push, ss.pushW, ss.pushRel, ss.local = nil, nil, nil, false
 	}
 }
 
@@ -460,36 +509,59 @@ func (ss *serverSession) step(st Step) error {
 	}
 	res := Result{Seq: st.Seq, Pos: st.Pos, Hidden: out, Compute: timing.Compute, Queue: timing.Queue}
 	if st.Forward > 0 {
-		if err := ss.pushLocked(Step{Seq: st.Seq, Pos: st.Pos, Hidden: out, Forward: st.Forward - 1}); err != nil {
+		switch err := ss.pushLocked(Step{Seq: st.Seq, Pos: st.Pos, Hidden: out, Forward: st.Forward - 1}); {
+		case err != nil:
+			ss.srv.pushFailed.Add(1)
 			res.PushError = err.Error()
 			ss.log.Info("push failed", "session", ss.id, "err", err)
+		case ss.local:
+			ss.srv.pushedLocal.Add(1)
+		default:
+			ss.srv.pushedRemote.Add(1)
 		}
 	}
 	ss.idle.Reset(ss.srv.cfg.IdleTimeout)
 	return ss.write(&pb.InferResponse{Msg: &pb.InferResponse_Result{Result: resultToWire(res)}})
 }
 
-// pushLocked sends a step to the next hop, dialing it on first use.
+// pushLocked sends a step to the next hop, attaching to it on first use:
+// over a stream to another peer, or over an in-memory pipe when the next
+// hop is a session of this server.
 func (ss *serverSession) pushLocked(st Step) error {
 	if ss.next == nil {
 		return errors.New("no next hop")
 	}
 	timeout := ss.srv.cfg.IOTimeout
 	if ss.push == nil {
-		h := ss.srv.host
-		if len(ss.next.Addrs) > 0 {
-			h.Peerstore().AddAddrs(ss.next.Peer, ss.next.Addrs, peerstore.TempAddrTTL)
-		}
-		ctx, cancel := context.WithTimeout(ss.ctx, timeout)
-		s, err := h.NewStream(ctx, ss.next.Peer, InferID)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("open push stream to %s: %w", ss.next.Peer, err)
-		}
-		rel, err := setupStream(s)
-		if err != nil {
-			_ = s.Reset()
-			return err
+		var (
+			s     duplex
+			rel   = func() {}
+			local = ss.next.Peer == ss.srv.host.ID()
+		)
+		if local {
+			if ss.next.Session == ss.id {
+				return fmt.Errorf("%w: session %v would push to itself", ErrBadRequest, ss.id)
+			}
+			var err error
+			if s, err = ss.srv.attachLocal(); err != nil {
+				return fmt.Errorf("attach to local session %v: %w", ss.next.Session, err)
+			}
+		} else {
+			h := ss.srv.host
+			if len(ss.next.Addrs) > 0 {
+				h.Peerstore().AddAddrs(ss.next.Peer, ss.next.Addrs, peerstore.TempAddrTTL)
+			}
+			ctx, cancel := context.WithTimeout(ss.ctx, timeout)
+			ns, err := h.NewStream(ctx, ss.next.Peer, InferID)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("open push stream to %s: %w", ss.next.Peer, err)
+			}
+			if rel, err = setupStream(ns); err != nil {
+				_ = ns.Reset()
+				return err
+			}
+			s = ns
 		}
 		fw := NewFrameWriter(s, MaxFrame)
 		_ = s.SetWriteDeadline(time.Now().Add(timeout))
@@ -499,7 +571,7 @@ func (ss *serverSession) pushLocked(st Step) error {
 			rel()
 			return fmt.Errorf("attach to %s: %w", ss.next.Peer, err)
 		}
-		ss.push, ss.pushW, ss.pushRel = s, fw, rel
+		ss.push, ss.pushW, ss.pushRel, ss.local = s, fw, rel, local
 	}
 	_ = ss.push.SetWriteDeadline(time.Now().Add(timeout))
 	if err := ss.pushW.WriteMsg(&pb.InferRequest{Msg: &pb.InferRequest_Step{Step: stepToWire(st)}}); err != nil {

@@ -23,9 +23,18 @@ type apiFlags struct {
 
 func (f *apiFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.addr, "api", client.DefaultURL, "address of the node API")
+	fl.StringVar(&f.addr, "api", client.DefaultURL, "address of the node API (URL, or HOST:PORT for http)")
 	fl.StringVar(&f.key, "api-key", "", "API key of the node (default $ORBIT_API_KEY)")
 	fl.BoolVar(&f.json, "json", false, "print JSON (for scripts)")
+}
+
+// url is the node's base URL: --api, with http:// added to a bare
+// HOST:PORT (the form `orbit run --api` and `orbit serve --listen` take).
+func (f *apiFlags) url() string {
+	if f.addr != "" && !strings.Contains(f.addr, "://") {
+		return "http://" + f.addr
+	}
+	return f.addr
 }
 
 func (f *apiFlags) client() (*client.Client, error) {
@@ -33,7 +42,7 @@ func (f *apiFlags) client() (*client.Client, error) {
 	if key == "" {
 		key = os.Getenv("ORBIT_API_KEY")
 	}
-	return client.New(f.addr, client.WithAPIKey(key))
+	return client.New(f.url(), client.WithAPIKey(key))
 }
 
 func printJSON(w io.Writer, v any) error {

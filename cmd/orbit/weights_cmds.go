@@ -287,63 +287,6 @@ func weightsResolve(open func() (*weights.Store, error), model string) (*weights
 	return s, root, nil
 }
 
-// weightsSpans renders the set blocks as ranges: "0-3,6".
-func weightsSpans(local []bool) string {
-	var parts []string
-	for i := 0; i < len(local); {
-		if !local[i] {
-			i++
-			continue
-		}
-		j := i
-		for j+1 < len(local) && local[j+1] {
-			j++
-		}
-		if i == j {
-			parts = append(parts, strconv.Itoa(i))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", i, j))
-		}
-		i = j + 1
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ",")
-}
-
-func newWeightsModelsCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "models",
-		Short: "List the models in the weight store and which of their blocks are local",
-		Args:  cobra.NoArgs,
-	}
-	open := weightsDataDirFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		s, err := open()
-		if err != nil {
-			return err
-		}
-		ms, err := s.Models(cmd.Context())
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tCID\tARCH\tSIZE\tLAYERS\tLOCAL BLOCKS\tEMBED\tHEAD")
-		yn := map[bool]string{true: "yes", false: "no"}
-		for _, m := range ms {
-			if !m.HaveRoot {
-				fmt.Fprintf(tw, "%s\t%s\t?\t?\t?\tnone (root not stored)\tno\tno\n", m.Name, m.Root)
-				continue
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.Name, m.Root, m.Architecture,
-				weights.FormatBytes(int64(m.Bytes)), m.Layers, weightsSpans(m.LocalBlocks), yn[m.Embed], yn[m.Head])
-		}
-		return tw.Flush()
-	}
-	return cmd
-}
-
 func newWeightsGCCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gc",

@@ -87,7 +87,7 @@ func TestImportOllamaCmd(t *testing.T) {
 			t.Errorf("import %v: no verify and import summaries on stderr:\n%s", im.args, errOut)
 		}
 	}
-	out, _, err = run(t, "models", "--data-dir", dataDir)
+	out, _, err = run(t, "models", "--store-only", "--data-dir", dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestImportOllamaCmdErrors(t *testing.T) {
 			t.Errorf("import %v: err = %v, want %v holding %q", tc.args, err, tc.want, tc.text)
 		}
 	}
-	out, _, err := run(t, "models", "--data-dir", dataDir)
+	out, _, err := run(t, "models", "--store-only", "--data-dir", dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
