@@ -27,6 +27,7 @@ type Metrics struct {
 	httpIn, httpOut                   atomic.Int64
 	netIn, netOut                     atomic.Int64
 	chunks                            atomic.Int64
+	failovers, relayed                atomic.Int64
 	sessions, kvBytes                 atomic.Int64
 	active, queued                    atomic.Int64
 
@@ -74,6 +75,16 @@ func (m *Metrics) AddPromptTokens(n int) {
 func (m *Metrics) AddGeneration() {
 	if m != nil {
 		m.generations.Add(1)
+	}
+}
+
+// AddRouteEvents counts hops of generations re-planned onto another
+// server after a failure (failovers) and steps the entry node passed to a
+// hop itself because the previous hop could not push to it (relayed).
+func (m *Metrics) AddRouteEvents(failovers, relayed int) {
+	if m != nil {
+		m.failovers.Add(int64(failovers))
+		m.relayed.Add(int64(relayed))
 	}
 }
 
@@ -204,6 +215,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("orbit_prompt_tokens_total", "Prompt tokens processed.", m.promptTokens.Load())
 	counter("orbit_generations_total", "Generations started.", m.generations.Load())
 	counter("orbit_chunks_fetched_total", "Weight chunks fetched from peers.", m.chunks.Load())
+	counter("orbit_failovers_total", "Hops of generations re-planned onto another server after a failure.", m.failovers.Load())
+	counter("orbit_relayed_steps_total", "Steps the entry node relayed because a hop could not push to the next.", m.relayed.Load())
 	gauge("orbit_sessions", "Open KV-cache sessions.", m.sessions.Load())
 	gauge("orbit_kv_cache_bytes", "Bytes of KV cache held by open sessions.", m.kvBytes.Load())
 	gauge("orbit_generations_active", "Generations running.", m.active.Load())

@@ -386,6 +386,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics.AddChunksFetched(3)
+	metrics.AddRouteEvents(2, 1)
+	metrics.AddRouteEvents(1, 0)
 	metrics.AddNetworkBytes(100, 200)
 	metrics.ObserveStep(`peer "x"`, 3*time.Millisecond)
 	metrics.SetTransfer("fetch", "bafyModel", 10, 40)
@@ -399,6 +401,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		"orbit_tokens_generated_total 5\n",
 		"orbit_generations_total 1\n",
 		"orbit_chunks_fetched_total 3\n",
+		"orbit_failovers_total 3\n",
+		"orbit_relayed_steps_total 1\n",
 		"orbit_sessions 0\n",
 		"orbit_kv_cache_bytes 0\n",
 		`orbit_network_bytes_total{direction="out"} 200`,

@@ -320,6 +320,7 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", shortID(p), span.Start, span.End), d)
 	}})
 	m.AddPromptTokens(st.PromptTokens)
+	m.AddRouteEvents(st.Failovers, st.Relayed)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode
 	switch {
 	case stopped:
