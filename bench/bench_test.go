@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,7 +295,9 @@ func TestShortRun(t *testing.T) {
 // latencyScenario: an entry-only node and two servers of half the model
 // each, every node in its own region, every link oneWay long. A decoded
 // token crosses entry->s1, s1->s2 and s2->entry: three traversals.
-func latencyScenario(oneWay string) string {
+func latencyScenario(oneWay string) string { return latencyScenarioTokens(oneWay, 12) }
+
+func latencyScenarioTokens(oneWay string, tokens int) string {
 	return `
 name: latency-` + oneWay + `
 model: {synthetic: {shape: tiny, layers: 4}}
@@ -306,7 +309,7 @@ nodes:
   - {name: s2, region: r2, span: [2, 4]}
 links:
   default: {latency: ` + oneWay + `}
-workload: {clients: 1, prompt_tokens: 8, output_tokens: 12, duration: 1ms}
+workload: {clients: 1, prompt_tokens: 8, output_tokens: ` + strconv.Itoa(tokens) + `, duration: 1ms}
 `
 }
 
@@ -330,6 +333,40 @@ func TestLinkLatencyPerTraversal(t *testing.T) {
 	}
 	perTraversal := (perToken["40ms"] - perToken["0"]) / 3
 	t.Logf("per token: %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", perToken["0"], perToken["40ms"], perTraversal)
+	if perTraversal < 36 || perTraversal > 44 {
+		t.Fatalf("a 40ms link adds %.2f ms per traversal, want 40 +- 10%%", perTraversal)
+	}
+}
+
+// TestLinkLatencyPerTraversalProcesses is TestLinkLatencyPerTraversal
+// with real `orbit run` processes, each emulating its links on its own
+// writes (--link-emulation): 40 ms one-way adds about 40 ms per traversal
+// (within 10%), three traversals per token. Processes report no routes,
+// so the three traversals come from the fixed spans (an entry without
+// blocks, two half-model servers); the per-token means span 23 gaps.
+func TestLinkLatencyPerTraversalProcesses(t *testing.T) {
+	needVocab(t)
+	bin := buildOrbit(t)
+	perToken := map[string]float64{}
+	for _, lat := range []string{"0", "40ms"} {
+		sc := mustParse(t, latencyScenarioTokens(lat, 24))
+		opt := testOptions(t)
+		opt.Mode, opt.Orbit = ModeProcesses, bin
+		res, err := Run(context.Background(), sc, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Summary
+		if s.Completed != 1 || s.Failed != 0 || s.Tokens != 24 {
+			t.Fatalf("%s: summary %+v requests %+v", lat, s, res.Requests)
+		}
+		if len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "--link-emulation") {
+			t.Errorf("notes %q do not say the links are emulated", res.Notes)
+		}
+		perToken[lat] = s.PerTokenMeanMS
+	}
+	perTraversal := (perToken["40ms"] - perToken["0"]) / 3
+	t.Logf("processes: per token %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", perToken["0"], perToken["40ms"], perTraversal)
 	if perTraversal < 36 || perTraversal > 44 {
 		t.Fatalf("a 40ms link adds %.2f ms per traversal, want 40 +- 10%%", perTraversal)
 	}
@@ -623,5 +660,71 @@ events:
 	}
 	if before == 0 || after == 0 {
 		t.Errorf("%d requests through near before the cut, %d after it", before, after)
+	}
+}
+
+// TestCutProcesses is TestCut with `orbit run` processes emulating their
+// links: processes report no routes, so the per-token latency tells the
+// way a request went. Before the cut the one-hop way through near (2 ms
+// links) wins, as the far way has two hops (routes do not see link
+// latency: without measured RTTs fewer hops win); after it every request
+// takes the far way (about 2 x 30 ms + 2 ms per token), none fails, and
+// the cut and the heal are applied by every process.
+func TestCutProcesses(t *testing.T) {
+	needVocab(t)
+	bin := buildOrbit(t)
+	sc := mustParse(t, `
+name: cut-processes
+model: {synthetic: {shape: tiny, layers: 4}}
+span_policy: fixed
+nodes:
+  - {name: entry, region: home, entry: true, span: none}
+  - {name: near, region: near, span: [0, 4]}
+  - {name: far-a, region: far, span: [0, 2]}
+  - {name: far-b, region: far, span: [2, 4]}
+links:
+  default: {latency: 2ms}
+  pairs:
+    - {regions: [home, far], latency: 30ms}
+workload: {clients: 2, prompt_tokens: 8, output_tokens: 8, duration: 3s}
+events:
+  - {at: 1s, cut: [home, near]}
+  - {at: 2500ms, heal: [home, near]}
+`)
+	opt := testOptions(t)
+	opt.Mode, opt.Orbit = ModeProcesses, bin
+	res, err := Run(context.Background(), sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("summary %+v events %+v", res.Summary, res.Events)
+	if len(res.Events) != 2 {
+		t.Fatalf("events %+v", res.Events)
+	}
+	for _, e := range res.Events {
+		if e.Error != "" {
+			t.Errorf("%s %s: %s", e.Kind, e.Target, e.Error)
+		}
+	}
+	cut, heal := res.Events[0].AtS, res.Events[1].AtS
+	before, during := 0, 0
+	for _, q := range res.Requests {
+		if q.Error != "" {
+			t.Errorf("request %d failed: %s", q.ID, q.Error)
+			continue
+		}
+		switch {
+		case q.EndS < cut && q.PerTokenMS < 30:
+			before++ // the 2 ms way
+		case q.StartS > cut+0.1 && q.EndS < heal:
+			// Two traversals of the 30 ms link per token (and one of 2 ms).
+			if q.PerTokenMS < 55 {
+				t.Errorf("request %d during the cut: %.1f ms per token, too fast for the far way", q.ID, q.PerTokenMS)
+			}
+			during++
+		}
+	}
+	if before == 0 || during == 0 {
+		t.Errorf("%d requests the near way before the cut, %d during it", before, during)
 	}
 }

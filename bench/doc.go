@@ -21,8 +21,8 @@
 // sees the emulated round trips. Mode "processes" runs each node as an
 // `orbit run` OS process on loopback and drives the workload through the
 // entry node's OpenAI API (POST /v1/completions, streamed) or, when the
-// binary has no --api, through `orbit run --prompt` invocations; it has
-// no link emulation (see below).
+// binary has no --api, through `orbit run --prompt` invocations; each
+// process emulates its own links (see below).
 //
 // # Network emulation (mocknet)
 //
@@ -47,6 +47,39 @@
 // group; cut unlinks every pair of nodes across two regions and closes
 // their connections (nothing crosses until heal links them again).
 //
+// # Network emulation (processes)
+//
+// Each `orbit run` process gets the hidden flag --link-emulation FILE: a
+// JSON file (LinkEmulation) naming its node, every node of the scenario
+// with its region and peer ID (known before anything starts: identities
+// derive from the seed and the names), the links table, the seed and the
+// region pairs cut now. The process wraps its host (node.Config.WrapHost)
+// with the same shaper, in its emulating form (LinkEmulator): on the
+// write side of every stream it opens or accepts, per directed link, a
+// chunk of n bytes written at t enters the link at
+//
+//	max(previous chunk's entry, t + jitter [+ stall])
+//
+// waits until the link has serialised the chunks before it, takes
+// n·8/bandwidth itself, and reaches the stream below (loopback TCP) a
+// one-way latency later. Each end shapes its own direction, so a round
+// trip costs both links' latency. Unlike mocknet's token bucket there is
+// no burst allowance, and libp2p's identify, ping and multistream
+// negotiation are not delayed. Peers not in the file are not shaped. A
+// stream's delay line holds at most 8 MiB before writes wait.
+//
+// Cut and heal: the bench rewrites every running process's file with the
+// new cut set and a higher generation and sends SIGUSR1; the process
+// reloads it and prints `links generation=N cut=...`, which the bench
+// waits for, so the event is in force everywhere when it is recorded as
+// done (a process still starting is brought up to date once ready). A
+// cut, as in mocknet mode, resets the streams across it (queued data is
+// dropped), closes the connections across it, and makes new streams and
+// dials across it fail (and streams accepted across it reset) until the
+// heal. The binary's support for the flag is probed with `orbit run
+// --link-emulation= --help` (hidden flags are not in the help text);
+// without it the links are plain loopback and cut and heal events fail.
+//
 // A route of H server hops crosses the network H+1 times per decoded
 // token (entry -> s1 -> ... -> sH -> entry; each server pushes to the next
 // and the last result returns to the entry), so a one-way latency L on
@@ -58,7 +91,7 @@
 // Per request, from the entry side: time to first token (from the
 // scheduled arrival, so client-side queueing in open-loop runs counts),
 // decode tokens/s, and the mean gap between tokens. Per hop (mocknet
-// mode) the node's own generation stats (node.Stats.Hops): compute (the
+// mode only) the node's own generation stats (node.Stats.Hops): compute (the
 // server's engine time, stretched by its slow-down, which the node applies
 // itself: node.Config.ComputeSlowdown), queue (the wait in the server's
 // batch scheduler) and network (the rest of the round trip the entry saw
@@ -70,12 +103,12 @@
 // The harness runs the orbit binary (Options.Orbit; by default the
 // running executable, i.e. `orbit bench`), one `orbit run --listen
 // /ip4/127.0.0.1/tcp/0 --no-mdns --data-dir DIR --blocks a:b|--max-blocks
-// N --bootstrap FIRST` per node, with the identity key of the mocknet mode
-// in DIR, and waits for each ready line. Entry nodes get --entry and
-// --api on a free loopback port, servers --no-api. Kill events send
-// SIGKILL; the end sends SIGTERM (SIGKILL after 5 s). Link latency,
-// bandwidth, jitter and loss, cut and heal events, slow-downs (unless the
-// binary has a --slowdown flag), entry-only nodes (span none, unless it
-// has --no-blocks), routes and per-hop timings are not available: results
-// say so in their notes.
+// N --bootstrap FIRST --link-emulation FILE` per node, with the identity
+// key of the mocknet mode in DIR, and waits for each ready line. Entry
+// nodes get --entry and --api on a free loopback port, servers --no-api;
+// entry-only nodes (span none) --blocks none. Kill events send SIGKILL;
+// cut and heal events SIGUSR1 (above); the end sends SIGTERM (SIGKILL
+// after 5 s). Slow-downs (unless the binary has a --slowdown flag),
+// routes, per-hop timings and per-link statistics are not available:
+// results say so in their notes, as they say what the links emulate.
 package bench

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,11 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
@@ -33,6 +37,10 @@ const readyTimeout = 2 * time.Minute
 // its --help.
 type runFlags struct {
 	api, noAPI, noBlocks, slowdown string // flag names, "" when absent
+	blocksNone                     bool   // --blocks none serves no blocks
+	// linkEmulation: the hidden --link-emulation FILE (links emulated by
+	// the process itself).
+	linkEmulation bool
 }
 
 func probeRunFlags(ctx context.Context, bin string) (runFlags, error) {
@@ -57,6 +65,10 @@ func probeRunFlags(ctx context.Context, bin string) (runFlags, error) {
 	f.noAPI = has("no-api")
 	f.noBlocks = has("no-blocks")
 	f.slowdown = has("compute-slowdown", "slowdown")
+	f.blocksNone = strings.Contains(help, "or none (an entry node only)")
+	// A hidden flag is not in --help, but cobra rejects an unknown flag
+	// before it shows the help.
+	f.linkEmulation = exec.CommandContext(ctx, bin, "run", "--link-emulation=", "--help").Run() == nil
 	return f, nil
 }
 
@@ -76,6 +88,44 @@ type procNode struct {
 	exited   chan struct{}
 	tail     *tailBuffer // the end of its stderr, for errors
 	logFile  *os.File    // its stderr's copy (Options.ProcessLogs)
+	ready    bool        // printed its ready line (under procCluster.mu)
+
+	// Link emulation: its file, the generation written when it started,
+	// and the `links ...` answers to SIGUSR1 from its stdout.
+	linksPath string
+	linksGen  uint64
+	linksMu   sync.Mutex // one update at a time
+	linkAcks  chan linkAck
+}
+
+// linkAck is a process's answer to a link-emulation reload.
+type linkAck struct {
+	gen uint64
+	err string
+}
+
+// parseLinkAck reads `links generation=N cut=...` or `links error="..."`.
+func parseLinkAck(line string) (linkAck, bool) {
+	rest, ok := strings.CutPrefix(line, "links ")
+	if !ok {
+		return linkAck{}, false
+	}
+	if e, ok := strings.CutPrefix(rest, "error="); ok {
+		if u, err := strconv.Unquote(e); err == nil {
+			e = u
+		}
+		return linkAck{err: e}, true
+	}
+	for _, f := range strings.Fields(rest) {
+		if v, ok := strings.CutPrefix(f, "generation="); ok {
+			g, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return linkAck{}, false
+			}
+			return linkAck{gen: g}, true
+		}
+	}
+	return linkAck{}, false
 }
 
 // procCluster runs the swarm as `orbit run` processes on loopback.
@@ -94,10 +144,17 @@ type procCluster struct {
 	apiName string // model name the API serves
 	logs    string // per-process stderr files ("" for none)
 	verbose bool
+	// emuNodes are every node of the scenario (deferred ones too) for the
+	// link-emulation files; nil when the binary cannot emulate links.
+	emuNodes []EmulatedNode
+
+	cutMu sync.Mutex // one cut or heal at a time
 
 	mu    sync.Mutex
 	nodes []*procNode
 	boot  string
+	gen   uint64             // link-emulation generation: bumped by each cut and heal
+	cut   map[[2]string]bool // region pairs cut now
 }
 
 // startProcesses starts the scenario's nodes as processes.
@@ -124,15 +181,20 @@ func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcf
 		return nil, err
 	}
 	pc := &procCluster{sc: sc, bin: bin, model: src.Path, modelID: src.ID(), seed: seed, flags: flags, dir: dir, log: log, t0: time.Now(),
-		http: &http.Client{}, logs: opt.ProcessLogs, verbose: opt.ProcessVerbose}
+		http: &http.Client{}, logs: opt.ProcessLogs, verbose: opt.ProcessVerbose, cut: map[[2]string]bool{}}
 	if pc.logs != "" {
 		if err := os.MkdirAll(pc.logs, 0o755); err != nil {
 			return pc, err
 		}
 	}
 	for _, g := range sc.Nodes {
-		if g.Span.None && flags.noBlocks == "" && !g.Deferred {
-			return pc, fmt.Errorf("node %s: span none needs `orbit run --no-blocks`, which this orbit lacks: give the entry a span", g.Name)
+		if g.Span.None && flags.noBlocks == "" && !flags.blocksNone && !g.Deferred {
+			return pc, fmt.Errorf("node %s: span none needs `orbit run --blocks none` or --no-blocks, which this orbit lacks: give the entry a span", g.Name)
+		}
+	}
+	if flags.linkEmulation {
+		if pc.emuNodes, err = emulatedNodes(sc, seed); err != nil {
+			return pc, err
 		}
 	}
 	if flags.api == "" {
@@ -197,9 +259,24 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 		return err
 	}
 	args := pc.baseArgs(dataDir)
+	pn := &procNode{name: name, group: g, dataDir: dataDir, exited: make(chan struct{}), tail: &tailBuffer{max: 8 << 10}}
+	if pc.emuNodes != nil {
+		pn.linksPath = filepath.Join(pc.dir, name+".links.json")
+		pn.linkAcks = make(chan linkAck, 64)
+		pc.mu.Lock()
+		le := pc.emulation(name)
+		pc.mu.Unlock()
+		if err := writeLinkEmulation(pn.linksPath, le); err != nil {
+			return err
+		}
+		pn.linksGen = le.Generation
+		args = append(args, "--link-emulation", pn.linksPath)
+	}
 	switch {
-	case g.Span.None:
+	case g.Span.None && pc.flags.noBlocks != "":
 		args = append(args, "--"+pc.flags.noBlocks)
+	case g.Span.None:
+		args = append(args, "--blocks", "none")
 	case g.Span.Fixed():
 		args = append(args, "--blocks", fmt.Sprintf("%d:%d", g.Span.Start, g.Span.End))
 	case g.MaxBlocks > 0:
@@ -211,7 +288,6 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	if g.Slowdown > 1 && pc.flags.slowdown != "" {
 		args = append(args, "--"+pc.flags.slowdown, strconv.FormatFloat(g.Slowdown, 'f', -1, 64))
 	}
-	pn := &procNode{name: name, group: g, dataDir: dataDir, exited: make(chan struct{}), tail: &tailBuffer{max: 8 << 10}}
 	if !g.Entry && pc.flags.noAPI != "" {
 		args = append(args, "--"+pc.flags.noAPI)
 	}
@@ -258,9 +334,17 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 		sc := bufio.NewScanner(stdout)
 		sent := false
 		for sc.Scan() {
-			if line := sc.Text(); !sent && strings.HasPrefix(line, "ready ") {
+			line := sc.Text()
+			if !sent && strings.HasPrefix(line, "ready ") {
 				ready <- line
 				sent = true
+				continue
+			}
+			if a, ok := parseLinkAck(line); ok && pn.linkAcks != nil {
+				select {
+				case pn.linkAcks <- a:
+				default: // nobody waits for it
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
@@ -290,6 +374,9 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	}
 	pn.started = time.Since(pc.t0)
 	pc.mu.Lock()
+	pn.ready = true
+	// A cut or heal while it started skipped it: bring it up to date.
+	stale := pn.linkAcks != nil && pc.gen != pn.linksGen
 	if pc.boot == "" {
 		for _, a := range pn.addrs {
 			if strings.Contains(a, "/127.0.0.1/tcp/") {
@@ -300,7 +387,84 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	}
 	pc.mu.Unlock()
 	pc.log.Debug("process ready", "node", name, "pid", cmd.Process.Pid, "span", pn.span, "api", pn.api)
+	if stale {
+		return pc.pushLinks(ctx, pn)
+	}
 	return nil
+}
+
+// emulatedNodes are every node of the scenario with its region and the
+// peer ID of its identity key (writeIdentity).
+func emulatedNodes(sc *Scenario, seed uint64) ([]EmulatedNode, error) {
+	var out []EmulatedNode
+	for _, g := range sc.Nodes {
+		for _, name := range g.NodeNames() {
+			k, err := nodeKey(seed, name)
+			if err != nil {
+				return nil, err
+			}
+			id, err := peer.IDFromPrivateKey(k)
+			if err != nil {
+				return nil, fmt.Errorf("bench: identity of %s: %w", name, err)
+			}
+			out = append(out, EmulatedNode{Name: name, Region: g.Region, Peer: id.String()})
+		}
+	}
+	return out, nil
+}
+
+// emulation is node name's link-emulation file now (under pc.mu).
+func (pc *procCluster) emulation(name string) *LinkEmulation {
+	le := &LinkEmulation{Generation: pc.gen, Node: name, Seed: pc.seed, Nodes: pc.emuNodes, Links: pc.sc.Links}
+	for k := range pc.cut {
+		le.Cut = append(le.Cut, k)
+	}
+	sort.Slice(le.Cut, func(i, j int) bool {
+		if le.Cut[i][0] != le.Cut[j][0] {
+			return le.Cut[i][0] < le.Cut[j][0]
+		}
+		return le.Cut[i][1] < le.Cut[j][1]
+	})
+	return le
+}
+
+// linkAckTimeout bounds the wait for a process to apply a new
+// link-emulation file.
+const linkAckTimeout = 15 * time.Second
+
+// pushLinks rewrites pn's link-emulation file with the current cut set,
+// signals the process (SIGUSR1) and waits until it has applied it.
+func (pc *procCluster) pushLinks(ctx context.Context, pn *procNode) error {
+	pn.linksMu.Lock()
+	defer pn.linksMu.Unlock()
+	pc.mu.Lock()
+	le := pc.emulation(pn.name)
+	pc.mu.Unlock()
+	if err := writeLinkEmulation(pn.linksPath, le); err != nil {
+		return err
+	}
+	if err := pn.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return fmt.Errorf("node %s: signalling a link-emulation update: %w", pn.name, err)
+	}
+	t := time.NewTimer(linkAckTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case a := <-pn.linkAcks:
+			if a.err != "" {
+				return fmt.Errorf("node %s: link emulation: %s", pn.name, a.err)
+			}
+			if a.gen >= le.Generation {
+				return nil
+			}
+		case <-pn.exited:
+			return fmt.Errorf("node %s exited before applying link-emulation generation %d", pn.name, le.Generation)
+		case <-t.C:
+			return fmt.Errorf("node %s did not apply link-emulation generation %d within %v", pn.name, le.Generation, linkAckTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // parseReady reads `ready peer=ID addrs=A,B model=M span=[a,b)
@@ -377,8 +541,52 @@ func (pc *procCluster) kill(name string) error {
 	return nil
 }
 
-func (pc *procCluster) setCut(a, b string, cut bool) error {
-	return fmt.Errorf("processes mode: no link emulation, cannot %s %s<->%s", map[bool]string{true: "cut", false: "heal"}[cut], a, b)
+// setCut cuts (or heals) the links between two regions: every running
+// process gets the new cut set (pushLinks) and has applied it when
+// setCut returns. A process still starting applies it once ready.
+func (pc *procCluster) setCut(ctx context.Context, a, b string, cut bool) error {
+	verb := map[bool]string{true: "cut", false: "heal"}[cut]
+	if pc.emuNodes == nil {
+		return fmt.Errorf("processes mode: %s has no link emulation (orbit run --link-emulation), cannot %s %s<->%s", pc.bin, verb, a, b)
+	}
+	pc.cutMu.Lock()
+	defer pc.cutMu.Unlock()
+	pc.mu.Lock()
+	if cut {
+		pc.cut[pairKey(a, b)] = true
+	} else {
+		delete(pc.cut, pairKey(a, b))
+	}
+	pc.gen++
+	var targets []*procNode
+	for _, n := range pc.nodes {
+		if n.ready && n.killedAt == 0 {
+			select {
+			case <-n.exited:
+			default:
+				targets = append(targets, n)
+			}
+		}
+	}
+	pc.mu.Unlock()
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, n := range targets {
+		wg.Go(func() { errs[i] = pc.pushLinks(ctx, n) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s %s<->%s: %w", verb, a, b, err)
+	}
+	return nil
+}
+
+// note says what processes mode emulates, for the results.
+func (pc *procCluster) note() string {
+	if pc.emuNodes == nil {
+		return "processes mode: nodes talk over plain loopback TCP (this orbit has no --link-emulation); link latency, bandwidth, jitter, loss and cut/heal events are not emulated, and per-hop timings are not reported"
+	}
+	return "processes mode: nodes talk over loopback TCP and each orbit run process emulates its links on its own writes (--link-emulation): one-way latency, bandwidth (serialised per direction, no burst allowance), jitter, loss stalls, and cut/heal (streams and dials across a cut fail, its connections close); libp2p's identify, ping and stream negotiation are not delayed; per-link statistics and per-hop timings are not reported"
 }
 
 func (pc *procCluster) nodeResults(setup time.Duration) []NodeResult {

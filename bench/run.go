@@ -19,8 +19,8 @@ const (
 	// whose links have the scenario's latency and bandwidth (jitter and
 	// loss are added by the shaper).
 	ModeMocknet = "mocknet"
-	// ModeProcesses runs every node as an `orbit run` process on loopback,
-	// without link emulation.
+	// ModeProcesses runs every node as an `orbit run` process on loopback;
+	// each process emulates its links itself (orbit run --link-emulation).
 	ModeProcesses = "processes"
 )
 
@@ -55,7 +55,7 @@ type cluster interface {
 	generate(ctx context.Context, entry string, prompt []int32, maxTokens int, emit func()) (genStats, error)
 	kill(name string) error
 	add(ctx context.Context, g *Group) error
-	setCut(a, b string, cut bool) error
+	setCut(ctx context.Context, a, b string, cut bool) error
 	nodeResults(setup time.Duration) []NodeResult
 	linkStats() []LinkStats
 	close()
@@ -133,6 +133,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	sched := NewSchedule(sc, seed)
 	t0 := time.Now()
 	var cl cluster
+	var procs *procCluster
 	if opt.Mode == ModeMocknet {
 		sw := newSwarm(sc, src, mcfg, enc, seed, log, nodeLog)
 		defer sw.close()
@@ -152,7 +153,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		cl = pc
+		cl, procs = pc, pc
 	}
 	setup := time.Since(t0)
 	log.Info("swarm up", "mode", opt.Mode, "nodes", len(cl.nodeResults(setup)), "setup", setup)
@@ -160,8 +161,8 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	r := &runner{cl: cl, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log}
 	res := r.run(ctx, opt)
 	res.Mode, res.Seed, res.SetupS = opt.Mode, seed, setup.Seconds()
-	if opt.Mode == ModeProcesses {
-		res.Notes = append(res.Notes, "processes mode: nodes talk over plain loopback TCP; link latency, bandwidth, jitter, loss and cut/heal events are not emulated, and per-hop timings are not reported")
+	if procs != nil {
+		res.Notes = append(res.Notes, procs.note())
 	}
 	res.Model = ModelInfo{Path: src.Path, ID: src.ID(), Layers: mcfg.Layers, Dim: mcfg.Dim, Vocab: mcfg.VocabSize, Encoding: enc.String()}
 	res.Nodes = cl.nodeResults(setup)
@@ -320,9 +321,9 @@ func (r *runner) runEvents(ctx context.Context) {
 				}
 			}
 		case "cut":
-			err = r.cl.setCut(e.Cut[0], e.Cut[1], true)
+			err = r.cl.setCut(ctx, e.Cut[0], e.Cut[1], true)
 		case "heal":
-			err = r.cl.setCut(e.Heal[0], e.Heal[1], false)
+			err = r.cl.setCut(ctx, e.Heal[0], e.Heal[1], false)
 		}
 		if err != nil {
 			er.Error = err.Error()

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,24 +111,24 @@ func (s SpanSpec) String() string {
 
 // Links are the network between regions.
 type Links struct {
-	Default Link       `yaml:"default"` // between any two nodes not otherwise listed (also within a region)
-	Pairs   []LinkPair `yaml:"pairs"`
+	Default Link       `yaml:"default" json:"default"` // between any two nodes not otherwise listed (also within a region)
+	Pairs   []LinkPair `yaml:"pairs" json:"pairs,omitempty"`
 }
 
 // LinkPair is the link between two regions (both directions). A region
 // paired with itself sets the link within it.
 type LinkPair struct {
-	Regions [2]string `yaml:"regions"`
+	Regions [2]string `yaml:"regions" json:"regions"`
 	Link    `yaml:",inline"`
 }
 
 // Link is one link's properties, per direction.
 type Link struct {
-	Latency   Duration  `yaml:"latency"` // one-way
-	RTT       Duration  `yaml:"rtt"`     // alternative to latency: one-way = rtt/2
-	Jitter    Duration  `yaml:"jitter"`  // extra one-way delay, uniform in [0, jitter]
-	Bandwidth Bandwidth `yaml:"bandwidth"`
-	Loss      float64   `yaml:"loss"` // probability that a chunk stalls for a retransmission
+	Latency   Duration  `yaml:"latency" json:"latency,omitzero"` // one-way
+	RTT       Duration  `yaml:"rtt" json:"rtt,omitzero"`         // alternative to latency: one-way = rtt/2
+	Jitter    Duration  `yaml:"jitter" json:"jitter,omitzero"`   // extra one-way delay, uniform in [0, jitter]
+	Bandwidth Bandwidth `yaml:"bandwidth" json:"bandwidth_bps,omitzero"`
+	Loss      float64   `yaml:"loss" json:"loss,omitzero"` // probability that a chunk stalls for a retransmission
 }
 
 // OneWay is the link's one-way latency.
@@ -219,6 +220,27 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // MarshalJSON writes the duration string.
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return strconv.AppendQuote(nil, time.Duration(d).String()), nil
+}
+
+// UnmarshalJSON parses a Go duration string ("0" is allowed).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"40ms\": %w", err)
+	}
+	if s == "0" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: want e.g. 40ms or 1.5s", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q is negative", s)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // Bandwidth is in bits per second, written as "100Mbit", "1Gbit/s",
@@ -457,16 +479,8 @@ func (sc *Scenario) Validate() error {
 	if entries == 0 {
 		return errors.New("nodes: no entry node started at time 0 (set entry: true on one)")
 	}
-	if err := sc.Links.Default.validate(); err != nil {
-		return fmt.Errorf("links.default: %w", err)
-	}
-	for i, p := range sc.Links.Pairs {
-		if p.Regions[0] == "" || p.Regions[1] == "" {
-			return fmt.Errorf("links.pairs[%d]: regions: want two region names", i)
-		}
-		if err := p.Link.validate(); err != nil {
-			return fmt.Errorf("links.pairs[%d] (%s-%s): %w", i, p.Regions[0], p.Regions[1], err)
-		}
+	if err := sc.Links.validate(); err != nil {
+		return err
 	}
 	w := sc.Workload
 	switch w.Arrival {
@@ -531,6 +545,21 @@ func (sc *Scenario) Validate() error {
 	return nil
 }
 
+func (ls Links) validate() error {
+	if err := ls.Default.validate(); err != nil {
+		return fmt.Errorf("links.default: %w", err)
+	}
+	for i, p := range ls.Pairs {
+		if p.Regions[0] == "" || p.Regions[1] == "" {
+			return fmt.Errorf("links.pairs[%d]: regions: want two region names", i)
+		}
+		if err := p.Link.validate(); err != nil {
+			return fmt.Errorf("links.pairs[%d] (%s-%s): %w", i, p.Regions[0], p.Regions[1], err)
+		}
+	}
+	return nil
+}
+
 func (l Link) validate() error {
 	if l.Latency > 0 && l.RTT > 0 {
 		return errors.New("set latency (one-way) or rtt, not both")
@@ -541,7 +570,7 @@ func (l Link) validate() error {
 	if l.Loss < 0 || l.Loss >= 1 || math.IsNaN(l.Loss) {
 		return fmt.Errorf("loss %v: want 0 <= loss < 1", l.Loss)
 	}
-	if l.Bandwidth != 0 && l.Bandwidth < 1e3 {
+	if b := float64(l.Bandwidth); math.IsNaN(b) || math.IsInf(b, 0) || (b != 0 && b < 1e3) {
 		return fmt.Errorf("bandwidth %v bit/s: want at least 1kbit (or 0 for unlimited)", float64(l.Bandwidth))
 	}
 	return nil

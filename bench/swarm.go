@@ -213,7 +213,7 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		return err
 	}
 	cfg := node.Config{
-		Host:             &shapedHost{Host: h, sh: s.sh},
+		Host:             newShapedHost(h, s.sh),
 		DisableMDNS:      true,
 		KVCacheBytes:     int64(g.KVCache),
 		Encoding:         s.enc,
@@ -290,7 +290,7 @@ func (s *swarm) kill(name string) error {
 
 // setCut severs (or restores) the mocknet links between two regions; a
 // cut also closes the connections across it.
-func (s *swarm) setCut(a, b string, cut bool) error {
+func (s *swarm) setCut(_ context.Context, a, b string, cut bool) error {
 	s.mu.Lock()
 	s.cut[pairKey(a, b)] = cut
 	var pairs [][2]*member

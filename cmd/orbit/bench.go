@@ -31,8 +31,10 @@ Example scenarios are in bench/scenarios.
 mocknet whose links have the scenario's latency and bandwidth (plus
 jitter and loss): all traffic, DHT included, crosses them.
 --mode processes runs every node as an 'orbit run' process of this binary
-on loopback and drives the workload through the entry's HTTP API. It has
-NO link emulation: links, cut and heal events are ignored.`,
+on loopback and drives the workload through the entry's HTTP API; each
+process emulates its links on its own writes (latency, bandwidth, jitter,
+loss, cut and heal), but libp2p's identify and ping are not delayed, and
+routes, per-hop timings and per-link statistics are not reported.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := bench.LoadFile(args[0])
@@ -73,7 +75,7 @@ NO link emulation: links, cut and heal events are ignored.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&out, "out", "", "output directory (default bench-results/NAME-TIME)")
-	fl.StringVar(&mode, "mode", bench.ModeMocknet, "mocknet (all nodes in this process on emulated links) or processes (orbit run processes on loopback, no link emulation)")
+	fl.StringVar(&mode, "mode", bench.ModeMocknet, "mocknet (all nodes in this process on emulated links) or processes (orbit run processes on loopback, each emulating its links)")
 	fl.Uint64Var(&seed, "seed", 0, "seed of arrivals, prompts, jitter and loss (0: the scenario's)")
 	fl.DurationVar(&duration, "duration", 0, "workload duration (0: the scenario's)")
 	fl.StringVar(&work, "work-dir", filepath.Join(os.TempDir(), "orbit-bench-models"), "where generated synthetic models are kept between runs")

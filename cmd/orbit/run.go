@@ -29,7 +29,7 @@ import (
 
 type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding string
-	apiAddr, apiKey                               string
+	apiAddr, apiKey, linkEmulation                string
 	maxBlocks, n, memoryMiB                       int
 	listen, bootstrap, allow                      []string
 	noMDNS, nat, entry, noAPI                     bool
@@ -98,6 +98,9 @@ text like 'orbit generate', and exits.`,
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
 	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running sessions may take to finish")
+	// Written by `orbit bench --mode processes`: not for people.
+	fl.StringVar(&f.linkEmulation, "link-emulation", "", "JSON file of emulated links (orbit bench processes mode; SIGUSR1 reloads it)")
+	_ = fl.MarkHidden("link-emulation")
 	return cmd
 }
 
@@ -152,6 +155,17 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	}
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put
+	}
+	if f.linkEmulation != "" {
+		// Until runRun returns, not just until the signal: the bench may
+		// still cut or heal while the node drains.
+		emuCtx, stopEmu := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopEmu()
+		emu, err := setupLinkEmulation(emuCtx, f.linkEmulation, f.dataDir, out, log)
+		if err != nil {
+			return err
+		}
+		cfg.WrapHost = emu.WrapHost
 	}
 	if f.psk != "" {
 		if cfg.PSK, err = node.LoadPSK(f.psk); err != nil {
