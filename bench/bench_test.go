@@ -728,3 +728,39 @@ events:
 		t.Errorf("%d requests the near way before the cut, %d during it", before, during)
 	}
 }
+
+// TestRouteSeesLinkLatency: the entry node has two replicas of the whole
+// model, a slowed-down one next to it (1 ms) and a full-speed one across a
+// 30 ms link. By compute alone the far one is faster; with the round trips
+// the node measures (info queries on open connections feed the peerstore's
+// latency), the near one is, and every token avoids the far link.
+func TestRouteSeesLinkLatency(t *testing.T) {
+	needVocab(t)
+	sc := mustParse(t, `
+name: route-rtt
+model: {synthetic: {shape: tiny, layers: 4}}
+span_policy: fixed
+encoding: f32
+nodes:
+  - {name: entry, region: here, entry: true, span: none}
+  - {name: near, region: here, span: [0, 4], slowdown: 3}
+  - {name: far, region: there, span: [0, 4]}
+links:
+  default: {latency: 1ms}
+  pairs:
+    - {regions: [here, there], latency: 30ms}
+workload: {clients: 1, prompt_tokens: 8, output_tokens: 12, duration: 1ms}
+`)
+	res, err := Run(context.Background(), sc, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Completed != 1 {
+		t.Fatalf("summary %+v", res.Summary)
+	}
+	// Through far, a token crosses the 30 ms link twice (60 ms); through
+	// near it stays well under that.
+	if res.Summary.PerTokenMeanMS >= 30 {
+		t.Fatalf("per-token latency %.1f ms: the route went through the far replica", res.Summary.PerTokenMeanMS)
+	}
+}

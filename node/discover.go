@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -67,7 +68,8 @@ func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
 
 // askInfo asks the candidates and every connected peer for their
 // /orbit/info/1.0.0 answer, at once; peers that fail are left out (and
-// logged). This node answers itself.
+// logged). This node answers itself. Each answer on an already open
+// connection also updates the peer's RTT estimate (peerstore latency).
 func (n *Node) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]protocol.Info {
 	for _, p := range n.host.Network().Peers() {
 		if n.host.Network().Connectedness(p) == network.Connected {
@@ -80,10 +82,18 @@ func (n *Node) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]
 	answers := map[peer.ID]protocol.Info{n.host.ID(): n.info()}
 	for p := range cands {
 		wg.Go(func() {
+			connected := n.host.Network().Connectedness(p) == network.Connected
+			start := time.Now()
 			in, err := protocol.QueryInfo(ctx, n.host, p)
 			if err != nil {
 				n.log.Debug("info", "from", p, "err", err)
 				return
+			}
+			if connected {
+				// On an open connection the query is one round trip (a
+				// new stream, its request and the answer): it feeds the
+				// RTT estimate that routes are planned with.
+				n.host.Peerstore().RecordLatency(p, time.Since(start))
 			}
 			mu.Lock()
 			answers[p] = in
