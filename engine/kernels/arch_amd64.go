@@ -47,6 +47,12 @@ func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 
 //go:noescape
+func q8_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
+func q4_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
 func q8_0x4x4VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -84,6 +90,8 @@ var (
 		q4_0Rows: q4RowsAsm(q4_0x4AVX2),
 		q4KRows:  rowsLoop(dotQ4KAVX2),
 		q6KRows:  rowsLoop(dotQ6KAVX2),
+		q8_0Cols: q8_0x2x4AVX2,
+		q4_0Cols: q4_0x2x4AVX2,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,

@@ -70,7 +70,19 @@ type kernelSet struct {
 	q4_0Tile  qTileFn
 	q8_0Tile8 qTileFn
 	q4_0Tile8 qTileFn
+
+	// Optional 2-row x 4-column kernels for batches where there are no
+	// tile kernels (nil: use the row kernels); bitwise the row kernels'
+	// results.
+	q8_0Cols qColsFn
+	q4_0Cols qColsFn
 }
+
+// qColsFn computes 2 rows (w, w+stride) x 4 quantized activation columns
+// (the Pool's layout: column c's values at xq+c*nb*32, its scales at
+// xd+c*nb*4), storing (row i, column c) at out + c*ostride + 4*i (ostride
+// in bytes); each element bitwise equal to the qRowsFn result.
+type qColsFn func(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
 
 // active is the kernel set chosen once at init (read-only afterwards).
 var active = chooseSet()
@@ -135,6 +147,17 @@ func (s *kernelSet) tileFor(t DType) qTileFn {
 		return s.q8_0Tile
 	case Q4_0:
 		return s.q4_0Tile
+	}
+	return nil
+}
+
+// colsFor returns the 2x4 kernel for t, or nil.
+func (s *kernelSet) colsFor(t DType) qColsFn {
+	switch t {
+	case Q8_0:
+		return s.q8_0Cols
+	case Q4_0:
+		return s.q4_0Cols
 	}
 	return nil
 }

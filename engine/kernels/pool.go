@@ -570,6 +570,28 @@ func (p *Pool) matRows(pr *prod, r0, r1 int) {
 			b += width
 		}
 	}
+	if k := set.colsFor(pr.w.Type); k != nil && !p.tiles && !noTiles && cols >= qk {
+		// 2x4 kernels over pairs of rows and groups of 4 columns; an odd
+		// last row and the remaining columns go through the row kernels
+		// (bitwise the same value per element).
+		nb := cols / qk
+		r2 := (r1 - r0) &^ 1
+		for ; b+4 <= p.batch; b += 4 {
+			if r2 > 0 {
+				_ = p.aq[(b+4)*cols-1]
+				_ = p.ad[(b+4)*nb-1]
+				_ = dst[(b+3)*rows+r0+r2-1]
+				for r := 0; r < r2; r += 2 {
+					k(&wd[r*rb], rb, &p.aq[b*cols], &p.ad[b*nb], nb, &dst[b*rows+r0+r], 4*rows)
+				}
+			}
+			if r0+r2 < r1 {
+				for c := b; c < b+4; c++ {
+					p.rowsCol(c, dst[c*rows+r0+r2:c*rows+r1], wd[r2*rb:], rb)
+				}
+			}
+		}
+	}
 	for ; b < p.batch; b++ {
 		p.rowsCol(b, dst[b*rows+r0:b*rows+r1], wd, rb)
 	}
