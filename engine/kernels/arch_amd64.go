@@ -47,6 +47,12 @@ func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 
 //go:noescape
+func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
+func q6Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
 func q8_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -88,8 +94,8 @@ var (
 		bf16Rows: halfRowsAsm(dotBF16AVX2, 8, BF16ToF32),
 		q8_0Rows: q4RowsAsm(q8_0x4AVX2),
 		q4_0Rows: q4RowsAsm(q4_0x4AVX2),
-		q4KRows:  rowsLoop(dotQ4KAVX2),
-		q6KRows:  rowsLoop(dotQ6KAVX2),
+		q4KRows:  kRowsAsm(q4Kx4AVX2),
+		q6KRows:  kRowsAsm(q6Kx4AVX2),
 		q8_0Cols: q8_0x2x4AVX2,
 		q4_0Cols: q4_0x2x4AVX2,
 	}

@@ -35,6 +35,14 @@
 // For f32, f16 and bf16 weights the
 // activations stay float32 and weights are widened on the fly.
 //
+// Batches use tile kernels where the set has them, each element bitwise
+// the row kernel's result: AVX-512 VNNI 4 rows x 4 or 8 columns on
+// packed activations; AVX2 2 rows x 4 columns (q8_0, q4_0), sharing a
+// row's unpacked weights and scales between columns. The k-quant row
+// kernels (both sets) form the 8 sub-block dot products of a super-block
+// exactly in int32, apply the sub-block scales and mins, and accumulate
+// in float32 per row.
+//
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and
 // one dispatch to the workers. Pool.MatMulGLU does the same for a feed-

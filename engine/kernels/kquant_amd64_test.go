@@ -3,55 +3,95 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 )
 
-// TestKQuantAVX2 checks the AVX2 k-quant dots bitwise against the generic
-// ones, including extreme activations (-128..127) and random bytes.
-func TestKQuantAVX2(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("no AVX2")
-	}
+// TestKQuantRowKernels checks the 4-row k-quant assembly kernels of every
+// set against the generic dots on random bytes (every 6-bit scale and min,
+// every nibble and 6-bit value), random fp16 scales and extreme
+// activations (-128..127), for row counts with tail rows (stride 0) and
+// several super-block counts: within a tight bound of the generic result,
+// and bitwise the same for a row whatever its position in the matrix.
+func TestKQuantRowKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	for _, typ := range []DType{Q4_K, Q6_K} {
+	type kernel struct {
+		name string
+		fn   qRowsFn
+	}
+	var ks []kernel
+	for _, impl := range Available()[1:] {
+		set := setFor(impl)
+		ks = append(ks, kernel{impl.String() + "/q4_k", set.q4KRows}, kernel{impl.String() + "/q6_k", set.q6KRows})
+	}
+	for _, k := range ks {
+		typ := Q4_K
+		if k.name[len(k.name)-4:] == "q6_k" {
+			typ = Q6_K
+		}
 		for _, nsb := range []int{1, 3, 8} {
-			cols := nsb * qkK
-			rb, _ := typ.RowBytes(cols)
-			w := make([]byte, rb)
-			for i := range w {
-				w[i] = byte(rng.Uint32())
-			}
-			for b := 0; b < nsb; b++ { // sane fp16 scales
-				if typ == Q4_K {
-					put16(w, b*q4KBytes, F32ToF16(float32(rng.Float64())))
-					put16(w, b*q4KBytes+2, F32ToF16(float32(rng.Float64())))
-				} else {
-					put16(w, b*q6KBytes+208, F32ToF16(float32(rng.Float64())))
-				}
-			}
-			a := qcol{q: make([]int8, cols), d: make([]float32, cols/qk), s: make([]int32, cols/qk)}
-			for i := range a.q {
-				a.q[i] = int8(rng.Uint32())
-			}
-			a.q[0], a.q[1] = -128, 127
-			for i := range a.d {
-				a.d[i] = float32(rng.Float64())
-				var s int32
-				for _, v := range a.q[i*qk : (i+1)*qk] {
-					s += int32(v)
-				}
-				a.s[i] = s
-			}
-			var got, want float32
-			if typ == Q4_K {
-				got, want = dotQ4KAVX2(w, a), dotQ4KGeneric(w, a)
-			} else {
-				got, want = dotQ6KAVX2(w, a), dotQ6KGeneric(w, a)
-			}
-			if math.Float32bits(got) != math.Float32bits(want) {
-				t.Fatalf("%s nsb=%d: avx2 %g, generic %g", typ, nsb, got, want)
+			for _, rows := range []int{1, 4, 7} {
+				t.Run(fmt.Sprintf("%s/nsb%d/rows%d", k.name, nsb, rows), func(t *testing.T) {
+					cols := nsb * qkK
+					rb, _ := typ.RowBytes(cols)
+					w := make([]byte, rows*rb)
+					for i := range w {
+						w[i] = byte(rng.Uint32())
+					}
+					for r := 0; r < rows; r++ {
+						for b := 0; b < nsb; b++ { // finite fp16 scales
+							o := r*rb + b*typ.BlockBytes()
+							if typ == Q4_K {
+								put16(w, o, F32ToF16(float32(rng.NormFloat64())))
+								put16(w, o+2, F32ToF16(float32(rng.Float64())))
+							} else {
+								put16(w, o+208, F32ToF16(float32(rng.NormFloat64())))
+							}
+						}
+					}
+					a := qcol{q: make([]int8, cols), d: make([]float32, cols/qk), s: make([]int32, cols/qk)}
+					for i := range a.q {
+						a.q[i] = int8(rng.Uint32())
+					}
+					a.q[0], a.q[1], a.q[cols-1] = -128, 127, -128
+					for i := range a.d {
+						a.d[i] = float32(rng.Float64())
+						var s int32
+						for _, v := range a.q[i*qk : (i+1)*qk] {
+							s += int32(v)
+						}
+						a.s[i] = s
+					}
+					got := make([]float32, rows)
+					k.fn(got, w, rb, a)
+					for r := 0; r < rows; r++ {
+						row := w[r*rb : (r+1)*rb]
+						var want, mag float32
+						if typ == Q4_K {
+							want = dotQ4KGeneric(row, a)
+						} else {
+							want = dotQ6KGeneric(row, a)
+						}
+						// |w||x| bound from the dequantized row.
+						deq := make([]float32, cols)
+						if err := Dequantize(deq, row, typ); err != nil {
+							t.Fatal(err)
+						}
+						for i, v := range deq {
+							mag += float32(math.Abs(float64(v * float32(a.q[i]) * a.d[i/qk])))
+						}
+						if d := math.Abs(float64(got[r] - want)); d > 2e-6*float64(mag)+1e-6 {
+							t.Fatalf("row %d = %g, generic %g (|w||x| %g)", r, got[r], want, mag)
+						}
+						one := make([]float32, 1)
+						k.fn(one, row, rb, a)
+						if math.Float32bits(one[0]) != math.Float32bits(got[r]) {
+							t.Fatalf("row %d alone = %g, in the matrix %g", r, one[0], got[r])
+						}
+					}
+				})
 			}
 		}
 	}

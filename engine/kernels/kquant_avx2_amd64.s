@@ -1,0 +1,311 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// K-quant row kernels, AVX2 (with FMA and F16C), 4 rows x 1 activation
+// column, with the arguments and row layout of the VNNI kernels in
+// kquant_amd64.s:
+//
+//	func k(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+//
+// Per 256-element super-block and row, the exact int32 dot products of the
+// 8 sub-blocks (VPMADDUBSW, VPMADDWD, VPHADDD) land in the 8 lanes of one
+// ymm, lane j for sub-block j; they are multiplied by the sub-block scales
+// as integers, converted to float32 and scaled by the activation scales
+// dx[j] (the operations of the generic kernels up to this point); then
+// acc = fma(that, d, acc) (and for q4_k acc = fnmadd(dx*(xs*m), dmin,
+// acc)) with one ymm accumulator per row, super-blocks in order, and the
+// lanes summed at the end as in the other AVX2 kernels. Each row's result
+// depends only on the row and the activations (stride 0 repeats one row
+// with identical operations).
+
+#define K2HSUM(Y, X) \
+	VEXTRACTF128 $1, Y, X15 \
+	VADDPS       X15, X, X \
+	VHADDPS      X, X, X \
+	VHADDPS      X, X, X
+
+#define K2PROLOGUE \
+	MOVQ   w+0(FP), SI \
+	MOVQ   stride+8(FP), BX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   xs+32(FP), R13 \
+	MOVQ   nsb+40(FP), CX \
+	LEAQ   (SI)(BX*1), R8 \
+	LEAQ   (SI)(BX*2), R9 \
+	LEAQ   (R8)(BX*2), R10 \
+	LEAQ   (SI)(BX*4), R14 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3
+
+#define K2EPILOGUE \
+	MOVQ   out+48(FP), AX \
+	K2HSUM(Y0, X0) \
+	K2HSUM(Y1, X1) \
+	K2HSUM(Y2, X2) \
+	K2HSUM(Y3, X3) \
+	VMOVSS X0, 0(AX) \
+	VMOVSS X1, 4(AX) \
+	VMOVSS X2, 8(AX) \
+	VMOVSS X3, 12(AX) \
+	VZEROUPPER \
+	RET
+
+// A..D (8 int32 lanes each) -> A: lane t of the low half is the sum of the
+// low 4 lanes of input t, lane 4+t the sum of its high 4 lanes.
+#define K2HADD4(A, B, C, D) \
+	VPHADDD B, A, A \
+	VPHADDD D, C, C \
+	VPHADDD C, A, A
+
+// 16 x int16 1.
+DATA k2ones<>+0(SB)/8, $0x0001000100010001
+DATA k2ones<>+8(SB)/8, $0x0001000100010001
+DATA k2ones<>+16(SB)/8, $0x0001000100010001
+DATA k2ones<>+24(SB)/8, $0x0001000100010001
+GLOBL k2ones<>(SB), RODATA|NOPTR, $32
+
+// q6_k scales of a half, sub-block t's two 16-element groups (2t, 2t+1)
+// into bytes t and 4+t: even bytes first, then odd ones, per 8 bytes.
+DATA k2q6sc<>+0(SB)/8, $0x0705030106040200
+DATA k2q6sc<>+8(SB)/8, $0x0f0d0b090e0c0a08
+GLOBL k2q6sc<>(SB), RODATA|NOPTR, $16
+
+// ---- q4_k: Y4 = dx[0..7], Y13 = int16 ones, Y14 = 0x0f bytes ----
+
+// Sub-blocks 2c (low nibbles) and 2c+1 (high) from the 32 bytes at QO(P)
+// against x at XO(DI) and XO+32(DI): 8 int32 lanes into LO and HI.
+#define Q4K2_PAIR(P, QO, XO, LO, HI) \
+	VMOVDQU    QO(P), Y5 \
+	VPAND      Y14, Y5, LO \
+	VPSRLW     $4, Y5, HI \
+	VPAND      Y14, HI, HI \
+	VPMADDUBSW XO(DI), LO, LO \
+	VPMADDWD   Y13, LO, LO \
+	VPMADDUBSW XO+32(DI), HI, HI \
+	VPMADDWD   Y13, HI, HI
+
+// The 6-bit scales (X9) and mins (X10) of the row at P, 8 bytes each, as
+// in scaleMinK4.
+#define Q4K2_SCALES(P) \
+	MOVL  4(P), AX \
+	MOVL  12(P), R11 \
+	MOVL  AX, R12 \
+	SHRL  $6, R12 \
+	ANDL  $0x03030303, R12 \
+	SHLL  $4, R12 \
+	MOVL  R11, BX \
+	ANDL  $0x0f0f0f0f, BX \
+	ORL   BX, R12 \
+	ANDL  $0x3f3f3f3f, AX \
+	SHLQ  $32, R12 \
+	ORQ   R12, AX \
+	VMOVQ AX, X9 \
+	MOVL  8(P), AX \
+	MOVL  AX, R12 \
+	SHRL  $6, R12 \
+	ANDL  $0x03030303, R12 \
+	SHLL  $4, R12 \
+	SHRL  $4, R11 \
+	ANDL  $0x0f0f0f0f, R11 \
+	ORL   R11, R12 \
+	ANDL  $0x3f3f3f3f, AX \
+	SHLQ  $32, R12 \
+	ORQ   R12, AX \
+	VMOVQ AX, X10
+
+#define Q4K2_ROW(P, ACC) \
+	Q4K2_PAIR(P, 16, 0, Y6, Y7) \
+	Q4K2_PAIR(P, 48, 64, Y8, Y9) \
+	K2HADD4(Y6, Y7, Y8, Y9) \
+	Q4K2_PAIR(P, 80, 128, Y7, Y8) \
+	Q4K2_PAIR(P, 112, 192, Y9, Y10) \
+	K2HADD4(Y7, Y8, Y9, Y10) \
+	VPERM2I128   $0x20, Y7, Y6, Y8 \
+	VPERM2I128   $0x31, Y7, Y6, Y9 \
+	VPADDD       Y9, Y8, Y8 \
+	Q4K2_SCALES(P) \
+	VPMOVZXBD    X9, Y9 \
+	VPMULLD      Y9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULPS       Y4, Y8, Y8 \
+	VPMOVZXBD    X10, Y10 \
+	VPMULLD      (R13), Y10, Y10 \
+	VCVTDQ2PS    Y10, Y10 \
+	VMULPS       Y4, Y10, Y10 \
+	VPBROADCASTW 0(P), X11 \
+	VCVTPH2PS    X11, Y11 \
+	VPBROADCASTW 2(P), X12 \
+	VCVTPH2PS    X12, Y12 \
+	VFMADD231PS  Y11, Y8, ACC \
+	VFNMADD231PS Y12, Y10, ACC
+
+// Prefetch the next 4 rows into L2 as one linear stream (R14 starts at
+// row 4; the 4 rows are contiguous): 4 x N bytes per super-block.
+#define K2PREFETCH576 \
+	PREFETCHT1 (R14) \
+	PREFETCHT1 64(R14) \
+	PREFETCHT1 128(R14) \
+	PREFETCHT1 192(R14) \
+	PREFETCHT1 256(R14) \
+	PREFETCHT1 320(R14) \
+	PREFETCHT1 384(R14) \
+	PREFETCHT1 448(R14) \
+	PREFETCHT1 512(R14) \
+	ADDQ       $576, R14
+
+// func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
+	K2PROLOGUE
+	VMOVDQU k2ones<>(SB), Y13
+	MOVL    $0x0f0f0f0f, AX
+	VMOVD   AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ   CX, CX
+	JZ      q4k2_done
+
+q4k2_loop:
+	K2PREFETCH576
+	VMOVUPS (DX), Y4
+	Q4K2_ROW(SI, Y0)
+	Q4K2_ROW(R8, Y1)
+	Q4K2_ROW(R9, Y2)
+	Q4K2_ROW(R10, Y3)
+	ADDQ    $144, SI
+	ADDQ    $144, R8
+	ADDQ    $144, R9
+	ADDQ    $144, R10
+	ADDQ    $256, DI
+	ADDQ    $32, DX
+	ADDQ    $32, R13
+	DECQ    CX
+	JNZ     q4k2_loop
+
+q4k2_done:
+	K2EPILOGUE
+
+// ---- q6_k: Y4 = dx[0..7], Y13 = int16 ones, Y14 = 0x0f bytes, Y12 = 0x30
+// bytes; stack 0..255: per sub-block (32 x values) the int16 pair sums
+// 32*(x[2i]+x[2i+1]), subtracted so that the 6-bit values count as q-32.
+
+// One sub-block: Q (6-bit values) against x at XO(DI): 8 int32 lanes.
+#define Q6K2_SUB(Q, XO) \
+	VPMADDUBSW XO(DI), Q, Q \
+	VPSUBW     XO(SP), Q, Q \
+	VPMADDWD   Y13, Q, Q
+
+// Half h of the row at P (ql at QL0, QL0+32, qh at QH; x at X0) into R0
+// (lanes t and 4+t: sub-block t's two 16-element groups). Y5..Y7 and
+// TMP are clobbered; R0..R3 must be distinct from them.
+#define Q6K2_HALF(P, QL0, QH, X0, R0, R1, R2, R3) \
+	VMOVDQU QL0(P), Y5 \
+	VMOVDQU QL0+32(P), Y6 \
+	VMOVDQU QH(P), Y7 \
+	VPAND   Y14, Y5, R0 \
+	VPSLLW  $4, Y7, R3 \
+	VPAND   Y12, R3, R3 \
+	VPOR    R3, R0, R0 \
+	Q6K2_SUB(R0, X0) \
+	VPAND   Y14, Y6, R1 \
+	VPSLLW  $2, Y7, R3 \
+	VPAND   Y12, R3, R3 \
+	VPOR    R3, R1, R1 \
+	Q6K2_SUB(R1, X0+32) \
+	VPSRLW  $4, Y5, R2 \
+	VPAND   Y14, R2, R2 \
+	VPAND   Y12, Y7, R3 \
+	VPOR    R3, R2, R2 \
+	Q6K2_SUB(R2, X0+64) \
+	VPSRLW  $4, Y6, Y5 \
+	VPAND   Y14, Y5, Y5 \
+	VPSRLW  $2, Y7, R3 \
+	VPAND   Y12, R3, R3 \
+	VPOR    R3, Y5, Y5 \
+	Q6K2_SUB(Y5, X0+96) \
+	K2HADD4(R0, R1, R2, Y5)
+
+#define Q6K2_ROW(P, ACC) \
+	Q6K2_HALF(P, 0, 128, 0, Y8, Y9, Y10, Y11) \
+	Q6K2_HALF(P, 64, 160, 128, Y9, Y10, Y11, Y15) \
+	VMOVDQU      192(P), X10 \
+	VPSHUFB      k2q6sc<>(SB), X10, X10 \
+	VPMOVSXBD    X10, Y11 \
+	VPMULLD      Y11, Y8, Y8 \
+	VPSRLDQ      $8, X10, X10 \
+	VPMOVSXBD    X10, Y11 \
+	VPMULLD      Y11, Y9, Y9 \
+	VEXTRACTI128 $1, Y8, X10 \
+	VPADDD       X10, X8, X8 \
+	VEXTRACTI128 $1, Y9, X10 \
+	VPADDD       X10, X9, X9 \
+	VINSERTI128  $1, X9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULPS       Y4, Y8, Y8 \
+	VPBROADCASTW 208(P), X10 \
+	VCVTPH2PS    X10, Y10 \
+	VFMADD231PS  Y10, Y8, ACC
+
+// The stack's bias for the sub-block at XO(DI), with Y15 = 0x20 bytes.
+#define Q6K2_BIAS(XO) \
+	VPMADDUBSW XO(DI), Y15, Y5 \
+	VMOVDQU    Y5, XO(SP)
+
+// func q6Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+TEXT ·q6Kx4AVX2(SB), NOSPLIT, $256-56
+	K2PROLOGUE
+	VMOVDQU k2ones<>(SB), Y13
+	MOVL    $0x0f0f0f0f, AX
+	VMOVD   AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL    $0x30303030, AX
+	VMOVD   AX, X12
+	VPBROADCASTD X12, Y12
+	TESTQ   CX, CX
+	JZ      q6k2_done
+
+q6k2_loop:
+	PREFETCHT1 (R14)
+	PREFETCHT1 64(R14)
+	PREFETCHT1 128(R14)
+	PREFETCHT1 192(R14)
+	PREFETCHT1 256(R14)
+	PREFETCHT1 320(R14)
+	PREFETCHT1 384(R14)
+	PREFETCHT1 448(R14)
+	PREFETCHT1 512(R14)
+	PREFETCHT1 576(R14)
+	PREFETCHT1 640(R14)
+	PREFETCHT1 704(R14)
+	PREFETCHT1 768(R14)
+	PREFETCHT1 832(R14)
+	ADDQ       $840, R14
+	MOVL       $0x20202020, AX
+	VMOVD      AX, X15
+	VPBROADCASTD X15, Y15
+	Q6K2_BIAS(0)
+	Q6K2_BIAS(32)
+	Q6K2_BIAS(64)
+	Q6K2_BIAS(96)
+	Q6K2_BIAS(128)
+	Q6K2_BIAS(160)
+	Q6K2_BIAS(192)
+	Q6K2_BIAS(224)
+	VMOVUPS    (DX), Y4
+	Q6K2_ROW(SI, Y0)
+	Q6K2_ROW(R8, Y1)
+	Q6K2_ROW(R9, Y2)
+	Q6K2_ROW(R10, Y3)
+	ADDQ       $210, SI
+	ADDQ       $210, R8
+	ADDQ       $210, R9
+	ADDQ       $210, R10
+	ADDQ       $256, DI
+	ADDQ       $32, DX
+	DECQ       CX
+	JNZ        q6k2_loop
+
+q6k2_done:
+	K2EPILOGUE
