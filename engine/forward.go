@@ -334,9 +334,10 @@ func (m *Model) attnWorker(w int) {
 		qh := j.q[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
 		kvOff := (h / j.group) * hd
 		sc := scores[:row.Pos+1]
+		kernels.DotRowsF32(sc, qh, kc[kvOff:], kvDim)
 		maxS := float32(math.Inf(-1))
-		for p := range sc {
-			s := kernels.DotF32(qh, kc[p*kvDim+kvOff:p*kvDim+kvOff+hd]) * j.scale
+		for p, s := range sc {
+			s *= j.scale
 			sc[p] = s
 			maxS = max(maxS, s)
 		}
@@ -350,8 +351,9 @@ func (m *Model) attnWorker(w int) {
 		clear(o)
 		inv := 1 / sum
 		for p, e := range sc {
-			kernels.AxpyF32(o, e*inv, vc[p*kvDim+kvOff:p*kvDim+kvOff+hd])
+			sc[p] = e * inv
 		}
+		kernels.AxpyRowsF32(o, sc, vc[kvOff:], kvDim)
 	}
 }
 

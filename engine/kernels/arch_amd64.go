@@ -47,6 +47,12 @@ func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 
 //go:noescape
+func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
+
+//go:noescape
+func axpyRowsAVX2(y, x *float32, n, stride, rows int, coef *float32)
+
+//go:noescape
 func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -89,6 +95,8 @@ var (
 		quantAct: quantizeAct,
 		dotF32:   dotF32Asm(dotF32AVX2, 8),
 		axpyF32:  axpyAsm(axpyAVX2, 8),
+		dotRows:  dotRowsAsm(dotRowsAVX2, 8, dotF32Asm(dotF32AVX2, 8)),
+		axpyRows: axpyRowsAsm(axpyRowsAVX2, 8, axpyAsm(axpyAVX2, 8)),
 		f32Rows:  f32RowsAsm(dotF32AVX2, 8),
 		f16Rows:  halfRowsAsm(dotF16AVX2, 8, F16ToF32),
 		bf16Rows: halfRowsAsm(dotBF16AVX2, 8, BF16ToF32),
@@ -103,6 +111,8 @@ var (
 		impl:      AVX512,
 		dotF32:    dotF32Asm(dotF32AVX512, 16),
 		axpyF32:   axpyAsm(axpyAVX512, 16),
+		dotRows:   rowsOf(dotF32Asm(dotF32AVX512, 16)),
+		axpyRows:  axpyRowsOf(axpyAsm(axpyAVX512, 16)),
 		f32Rows:   f32RowsAsm(dotF32AVX512, 16),
 		f16Rows:   halfRowsAsm(dotF16AVX512, 16, F16ToF32),
 		bf16Rows:  halfRowsAsm(dotBF16AVX512, 16, BF16ToF32),
@@ -150,6 +160,34 @@ func dotF32Asm(k func(a, b *float32, n int) float32, step int) func(a, b []float
 			s += a[i] * b[i]
 		}
 		return s
+	}
+}
+
+// dotRowsAsm wraps an asm many-rows dot for rows whose length is a
+// multiple of step (each row as dotF32AVX2 computes it); other lengths go
+// row by row through the set's dot.
+func dotRowsAsm(k func(a, b *float32, n, stride, rows int, out *float32), step int, dot func(a, b []float32) float32) func(dst, a, b []float32, stride int) {
+	return func(dst, a, b []float32, stride int) {
+		n := len(a)
+		if n == 0 || n%step != 0 {
+			dotRowsLoop(dst, a, b, stride, dot)
+			return
+		}
+		_ = b[(len(dst)-1)*stride+n-1]
+		k(&a[0], &b[0], n, stride, len(dst), &dst[0])
+	}
+}
+
+// axpyRowsAsm is dotRowsAsm for axpyRowsAVX2.
+func axpyRowsAsm(k func(y, x *float32, n, stride, rows int, coef *float32), step int, axpy func(y []float32, a float32, x []float32)) func(y, coef, x []float32, stride int) {
+	return func(y, coef, x []float32, stride int) {
+		n := len(y)
+		if n == 0 || n%step != 0 {
+			axpyRowsLoop(y, coef, x, stride, axpy)
+			return
+		}
+		_ = x[(len(coef)-1)*stride+n-1]
+		k(&y[0], &x[0], n, stride, len(coef), &coef[0])
 	}
 }
 

@@ -56,6 +56,8 @@ type kernelSet struct {
 	quantAct func(c qcol, x []float32)    // quantizeAct, bitwise identical
 	dotF32   func(a, b []float32) float32 // len(b) >= len(a)
 	axpyF32  func(y []float32, a float32, x []float32)
+	dotRows  func(dst, a, b []float32, stride int)  // dotRowsLoop with dotF32, bitwise; len(dst) > 0
+	axpyRows func(y, coef, x []float32, stride int) // axpyRowsLoop with axpyF32, bitwise; len(coef) > 0
 	f32Rows  fRowsFn
 	f16Rows  fRowsFn
 	bf16Rows fRowsFn
@@ -138,6 +140,59 @@ func AxpyF32(y []float32, a float32, x []float32) {
 		y = y[:len(x)]
 	}
 	active.axpyF32(y, a, x)
+}
+
+// DotRowsF32 sets dst[p] = DotF32(a, b[p*stride:p*stride+len(a)]) for
+// every p < len(dst), bitwise, in one call: the scores of one attention
+// head over the positions of a KV cache. It panics if b is too short.
+func DotRowsF32(dst, a, b []float32, stride int) {
+	if len(dst) == 0 {
+		return
+	}
+	if need := (len(dst)-1)*stride + len(a); stride < 0 || need > len(b) {
+		panic(fmt.Sprintf("kernels: DotRowsF32 needs %d elements of b, has %d", need, len(b)))
+	}
+	active.dotRows(dst, a, b, stride)
+}
+
+// AxpyRowsF32 does AxpyF32(y, coef[p], x[p*stride:p*stride+len(y)]) for
+// p = 0, 1, ..., len(coef)-1 in that order, bitwise, in one call: an
+// attention head's weighted sum of the values of a KV cache. It panics if
+// x is too short.
+func AxpyRowsF32(y, coef, x []float32, stride int) {
+	if len(coef) == 0 || len(y) == 0 {
+		return
+	}
+	if need := (len(coef)-1)*stride + len(y); stride < 0 || need > len(x) {
+		panic(fmt.Sprintf("kernels: AxpyRowsF32 needs %d elements of x, has %d", need, len(x)))
+	}
+	active.axpyRows(y, coef, x, stride)
+}
+
+// dotRowsLoop is DotRowsF32 with the dot product dot, row by row.
+func dotRowsLoop(dst, a, b []float32, stride int, dot func(a, b []float32) float32) {
+	n := len(a)
+	for p := range dst {
+		dst[p] = dot(a, b[p*stride:p*stride+n])
+	}
+}
+
+// rowsOf returns dotRowsLoop over dot.
+func rowsOf(dot func(a, b []float32) float32) func(dst, a, b []float32, stride int) {
+	return func(dst, a, b []float32, stride int) { dotRowsLoop(dst, a, b, stride, dot) }
+}
+
+// axpyRowsOf returns axpyRowsLoop over axpy.
+func axpyRowsOf(axpy func(y []float32, a float32, x []float32)) func(y, coef, x []float32, stride int) {
+	return func(y, coef, x []float32, stride int) { axpyRowsLoop(y, coef, x, stride, axpy) }
+}
+
+// axpyRowsLoop is AxpyRowsF32 with axpy, row by row.
+func axpyRowsLoop(y, coef, x []float32, stride int, axpy func(y []float32, a float32, x []float32)) {
+	n := len(y)
+	for p, c := range coef {
+		axpy(y, c, x[p*stride:p*stride+n])
+	}
 }
 
 // tileFor returns the 4x4 tile kernel for t, or nil.

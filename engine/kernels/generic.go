@@ -239,6 +239,8 @@ var genericSet = kernelSet{
 	quantAct: quantizeAct,
 	dotF32:   dotF32Generic,
 	axpyF32:  axpyF32Generic,
+	dotRows:  rowsOf(dotF32Generic),
+	axpyRows: axpyRowsOf(axpyF32Generic),
 	f32Rows:  fRowsLoop(dotF32Bytes),
 	f16Rows:  fRowsLoop(dotF16Generic),
 	bf16Rows: fRowsLoop(dotBF16Generic),

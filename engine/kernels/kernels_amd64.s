@@ -379,3 +379,185 @@ axa5_loop16:
 axa5_done:
 	VZEROUPPER
 	RET
+
+// ---- AVX2 attention helpers: many rows per call, each row with exactly
+// the operations of dotF32AVX2 / axpyAVX2 ----
+
+// func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
+//
+// out[p] = dotF32AVX2(a, b+p*stride, n) for p < rows (n % 8 == 0, stride
+// in elements).
+TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ  a+0(FP), R8
+	MOVQ  b+8(FP), R9
+	MOVQ  n+16(FP), R10
+	MOVQ  stride+24(FP), R11
+	SHLQ  $2, R11
+	MOVQ  rows+32(FP), R12
+	MOVQ  out+40(FP), AX
+	TESTQ R12, R12
+	JZ    dra2_done
+
+dra2_row:
+	MOVQ   R8, SI
+	MOVQ   R9, DI
+	MOVQ   R10, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dra2_loop32:
+	CMPQ        CX, $32
+	JLT         dra2_loop8
+	VMOVUPS     (SI), Y4
+	VMOVUPS     32(SI), Y5
+	VMOVUPS     64(SI), Y6
+	VMOVUPS     96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $32, CX
+	JMP         dra2_loop32
+
+dra2_loop8:
+	CMPQ        CX, $8
+	JLT         dra2_sum
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         dra2_loop8
+
+dra2_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUMY0
+	VMOVSS X0, (AX)
+	ADDQ   $4, AX
+	ADDQ   R11, R9
+	DECQ   R12
+	JNZ    dra2_row
+
+dra2_done:
+	VZEROUPPER
+	RET
+
+// func axpyRowsAVX2(y, x *float32, n, stride, rows int, coef *float32)
+//
+// For p < rows in order: axpyAVX2(y, x+p*stride, n, coef[p]) (n % 8 ==
+// 0, stride in elements). y is kept in registers, 64, 32 or 8 elements at
+// a time, while the rows stream by: every element gets the same FMAs in
+// the same order as with one axpyAVX2 call per row.
+TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ  y+0(FP), DI
+	MOVQ  x+8(FP), R9
+	MOVQ  n+16(FP), R10
+	MOVQ  stride+24(FP), R11
+	SHLQ  $2, R11
+	MOVQ  rows+32(FP), R12
+	MOVQ  coef+40(FP), R13
+	TESTQ R12, R12
+	JZ    ara2_done
+
+ara2_chunk64:
+	CMPQ    R10, $64
+	JLT     ara2_chunk32
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	VMOVUPS 192(DI), Y6
+	VMOVUPS 224(DI), Y7
+	MOVQ    R9, SI
+	MOVQ    R13, DX
+	MOVQ    R12, CX
+
+ara2_rows64:
+	VBROADCASTSS (DX), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	VFMADD231PS  32(SI), Y15, Y1
+	VFMADD231PS  64(SI), Y15, Y2
+	VFMADD231PS  96(SI), Y15, Y3
+	VFMADD231PS  128(SI), Y15, Y4
+	VFMADD231PS  160(SI), Y15, Y5
+	VFMADD231PS  192(SI), Y15, Y6
+	VFMADD231PS  224(SI), Y15, Y7
+	ADDQ         R11, SI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          ara2_rows64
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	VMOVUPS      Y4, 128(DI)
+	VMOVUPS      Y5, 160(DI)
+	VMOVUPS      Y6, 192(DI)
+	VMOVUPS      Y7, 224(DI)
+	ADDQ         $256, DI
+	ADDQ         $256, R9
+	SUBQ         $64, R10
+	JMP          ara2_chunk64
+
+ara2_chunk32:
+	CMPQ    R10, $32
+	JLT     ara2_chunk8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    R9, SI
+	MOVQ    R13, DX
+	MOVQ    R12, CX
+
+ara2_rows32:
+	VBROADCASTSS (DX), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	VFMADD231PS  32(SI), Y15, Y1
+	VFMADD231PS  64(SI), Y15, Y2
+	VFMADD231PS  96(SI), Y15, Y3
+	ADDQ         R11, SI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          ara2_rows32
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	ADDQ         $128, DI
+	ADDQ         $128, R9
+	SUBQ         $32, R10
+	JMP          ara2_chunk32
+
+ara2_chunk8:
+	CMPQ    R10, $8
+	JLT     ara2_done
+	VMOVUPS (DI), Y0
+	MOVQ    R9, SI
+	MOVQ    R13, DX
+	MOVQ    R12, CX
+
+ara2_rows8:
+	VBROADCASTSS (DX), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	ADDQ         R11, SI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          ara2_rows8
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $32, R9
+	SUBQ         $8, R10
+	JMP          ara2_chunk8
+
+ara2_done:
+	VZEROUPPER
+	RET
