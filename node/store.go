@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -49,28 +50,44 @@ func (s *StoreSource) Root() cid.Cid { return s.root }
 func (s *StoreSource) Store() *weights.Store { return s.store }
 
 // Open fetches the parts of span (and the embedding and head, if asked)
-// the store lacks, then returns the store's GGUF of them. A fetch is
+// the store lacks, then returns the store's GGUF of them. A stored block
+// found corrupt while the span is assembled (a *weights.CorruptError) is
+// never used: the fetch re-hashes the span's stored blocks, drops the bad
+// ones and gets them again from the swarm, and the span is assembled
+// anew. Without a swarm the corrupt block is the error. A fetch is
 // recorded among the node's Transfers.
 func (s *StoreSource) Open(ctx context.Context, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
-	if !s.has(ctx, span, withEmbed, withHead) {
-		if s.fetcher == nil {
-			return nil, fmt.Errorf("node: model %s: blocks %v not in the weight store and no swarm to fetch them from", s.root, span)
-		}
-		h := s.track.begin(Transfer{Kind: TransferFetch, Model: s.root.String(), Span: span, Embed: withEmbed, Head: withHead})
-		_, err := s.fetcher.Fetch(ctx, s.root, weights.Want{Span: span, Embed: withEmbed, Head: withHead, Progress: h.progress})
-		if err != nil {
-			err = fmt.Errorf("node: fetching blocks %v of %s: %w", span, s.root, err)
-		}
-		h.end(cid.Undef, err)
-		if err != nil {
+	if s.fetcher != nil && !s.has(ctx, span, withEmbed, withHead) {
+		if err := s.fetch(ctx, span, withEmbed, withHead); err != nil {
 			return nil, err
 		}
 	}
 	f, err := s.store.OpenSpan(ctx, s.root, span, withEmbed, withHead)
-	if err != nil {
-		return nil, fmt.Errorf("node: open blocks %v of %s: %w", span, s.root, err)
+	if err != nil && errors.Is(err, weights.ErrCorrupt) && s.fetcher != nil {
+		if ferr := s.fetch(ctx, span, withEmbed, withHead); ferr != nil {
+			return nil, fmt.Errorf("node: open blocks %v of %s: %w; repairing it: %w", span, s.root, err, ferr)
+		}
+		f, err = s.store.OpenSpan(ctx, s.root, span, withEmbed, withHead)
 	}
-	return f, nil
+	switch {
+	case err == nil:
+		return f, nil
+	case s.fetcher == nil && errors.Is(err, weights.ErrNotFound):
+		return nil, fmt.Errorf("node: model %s: blocks %v not in the weight store and no swarm to fetch them from: %w", s.root, span, err)
+	}
+	return nil, fmt.Errorf("node: open blocks %v of %s: %w", span, s.root, err)
+}
+
+// fetch gets the wanted parts the store lacks, or holds corrupt, from the
+// swarm, recorded as a transfer.
+func (s *StoreSource) fetch(ctx context.Context, span engine.Span, withEmbed, withHead bool) error {
+	h := s.track.begin(Transfer{Kind: TransferFetch, Model: s.root.String(), Span: span, Embed: withEmbed, Head: withHead})
+	_, err := s.fetcher.Fetch(ctx, s.root, weights.Want{Span: span, Embed: withEmbed, Head: withHead, Progress: h.progress})
+	if err != nil {
+		err = fmt.Errorf("node: fetching blocks %v of %s: %w", span, s.root, err)
+	}
+	h.end(cid.Undef, err)
+	return err
 }
 
 // has reports whether the store holds the wanted parts.

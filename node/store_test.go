@@ -1,7 +1,12 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -109,5 +114,121 @@ func TestStoreSourceLocalOnly(t *testing.T) {
 	other := NewStoreSource(emptyStore(t), root)
 	if _, err := other.Open(t.Context(), engine.Span{Start: 0, End: 1}, false, false); err == nil {
 		t.Fatal("opened a model the store does not hold")
+	}
+}
+
+// corruptBlock flips a byte of the file holding block c in store.
+func corruptBlock(t testing.TB, store *weights.Store, c cid.Cid) {
+	t.Helper()
+	var path string
+	err := filepath.WalkDir(filepath.Join(store.Dir(), "blocks"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == c.String() {
+			path = p
+		}
+		return err
+	})
+	if err != nil || path == "" {
+		t.Fatalf("block %s not found in %s: %v", c, store.Dir(), err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x10
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoreSourceRepairsCorruptBlocks: node B holds the whole model, but
+// one of its stored blocks has rotted. Opening a span through B's
+// StoreSource never uses the bad bytes: the block is fetched again from
+// node A (found through the DHT), the span opens, and B's store verifies
+// clean afterwards. Without a swarm, the same damage is a typed error
+// naming the block.
+func TestStoreSourceRepairsCorruptBlocks(t *testing.T) {
+	storeA, root := importModel(t, aidreamsPath)
+	cfg := testConfig(t)
+	cfg.Store = storeA
+	cfg.RebalanceInterval = -1
+	a := startNode(t, cfg)
+	serve(t, a, storeSource(t, a, root), ServeOptions{Blocks: spanOf(0, 4)})
+	span := spanOf(2, 4)
+	want, err := storeA.OpenSpan(t.Context(), root, span, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+
+	// pick returns the block a case damages, read from B's intact store.
+	type pick func(t *testing.T, st *weights.Store) cid.Cid
+	layer := func(t *testing.T, st *weights.Store, i int) *weights.LayerManifest {
+		m, err := st.Manifest(t.Context(), root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := st.Layer(t.Context(), m.Layers[i].CID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		name string
+		pick pick
+	}{
+		{"tensor chunk of a block in the span", func(t *testing.T, st *weights.Store) cid.Cid {
+			return layer(t, st, 2).Tensors[1].Chunks[0]
+		}},
+		{"tensor chunk of the last block", func(t *testing.T, st *weights.Store) cid.Cid {
+			l := layer(t, st, 3)
+			return l.Tensors[len(l.Tensors)-1].Chunks[0]
+		}},
+		{"metadata chunk", func(t *testing.T, st *weights.Store) cid.Cid {
+			m, err := st.Manifest(t.Context(), root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.MetadataChunks[0]
+		}},
+		{"layer manifest", func(t *testing.T, st *weights.Store) cid.Cid {
+			m, err := st.Manifest(t.Context(), root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.Layers[2].CID
+		}},
+		{"root manifest", func(*testing.T, *weights.Store) cid.Cid { return root }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Without a swarm: a typed error naming the block.
+			local, _ := importModel(t, aidreamsPath)
+			bad := tc.pick(t, local)
+			corruptBlock(t, local, bad)
+			var ce *weights.CorruptError
+			if _, err := NewStoreSource(local, root).Open(t.Context(), span, true, true); !errors.As(err, &ce) || !ce.CID.Equals(bad) {
+				t.Fatalf("local-only open of a damaged store: %v, want a CorruptError naming %s", err, bad)
+			}
+
+			// With a swarm: repaired from A.
+			storeB, _ := importModel(t, aidreamsPath)
+			corruptBlock(t, storeB, bad)
+			cfg := testConfig(t, a)
+			cfg.Store = storeB
+			cfg.RebalanceInterval = -1
+			b := startNode(t, cfg)
+			f, err := storeSource(t, b, root).Open(t.Context(), span, true, true)
+			if err != nil {
+				t.Fatalf("open with a corrupt block %s: %v", bad, err)
+			}
+			defer f.Close()
+			if !bytes.Equal(f.Bytes(), want.Bytes()) {
+				t.Fatal("the repaired span differs from the provider's")
+			}
+			rep, err := storeB.Verify(t.Context(), root)
+			if err != nil || len(rep.Corrupt) != 0 || len(rep.Missing) != 0 {
+				t.Fatalf("B's store after the repair: %+v, %v", rep, err)
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package weights
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -388,13 +390,15 @@ func (s *Store) SpanPath(root cid.Cid, span engine.Span, withEmbed, withHead boo
 // only the tensors of span (plus the embedding and head tensors if asked),
 // ready for engine.Load(f, engine.Options{Blocks: span, ...}). The file is
 // assembled once from verified chunks, written atomically into the data
-// directory, and reused afterwards. The caller closes the file.
+// directory with the sha2-256 of its bytes beside it, and reused
+// afterwards while it still hashes to that digest (else it is assembled
+// anew). The caller closes the file.
 func (s *Store) OpenSpan(ctx context.Context, root cid.Cid, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
 	path := s.SpanPath(root, span, withEmbed, withHead)
-	if f, err := gguf.Open(path); err == nil {
+	if f, err := openSpanCache(path); err == nil {
 		return f, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("weights: span cache unreadable, rebuilding", "path", path, "err", err)
+		s.log.Warn("weights: span cache unreadable or damaged, rebuilding it from verified chunks", "path", path, "err", err)
 	}
 	m, err := s.Manifest(ctx, root)
 	if err != nil {
@@ -424,11 +428,48 @@ func (s *Store) OpenSpan(ctx context.Context, root cid.Cid, span engine.Span, wi
 	}
 	start := time.Now()
 	w := s.ggufWriter(ctx, m, kvs, ts)
-	if err := writeFileAtomic(path, func(out io.Writer) error { _, err := w.WriteTo(out); return err }); err != nil {
+	sum := sha256.New()
+	if err := writeFileAtomic(path, func(out io.Writer) error { _, err := w.WriteTo(io.MultiWriter(out, sum)); return err }); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path+spanSumSuffix, func(out io.Writer) error {
+		_, err := fmt.Fprintf(out, "%x\n", sum.Sum(nil))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	s.log.Debug("weights: assembled span", "root", root, "span", span, "embed", withEmbed, "head", withHead, "bytes", need, "took", time.Since(start))
 	return gguf.Open(path)
+}
+
+// spanSumSuffix names the file next to a span file that holds the
+// sha2-256 (in hex) of the span file's bytes as they were assembled from
+// verified chunks.
+const spanSumSuffix = ".sha256"
+
+// errSpanCache is wrapped by errors about a cached span file whose bytes
+// no longer match the digest written when it was assembled.
+var errSpanCache = errors.New("weights: span file does not match its digest")
+
+// openSpanCache opens the span file at path if it still hashes to the
+// digest recorded when it was assembled, so that a cached span, like a
+// block, is never used once its bytes have changed. A span file without
+// its digest (a crash between the two writes) fails with fs.ErrNotExist.
+func openSpanCache(path string) (*gguf.File, error) {
+	want, err := os.ReadFile(path + spanSumSuffix)
+	if err != nil {
+		return nil, err
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	got := sha256.Sum256(f.Bytes())
+	if strings.TrimSpace(string(want)) != hex.EncodeToString(got[:]) {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s", errSpanCache, path)
+	}
+	return f, nil
 }
 
 // blockIndex returns N for a tensor named "blk.N.<...>".

@@ -485,3 +485,178 @@ func TestExportCAR(t *testing.T) {
 		t.Fatalf("%d blocks in the CAR", n)
 	}
 }
+
+// TestImportChunkLayout: every tensor is cut into chunks of exactly
+// ChunkSize bytes but the last, every stored block is at most 1 MiB and
+// named by a raw sha2-256 CIDv1 of its bytes, and every block index has a
+// layer manifest of its own listing that block's tensors only.
+func TestImportChunkLayout(t *testing.T) {
+	tests := []struct {
+		name string
+		file func(t testing.TB) *gguf.File
+	}{
+		{"aidreams", openModel},
+		{"synth, tensors over 1 MiB", func(t testing.TB) *gguf.File { return synthModel(t, 3, 128, 2304, 64, 11) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := tc.file(t)
+			s := openStore(t)
+			root := importFile(t, s, f, "m")
+			m, err := s.Manifest(ctx, root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.ChunkSize != ChunkSize || ChunkSize != 1<<20 {
+				t.Fatalf("chunk size %d", m.ChunkSize)
+			}
+			ts, err := s.allTensors(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			multi := 0
+			for _, tn := range ts {
+				if want := int((tn.Size + ChunkSize - 1) / ChunkSize); len(tn.Chunks) != want {
+					t.Fatalf("%s: %d chunks for %d bytes, want %d", tn.Name, len(tn.Chunks), tn.Size, want)
+				}
+				if len(tn.Chunks) > 1 {
+					multi++
+				}
+				for i, c := range tn.Chunks {
+					b, err := s.GetBlock(ctx, c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(b) != tn.ChunkLen(i, ChunkSize) {
+						t.Fatalf("%s chunk %d: %d bytes, want %d", tn.Name, i, len(b), tn.ChunkLen(i, ChunkSize))
+					}
+				}
+			}
+			if tc.name != "aidreams" && multi == 0 {
+				t.Fatal("no tensor spans several chunks")
+			}
+			for i, ref := range m.Layers {
+				l, err := s.Layer(ctx, ref.CID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tn := range l.Tensors {
+					if b, ok := blockIndex(tn.Name); !ok || b != i {
+						t.Fatalf("layer manifest %d lists %q", i, tn.Name)
+					}
+				}
+			}
+			n := 0
+			err = s.blocks.each(ctx, func(c cid.Cid, size int64) error {
+				n++
+				if size > MaxBlockSize {
+					t.Errorf("block %s is %d bytes", c, size)
+				}
+				if c.Version() != 1 || c.Prefix().Codec != cid.Raw || c.Prefix().MhType != 0x12 {
+					t.Errorf("block %s is not a raw sha2-256 CIDv1", c)
+				}
+				b, err := s.GetBlock(ctx, c)
+				if err == nil && !SumCID(b).Equals(c) {
+					t.Errorf("block %s holds bytes of %s", c, SumCID(b))
+				}
+				return err
+			})
+			if err != nil || n == 0 {
+				t.Fatalf("%d blocks: %v", n, err)
+			}
+		})
+	}
+}
+
+// TestOpenSpanCacheVerified: a cached span file is used only while its
+// bytes are those assembled from verified chunks. Damage to the file or
+// its digest makes OpenSpan assemble it again, and when the chunks it
+// needs are damaged too the answer is the chunk's CorruptError, never the
+// damaged cache.
+func TestOpenSpanCacheVerified(t *testing.T) {
+	ctx := context.Background()
+	span := engine.Span{Start: 1, End: 3}
+	flip := func(off func(n int) int) func(t *testing.T, path string) {
+		return func(t *testing.T, path string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[off(len(b))] ^= 0x01
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name         string
+		damage       func(t *testing.T, path string)
+		corruptChunk bool // also damage a chunk of the span in the store
+	}{
+		{"bit flip in tensor data", flip(func(n int) int { return n - 5 }), false},
+		{"bit flip in the header", flip(func(int) int { return 40 }), false},
+		{"truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 4096); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"digest missing", func(t *testing.T, path string) {
+			if err := os.Remove(path + spanSumSuffix); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"digest garbage", func(t *testing.T, path string) {
+			if err := os.WriteFile(path+spanSumSuffix, []byte("not a digest\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"damaged cache, damaged chunk", flip(func(n int) int { return n - 5 }), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			root := importFile(t, s, openModel(t), "m")
+			f, err := s.OpenSpan(ctx, root, span, false, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bytes.Clone(f.Bytes())
+			f.Close()
+			path := s.SpanPath(root, span, false, false)
+			tc.damage(t, path)
+			var bad cid.Cid
+			if tc.corruptChunk {
+				m, err := s.Manifest(ctx, root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l, err := s.Layer(ctx, m.Layers[2].CID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bad = l.Tensors[0].Chunks[0]
+				corruptOneChunk(t, s, bad)
+			}
+			f, err = s.OpenSpan(ctx, root, span, false, false)
+			if tc.corruptChunk {
+				var ce *CorruptError
+				if !errors.As(err, &ce) || !ce.CID.Equals(bad) {
+					t.Fatalf("open over a damaged cache and chunk: %v, want the chunk's CorruptError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if !bytes.Equal(f.Bytes(), want) {
+				t.Fatal("OpenSpan returned the damaged cache")
+			}
+			again, err := openSpanCache(path)
+			if err != nil {
+				t.Fatalf("cache after the rebuild: %v", err)
+			}
+			again.Close()
+		})
+	}
+}
