@@ -37,6 +37,9 @@ func badServer(n *Node, corrupt func(step *pb.InferStep) *pb.InferResponse) {
 			return false
 		}
 		resp := corrupt(step)
+		if resp == silence {
+			return true // take the step, never answer
+		}
 		if resp == nil {
 			_, _ = ctrlStream.Write([]byte{0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3}) // not a frame
 			return false
@@ -73,6 +76,10 @@ func badServer(n *Node, corrupt func(step *pb.InferStep) *pb.InferResponse) {
 		}
 	})
 }
+
+// silence, returned by a badServer's corrupt function, makes it take the
+// step and never answer.
+var silence = &pb.InferResponse{}
 
 func result(step *pb.InferStep, h *pb.InferHidden) *pb.InferResponse {
 	return &pb.InferResponse{Msg: &pb.InferResponse_Result{Result: &pb.InferResult{Seq: step.GetSeq(), Position: step.GetPosition(), Hidden: h}}}
@@ -173,5 +180,62 @@ func TestCacheFull(t *testing.T) {
 	got, st := generate(t, entry, src.ID(), []int32{1}, 10)
 	if len(got) != 10 || len(st.Route) != 1 || st.Route[0].Peer != s.ID() {
 		t.Fatalf("got %v via %+v", got, st.Route)
+	}
+}
+
+// TestSilentPeer: a server that takes sessions and steps but never answers
+// is given up on after the entry node's step deadline, dropped from the
+// route, and the generation completes with the reference tokens. The
+// deadline bounds the stall: one step timeout, not the generation's.
+func TestSilentPeer(t *testing.T) {
+	cases := loadReference(t)
+	src := fileSource(t, aidreamsPath)
+	c := cases[0]
+	const stepTimeout = 700 * time.Millisecond
+	first := startNode(t, testConfig(t))
+	serve(t, first, src, ServeOptions{Blocks: spanOf(0, 2)})
+	var servers []*Node
+	for range 2 {
+		n := startNode(t, testConfig(t, first))
+		serve(t, n, src, ServeOptions{Blocks: spanOf(2, 4)})
+		servers = append(servers, n)
+	}
+	honest, silent := servers[0], servers[1]
+	badServer(silent, func(*pb.InferStep) *pb.InferResponse { return silence })
+	protocol.ServeInfo(honest.host, func() protocol.Info {
+		in := honest.info()
+		for i := range in.Models {
+			in.Models[i].Throughput /= 1e3
+		}
+		return in
+	}, nil)
+	for _, tc := range []struct {
+		name string
+		enc  protocol.Encoding
+	}{{"f32", protocol.EncodingF32}, {"f16", protocol.EncodingF16}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, first)
+			cfg.Encoding = tc.enc
+			cfg.StepTimeout = stepTimeout
+			entry := startNode(t, cfg)
+			serve(t, entry, src, ServeOptions{NoBlocks: true, Entry: true})
+			waitView(t, entry, src.ID(), 3)
+			start := time.Now()
+			got, st := generate(t, entry, src.ID(), c.PromptTokens, c.Steps+1-len(c.PromptTokens))
+			if !slices.Equal(got, c.GeneratedTokens) {
+				t.Fatalf("got %v\nwant %v", got, c.GeneratedTokens)
+			}
+			if st.Failovers != 1 {
+				t.Errorf("%d failovers, want 1 (was the silent server routed?)", st.Failovers)
+			}
+			for _, h := range st.Route {
+				if h.Peer == silent.ID() {
+					t.Errorf("silent server still in the route %+v", st.Route)
+				}
+			}
+			if el := time.Since(start); el > stepTimeout+10*time.Second {
+				t.Errorf("generation took %v with a step timeout of %v", el, stepTimeout)
+			}
+		})
 	}
 }

@@ -593,9 +593,15 @@ func (ss *serverSession) close(reason error) {
 		ss.cancel()
 		if reason != nil {
 			ss.log.Debug("session closed", "session", ss.id, "reason", reason)
-			// Best effort, bounded by the write deadline.
-			_ = ss.write(errorToWire(reason, 0))
-			_ = ss.ctrl.Reset()
+			// Best effort, bounded by the write deadline. A reset would
+			// make the peer drop the notice unread, so a notice that was
+			// written is followed by a close: the entry node reads why
+			// (IDLE, SHUTTING_DOWN...), then the end of the stream.
+			if ss.write(errorToWire(reason, 0)) == nil {
+				_ = ss.ctrl.Close()
+			} else {
+				_ = ss.ctrl.Reset()
+			}
 		} else {
 			_ = ss.ctrl.Close()
 		}
