@@ -85,16 +85,24 @@ func TestRenderChat(t *testing.T) {
 // TestRealTemplates detects the families of real GGUF chat templates and
 // checks that their markers tokenize as single special tokens.
 func TestRealTemplates(t *testing.T) {
+	// The llama-bpe vocabulary (Llama 3's tokenizer) carries no template:
+	// this is the start of Llama 3's own.
+	const llama3Template = "{% set loop_messages = messages %}{% for message in loop_messages %}" +
+		"{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}"
 	for _, tc := range []struct {
 		file    string
+		tmpl    string // the template, when the file has none
 		family  ChatFamily
 		want    string // the rendered prompt for one user message "Hi"
 		markers []string
 	}{
-		{"ggml-vocab-qwen2.gguf", ChatML,
+		{"ggml-vocab-qwen2.gguf", "", ChatML,
 			"<|im_start|>system\nYou are a helpful assistant<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
 			[]string{"<|im_start|>", "<|im_end|>"}},
-		{"ggml-vocab-phi-3.gguf", ChatPhi3, "<|user|>\nHi<|end|>\n<|assistant|>\n", []string{"<|user|>", "<|end|>", "<|assistant|>"}},
+		{"ggml-vocab-phi-3.gguf", "", ChatPhi3, "<|user|>\nHi<|end|>\n<|assistant|>\n", []string{"<|user|>", "<|end|>", "<|assistant|>"}},
+		{"ggml-vocab-llama-bpe.gguf", llama3Template, ChatLlama3,
+			"<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+			[]string{"<|start_header_id|>", "<|eot_id|>", "<|end_header_id|>"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := gguf.Open("../../shared/vocab/" + tc.file)
@@ -106,7 +114,14 @@ func TestRealTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tmpl := DetectChatTemplate(tok.Vocab().ChatTemplate)
+			src := tok.Vocab().ChatTemplate
+			if tc.tmpl != "" {
+				if src != "" {
+					t.Fatalf("%s has a template of its own now: test it", tc.file)
+				}
+				src = tc.tmpl
+			}
+			tmpl := DetectChatTemplate(src)
 			if tmpl.Family != tc.family {
 				t.Fatalf("family %q, want %q", tmpl.Family, tc.family)
 			}

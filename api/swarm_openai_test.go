@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,25 +26,42 @@ import (
 
 // swarmPair is a 2-node swarm on loopback: entry serves blocks [0,2) and
 // the API's generations, server serves [2,4), fetched from entry's store.
+// Each node counts into its own metrics (the entry's are the backend's).
 type swarmPair struct {
 	entry, server *node.Node
 	root          cid.Cid
 	backend       *node.APIBackend
+	metrics       *api.Metrics // the entry's
+	serverMetrics *api.Metrics
+
+	log   *slog.Logger
+	start func(store *weights.Store, m *api.Metrics, boot ...*node.Node) *node.Node
 }
 
 func startSwarmPair(t *testing.T) *swarmPair {
 	t.Helper()
+	p := startSwarmEntry(t)
+	p.addServer(t)
+	return p
+}
+
+func openTestStore(t *testing.T, log *slog.Logger) *weights.Store {
+	t.Helper()
+	s, err := weights.Open(t.TempDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startSwarmEntry starts the entry alone: until addServer, blocks [2,4)
+// have no server and the swarm cannot generate.
+func startSwarmEntry(t *testing.T) *swarmPair {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	openStore := func() *weights.Store {
-		s, err := weights.Open(t.TempDir(), log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	storeA := openStore()
+	storeA := openTestStore(t, log)
 	f, err := gguf.Open(testModelPath)
 	if err != nil {
 		t.Fatalf("opening the test model: %v", err)
@@ -53,8 +71,8 @@ func startSwarmPair(t *testing.T) *swarmPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := api.NewMetrics()
-	start := func(store *weights.Store, m *api.Metrics, boot ...*node.Node) *node.Node {
+	p := &swarmPair{root: root, log: log, metrics: api.NewMetrics(), serverMetrics: api.NewMetrics()}
+	p.start = func(store *weights.Store, m *api.Metrics, boot ...*node.Node) *node.Node {
 		cfg := node.Config{
 			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, Logger: log, Store: store, Metrics: m,
 			StepTimeout: 10 * time.Second, IOTimeout: 10 * time.Second, DiscoveryTimeout: 2 * time.Second, Version: "test",
@@ -62,15 +80,14 @@ func startSwarmPair(t *testing.T) *swarmPair {
 		for _, b := range boot {
 			cfg.Bootstrap = append(cfg.Bootstrap, b.Addrs()[0].String())
 		}
-		n, err := node.New(ctx, cfg)
+		n, err := node.New(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { n.Close() })
 		return n
 	}
-	p := &swarmPair{root: root}
-	p.entry = start(storeA, metrics)
+	p.entry = p.start(storeA, p.metrics)
 	srcA, err := p.entry.StoreSource(root)
 	if err != nil {
 		t.Fatal(err)
@@ -78,17 +95,26 @@ func startSwarmPair(t *testing.T) *swarmPair {
 	if _, err := p.entry.Serve(ctx, srcA, node.ServeOptions{Blocks: engine.Span{Start: 0, End: 2}, Entry: true}); err != nil {
 		t.Fatal(err)
 	}
-	p.server = start(openStore(), nil, p.entry)
-	srcB, err := p.server.StoreSource(root)
+	p.backend = p.entry.APIBackend(node.APIOptions{Metrics: p.metrics})
+	return p
+}
+
+// addServer starts the server of blocks [2,4), fetching them from the
+// entry, and waits until the entry sees it.
+func (p *swarmPair) addServer(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p.server = p.start(openTestStore(t, p.log), p.serverMetrics, p.entry)
+	srcB, err := p.server.StoreSource(p.root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.server.Serve(ctx, srcB, node.ServeOptions{Blocks: engine.Span{Start: 2, End: 4}}); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the entry sees both servers.
 	for {
-		v, err := p.entry.SwarmView(ctx, root.String(), true)
+		v, err := p.entry.SwarmView(ctx, p.root.String(), true)
 		if err == nil && len(v.Swarm.Servers) == 2 {
 			break
 		}
@@ -96,8 +122,6 @@ func startSwarmPair(t *testing.T) *swarmPair {
 			t.Fatalf("the entry does not see both servers: %v", err)
 		}
 	}
-	p.backend = p.entry.APIBackend(node.APIOptions{Metrics: metrics})
-	return p
 }
 
 // TestSwarmOpenAINodeClient: the official openai npm client streams a chat
@@ -168,13 +192,24 @@ func TestSwarmOpenAINodeClient(t *testing.T) {
 }
 
 // TestSwarmDashboard renders the dashboard of a running 2-node swarm's
-// entry node in headless Chromium: it shows both peers and their spans.
+// entry node in headless Chromium: it shows both peers and their spans,
+// and its playground returns the swarm's text (the engine's greedy text).
 func TestSwarmDashboard(t *testing.T) {
 	chromium := needChromium(t)
+	m, tok := loadModel(t)
+	const prompt, n = "I dream of", 8
+	want := referenceText(t, m, tok, prompt, n)
 	p := startSwarmPair(t)
 	ts, _ := serve(t, p.backend, api.Options{})
-	q := url.Values{"prompt": {"I dream of"}, "autorun": {"1"}, "max_tokens": {"8"}, "temperature": {"0"}}
-	dom := dumpDOM(t, chromium, ts.URL+"/?"+q.Encode())
+	q := url.Values{"prompt": {prompt}, "autorun": {"1"}, "max_tokens": {strconv.Itoa(n)}, "temperature": {"0"}}
+	var dom string
+	for try := 0; try < 3; try++ {
+		dom = dumpDOM(t, chromium, ts.URL+"/?"+q.Encode())
+		if strings.Contains(dom, `data-done="1"`) {
+			break
+		}
+		t.Logf("try %d: the playground had not finished; dumping again", try+1)
+	}
 	for _, s := range []string{
 		`data-peer="` + p.entry.ID().String() + `"`, `data-peer="` + p.server.ID().String() + `"`,
 		`data-model="` + p.root.String() + `"`, "[0,2) · this node",
@@ -200,6 +235,13 @@ func TestSwarmDashboard(t *testing.T) {
 		t.Errorf("the entry's span row: %v", row)
 	}
 	if !strings.Contains(dom, `data-done="1"`) {
-		t.Errorf("the playground did not finish")
+		t.Errorf("the playground did not finish: %s", regexp.MustCompile(`(?s)<div id="pg-status".*?</div>`).FindString(dom))
+	}
+	out := regexp.MustCompile(`(?s)<pre id="output" class="output"[^>]*>(.*?)</pre>`).FindStringSubmatch(dom)
+	if out == nil {
+		t.Fatalf("no playground output in the DOM")
+	}
+	if text := html.UnescapeString(out[1]); text == "" || text != want {
+		t.Errorf("playground text through the swarm %q\nwant %q", text, want)
 	}
 }

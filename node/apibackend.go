@@ -222,6 +222,11 @@ func (b *APIBackend) Route(ctx context.Context, model string) ([]api.RouteHop, e
 	srv.release(true)
 	hops, err := b.n.PlanRoute(ctx, id)
 	if err != nil {
+		if errors.Is(err, ErrNoRoute) {
+			// A gap in the swarm's coverage: as for a generation, the
+			// client may retry once a server takes the missing blocks.
+			err = fmt.Errorf("%w: %w", api.ErrBusy, err)
+		}
 		return nil, err
 	}
 	out := make([]api.RouteHop, 0, len(hops))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,16 @@ func TestTransferFetchProgress(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	// Every chunk B fetched was counted (the metadata's and the span's).
+	var chunks int
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, "orbit_chunks_fetched_total "); ok {
+			chunks, _ = strconv.Atoi(v)
+		}
+	}
+	if chunks <= 0 {
+		t.Errorf("orbit_chunks_fetched_total %d after a fetch", chunks)
 	}
 	// A node serving only what it imported fetched nothing.
 	if trs := a.Transfers(); len(trs) != 0 {

@@ -93,6 +93,10 @@ type FetchOptions struct {
 	BanFor time.Duration
 	// Progress, if set, is called as chunks arrive.
 	Progress func(Progress)
+	// Stored, if set, is called once for every block received from a
+	// peer, verified and stored, with its size (the node's
+	// orbit_chunks_fetched_total). It must not block.
+	Stored func(bytes int)
 	// Now is the clock of the ban list (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -622,6 +626,9 @@ func (f *Fetcher) request(ctx context.Context, p peer.ID, batch []*fetchJob, wri
 			bytes += int64(len(b.Data))
 			for _, m := range meters {
 				m.add(int64(len(b.Data)))
+			}
+			if f.opt.Stored != nil {
+				f.opt.Stored(len(b.Data))
 			}
 		})
 		return nil

@@ -405,3 +405,75 @@ func TestConcurrentFetchesOneProvider(t *testing.T) {
 		t.Fatalf("the provider was banned: %v", b)
 	}
 }
+
+// TestFetchRepairsCorruptBlocks: a store holding the whole model, one of
+// whose blocks has rotted on disk, fetches exactly that block again: the
+// bad copy is never kept, and the model exports byte for byte afterwards.
+func TestFetchRepairsCorruptBlocks(t *testing.T) {
+	f := testModel(t)
+	p := newProvider(t, f, nil)
+	ctx := context.Background()
+	m, err := p.store.Manifest(ctx, p.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := func(i int) *LayerManifest {
+		l, err := p.store.Layer(ctx, m.Layers[i].CID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	// lastChunk is the last chunk of l's largest tensor: a chunk past the
+	// first, shorter than ChunkSize.
+	lastChunk := func(l *LayerManifest) cid.Cid {
+		big := &l.Tensors[0]
+		for i := range l.Tensors {
+			if l.Tensors[i].Size > big.Size {
+				big = &l.Tensors[i]
+			}
+		}
+		if len(big.Chunks) < 2 {
+			t.Fatalf("largest tensor %q of block %d is one chunk", big.Name, l.Index)
+		}
+		return big.Chunks[len(big.Chunks)-1]
+	}
+	embed := neededTensors(m, true, false)
+	for _, tc := range []struct {
+		name string
+		bad  cid.Cid
+		want Want
+	}{
+		{"root manifest", p.root, Want{All: true}},
+		{"metadata chunk", m.MetadataChunks[0], Want{All: true}},
+		{"layer manifest", m.Layers[1].CID, Want{All: true}},
+		{"last chunk of a tensor", lastChunk(layer(2)), Want{All: true}},
+		{"chunk of the embedding", embed[0].Chunks[0], Want{All: true}},
+		{"chunk of the wanted span only", layer(3).Tensors[0].Chunks[0], Want{Span: engine.Span{Start: 3, End: 4}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			importFile(t, s, f, "m")
+			corruptOneChunk(t, s, tc.bad)
+			fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
+			st, err := fe.Fetch(ctx, p.root, tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Fetched != 1 {
+				t.Errorf("fetched %d blocks, want only the corrupt one", st.Fetched)
+			}
+			if _, err := s.GetBlock(ctx, tc.bad); err != nil {
+				t.Fatalf("block %s after the fetch: %v", tc.bad, err)
+			}
+			rep, err := s.Verify(ctx, p.root)
+			if err != nil || len(rep.Corrupt) != 0 || len(rep.Missing) != 0 {
+				t.Fatalf("verify after the fetch: %+v, %v", rep, err)
+			}
+			var out bytes.Buffer
+			if _, err := s.Export(ctx, p.root, &out); err != nil || !bytes.Equal(out.Bytes(), f.Bytes()) {
+				t.Fatalf("export after the repair differs from the original (%v)", err)
+			}
+		})
+	}
+}
