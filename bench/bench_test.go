@@ -6,7 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"image/png"
-
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -16,12 +16,52 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/weights"
 )
 
+// needVocab fails (not skips) without the shared vocabulary: the README
+// requires ../shared beside the repository, and a skip would hide the
+// scenario checks.
 func needVocab(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(DefaultVocab); err != nil {
-		t.Skipf("vocabulary not available: %v", err)
+		t.Fatalf("vocabulary not available (../shared must sit beside the repository): %v", err)
+	}
+}
+
+func TestFindShared(t *testing.T) {
+	root := t.TempDir()
+	deep := filepath.Join(root, "repo", "a", "b")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vocab := filepath.Join(root, "shared", "vocab", "v.gguf")
+	if err := os.MkdirAll(filepath.Dir(vocab), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(vocab, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, wd, rel, want string
+	}{
+		{"found from the repository", filepath.Join(root, "repo"), "vocab/v.gguf", vocab},
+		{"found from a package three levels down", deep, "vocab/v.gguf", vocab},
+		{"found in the working directory", root, "vocab/v.gguf", vocab},
+		{"missing: ../shared", deep, "vocab/none.gguf", filepath.Join("..", "shared", "vocab", "none.gguf")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(tc.wd)
+			if got := findShared(filepath.FromSlash(tc.rel)); got != tc.want {
+				t.Errorf("findShared(%q) from %s = %q, want %q", tc.rel, tc.wd, got, tc.want)
+			}
+		})
+	}
+	// From this package the real vocabulary is found.
+	if _, err := os.Stat(DefaultVocab); err != nil {
+		t.Errorf("DefaultVocab %q: %v", DefaultVocab, err)
 	}
 }
 
@@ -119,6 +159,9 @@ func TestParseErrors(t *testing.T) {
 		{"add not deferred", base + node + "events: [{at: 1s, add: e}]\n", "deferred"},
 		{"cut one region", base + node + "events: [{at: 1s, cut: [a, \"\"]}]\n", "two region names"},
 		{"size", base + "nodes: [{name: e, entry: true, kv_cache: lots}]\n", "size"},
+		{"memory size", base + "nodes: [{name: e, entry: true, memory: -1MiB}]\n", "size"},
+		{"memory on a fixed span", base + "nodes: [{name: e, entry: true, span: [0, 2], memory: 1GiB}]\n", "memory budgets an auto span"},
+		{"memory on no span", base + "nodes: [{name: e, entry: true, span: none, memory: 1GiB}]\n", "memory budgets an auto span"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))
@@ -201,6 +244,78 @@ events:
 	for _, tok := range Prompt(1, 1, 100, 50) {
 		if tok < 1 || tok >= 50 {
 			t.Fatalf("token %d outside the vocabulary", tok)
+		}
+	}
+}
+
+// TestScheduleDuration: a duration override (orbit bench --duration) cuts
+// or extends the same poisson arrival sequence; closed-loop workloads
+// have no arrivals.
+func TestScheduleDuration(t *testing.T) {
+	sc := mustParse(t, minimal+"workload: {arrival: poisson, rate: 20, duration: 5s}\n")
+	full := NewSchedule(sc, 7)
+	for _, tc := range []struct {
+		name string
+		dur  time.Duration
+	}{{"shorter", 2 * time.Second}, {"same", 5 * time.Second}, {"longer", 9 * time.Second}, {"zero", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := newSchedule(sc, 7, tc.dur)
+			for i, a := range got.Arrivals {
+				if a.At >= tc.dur {
+					t.Fatalf("arrival %+v at or after %v", a, tc.dur)
+				}
+				if i < len(full.Arrivals) && a != full.Arrivals[i] {
+					t.Fatalf("arrival %d: %+v, the scenario's schedule has %+v", i, a, full.Arrivals[i])
+				}
+			}
+			// Every arrival of the full schedule before dur is there.
+			n := 0
+			for _, a := range full.Arrivals {
+				if a.At < tc.dur {
+					n++
+				}
+			}
+			if len(got.Arrivals) < n || (tc.dur <= 5*time.Second && len(got.Arrivals) != n) {
+				t.Fatalf("%d arrivals, the scenario's schedule has %d before %v", len(got.Arrivals), n, tc.dur)
+			}
+			if tc.dur == 9*time.Second && (len(got.Arrivals) <= len(full.Arrivals) || got.Arrivals[len(got.Arrivals)-1].At < 8*time.Second) {
+				t.Fatalf("a longer run does not extend the arrivals: %d, last %v", len(got.Arrivals), got.Arrivals[len(got.Arrivals)-1].At)
+			}
+		})
+	}
+	if s := newSchedule(mustParse(t, minimal), 7, time.Hour); s.Arrivals != nil {
+		t.Errorf("closed loop: %d arrivals", len(s.Arrivals))
+	}
+}
+
+// TestDurationOverridePoisson: Options.Duration shortens a poisson
+// workload: no request arrives after it.
+func TestDurationOverridePoisson(t *testing.T) {
+	needVocab(t)
+	sc := mustParse(t, `
+name: poisson
+model: {synthetic: {shape: tiny, layers: 4}}
+span_policy: fixed
+nodes:
+  - {name: entry, entry: true, span: [0, 4]}
+workload: {arrival: poisson, rate: 20, clients: 4, prompt_tokens: 4, output_tokens: 4, duration: 30s}
+`)
+	opt := testOptions(t)
+	opt.Duration = 700 * time.Millisecond
+	start := time.Now()
+	res, err := Run(context.Background(), sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("a 700ms workload took %v", took)
+	}
+	if res.Summary.Requests < 3 || res.Summary.Failed != 0 {
+		t.Fatalf("summary %+v", res.Summary)
+	}
+	for _, q := range res.Requests {
+		if q.ArrivalS >= 0.7 {
+			t.Errorf("request %d arrived at %.2fs, after the 0.7s workload", q.ID, q.ArrivalS)
 		}
 	}
 }
@@ -290,6 +405,83 @@ func TestShortRun(t *testing.T) {
 		}
 	}
 	t.Logf("summary %+v", res.Summary)
+}
+
+// TestExampleScenariosRun runs every example scenario (shortened, its
+// events moved into the shortened run) and checks that each writes
+// results.json, the CSVs and three decodable PNG plots, with requests
+// completed and none failed, and its events done.
+func TestExampleScenariosRun(t *testing.T) {
+	needVocab(t)
+	files, err := filepath.Glob("scenarios/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, f := range files {
+		sc, err := LoadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(sc.Name, "processes") {
+			continue // TestProcesses runs processes mode
+		}
+		ran++
+		t.Run(sc.Name, func(t *testing.T) {
+			const dur = 3 * time.Second
+			// Events at 1.5 s, in their order.
+			for i := range sc.Events {
+				sc.Events[i].At = Duration(1500*time.Millisecond + time.Duration(i)*100*time.Millisecond)
+			}
+			opt := testOptions(t)
+			opt.Duration = dur
+			res, err := Run(context.Background(), sc, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			t.Logf("%s: %+v", sc.Name, s)
+			if s.Completed == 0 || s.Failed != 0 {
+				for _, q := range res.Requests {
+					if q.Error != "" {
+						t.Errorf("request %d: %s", q.ID, q.Error)
+					}
+				}
+				t.Fatalf("%d completed, %d failed", s.Completed, s.Failed)
+			}
+			if len(res.Events) != len(sc.Events) {
+				t.Errorf("%d events done, the scenario has %d", len(res.Events), len(sc.Events))
+			}
+			for _, e := range res.Events {
+				if e.Error != "" {
+					t.Errorf("event %+v", e)
+				}
+			}
+			dir := t.TempDir()
+			if err := res.Write(dir); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"results.json", "requests.csv", "hops.csv", "throughput.csv", "links.csv"} {
+				if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+			for _, name := range []string{"throughput.png", "latency_cdf.png", "hops.png"} {
+				f, err := os.Open(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				img, err := png.Decode(f)
+				f.Close()
+				if err != nil || img.Bounds().Dx() < 100 {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+		})
+	}
+	if ran < 4 {
+		t.Errorf("ran %d example scenarios, want lan, home-broadband, leo-satellite and intercontinental", ran)
+	}
 }
 
 // latencyScenario: an entry-only node and two servers of half the model
@@ -448,9 +640,126 @@ func TestModes(t *testing.T) {
 			t.Errorf("mode %s: %v", tc.mode, err)
 		}
 	}
-	_, err := Run(context.Background(), mustParse(t, strings.Replace(minimal, "synthetic: {shape: tiny}", "cid: bafyabc", 1)), Options{WorkDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "cid") {
-		t.Errorf("cid model: %v", err)
+}
+
+// TestMemoryBudget: a server given an auto span and a memory budget below
+// one block's weights takes one block; without the budget, max_blocks
+// alone bounds it.
+func TestMemoryBudget(t *testing.T) {
+	needVocab(t)
+	sc := mustParse(t, `
+name: memory
+model: {synthetic: {shape: tiny, layers: 4}}
+nodes:
+  - {name: entry, entry: true, span: none}
+  - {name: full, span: [0, 4]}
+  - {name: small, span: auto, memory: 1KiB}
+  - {name: capped, span: auto, max_blocks: 3}
+workload: {clients: 1, prompt_tokens: 4, output_tokens: 2, duration: 1ms}
+`)
+	if g := sc.Nodes[2]; g.Memory != 1<<10 || !g.Span.Auto {
+		t.Fatalf("parsed group %+v", g)
+	}
+	res, err := Run(context.Background(), sc, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := map[string][2]int{}
+	for _, n := range res.Nodes {
+		spans[n.Name] = n.Span
+	}
+	t.Logf("spans %v", spans)
+	for _, tc := range []struct {
+		node     string
+		min, max int
+	}{
+		{"full", 4, 4},
+		{"small", 1, 1},
+		{"capped", 1, 3},
+	} {
+		s := spans[tc.node]
+		if l := s[1] - s[0]; l < tc.min || l > tc.max {
+			t.Errorf("node %s: span %v of %d blocks, want %d..%d", tc.node, s, l, tc.min, tc.max)
+		}
+	}
+}
+
+// TestCIDModel: a scenario's model.cid is exported from the weight store
+// (Options.DataDir) byte-identical to the imported file, and the swarm
+// serves it; without a store, or with a CID the store lacks, Run fails
+// clearly.
+func TestCIDModel(t *testing.T) {
+	needVocab(t)
+	modelPath := findShared(filepath.Join("models", "aidreams260K.gguf"))
+	want, err := os.ReadFile(modelPath)
+	if err != nil {
+		t.Fatalf("(../shared must sit beside the repository) %v", err)
+	}
+	dataDir := t.TempDir()
+	store, err := weights.Open(dataDir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := store.Import(context.Background(), f, weights.ImportOptions{Name: "dreams"})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario := func(model string) *Scenario {
+		return mustParse(t, `
+name: cid
+model: {cid: `+model+`}
+span_policy: fixed
+encoding: f32
+nodes:
+  - {name: entry, entry: true, span: none}
+  - {name: s1, span: [0, 2]}
+  - {name: s2, span: [2, 4]}
+links:
+  default: {latency: 1ms}
+workload: {clients: 1, prompt_tokens: 8, output_tokens: 8, duration: 300ms}
+`)
+	}
+	// Errors first: they stop before any node starts.
+	for _, tc := range []struct {
+		name, model, dataDir, want string
+	}{
+		{"no store", root.String(), "", "no weight store"},
+		{"missing store", root.String(), filepath.Join(t.TempDir(), "none"), "weight store"},
+		{"unknown alias", "nosuchmodel", dataDir, "neither a model name nor a CID"},
+		{"CID not stored", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", dataDir, "exporting it from the weight store"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := Options{WorkDir: t.TempDir(), DataDir: tc.dataDir}
+			_, err := Run(context.Background(), scenario(tc.model), opt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one with %q", err, tc.want)
+			}
+		})
+	}
+	for _, model := range []string{root.String(), "dreams"} {
+		t.Run("serves "+model, func(t *testing.T) {
+			opt := testOptions(t)
+			opt.WorkDir, opt.DataDir = t.TempDir(), dataDir
+			res, err := Run(context.Background(), scenario(model), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(res.Model.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) || !strings.Contains(res.Model.Path, root.String()) {
+				t.Errorf("exported %s (%d bytes) differs from the imported file (%d bytes)", res.Model.Path, len(got), len(want))
+			}
+			if s := res.Summary; s.Completed == 0 || s.Failed != 0 || res.Model.Layers != 4 {
+				t.Errorf("summary %+v, model %+v", s, res.Model)
+			}
+		})
 	}
 }
 

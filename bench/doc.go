@@ -1,14 +1,18 @@
 // Package bench runs a whole Orbit swarm under an emulated network and
 // measures it: `orbit bench SCENARIO.yaml`.
 //
-// A Scenario (YAML, see Parse) names the model, the nodes (region, span,
-// KV-cache budget, compute slow-down), the links between regions (one-way
-// latency or RTT, bandwidth, jitter, loss), the workload (clients, prompt
-// and output lengths, closed loop or Poisson arrivals, duration) and timed
-// events (kill or add a node, cut the links between two regions). Run
-// starts the nodes in this process, drives the workload through the entry
-// nodes' Generate, applies the events, and returns Results, which Write
-// stores as results.json, CSV tables and PNG plots.
+// A Scenario (YAML, see Parse) names the model (a GGUF file, a synthetic
+// shape, or a model of the weight store in Options.DataDir by root CID or
+// name, exported to a file first), the nodes (region, span, memory budget
+// of an auto span, KV-cache budget, compute slow-down), the links between
+// regions (one-way latency or RTT, bandwidth, jitter, loss), the workload
+// (clients, prompt and output lengths, closed loop or Poisson arrivals,
+// duration) and timed events (kill or add a node, cut the links between
+// two regions). Options.Duration overrides the workload's duration:
+// Poisson arrivals are the same sequence, cut (or extended) where it ends.
+// Run starts the nodes in this process, drives the workload through the
+// entry nodes' Generate, applies the events, and returns Results, which
+// Write stores as results.json, CSV tables and PNG plots.
 //
 // # Modes
 //

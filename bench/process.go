@@ -282,6 +282,9 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	case g.MaxBlocks > 0:
 		args = append(args, "--max-blocks", strconv.Itoa(g.MaxBlocks))
 	}
+	if g.Memory > 0 && g.Span.Auto {
+		args = append(args, "--memory", strconv.FormatInt(max(int64(g.Memory)>>20, 1), 10))
+	}
 	if g.KVCache > 0 {
 		args = append(args, "--kv-cache", strconv.FormatInt(max(int64(g.KVCache)>>20, 1), 10))
 	}

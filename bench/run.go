@@ -32,6 +32,9 @@ type Options struct {
 	// WorkDir holds generated model files (reused between runs); empty:
 	// a temporary directory removed at the end.
 	WorkDir string
+	// DataDir is the weight store a scenario's model.cid is exported from
+	// (the orbit data directory); unused for path and synthetic models.
+	DataDir string
 	// Progress, if set, receives a progress bar.
 	Progress io.Writer
 	// Logger logs the run; NodeLogger the nodes (both default to discard).
@@ -118,7 +121,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 
-	src, mcfg, err := prepareModel(ctx, sc.Model, work)
+	src, mcfg, err := prepareModel(ctx, sc.Model, work, opt.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +133,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: encoding: %w", err)
 	}
-	sched := NewSchedule(sc, seed)
+	sched := newSchedule(sc, seed, dur)
 	t0 := time.Now()
 	var cl cluster
 	var procs *procCluster

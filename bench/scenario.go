@@ -56,8 +56,13 @@ type Group struct {
 	Entry     bool     `yaml:"entry"`      // loads embedding and head: workload clients use it
 	Span      SpanSpec `yaml:"span"`       // "auto", "none", or [start, end)
 	MaxBlocks int      `yaml:"max_blocks"` // cap of an auto span
-	KVCache   Bytes    `yaml:"kv_cache"`   // KV-cache budget (node default 1GiB)
-	Slowdown  float64  `yaml:"slowdown"`   // compute slow-down factor (>= 1; 1 = as measured)
+	// Memory is the memory budget for the block weights of an auto span:
+	// the node takes no more blocks than fit (orbit run --memory). Zero:
+	// no cap in mocknet mode, orbit run's default (60% of the available
+	// RAM) in processes mode.
+	Memory   Bytes   `yaml:"memory"`
+	KVCache  Bytes   `yaml:"kv_cache"` // KV-cache budget (node default 1GiB)
+	Slowdown float64 `yaml:"slowdown"` // compute slow-down factor (>= 1; 1 = as measured)
 	// Deferred groups are not started at time 0 but by an "add" event
 	// naming them.
 	Deferred bool `yaml:"deferred"`
@@ -455,6 +460,12 @@ func (sc *Scenario) Validate() error {
 		}
 		if g.KVCache < 0 {
 			return fmt.Errorf("node %s: kv_cache is negative", g.Name)
+		}
+		if g.Memory < 0 {
+			return fmt.Errorf("node %s: memory is negative", g.Name)
+		}
+		if g.Memory > 0 && !g.Span.Auto {
+			return fmt.Errorf("node %s: memory budgets an auto span; span %v is not auto", g.Name, g.Span)
 		}
 		if sc.SpanPolicy == "fixed" && g.Span.Auto {
 			return fmt.Errorf("node %s: span_policy fixed needs a span ([start, end] or none)", g.Name)

@@ -24,6 +24,13 @@ type Schedule struct {
 
 // NewSchedule builds the schedule of sc under seed.
 func NewSchedule(sc *Scenario, seed uint64) Schedule {
+	return newSchedule(sc, seed, time.Duration(sc.Workload.Duration))
+}
+
+// newSchedule builds the schedule of sc under seed for a workload of dur
+// (Options.Duration overrides the scenario's): the arrivals are the same
+// sequence whatever dur, cut where it ends.
+func newSchedule(sc *Scenario, seed uint64, dur time.Duration) Schedule {
 	s := Schedule{Seed: seed, Events: append([]Event(nil), sc.Events...)}
 	sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].At < s.Events[j].At })
 	w := sc.Workload
@@ -32,7 +39,7 @@ func NewSchedule(sc *Scenario, seed uint64) Schedule {
 		var t time.Duration
 		for id := 0; ; id++ {
 			t += time.Duration(r.ExpFloat64() / w.Rate * float64(time.Second))
-			if t >= time.Duration(w.Duration) {
+			if t >= dur {
 				break
 			}
 			s.Arrivals = append(s.Arrivals, Arrival{ID: id, At: t})

@@ -26,19 +26,56 @@ import (
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/weights"
 )
 
 // DefaultVocab is where synthetic models take their tokenizer when the
-// scenario names none.
-const DefaultVocab = "/work/shared/vocab/ggml-vocab-llama-spm.gguf"
+// scenario names none: the shared test data's llama-spm vocabulary, found
+// as shared/vocab/ in the working directory or one of its parents (the
+// repository sits beside ../shared), or, failing that, beside the
+// executable's directory or its parents.
+var DefaultVocab = findShared(filepath.Join("vocab", "ggml-vocab-llama-spm.gguf"))
+
+// findShared returns the first existing shared/rel in the working
+// directory, the executable's directory, or their parents (at most six
+// levels up); when there is none, ../shared/rel, so that the error names
+// where the README says the data belongs.
+func findShared(rel string) string {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, dir := range starts {
+		for range 7 {
+			p := filepath.Join(dir, "shared", rel)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	return filepath.Join("..", "shared", rel)
+}
 
 // prepareModel returns the scenario's model source, writing a synthetic
-// model into dir (reused when already there: synthesis is deterministic).
-func prepareModel(ctx context.Context, m Model, dir string) (*node.FileSource, engine.Config, error) {
+// model into dir (reused when already there: synthesis is deterministic),
+// or exporting a model.cid from the weight store in dataDir into dir
+// (byte-identical to the file imported; reused when already there).
+func prepareModel(ctx context.Context, m Model, dir, dataDir string) (*node.FileSource, engine.Config, error) {
 	var path string
 	switch {
 	case m.CID != "":
-		return nil, engine.Config{}, fmt.Errorf("model.cid %s: not supported yet: node has no weight-store ModelSource; use path or synthetic", m.CID)
+		var err error
+		if path, err = exportCID(ctx, m.CID, dir, dataDir); err != nil {
+			return nil, engine.Config{}, err
+		}
 	case m.Path != "":
 		path = m.Path
 	default:
@@ -96,6 +133,34 @@ func prepareModel(ctx context.Context, m Model, dir string) (*node.FileSource, e
 		return nil, engine.Config{}, fmt.Errorf("bench: model %s: %w", path, err)
 	}
 	return src, cfg, nil
+}
+
+// exportCID writes the model the weight store in dataDir names by cid (a
+// root CID or a store alias) as a GGUF file into dir and returns its path.
+// Every chunk is verified on the way out; the whole model must be stored.
+func exportCID(ctx context.Context, cid, dir, dataDir string) (string, error) {
+	if dataDir == "" {
+		return "", fmt.Errorf("model.cid %s: no weight store to read it from (Options.DataDir, orbit bench --data-dir)", cid)
+	}
+	if _, err := os.Stat(dataDir); err != nil {
+		return "", fmt.Errorf("model.cid %s: weight store: %w", cid, err)
+	}
+	store, err := weights.Open(dataDir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return "", fmt.Errorf("model.cid %s: %w", cid, err)
+	}
+	root, err := store.Resolve(cid)
+	if err != nil {
+		return "", fmt.Errorf("model.cid %s: %w", cid, err)
+	}
+	path := filepath.Join(dir, "cid-"+root.String()+".gguf")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := store.ExportFile(ctx, root, path); err != nil {
+		return "", fmt.Errorf("model.cid %s: exporting it from the weight store %s: %w", cid, dataDir, err)
+	}
+	return path, nil
 }
 
 // member is one node of the running swarm.
@@ -232,7 +297,7 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		h.Close()
 		return err
 	}
-	opt := node.ServeOptions{Entry: g.Entry, MaxBlocks: g.MaxBlocks, NoBlocks: g.Span.None}
+	opt := node.ServeOptions{Entry: g.Entry, MaxBlocks: g.MaxBlocks, NoBlocks: g.Span.None, MemoryBudget: int64(g.Memory)}
 	if g.Span.Fixed() {
 		if g.Span.End > s.mcfg.Layers {
 			n.Close()

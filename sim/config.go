@@ -99,13 +99,73 @@ func LoadCost(path string) (Cost, error) {
 		return c, fmt.Errorf("parse cost model %s: %w", path, err)
 	}
 	if c.BlockMillisPerToken == 0 {
-		if c.DecodeTokensPerSecond > 0 && c.BenchBlocks > 0 {
+		switch ok, err := c.fromBenchResults(b); {
+		case err != nil:
+			return c, fmt.Errorf("cost model %s: %w", path, err)
+		case ok:
+		case c.DecodeTokensPerSecond > 0 && c.BenchBlocks > 0:
 			c.BlockMillisPerToken = 1000 / (c.DecodeTokensPerSecond * float64(c.BenchBlocks))
-		} else {
+		default:
 			c.BlockMillisPerToken = DefaultCost().BlockMillisPerToken
 		}
 	}
 	return c, nil
+}
+
+// benchResults is the part of an `orbit bench` results.json that
+// calibrates the cost model.
+type benchResults struct {
+	Scenario *string `json:"scenario"`
+	Mode     string  `json:"mode"`
+	Seed     uint64  `json:"seed"`
+	Model    *struct {
+		Layers int `json:"layers"`
+	} `json:"model"`
+	Nodes []struct {
+		Name     string  `json:"name"`
+		Slowdown float64 `json:"slowdown"`
+	} `json:"nodes"`
+	Hops []struct {
+		Node      string  `json:"node"`
+		Blocks    int     `json:"blocks"`
+		Steps     int     `json:"steps"`
+		ComputeMS float64 `json:"compute_ms"`
+	} `json:"hops"`
+}
+
+// fromBenchResults sets BlockMillisPerToken from an `orbit bench`
+// results.json (recognised by its scenario and model fields): the servers'
+// compute time per step and block, over every hop of every request,
+// weighted by steps, with each node's emulated slow-down taken out. It
+// reports false when b is not bench results, and an error when it is but
+// holds no per-hop compute timings (processes mode, or no request done).
+func (c *Cost) fromBenchResults(b []byte) (bool, error) {
+	var r benchResults
+	if err := json.Unmarshal(b, &r); err != nil || r.Scenario == nil || r.Model == nil {
+		return false, nil
+	}
+	slow := map[string]float64{}
+	for _, n := range r.Nodes {
+		slow[n.Name] = n.Slowdown
+	}
+	var ms, blockSteps float64
+	for _, h := range r.Hops {
+		if h.Blocks <= 0 || h.Steps <= 0 || !(h.ComputeMS > 0) || math.IsInf(h.ComputeMS, 0) {
+			continue
+		}
+		s := slow[h.Node]
+		if !(s >= 1) || math.IsInf(s, 0) {
+			s = 1
+		}
+		ms += h.ComputeMS / s * float64(h.Steps)
+		blockSteps += float64(h.Blocks * h.Steps)
+	}
+	if blockSteps == 0 || !(ms > 0) {
+		return true, fmt.Errorf("bench results of scenario %q (mode %q) have no per-hop compute timings: run orbit bench in mocknet mode with completed requests", *r.Scenario, r.Mode)
+	}
+	c.BlockMillisPerToken = ms / blockSteps
+	c.Reference = fmt.Sprintf("orbit bench scenario %s (%s, seed %d): %d-block model, %.4g ms per block per token", *r.Scenario, r.Mode, r.Seed, r.Model.Layers, c.BlockMillisPerToken)
+	return true, nil
 }
 
 func (c Cost) validate() error {

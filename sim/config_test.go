@@ -3,6 +3,9 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +167,67 @@ func TestLoadConfigRunsAndRoundTrips(t *testing.T) {
 	}
 	if !bytes.Equal(reportJSON(t, mustRun(t, again)), reportJSON(t, rep)) {
 		t.Fatal("re-running the report's config gave a different report")
+	}
+}
+
+// TestLoadCostFromBenchResults calibrates the cost model from `orbit
+// bench` results.json files: compute per step and block over the hops,
+// weighted by steps, each node's slow-down taken out.
+func TestLoadCostFromBenchResults(t *testing.T) {
+	tests := []struct {
+		name    string
+		json    string
+		blockMs float64
+		ref     string
+		wantErr string
+	}{
+		{"two hops, one slowed down",
+			`{"scenario":"lan","mode":"mocknet","seed":3,"model":{"layers":8},
+			  "nodes":[{"name":"a","slowdown":1},{"name":"b","slowdown":2}],
+			  "hops":[{"node":"a","blocks":4,"steps":10,"compute_ms":2},{"node":"b","blocks":4,"steps":30,"compute_ms":4}]}`,
+			0.5, "orbit bench scenario lan (mocknet, seed 3): 8-block model", ""},
+		{"weighted by steps",
+			`{"scenario":"x","mode":"mocknet","model":{"layers":4},"nodes":[{"name":"a","slowdown":1}],
+			  "hops":[{"node":"a","blocks":2,"steps":1,"compute_ms":4},{"node":"a","blocks":2,"steps":3,"compute_ms":2}]}`,
+			1.25, "orbit bench scenario x", ""},
+		{"unknown node, unusable hops skipped",
+			`{"scenario":"x","mode":"mocknet","model":{"layers":4},
+			  "hops":[{"node":"z","blocks":4,"steps":2,"compute_ms":8},{"node":"z","blocks":0,"steps":2,"compute_ms":8},{"node":"z","blocks":4,"steps":5,"compute_ms":0}]}`,
+			2, "orbit bench scenario x", ""},
+		{"processes mode has no timings",
+			`{"scenario":"p","mode":"processes","model":{"layers":4},"nodes":[{"name":"a","slowdown":1}],"hops":[]}`,
+			0, "", "no per-hop compute timings"},
+		{"explicit figure wins",
+			`{"scenario":"x","model":{"layers":4},"block_ms_per_token":3,"hops":[{"node":"a","blocks":1,"steps":1,"compute_ms":9}]}`,
+			3, DefaultCost().Reference, ""},
+		{"not bench results: decode speed",
+			`{"decode_tokens_per_s":10,"bench_blocks":10}`, 10, DefaultCost().Reference, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "results.json")
+			if err := os.WriteFile(path, []byte(tt.json), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadCost(path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(c.BlockMillisPerToken-tt.blockMs) > 1e-12 || !strings.HasPrefix(c.Reference, tt.ref) {
+				t.Fatalf("block ms %v reference %q, want %v and %q...", c.BlockMillisPerToken, c.Reference, tt.blockMs, tt.ref)
+			}
+			if c.HopOverheadMillis != DefaultCost().HopOverheadMillis {
+				t.Errorf("hop overhead %v changed", c.HopOverheadMillis)
+			}
+			if err := c.validate(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -16,7 +16,7 @@ import (
 // newBenchCmd is `orbit bench SCENARIO.yaml`: run a whole swarm under an
 // emulated network and write results.json, CSV tables and PNG plots.
 func newBenchCmd() *cobra.Command {
-	var out, mode, work string
+	var out, mode, work, dataDir string
 	var seed uint64
 	var duration time.Duration
 	cmd := &cobra.Command{
@@ -25,7 +25,9 @@ func newBenchCmd() *cobra.Command {
 		Long: `Runs the swarm a scenario describes (model, nodes, links, workload, events)
 and writes results.json, requests.csv, hops.csv, throughput.csv, links.csv
 and throughput.png, latency_cdf.png, hops.png to the output directory.
-Example scenarios are in bench/scenarios.
+Example scenarios are in bench/scenarios. A scenario's model is a GGUF file
+(model.path), a synthetic shape (model.synthetic), or a model of the weight
+store in --data-dir (model.cid: its root CID or name, stored whole).
 
 --mode mocknet (default) runs every node in this process on a libp2p
 mocknet whose links have the scenario's latency and bandwidth (plus
@@ -47,7 +49,7 @@ routes, per-hop timings and per-link statistics are not reported.`,
 			}
 			log := slog.Default()
 			verbose, _ := cmd.Flags().GetBool("verbose")
-			opt := bench.Options{Mode: mode, Seed: seed, Duration: duration, WorkDir: work, Progress: cmd.ErrOrStderr(),
+			opt := bench.Options{Mode: mode, Seed: seed, Duration: duration, WorkDir: work, DataDir: dataDir, Progress: cmd.ErrOrStderr(),
 				Logger: log, NodeLogger: log.With("component", "node"), ProcessLogs: filepath.Join(out, "logs"), ProcessVerbose: verbose}
 			res, err := bench.Run(cmd.Context(), sc, opt)
 			if res != nil {
@@ -78,6 +80,7 @@ routes, per-hop timings and per-link statistics are not reported.`,
 	fl.StringVar(&mode, "mode", bench.ModeMocknet, "mocknet (all nodes in this process on emulated links) or processes (orbit run processes on loopback, each emulating its links)")
 	fl.Uint64Var(&seed, "seed", 0, "seed of arrivals, prompts, jitter and loss (0: the scenario's)")
 	fl.DurationVar(&duration, "duration", 0, "workload duration (0: the scenario's)")
-	fl.StringVar(&work, "work-dir", filepath.Join(os.TempDir(), "orbit-bench-models"), "where generated synthetic models are kept between runs")
+	fl.StringVar(&work, "work-dir", filepath.Join(os.TempDir(), "orbit-bench-models"), "where generated synthetic models (and models exported from the weight store) are kept between runs")
+	fl.StringVar(&dataDir, "data-dir", weightsDefaultDataDir(), "weight store a scenario's model.cid (root CID or name) is exported from (default $ORBIT_DATA_DIR or ~/.orbit)")
 	return cmd
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/orbitswarm/orbit/sim"
 )
 
 func TestBenchCmd(t *testing.T) {
@@ -26,6 +29,29 @@ func TestBenchCmd(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+	// The simulator's cost model calibrates from these results.
+	report := filepath.Join(t.TempDir(), "sim.json")
+	if _, stderr, err := run(t, "sim", "--cost", filepath.Join(out, "results.json"), "--peers", "20", "--blocks", "8", "--duration", "2m", "--out", report); err != nil {
+		t.Fatalf("sim --cost results.json: %v\n%s", err, stderr)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Config struct {
+			Cost struct {
+				Reference  string  `json:"reference"`
+				BlockMilli float64 `json:"block_ms_per_token"`
+			} `json:"cost"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Config.Cost; !strings.HasPrefix(c.Reference, "orbit bench scenario lan (mocknet, seed 9)") || !(c.BlockMilli > 0) || c.BlockMilli == sim.DefaultCost().BlockMillisPerToken {
+		t.Errorf("cost model from the bench results: %+v", c)
 	}
 }
 

@@ -37,8 +37,10 @@ clients arrive and are routed (Route). Time is simulated, so an hour of a
 Prints a summary; --out writes the full JSON report (- for stdout), --csv the
 time series. --config reads a whole configuration (JSON, the "config" object
 of a report) and --cost a cost model or benchmark results (block_ms_per_token,
-or decode_tokens_per_s with bench_blocks; hop_overhead_ms, block_load_s,
-block_mem_gib); flags given on the command line override both.
+or decode_tokens_per_s with bench_blocks, or the results.json of an orbit
+bench run in mocknet mode, whose per-hop compute timings give the time per
+block; hop_overhead_ms, block_load_s, block_mem_gib); flags given on the
+command line override both.
 
 Rates left at -1 follow --peers: joins and leaves of peers/7200 per second
 each (a mean session of two hours), requests of peers/1000 per second.`,
