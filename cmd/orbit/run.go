@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
@@ -156,6 +157,8 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put
 	}
+	// The swarm's bytes in and out feed orbit_network_bytes_total.
+	cfg.WrapHost = countNetworkBytes(metrics)
 	if f.linkEmulation != "" {
 		// Until runRun returns, not just until the signal: the bench may
 		// still cut or heal while the node drains.
@@ -165,7 +168,8 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		if err != nil {
 			return err
 		}
-		cfg.WrapHost = emu.WrapHost
+		count := cfg.WrapHost
+		cfg.WrapHost = func(h host.Host) host.Host { return emu.WrapHost(count(h)) }
 	}
 	if f.psk != "" {
 		if cfg.PSK, err = node.LoadPSK(f.psk); err != nil {

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,6 +249,42 @@ func TestRunProcesses(t *testing.T) {
 	text := strings.Join(third.lines()[third.seen:], "\n")
 	if got := strings.TrimSpace(text); got != c.Text {
 		t.Fatalf("got  %q\nwant %q", got, c.Text)
+	}
+
+	// The first node generates too, through its OpenAI-compatible API: it
+	// serves blocks [0,2) and routes [2,4) to the second process.
+	body := fmt.Sprintf(`{"model":%q,"prompt":%q,"max_tokens":100,"temperature":0}`, root, c.Prompt)
+	cresp, err := http.Post(field(ready, "api")+"/v1/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var completion struct {
+		Choices []struct {
+			Text string `json:"text"`
+		} `json:"choices"`
+	}
+	err = json.NewDecoder(cresp.Body).Decode(&completion)
+	cresp.Body.Close()
+	if err != nil || cresp.StatusCode != http.StatusOK || len(completion.Choices) != 1 {
+		t.Fatalf("completion through the first node: status %d, %v, %+v", cresp.StatusCode, err, completion)
+	}
+	// 100 of the reference's tokens.
+	if got := c.Prompt + completion.Choices[0].Text; !strings.HasPrefix(c.Text, got) || len(got) < len(c.Text)/2 {
+		t.Fatalf("through the first node's API:\ngot  %q\nwant a prefix of %q", got, c.Text)
+	}
+
+	// The first node's metrics count its swarm traffic: it served the
+	// second node's fetch of blocks [2,4) (about half the model's weights).
+	resp, err := http.Get(field(ready, "api") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	in, out := metricNetworkBytes(string(metricsText))
+	t.Logf("first node: network bytes in %d, out %d", in, out)
+	if st, err := os.Stat(runModelPath); err != nil || in <= 0 || out < st.Size()/4 {
+		t.Errorf("first node: network bytes in %d out %d (model %v bytes, %v)", in, out, st.Size(), err)
 	}
 
 	// SIGTERM stops a server cleanly.

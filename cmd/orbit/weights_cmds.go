@@ -311,25 +311,55 @@ func newWeightsGCCmd() *cobra.Command {
 
 func newWeightsVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "verify MODEL",
-		Short: "Re-hash every stored block of a model; corrupt blocks are reported and removed",
-		Args:  cobra.ExactArgs(1),
+		Use:   "verify [MODEL]",
+		Short: "Re-hash every stored block of a model (of every model without MODEL); corrupt blocks are reported and removed",
+		Args:  cobra.MaximumNArgs(1),
 	}
 	open := weightsDataDirFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		s, root, err := weightsResolve(open, args[0])
+		s, err := open()
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		rep, err := s.Verify(cmd.Context(), root)
-		out := cmd.OutOrStdout()
-		fmt.Fprintf(out, "%s: %d blocks good (%s) in %s, %d missing, %d corrupt\n", root, rep.Blocks,
-			weights.FormatBytes(rep.Bytes), time.Since(start).Round(time.Millisecond), len(rep.Missing), len(rep.Corrupt))
-		for _, c := range rep.Corrupt {
-			fmt.Fprintf(out, "corrupt (removed): %s\n", c)
+		var roots []cid.Cid
+		if len(args) == 1 {
+			root, err := s.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			roots = append(roots, root)
+		} else {
+			models, err := s.Models(cmd.Context())
+			if err != nil {
+				return err
+			}
+			seen := map[cid.Cid]bool{}
+			for _, m := range models {
+				if m.HaveRoot && !seen[m.Root] {
+					seen[m.Root] = true
+					roots = append(roots, m.Root)
+				}
+			}
+			if len(roots) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no models in the store")
+				return nil
+			}
 		}
-		return err
+		out := cmd.OutOrStdout()
+		var errs []error
+		for _, root := range roots {
+			start := time.Now()
+			rep, err := s.Verify(cmd.Context(), root)
+			fmt.Fprintf(out, "%s: %d blocks good (%s) in %s, %d missing, %d corrupt\n", root, rep.Blocks,
+				weights.FormatBytes(rep.Bytes), time.Since(start).Round(time.Millisecond), len(rep.Missing), len(rep.Corrupt))
+			for _, c := range rep.Corrupt {
+				fmt.Fprintf(out, "corrupt (removed): %s\n", c)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", root, err))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	return cmd
 }
