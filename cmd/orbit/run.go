@@ -79,7 +79,7 @@ text like 'orbit generate', and exits.`,
 	fl.IntVar(&f.maxBlocks, "max-blocks", 0, "most blocks to serve when choosing (0: all)")
 	fl.StringSliceVar(&f.listen, "listen", nil, "multiaddrs to listen on (default: TCP and QUIC, all interfaces, random ports)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "multiaddrs of peers to join through (with /p2p/ID)")
-	fl.StringVar(&f.dataDir, "data-dir", "", "node data directory: identity key and weight store (default: weight store in $ORBIT_DATA_DIR or ~/.orbit, a fresh identity)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "node data directory: identity key and weight store (default $ORBIT_DATA_DIR or ~/.orbit); a second node on one machine needs its own")
 	fl.StringVar(&f.psk, "psk", "", "pre-shared key file of a private swarm")
 	fl.StringSliceVar(&f.allow, "allow-peer", nil, "admit only these peer IDs (repeatable)")
 	fl.BoolVar(&f.noMDNS, "no-mdns", false, "do not discover peers on the LAN")
@@ -150,7 +150,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	}
 	metrics := api.NewMetrics()
 	cfg := node.Config{
-		DataDir: f.dataDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
+		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
 		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version, Store: store, Metrics: metrics, Logger: log,
 		RebalanceInterval: f.rebalance,
 	}

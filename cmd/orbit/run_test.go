@@ -304,4 +304,25 @@ func TestRunProcesses(t *testing.T) {
 	if err := first.wait(t, 10*time.Second); err != nil {
 		t.Fatalf("server exit after SIGINT: %v", err)
 	}
+
+	// Without --data-dir a node keeps its identity (and store) in
+	// $ORBIT_DATA_DIR: the same peer ID on every start.
+	t.Setenv("ORBIT_DATA_DIR", filepath.Join(dir, "default"))
+	var ids []string
+	for range 2 {
+		p := startRun(t, bin, append(common, "--model", runModelPath, "--blocks", "0:1", "--no-api")...)
+		ids = append(ids, field(p.readLine(t, "ready ", 30*time.Second), "peer"))
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.wait(t, 10*time.Second); err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	}
+	if ids[0] == "" || ids[0] != ids[1] {
+		t.Fatalf("peer IDs of two starts with the default data directory: %q", ids)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "default", "identity.key")); err != nil {
+		t.Fatalf("no identity key in the default data directory: %v", err)
+	}
 }
