@@ -92,9 +92,13 @@ type ModelInfo struct {
 	Blocks        int    `json:"blocks"`
 	// Coverage[i] is how many peers (this node included) serve block i;
 	// a local backend reports 1 for every block.
-	Coverage  []int  `json:"coverage"`
-	VocabSize int    `json:"vocab_size,omitempty"`
-	OwnedBy   string `json:"owned_by"`
+	Coverage []int `json:"coverage"`
+	// Throughput[i] is the swarm's capacity at block i in tokens/s: the
+	// sum of the measured throughput of the peers serving it (empty when
+	// unknown, as for a local backend).
+	Throughput []float64 `json:"throughput,omitempty"`
+	VocabSize  int       `json:"vocab_size,omitempty"`
+	OwnedBy    string    `json:"owned_by"`
 }
 
 // Span is a half-open range [Start, End) of the blocks of a model that a

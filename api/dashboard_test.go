@@ -95,6 +95,14 @@ func TestDashboard(t *testing.T) {
 	if strings.Join(got, ",") != "2,2,1,1" {
 		t.Errorf("coverage cells %v, want 2,2,1,1", got)
 	}
+	// Throughput per block, the weakest blocks marked.
+	var tps []string
+	for _, c := range regexp.MustCompile(`class="blk tp( weakest)?"[^>]*>([0-9.]+)<`).FindAllStringSubmatch(dom, -1) {
+		tps = append(tps, c[2]+map[bool]string{true: "!"}[c[1] != ""])
+	}
+	if strings.Join(tps, ",") != "22.3,22.3,9.8!,9.8!" || !strings.Contains(dom, "bottleneck 9.8 tok/s") {
+		t.Errorf("throughput cells %v, want 22.3,22.3,9.8!,9.8! and the bottleneck", tps)
+	}
 	// Bravo's row has blocks 2 and 3 filled, 0 and 1 empty.
 	row := regexp.MustCompile(`(?s)<tr class="peer" data-peer="12D3KooWPeerBravo">(.*?)</tr>`).FindStringSubmatch(dom)
 	if row == nil || strings.Count(row[1], `class="blk on"`) != 2 || strings.Count(row[1], `class="blk"`) != 2 {

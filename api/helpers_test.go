@@ -132,7 +132,7 @@ func (f *fakeSwarm) Generate(ctx context.Context, req api.GenerateRequest, emit 
 }
 
 func (f *fakeSwarm) Models(ctx context.Context) ([]api.ModelInfo, error) {
-	return []api.ModelInfo{{ID: f.model, Name: "fake swarm model", ContextLength: 128, Blocks: 4, Coverage: []int{2, 2, 1, 1}, VocabSize: 512, OwnedBy: "swarm"}}, nil
+	return []api.ModelInfo{{ID: f.model, Name: "fake swarm model", ContextLength: 128, Blocks: 4, Coverage: []int{2, 2, 1, 1}, Throughput: []float64{22.3, 22.3, 9.8, 9.8}, VocabSize: 512, OwnedBy: "swarm"}}, nil
 }
 
 func (f *fakeSwarm) Status(ctx context.Context) (api.NodeStatus, error) {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -179,6 +180,17 @@ func TestSwarmOpenAINodeClient(t *testing.T) {
 	}
 	if res.UnknownModel.Status != 404 {
 		t.Errorf("unknown model: %+v", res.UnknownModel)
+	}
+	// Coverage and capacity per block: each of the two nodes serves two
+	// blocks, at its measured throughput.
+	ms, err := p.backend.Models(ctx)
+	if err != nil || len(ms) != 1 || len(ms[0].Throughput) != 4 || !slices.Equal(ms[0].Coverage, []int{1, 1, 1, 1}) {
+		t.Fatalf("models %+v, %v", ms, err)
+	}
+	for i, v := range ms[0].Throughput {
+		if !(v > 0) || v != ms[0].Throughput[i&^1] {
+			t.Errorf("throughput per block %v: want > 0, equal within a node's span", ms[0].Throughput)
+		}
 	}
 	// The route and metrics saw both hops.
 	route, err := p.backend.Route(ctx, model)

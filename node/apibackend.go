@@ -103,9 +103,11 @@ func (b *APIBackend) Models(ctx context.Context) ([]api.ModelInfo, error) {
 		mi := api.ModelInfo{ID: st.Model, Name: name, ContextLength: st.Config.Context, Blocks: st.Blocks,
 			Coverage: make([]int, st.Blocks), VocabSize: st.Config.VocabSize, OwnedBy: b.n.ID().String()}
 		if v, err := b.n.SwarmView(ctx, st.Model, false); err == nil {
+			mi.Throughput = make([]float64, st.Blocks)
 			for _, s := range v.Swarm.Servers {
 				for i := max(0, s.Span.Start); i < min(s.Span.End, st.Blocks); i++ {
 					mi.Coverage[i]++
+					mi.Throughput[i] += s.Throughput
 				}
 			}
 		} else if ctx.Err() != nil {

@@ -90,6 +90,17 @@
       }
       head.append(el("td", { class: "meta", text: m.blocks + " blocks, context " + m.context_length }));
       table.append(head);
+      if (m.throughput && m.throughput.length === m.blocks) {
+        // The swarm's capacity per block; the weakest block bounds it.
+        const weakest = Math.min(...m.throughput);
+        const tp = el("tr", { class: "throughput" }, el("th", { text: "tok/s" }));
+        for (let b = 0; b < m.blocks; b++) {
+          const v = m.throughput[b];
+          tp.append(el("td", { class: "blk tp" + (v === weakest ? " weakest" : ""), title: "block " + b + ": " + v.toFixed(1) + " tokens/s", text: v >= 100 ? v.toFixed(0) : v.toFixed(1) }));
+        }
+        tp.append(el("td", { class: "meta", text: "bottleneck " + weakest.toFixed(1) + " tok/s" }));
+        table.append(tp);
+      }
       for (const r of rows) {
         const spans = r.spans.filter((s) => s.model === m.id);
         if (!r.self && spans.length === 0) continue;
