@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
@@ -24,6 +25,15 @@ const (
 
 // ServiceName is the resource-manager service of Orbit's streams.
 const ServiceName = "orbit.infer"
+
+// FramePriority is the resource-manager priority of a stream handler's
+// frame reservation: it fails once a scope is 80% full, so the last fifth
+// of a peer's (and the node's) memory stays for what the connection itself
+// needs, the muxer's stream windows above all. With ReservationPriorityAlways
+// a peer that holds many streams open filled its scope to the limit; the
+// muxer could then reserve no window for the next stream, and new streams
+// stalled, other peers' included.
+const FramePriority = network.ReservationPriorityHigh
 
 // Limits of the infer protocol.
 const (

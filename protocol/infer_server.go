@@ -125,7 +125,7 @@ func setupStream(st network.Stream) (release func(), err error) {
 	if err := st.Scope().SetService(ServiceName); err != nil {
 		return nil, fmt.Errorf("protocol: attach stream to service: %w", err)
 	}
-	if err := st.Scope().ReserveMemory(MaxFrame, network.ReservationPriorityAlways); err != nil {
+	if err := st.Scope().ReserveMemory(MaxFrame, FramePriority); err != nil {
 		return nil, fmt.Errorf("protocol: reserve stream memory: %w", err)
 	}
 	return func() { st.Scope().ReleaseMemory(MaxFrame) }, nil

@@ -92,7 +92,7 @@ func ServeInfo(h host.Host, get func() Info, log *slog.Logger) (stop func()) {
 			_ = st.Reset()
 			return
 		}
-		if err := st.Scope().ReserveMemory(maxInfoFrame, network.ReservationPriorityAlways); err != nil {
+		if err := st.Scope().ReserveMemory(maxInfoFrame, FramePriority); err != nil {
 			_ = st.Reset()
 			return
 		}
@@ -125,7 +125,7 @@ func QueryInfo(ctx context.Context, h host.Host, p peer.ID) (Info, error) {
 		_ = st.Reset()
 		return Info{}, fmt.Errorf("protocol: info stream: %w", err)
 	}
-	if err := st.Scope().ReserveMemory(maxInfoFrame, network.ReservationPriorityAlways); err != nil {
+	if err := st.Scope().ReserveMemory(maxInfoFrame, FramePriority); err != nil {
 		_ = st.Reset()
 		return Info{}, fmt.Errorf("protocol: info stream: %w", err)
 	}
