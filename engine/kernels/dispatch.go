@@ -78,7 +78,16 @@ type kernelSet struct {
 	// results.
 	q8_0Cols qColsFn
 	q4_0Cols qColsFn
+	// Optional 1-row x 4-column q4_k kernel for batches (nil: the row
+	// kernel); bitwise the row kernel's results.
+	q4KCols kColsFn
 }
+
+// kColsFn computes 1 k-quant row x 4 quantized activation columns (the
+// Pool's layout: column c's values at xq+c*nsb*256, its scales and sums
+// at xd and xs + c*nsb*32), storing column c's result at out + c*ostride
+// (bytes); each bitwise equal to the qRowsFn result.
+type kColsFn func(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 // qColsFn computes 2 rows (w, w+stride) x 4 quantized activation columns
 // (the Pool's layout: column c's values at xq+c*nb*32, its scales at

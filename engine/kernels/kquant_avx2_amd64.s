@@ -309,3 +309,134 @@ q6k2_loop:
 
 q6k2_done:
 	K2EPILOGUE
+
+// ---- q4_k, 1 row x 4 activation columns (batches) ----
+//
+//	func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+//
+// Column c's values start at xq + c*nsb*256, its scales at xd + c*nsb*32
+// and its sums at xs + c*nsb*32 (the Pool's layout); the result for column
+// c is stored at out + c*ostride. Per super-block the row's nibbles are
+// unpacked once (to the stack) and its scales, mins, d and dmin converted
+// once, then each column goes through exactly the operations of
+// q4Kx4AVX2 (Q4K2_ROW), so the results are bitwise that kernel's.
+//
+// Y0..Y3 the 4 columns' accumulators; Y4 the column's dx; Y11 d, Y12 dmin;
+// Y13 int16 ones; Y14 0x0f bytes; Y15 the row's scales (int32), and the
+// mins (int32) at 256(SP).
+
+// Sub-block pair (2c, 2c+1) of the column at XQ: nibbles from the stack.
+#define Q4K14_PAIR(SO, XQ, XO, LO, HI) \
+	VMOVDQU    SO(SP), LO \
+	VMOVDQU    SO+32(SP), HI \
+	VPMADDUBSW XO(XQ), LO, LO \
+	VPMADDWD   Y13, LO, LO \
+	VPMADDUBSW XO+32(XQ), HI, HI \
+	VPMADDWD   Y13, HI, HI
+
+// One column: values at XQ, scales at XD, sums at XS, into ACC.
+#define Q4K14_COL(XQ, XD, XS, ACC) \
+	VMOVUPS      (XD), Y4 \
+	Q4K14_PAIR(0, XQ, 0, Y6, Y7) \
+	Q4K14_PAIR(64, XQ, 64, Y8, Y9) \
+	K2HADD4(Y6, Y7, Y8, Y9) \
+	Q4K14_PAIR(128, XQ, 128, Y7, Y8) \
+	Q4K14_PAIR(192, XQ, 192, Y9, Y10) \
+	K2HADD4(Y7, Y8, Y9, Y10) \
+	VPERM2I128   $0x20, Y7, Y6, Y8 \
+	VPERM2I128   $0x31, Y7, Y6, Y9 \
+	VPADDD       Y9, Y8, Y8 \
+	VPMULLD      Y15, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULPS       Y4, Y8, Y8 \
+	VMOVDQU      256(SP), Y10 \
+	VPMULLD      (XS), Y10, Y10 \
+	VCVTDQ2PS    Y10, Y10 \
+	VMULPS       Y4, Y10, Y10 \
+	VFMADD231PS  Y11, Y8, ACC \
+	VFNMADD231PS Y12, Y10, ACC
+
+// The nibbles of the 32 bytes at QO(SI) into the stack at SO (low
+// nibbles) and SO+32 (high).
+#define Q4K14_UNPACK(QO, SO) \
+	VMOVDQU QO(SI), Y5 \
+	VPAND   Y14, Y5, Y6 \
+	VPSRLW  $4, Y5, Y7 \
+	VPAND   Y14, Y7, Y7 \
+	VMOVDQU Y6, SO(SP) \
+	VMOVDQU Y7, SO+32(SP)
+
+TEXT ·q4Kx1x4AVX2(SB), NOSPLIT, $288-56
+	VMOVDQU k2ones<>(SB), Y13 // before R15 is set: no global access after
+	MOVQ    w+0(FP), SI
+	MOVQ    xq+8(FP), DI
+	MOVQ    xd+16(FP), DX
+	MOVQ    xs+24(FP), R13
+	MOVQ    nsb+32(FP), CX
+	MOVQ    CX, R9
+	SHLQ    $8, R9          // column stride of xq: nsb*256
+	MOVQ    CX, R10
+	SHLQ    $5, R10         // column stride of xd and xs: nsb*32
+	LEAQ    (DI)(R9*2), R14 // column 2's values
+	LEAQ    (DX)(R10*2), R15
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	MOVL    $0x0f0f0f0f, AX
+	VMOVD   AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ   CX, CX
+	JZ      q4k14_done
+
+q4k14_loop:
+	PREFETCHT0 144(SI)
+	PREFETCHT0 208(SI)
+	PREFETCHT0 272(SI)
+	Q4K14_UNPACK(16, 0)
+	Q4K14_UNPACK(48, 64)
+	Q4K14_UNPACK(80, 128)
+	Q4K14_UNPACK(112, 192)
+	MOVQ         SI, R8
+	Q4K2_SCALES(R8)
+	VPMOVZXBD    X9, Y15
+	VPMOVZXBD    X10, Y10
+	VMOVDQU      Y10, 256(SP)
+	VPBROADCASTW 0(SI), X11
+	VCVTPH2PS    X11, Y11
+	VPBROADCASTW 2(SI), X12
+	VCVTPH2PS    X12, Y12
+	Q4K14_COL(DI, DX, R13, Y0)
+	LEAQ         (DI)(R9*1), R11
+	LEAQ         (DX)(R10*1), R12
+	LEAQ         (R13)(R10*1), BX
+	Q4K14_COL(R11, R12, BX, Y1)
+	LEAQ         (R13)(R10*2), BX
+	Q4K14_COL(R14, R15, BX, Y2)
+	LEAQ         (R14)(R9*1), R11
+	LEAQ         (R15)(R10*1), R12
+	LEAQ         (BX)(R10*1), BX
+	Q4K14_COL(R11, R12, BX, Y3)
+	ADDQ         $144, SI
+	ADDQ         $256, DI
+	ADDQ         $256, R14
+	ADDQ         $32, DX
+	ADDQ         $32, R15
+	ADDQ         $32, R13
+	DECQ         CX
+	JNZ          q4k14_loop
+
+q4k14_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    ostride+48(FP), BX
+	LEAQ    (BX)(BX*2), CX
+	K2HSUM(Y0, X0)
+	K2HSUM(Y1, X1)
+	K2HSUM(Y2, X2)
+	K2HSUM(Y3, X3)
+	VMOVSS  X0, (AX)
+	VMOVSS  X1, (AX)(BX*1)
+	VMOVSS  X2, (AX)(BX*2)
+	VMOVSS  X3, (AX)(CX*1)
+	VZEROUPPER
+	RET

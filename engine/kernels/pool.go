@@ -592,6 +592,21 @@ func (p *Pool) matRows(pr *prod, r0, r1 int) {
 			}
 		}
 	}
+	if k := set.q4KCols; k != nil && pr.w.Type == Q4_K && !noTiles && cols >= qkK {
+		// 1x4 kernels: each row's super-blocks unpacked once for 4
+		// columns; the remaining columns go through the row kernel
+		// (bitwise the same value per element).
+		nb, nsb := cols/qk, cols/qkK
+		for ; b+4 <= p.batch; b += 4 {
+			_ = p.aq[(b+4)*cols-1]
+			_ = p.ad[(b+4)*nb-1]
+			_ = p.as[(b+4)*nb-1]
+			_ = dst[(b+3)*rows+r1-1]
+			for r := 0; r < r1-r0; r++ {
+				k(&wd[r*rb], &p.aq[b*cols], &p.ad[b*nb], &p.as[b*nb], nsb, &dst[b*rows+r0+r], 4*rows)
+			}
+		}
+	}
 	for ; b < p.batch; b++ {
 		p.rowsCol(b, dst[b*rows+r0:b*rows+r1], wd, rb)
 	}
