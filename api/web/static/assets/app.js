@@ -96,7 +96,7 @@
         const tp = el("tr", { class: "throughput" }, el("th", { text: "tok/s" }));
         for (let b = 0; b < m.blocks; b++) {
           const v = m.throughput[b];
-          tp.append(el("td", { class: "blk tp" + (v === weakest ? " weakest" : ""), title: "block " + b + ": " + v.toFixed(1) + " tokens/s", text: v >= 100 ? v.toFixed(0) : v.toFixed(1) }));
+          tp.append(el("td", { class: "blk tp" + (v === weakest ? " weakest" : ""), title: "block " + b + ": " + v.toFixed(1) + " tokens/s", text: v >= 1000 ? (v / 1000).toFixed(v >= 10000 ? 0 : 1) + "k" : v >= 100 ? v.toFixed(0) : v.toFixed(1) }));
         }
         tp.append(el("td", { class: "meta", text: "bottleneck " + weakest.toFixed(1) + " tok/s" }));
         table.append(tp);
