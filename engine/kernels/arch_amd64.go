@@ -47,6 +47,9 @@ func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 
 //go:noescape
+func siluMulAVX2(x, y *float32, n int) int
+
+//go:noescape
 func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
 
 //go:noescape
@@ -110,6 +113,7 @@ var (
 		q8_0Cols: q8_0x2x4AVX2,
 		q4_0Cols: q4_0x2x4AVX2,
 		q4KCols:  q4Kx1x4AVX2,
+		siluMul:  siluMulAsm,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
@@ -136,6 +140,7 @@ var (
 			}
 		},
 		q4_0Tile8: q4_0x4x8VNNI,
+		siluMul:   siluMulAsm,
 	}
 )
 
@@ -165,6 +170,23 @@ func dotF32Asm(k func(a, b *float32, n int) float32, step int) func(a, b []float
 		}
 		return s
 	}
+}
+
+// siluMulAsm is siluMul with siluMulAVX2 on whole groups of 4 (bitwise
+// the same results).
+func siluMulAsm(g, u []float32) {
+	n := len(g) &^ 3
+	if n > 0 {
+		_ = u[:n]
+		for i := 0; i < n; {
+			i += siluMulAVX2(&g[i], &u[i], n-i)
+			if i < n { // a group math.Exp treats specially
+				siluMul(g[i:i+4], u[i:i+4])
+				i += 4
+			}
+		}
+	}
+	siluMul(g[n:], u[n:len(g)])
 }
 
 // dotRowsAsm wraps an asm many-rows dot for rows whose length is a

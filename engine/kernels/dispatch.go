@@ -56,6 +56,7 @@ type kernelSet struct {
 	quantAct func(c qcol, x []float32)    // quantizeAct, bitwise identical
 	dotF32   func(a, b []float32) float32 // len(b) >= len(a)
 	axpyF32  func(y []float32, a float32, x []float32)
+	siluMul  func(g, u []float32)                   // siluMul, bitwise identical
 	dotRows  func(dst, a, b []float32, stride int)  // dotRowsLoop with dotF32, bitwise; len(dst) > 0
 	axpyRows func(y, coef, x []float32, stride int) // axpyRowsLoop with axpyF32, bitwise; len(coef) > 0
 	f32Rows  fRowsFn

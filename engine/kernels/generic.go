@@ -239,6 +239,7 @@ var genericSet = kernelSet{
 	quantAct: quantizeAct,
 	dotF32:   dotF32Generic,
 	axpyF32:  axpyF32Generic,
+	siluMul:  siluMul,
 	dotRows:  rowsOf(dotF32Generic),
 	axpyRows: axpyRowsOf(axpyF32Generic),
 	f32Rows:  fRowsLoop(dotF32Bytes),

@@ -387,7 +387,7 @@ func (p *Pool) MatMulGLU(hb []float32, wGate Mat, up []float32, wUp Mat, x []flo
 		p.prods[0] = prod{dst: up, w: wUp}
 		p.runProducts(x, n, 1, false)
 		m := n * wGate.Rows
-		siluMul(hb[:m], up[:m])
+		p.set.siluMul(hb[:m], up[:m])
 		return nil
 	}
 	p.prods[0] = prod{dst: hb, w: wGate}
@@ -523,7 +523,7 @@ func (p *Pool) matChunk(c int) {
 		p.matRows(up, r0, r1)
 		rows := pr.w.Rows
 		for b := 0; b < p.batch; b++ {
-			siluMul(pr.dst[b*rows+r0:b*rows+r1], up.dst[b*rows+r0:b*rows+r1])
+			p.set.siluMul(pr.dst[b*rows+r0:b*rows+r1], up.dst[b*rows+r0:b*rows+r1])
 		}
 	}
 }
