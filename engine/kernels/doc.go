@@ -43,6 +43,9 @@
 // exactly in int32, apply the sub-block scales and mins, and accumulate
 // in float32 per row.
 //
+// SiLU(gate)*up, applied by MatMulGLU, is assembly too (AVX2, 4 lanes, the
+// operations of Go's math.Exp on amd64): bitwise the scalar loop.
+//
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and
 // one dispatch to the workers. Pool.MatMulGLU does the same for a feed-
