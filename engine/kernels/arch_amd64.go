@@ -65,6 +65,9 @@ func q6Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, o
 func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 //go:noescape
+func q6Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+
+//go:noescape
 func q8_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -113,6 +116,7 @@ var (
 		q8_0Cols: q8_0x2x4AVX2,
 		q4_0Cols: q4_0x2x4AVX2,
 		q4KCols:  q4Kx1x4AVX2,
+		q6KCols:  q6Kx1x4AVX2,
 		siluMul:  siluMulAsm,
 	}
 	avx512Set = kernelSet{

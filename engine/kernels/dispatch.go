@@ -79,9 +79,10 @@ type kernelSet struct {
 	// results.
 	q8_0Cols qColsFn
 	q4_0Cols qColsFn
-	// Optional 1-row x 4-column q4_k kernel for batches (nil: the row
-	// kernel); bitwise the row kernel's results.
+	// Optional 1-row x 4-column k-quant kernels for batches (nil: the
+	// row kernels); bitwise the row kernels' results.
 	q4KCols kColsFn
+	q6KCols kColsFn
 }
 
 // kColsFn computes 1 k-quant row x 4 quantized activation columns (the
@@ -223,6 +224,17 @@ func (s *kernelSet) colsFor(t DType) qColsFn {
 		return s.q8_0Cols
 	case Q4_0:
 		return s.q4_0Cols
+	}
+	return nil
+}
+
+// kColsFor returns the 1x4 k-quant kernel for t, or nil.
+func (s *kernelSet) kColsFor(t DType) kColsFn {
+	switch t {
+	case Q4_K:
+		return s.q4KCols
+	case Q6_K:
+		return s.q6KCols
 	}
 	return nil
 }

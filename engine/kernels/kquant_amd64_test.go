@@ -97,61 +97,73 @@ func TestKQuantRowKernels(t *testing.T) {
 	}
 }
 
-// TestKQuantColsKernels checks the 1-row x 4-column q4_k kernel bitwise
-// against the set's row kernel on random bytes and extreme activations.
+// TestKQuantColsKernels checks the 1-row x 4-column k-quant kernels
+// bitwise against the set's row kernels on random bytes (every scale,
+// nibble and 6-bit value) and extreme activations.
 func TestKQuantColsKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	for _, impl := range Available() {
 		set := setFor(impl)
-		if set.q4KCols == nil {
-			continue
-		}
-		for _, nsb := range []int{1, 2, 5} {
-			t.Run(fmt.Sprintf("%s/nsb%d", impl, nsb), func(t *testing.T) {
-				const rows, n = 3, 4
-				cols := nsb * qkK
-				nb := cols / qk
-				rb := nsb * q4KBytes
-				w := make([]byte, rows*rb)
-				for i := range w {
-					w[i] = byte(rng.Uint32())
+		for _, tc := range []struct {
+			typ  DType
+			rows qRowsFn
+			cols kColsFn
+		}{{Q4_K, set.q4KRows, set.q4KCols}, {Q6_K, set.q6KRows, set.q6KCols}} {
+			for _, nsb := range []int{1, 2, 5} {
+				if tc.cols == nil {
+					continue
 				}
-				for r := 0; r < rows; r++ {
-					for b := 0; b < nsb; b++ {
-						put16(w, r*rb+b*q4KBytes, F32ToF16(float32(rng.NormFloat64())))
-						put16(w, r*rb+b*q4KBytes+2, F32ToF16(float32(rng.Float64())))
+				t.Run(fmt.Sprintf("%s/%s/nsb%d", impl, tc.typ, nsb), func(t *testing.T) {
+					const rows, n = 3, 4
+					cols := nsb * qkK
+					nb := cols / qk
+					rb := nsb * tc.typ.BlockBytes()
+					w := make([]byte, rows*rb)
+					for i := range w {
+						w[i] = byte(rng.Uint32())
 					}
-				}
-				a := qcol{q: make([]int8, n*cols), d: make([]float32, n*nb), s: make([]int32, n*nb)}
-				for i := range a.q {
-					a.q[i] = int8(rng.Uint32())
-				}
-				a.q[0], a.q[n*cols-1] = -128, 127
-				for i := range a.d {
-					a.d[i] = float32(rng.Float64())
-					var s int32
-					for _, v := range a.q[i*qk : (i+1)*qk] {
-						s += int32(v)
+					for r := 0; r < rows; r++ {
+						for b := 0; b < nsb; b++ {
+							o := r*rb + b*tc.typ.BlockBytes()
+							if tc.typ == Q4_K {
+								put16(w, o, F32ToF16(float32(rng.NormFloat64())))
+								put16(w, o+2, F32ToF16(float32(rng.Float64())))
+							} else {
+								put16(w, o+208, F32ToF16(float32(rng.NormFloat64())))
+							}
+						}
 					}
-					a.s[i] = s
-				}
-				col := func(c int) qcol {
-					return qcol{q: a.q[c*cols : (c+1)*cols], d: a.d[c*nb : (c+1)*nb], s: a.s[c*nb : (c+1)*nb]}
-				}
-				want := make([]float32, n*rows)
-				for c := 0; c < n; c++ {
-					set.q4KRows(want[c*rows:(c+1)*rows], w, rb, col(c))
-				}
-				got := make([]float32, n*rows)
-				for r := 0; r < rows; r++ {
-					set.q4KCols(&w[r*rb], &a.q[0], &a.d[0], &a.s[0], nsb, &got[r], 4*rows)
-				}
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("column %d row %d = %g, row kernel %g", i/rows, i%rows, got[i], want[i])
+					a := qcol{q: make([]int8, n*cols), d: make([]float32, n*nb), s: make([]int32, n*nb)}
+					for i := range a.q {
+						a.q[i] = int8(rng.Uint32())
 					}
-				}
-			})
+					a.q[0], a.q[n*cols-1] = -128, 127
+					for i := range a.d {
+						a.d[i] = float32(rng.Float64())
+						var s int32
+						for _, v := range a.q[i*qk : (i+1)*qk] {
+							s += int32(v)
+						}
+						a.s[i] = s
+					}
+					col := func(c int) qcol {
+						return qcol{q: a.q[c*cols : (c+1)*cols], d: a.d[c*nb : (c+1)*nb], s: a.s[c*nb : (c+1)*nb]}
+					}
+					want := make([]float32, n*rows)
+					for c := 0; c < n; c++ {
+						tc.rows(want[c*rows:(c+1)*rows], w, rb, col(c))
+					}
+					got := make([]float32, n*rows)
+					for r := 0; r < rows; r++ {
+						tc.cols(&w[r*rb], &a.q[0], &a.d[0], &a.s[0], nsb, &got[r], 4*rows)
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("column %d row %d = %g, row kernel %g", i/rows, i%rows, got[i], want[i])
+						}
+					}
+				})
+			}
 		}
 	}
 }

@@ -440,3 +440,156 @@ q4k14_done:
 	VMOVSS  X3, (AX)(CX*1)
 	VZEROUPPER
 	RET
+
+// ---- q6_k, 1 row x 4 activation columns (batches) ----
+//
+//	func q6Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+//
+// The layout of q4Kx1x4AVX2 (xs is not used). Per super-block the row's
+// 6-bit values are unpacked once (to the stack, sub-block j at 32j) and
+// its scales and d converted once, then each column goes through exactly
+// the operations of q6Kx4AVX2 (Q6K2_ROW, with the column's bias
+// 32*(x[2i]+x[2i+1]) formed as that kernel forms it), so the results are
+// bitwise that kernel's.
+//
+// Y0..Y3 the 4 columns' accumulators; Y4 the column's dx; Y5, Y6 the
+// row's sub-block scales of each half (as Q6K2_ROW orders them); Y7 d;
+// Y13 int16 ones; Y15 0x20 bytes.
+
+DATA k2q6m<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k2q6m<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k2q6m<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k2q6m<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k2q6m<>+32(SB)/8, $0x3030303030303030
+DATA k2q6m<>+40(SB)/8, $0x3030303030303030
+DATA k2q6m<>+48(SB)/8, $0x3030303030303030
+DATA k2q6m<>+56(SB)/8, $0x3030303030303030
+GLOBL k2q6m<>(SB), RODATA|NOPTR, $64
+
+// Half h of the row at SI (ql at QL0 and QL0+32, qh at QH) into the stack
+// at SO (sub-blocks 4h..4h+3).
+#define Q6K14_UNPACK(QL0, QH, SO) \
+	VMOVDQU QL0(SI), Y8 \
+	VMOVDQU QL0+32(SI), Y9 \
+	VMOVDQU QH(SI), Y10 \
+	VPAND   k2q6m<>+0(SB), Y8, Y11 \
+	VPSLLW  $4, Y10, Y12 \
+	VPAND   k2q6m<>+32(SB), Y12, Y12 \
+	VPOR    Y12, Y11, Y11 \
+	VMOVDQU Y11, SO(SP) \
+	VPAND   k2q6m<>+0(SB), Y9, Y11 \
+	VPSLLW  $2, Y10, Y12 \
+	VPAND   k2q6m<>+32(SB), Y12, Y12 \
+	VPOR    Y12, Y11, Y11 \
+	VMOVDQU Y11, SO+32(SP) \
+	VPSRLW  $4, Y8, Y11 \
+	VPAND   k2q6m<>+0(SB), Y11, Y11 \
+	VPAND   k2q6m<>+32(SB), Y10, Y12 \
+	VPOR    Y12, Y11, Y11 \
+	VMOVDQU Y11, SO+64(SP) \
+	VPSRLW  $4, Y9, Y11 \
+	VPAND   k2q6m<>+0(SB), Y11, Y11 \
+	VPSRLW  $2, Y10, Y12 \
+	VPAND   k2q6m<>+32(SB), Y12, Y12 \
+	VPOR    Y12, Y11, Y11 \
+	VMOVDQU Y11, SO+96(SP)
+
+// One sub-block of the column at XQ (x at XO) with the values at SO(SP):
+// 8 int32 lanes into Q, as Q6K2_SUB after Q6K2_BIAS.
+#define Q6K14_SUB(SO, XQ, XO, Q) \
+	VMOVDQU    SO(SP), Q \
+	VPMADDUBSW XO(XQ), Q, Q \
+	VPMADDUBSW XO(XQ), Y15, Y14 \
+	VPSUBW     Y14, Q, Q \
+	VPMADDWD   Y13, Q, Q
+
+// One column: values at XQ, scales at XD, into ACC.
+#define Q6K14_COL(XQ, XD, ACC) \
+	VMOVUPS      (XD), Y4 \
+	Q6K14_SUB(0, XQ, 0, Y8) \
+	Q6K14_SUB(32, XQ, 32, Y9) \
+	Q6K14_SUB(64, XQ, 64, Y10) \
+	Q6K14_SUB(96, XQ, 96, Y11) \
+	K2HADD4(Y8, Y9, Y10, Y11) \
+	Q6K14_SUB(128, XQ, 128, Y9) \
+	Q6K14_SUB(160, XQ, 160, Y10) \
+	Q6K14_SUB(192, XQ, 192, Y11) \
+	Q6K14_SUB(224, XQ, 224, Y12) \
+	K2HADD4(Y9, Y10, Y11, Y12) \
+	VPMULLD      Y5, Y8, Y8 \
+	VPMULLD      Y6, Y9, Y9 \
+	VEXTRACTI128 $1, Y8, X10 \
+	VPADDD       X10, X8, X8 \
+	VEXTRACTI128 $1, Y9, X10 \
+	VPADDD       X10, X9, X9 \
+	VINSERTI128  $1, X9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULPS       Y4, Y8, Y8 \
+	VFMADD231PS  Y7, Y8, ACC
+
+TEXT ·q6Kx1x4AVX2(SB), NOSPLIT, $256-56
+	MOVQ    w+0(FP), SI
+	MOVQ    xq+8(FP), DI
+	MOVQ    xd+16(FP), DX
+	MOVQ    nsb+32(FP), CX
+	MOVQ    CX, R9
+	SHLQ    $8, R9          // column stride of xq: nsb*256
+	MOVQ    CX, R10
+	SHLQ    $5, R10         // column stride of xd: nsb*32
+	LEAQ    (DI)(R9*2), R14 // column 2's values
+	LEAQ    (DX)(R10*2), R13
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VMOVDQU k2ones<>(SB), Y13
+	MOVL    $0x20202020, AX
+	VMOVD   AX, X15
+	VPBROADCASTD X15, Y15
+	TESTQ   CX, CX
+	JZ      q6k14_done
+
+q6k14_loop:
+	PREFETCHT0   210(SI)
+	PREFETCHT0   274(SI)
+	PREFETCHT0   338(SI)
+	PREFETCHT0   402(SI)
+	Q6K14_UNPACK(0, 128, 0)
+	Q6K14_UNPACK(64, 160, 128)
+	VMOVDQU      192(SI), X10
+	VPSHUFB      k2q6sc<>(SB), X10, X10
+	VPMOVSXBD    X10, Y5
+	VPSRLDQ      $8, X10, X10
+	VPMOVSXBD    X10, Y6
+	VPBROADCASTW 208(SI), X7
+	VCVTPH2PS    X7, Y7
+	Q6K14_COL(DI, DX, Y0)
+	LEAQ         (DI)(R9*1), R11
+	LEAQ         (DX)(R10*1), R12
+	Q6K14_COL(R11, R12, Y1)
+	Q6K14_COL(R14, R13, Y2)
+	LEAQ         (R14)(R9*1), R11
+	LEAQ         (R13)(R10*1), R12
+	Q6K14_COL(R11, R12, Y3)
+	ADDQ         $210, SI
+	ADDQ         $256, DI
+	ADDQ         $256, R14
+	ADDQ         $32, DX
+	ADDQ         $32, R13
+	DECQ         CX
+	JNZ          q6k14_loop
+
+q6k14_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    ostride+48(FP), BX
+	LEAQ    (BX)(BX*2), CX
+	K2HSUM(Y0, X0)
+	K2HSUM(Y1, X1)
+	K2HSUM(Y2, X2)
+	K2HSUM(Y3, X3)
+	VMOVSS  X0, (AX)
+	VMOVSS  X1, (AX)(BX*1)
+	VMOVSS  X2, (AX)(BX*2)
+	VMOVSS  X3, (AX)(CX*1)
+	VZEROUPPER
+	RET

@@ -592,7 +592,7 @@ func (p *Pool) matRows(pr *prod, r0, r1 int) {
 			}
 		}
 	}
-	if k := set.q4KCols; k != nil && pr.w.Type == Q4_K && !noTiles && cols >= qkK {
+	if k := set.kColsFor(pr.w.Type); k != nil && !noTiles && cols >= qkK {
 		// 1x4 kernels: each row's super-blocks unpacked once for 4
 		// columns; the remaining columns go through the row kernel
 		// (bitwise the same value per element).
