@@ -231,3 +231,29 @@ func TestLoadCostFromBenchResults(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoadCost: any file given to --cost loads into a cost model or fails
+// with an error, never a panic; what loads and validates has a finite,
+// positive per-block cost.
+func FuzzLoadCost(f *testing.F) {
+	f.Add([]byte(`{"block_ms_per_token": 2.5, "hop_overhead_ms": 0.3}`))
+	f.Add([]byte(`{"decode_tokens_per_second": 20, "bench_blocks": 4}`))
+	f.Add([]byte(`{"scenario": "lan", "mode": "mocknet", "model": {"layers": 8}, "nodes": [{"name": "a", "slowdown": 2}],
+		"hops": [{"node": "a", "blocks": 4, "steps": 10, "compute_ms": 3}]}`))
+	f.Add([]byte(`{"scenario": "x", "model": {}, "hops": [{"node": "a", "blocks": -1, "steps": 1e300, "compute_ms": 1e308}]}`))
+	f.Add([]byte(`not json`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "cost.json")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadCost(path)
+		if err != nil {
+			return
+		}
+		if c.validate() == nil && (!(c.BlockMillisPerToken > 0) || math.IsInf(c.BlockMillisPerToken, 0)) {
+			t.Fatalf("validated cost model with block cost %v", c.BlockMillisPerToken)
+		}
+	})
+}

@@ -97,3 +97,19 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("unknown command accepted")
 	}
 }
+
+// FuzzConfigFile: whatever config.yaml holds, `orbit config run` either
+// prints the effective values or fails with an error; it never panics.
+func FuzzConfigFile(f *testing.F) {
+	f.Add([]byte("bootstrap: [/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWL]\nrun:\n  max-blocks: 8\n  kv-cache: 2048\n"))
+	f.Add([]byte("run: [1, 2]\nmax-blocks: {a: b}\n"))
+	f.Add([]byte("run:\n  memory: -1\n  nat: maybe\n  blocks: [1, 2]\n"))
+	f.Add([]byte("\t: :\n- x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "config.yaml"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _ = run(t, "config", "run", "--data-dir", dir)
+	})
+}
