@@ -54,6 +54,22 @@
 	VZEROUPPER \
 	RET
 
+// The 1x4 kernels' end: the 4 columns' sums at out + c*ostride.
+#define K2COLSEPILOGUE \
+	MOVQ    out+40(FP), AX \
+	MOVQ    ostride+48(FP), BX \
+	LEAQ    (BX)(BX*2), CX \
+	K2HSUM(Y0, X0) \
+	K2HSUM(Y1, X1) \
+	K2HSUM(Y2, X2) \
+	K2HSUM(Y3, X3) \
+	VMOVSS  X0, (AX) \
+	VMOVSS  X1, (AX)(BX*1) \
+	VMOVSS  X2, (AX)(BX*2) \
+	VMOVSS  X3, (AX)(CX*1) \
+	VZEROUPPER \
+	RET
+
 // A..D (8 int32 lanes each) -> A: lane t of the low half is the sum of the
 // low 4 lanes of input t, lane 4+t the sum of its high 4 lanes.
 #define K2HADD4(A, B, C, D) \
@@ -310,6 +326,7 @@ q6k2_loop:
 q6k2_done:
 	K2EPILOGUE
 
+
 // ---- q4_k, 1 row x 4 activation columns (batches) ----
 //
 //	func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
@@ -427,19 +444,7 @@ q4k14_loop:
 	JNZ          q4k14_loop
 
 q4k14_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    ostride+48(FP), BX
-	LEAQ    (BX)(BX*2), CX
-	K2HSUM(Y0, X0)
-	K2HSUM(Y1, X1)
-	K2HSUM(Y2, X2)
-	K2HSUM(Y3, X3)
-	VMOVSS  X0, (AX)
-	VMOVSS  X1, (AX)(BX*1)
-	VMOVSS  X2, (AX)(BX*2)
-	VMOVSS  X3, (AX)(CX*1)
-	VZEROUPPER
-	RET
+	K2COLSEPILOGUE
 
 // ---- q6_k, 1 row x 4 activation columns (batches) ----
 //
@@ -580,16 +585,4 @@ q6k14_loop:
 	JNZ          q6k14_loop
 
 q6k14_done:
-	MOVQ    out+40(FP), AX
-	MOVQ    ostride+48(FP), BX
-	LEAQ    (BX)(BX*2), CX
-	K2HSUM(Y0, X0)
-	K2HSUM(Y1, X1)
-	K2HSUM(Y2, X2)
-	K2HSUM(Y3, X3)
-	VMOVSS  X0, (AX)
-	VMOVSS  X1, (AX)(BX*1)
-	VMOVSS  X2, (AX)(BX*2)
-	VMOVSS  X3, (AX)(CX*1)
-	VZEROUPPER
-	RET
+	K2COLSEPILOGUE
