@@ -26,10 +26,11 @@
 // (0 to 2, default 1; 0 is greedy), top_p, seed, stop (a string or up to 16
 // strings, cut from the output, also across token boundaries when
 // streaming), stream and stream_options.include_usage, n (only 1), and the
-// llama.cpp extensions top_k, min_p and repeat_penalty. logprobs, echo,
-// best_of > 1 and suffix are refused with a 400 that says so;
-// frequency_penalty, presence_penalty, user and other unknown fields are
-// ignored. finish_reason is "stop" (an end-of-generation token or a stop
+// llama.cpp extensions top_k, min_p and repeat_penalty; presence_penalty
+// and frequency_penalty (-2 to 2) count the tokens of the last 64
+// positions, prompt included, as llama.cpp does. logprobs, echo,
+// best_of > 1 and suffix are refused with a 400 that says so; user and
+// other unknown fields are ignored. finish_reason is "stop" (an end-of-generation token or a stop
 // string) or "length" (max_tokens or the end of the context).
 // max_tokens defaults to 16 for completions (as OpenAI) and to the rest of
 // the context for chat completions. Completion prompts are tokenized as

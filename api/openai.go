@@ -52,6 +52,8 @@ type Sampling struct {
 	TopK                *int            `json:"top_k,omitempty"`
 	MinP                *float64        `json:"min_p,omitempty"`
 	RepeatPenalty       *float64        `json:"repeat_penalty,omitempty"`
+	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
 	Seed                *int64          `json:"seed,omitempty"`
 	Stop                json.RawMessage `json:"stop,omitempty"` // string or [string]
 	Stream              bool            `json:"stream,omitempty"`
@@ -185,6 +187,14 @@ func (s *Sampling) validate() error {
 	if p := s.RepeatPenalty; p != nil && (*p < 0 || *p > 100) {
 		return badRequest("repeat_penalty", "invalid_value", "repeat_penalty must be between 0 and 100, got %v", *p)
 	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"presence_penalty", s.PresencePenalty}, {"frequency_penalty", s.FrequencyPenalty}} {
+		if f.v != nil && !(*f.v >= -2 && *f.v <= 2) {
+			return badRequest(f.name, "invalid_value", "%s must be between -2 and 2, got %v", f.name, *f.v)
+		}
+	}
 	stops, err := stringOrStrings(s.Stop, "stop")
 	if err != nil {
 		return err
@@ -225,6 +235,12 @@ func (s *Sampling) params() sample.Params {
 	}
 	if s.RepeatPenalty != nil {
 		p.RepeatPenalty = float32(*s.RepeatPenalty)
+	}
+	if s.PresencePenalty != nil {
+		p.PresencePenalty = float32(*s.PresencePenalty)
+	}
+	if s.FrequencyPenalty != nil {
+		p.FrequencyPenalty = float32(*s.FrequencyPenalty)
 	}
 	if s.Seed != nil {
 		p.Seed = uint64(*s.Seed)

@@ -22,7 +22,13 @@ func TestParseCompletionRequest(t *testing.T) {
 		{"default max", `{}`, "", func(r *CompletionRequest) bool { return r.maxTokens(16) == 16 }},
 		{"logprobs null is fine", `{"logprobs":null}`, "", nil},
 		{"logprobs 0 is fine", `{"logprobs":0}`, "", nil},
-		{"unknown fields ignored", `{"user":"u","frequency_penalty":0.5,"presence_penalty":1}`, "", nil},
+		{"unknown fields ignored", `{"user":"u","logit_bias":{},"response_format":{"type":"text"}}`, "", nil},
+		{"penalties", `{"frequency_penalty":0.5,"presence_penalty":-1}`, "", func(r *CompletionRequest) bool {
+			p := r.params()
+			return p.FrequencyPenalty == 0.5 && p.PresencePenalty == -1 && p.Validate() == nil
+		}},
+		{"presence_penalty too large", `{"presence_penalty":2.5}`, "presence_penalty must be between -2 and 2", nil},
+		{"frequency_penalty too small", `{"frequency_penalty":-3}`, "frequency_penalty must be between -2 and 2", nil},
 		{"seed and sampling", `{"seed":-3,"temperature":0.5,"top_p":0.9,"top_k":40,"min_p":0.1}`, "", func(r *CompletionRequest) bool {
 			p := r.params()
 			return p.Seed == uint64(1<<64-3) && p.Temperature == 0.5 && p.TopK == 40 && p.Validate() == nil

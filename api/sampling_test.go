@@ -56,12 +56,19 @@ func TestSamplingParams(t *testing.T) {
 	if ref == greedy {
 		t.Fatalf("temperature 1 with seed 7 gave the greedy text %q", ref)
 	}
+	// Greedy with the penalties: they change what the model repeats.
+	penalized := complete(t, lc, testModelID, client.Sampling{Temperature: ptr(0.0), PresencePenalty: ptr(1.5), FrequencyPenalty: ptr(0.5)}, false)
+	if penalized == greedy {
+		t.Fatalf("presence and frequency penalties left the greedy text unchanged: %q", greedy)
+	}
 	tests := []struct {
 		name     string
 		sampling client.Sampling
 		stream   bool
 		want     string
 	}{
+		{"penalties", client.Sampling{Temperature: ptr(0.0), PresencePenalty: ptr(1.5), FrequencyPenalty: ptr(0.5)}, true, penalized},
+		{"zero penalties are off", client.Sampling{Temperature: ptr(0.0), PresencePenalty: ptr(0.0), FrequencyPenalty: ptr(0.0)}, false, greedy},
 		{"same seed", sampled(7), false, ref},
 		{"same seed, streamed", sampled(7), true, ref},
 		{"tiny top_p is greedy", client.Sampling{Temperature: ptr(1.5), TopP: ptr(1e-6), Seed: ptr(int64(3))}, false, greedy},

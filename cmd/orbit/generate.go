@@ -45,7 +45,9 @@ prefill and decode speed go to stderr.`,
 	fl.Float32Var(&f.params.TopP, "top-p", 0.95, "nucleus sampling probability mass (1: off)")
 	fl.Float32Var(&f.params.MinP, "min-p", 0.05, "drop tokens below this fraction of the top probability (0: off)")
 	fl.Float32Var(&f.params.RepeatPenalty, "repeat-penalty", 1, "penalty for recently seen tokens (1: off)")
-	fl.IntVar(&f.params.RepeatLastN, "repeat-last-n", 64, "how many recent tokens the penalty looks at")
+	fl.IntVar(&f.params.RepeatLastN, "repeat-last-n", 64, "how many recent tokens the penalties look at")
+	fl.Float32Var(&f.params.PresencePenalty, "presence-penalty", 0, "subtracted from the logit of every recently seen token (-2 to 2; 0: off)")
+	fl.Float32Var(&f.params.FrequencyPenalty, "frequency-penalty", 0, "subtracted from a recently seen token's logit per occurrence (-2 to 2; 0: off)")
 	fl.Uint64Var(&f.params.Seed, "seed", 0, "random seed (same seed, same output)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd

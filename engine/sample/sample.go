@@ -1,6 +1,6 @@
 // Package sample picks the next token from a model's logits: greedy, or
-// random with temperature, top-k, top-p (nucleus) and min-p filtering and a
-// repetition penalty. A Sampler with a given seed always makes the same
+// random with temperature, top-k, top-p (nucleus) and min-p filtering, a
+// repetition penalty and OpenAI's presence and frequency penalties. A Sampler with a given seed always makes the same
 // choices for the same logits.
 package sample
 
@@ -22,7 +22,13 @@ type Params struct {
 	// tokens among the last RepeatLastN tokens; 0 or 1 = off.
 	RepeatPenalty float32
 	RepeatLastN   int // 0 means 64
-	Seed          uint64
+	// PresencePenalty is subtracted from the logit of every token that
+	// occurs among the last RepeatLastN tokens, FrequencyPenalty times the
+	// number of its occurrences there (OpenAI's presence_penalty and
+	// frequency_penalty, over llama.cpp's window); 0 = off, in [-2, 2].
+	PresencePenalty  float32
+	FrequencyPenalty float32
+	Seed             uint64
 }
 
 // ErrParams is wrapped by errors about invalid parameters.
@@ -43,6 +49,10 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: repeat penalty %v is negative", ErrParams, p.RepeatPenalty)
 	case p.RepeatLastN < 0:
 		return fmt.Errorf("%w: repeat_last_n %d is negative", ErrParams, p.RepeatLastN)
+	case !(p.PresencePenalty >= -2 && p.PresencePenalty <= 2):
+		return fmt.Errorf("%w: presence penalty %v must be in [-2, 2]", ErrParams, p.PresencePenalty)
+	case !(p.FrequencyPenalty >= -2 && p.FrequencyPenalty <= 2):
+		return fmt.Errorf("%w: frequency penalty %v must be in [-2, 2]", ErrParams, p.FrequencyPenalty)
 	}
 	return nil
 }
@@ -53,6 +63,7 @@ type Sampler struct {
 	rng   *rand.Rand
 	cands []cand
 	seen  map[int32]bool
+	count map[int32]int
 }
 
 type cand struct {
@@ -69,11 +80,16 @@ func New(p Params) (*Sampler, error) {
 	if p.RepeatLastN == 0 {
 		p.RepeatLastN = 64
 	}
-	return &Sampler{p: p, rng: rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)), seen: map[int32]bool{}}, nil
+	return &Sampler{p: p, rng: rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)), seen: map[int32]bool{}, count: map[int32]int{}}, nil
 }
 
-// Greedy reports whether the sampler always takes the argmax.
-func (s *Sampler) Greedy() bool { return s.p.Temperature == 0 }
+// Greedy reports whether the sampler always takes the argmax of the
+// logits as they are: temperature 0 and no penalty. Callers may then skip
+// it (and the history it needs).
+func (s *Sampler) Greedy() bool {
+	return s.p.Temperature == 0 && (s.p.RepeatPenalty == 0 || s.p.RepeatPenalty == 1) &&
+		s.p.PresencePenalty == 0 && s.p.FrequencyPenalty == 0
+}
 
 // Argmax returns the index of the largest logit (the first of equals).
 func Argmax(logits []float32) int32 {
@@ -87,7 +103,7 @@ func Argmax(logits []float32) int32 {
 }
 
 // Sample picks a token from logits given the tokens so far. It may modify
-// logits (repetition penalty).
+// logits (the penalties).
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	if s.p.RepeatPenalty > 0 && s.p.RepeatPenalty != 1 {
 		clear(s.seen)
@@ -100,6 +116,17 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 					logits[t] *= s.p.RepeatPenalty
 				}
 			}
+		}
+	}
+	if s.p.PresencePenalty != 0 || s.p.FrequencyPenalty != 0 {
+		clear(s.count)
+		for _, t := range history[max(0, len(history)-s.p.RepeatLastN):] {
+			if t >= 0 && int(t) < len(logits) {
+				s.count[t]++
+			}
+		}
+		for t, n := range s.count {
+			logits[t] -= s.p.PresencePenalty + s.p.FrequencyPenalty*float32(n)
 		}
 	}
 	if s.p.Temperature == 0 {

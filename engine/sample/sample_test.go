@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"math"
 	"testing"
 )
 
@@ -21,7 +22,9 @@ func TestArgmax(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	bad := []Params{{Temperature: -1}, {TopK: -1}, {TopP: 1.5}, {MinP: -0.1}, {RepeatPenalty: -1}, {RepeatLastN: -2}}
+	nan := float32(math.NaN())
+	bad := []Params{{Temperature: -1}, {TopK: -1}, {TopP: 1.5}, {MinP: -0.1}, {RepeatPenalty: -1}, {RepeatLastN: -2},
+		{PresencePenalty: 2.5}, {PresencePenalty: nan}, {FrequencyPenalty: -2.01}, {FrequencyPenalty: nan}}
 	for _, p := range bad {
 		if _, err := New(p); err == nil {
 			t.Errorf("New(%+v) accepted", p)
@@ -116,5 +119,68 @@ func TestRepeatPenalty(t *testing.T) {
 	s.Sample(logits, []int32{0})
 	if logits[0] != -2 {
 		t.Errorf("negative logit not multiplied: %v", logits[0])
+	}
+}
+
+// TestPresenceFrequencyPenalty: logits lose PresencePenalty once and
+// FrequencyPenalty per occurrence of their token in the window, which can
+// change the greedy choice; tokens outside the window are not touched.
+func TestPresenceFrequencyPenalty(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		p       Params
+		history []int32
+		want    []float32
+		choice  int32
+	}{
+		{"off", Params{}, []int32{0, 0, 1}, []float32{3, 2.5, 1}, 0},
+		{"presence", Params{PresencePenalty: 1}, []int32{0, 0, 1}, []float32{2, 1.5, 1}, 0},
+		{"frequency", Params{FrequencyPenalty: 0.5}, []int32{0, 0, 1}, []float32{2, 2, 1}, 0},
+		{"both", Params{PresencePenalty: 0.5, FrequencyPenalty: 0.5}, []int32{0, 0, 1}, []float32{1.5, 1.5, 1}, 0},
+		{"frequency flips it", Params{FrequencyPenalty: 1}, []int32{0, 0, 0}, []float32{0, 2.5, 1}, 1},
+		{"negative encourages", Params{PresencePenalty: -2}, []int32{1}, []float32{3, 4.5, 1}, 1},
+		{"window", Params{FrequencyPenalty: 1, RepeatLastN: 2}, []int32{0, 0, 0, 1, 2}, []float32{3, 1.5, 0}, 0},
+		{"out-of-range ids ignored", Params{PresencePenalty: 1}, []int32{-1, 7}, []float32{3, 2.5, 1}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(tc.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits := []float32{3, 2.5, 1}
+			got := s.Sample(logits, tc.history)
+			for i := range logits {
+				if logits[i] != tc.want[i] {
+					t.Fatalf("logits %v, want %v", logits, tc.want)
+				}
+			}
+			if got != tc.choice {
+				t.Fatalf("chose %d, want %d", got, tc.choice)
+			}
+		})
+	}
+}
+
+// TestGreedy: only temperature 0 without any penalty lets a caller skip
+// the sampler.
+func TestGreedy(t *testing.T) {
+	for _, tc := range []struct {
+		p    Params
+		want bool
+	}{
+		{Params{}, true},
+		{Params{RepeatPenalty: 1}, true},
+		{Params{Temperature: 0.5}, false},
+		{Params{RepeatPenalty: 1.1}, false},
+		{Params{PresencePenalty: 0.1}, false},
+		{Params{FrequencyPenalty: -0.1}, false},
+	} {
+		s, err := New(tc.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Greedy() != tc.want {
+			t.Errorf("%+v: Greedy() = %v", tc.p, !tc.want)
+		}
 	}
 }
