@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/orbitswarm/orbit/api"
 
@@ -144,6 +148,13 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if storeDir == "" {
 		storeDir = weightsDefaultDataDir()
 	}
+	// One node per data directory: a second would share its identity key
+	// (the swarm would see one peer at two addresses).
+	unlock, err := lockRunDir(storeDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	store, err := weights.Open(storeDir, log)
 	if err != nil {
 		return err
@@ -434,4 +445,33 @@ func defaultMemoryBudget() int64 {
 		}
 	}
 	return 0
+}
+
+// runLockFile, in a data directory, is held (flock) by the orbit run
+// process using it.
+const runLockFile = "run.lock"
+
+// lockRunDir takes the data directory dir for this process, or says which
+// process has it.
+func lockRunDir(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(dir, runLockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := io.ReadAll(io.LimitReader(f, 64))
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data directory %s is in use by another orbit run (pid %s): give each node on this machine its own --data-dir", dir, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("data directory %s: lock: %w", dir, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); _ = f.Close() }, nil
 }

@@ -224,6 +224,12 @@ func TestRunProcesses(t *testing.T) {
 	if !strings.HasPrefix(field(ready, "api"), "http://127.0.0.1:") {
 		t.Fatalf("status line without the API address: %q", ready)
 	}
+	// A second node on the same data directory would share the identity:
+	// it is refused, naming the first's pid.
+	dup := startRun(t, bin, append(common, "--model", runModelPath, "--no-api", "--data-dir", filepath.Join(dir, "a"))...)
+	if err := dup.wait(t, 10*time.Second); err == nil || !strings.Contains(dup.stderrText(), fmt.Sprintf("in use by another orbit run (pid %d)", first.cmd.Process.Pid)) {
+		t.Fatalf("second node on the first's data directory: %v\n%s", err, dup.stderrText())
+	}
 	// The second is told no model: it finds the first's in the swarm,
 	// takes the blocks nobody serves, and fetches them from the first.
 	second := startRun(t, bin, append(common, "--max-blocks", "2", "--bootstrap", boot, "--no-api",
