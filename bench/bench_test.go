@@ -112,7 +112,7 @@ nodes:
 
 func TestParseDefaults(t *testing.T) {
 	sc := mustParse(t, minimal)
-	if sc.Encoding != "f16" || sc.SpanPolicy != "auto" || sc.Workload.Arrival != "closed" || sc.Workload.Clients != 1 {
+	if sc.Encoding != "f16" || sc.SpanPolicy != "auto" || sc.Route != "latency" || sc.Workload.Arrival != "closed" || sc.Workload.Clients != 1 {
 		t.Errorf("defaults: %+v", sc)
 	}
 	if g := sc.Nodes[0]; g.Count != 1 || g.Slowdown != 1 || !g.Span.Auto || g.Region != "default" {
@@ -142,6 +142,7 @@ func TestParseErrors(t *testing.T) {
 		{"dup name", base + "nodes: [{name: e, entry: true}, {name: e}]\n", "used twice"},
 		{"dup expanded name", base + "nodes: [{name: e, entry: true, count: 2}, {name: e-1}]\n", "used twice"},
 		{"slowdown", base + "nodes: [{name: e, entry: true, slowdown: 0.5}]\n", "slowdown"},
+		{"route", base + "route: fastest\n" + node, "want latency or throughput"},
 		{"fixed needs spans", base + "span_policy: fixed\n" + node, "span_policy fixed"},
 		{"bad duration", base + node + "workload: {duration: soon}\n", "want e.g. 40ms"},
 		{"negative duration", base + node + "links: {default: {latency: -4ms}}\n", "negative"},

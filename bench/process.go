@@ -38,6 +38,7 @@ const readyTimeout = 2 * time.Minute
 type runFlags struct {
 	api, noAPI, noBlocks, slowdown string // flag names, "" when absent
 	blocksNone                     bool   // --blocks none serves no blocks
+	route                          bool   // --route latency|throughput
 	// linkEmulation: the hidden --link-emulation FILE (links emulated by
 	// the process itself).
 	linkEmulation bool
@@ -66,6 +67,7 @@ func probeRunFlags(ctx context.Context, bin string) (runFlags, error) {
 	f.noBlocks = has("no-blocks")
 	f.slowdown = has("compute-slowdown", "slowdown")
 	f.blocksNone = strings.Contains(help, "or none (an entry node only)")
+	f.route = has("route") != ""
 	// A hidden flag is not in --help, but cobra rejects an unknown flag
 	// before it shows the help.
 	f.linkEmulation = exec.CommandContext(ctx, bin, "run", "--link-emulation=", "--help").Run() == nil
@@ -245,6 +247,9 @@ func (pc *procCluster) add(ctx context.Context, g *Group) error {
 // baseArgs are the `orbit run` flags every process of the swarm gets.
 func (pc *procCluster) baseArgs(dataDir string) []string {
 	args := []string{"run", "--model", pc.model, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data-dir", dataDir, "--encoding", pc.sc.Encoding}
+	if pc.flags.route {
+		args = append(args, "--route", pc.sc.Route)
+	}
 	pc.mu.Lock()
 	if pc.boot != "" {
 		args = append(args, "--bootstrap", pc.boot)

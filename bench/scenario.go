@@ -18,16 +18,19 @@ import (
 // Scenario describes one benchmark: see the example files in
 // bench/scenarios.
 type Scenario struct {
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	Seed        uint64   `yaml:"seed"`
-	Model       Model    `yaml:"model"`
-	Encoding    string   `yaml:"encoding"` // hidden-state encoding: f32, f16 (default), q8_0
-	SpanPolicy  string   `yaml:"span_policy"`
-	Nodes       []Group  `yaml:"nodes"`
-	Links       Links    `yaml:"links"`
-	Workload    Workload `yaml:"workload"`
-	Events      []Event  `yaml:"events"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Seed        uint64 `yaml:"seed"`
+	Model       Model  `yaml:"model"`
+	Encoding    string `yaml:"encoding"` // hidden-state encoding: f32, f16 (default), q8_0
+	// Route is what the entry nodes' routes optimize: latency (default)
+	// or throughput (node.Config.RouteMode, orbit run --route).
+	Route      string   `yaml:"route"`
+	SpanPolicy string   `yaml:"span_policy"`
+	Nodes      []Group  `yaml:"nodes"`
+	Links      Links    `yaml:"links"`
+	Workload   Workload `yaml:"workload"`
+	Events     []Event  `yaml:"events"`
 }
 
 // Model is the model the swarm serves: exactly one of Path, CID and
@@ -369,6 +372,9 @@ func (sc *Scenario) fill() {
 	if sc.SpanPolicy == "" {
 		sc.SpanPolicy = "auto"
 	}
+	if sc.Route == "" {
+		sc.Route = "latency"
+	}
 	if sc.Model.Synthetic != nil {
 		s := sc.Model.Synthetic
 		if s.Shape == "" {
@@ -430,6 +436,9 @@ func (sc *Scenario) Validate() error {
 	case "f32", "f16", "q8_0":
 	default:
 		return fmt.Errorf("encoding %q: want f32, f16 or q8_0", sc.Encoding)
+	}
+	if sc.Route != "latency" && sc.Route != "throughput" {
+		return fmt.Errorf("route %q: want latency or throughput", sc.Route)
 	}
 	if sc.SpanPolicy != "auto" && sc.SpanPolicy != "fixed" {
 		return fmt.Errorf("span_policy %q: want auto or fixed", sc.SpanPolicy)

@@ -26,6 +26,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -288,6 +289,9 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		Version:          "bench",
 		Logger:           s.nodeL.With("node", name),
 		ComputeSlowdown:  g.Slowdown,
+	}
+	if s.sc.Route == "throughput" {
+		cfg.RouteMode = sharding.MaxThroughput
 	}
 	if boot != "" {
 		cfg.Bootstrap = []string{boot}

@@ -318,7 +318,7 @@ func (g *generation) plan(ctx context.Context, span engine.Span, fresh bool) ([]
 				ex[id] = true
 			}
 		}
-		route, err := sharding.Route(v.Swarm, span.Start, span.End, sharding.RouteOptions{Mode: sharding.MinLatency, Exclude: ex, NeedCache: g.maxLen})
+		route, err := sharding.Route(v.Swarm, span.Start, span.End, sharding.RouteOptions{Mode: g.n.cfg.RouteMode, Exclude: ex, NeedCache: g.maxLen})
 		if err != nil {
 			if !fresh {
 				fresh = true

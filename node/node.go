@@ -68,6 +68,11 @@ type Config struct {
 	Encoding protocol.Encoding
 	// AnnounceInterval re-announces provider records (30m).
 	AnnounceInterval time.Duration
+	// RouteMode is what the entry node's routes optimize: sharding's
+	// MinLatency (the zero value: the fastest pass through the blocks for
+	// this generation) or MaxThroughput (loaded servers cost more again,
+	// so concurrent generations spread over replicas).
+	RouteMode sharding.Mode
 	// ViewTTL is how long a gathered swarm view is reused (10s).
 	ViewTTL time.Duration
 	// DiscoveryTimeout bounds a DHT provider lookup (3s).

@@ -33,14 +33,14 @@ import (
 )
 
 type runFlags struct {
-	model, blocks, dataDir, psk, prompt, encoding string
-	apiAddr, apiKey, linkEmulation                string
-	maxBlocks, n, memoryMiB                       int
-	listen, bootstrap, allow                      []string
-	noMDNS, nat, entry, noAPI                     bool
-	kvCacheMiB                                    int64
-	wait, drain, rebalance                        time.Duration
-	params                                        sample.Params
+	model, blocks, dataDir, psk, prompt, encoding, route string
+	apiAddr, apiKey, linkEmulation                       string
+	maxBlocks, n, memoryMiB                              int
+	listen, bootstrap, allow                             []string
+	noMDNS, nat, entry, noAPI                            bool
+	kvCacheMiB                                           int64
+	wait, drain, rebalance                               time.Duration
+	params                                               sample.Params
 }
 
 func newRunCmd() *cobra.Command {
@@ -91,6 +91,7 @@ text like 'orbit generate', and exits.`,
 	fl.BoolVar(&f.entry, "entry", false, "load the embedding and head to serve generations (implied by --prompt)")
 	fl.Int64Var(&f.kvCacheMiB, "kv-cache", 1024, "KV-cache budget in MiB")
 	fl.StringVar(&f.encoding, "encoding", "f16", "hidden-state encoding between hops: f32, f16 or q8_0")
+	fl.StringVar(&f.route, "route", "latency", "what this entry node's routes optimize: latency (each generation's speed) or throughput (spread generations over replicas, avoiding loaded servers)")
 	fl.StringVarP(&f.prompt, "prompt", "p", "", "generate from this prompt through the swarm, print and exit")
 	fl.IntVarP(&f.n, "n", "n", 128, "tokens to generate at most, with --prompt")
 	fl.DurationVar(&f.wait, "wait", time.Minute, "how long to wait for the swarm to show a model (without --model), and with --prompt to cover it")
@@ -127,6 +128,15 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	log := slog.Default()
+	var routeMode sharding.Mode
+	switch f.route {
+	case "latency":
+		routeMode = sharding.MinLatency
+	case "throughput":
+		routeMode = sharding.MaxThroughput
+	default:
+		return fmt.Errorf("--route %q: want latency or throughput", f.route)
+	}
 	enc, err := protocol.ParseEncoding(f.encoding)
 	if err != nil {
 		return err
@@ -163,7 +173,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	cfg := node.Config{
 		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
 		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version, Store: store, Metrics: metrics, Logger: log,
-		RebalanceInterval: f.rebalance,
+		RebalanceInterval: f.rebalance, RouteMode: routeMode,
 	}
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put
