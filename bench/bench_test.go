@@ -394,17 +394,7 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("%s: %d rows, %v", name, len(rows), err)
 		}
 	}
-	for _, name := range []string{"throughput.png", "latency_cdf.png", "hops.png"} {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil || img.Bounds().Dx() < 100 {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
+	checkPlots(t, dir)
 	t.Logf("summary %+v", res.Summary)
 }
 
@@ -467,17 +457,7 @@ func TestExampleScenariosRun(t *testing.T) {
 					t.Errorf("%s: %v", name, err)
 				}
 			}
-			for _, name := range []string{"throughput.png", "latency_cdf.png", "hops.png"} {
-				f, err := os.Open(filepath.Join(dir, name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				img, err := png.Decode(f)
-				f.Close()
-				if err != nil || img.Bounds().Dx() < 100 {
-					t.Errorf("%s: %v", name, err)
-				}
-			}
+			checkPlots(t, dir)
 		})
 	}
 	if ran < 4 {
@@ -1072,5 +1052,22 @@ workload: {clients: 1, prompt_tokens: 8, output_tokens: 12, duration: 1ms}
 	// near it stays well under that.
 	if res.Summary.PerTokenMeanMS >= 30 {
 		t.Fatalf("per-token latency %.1f ms: the route went through the far replica", res.Summary.PerTokenMeanMS)
+	}
+}
+
+// checkPlots checks that Results.Write left the three plots in dir as
+// PNG images at least 100 pixels wide.
+func checkPlots(t *testing.T, dir string) {
+	t.Helper()
+	for _, name := range []string{"throughput.png", "latency_cdf.png", "hops.png"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() < 100 {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -7,8 +7,8 @@
 // of an auto span, KV-cache budget, compute slow-down), the links between
 // regions (one-way latency or RTT, bandwidth, jitter, loss), the workload
 // (clients, prompt and output lengths, closed loop or Poisson arrivals,
-// duration), the entry nodes' routing (latency or throughput) and timed events (kill or add a node, cut the links between
-// two regions). Options.Duration overrides the workload's duration:
+// duration), the entry nodes' routing (latency or throughput) and timed
+// events (kill or add a node, cut the links between two regions). Options.Duration overrides the workload's duration:
 // Poisson arrivals are the same sequence, cut (or extended) where it ends.
 // Run starts the nodes in this process, drives the workload through the
 // entry nodes' Generate, applies the events, and returns Results, which
