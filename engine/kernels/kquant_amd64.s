@@ -11,39 +11,7 @@
 // Every 32-element sub-block contributes float(isum) * scale to one ymm
 // accumulator per row, in a fixed order.
 
-#define KHSUM(Y, X, T) \
-	VEXTRACTF128 $1, Y, T \
-	VADDPS       T, X, X \
-	VHADDPS      X, X, X \
-	VHADDPS      X, X, X
-
-#define KPROLOGUE \
-	MOVQ   w+0(FP), SI \
-	MOVQ   stride+8(FP), BX \
-	MOVQ   xq+16(FP), DI \
-	MOVQ   xd+24(FP), DX \
-	MOVQ   xs+32(FP), R13 \
-	MOVQ   nsb+40(FP), CX \
-	LEAQ   (SI)(BX*1), R8 \
-	LEAQ   (SI)(BX*2), R9 \
-	LEAQ   (R8)(BX*2), R10 \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3
-
-#define KEPILOGUE \
-	MOVQ   out+48(FP), AX \
-	KHSUM(Y0, X0, X4) \
-	KHSUM(Y1, X1, X4) \
-	KHSUM(Y2, X2, X4) \
-	KHSUM(Y3, X3, X4) \
-	VMOVSS X0, 0(AX) \
-	VMOVSS X1, 4(AX) \
-	VMOVSS X2, 8(AX) \
-	VMOVSS X3, 12(AX) \
-	VZEROUPPER \
-	RET
+#include "kquant_amd64.h"
 
 // ---- q4_k ----
 // Y4 = dx[0..7], Y5 = dx*xs, Y15 = 0x0f bytes, Y16..Y23 = lane index j.
@@ -111,7 +79,6 @@
 // func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4Kx4VNNI(SB), NOSPLIT, $0-56
 	KPROLOGUE
-	LEAQ         (SI)(BX*4), R14 // linear prefetch pointer: row 4
 	MOVL         $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Y15
 	MOVL         $0, AX
@@ -242,7 +209,6 @@ GLOBL q6idx<>(SB), RODATA|NOPTR, $128
 // func q6Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q6Kx4VNNI(SB), NOSPLIT, $256-56
 	KPROLOGUE
-	LEAQ         (SI)(BX*4), R14 // linear prefetch pointer: row 4
 	MOVL         $0x0f0f0f0f, AX
 	VPBROADCASTD AX, Y16
 	MOVL         $0x30303030, AX

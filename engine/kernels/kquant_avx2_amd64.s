@@ -19,50 +19,18 @@
 // depends only on the row and the activations (stride 0 repeats one row
 // with identical operations).
 
-#define K2HSUM(Y, X) \
-	VEXTRACTF128 $1, Y, X15 \
-	VADDPS       X15, X, X \
-	VHADDPS      X, X, X \
-	VHADDPS      X, X, X
+#include "kquant_amd64.h"
 
-#define K2PROLOGUE \
-	MOVQ   w+0(FP), SI \
-	MOVQ   stride+8(FP), BX \
-	MOVQ   xq+16(FP), DI \
-	MOVQ   xd+24(FP), DX \
-	MOVQ   xs+32(FP), R13 \
-	MOVQ   nsb+40(FP), CX \
-	LEAQ   (SI)(BX*1), R8 \
-	LEAQ   (SI)(BX*2), R9 \
-	LEAQ   (R8)(BX*2), R10 \
-	LEAQ   (SI)(BX*4), R14 \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3
-
-#define K2EPILOGUE \
-	MOVQ   out+48(FP), AX \
-	K2HSUM(Y0, X0) \
-	K2HSUM(Y1, X1) \
-	K2HSUM(Y2, X2) \
-	K2HSUM(Y3, X3) \
-	VMOVSS X0, 0(AX) \
-	VMOVSS X1, 4(AX) \
-	VMOVSS X2, 8(AX) \
-	VMOVSS X3, 12(AX) \
-	VZEROUPPER \
-	RET
-
-// The 1x4 kernels' end: the 4 columns' sums at out + c*ostride.
+// The 1x4 kernels' end: the 4 columns' sums at out + c*ostride (X4, the
+// column's dx, is free by then).
 #define K2COLSEPILOGUE \
 	MOVQ    out+40(FP), AX \
 	MOVQ    ostride+48(FP), BX \
 	LEAQ    (BX)(BX*2), CX \
-	K2HSUM(Y0, X0) \
-	K2HSUM(Y1, X1) \
-	K2HSUM(Y2, X2) \
-	K2HSUM(Y3, X3) \
+	KHSUM(Y0, X0, X4) \
+	KHSUM(Y1, X1, X4) \
+	KHSUM(Y2, X2, X4) \
+	KHSUM(Y3, X3, X4) \
 	VMOVSS  X0, (AX) \
 	VMOVSS  X1, (AX)(BX*1) \
 	VMOVSS  X2, (AX)(BX*2) \
@@ -175,7 +143,7 @@ GLOBL k2q6sc<>(SB), RODATA|NOPTR, $16
 
 // func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
-	K2PROLOGUE
+	KPROLOGUE
 	VMOVDQU k2ones<>(SB), Y13
 	MOVL    $0x0f0f0f0f, AX
 	VMOVD   AX, X14
@@ -201,7 +169,7 @@ q4k2_loop:
 	JNZ     q4k2_loop
 
 q4k2_done:
-	K2EPILOGUE
+	KEPILOGUE
 
 // ---- q6_k: Y4 = dx[0..7], Y13 = int16 ones, Y14 = 0x0f bytes, Y12 = 0x30
 // bytes; stack 0..255: per sub-block (32 x values) the int16 pair sums
@@ -271,7 +239,7 @@ q4k2_done:
 
 // func q6Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q6Kx4AVX2(SB), NOSPLIT, $256-56
-	K2PROLOGUE
+	KPROLOGUE
 	VMOVDQU k2ones<>(SB), Y13
 	MOVL    $0x0f0f0f0f, AX
 	VMOVD   AX, X14
@@ -324,7 +292,7 @@ q6k2_loop:
 	JNZ        q6k2_loop
 
 q6k2_done:
-	K2EPILOGUE
+	KEPILOGUE
 
 
 // ---- q4_k, 1 row x 4 activation columns (batches) ----

@@ -1,0 +1,44 @@
+// Macros of the 4-row x 1-column k-quant kernels, shared by the AVX-512
+// (kquant_amd64.s) and AVX2 (kquant_avx2_amd64.s) files:
+//
+//	func k(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+//
+// KPROLOGUE loads the arguments (SI, R8, R9, R10 the 4 rows, BX the
+// stride, DI xq, DX xd, R13 xs, CX nsb, R14 the linear prefetch pointer at
+// row 4) and zeroes the accumulators Y0..Y3; KEPILOGUE stores their
+// horizontal sums (KHSUM) at out and returns (it uses X4 as a temporary).
+
+#define KHSUM(Y, X, T) \
+	VEXTRACTF128 $1, Y, T \
+	VADDPS       T, X, X \
+	VHADDPS      X, X, X \
+	VHADDPS      X, X, X
+
+#define KPROLOGUE \
+	MOVQ   w+0(FP), SI \
+	MOVQ   stride+8(FP), BX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   xs+32(FP), R13 \
+	MOVQ   nsb+40(FP), CX \
+	LEAQ   (SI)(BX*1), R8 \
+	LEAQ   (SI)(BX*2), R9 \
+	LEAQ   (R8)(BX*2), R10 \
+	LEAQ   (SI)(BX*4), R14 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3
+
+#define KEPILOGUE \
+	MOVQ   out+48(FP), AX \
+	KHSUM(Y0, X0, X4) \
+	KHSUM(Y1, X1, X4) \
+	KHSUM(Y2, X2, X4) \
+	KHSUM(Y3, X3, X4) \
+	VMOVSS X0, 0(AX) \
+	VMOVSS X1, 4(AX) \
+	VMOVSS X2, 8(AX) \
+	VMOVSS X3, 12(AX) \
+	VZEROUPPER \
+	RET
