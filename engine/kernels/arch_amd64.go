@@ -11,16 +11,10 @@ import (
 )
 
 //go:noescape
-func dotF32AVX2(a, b *float32, n int) float32
-
-//go:noescape
 func dotF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
 func dotBF16AVX2(w *byte, x *float32, n int) float32
-
-//go:noescape
-func axpyAVX2(y, x *float32, n int, a float32)
 
 //go:noescape
 func dotF32AVX512(a, b *float32, n int) float32
@@ -193,9 +187,23 @@ func siluMulAsm(g, u []float32) {
 	siluMul(g[n:], u[n:len(g)])
 }
 
+// dotF32AVX2 is the AVX2 dot product of n elements (n % 8 == 0):
+// dotRowsAVX2 on one row, so a dot alone and a row of DotRowsF32 are
+// bitwise the same.
+func dotF32AVX2(a, b *float32, n int) float32 {
+	var s float32
+	dotRowsAVX2(a, b, n, 0, 1, &s)
+	return s
+}
+
+// axpyAVX2 is y += a*x over n elements (n % 8 == 0): axpyRowsAVX2 on one
+// row.
+func axpyAVX2(y, x *float32, n int, a float32) {
+	axpyRowsAVX2(y, x, n, 0, 1, &a)
+}
+
 // dotRowsAsm wraps an asm many-rows dot for rows whose length is a
-// multiple of step (each row as dotF32AVX2 computes it); other lengths go
-// row by row through the set's dot.
+// multiple of step; other lengths go row by row through the set's dot.
 func dotRowsAsm(k func(a, b *float32, n, stride, rows int, out *float32), step int, dot func(a, b []float32) float32) func(dst, a, b []float32, stride int) {
 	return func(dst, a, b []float32, stride int) {
 		n := len(a)

@@ -9,51 +9,6 @@
 	VHADDPS      X0, X0, X0 \
 	VHADDPS      X0, X0, X0
 
-// func dotF32AVX2(a, b *float32, n int) float32  (n % 8 == 0)
-TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
-	MOVQ   a+0(FP), SI
-	MOVQ   b+8(FP), DI
-	MOVQ   n+16(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-f32a2_loop32:
-	CMPQ        CX, $32
-	JLT         f32a2_loop8
-	VMOVUPS     (SI), Y4
-	VMOVUPS     32(SI), Y5
-	VMOVUPS     64(SI), Y6
-	VMOVUPS     96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	SUBQ        $32, CX
-	JMP         f32a2_loop32
-
-f32a2_loop8:
-	CMPQ        CX, $8
-	JLT         f32a2_done
-	VMOVUPS     (SI), Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ        $32, SI
-	ADDQ        $32, DI
-	SUBQ        $8, CX
-	JMP         f32a2_loop8
-
-f32a2_done:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUMY0
-	VZEROUPPER
-	MOVSS  X0, ret+24(FP)
-	RET
-
 // func dotF16AVX2(w *byte, x *float32, n int) float32  (n % 8 == 0)
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
@@ -147,48 +102,6 @@ bf16a2_done:
 	HSUMY0
 	VZEROUPPER
 	MOVSS  X0, ret+24(FP)
-	RET
-
-// func axpyAVX2(y, x *float32, n int, a float32)  (n % 8 == 0)
-TEXT ·axpyAVX2(SB), NOSPLIT, $0-28
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         n+16(FP), CX
-	VBROADCASTSS a+24(FP), Y15
-
-axa2_loop32:
-	CMPQ        CX, $32
-	JLT         axa2_loop8
-	VMOVUPS     (DI), Y0
-	VMOVUPS     32(DI), Y1
-	VMOVUPS     64(DI), Y2
-	VMOVUPS     96(DI), Y3
-	VFMADD231PS (SI), Y15, Y0
-	VFMADD231PS 32(SI), Y15, Y1
-	VFMADD231PS 64(SI), Y15, Y2
-	VFMADD231PS 96(SI), Y15, Y3
-	VMOVUPS     Y0, (DI)
-	VMOVUPS     Y1, 32(DI)
-	VMOVUPS     Y2, 64(DI)
-	VMOVUPS     Y3, 96(DI)
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	SUBQ        $32, CX
-	JMP         axa2_loop32
-
-axa2_loop8:
-	CMPQ        CX, $8
-	JLT         axa2_done
-	VMOVUPS     (DI), Y0
-	VFMADD231PS (SI), Y15, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        $32, SI
-	ADDQ        $32, DI
-	SUBQ        $8, CX
-	JMP         axa2_loop8
-
-axa2_done:
-	VZEROUPPER
 	RET
 
 // ---- AVX-512 float kernels ----
@@ -380,13 +293,14 @@ axa5_done:
 	VZEROUPPER
 	RET
 
-// ---- AVX2 attention helpers: many rows per call, each row with exactly
-// the operations of dotF32AVX2 / axpyAVX2 ----
+// ---- AVX2 float dot and axpy, many rows per call (one row: the single
+// dot and axpy of the AVX2 set, see dotF32AVX2 and axpyAVX2) ----
 
 // func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
 //
-// out[p] = dotF32AVX2(a, b+p*stride, n) for p < rows (n % 8 == 0, stride
-// in elements).
+// out[p] = dot(a, b+p*stride) over n elements for p < rows (n % 8 == 0,
+// stride in elements): per row 4 accumulators over 32-element steps, then
+// 8-element steps into the first, summed in a fixed order (HSUMY0).
 TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ  a+0(FP), R8
 	MOVQ  b+8(FP), R9
@@ -450,10 +364,10 @@ dra2_done:
 
 // func axpyRowsAVX2(y, x *float32, n, stride, rows int, coef *float32)
 //
-// For p < rows in order: axpyAVX2(y, x+p*stride, n, coef[p]) (n % 8 ==
-// 0, stride in elements). y is kept in registers, 64, 32 or 8 elements at
-// a time, while the rows stream by: every element gets the same FMAs in
-// the same order as with one axpyAVX2 call per row.
+// For p < rows in order: y[i] = fma(x[p*stride+i], coef[p], y[i]) for
+// i < n (n % 8 == 0, stride in elements). y is kept in registers, 64, 32
+// or 8 elements at a time, while the rows stream by: every element gets
+// the same FMAs in the same order as with one call per row.
 TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ  y+0(FP), DI
 	MOVQ  x+8(FP), R9
