@@ -21,6 +21,26 @@
 
 #include "kquant_amd64.h"
 
+// The 1x4 kernels' start: SI the row, DI column 0's values, DX its
+// scales, CX nsb; R9 and R10 the column strides of the values (nsb*256)
+// and of the scales and sums (nsb*32); R14 column 2's values and XD2 its
+// scales; the accumulators Y0..Y3 zeroed.
+#define K14PROLOGUE(XD2) \
+	MOVQ   w+0(FP), SI \
+	MOVQ   xq+8(FP), DI \
+	MOVQ   xd+16(FP), DX \
+	MOVQ   nsb+32(FP), CX \
+	MOVQ   CX, R9 \
+	SHLQ   $8, R9 \
+	MOVQ   CX, R10 \
+	SHLQ   $5, R10 \
+	LEAQ   (DI)(R9*2), R14 \
+	LEAQ   (DX)(R10*2), XD2 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3
+
 // The 1x4 kernels' end: the 4 columns' sums at out + c*ostride (X4, the
 // column's dx, is free by then).
 #define K2COLSEPILOGUE \
@@ -353,21 +373,8 @@ q6k2_done:
 
 TEXT ·q4Kx1x4AVX2(SB), NOSPLIT, $288-56
 	VMOVDQU k2ones<>(SB), Y13 // before R15 is set: no global access after
-	MOVQ    w+0(FP), SI
-	MOVQ    xq+8(FP), DI
-	MOVQ    xd+16(FP), DX
+	K14PROLOGUE(R15)
 	MOVQ    xs+24(FP), R13
-	MOVQ    nsb+32(FP), CX
-	MOVQ    CX, R9
-	SHLQ    $8, R9          // column stride of xq: nsb*256
-	MOVQ    CX, R10
-	SHLQ    $5, R10         // column stride of xd and xs: nsb*32
-	LEAQ    (DI)(R9*2), R14 // column 2's values
-	LEAQ    (DX)(R10*2), R15
-	VXORPS  Y0, Y0, Y0
-	VXORPS  Y1, Y1, Y1
-	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
 	MOVL    $0x0f0f0f0f, AX
 	VMOVD   AX, X14
 	VPBROADCASTD X14, Y14
@@ -501,20 +508,7 @@ GLOBL k2q6m<>(SB), RODATA|NOPTR, $64
 	VFMADD231PS  Y7, Y8, ACC
 
 TEXT ·q6Kx1x4AVX2(SB), NOSPLIT, $256-56
-	MOVQ    w+0(FP), SI
-	MOVQ    xq+8(FP), DI
-	MOVQ    xd+16(FP), DX
-	MOVQ    nsb+32(FP), CX
-	MOVQ    CX, R9
-	SHLQ    $8, R9          // column stride of xq: nsb*256
-	MOVQ    CX, R10
-	SHLQ    $5, R10         // column stride of xd: nsb*32
-	LEAQ    (DI)(R9*2), R14 // column 2's values
-	LEAQ    (DX)(R10*2), R13
-	VXORPS  Y0, Y0, Y0
-	VXORPS  Y1, Y1, Y1
-	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
+	K14PROLOGUE(R13)
 	VMOVDQU k2ones<>(SB), Y13
 	MOVL    $0x20202020, AX
 	VMOVD   AX, X15
