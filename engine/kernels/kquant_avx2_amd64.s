@@ -147,20 +147,6 @@ GLOBL k2q6sc<>(SB), RODATA|NOPTR, $16
 	VFMADD231PS  Y11, Y8, ACC \
 	VFNMADD231PS Y12, Y10, ACC
 
-// Prefetch the next 4 rows into L2 as one linear stream (R14 starts at
-// row 4; the 4 rows are contiguous): 4 x N bytes per super-block.
-#define K2PREFETCH576 \
-	PREFETCHT1 (R14) \
-	PREFETCHT1 64(R14) \
-	PREFETCHT1 128(R14) \
-	PREFETCHT1 192(R14) \
-	PREFETCHT1 256(R14) \
-	PREFETCHT1 320(R14) \
-	PREFETCHT1 384(R14) \
-	PREFETCHT1 448(R14) \
-	PREFETCHT1 512(R14) \
-	ADDQ       $576, R14
-
 // func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
 	KPROLOGUE
@@ -172,7 +158,7 @@ TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
 	JZ      q4k2_done
 
 q4k2_loop:
-	K2PREFETCH576
+	KPREFETCH4
 	VMOVUPS (DX), Y4
 	Q4K2_ROW(SI, Y0)
 	Q4K2_ROW(R8, Y1)
@@ -231,6 +217,18 @@ q4k2_done:
 	Q6K2_SUB(Y5, X0+96) \
 	K2HADD4(R0, R1, R2, Y5)
 
+// Y8 and Y9 (the two halves' scaled sums, sub-block t's two groups in
+// lanes t and 4+t) -> Y8 = dx[j] * float(isum of sub-block j), j = 0..7.
+// Clobbers X9, X10.
+#define Q6K2_FOLD \
+	VEXTRACTI128 $1, Y8, X10 \
+	VPADDD       X10, X8, X8 \
+	VEXTRACTI128 $1, Y9, X10 \
+	VPADDD       X10, X9, X9 \
+	VINSERTI128  $1, X9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULPS       Y4, Y8, Y8
+
 #define Q6K2_ROW(P, ACC) \
 	Q6K2_HALF(P, 0, 128, 0, Y8, Y9, Y10, Y11) \
 	Q6K2_HALF(P, 64, 160, 128, Y9, Y10, Y11, Y15) \
@@ -241,13 +239,7 @@ q4k2_done:
 	VPSRLDQ      $8, X10, X10 \
 	VPMOVSXBD    X10, Y11 \
 	VPMULLD      Y11, Y9, Y9 \
-	VEXTRACTI128 $1, Y8, X10 \
-	VPADDD       X10, X8, X8 \
-	VEXTRACTI128 $1, Y9, X10 \
-	VPADDD       X10, X9, X9 \
-	VINSERTI128  $1, X9, Y8, Y8 \
-	VCVTDQ2PS    Y8, Y8 \
-	VMULPS       Y4, Y8, Y8 \
+	Q6K2_FOLD \
 	VPBROADCASTW 208(P), X10 \
 	VCVTPH2PS    X10, Y10 \
 	VFMADD231PS  Y10, Y8, ACC
@@ -271,21 +263,7 @@ TEXT ·q6Kx4AVX2(SB), NOSPLIT, $256-56
 	JZ      q6k2_done
 
 q6k2_loop:
-	PREFETCHT1 (R14)
-	PREFETCHT1 64(R14)
-	PREFETCHT1 128(R14)
-	PREFETCHT1 192(R14)
-	PREFETCHT1 256(R14)
-	PREFETCHT1 320(R14)
-	PREFETCHT1 384(R14)
-	PREFETCHT1 448(R14)
-	PREFETCHT1 512(R14)
-	PREFETCHT1 576(R14)
-	PREFETCHT1 640(R14)
-	PREFETCHT1 704(R14)
-	PREFETCHT1 768(R14)
-	PREFETCHT1 832(R14)
-	ADDQ       $840, R14
+	KPREFETCH6
 	MOVL       $0x20202020, AX
 	VMOVD      AX, X15
 	VPBROADCASTD X15, Y15
@@ -498,13 +476,7 @@ GLOBL k2q6m<>(SB), RODATA|NOPTR, $64
 	K2HADD4(Y9, Y10, Y11, Y12) \
 	VPMULLD      Y5, Y8, Y8 \
 	VPMULLD      Y6, Y9, Y9 \
-	VEXTRACTI128 $1, Y8, X10 \
-	VPADDD       X10, X8, X8 \
-	VEXTRACTI128 $1, Y9, X10 \
-	VPADDD       X10, X9, X9 \
-	VINSERTI128  $1, X9, Y8, Y8 \
-	VCVTDQ2PS    Y8, Y8 \
-	VMULPS       Y4, Y8, Y8 \
+	Q6K2_FOLD \
 	VFMADD231PS  Y7, Y8, ACC
 
 TEXT ·q6Kx1x4AVX2(SB), NOSPLIT, $256-56
