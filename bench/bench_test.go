@@ -956,10 +956,12 @@ events:
 // TestCutProcesses is TestCut with `orbit run` processes emulating their
 // links: processes report no routes, so the per-token latency tells the
 // way a request went. Before the cut the one-hop way through near (2 ms
-// links) wins, as the far way has two hops (routes do not see link
-// latency: without measured RTTs fewer hops win); after it every request
-// takes the far way (about 2 x 30 ms + 2 ms per token), none fails, and
-// the cut and the heal are applied by every process.
+// links) wins, with fewer hops and shorter round trips than the far way;
+// after it every request takes the far way (about 2 x 30 ms + 2 ms per
+// token), none fails, and the cut and the heal are applied by every
+// process. The cut lasts 2 s: the requests in flight at the cut fail over
+// (about 0.9 s), and the next ones (about 0.65 s each) must start and end
+// within it.
 func TestCutProcesses(t *testing.T) {
 	needVocab(t)
 	bin := buildOrbit(t)
@@ -976,10 +978,10 @@ links:
   default: {latency: 2ms}
   pairs:
     - {regions: [home, far], latency: 30ms}
-workload: {clients: 2, prompt_tokens: 8, output_tokens: 8, duration: 3s}
+workload: {clients: 2, prompt_tokens: 8, output_tokens: 8, duration: 4s}
 events:
   - {at: 1s, cut: [home, near]}
-  - {at: 2500ms, heal: [home, near]}
+  - {at: 3s, heal: [home, near]}
 `)
 	opt := testOptions(t)
 	opt.Mode, opt.Orbit = ModeProcesses, bin
