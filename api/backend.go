@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // Errors a Backend wraps so the server can pick the HTTP status.
@@ -101,13 +103,38 @@ type ModelInfo struct {
 	OwnedBy    string    `json:"owned_by"`
 }
 
-// Span is a half-open range [Start, End) of the blocks of a model that a
-// peer serves.
+// Span is a span of the blocks of a model that a peer serves. On the wire
+// it is {"model": ..., "start": ..., "end": ...}.
 type Span struct {
+	Model string
+	sharding.Span
+}
+
+// spanJSON is Span's wire form.
+type spanJSON struct {
 	Model string `json:"model"`
 	Start int    `json:"start"`
 	End   int    `json:"end"`
 }
+
+// MarshalJSON writes s as {"model","start","end"} (rather than the block
+// span's text form, which s would otherwise inherit).
+func (s Span) MarshalJSON() ([]byte, error) {
+	return json.Marshal(spanJSON{Model: s.Model, Start: s.Start, End: s.End})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *Span) UnmarshalJSON(b []byte) error {
+	var w spanJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*s = Span{Model: w.Model, Span: sharding.Span{Start: w.Start, End: w.End}}
+	return nil
+}
+
+// String formats s as model[Start,End).
+func (s Span) String() string { return s.Model + s.Span.String() }
 
 // Load is a node's current work.
 type Load struct {

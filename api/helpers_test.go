@@ -14,6 +14,7 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 const testModelPath = "../../shared/models/aidreams260K.gguf"
@@ -137,7 +138,7 @@ func (f *fakeSwarm) Models(ctx context.Context) ([]api.ModelInfo, error) {
 
 func (f *fakeSwarm) Status(ctx context.Context) (api.NodeStatus, error) {
 	return api.NodeStatus{PeerID: "12D3KooWSelfNode", Version: "test", StartedAt: time.Unix(1700000000, 0).UTC(), UptimeSeconds: 42,
-		Spans: []api.Span{{Model: f.model, Start: 0, End: 2}}, Load: api.Load{Active: 0, MaxConcurrent: 4, MaxQueue: 16}, Peers: 2,
+		Spans: []api.Span{{Model: f.model, Span: sharding.Span{Start: 0, End: 2}}}, Load: api.Load{Active: 0, MaxConcurrent: 4, MaxQueue: 16}, Peers: 2,
 		Transfers: fakeTransfers(f.model)}, nil
 }
 
@@ -155,8 +156,8 @@ func fakeTransfers(model string) []api.Transfer {
 
 func (f *fakeSwarm) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 	return []api.PeerInfo{
-		{ID: "12D3KooWPeerAlpha", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Spans: []api.Span{{Model: f.model, Start: 0, End: 2}}, Throughput: 12.5, RTTMillis: 3.2},
-		{ID: "12D3KooWPeerBravo", Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Spans: []api.Span{{Model: f.model, Start: 2, End: 4}}, Throughput: 9.75, RTTMillis: 4.1},
+		{ID: "12D3KooWPeerAlpha", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Spans: []api.Span{{Model: f.model, Span: sharding.Span{Start: 0, End: 2}}}, Throughput: 12.5, RTTMillis: 3.2},
+		{ID: "12D3KooWPeerBravo", Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Spans: []api.Span{{Model: f.model, Span: sharding.Span{Start: 2, End: 4}}}, Throughput: 9.75, RTTMillis: 4.1},
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // LocalModel is a fully loaded model served by a LocalBackend.
@@ -63,7 +64,7 @@ func NewLocalBackend(models []LocalModel, opt LocalOptions) (*LocalBackend, erro
 			return nil, fmt.Errorf("api: duplicate model ID %q", m.ID)
 		case m.Model == nil || m.Tokenizer == nil:
 			return nil, fmt.Errorf("api: model %q needs a model and a tokenizer", m.ID)
-		case !m.Model.HasEmbed() || !m.Model.HasHead() || m.Model.Span != (engine.Span{Start: 0, End: m.Model.Config.Layers}):
+		case !m.Model.HasEmbed() || !m.Model.HasHead() || m.Model.Span != (sharding.Span{Start: 0, End: m.Model.Config.Layers}):
 			return nil, fmt.Errorf("api: model %q is not fully loaded", m.ID)
 		}
 		seen[m.ID] = true
@@ -137,7 +138,7 @@ func (b *LocalBackend) Status(ctx context.Context) (NodeStatus, error) {
 		Spans: []Span{}, Transfers: []Transfer{},
 	}
 	for _, m := range b.models {
-		st.Spans = append(st.Spans, Span{Model: m.ID, Start: 0, End: m.Model.Config.Layers})
+		st.Spans = append(st.Spans, Span{Model: m.ID, Span: sharding.Span{Start: 0, End: m.Model.Config.Layers}})
 	}
 	return st, nil
 }

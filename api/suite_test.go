@@ -10,6 +10,7 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // nodeAPISuite runs the same checks against any implementation of
@@ -22,7 +23,7 @@ func nodeAPISuite(t *testing.T, n api.NodeAPI) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.PeerID != "12D3KooWSelfNode" || len(st.Spans) != 1 || st.Spans[0] != (api.Span{Model: testModelID, Start: 0, End: 2}) || st.Load.MaxConcurrent != 4 {
+		if st.PeerID != "12D3KooWSelfNode" || len(st.Spans) != 1 || st.Spans[0] != (api.Span{Model: testModelID, Span: sharding.Span{Start: 0, End: 2}}) || st.Load.MaxConcurrent != 4 {
 			t.Fatalf("%+v", st)
 		}
 		want := fakeTransfers(testModelID)

@@ -19,9 +19,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/orbitswarm/orbit/api"
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -93,7 +93,7 @@ func startSwarmEntry(t *testing.T) *swarmPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.entry.Serve(ctx, srcA, node.ServeOptions{Blocks: engine.Span{Start: 0, End: 2}, Entry: true}); err != nil {
+	if _, err := p.entry.Serve(ctx, srcA, node.ServeOptions{Blocks: sharding.Span{Start: 0, End: 2}, Entry: true}); err != nil {
 		t.Fatal(err)
 	}
 	p.backend = p.entry.APIBackend(node.APIOptions{Metrics: p.metrics})
@@ -111,7 +111,7 @@ func (p *swarmPair) addServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.server.Serve(ctx, srcB, node.ServeOptions{Blocks: engine.Span{Start: 2, End: 4}}); err != nil {
+	if _, err := p.server.Serve(ctx, srcB, node.ServeOptions{Blocks: sharding.Span{Start: 2, End: 4}}); err != nil {
 		t.Fatal(err)
 	}
 	for {

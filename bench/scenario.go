@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // Scenario describes one benchmark: see the example files in
@@ -74,7 +76,7 @@ type Group struct {
 // SpanSpec is a node's span: Auto, None, or the fixed blocks [Start, End).
 type SpanSpec struct {
 	Auto, None bool
-	Start, End int
+	sharding.Span
 }
 
 // UnmarshalYAML accepts "auto", "none" or a two-element list.
@@ -98,7 +100,7 @@ func (s *SpanSpec) UnmarshalYAML(n *yaml.Node) error {
 		if v[0] < 0 || v[1] <= v[0] {
 			return fmt.Errorf("line %d: span [%d, %d]: want 0 <= start < end", n.Line, v[0], v[1])
 		}
-		*s = SpanSpec{Start: v[0], End: v[1]}
+		*s = SpanSpec{Span: sharding.Span{Start: v[0], End: v[1]}}
 		return nil
 	}
 	return fmt.Errorf("line %d: span: want auto, none or [start, end]", n.Line)
@@ -112,7 +114,7 @@ func (s SpanSpec) String() string {
 	case s.None:
 		return "none"
 	case s.Fixed():
-		return fmt.Sprintf("[%d,%d)", s.Start, s.End)
+		return s.Span.String()
 	}
 	return "auto"
 }

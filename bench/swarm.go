@@ -308,7 +308,7 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 			h.Close()
 			return fmt.Errorf("span %v outside the model's %d blocks", g.Span, s.mcfg.Layers)
 		}
-		opt.Blocks = engine.Span{Start: g.Span.Start, End: g.Span.End}
+		opt.Blocks = g.Span.Span
 	}
 	st, err := n.Serve(ctx, s.src, opt)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 const shared = "../../shared"
@@ -220,10 +221,10 @@ func TestSplitEqualsWhole(t *testing.T) {
 			tokens := []int32{1, 303, 281, 269, 435, 447, 275, 12, 99}
 			whole := load(t, f, Full())
 			want := forwardAll(t, whole, []*Model{whole}, whole, tokens)
-			splits := [][]Span{
-				{{0, 2}, {2, 4}},
-				{{0, 1}, {1, 2}, {2, 3}, {3, 4}},
-				{{0, 3}, {3, 4}},
+			splits := [][]sharding.Span{
+				{{Start: 0, End: 2}, {Start: 2, End: 4}},
+				{{Start: 0, End: 1}, {Start: 1, End: 2}, {Start: 2, End: 3}, {Start: 3, End: 4}},
+				{{Start: 0, End: 3}, {Start: 3, End: 4}},
 			}
 			for _, sp := range splits {
 				edge := load(t, f, Options{Embed: true, Head: true, NoBlocks: true})
@@ -305,7 +306,7 @@ func TestBatchEqualsSingle(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	f := openFile(t, modelPath)
 	m := load(t, f, Full())
-	other := load(t, f, Options{Blocks: Span{0, 2}})
+	other := load(t, f, Options{Blocks: sharding.Span{Start: 0, End: 2}})
 	ctx := context.Background()
 	dim := m.Config.Dim
 	s, _ := m.NewSession(4)
@@ -378,10 +379,10 @@ func TestLoadBindsOnlyTheSpan(t *testing.T) {
 		}
 		return ti.Dims, data
 	})
-	if _, err := Load(g, Options{Blocks: Span{0, 2}}); err != nil {
+	if _, err := Load(g, Options{Blocks: sharding.Span{Start: 0, End: 2}}); err != nil {
 		t.Fatalf("span [0,2) without block 3: %v", err)
 	}
-	if _, err := Load(g, Options{Blocks: Span{2, 4}}); err == nil || !strings.Contains(err.Error(), "blk.3.") {
+	if _, err := Load(g, Options{Blocks: sharding.Span{Start: 2, End: 4}}); err == nil || !strings.Contains(err.Error(), "blk.3.") {
 		t.Fatalf("span [2,4) without block 3: %v", err)
 	}
 	if _, err := Load(g, Full()); err == nil {
@@ -401,7 +402,7 @@ func TestLoadRejectsBadShapes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "blk.1.attn_q.weight") {
 		t.Fatalf("wrong shape: %v", err)
 	}
-	if _, err := Load(f, Options{Blocks: Span{2, 9}}); err == nil {
+	if _, err := Load(f, Options{Blocks: sharding.Span{Start: 2, End: 9}}); err == nil {
 		t.Fatal("span past the last block accepted")
 	}
 }
@@ -415,7 +416,7 @@ func TestForwardSpanEqualsWhole(t *testing.T) {
 	if err := m.Embed(tokens, x); err != nil {
 		t.Fatal(err)
 	}
-	for _, sp := range []Span{{0, 1}, {1, 3}, {3, 4}} {
+	for _, sp := range []sharding.Span{{Start: 0, End: 1}, {Start: 1, End: 3}, {Start: 3, End: 4}} {
 		sess, _ := m.NewSession(len(tokens))
 		rows := make([]Row, len(tokens))
 		for i := range rows {
@@ -432,9 +433,9 @@ func TestForwardSpanEqualsWhole(t *testing.T) {
 	if i := bitsEqual(got, want); i >= 0 {
 		t.Fatalf("logit %d differs: %v vs %v", i, got[i], want[i])
 	}
-	part := load(t, openFile(t, modelPath), Options{Blocks: Span{1, 3}})
+	part := load(t, openFile(t, modelPath), Options{Blocks: sharding.Span{Start: 1, End: 3}})
 	sess, _ := part.NewSession(2)
-	if err := part.ForwardSpan(ctx, make([]float32, m.Config.Dim), []Row{{sess, 0}}, Span{0, 2}); err == nil {
+	if err := part.ForwardSpan(ctx, make([]float32, m.Config.Dim), []Row{{sess, 0}}, sharding.Span{Start: 0, End: 2}); err == nil {
 		t.Error("sub-span outside the loaded blocks accepted")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // ErrBadInput is wrapped by errors about arguments that do not fit the model
@@ -134,7 +135,7 @@ func (m *Model) Forward(ctx context.Context, x []float32, rows []Row) error {
 
 // ForwardSpan is Forward over a sub-span of the loaded blocks. A session
 // must always be run over the same sub-span.
-func (m *Model) ForwardSpan(ctx context.Context, x []float32, rows []Row, span Span) error {
+func (m *Model) ForwardSpan(ctx context.Context, x []float32, rows []Row, span sharding.Span) error {
 	n, dim := len(rows), m.Config.Dim
 	if span.Start < m.Span.Start || span.End > m.Span.End || span.Start > span.End {
 		return fmt.Errorf("%w: span %v outside the loaded blocks %v", ErrBadInput, span, m.Span)

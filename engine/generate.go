@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // GenerateOptions configures Generate.
@@ -46,7 +47,7 @@ func (s Stats) DecodeTokensPerSecond() float64 {
 // the session is full, or when ctx is done.
 func (m *Model) Generate(ctx context.Context, sess *Session, prompt []int32, opt GenerateOptions, emit func(tok int32) error) (Stats, error) {
 	var st Stats
-	if !m.hasEmbed || !m.hasHead || m.Span != (Span{0, m.Config.Layers}) {
+	if !m.hasEmbed || !m.hasHead || m.Span != (sharding.Span{Start: 0, End: m.Config.Layers}) {
 		return st, fmt.Errorf("engine: Generate needs the whole model loaded")
 	}
 	if len(prompt) == 0 {

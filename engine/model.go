@@ -6,24 +6,14 @@ import (
 
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/sharding"
 )
-
-// Span is a half-open range [Start, End) of transformer blocks.
-type Span struct{ Start, End int }
-
-// Len is the number of blocks in the span.
-func (s Span) Len() int { return s.End - s.Start }
-
-func (s Span) String() string { return fmt.Sprintf("[%d,%d)", s.Start, s.End) }
-
-// Contains reports whether block i is in the span.
-func (s Span) Contains(i int) bool { return i >= s.Start && i < s.End }
 
 // Options says which parts of a model to load.
 type Options struct {
 	// Blocks is the span of transformer blocks to load. The zero value
 	// loads every block; use an empty span such as {0,0} with NoBlocks.
-	Blocks   Span
+	Blocks   sharding.Span
 	NoBlocks bool
 	Embed    bool // load token_embd for Embed
 	Head     bool // load output_norm and the output matrix for Head
@@ -47,7 +37,7 @@ type layer struct {
 // several goroutines; calls that compute are serialized.
 type Model struct {
 	Config Config
-	Span   Span // blocks loaded
+	Span   sharding.Span // blocks loaded
 
 	file     *gguf.File
 	ownFile  bool
@@ -92,9 +82,9 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 	}
 	m := &Model{Config: cfg, file: f}
 	if opt.NoBlocks {
-		m.Span = Span{opt.Blocks.Start, opt.Blocks.Start}
-	} else if opt.Blocks == (Span{}) {
-		m.Span = Span{0, cfg.Layers}
+		m.Span = sharding.Span{Start: opt.Blocks.Start, End: opt.Blocks.Start}
+	} else if opt.Blocks == (sharding.Span{}) {
+		m.Span = sharding.Span{Start: 0, End: cfg.Layers}
 	} else {
 		m.Span = opt.Blocks
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/kernels"
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // tinyQwen2 writes a small random-weight qwen2 model (QKV biases, split-half
@@ -44,7 +45,7 @@ func TestQwen2(t *testing.T) {
 			tokens := []int32{1, 300, 301, 302, 45, 99, 400}
 			want := forwardAll(t, whole, []*Model{whole}, whole, tokens)
 			edge := load(t, f, Options{Embed: true, Head: true, NoBlocks: true})
-			stages := []*Model{load(t, f, Options{Blocks: Span{0, 1}}), load(t, f, Options{Blocks: Span{1, 4}})}
+			stages := []*Model{load(t, f, Options{Blocks: sharding.Span{Start: 0, End: 1}}), load(t, f, Options{Blocks: sharding.Span{Start: 1, End: 4}})}
 			if i := bitsEqual(forwardAll(t, edge, stages, edge, tokens), want); i >= 0 {
 				t.Fatalf("split logits differ at %d", i)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // APIOptions tune an APIBackend. Zero values take the defaults noted.
@@ -153,7 +154,7 @@ func (b *APIBackend) Status(ctx context.Context) (api.NodeStatus, error) {
 	}
 	for _, m := range b.n.Models() {
 		if m.Span.Len() > 0 {
-			st.Spans = append(st.Spans, api.Span{Model: m.Model, Start: m.Span.Start, End: m.Span.End})
+			st.Spans = append(st.Spans, api.Span{Model: m.Model, Span: sharding.Span{Start: m.Span.Start, End: m.Span.End}})
 		}
 	}
 	return st, nil
@@ -192,7 +193,7 @@ func (b *APIBackend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 				continue
 			}
 			pi := add(p)
-			pi.Spans = append(pi.Spans, api.Span{Model: m.Model, Start: s.Span.Start, End: s.Span.End})
+			pi.Spans = append(pi.Spans, api.Span{Model: m.Model, Span: sharding.Span{Start: s.Span.Start, End: s.Span.End}})
 			if n := s.Span.End - s.Span.Start; n > 0 {
 				// Tokens/s through one block, over the span's blocks.
 				pi.Throughput += s.Throughput / float64(n)
@@ -254,7 +255,7 @@ func (n *Node) PlanRoute(ctx context.Context, model string) ([]RouteHop, error) 
 		return nil, fmt.Errorf("%w: %s", ErrNotEntry, model)
 	}
 	g := &generation{n: n, model: model, blocks: srv.blocks, maxLen: 1, exclude: map[string]bool{}}
-	hops, err := g.plan(ctx, engine.Span{Start: 0, End: srv.blocks}, false)
+	hops, err := g.plan(ctx, sharding.Span{Start: 0, End: srv.blocks}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +324,7 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 			return err
 		}
 		return nil
-	}, genOptions{observe: func(p peer.ID, span engine.Span, d time.Duration) {
+	}, genOptions{observe: func(p peer.ID, span sharding.Span, d time.Duration) {
 		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", shortID(p), span.Start, span.End), d)
 	}})
 	m.AddPromptTokens(st.PromptTokens)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
-	"github.com/orbitswarm/orbit/engine"
 	pb "github.com/orbitswarm/orbit/proto"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // badServer makes n a lying server: it claims a huge throughput (so routes
@@ -129,7 +129,7 @@ func TestBadPeers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			entry, servers := swarm(t, src, protocol.EncodingF32,
-				engine.Span{Start: 0, End: 2}, engine.Span{Start: 2, End: 4}, engine.Span{Start: 2, End: 4})
+				sharding.Span{Start: 0, End: 2}, sharding.Span{Start: 2, End: 4}, sharding.Span{Start: 2, End: 4})
 			badServer(servers[2], tc.corrupt)
 			// The honest server of the span claims to be slow, so the
 			// route takes the liar first whatever the measured RTTs.
@@ -165,14 +165,14 @@ func TestCacheFull(t *testing.T) {
 	cfg := testConfig(t, s)
 	cfg.KVCacheBytes = 1024 // far below one session
 	tiny := startNode(t, cfg)
-	serve(t, s, src, ServeOptions{Blocks: engine.Span{Start: 0, End: 4}})
-	serve(t, tiny, src, ServeOptions{Blocks: engine.Span{Start: 0, End: 4}})
+	serve(t, s, src, ServeOptions{Blocks: sharding.Span{Start: 0, End: 4}})
+	serve(t, tiny, src, ServeOptions{Blocks: sharding.Span{Start: 0, End: 4}})
 	entry := startNode(t, testConfig(t, s))
 	serve(t, entry, src, ServeOptions{NoBlocks: true, Entry: true})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := protocol.OpenHop(ctx, entry.host, tiny.ID(), protocol.OpenRequest{Model: src.ID(), Span: engine.Span{Start: 0, End: 4}, MaxLength: 64}, 5*time.Second)
+	_, err := protocol.OpenHop(ctx, entry.host, tiny.ID(), protocol.OpenRequest{Model: src.ID(), Span: sharding.Span{Start: 0, End: 4}, MaxLength: 64}, 5*time.Second)
 	if err == nil || !errorsIs(err, protocol.ErrCacheFull) {
 		t.Fatalf("open on a full server: %v, want ErrCacheFull", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // generateConcurrently runs k generations of the same prompt at once and
@@ -50,7 +51,7 @@ func generateConcurrently(t testing.TB, entry *Node, model string, prompts [][]i
 func TestBatching(t *testing.T) {
 	cases := loadReference(t)
 	src := fileSource(t, aidreamsPath)
-	entry, servers := swarm(t, src, protocol.EncodingF16, engine.Span{Start: 0, End: 2}, engine.Span{Start: 2, End: 4})
+	entry, servers := swarm(t, src, protocol.EncodingF16, sharding.Span{Start: 0, End: 2}, sharding.Span{Start: 2, End: 4})
 	var prompts, want [][]int32
 	for i := range 8 {
 		c := cases[i%len(cases)]
@@ -140,7 +141,7 @@ func BenchmarkBatching(b *testing.B) {
 	}
 	half := m.Config.Layers / 2
 	m.Close()
-	entry, _ := swarm(b, src, protocol.EncodingF16, engine.Span{Start: 0, End: half}, engine.Span{Start: half, End: 2 * half})
+	entry, _ := swarm(b, src, protocol.EncodingF16, sharding.Span{Start: 0, End: half}, sharding.Span{Start: half, End: 2 * half})
 	// Warm up: the first generation gathers the swarm view (DHT lookups).
 	generateConcurrently(b, entry, src.ID(), [][]int32{prompt}, 2)
 	for _, k := range []int{1, 8} {

@@ -11,6 +11,7 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // served is one model span this node computes.
@@ -84,9 +85,9 @@ func (s *served) name() string {
 	return v
 }
 
-func (s *served) span() engine.Span {
+func (s *served) span() sharding.Span {
 	if s.model == nil {
-		return engine.Span{}
+		return sharding.Span{}
 	}
 	return s.model.Span
 }
@@ -139,7 +140,7 @@ func (b *budget) free() int64 {
 type job struct {
 	x    []float32
 	rows []engine.Row
-	span engine.Span
+	span sharding.Span
 	done chan error
 
 	queued time.Time // when submitted
@@ -266,7 +267,7 @@ func (s *scheduler) runBatch(batch []*job) {
 
 // forward is one engine call, stretched by the slowdown factor. It
 // records each job's queue and compute time.
-func (s *scheduler) forward(x []float32, rows []engine.Row, span engine.Span, jobs ...*job) error {
+func (s *scheduler) forward(x []float32, rows []engine.Row, span sharding.Span, jobs ...*job) error {
 	start := time.Now()
 	err := s.m.ForwardSpan(s.ctx, x, rows, span)
 	if el := time.Since(start); s.slow > 1 && err == nil {
@@ -284,7 +285,7 @@ func (s *scheduler) forward(x []float32, rows []engine.Row, span engine.Span, jo
 	return err
 }
 
-func (s *scheduler) runGroup(span engine.Span, group []*job) {
+func (s *scheduler) runGroup(span sharding.Span, group []*job) {
 	if len(group) == 1 {
 		j := group[0]
 		j.done <- s.forward(j.x, j.rows, span, j)
@@ -328,7 +329,7 @@ func (s *scheduler) count(batches, rows int) {
 type computeSession struct {
 	srv     *served
 	sess    *engine.Session
-	span    engine.Span
+	span    sharding.Span
 	bytes   int64
 	bud     *budget
 	metrics *api.Metrics
@@ -375,7 +376,7 @@ func (c *computeSession) Close() {
 // backend implements protocol.InferBackend over the node's served models.
 type backend struct{ n *Node }
 
-func (b backend) OpenSession(ctx context.Context, model string, span engine.Span, maxLen int) (protocol.ComputeSession, error) {
+func (b backend) OpenSession(ctx context.Context, model string, span sharding.Span, maxLen int) (protocol.ComputeSession, error) {
 	if b.n.draining.Load() {
 		return nil, fmt.Errorf("%w: node is leaving the swarm", protocol.ErrShuttingDown)
 	}

@@ -139,7 +139,7 @@ func modelsFromInfo(answers map[peer.ID]protocol.Info) []SwarmModel {
 					continue
 				}
 				sw.Servers = append(sw.Servers, sharding.Server{ID: p.String(),
-					Span: sharding.Span{Start: mi.Span.Start, End: mi.Span.End}, Throughput: mi.Throughput, Load: mi.Load})
+					Span: mi.Span, Throughput: mi.Throughput, Load: mi.Load})
 			}
 		}
 		out = append(out, SwarmModel{Model: model, Blocks: blocks, Servers: len(sw.Servers),

@@ -44,7 +44,7 @@ type Stats struct {
 // and protocol overhead.
 type HopStats struct {
 	Server  peer.ID
-	Span    engine.Span
+	Span    sharding.Span
 	Steps   int
 	Compute time.Duration
 	Queue   time.Duration
@@ -65,7 +65,7 @@ func (s Stats) DecodeTokensPerSecond() float64 {
 // RouteHop is one hop of a route.
 type RouteHop struct {
 	Peer peer.ID
-	Span engine.Span
+	Span sharding.Span
 }
 
 // maxFailovers bounds the hops one generation may replace.
@@ -82,7 +82,7 @@ func (n *Node) Generate(ctx context.Context, modelID string, prompt []int32, max
 }
 
 // stepObserver is told each hop's round trip of every step.
-type stepObserver func(server peer.ID, span engine.Span, roundTrip time.Duration)
+type stepObserver func(server peer.ID, span sharding.Span, roundTrip time.Duration)
 
 // genOptions are the package's own options of a generation.
 type genOptions struct {
@@ -200,7 +200,7 @@ type record struct {
 
 type hopState struct {
 	peer    peer.ID
-	span    engine.Span
+	span    sharding.Span
 	conn    *protocol.Hop
 	inputs  []record
 	sendErr error // a failed send, reported by the next await
@@ -267,7 +267,7 @@ func (g *generation) start(ctx context.Context) error {
 	}
 	var last error
 	for attempt := range 4 {
-		hops, err := g.plan(ctx, engine.Span{Start: 0, End: g.blocks}, attempt > 0)
+		hops, err := g.plan(ctx, sharding.Span{Start: 0, End: g.blocks}, attempt > 0)
 		if err != nil {
 			return err
 		}
@@ -303,7 +303,7 @@ func (g *generation) startPinned(ctx context.Context) error {
 }
 
 // plan routes blocks span over the current view, without excluded servers.
-func (g *generation) plan(ctx context.Context, span engine.Span, fresh bool) ([]*hopState, error) {
+func (g *generation) plan(ctx context.Context, span sharding.Span, fresh bool) ([]*hopState, error) {
 	for {
 		v, err := g.n.SwarmView(ctx, g.model, fresh)
 		if err != nil {
@@ -328,7 +328,7 @@ func (g *generation) plan(ctx context.Context, span engine.Span, fresh bool) ([]
 		}
 		hops := make([]*hopState, len(route))
 		for i, h := range route {
-			hops[i] = &hopState{peer: v.Peers[h.Server], span: engine.Span{Start: h.Span.Start, End: h.Span.End}, timing: -1}
+			hops[i] = &hopState{peer: v.Peers[h.Server], span: h.Span, timing: -1}
 		}
 		return hops, nil
 	}

@@ -6,8 +6,8 @@ import (
 
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // TestHooks runs a generation over mocknet hosts handed in through
@@ -32,12 +32,12 @@ func TestHooks(t *testing.T) {
 	cfg.Host = hs
 	cfg.ComputeSlowdown = 2
 	srv := startNode(t, cfg)
-	serve(t, srv, src, ServeOptions{Blocks: engine.Span{Start: 0, End: 2}})
+	serve(t, srv, src, ServeOptions{Blocks: sharding.Span{Start: 0, End: 2}})
 	cfg = testConfig(t, srv)
 	cfg.Host = he
 	cfg.Encoding = protocol.EncodingF32
 	entry := startNode(t, cfg)
-	serve(t, entry, src, ServeOptions{Blocks: engine.Span{Start: 2, End: 4}, Entry: true})
+	serve(t, entry, src, ServeOptions{Blocks: sharding.Span{Start: 2, End: 4}, Entry: true})
 	waitView(t, entry, src.ID(), 2)
 
 	c := cases[0]
@@ -50,7 +50,7 @@ func TestHooks(t *testing.T) {
 	}
 	want := []struct {
 		server *Node
-		span   engine.Span
+		span   sharding.Span
 	}{{srv, spanOf(0, 2)}, {entry, spanOf(2, 4)}}
 	for i, w := range want {
 		h := st.Hops[i]

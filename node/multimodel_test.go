@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -34,7 +32,7 @@ func genTokens(ctx context.Context, n *Node, model string, prompt []int32, maxTo
 }
 
 // viewSpans is a fresh view of model from n as peer -> span.
-func viewSpans(t testing.TB, n *Node, model string) (map[peer.ID]engine.Span, *View) {
+func viewSpans(t testing.TB, n *Node, model string) (map[peer.ID]sharding.Span, *View) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -42,9 +40,9 @@ func viewSpans(t testing.TB, n *Node, model string) (map[peer.ID]engine.Span, *V
 	if err != nil {
 		t.Fatalf("view of %s: %v", model, err)
 	}
-	out := map[peer.ID]engine.Span{}
+	out := map[peer.ID]sharding.Span{}
 	for _, s := range v.Swarm.Servers {
-		out[v.Peers[s.ID]] = engine.Span{Start: s.Span.Start, End: s.Span.End}
+		out[v.Peers[s.ID]] = s.Span
 	}
 	return out, v
 }
@@ -87,7 +85,7 @@ func TestMultiModel(t *testing.T) {
 	// Status: every node lists exactly what it serves.
 	type status struct {
 		model  string
-		span   engine.Span
+		span   sharding.Span
 		blocks int
 		entry  bool
 	}
@@ -99,7 +97,7 @@ func TestMultiModel(t *testing.T) {
 		{"S1", s1, []status{{aid.ID(), spanOf(0, 2), 4, false}, {syn.ID(), spanOf(0, 4), 8, false}}},
 		{"S2", s2, []status{{aid.ID(), spanOf(2, 4), 4, false}}},
 		{"S3", s3, []status{{syn.ID(), spanOf(4, 8), 8, false}}},
-		{"E", e, []status{{aid.ID(), engine.Span{}, 4, true}, {syn.ID(), engine.Span{}, 8, true}}},
+		{"E", e, []status{{aid.ID(), sharding.Span{}, 4, true}, {syn.ID(), sharding.Span{}, 8, true}}},
 	} {
 		var got []status
 		for _, m := range tc.n.Models() {
@@ -119,11 +117,11 @@ func TestMultiModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wire := map[string]engine.Span{}
+	wire := map[string]sharding.Span{}
 	for _, mi := range in.Models {
 		wire[mi.Model] = mi.Span
 	}
-	if want := map[string]engine.Span{aid.ID(): spanOf(0, 2), syn.ID(): spanOf(0, 4)}; !maps.Equal(wire, want) {
+	if want := map[string]sharding.Span{aid.ID(): spanOf(0, 2), syn.ID(): spanOf(0, 4)}; !maps.Equal(wire, want) {
 		t.Errorf("S1 tells %v, want %v", wire, want)
 	}
 
@@ -132,10 +130,10 @@ func TestMultiModel(t *testing.T) {
 		name   string
 		model  string
 		blocks int
-		want   map[peer.ID]engine.Span
+		want   map[peer.ID]sharding.Span
 	}{
-		{"aidreams", aid.ID(), 4, map[peer.ID]engine.Span{s1.ID(): spanOf(0, 2), s2.ID(): spanOf(2, 4)}},
-		{"synthetic", syn.ID(), 8, map[peer.ID]engine.Span{s1.ID(): spanOf(0, 4), s3.ID(): spanOf(4, 8)}},
+		{"aidreams", aid.ID(), 4, map[peer.ID]sharding.Span{s1.ID(): spanOf(0, 2), s2.ID(): spanOf(2, 4)}},
+		{"synthetic", syn.ID(), 8, map[peer.ID]sharding.Span{s1.ID(): spanOf(0, 4), s3.ID(): spanOf(4, 8)}},
 	} {
 		got, v := viewSpans(t, e, tc.model)
 		if !maps.Equal(got, tc.want) {
@@ -156,7 +154,7 @@ func TestMultiModel(t *testing.T) {
 		name  string
 		n     *Node
 		model string
-		span  engine.Span
+		span  sharding.Span
 		ok    bool
 	}{
 		{"S1 aidreams", s1, aid.ID(), spanOf(0, 2), true},

@@ -359,7 +359,7 @@ func (n *Node) servedModel(id string) *served {
 type ServeOptions struct {
 	// Blocks is the span to serve; zero means choose one (ChooseSpan over
 	// the swarm view, up to MaxBlocks).
-	Blocks engine.Span
+	Blocks sharding.Span
 	// MaxBlocks caps a chosen span (0: all blocks).
 	MaxBlocks int
 	// MemoryBudget, when positive, caps a chosen span to the blocks whose
@@ -375,7 +375,7 @@ type ServeOptions struct {
 // ModelStatus describes a served model.
 type ModelStatus struct {
 	Model      string
-	Span       engine.Span
+	Span       sharding.Span
 	Blocks     int
 	Throughput float64 // tokens/s through one block
 	Entry      bool
@@ -389,7 +389,7 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 	if n.servedModel(id) != nil { // a plain lookup: only whether it is served
 		return ModelStatus{}, fmt.Errorf("node: model %s already served", id)
 	}
-	meta, err := src.Open(ctx, engine.Span{}, false, false)
+	meta, err := src.Open(ctx, sharding.Span{}, false, false)
 	if err != nil {
 		return ModelStatus{}, err
 	}
@@ -401,8 +401,8 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 	span := opt.Blocks
 	switch {
 	case opt.NoBlocks:
-		span = engine.Span{}
-	case span == (engine.Span{}):
+		span = sharding.Span{}
+	case span == (sharding.Span{}):
 		maxBlocks := opt.MaxBlocks
 		if maxBlocks <= 0 || maxBlocks > cfg.Layers {
 			maxBlocks = cfg.Layers
@@ -419,7 +419,7 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 			return ModelStatus{}, err
 		}
 		s := sharding.ChooseSpan(view.Swarm, maxBlocks, estimateThroughput(view.Swarm))
-		span = engine.Span{Start: s.Start, End: s.End}
+		span = s
 		n.log.Info("chose span", "model", id, "span", span, "servers_seen", len(view.Swarm.Servers))
 	}
 	if span.Start < 0 || span.End > cfg.Layers || span.Start > span.End || (!opt.NoBlocks && span.Len() == 0) {
@@ -450,7 +450,7 @@ func (n *Node) Serve(ctx context.Context, src ModelSource, opt ServeOptions) (Mo
 
 // load opens and loads span of src (and the embedding and head when
 // entry), measures its speed and starts its scheduler.
-func (n *Node) load(ctx context.Context, src ModelSource, blocks int, span engine.Span, entry bool) (*served, error) {
+func (n *Node) load(ctx context.Context, src ModelSource, blocks int, span sharding.Span, entry bool) (*served, error) {
 	id := src.ID()
 	f, err := src.Open(ctx, span, entry, entry)
 	if err != nil {
@@ -506,7 +506,7 @@ func estimateThroughput(sw sharding.Swarm) float64 {
 // whether every record reached the network. A failure is logged, not
 // returned: the first node of a swarm has nobody to tell, and reannounce
 // retries.
-func (n *Node) announce(ctx context.Context, model string, span engine.Span) bool {
+func (n *Node) announce(ctx context.Context, model string, span sharding.Span) bool {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.IOTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -545,7 +545,7 @@ func (n *Node) announce(ctx context.Context, model string, span engine.Span) boo
 
 // reannounce refreshes the provider records every AnnounceInterval, and
 // retries sooner (from 1s, doubling) while announcing fails.
-func (n *Node) reannounce(model string, span engine.Span, ok bool) {
+func (n *Node) reannounce(model string, span sharding.Span, ok bool) {
 	defer n.wg.Done()
 	retry := time.Second
 	for {

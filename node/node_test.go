@@ -19,6 +19,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 const (
@@ -110,7 +111,7 @@ func fileSource(t testing.TB, path string) *FileSource {
 
 // swarm starts an entry-only node and one server per span, all
 // bootstrapping through the first server.
-func swarm(t testing.TB, src ModelSource, enc protocol.Encoding, spans ...engine.Span) (entry *Node, servers []*Node) {
+func swarm(t testing.TB, src ModelSource, enc protocol.Encoding, spans ...sharding.Span) (entry *Node, servers []*Node) {
 	t.Helper()
 	for i, sp := range spans {
 		var cfg Config
@@ -151,7 +152,7 @@ func TestGoldenAidreams(t *testing.T) {
 	cases := loadReference(t)
 	src := fileSource(t, aidreamsPath)
 	entry, _ := swarm(t, src, protocol.EncodingF32,
-		engine.Span{Start: 0, End: 1}, engine.Span{Start: 1, End: 2}, engine.Span{Start: 2, End: 3}, engine.Span{Start: 3, End: 4})
+		sharding.Span{Start: 0, End: 1}, sharding.Span{Start: 1, End: 2}, sharding.Span{Start: 2, End: 3}, sharding.Span{Start: 3, End: 4})
 	for _, c := range cases {
 		t.Run(c.Prompt, func(t *testing.T) {
 			got, st := generate(t, entry, src.ID(), c.PromptTokens, c.Steps+1-len(c.PromptTokens))
@@ -170,7 +171,7 @@ func TestGoldenEncodings(t *testing.T) {
 	src := fileSource(t, aidreamsPath)
 	for _, enc := range []protocol.Encoding{protocol.EncodingF16, protocol.EncodingQ8_0} {
 		t.Run(enc.String(), func(t *testing.T) {
-			entry, _ := swarm(t, src, enc, engine.Span{Start: 0, End: 2}, engine.Span{Start: 2, End: 4})
+			entry, _ := swarm(t, src, enc, sharding.Span{Start: 0, End: 2}, sharding.Span{Start: 2, End: 4})
 			match := 0
 			for _, c := range cases {
 				got, _ := generate(t, entry, src.ID(), c.PromptTokens, c.Steps+1-len(c.PromptTokens))
@@ -251,11 +252,11 @@ func TestSynthetic12(t *testing.T) {
 	acfg := testConfig(t)
 	acfg.Encoding = protocol.EncodingF32
 	a := startNode(t, acfg)
-	serve(t, a, src, ServeOptions{Blocks: engine.Span{Start: 0, End: 4}, Entry: true})
+	serve(t, a, src, ServeOptions{Blocks: sharding.Span{Start: 0, End: 4}, Entry: true})
 	b := startNode(t, testConfig(t, a))
-	serve(t, b, src, ServeOptions{Blocks: engine.Span{Start: 4, End: 8}})
+	serve(t, b, src, ServeOptions{Blocks: sharding.Span{Start: 4, End: 8}})
 	c := startNode(t, testConfig(t, a))
-	serve(t, c, src, ServeOptions{Blocks: engine.Span{Start: 8, End: 12}})
+	serve(t, c, src, ServeOptions{Blocks: sharding.Span{Start: 8, End: 12}})
 	for _, tc := range []struct {
 		name   string
 		prompt []int32
@@ -307,7 +308,7 @@ func TestFailover(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, enc := range []protocol.Encoding{protocol.EncodingF32, protocol.EncodingF16} {
-				spans := []engine.Span{{Start: 0, End: 2}, {Start: 0, End: 2}, {Start: 2, End: 4}, {Start: 2, End: 4}}
+				spans := []sharding.Span{{Start: 0, End: 2}, {Start: 0, End: 2}, {Start: 2, End: 4}, {Start: 2, End: 4}}
 				entry, servers := swarm(t, src, enc, spans...)
 				var got []int32
 				killed := false
@@ -363,4 +364,4 @@ func waitView(t testing.TB, n *Node, model string, servers int) {
 	}
 }
 
-func spanOf(a, b int) engine.Span { return engine.Span{Start: a, End: b} }
+func spanOf(a, b int) sharding.Span { return sharding.Span{Start: a, End: b} }

@@ -3,11 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/orbitswarm/orbit/sharding"
 	"math/rand/v2"
 	"time"
-
-	"github.com/orbitswarm/orbit/engine"
-	"github.com/orbitswarm/orbit/sharding"
 )
 
 // rebalanceLoop runs a rebalancing step for every served model once per
@@ -45,13 +43,13 @@ func (n *Node) rebalanceLoop() {
 // span is released when they are done. It returns the span served
 // afterwards and whether it moved. The periodic loop calls it; tests call
 // it with an epoch of their choice.
-func (n *Node) Rebalance(ctx context.Context, model string, epoch int64) (engine.Span, bool, error) {
+func (n *Node) Rebalance(ctx context.Context, model string, epoch int64) (sharding.Span, bool, error) {
 	// A plain lookup: of old this reads only what is fixed at load (span,
 	// src, blocks, whether it has an entry); load opens src anew, and the
 	// swap below checks under the lock that old is still the one served.
 	old := n.servedModel(model)
 	if old == nil {
-		return engine.Span{}, false, fmt.Errorf("%w: %s", ErrNotEntry, model)
+		return sharding.Span{}, false, fmt.Errorf("%w: %s", ErrNotEntry, model)
 	}
 	cur := old.span()
 	if cur.Len() == 0 || n.draining.Load() {
@@ -73,7 +71,7 @@ func (n *Node) Rebalance(ctx context.Context, model string, epoch int64) (engine
 	if !move {
 		return cur, false, nil
 	}
-	span := engine.Span{Start: to.Start, End: to.End}
+	span := to
 	n.log.Info("rebalancing", "model", model, "from", cur, "to", span, "epoch", epoch)
 	srv, err := n.load(ctx, old.src, old.blocks, span, old.entry != nil)
 	if err != nil {

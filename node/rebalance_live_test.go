@@ -3,13 +3,11 @@ package node
 import (
 	"context"
 	"errors"
+	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/orbitswarm/orbit/engine"
-	"github.com/orbitswarm/orbit/protocol"
-	"github.com/orbitswarm/orbit/sharding"
 )
 
 // pinThroughput makes n report throughput for model, so that rebalancing
@@ -208,7 +206,7 @@ func TestRebalanceLiveSession(t *testing.T) {
 			}
 			// ...new sessions go to the new span...
 			for _, s := range []struct {
-				span engine.Span
+				span sharding.Span
 				ok   bool
 			}{{spanOf(0, 2), false}, {spanOf(2, 4), true}} {
 				cs, err := (backend{x}).OpenSession(ctx, model, s.span, 8)

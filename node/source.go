@@ -10,8 +10,8 @@ import (
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // ModelSource supplies a model's weights. The content-addressed weight
@@ -21,7 +21,7 @@ type ModelSource interface {
 	ID() string
 	// Open returns a GGUF holding at least the tensors of blocks span and,
 	// when asked, the embedding and the head. The caller closes it.
-	Open(ctx context.Context, span engine.Span, withEmbed, withHead bool) (*gguf.File, error)
+	Open(ctx context.Context, span sharding.Span, withEmbed, withHead bool) (*gguf.File, error)
 }
 
 // ModelIDFromFile returns the model ID of a GGUF file: the CIDv1 (raw
@@ -70,7 +70,7 @@ func NewFileSource(path string) (*FileSource, error) {
 func (s *FileSource) ID() string { return s.id }
 
 // Open maps the whole file (only the touched tensors are read).
-func (s *FileSource) Open(ctx context.Context, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
+func (s *FileSource) Open(ctx context.Context, span sharding.Span, withEmbed, withHead bool) (*gguf.File, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

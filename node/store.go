@@ -7,8 +7,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -56,7 +56,7 @@ func (s *StoreSource) Store() *weights.Store { return s.store }
 // ones and gets them again from the swarm, and the span is assembled
 // anew. Without a swarm the corrupt block is the error. A fetch is
 // recorded among the node's Transfers.
-func (s *StoreSource) Open(ctx context.Context, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
+func (s *StoreSource) Open(ctx context.Context, span sharding.Span, withEmbed, withHead bool) (*gguf.File, error) {
 	if s.fetcher != nil && !s.has(ctx, span, withEmbed, withHead) {
 		if err := s.fetch(ctx, span, withEmbed, withHead); err != nil {
 			return nil, err
@@ -80,7 +80,7 @@ func (s *StoreSource) Open(ctx context.Context, span engine.Span, withEmbed, wit
 
 // fetch gets the wanted parts the store lacks, or holds corrupt, from the
 // swarm, recorded as a transfer.
-func (s *StoreSource) fetch(ctx context.Context, span engine.Span, withEmbed, withHead bool) error {
+func (s *StoreSource) fetch(ctx context.Context, span sharding.Span, withEmbed, withHead bool) error {
 	h := s.track.begin(Transfer{Kind: TransferFetch, Model: s.root.String(), Span: span, Embed: withEmbed, Head: withHead})
 	_, err := s.fetcher.Fetch(ctx, s.root, weights.Want{Span: span, Embed: withEmbed, Head: withHead, Progress: h.progress})
 	if err != nil {
@@ -91,7 +91,7 @@ func (s *StoreSource) fetch(ctx context.Context, span engine.Span, withEmbed, wi
 }
 
 // has reports whether the store holds the wanted parts.
-func (s *StoreSource) has(ctx context.Context, span engine.Span, embed, head bool) bool {
+func (s *StoreSource) has(ctx context.Context, span sharding.Span, embed, head bool) bool {
 	ms, err := s.store.Models(ctx)
 	if err != nil {
 		return false

@@ -13,9 +13,9 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -106,13 +106,13 @@ func TestStoreSource(t *testing.T) {
 func TestStoreSourceLocalOnly(t *testing.T) {
 	store, root := importModel(t, aidreamsPath)
 	src := NewStoreSource(store, root)
-	f, err := src.Open(t.Context(), engine.Span{Start: 0, End: 4}, true, true)
+	f, err := src.Open(t.Context(), sharding.Span{Start: 0, End: 4}, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	other := NewStoreSource(emptyStore(t), root)
-	if _, err := other.Open(t.Context(), engine.Span{Start: 0, End: 1}, false, false); err == nil {
+	if _, err := other.Open(t.Context(), sharding.Span{Start: 0, End: 1}, false, false); err == nil {
 		t.Fatal("opened a model the store does not hold")
 	}
 }

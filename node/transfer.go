@@ -10,8 +10,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/orbitswarm/orbit/api"
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -38,7 +38,7 @@ type Transfer struct {
 	File string
 	// Span is the blocks a fetch gets (with the embedding and head when
 	// Embed and Head are set).
-	Span        engine.Span
+	Span        sharding.Span
 	Embed, Head bool
 	Phase       string // PhaseImporting, PhaseFetching, PhaseDone or PhaseFailed
 	// Done and Total count bytes; Total is 0 until known (a fetch learns it

@@ -112,7 +112,7 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 				rtt = n.host.Peerstore().LatencyEWMA(a.p)
 			}
 			v.Swarm.Servers = append(v.Swarm.Servers, sharding.Server{
-				ID: id, Span: sharding.Span{Start: mi.Span.Start, End: mi.Span.End},
+				ID: id, Span: mi.Span,
 				Throughput: mi.Throughput, Load: mi.Load, FreeCache: mi.FreeCacheTokens, RTT: rtt,
 			})
 			v.Peers[id] = a.p

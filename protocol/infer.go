@@ -14,6 +14,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine"
 	pb "github.com/orbitswarm/orbit/proto"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // Protocol IDs. The version is part of the ID: an incompatible change gets
@@ -80,7 +81,7 @@ type NextHop struct {
 // OpenRequest opens a session on a server.
 type OpenRequest struct {
 	Model     string
-	Span      engine.Span
+	Span      sharding.Span
 	MaxLength int
 	Encodings []Encoding // acceptable, preferred first; empty means DefaultEncoding
 	Next      *NextHop   // nil on the last hop
@@ -313,7 +314,7 @@ func openToWire(r OpenRequest) *pb.InferOpen {
 }
 
 func openFromWire(m *pb.InferOpen) (OpenRequest, error) {
-	r := OpenRequest{Model: m.GetModelId(), Span: engine.Span{Start: int(m.GetStart()), End: int(m.GetEnd())}, MaxLength: int(m.GetMaxLength())}
+	r := OpenRequest{Model: m.GetModelId(), Span: sharding.Span{Start: int(m.GetStart()), End: int(m.GetEnd())}, MaxLength: int(m.GetMaxLength())}
 	if r.Model == "" || len(r.Model) > MaxModelIDLen {
 		return r, fmt.Errorf("%w: model id of %d bytes", ErrBadRequest, len(r.Model))
 	}

@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/orbitswarm/orbit/engine"
 	pb "github.com/orbitswarm/orbit/proto"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 func randRows(rows, dim int, seed uint64) []float32 {
@@ -233,4 +233,4 @@ func FuzzInferMessages(f *testing.F) {
 	})
 }
 
-func spanOf(a, b int) engine.Span { return engine.Span{Start: a, End: b} }
+func spanOf(a, b int) sharding.Span { return sharding.Span{Start: a, End: b} }

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 const pushDim = 8
@@ -19,7 +20,7 @@ const pushDim = 8
 // one ended.
 type addBackend struct{}
 
-func (addBackend) OpenSession(_ context.Context, _ string, span engine.Span, maxLen int) (ComputeSession, error) {
+func (addBackend) OpenSession(_ context.Context, _ string, span sharding.Span, maxLen int) (ComputeSession, error) {
 	return &addSession{add: float32(span.Len()), max: maxLen}, nil
 }
 
@@ -56,7 +57,7 @@ func newInferServer(t testing.TB, h host.Host) *InferServer {
 // process.
 func openSession(t testing.TB, s *InferServer, a, b int, next *NextHop) *Hop {
 	t.Helper()
-	req := OpenRequest{Model: "m", Span: engine.Span{Start: a, End: b}, MaxLength: 64, Encodings: []Encoding{EncodingF32}, Next: next}
+	req := OpenRequest{Model: "m", Span: sharding.Span{Start: a, End: b}, MaxLength: 64, Encodings: []Encoding{EncodingF32}, Next: next}
 	hp, err := s.OpenLocal(t.Context(), req, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -15,8 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
-	"github.com/orbitswarm/orbit/engine"
 	pb "github.com/orbitswarm/orbit/proto"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // InferBackend computes for an InferServer: it owns the models, the KV-cache
@@ -24,7 +24,7 @@ import (
 type InferBackend interface {
 	// OpenSession allocates a KV cache of maxLen positions for span of
 	// model. Refusals wrap ErrUnknownModel, ErrCacheFull or ErrBadRequest.
-	OpenSession(ctx context.Context, model string, span engine.Span, maxLen int) (ComputeSession, error)
+	OpenSession(ctx context.Context, model string, span sharding.Span, maxLen int) (ComputeSession, error)
 }
 
 // ComputeSession is one sequence's KV cache on a server.

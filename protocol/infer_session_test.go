@@ -15,14 +15,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/orbitswarm/orbit/engine"
 	pb "github.com/orbitswarm/orbit/proto"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // widthBackend's sessions have rows of dim values and return their input.
 type widthBackend struct{ dim int }
 
-func (b widthBackend) OpenSession(context.Context, string, engine.Span, int) (ComputeSession, error) {
+func (b widthBackend) OpenSession(context.Context, string, sharding.Span, int) (ComputeSession, error) {
 	return widthSession{b.dim}, nil
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/orbitswarm/orbit/engine"
 	pb "github.com/orbitswarm/orbit/proto"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // Limits of the info protocol.
@@ -25,7 +25,7 @@ const (
 // ModelInfo is one model span a peer serves.
 type ModelInfo struct {
 	Model           string
-	Span            engine.Span
+	Span            sharding.Span
 	Blocks          int     // blocks of the whole model
 	Throughput      float64 // tokens/s through one block of the span
 	FreeCacheBytes  int64
@@ -64,7 +64,7 @@ func infoFromWire(m *pb.InfoResponse) (Info, error) {
 	}
 	for _, x := range m.GetModels() {
 		mi := ModelInfo{
-			Model: x.GetModelId(), Span: engine.Span{Start: int(x.GetStart()), End: int(x.GetEnd())}, Blocks: int(x.GetBlocks()),
+			Model: x.GetModelId(), Span: sharding.Span{Start: int(x.GetStart()), End: int(x.GetEnd())}, Blocks: int(x.GetBlocks()),
 			Throughput: x.GetThroughput(), FreeCacheBytes: int64(min(x.GetFreeCacheBytes(), math.MaxInt64)),
 			FreeCacheTokens: int(x.GetFreeCacheTokens()), Load: x.GetLoad(), Entry: x.GetEntry(),
 		}

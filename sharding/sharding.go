@@ -21,21 +21,8 @@
 package sharding
 
 import (
-	"fmt"
 	"time"
 )
-
-// Span is the half-open block range [Start, End).
-type Span struct{ Start, End int }
-
-// Len is the number of blocks in s; it is 0 for an empty or inverted span.
-func (s Span) Len() int { return max(0, s.End-s.Start) }
-
-// Contains reports whether block b is in s.
-func (s Span) Contains(b int) bool { return s.Start <= b && b < s.End }
-
-// String formats s as [Start,End).
-func (s Span) String() string { return fmt.Sprintf("[%d,%d)", s.Start, s.End) }
 
 // clip returns s intersected with [0, blocks).
 func (s Span) clip(blocks int) Span {

@@ -15,8 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/routing"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // ErrNoProvider is wrapped by errors about blocks no provider could serve
@@ -175,10 +175,10 @@ func (f *Fetcher) Bans() *BanList { return f.bans }
 
 // Want says which parts of a model to fetch.
 type Want struct {
-	All   bool        // the whole model (Span, Embed and Head are ignored)
-	Span  engine.Span // transformer blocks
-	Embed bool        // the token embedding
-	Head  bool        // output norm and output matrix
+	All   bool          // the whole model (Span, Embed and Head are ignored)
+	Span  sharding.Span // transformer blocks
+	Embed bool          // the token embedding
+	Head  bool          // output norm and output matrix
 	// Name is the alias to give the model; "" uses general.name, or the
 	// root CID.
 	Name string
@@ -227,7 +227,7 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, want Want) (FetchStat
 	span := want.Span
 	embed, head := want.Embed, want.Head
 	if want.All {
-		span, embed, head = engine.Span{Start: 0, End: len(m.Layers)}, true, true
+		span, embed, head = sharding.Span{Start: 0, End: len(m.Layers)}, true, true
 	}
 	if err := checkSpan(m, span); err != nil {
 		return st, err
@@ -366,7 +366,7 @@ func (f *Fetcher) providers(ctx context.Context, c cid.Cid) []peer.ID {
 
 // lookupLayers finds the providers of each layer of span (in parallel),
 // adding the root's providers to each.
-func (f *Fetcher) lookupLayers(ctx context.Context, m *Manifest, span engine.Span, prov map[int][]peer.ID) {
+func (f *Fetcher) lookupLayers(ctx context.Context, m *Manifest, span sharding.Span, prov map[int][]peer.ID) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)

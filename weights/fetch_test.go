@@ -15,9 +15,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 func newHost(t testing.TB) host.Host {
@@ -74,7 +74,7 @@ func newProvider(t testing.TB, f *gguf.File, bad func(cid.Cid) bool) *provider {
 }
 
 // spanBytes assembles the span file in s and returns its bytes.
-func spanBytes(t testing.TB, s *Store, root cid.Cid, span engine.Span, embed, head bool) []byte {
+func spanBytes(t testing.TB, s *Store, root cid.Cid, span sharding.Span, embed, head bool) []byte {
 	t.Helper()
 	f, err := s.OpenSpan(context.Background(), root, span, embed, head)
 	if err != nil {
@@ -102,7 +102,7 @@ func TestFetchSpanFromTwoProviders(t *testing.T) {
 	now := time.Unix(1000, 0)
 	fe := NewFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(good.h), addrInfo(bad.h)},
 		Parallel: 4, PerPeer: 2, Batch: 2, Now: func() time.Time { return now }})
-	span := engine.Span{Start: 1, End: 3}
+	span := sharding.Span{Start: 1, End: 3}
 	var last Progress
 	fe.opt.Progress = func(p Progress) { last = p }
 	st, err := fe.Fetch(context.Background(), good.root, Want{Span: span, Embed: true})
@@ -308,7 +308,7 @@ func TestFetchThroughDHT(t *testing.T) {
 	}
 	s := openStore(t)
 	fe := NewFetcher(s, c, FetchOptions{Logger: quiet, Routing: dhts[2]})
-	span := engine.Span{Start: 2, End: 4}
+	span := sharding.Span{Start: 2, End: 4}
 	if _, err := fe.Fetch(ctx, a.root, Want{Span: span, Head: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestFetchPerCallProgress(t *testing.T) {
 	shared := 0
 	fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)},
 		Progress: func(Progress) { mu.Lock(); shared++; mu.Unlock() }})
-	spans := []engine.Span{{Start: 0, End: 1}, {Start: 1, End: 4}}
+	spans := []sharding.Span{{Start: 0, End: 1}, {Start: 1, End: 4}}
 	last := make([]Progress, len(spans))
 	var wg sync.WaitGroup
 	errs := make([]error, len(spans))
@@ -356,7 +356,7 @@ func TestFetchPerCallProgress(t *testing.T) {
 }
 
 // spanTensorBytes sums the sizes of the distinct chunks of span's blocks.
-func spanTensorBytes(t testing.TB, s *Store, root cid.Cid, span engine.Span) int64 {
+func spanTensorBytes(t testing.TB, s *Store, root cid.Cid, span sharding.Span) int64 {
 	t.Helper()
 	m, err := s.Manifest(context.Background(), root)
 	if err != nil {
@@ -389,7 +389,7 @@ func TestConcurrentFetchesOneProvider(t *testing.T) {
 	f := testModel(t)
 	p := newProvider(t, f, nil)
 	fe := NewFetcher(openStore(t), newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}, Batch: 1})
-	spans := []engine.Span{{Start: 0, End: 1}, {Start: 1, End: 2}, {Start: 2, End: 3}, {Start: 3, End: 4}}
+	spans := []sharding.Span{{Start: 0, End: 1}, {Start: 1, End: 2}, {Start: 2, End: 3}, {Start: 3, End: 4}}
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
 	for i, span := range spans {
@@ -449,7 +449,7 @@ func TestFetchRepairsCorruptBlocks(t *testing.T) {
 		{"layer manifest", m.Layers[1].CID, Want{All: true}},
 		{"last chunk of a tensor", lastChunk(layer(2)), Want{All: true}},
 		{"chunk of the embedding", embed[0].Chunks[0], Want{All: true}},
-		{"chunk of the wanted span only", layer(3).Tensors[0].Chunks[0], Want{Span: engine.Span{Start: 3, End: 4}}},
+		{"chunk of the wanted span only", layer(3).Tensors[0].Chunks[0], Want{Span: sharding.Span{Start: 3, End: 4}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openStore(t)

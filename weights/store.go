@@ -22,8 +22,8 @@ import (
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sys/unix"
 
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // ErrNoSpace is wrapped by errors about a data directory too full for an
@@ -189,7 +189,7 @@ func (s *Store) Layer(ctx context.Context, c cid.Cid) (*LayerManifest, error) {
 }
 
 // layers reads the layer manifests of span, checking their indexes.
-func (s *Store) layers(ctx context.Context, m *Manifest, span engine.Span) ([]*LayerManifest, error) {
+func (s *Store) layers(ctx context.Context, m *Manifest, span sharding.Span) ([]*LayerManifest, error) {
 	out := make([]*LayerManifest, 0, span.Len())
 	for i := span.Start; i < span.End; i++ {
 		ref := m.Layers[i]
@@ -221,7 +221,7 @@ func (s *Store) Metadata(ctx context.Context, m *Manifest) ([]gguf.KV, error) {
 	return DecodeMetadata(buf)
 }
 
-func checkSpan(m *Manifest, span engine.Span) error {
+func checkSpan(m *Manifest, span sharding.Span) error {
 	if span.Start < 0 || span.End > len(m.Layers) || span.Start > span.End {
 		return fmt.Errorf("weights: span %v outside the model's %d blocks", span, len(m.Layers))
 	}
@@ -301,7 +301,7 @@ func (s *Store) ggufWriter(ctx context.Context, m *Manifest, kvs []gguf.KV, ts [
 // allTensors returns every tensor of the model: non-block ones and those of
 // every layer (all layer manifests must be local).
 func (s *Store) allTensors(ctx context.Context, m *Manifest) ([]Tensor, error) {
-	ls, err := s.layers(ctx, m, engine.Span{Start: 0, End: len(m.Layers)})
+	ls, err := s.layers(ctx, m, sharding.Span{Start: 0, End: len(m.Layers)})
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +375,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 }
 
 // SpanPath is where OpenSpan caches the GGUF of a span.
-func (s *Store) SpanPath(root cid.Cid, span engine.Span, withEmbed, withHead bool) string {
+func (s *Store) SpanPath(root cid.Cid, span sharding.Span, withEmbed, withHead bool) string {
 	name := fmt.Sprintf("%s-%d-%d", root, span.Start, span.End)
 	if withEmbed {
 		name += "-embed"
@@ -393,7 +393,7 @@ func (s *Store) SpanPath(root cid.Cid, span engine.Span, withEmbed, withHead boo
 // directory with the sha2-256 of its bytes beside it, and reused
 // afterwards while it still hashes to that digest (else it is assembled
 // anew). The caller closes the file.
-func (s *Store) OpenSpan(ctx context.Context, root cid.Cid, span engine.Span, withEmbed, withHead bool) (*gguf.File, error) {
+func (s *Store) OpenSpan(ctx context.Context, root cid.Cid, span sharding.Span, withEmbed, withHead bool) (*gguf.File, error) {
 	path := s.SpanPath(root, span, withEmbed, withHead)
 	if f, err := openSpanCache(path); err == nil {
 		return f, nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 const modelPath = "../../shared/models/aidreams260K.gguf"
@@ -253,11 +254,11 @@ func TestCorruptChunkDetected(t *testing.T) {
 	if _, err := s.Export(ctx, root, io.Discard); !errors.As(err, &ce) {
 		t.Fatalf("Export used a corrupt chunk: %v", err)
 	}
-	if _, err := s.OpenSpan(ctx, root, engine.Span{Start: 2, End: 3}, false, false); !errors.As(err, &ce) {
+	if _, err := s.OpenSpan(ctx, root, sharding.Span{Start: 2, End: 3}, false, false); !errors.As(err, &ce) {
 		t.Fatalf("OpenSpan used a corrupt chunk: %v", err)
 	}
 	// A span without the bad block still opens.
-	f, err := s.OpenSpan(ctx, root, engine.Span{Start: 0, End: 2}, true, false)
+	f, err := s.OpenSpan(ctx, root, sharding.Span{Start: 0, End: 2}, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestGC(t *testing.T) {
 	ctx := context.Background()
 	a := importFile(t, s, openModel(t), "a")
 	b := importFile(t, s, synthModel(t, 2, 64, 128, 32, 1), "b")
-	f, err := s.OpenSpan(ctx, b, engine.Span{Start: 0, End: 1}, true, false)
+	f, err := s.OpenSpan(ctx, b, sharding.Span{Start: 0, End: 1}, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func TestGC(t *testing.T) {
 	if s.HasBlock(b) {
 		t.Fatal("root of b survived GC")
 	}
-	if _, err := os.Stat(s.SpanPath(b, engine.Span{Start: 0, End: 1}, true, false)); !os.IsNotExist(err) {
+	if _, err := os.Stat(s.SpanPath(b, sharding.Span{Start: 0, End: 1}, true, false)); !os.IsNotExist(err) {
 		t.Fatalf("span file of b survived GC: %v", err)
 	}
 	if v, err := s.Verify(ctx, a); err != nil || len(v.Missing) != 0 {
@@ -360,7 +361,7 @@ func TestOpenSpanMatchesFullModel(t *testing.T) {
 	whole := loadModel(t, full, engine.Full())
 	want := forward(t, whole, []*engine.Model{whole}, whole, tokens)
 
-	open := func(span engine.Span, embed, head bool) *gguf.File {
+	open := func(span sharding.Span, embed, head bool) *gguf.File {
 		f, err := s.OpenSpan(ctx, root, span, embed, head)
 		if err != nil {
 			t.Fatal(err)
@@ -368,21 +369,21 @@ func TestOpenSpanMatchesFullModel(t *testing.T) {
 		t.Cleanup(func() { f.Close() })
 		return f
 	}
-	first := open(engine.Span{Start: 0, End: 1}, true, false)
-	mid := open(engine.Span{Start: 1, End: 3}, false, false)
-	last := open(engine.Span{Start: 3, End: 4}, false, true)
+	first := open(sharding.Span{Start: 0, End: 1}, true, false)
+	mid := open(sharding.Span{Start: 1, End: 3}, false, false)
+	last := open(sharding.Span{Start: 3, End: 4}, false, true)
 	if _, ok := mid.Tensor("blk.0.attn_q.weight"); ok {
 		t.Fatal("span [1,3) file holds block 0")
 	}
 	if _, ok := mid.Tensor("token_embd.weight"); ok {
 		t.Fatal("span [1,3) file holds the embedding")
 	}
-	if st, _ := os.Stat(s.SpanPath(root, engine.Span{Start: 1, End: 3}, false, false)); st == nil || st.Size() >= int64(len(full.Bytes()))/2 {
+	if st, _ := os.Stat(s.SpanPath(root, sharding.Span{Start: 1, End: 3}, false, false)); st == nil || st.Size() >= int64(len(full.Bytes()))/2 {
 		t.Fatalf("span file too large: %v", st)
 	}
-	embed := loadModel(t, first, engine.Options{Blocks: engine.Span{Start: 0, End: 1}, Embed: true})
-	stage := loadModel(t, mid, engine.Options{Blocks: engine.Span{Start: 1, End: 3}})
-	head := loadModel(t, last, engine.Options{Blocks: engine.Span{Start: 3, End: 4}, Head: true})
+	embed := loadModel(t, first, engine.Options{Blocks: sharding.Span{Start: 0, End: 1}, Embed: true})
+	stage := loadModel(t, mid, engine.Options{Blocks: sharding.Span{Start: 1, End: 3}})
+	head := loadModel(t, last, engine.Options{Blocks: sharding.Span{Start: 3, End: 4}, Head: true})
 	got := forward(t, embed, []*engine.Model{embed, stage, head}, head, tokens)
 	if len(got) != len(want) {
 		t.Fatalf("%d logits, want %d", len(got), len(want))
@@ -393,11 +394,11 @@ func TestOpenSpanMatchesFullModel(t *testing.T) {
 		}
 	}
 	// The second open reuses the cached file.
-	again := open(engine.Span{Start: 1, End: 3}, false, false)
+	again := open(sharding.Span{Start: 1, End: 3}, false, false)
 	if !bytes.Equal(again.Bytes(), mid.Bytes()) {
 		t.Fatal("cached span file differs")
 	}
-	if _, err := s.OpenSpan(ctx, root, engine.Span{Start: 2, End: 9}, false, false); err == nil {
+	if _, err := s.OpenSpan(ctx, root, sharding.Span{Start: 2, End: 9}, false, false); err == nil {
 		t.Fatal("span past the model accepted")
 	}
 }
@@ -576,7 +577,7 @@ func TestImportChunkLayout(t *testing.T) {
 // damaged cache.
 func TestOpenSpanCacheVerified(t *testing.T) {
 	ctx := context.Background()
-	span := engine.Span{Start: 1, End: 3}
+	span := sharding.Span{Start: 1, End: 3}
 	flip := func(off func(n int) int) func(t *testing.T, path string) {
 		return func(t *testing.T, path string) {
 			b, err := os.ReadFile(path)

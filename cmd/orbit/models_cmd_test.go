@@ -25,6 +25,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -527,7 +528,7 @@ func TestModelsCmdSwarm(t *testing.T) {
 		t.Cleanup(func() { n.Close() })
 		return n
 	}
-	serveSpan := func(n *node.Node, span engine.Span, entry bool) {
+	serveSpan := func(n *node.Node, span sharding.Span, entry bool) {
 		src, err := n.StoreSource(root)
 		if err != nil {
 			t.Fatal(err)
@@ -536,7 +537,7 @@ func TestModelsCmdSwarm(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	layout := []engine.Span{{Start: 0, End: 2}, {Start: 1, End: 2}} // A's, B's
+	layout := []sharding.Span{{Start: 0, End: 2}, {Start: 1, End: 2}} // A's, B's
 	a := start(dataA)
 	serveSpan(a, layout[0], true)
 	ts := httptest.NewServer(api.NewServer(a.APIBackend(node.APIOptions{}), api.Options{Logger: quietLogger()}))

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/api"
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 func TestTransferLine(t *testing.T) {
@@ -54,7 +54,7 @@ func TestWriteStatusTransfers(t *testing.T) {
 // size draws nothing.
 func TestTransferBars(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	fetch := node.Transfer{Kind: node.TransferFetch, Model: "bafyM", Span: engine.Span{Start: 2, End: 4}, Started: t0}
+	fetch := node.Transfer{Kind: node.TransferFetch, Model: "bafyM", Span: sharding.Span{Start: 2, End: 4}, Started: t0}
 	for _, tc := range []struct {
 		name    string
 		reports []node.Transfer

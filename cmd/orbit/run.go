@@ -21,8 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/orbitswarm/orbit/api"
-
-	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
@@ -78,7 +76,7 @@ text like 'orbit generate', and exits.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), ollama:NAME[:TAG] (from the local ollama store), or name or root CID in the store or the swarm; default: the model the swarm needs most")
-	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b (half-open), or none (an entry node only); default: chosen from the swarm")
+	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b or [a,b) (half-open), or none (an entry node only); default: chosen from the swarm")
 	fl.IntVar(&f.memoryMiB, "memory", 0, "memory budget for block weights in MiB when choosing a span (0: 60% of available RAM)")
 	fl.IntVar(&f.maxBlocks, "max-blocks", 0, "most blocks to serve when choosing (0: all)")
 	fl.StringSliceVar(&f.listen, "listen", nil, "multiaddrs to listen on (default: TCP and QUIC, all interfaces, random ports)")
@@ -110,18 +108,17 @@ text like 'orbit generate', and exits.`,
 	return cmd
 }
 
-// parseSpan parses "a:b".
-func parseSpan(s string) (engine.Span, error) {
-	a, b, ok := strings.Cut(s, ":")
-	if !ok {
-		return engine.Span{}, fmt.Errorf("--blocks %q: want a:b", s)
+// parseSpan parses --blocks as sharding.ParseSpan does ("a:b" or
+// "[a,b)"); a node serves at least one block, so the span may not be empty.
+func parseSpan(s string) (sharding.Span, error) {
+	span, err := sharding.ParseSpan(s)
+	if err != nil {
+		return sharding.Span{}, fmt.Errorf("--blocks: %w", err)
 	}
-	start, err1 := strconv.Atoi(a)
-	end, err2 := strconv.Atoi(b)
-	if err1 != nil || err2 != nil || start < 0 || end <= start {
-		return engine.Span{}, fmt.Errorf("--blocks %q: want a:b with 0 <= a < b", s)
+	if span.Len() == 0 {
+		return sharding.Span{}, fmt.Errorf("--blocks %q: the span is empty; want a:b with a < b", s)
 	}
-	return engine.Span{Start: start, End: end}, nil
+	return span, nil
 }
 
 func runRun(cmd *cobra.Command, f *runFlags) error {
@@ -378,7 +375,7 @@ func resolveModel(store *weights.Store, model string) (*gguf.File, cid.Cid, erro
 
 // runPrompt generates through the swarm as its entry node.
 func runPrompt(ctx context.Context, cmd *cobra.Command, n *node.Node, src node.ModelSource, st node.ModelStatus, f *runFlags, sampler *sample.Sampler) error {
-	gf, err := src.Open(ctx, engine.Span{}, false, false)
+	gf, err := src.Open(ctx, sharding.Span{}, false, false)
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func spansText(spans []api.Span) string {
 	}
 	parts := make([]string, len(spans))
 	for i, s := range spans {
-		parts[i] = fmt.Sprintf("%s[%d,%d)", s.Model, s.Start, s.End)
+		parts[i] = s.String()
 	}
 	return strings.Join(parts, " ")
 }

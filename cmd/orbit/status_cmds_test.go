@@ -13,6 +13,7 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // statusBackend is a node API with fixed answers: the status and peers a
@@ -44,11 +45,11 @@ func TestStatusPeersCmds(t *testing.T) {
 	started := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	b := &statusBackend{
 		status: api.NodeStatus{PeerID: "12D3KooWSelf", Version: "v9", StartedAt: started, UptimeSeconds: 125,
-			Spans: []api.Span{{Model: "bafyM", Start: 0, End: 2}}, Load: api.Load{Active: 1, Queued: 2, MaxConcurrent: 4, MaxQueue: 16},
+			Spans: []api.Span{{Model: "bafyM", Span: sharding.Span{Start: 0, End: 2}}}, Load: api.Load{Active: 1, Queued: 2, MaxConcurrent: 4, MaxQueue: 16},
 			Requests: 7, TokensGenerated: 300, PromptTokens: 40, Peers: 2, Transfers: []api.Transfer{}},
 		peers: []api.PeerInfo{
-			{ID: "12D3KooWAlpha", Addrs: []string{"/ip4/10.0.0.1/tcp/4001"}, Spans: []api.Span{{Model: "bafyM", Start: 0, End: 2}}, Throughput: 12.5, RTTMillis: 3.2},
-			{ID: "12D3KooWBravo", Addrs: []string{"/ip4/10.0.0.2/tcp/4001", "/ip4/10.0.0.2/udp/4001/quic-v1"}, Spans: []api.Span{{Model: "bafyM", Start: 2, End: 4}}, Throughput: 9.75},
+			{ID: "12D3KooWAlpha", Addrs: []string{"/ip4/10.0.0.1/tcp/4001"}, Spans: []api.Span{{Model: "bafyM", Span: sharding.Span{Start: 0, End: 2}}}, Throughput: 12.5, RTTMillis: 3.2},
+			{ID: "12D3KooWBravo", Addrs: []string{"/ip4/10.0.0.2/tcp/4001", "/ip4/10.0.0.2/udp/4001/quic-v1"}, Spans: []api.Span{{Model: "bafyM", Span: sharding.Span{Start: 2, End: 4}}}, Throughput: 9.75},
 		},
 	}
 	open := httptest.NewServer(api.NewServer(b, api.Options{Logger: quietLogger()}))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -20,7 +19,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -364,18 +363,18 @@ func newWeightsVerifyCmd() *cobra.Command {
 	return cmd
 }
 
-// weightsParseSpan parses "A:B" (blocks A to B-1) or "all".
-func weightsParseSpan(s string) (engine.Span, bool, error) {
+// weightsParseSpan parses --blocks: "all" (or empty) for every block with
+// the embedding and head, else a span as sharding.ParseSpan reads it ("A:B"
+// or "[A,B)").
+func weightsParseSpan(s string) (sharding.Span, bool, error) {
 	if s == "" || s == "all" {
-		return engine.Span{}, true, nil
+		return sharding.Span{}, true, nil
 	}
-	a, b, ok := strings.Cut(s, ":")
-	x, err1 := strconv.Atoi(a)
-	y, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || x < 0 || y < x {
-		return engine.Span{}, false, fmt.Errorf("--blocks %q: want A:B with 0 <= A <= B, or all", s)
+	span, err := sharding.ParseSpan(s)
+	if err != nil {
+		return sharding.Span{}, false, fmt.Errorf("--blocks: %w, or all", err)
 	}
-	return engine.Span{Start: x, End: y}, false, nil
+	return span, false, nil
 }
 
 func newWeightsFetchCmd() *cobra.Command {
@@ -394,7 +393,7 @@ func newWeightsFetchCmd() *cobra.Command {
 	}
 	open := weightsDataDirFlag(cmd)
 	cmd.Flags().StringArrayVar(&peers, "peer", nil, "provider multiaddr with /p2p/ID (repeatable)")
-	cmd.Flags().StringVar(&blocks, "blocks", "all", "blocks to fetch: A:B for [A,B), or all (with embedding and head)")
+	cmd.Flags().StringVar(&blocks, "blocks", "all", "blocks to fetch: A:B or [A,B), or all (with embedding and head)")
 	cmd.Flags().BoolVar(&embed, "embed", false, "also fetch the token embedding")
 	cmd.Flags().BoolVar(&head, "head", false, "also fetch the output norm and head")
 	cmd.Flags().BoolVar(&useDHT, "dht", false, "find more providers in the DHT, bootstrapped from --peer")
