@@ -34,13 +34,15 @@ type TensorType uint32
 
 type typeInfo struct {
 	name       string
-	blockSize  int // elements per block
+	blockSize  int // elements per block; 0 for an id with no type
 	blockBytes int // bytes per block
 }
 
-// typeTable lists the sizes of the ggml types, so that files holding types
-// this project does not compute with can still be read and validated.
-var typeTable = map[TensorType]typeInfo{
+// typeTable lists the block layouts of the ggml types, indexed by id, so
+// that files holding types this project does not compute with can still be
+// read and validated. It is the one table of ggml type sizes: the kernels
+// take the block sizes of the types they compute with from it.
+var typeTable = [...]typeInfo{
 	0: {"f32", 1, 4}, 1: {"f16", 1, 2}, 2: {"q4_0", 32, 18}, 3: {"q4_1", 32, 20},
 	6: {"q5_0", 32, 22}, 7: {"q5_1", 32, 24}, 8: {"q8_0", 32, 34}, 9: {"q8_1", 32, 36},
 	10: {"q2_k", 256, 84}, 11: {"q3_k", 256, 110}, 12: {"q4_k", 256, 144}, 13: {"q5_k", 256, 176},
@@ -51,19 +53,37 @@ var typeTable = map[TensorType]typeInfo{
 	30: {"bf16", 1, 2}, 34: {"tq1_0", 256, 54}, 35: {"tq2_0", 256, 66}, 39: {"mxfp4", 32, 17},
 }
 
+// info returns t's layout; ok is false for an id with no known type.
+func (t TensorType) info() (ti typeInfo, ok bool) {
+	if uint64(t) >= uint64(len(typeTable)) || typeTable[t].blockSize == 0 {
+		return typeInfo{}, false
+	}
+	return typeTable[t], true
+}
+
+// String returns the ggml name of t ("f32", "q4_k", ...), or
+// "ggml_type(N)" for an unknown id.
 func (t TensorType) String() string {
-	if ti, ok := typeTable[t]; ok {
+	if ti, ok := t.info(); ok {
 		return ti.name
 	}
 	return fmt.Sprintf("ggml_type(%d)", uint32(t))
 }
 
 // Known reports whether the type's block layout is known.
-func (t TensorType) Known() bool { _, ok := typeTable[t]; return ok }
+func (t TensorType) Known() bool { _, ok := t.info(); return ok }
+
+// BlockSize returns the number of elements per block of t, or 0 if t is
+// unknown.
+func (t TensorType) BlockSize() int { ti, _ := t.info(); return ti.blockSize }
+
+// BlockBytes returns the number of bytes per block of t, or 0 if t is
+// unknown.
+func (t TensorType) BlockBytes() int { ti, _ := t.info(); return ti.blockBytes }
 
 // Size returns the number of bytes of a tensor of type t with n elements.
 func (t TensorType) Size(n uint64) (uint64, error) {
-	ti, ok := typeTable[t]
+	ti, ok := t.info()
 	if !ok {
 		return 0, fmt.Errorf("%w: unknown tensor type %d", ErrFormat, uint32(t))
 	}

@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"strings"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
 )
 
 // DType is a weight element type, numbered like GGUF's ggml_type.
@@ -19,7 +21,8 @@ const (
 	BF16 DType = 30
 )
 
-// Block sizes (elements per block) of the quantized types.
+// Block sizes (elements per block) of the quantized types, for the
+// kernels' arithmetic; TestLayoutMatchesGGUF holds them to GGUF's table.
 const (
 	qk  = 32  // q4_0, q8_0 and activation blocks
 	qkK = 256 // k-quant super-blocks
@@ -35,26 +38,13 @@ func Types() []DType {
 	return out
 }
 
-// String returns the lower-case name of t ("f32", "q4_k", ...), or
-// "dtype(N)" for unsupported ids.
+// String returns the lower-case name of t ("f32", "q4_k", ...), GGUF's
+// name for the type, or "dtype(N)" for unsupported ids.
 func (t DType) String() string {
-	switch t {
-	case F32:
-		return "f32"
-	case F16:
-		return "f16"
-	case Q4_0:
-		return "q4_0"
-	case Q8_0:
-		return "q8_0"
-	case Q4_K:
-		return "q4_k"
-	case Q6_K:
-		return "q6_k"
-	case BF16:
-		return "bf16"
+	if !t.Valid() {
+		return fmt.Sprintf("dtype(%d)", uint32(t))
 	}
-	return fmt.Sprintf("dtype(%d)", uint32(t))
+	return gguf.TensorType(t).String()
 }
 
 // ParseDType is the case-insensitive inverse of DType.String.
@@ -87,20 +77,17 @@ func (t DType) Quantized() bool {
 	return false
 }
 
-// BlockSize returns the number of elements per block, or 0 if t is invalid.
+// BlockSize returns the number of elements per block (from GGUF's type
+// table), or 0 if t is invalid.
 func (t DType) BlockSize() int {
-	switch t {
-	case F32, F16, BF16:
-		return 1
-	case Q4_0, Q8_0:
-		return qk
-	case Q4_K, Q6_K:
-		return qkK
+	if !t.Valid() {
+		return 0
 	}
-	return 0
+	return gguf.TensorType(t).BlockSize()
 }
 
-// Block sizes in bytes.
+// Block sizes in bytes, for the kernels' arithmetic on block layouts;
+// TestLayoutMatchesGGUF holds them to GGUF's type table.
 const (
 	q4_0Bytes = 2 + qk/2                   // 18
 	q8_0Bytes = 2 + qk                     // 34
@@ -108,23 +95,13 @@ const (
 	q6KBytes  = qkK/2 + qkK/4 + qkK/16 + 2 // 210
 )
 
-// BlockBytes returns the number of bytes per block, or 0 if t is invalid.
+// BlockBytes returns the number of bytes per block (from GGUF's type
+// table), or 0 if t is invalid.
 func (t DType) BlockBytes() int {
-	switch t {
-	case F32:
-		return 4
-	case F16, BF16:
-		return 2
-	case Q4_0:
-		return q4_0Bytes
-	case Q8_0:
-		return q8_0Bytes
-	case Q4_K:
-		return q4KBytes
-	case Q6_K:
-		return q6KBytes
+	if !t.Valid() {
+		return 0
 	}
-	return 0
+	return gguf.TensorType(t).BlockBytes()
 }
 
 // RowBytes returns the number of bytes needed to store n elements of type t.
