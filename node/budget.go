@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"strings"
 
 	"github.com/orbitswarm/orbit/engine"
@@ -21,12 +22,11 @@ func blockBytes(f *gguf.File, c *engine.Config) int64 {
 		return sum
 	}
 	params := int64(2*c.Dim*c.Dim + 2*c.Dim*c.KVDim() + 3*c.Dim*c.Hidden)
-	// Bytes per weight of the common llama.cpp file types (default f16).
-	perWeight := map[int64]float64{0: 4, 1: 2, 2: 18.0 / 32, 7: 34.0 / 32, 15: 144.0 / 256, 17: 176.0 / 256, 18: 210.0 / 256, 32: 2}
+	// Bytes per weight of the file type's main tensor type (default f16).
 	bpw := 2.0
-	if ft, err := f.Int("general.file_type"); err == nil {
-		if v, ok := perWeight[ft]; ok {
-			bpw = v
+	if ft, err := f.Int("general.file_type"); err == nil && ft >= 0 && ft <= math.MaxUint32 {
+		if t, ok := gguf.FileType(ft).TensorType(); ok {
+			bpw = float64(t.BlockBytes()) / float64(t.BlockSize())
 		}
 	}
 	return max(1, int64(float64(params)*bpw))

@@ -97,6 +97,49 @@ func (t TensorType) Size(n uint64) (uint64, error) {
 	return blocks * uint64(ti.blockBytes), nil
 }
 
+// FileType is llama.cpp's general.file_type (llama_ftype): the tensor type
+// that holds most of a file's weights.
+type FileType uint32
+
+// fileTypes is the one table of the file types Orbit writes or sizes, each
+// with its main tensor type; a tensor type listed twice maps to its first
+// file type.
+var fileTypes = [...]struct {
+	ft FileType
+	t  TensorType
+}{
+	{0, 0},   // all f32
+	{1, 1},   // mostly f16
+	{2, 2},   // mostly q4_0
+	{7, 8},   // mostly q8_0
+	{15, 12}, // mostly q4_k (Q4_K_M)
+	{17, 13}, // mostly q5_k (Q5_K_M)
+	{18, 14}, // mostly q6_k
+	{32, 30}, // mostly bf16
+}
+
+// FileTypeOf returns the file type whose weights are mostly of type t;
+// ok is false for a type with none in the table.
+func FileTypeOf(t TensorType) (ft FileType, ok bool) {
+	for _, e := range fileTypes {
+		if e.t == t {
+			return e.ft, true
+		}
+	}
+	return 0, false
+}
+
+// TensorType returns the type that holds most of the weights of a file of
+// type ft; ok is false for a file type not in the table.
+func (ft FileType) TensorType() (t TensorType, ok bool) {
+	for _, e := range fileTypes {
+		if e.ft == ft {
+			return e.t, true
+		}
+	}
+	return 0, false
+}
+
 // TensorInfo describes one tensor. Dims[0] is the contiguous dimension.
 type TensorInfo struct {
 	Name   string

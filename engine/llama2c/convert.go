@@ -88,7 +88,7 @@ func NewWriter(m *Model, v *tokenizer.Vocab, opt Options) (*gguf.Writer, error) 
 	if !typ.Valid() {
 		return nil, fmt.Errorf("llama2c: unsupported weight type %v", typ)
 	}
-	ft, ok := fileType(typ)
+	ft, ok := gguf.FileTypeOf(gguf.TensorType(typ))
 	if !ok {
 		return nil, fmt.Errorf("llama2c: no general.file_type for weight type %v", typ)
 	}
@@ -106,7 +106,7 @@ func NewWriter(m *Model, v *tokenizer.Vocab, opt Options) (*gguf.Writer, error) 
 	u32("attention.head_count_kv", m.KVHeads)
 	w.Set(arch+".attention.layer_norm_rms_epsilon", gguf.Float32(RMSEpsilon))
 	if typ != kernels.F32 {
-		w.Set("general.file_type", gguf.Uint32(ft))
+		w.Set("general.file_type", gguf.Uint32(uint32(ft)))
 	}
 	setVocab(w, v)
 	if typ.Quantized() {
@@ -225,25 +225,4 @@ func convertRows(out io.Writer, wt Weight, t kernels.DType, rowBytes int) error 
 		}
 	}
 	return nil
-}
-
-// fileType maps a weight type to llama.cpp's general.file_type (llama_ftype).
-func fileType(t kernels.DType) (uint32, bool) {
-	switch t {
-	case kernels.F32:
-		return 0, true
-	case kernels.F16:
-		return 1, true
-	case kernels.Q4_0:
-		return 2, true
-	case kernels.Q8_0:
-		return 7, true
-	case kernels.Q4_K:
-		return 15, true // Q4_K_M
-	case kernels.Q6_K:
-		return 18, true
-	case kernels.BF16:
-		return 32, true
-	}
-	return 0, false
 }

@@ -259,25 +259,6 @@ func matrixType(t kernels.DType, n int) kernels.DType {
 	return kernels.F16
 }
 
-// fileType maps a weight type to llama.cpp's general.file_type (llama_ftype).
-func fileType(t kernels.DType) uint32 {
-	switch t {
-	case kernels.F16:
-		return 1
-	case kernels.Q4_0:
-		return 2
-	case kernels.Q8_0:
-		return 7
-	case kernels.Q4_K:
-		return 15 // Q4_K_M
-	case kernels.Q6_K:
-		return 18
-	case kernels.BF16:
-		return 32
-	}
-	return 0
-}
-
 // NewWriter returns a GGUF writer for the model described by opt. Tensor
 // data is generated only when the writer writes.
 func NewWriter(opt Options) (*gguf.Writer, error) {
@@ -301,7 +282,8 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 	u32("attention.head_count_kv", s.KVHeads)
 	w.Set(a+".rope.freq_base", gguf.Float32(s.RopeBase))
 	w.Set(a+".attention.layer_norm_rms_epsilon", gguf.Float32(s.Eps))
-	w.Set("general.file_type", gguf.Uint32(fileType(opt.Type)))
+	ft, _ := gguf.FileTypeOf(gguf.TensorType(opt.Type)) // 0 (all f32) for a type with none
+	w.Set("general.file_type", gguf.Uint32(uint32(ft)))
 	opt.Vocab.ToGGUF(w.Set)
 	w.Set("general.quantization_version", gguf.Uint32(2))
 	for i := range ts {
