@@ -6,9 +6,10 @@
 //
 // The server sits on a Backend, a small token-level interface: today
 // NewLocalBackend runs one or more models in this process through package
-// engine; the swarm implements the same interface to run a model across
-// peers. Text (tokenization, chat templates, stop strings, streaming) is the
-// server's job; the backend only turns prompt tokens into new tokens.
+// engine; package swarmbackend implements the same interface over a swarm
+// node (package node) to run a model across peers. Text (tokenization, chat
+// templates, stop strings, streaming) is the server's job; the backend only
+// turns prompt tokens into new tokens.
 //
 // # Defaults and limits
 //

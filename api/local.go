@@ -12,6 +12,7 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -32,9 +33,9 @@ type LocalOptions struct {
 	// MaxQueue is how many generations may wait for a slot (default 16);
 	// beyond that Generate fails with ErrBusy. Negative means none.
 	MaxQueue int
-	PeerID   string   // reported by Status (default "local")
-	Version  string   // reported by Status
-	Metrics  *Metrics // updated with tokens, sessions and step latencies; may be nil
+	PeerID   string           // reported by Status (default "local")
+	Version  string           // reported by Status
+	Metrics  *metrics.Metrics // updated with tokens, sessions and step latencies; may be nil
 	Logger   *slog.Logger
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/api/web"
+	"github.com/orbitswarm/orbit/metrics"
 )
 
 // DefaultPort is the port of the node API; DefaultAddr its default address.
@@ -39,7 +40,7 @@ type Options struct {
 	MaxBodyBytes int64
 	// Metrics is exposed on /metrics and counts HTTP traffic; nil makes a
 	// new one. Give the backend the same Metrics to count its work.
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	// NoDashboard leaves / unserved.
 	NoDashboard bool
@@ -62,7 +63,7 @@ func NewServer(b Backend, opt Options) *Server {
 		opt.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if opt.Metrics == nil {
-		opt.Metrics = NewMetrics()
+		opt.Metrics = metrics.New()
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -97,7 +98,7 @@ func NewServer(b Backend, opt Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Metrics returns the server's metrics.
-func (s *Server) Metrics() *Metrics { return s.opt.Metrics }
+func (s *Server) Metrics() *metrics.Metrics { return s.opt.Metrics }
 
 // handle registers h for pattern, checking the method ("" for any) and,
 // when auth is set, the API key, and counting the request.
@@ -106,7 +107,7 @@ func (s *Server) handle(pattern, method string, auth bool, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		cw := &countingWriter{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
-			s.opt.Metrics.countRequest(label, cw.code)
+			s.opt.Metrics.CountRequest(label, cw.code)
 			s.opt.Metrics.AddHTTPBytes(0, cw.n)
 		}()
 		if method != "" && r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
+	"github.com/orbitswarm/orbit/metrics"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -214,7 +215,7 @@ func checkError(t *testing.T, base string, tc badCase) {
 }
 
 func TestClientDisconnectCancelsGeneration(t *testing.T) {
-	metrics := api.NewMetrics()
+	metrics := metrics.New()
 	local, _, _ := newLocal(t, api.LocalOptions{Metrics: metrics, MaxConcurrent: 1})
 	slow := newSlow(local, 20*time.Millisecond)
 	ts, _ := serve(t, slow, api.Options{Metrics: metrics})
@@ -378,7 +379,7 @@ func TestServeShutsDown(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	metrics := api.NewMetrics()
+	metrics := metrics.New()
 	b, _, _ := newLocal(t, api.LocalOptions{Metrics: metrics})
 	ts, _ := serve(t, b, api.Options{Metrics: metrics})
 	c, _ := client.New(ts.URL)

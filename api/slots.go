@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/orbitswarm/orbit/metrics"
 )
 
 // Slots admits generations: at most maxConcurrent run at once, at most
@@ -13,15 +15,15 @@ import (
 type Slots struct {
 	slots    chan struct{}
 	maxQueue int
-	metrics  *Metrics
+	metrics  *metrics.Metrics
 
 	mu             sync.Mutex
 	active, queued int
 }
 
 // NewSlots returns a Slots; metrics may be nil.
-func NewSlots(maxConcurrent, maxQueue int, metrics *Metrics) *Slots {
-	return &Slots{slots: make(chan struct{}, maxConcurrent), maxQueue: maxQueue, metrics: metrics}
+func NewSlots(maxConcurrent, maxQueue int, m *metrics.Metrics) *Slots {
+	return &Slots{slots: make(chan struct{}, maxConcurrent), maxQueue: maxQueue, metrics: m}
 }
 
 // Acquire takes a slot, waiting in the queue if there is room. Release

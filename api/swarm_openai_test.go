@@ -19,7 +19,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/api/swarmbackend"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
@@ -31,12 +33,12 @@ import (
 type swarmPair struct {
 	entry, server *node.Node
 	root          cid.Cid
-	backend       *node.APIBackend
-	metrics       *api.Metrics // the entry's
-	serverMetrics *api.Metrics
+	backend       *swarmbackend.Backend
+	metrics       *metrics.Metrics // the entry's
+	serverMetrics *metrics.Metrics
 
 	log   *slog.Logger
-	start func(store *weights.Store, m *api.Metrics, boot ...*node.Node) *node.Node
+	start func(store *weights.Store, m *metrics.Metrics, boot ...*node.Node) *node.Node
 }
 
 func startSwarmPair(t *testing.T) *swarmPair {
@@ -72,8 +74,8 @@ func startSwarmEntry(t *testing.T) *swarmPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &swarmPair{root: root, log: log, metrics: api.NewMetrics(), serverMetrics: api.NewMetrics()}
-	p.start = func(store *weights.Store, m *api.Metrics, boot ...*node.Node) *node.Node {
+	p := &swarmPair{root: root, log: log, metrics: metrics.New(), serverMetrics: metrics.New()}
+	p.start = func(store *weights.Store, m *metrics.Metrics, boot ...*node.Node) *node.Node {
 		cfg := node.Config{
 			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, Logger: log, Store: store, Metrics: m,
 			StepTimeout: 10 * time.Second, IOTimeout: 10 * time.Second, DiscoveryTimeout: 2 * time.Second, Version: "test",
@@ -96,7 +98,7 @@ func startSwarmEntry(t *testing.T) *swarmPair {
 	if _, err := p.entry.Serve(ctx, srcA, node.ServeOptions{Blocks: sharding.Span{Start: 0, End: 2}, Entry: true}); err != nil {
 		t.Fatal(err)
 	}
-	p.backend = p.entry.APIBackend(node.APIOptions{Metrics: p.metrics})
+	p.backend = swarmbackend.New(p.entry, swarmbackend.Options{Metrics: p.metrics, Logger: log})
 	return p
 }
 
@@ -134,7 +136,7 @@ func TestSwarmOpenAINodeClient(t *testing.T) {
 	p := startSwarmPair(t)
 	const prompt, n = "I dream of", 40
 	model := p.root.String()
-	ts, _ := serve(t, p.backend, api.Options{APIKey: "swarm-key", Metrics: api.NewMetrics()})
+	ts, _ := serve(t, p.backend, api.Options{APIKey: "swarm-key", Metrics: metrics.New()})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nodeBin, "testdata/openai_client.mjs", ts.URL+"/v1", model, "swarm-key", prompt, "40")

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -332,7 +332,7 @@ type computeSession struct {
 	span    sharding.Span
 	bytes   int64
 	bud     *budget
-	metrics *api.Metrics
+	metrics *metrics.Metrics
 	once    sync.Once
 	rows    []engine.Row
 	last    protocol.StepTiming

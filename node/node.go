@@ -19,8 +19,8 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
@@ -100,8 +100,9 @@ type Config struct {
 	// from it, fetching missing parts from the swarm. The caller owns it.
 	Store *weights.Store
 	// Metrics, when set, counts the sessions this node serves (and their
-	// KV-cache bytes); may be shared with an APIBackend.
-	Metrics *api.Metrics
+	// KV-cache bytes); may be shared with the HTTP API's backend
+	// (package api/swarmbackend).
+	Metrics *metrics.Metrics
 	// RebalanceInterval is the epoch of periodic rebalancing (60s; jitter
 	// of up to a tenth is added); negative turns it off.
 	RebalanceInterval time.Duration

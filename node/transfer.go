@@ -9,8 +9,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
@@ -84,14 +84,14 @@ func (t *Transfer) label() string {
 // transfers tracks the node's imports and fetches. It is safe for
 // concurrent use; a nil *transfers tracks nothing.
 type transfers struct {
-	metrics *api.Metrics
+	metrics *metrics.Metrics
 	notify  func(Transfer) // Config.OnTransfer; may be nil
 
 	mu    sync.Mutex
 	byKey map[string]*Transfer
 }
 
-func newTransfers(metrics *api.Metrics, notify func(Transfer)) *transfers {
+func newTransfers(metrics *metrics.Metrics, notify func(Transfer)) *transfers {
 	return &transfers{metrics: metrics, notify: notify, byKey: map[string]*Transfer{}}
 }
 
@@ -213,21 +213,4 @@ func (n *Node) Import(ctx context.Context, f *gguf.File, file string, opt weight
 	}
 	h.end(root, err)
 	return root, err
-}
-
-// apiTransfer is t as the node API reports it.
-func apiTransfer(t Transfer) api.Transfer {
-	out := api.Transfer{
-		Kind: t.Kind, Model: t.Model, File: t.File, Phase: t.Phase, DoneBytes: t.Done, TotalBytes: t.Total,
-		BytesPerSecond: t.Rate, ETASeconds: t.ETA.Seconds(), StartedAt: t.Started, FinishedAt: t.Finished, Error: t.Err,
-	}
-	if t.Kind == TransferFetch {
-		out.Start, out.End, out.Embed, out.Head = t.Span.Start, t.Span.End, t.Embed, t.Head
-	}
-	end := t.Finished
-	if end.IsZero() {
-		end = time.Now()
-	}
-	out.ElapsedSeconds = end.Sub(t.Started).Seconds()
-	return out
 }

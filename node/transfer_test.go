@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,148 +11,13 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/orbitswarm/orbit/api"
-	"github.com/orbitswarm/orbit/api/client"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/weights"
 )
 
-// nodeAPI serves n's API (the node API and /metrics) over real HTTP on
-// loopback and returns a client of it.
-func nodeAPI(t testing.TB, n *Node, metrics *api.Metrics) *client.Client {
-	t.Helper()
-	ts := httptest.NewServer(api.NewServer(n.APIBackend(APIOptions{Metrics: metrics}), api.Options{Metrics: metrics, Logger: testLogger(t)}))
-	t.Cleanup(ts.Close)
-	c, err := client.New(ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// TestTransferFetchProgress: node B starts with an empty store and
-// fetches blocks 2-4 (with the embedding and head) of a model node A
-// imported. While the fetch runs, B's node API (real HTTP, through the Go
-// client) reports it as fetching; when Serve returns, the tracker, the API
-// and /metrics report it done with every byte.
-func TestTransferFetchProgress(t *testing.T) {
-	storeA, root := importModel(t, aidreamsPath)
-	cfg := testConfig(t)
-	cfg.Store = storeA
-	a := startNode(t, cfg)
-	serve(t, a, storeSource(t, a, root), ServeOptions{Blocks: spanOf(0, 2)})
-
-	var (
-		mu       sync.Mutex
-		c        *client.Client // set before B fetches anything
-		seen     []api.Transfer // B's API during the fetch
-		seenErr  error
-		phases   []string // of the fetch of blocks 2-4, as the hook saw them
-		observed bool
-	)
-	metrics := api.NewMetrics()
-	cfg = testConfig(t, a)
-	cfg.Store = emptyStore(t)
-	cfg.Metrics = metrics
-	cfg.OnTransfer = func(tr Transfer) {
-		if tr.Kind != TransferFetch || tr.Span != spanOf(2, 4) {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(phases) == 0 || phases[len(phases)-1] != tr.Phase {
-			phases = append(phases, tr.Phase)
-		}
-		// The first report that knows the size: ask the API over HTTP,
-		// from inside the fetch, so the answer is from mid-transfer.
-		if tr.Phase == PhaseFetching && tr.Total > 0 && !observed {
-			observed = true
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			st, err := c.Status(ctx)
-			seen, seenErr = st.Transfers, err
-		}
-	}
-	b := startNode(t, cfg)
-	mu.Lock()
-	c = nodeAPI(t, b, metrics)
-	mu.Unlock()
-	serve(t, b, storeSource(t, b, root), ServeOptions{Blocks: spanOf(2, 4), Entry: true})
-
-	mu.Lock()
-	defer mu.Unlock()
-	if !observed || seenErr != nil {
-		t.Fatalf("the API was not asked during the fetch (observed %v): %v", observed, seenErr)
-	}
-	if len(seen) != 1 {
-		t.Fatalf("transfers during the fetch: %+v, want one", seen)
-	}
-	if got := seen[0]; got.Kind != "fetch" || got.Phase != "fetching" || got.Model != root.String() || got.Start != 2 || got.End != 4 ||
-		!got.Embed || !got.Head || got.TotalBytes <= 0 || got.DoneBytes > got.TotalBytes || !got.FinishedAt.IsZero() || !got.Running() {
-		t.Fatalf("transfer during the fetch: %+v", got)
-	}
-	if want := []string{PhaseFetching, PhaseDone}; fmt.Sprint(phases) != fmt.Sprint(want) {
-		t.Fatalf("phases %v, want %v", phases, want)
-	}
-
-	// The tracker: one transfer per model, the span's fetch replacing the
-	// metadata's.
-	trs := b.Transfers()
-	if len(trs) != 1 {
-		t.Fatalf("transfers %+v, want one", trs)
-	}
-	tr := trs[0]
-	if tr.Phase != PhaseDone || tr.Done != tr.Total || tr.Total != seen[0].TotalBytes || tr.Err != "" || tr.Finished.IsZero() ||
-		tr.Finished.Before(tr.Started) || tr.ETA != 0 || tr.Running() {
-		t.Fatalf("tracked transfer %+v, want done with %d bytes", tr, seen[0].TotalBytes)
-	}
-	if p := tr.Progress(); p.Done != p.Total || p.Elapsed <= 0 {
-		t.Fatalf("progress %+v", p)
-	}
-
-	// The API over HTTP, after the fetch.
-	ctx := t.Context()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Transfers) != 1 {
-		t.Fatalf("API transfers %+v", st.Transfers)
-	}
-	if got := st.Transfers[0]; got.Phase != "done" || got.DoneBytes != got.TotalBytes || got.TotalBytes != tr.Total || got.ETASeconds != 0 ||
-		got.FinishedAt.IsZero() || got.Error != "" || got.Model != root.String() {
-		t.Fatalf("API transfer after the fetch: %+v", got)
-	}
-	text, err := c.Metrics(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		fmt.Sprintf("orbit_transfer_bytes{kind=\"fetch\",model=%q} %d\n", root.String(), tr.Total),
-		fmt.Sprintf("orbit_transfer_size_bytes{kind=\"fetch\",model=%q} %d\n", root.String(), tr.Total),
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %q", want)
-		}
-	}
-	// Every chunk B fetched was counted (the metadata's and the span's).
-	var chunks int
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, "orbit_chunks_fetched_total "); ok {
-			chunks, _ = strconv.Atoi(v)
-		}
-	}
-	if chunks <= 0 {
-		t.Errorf("orbit_chunks_fetched_total %d after a fetch", chunks)
-	}
-	// A node serving only what it imported fetched nothing.
-	if trs := a.Transfers(); len(trs) != 0 {
-		t.Fatalf("node A's transfers %+v, want none", trs)
-	}
-}
-
 // TestTransferFetchFails: a fetch that cannot finish is reported failed,
-// with its error, by the tracker and the node API.
+// with its error, by the tracker (the node API reports the tracker's
+// transfers: see package swarmbackend).
 func TestTransferFetchFails(t *testing.T) {
 	storeA, root := importModel(t, aidreamsPath)
 	cfg := testConfig(t)
@@ -191,13 +54,6 @@ func TestTransferFetchFails(t *testing.T) {
 			if tr.Kind != TransferFetch || tr.Phase != PhaseFailed || tr.Err != err.Error() || tr.Finished.IsZero() || tr.Running() ||
 				tr.Model != root.String() || tr.Span != spanOf(1, 3) {
 				t.Fatalf("transfer %+v, want failed with %q", tr, err)
-			}
-			st, err := b.APIBackend(APIOptions{}).Status(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(st.Transfers) != 1 || st.Transfers[0].Phase != "failed" || st.Transfers[0].Error != tr.Err {
-				t.Fatalf("API transfers %+v", st.Transfers)
 			}
 		})
 	}

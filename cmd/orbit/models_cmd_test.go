@@ -21,6 +21,7 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
+	"github.com/orbitswarm/orbit/api/swarmbackend"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
@@ -540,7 +541,7 @@ func TestModelsCmdSwarm(t *testing.T) {
 	layout := []sharding.Span{{Start: 0, End: 2}, {Start: 1, End: 2}} // A's, B's
 	a := start(dataA)
 	serveSpan(a, layout[0], true)
-	ts := httptest.NewServer(api.NewServer(a.APIBackend(node.APIOptions{}), api.Options{Logger: quietLogger()}))
+	ts := httptest.NewServer(api.NewServer(swarmbackend.New(a, swarmbackend.Options{}), api.Options{Logger: quietLogger()}))
 	t.Cleanup(ts.Close)
 	b := start(t.TempDir(), a)
 	serveSpan(b, layout[1], false)

@@ -8,7 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
-	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/metrics"
 )
 
 // countingHost counts the payload bytes of every stream the node opens or
@@ -18,11 +18,11 @@ import (
 // counted.
 type countingHost struct {
 	host.Host
-	m *api.Metrics
+	m *metrics.Metrics
 }
 
 // countNetworkBytes returns a node.Config.WrapHost that counts into m.
-func countNetworkBytes(m *api.Metrics) func(host.Host) host.Host {
+func countNetworkBytes(m *metrics.Metrics) func(host.Host) host.Host {
 	return func(h host.Host) host.Host { return &countingHost{Host: h, m: m} }
 }
 
@@ -49,7 +49,7 @@ func (h *countingHost) SetStreamHandlerMatch(pid protocol.ID, match func(protoco
 // countingStream counts what is read from and written to a stream.
 type countingStream struct {
 	network.Stream
-	m *api.Metrics
+	m *metrics.Metrics
 }
 
 func (s *countingStream) Read(b []byte) (int, error) {

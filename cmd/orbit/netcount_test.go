@@ -13,7 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
-	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/metrics"
 )
 
 // TestCountNetworkBytes: the wrapped host counts the bytes of the streams
@@ -26,7 +26,7 @@ func TestCountNetworkBytes(t *testing.T) {
 	}
 	t.Cleanup(func() { mn.Close() })
 	hs := mn.Hosts()
-	m := api.NewMetrics()
+	m := metrics.New()
 	self, other := countNetworkBytes(m)(hs[0]), hs[1]
 
 	// reply reads the request (up to the writer's CloseWrite), then
@@ -108,7 +108,7 @@ func TestCountNetworkBytes(t *testing.T) {
 func protocolID(i int) protocol.ID { return protocol.ID(fmt.Sprintf("/orbit/test-count/%d", i)) }
 
 // networkBytes reads orbit_network_bytes_total from m.
-func networkBytes(t *testing.T, m *api.Metrics) (in, out int64) {
+func networkBytes(t *testing.T, m *metrics.Metrics) (in, out int64) {
 	t.Helper()
 	var b strings.Builder
 	if err := m.WritePrometheus(&b); err != nil {

@@ -21,9 +21,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/api/swarmbackend"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
@@ -166,17 +168,17 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	metrics := api.NewMetrics()
+	mets := metrics.New()
 	cfg := node.Config{
 		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
-		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version, Store: store, Metrics: metrics, Logger: log,
+		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version, Store: store, Metrics: mets, Logger: log,
 		RebalanceInterval: f.rebalance, RouteMode: routeMode,
 	}
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put
 	}
 	// The swarm's bytes in and out feed orbit_network_bytes_total.
-	cfg.WrapHost = countNetworkBytes(metrics)
+	cfg.WrapHost = countNetworkBytes(mets)
 	if f.linkEmulation != "" {
 		// Until runRun returns, not just until the signal: the bench may
 		// still cut or heal while the node drains.
@@ -256,7 +258,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		if err != nil {
 			return fmt.Errorf("api: listen: %w", err)
 		}
-		srv := api.NewServer(n.APIBackend(node.APIOptions{Metrics: metrics}), api.Options{APIKey: key, Metrics: metrics, Logger: log})
+		srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{Metrics: mets, Logger: log}), api.Options{APIKey: key, Metrics: mets, Logger: log})
 		apiURL = "http://" + ln.Addr().String()
 		apiDone = make(chan error, 1)
 		go func() { apiDone <- srv.Serve(apiCtx, ln) }()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/metrics"
 )
 
 type serveFlags struct {
@@ -73,18 +74,18 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		id = strings.TrimSuffix(filepath.Base(f.model), filepath.Ext(f.model))
 	}
 	name, _ := lm.file.String("general.name")
-	metrics := api.NewMetrics()
+	mets := metrics.New()
 	log := slog.Default()
 	maxQueue := f.maxQueue
 	if maxQueue == 0 {
 		maxQueue = -1 // LocalOptions: negative means no queue
 	}
 	b, err := api.NewLocalBackend([]api.LocalModel{{ID: id, Name: name, Model: lm.model, Tokenizer: lm.tok}},
-		api.LocalOptions{MaxConcurrent: f.maxConcurrent, MaxQueue: maxQueue, Version: version, Metrics: metrics, Logger: log})
+		api.LocalOptions{MaxConcurrent: f.maxConcurrent, MaxQueue: maxQueue, Version: version, Metrics: mets, Logger: log})
 	if err != nil {
 		return err
 	}
-	srv := api.NewServer(b, api.Options{APIKey: key, Metrics: metrics, Logger: log})
+	srv := api.NewServer(b, api.Options{APIKey: key, Metrics: mets, Logger: log})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", f.listen)
 	if err != nil {

@@ -1,4 +1,9 @@
-package node
+// Package swarmbackend is the HTTP API's backend over a swarm node: an
+// api.Backend whose generations run through the swarm with the node as
+// their entry. It adapts the node's own methods (EntryModel, Tokenizer,
+// GenerateObserved, PlanRoute, SwarmView, Transfers) to the API's types,
+// so that the node does not depend on the HTTP API.
+package swarmbackend
 
 import (
 	"context"
@@ -16,27 +21,32 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/metrics"
+	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
-// APIOptions tune an APIBackend. Zero values take the defaults noted.
-type APIOptions struct {
+// Options tune a Backend. Zero values take the defaults noted.
+type Options struct {
 	// MaxConcurrent caps the generations running at once (4); MaxQueue
 	// the ones waiting beyond those (16; negative: none wait).
 	MaxConcurrent int
 	MaxQueue      int
 	// Metrics is fed with tokens, generations, load and per-hop step
-	// latencies; may be nil. (Pass the same Metrics as Config.Metrics to
-	// count this node's server sessions too.)
-	Metrics *api.Metrics
+	// latencies; may be nil. (Pass the same Metrics as node.Config.Metrics
+	// to count this node's server sessions too.)
+	Metrics *metrics.Metrics
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
 }
 
-// APIBackend is an api.Backend over the swarm: this node is the entry node
-// of every generation. Models are the ones this node serves as an entry
-// (ServeOptions.Entry); clients name them by model ID or by general.name.
-type APIBackend struct {
-	n       *Node
-	opt     APIOptions
+// Backend is an api.Backend over the swarm: the node is the entry node of
+// every generation. Models are the ones the node serves as an entry
+// (node.ServeOptions.Entry); clients name them by model ID or by
+// general.name.
+type Backend struct {
+	n       *node.Node
+	opt     Options
 	started time.Time
 	slots   *api.Slots
 	log     *slog.Logger
@@ -45,10 +55,11 @@ type APIBackend struct {
 	toks map[string]*tokenizer.Tokenizer
 }
 
-var _ api.Backend = (*APIBackend)(nil)
+var _ api.Backend = (*Backend)(nil)
 
-// APIBackend returns an api.Backend running generations through the swarm.
-func (n *Node) APIBackend(opt APIOptions) *APIBackend {
+// New returns an api.Backend running generations through the swarm with n
+// as their entry.
+func New(n *node.Node, opt Options) *Backend {
 	if opt.MaxConcurrent <= 0 {
 		opt.MaxConcurrent = 4
 	}
@@ -57,51 +68,37 @@ func (n *Node) APIBackend(opt APIOptions) *APIBackend {
 	} else if opt.MaxQueue < 0 {
 		opt.MaxQueue = 0
 	}
-	return &APIBackend{n: n, opt: opt, started: time.Now(), slots: api.NewSlots(opt.MaxConcurrent, opt.MaxQueue, opt.Metrics),
-		log: n.log.With("component", "api"), toks: map[string]*tokenizer.Tokenizer{}}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Backend{n: n, opt: opt, started: time.Now(), slots: api.NewSlots(opt.MaxConcurrent, opt.MaxQueue, opt.Metrics),
+		log: opt.Logger.With("component", "api"), toks: map[string]*tokenizer.Tokenizer{}}
 }
 
-// entry finds a model this node is an entry of, by ID or general.name,
-// and acquires it as a generation (see (*Node).acquire): the caller
-// calls release(true) once done with its file and engine parts, so that a
-// rebalance does not retire (unmap) them underneath.
-func (b *APIBackend) entry(model string) (*served, error) {
-	b.n.mu.Lock()
-	defer b.n.mu.Unlock()
-	s := b.n.models[model]
-	if s == nil || s.entry == nil {
-		s = nil
-		for _, c := range b.n.models {
-			if c.entry != nil && c.name() == model && model != "" {
-				s = c
-				break
-			}
-		}
+// entry finds a model the node is an entry of, by ID or general.name.
+func (b *Backend) entry(model string) (node.EntryModel, error) {
+	m, err := b.n.EntryModel(model)
+	if errors.Is(err, node.ErrNotEntry) {
+		return m, fmt.Errorf("%w: %q", api.ErrUnknownModel, model)
 	}
-	if s == nil {
-		return nil, fmt.Errorf("%w: %q", api.ErrUnknownModel, model)
-	}
-	s.hold(true)
-	return s, nil
+	return m, err
 }
 
-// Models lists the models this node can generate with, with the number of
+// Models lists the models the node can generate with, with the number of
 // servers of every block in the current swarm view.
-func (b *APIBackend) Models(ctx context.Context) ([]api.ModelInfo, error) {
+func (b *Backend) Models(ctx context.Context) ([]api.ModelInfo, error) {
 	out := []api.ModelInfo{}
 	for _, st := range b.n.Models() {
 		if !st.Entry {
 			continue
 		}
-		// Acquired only to read the name: the view below is gathered
-		// over the network and must not hold a replaced span.
-		srv := b.n.acquire(st.Model, true)
-		if srv == nil {
+		// Read only for the name: the view below is gathered over the
+		// network and must not hold a replaced span.
+		em, err := b.n.EntryModel(st.Model)
+		if err != nil {
 			continue
 		}
-		name := srv.name()
-		srv.release(true)
-		mi := api.ModelInfo{ID: st.Model, Name: name, ContextLength: st.Config.Context, Blocks: st.Blocks,
+		mi := api.ModelInfo{ID: st.Model, Name: em.Name, ContextLength: st.Config.Context, Blocks: st.Blocks,
 			Coverage: make([]int, st.Blocks), VocabSize: st.Config.VocabSize, OwnedBy: b.n.ID().String()}
 		if v, err := b.n.SwarmView(ctx, st.Model, false); err == nil {
 			mi.Throughput = make([]float64, st.Blocks)
@@ -120,37 +117,39 @@ func (b *APIBackend) Models(ctx context.Context) ([]api.ModelInfo, error) {
 }
 
 // Tokenizer reads the tokenizer of model from its GGUF metadata, once.
-func (b *APIBackend) Tokenizer(model string) (*tokenizer.Tokenizer, error) {
-	srv, err := b.entry(model)
+func (b *Backend) Tokenizer(model string) (*tokenizer.Tokenizer, error) {
+	m, err := b.entry(model)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.release(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if t := b.toks[srv.id]; t != nil {
+	if t := b.toks[m.ID]; t != nil {
 		return t, nil
 	}
-	t, err := tokenizer.FromGGUF(srv.file)
-	if err != nil {
-		return nil, fmt.Errorf("node: tokenizer of %s: %w", srv.id, err)
+	t, err := b.n.Tokenizer(m.ID)
+	if errors.Is(err, node.ErrNotEntry) {
+		return nil, fmt.Errorf("%w: %q", api.ErrUnknownModel, model)
 	}
-	b.toks[srv.id] = t
+	if err != nil {
+		return nil, err
+	}
+	b.toks[m.ID] = t
 	return t, nil
 }
 
-// Status describes this node.
-func (b *APIBackend) Status(ctx context.Context) (api.NodeStatus, error) {
+// Status describes the node.
+func (b *Backend) Status(ctx context.Context) (api.NodeStatus, error) {
 	load := b.slots.Load()
 	snap := b.opt.Metrics.Snapshot()
 	st := api.NodeStatus{
-		PeerID: b.n.ID().String(), Version: b.n.cfg.Version, StartedAt: b.started,
+		PeerID: b.n.ID().String(), Version: b.n.Version(), StartedAt: b.started,
 		UptimeSeconds: time.Since(b.started).Seconds(), Load: load, Spans: []api.Span{},
 		Requests: snap.Generations, TokensGenerated: snap.TokensGenerated, PromptTokens: snap.PromptTokens,
-		Peers: len(b.n.host.Network().Peers()), Transfers: []api.Transfer{},
+		Peers: len(b.n.Host().Network().Peers()), Transfers: []api.Transfer{},
 	}
 	for _, t := range b.n.Transfers() {
-		st.Transfers = append(st.Transfers, apiTransfer(t))
+		st.Transfers = append(st.Transfers, Transfer(t, time.Now()))
 	}
 	for _, m := range b.n.Models() {
 		if m.Span.Len() > 0 {
@@ -160,20 +159,21 @@ func (b *APIBackend) Status(ctx context.Context) (api.NodeStatus, error) {
 	return st, nil
 }
 
-// Peers lists the other peers: the servers of the swarm views of this
+// Peers lists the other peers: the servers of the swarm views of the
 // node's models, and the peers it is connected to.
-func (b *APIBackend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
+func (b *Backend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
+	h := b.n.Host()
 	byID := map[peer.ID]*api.PeerInfo{}
 	add := func(p peer.ID) *api.PeerInfo {
 		if pi := byID[p]; pi != nil {
 			return pi
 		}
 		pi := &api.PeerInfo{ID: p.String(), Addrs: []string{}, Spans: []api.Span{}}
-		for _, a := range b.n.host.Peerstore().Addrs(p) {
+		for _, a := range h.Peerstore().Addrs(p) {
 			pi.Addrs = append(pi.Addrs, a.String())
 		}
 		sort.Strings(pi.Addrs)
-		if rtt := b.n.host.Peerstore().LatencyEWMA(p); rtt > 0 {
+		if rtt := h.Peerstore().LatencyEWMA(p); rtt > 0 {
 			pi.RTTMillis = float64(rtt) / float64(time.Millisecond)
 		}
 		byID[p] = pi
@@ -200,8 +200,8 @@ func (b *APIBackend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 			}
 		}
 	}
-	for _, p := range b.n.host.Network().Peers() {
-		if b.n.host.Network().Connectedness(p) == network.Connected {
+	for _, p := range h.Network().Peers() {
+		if h.Network().Connectedness(p) == network.Connected {
 			add(p)
 		}
 	}
@@ -214,72 +214,48 @@ func (b *APIBackend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 }
 
 // Route plans the hops a generation of model would take now.
-func (b *APIBackend) Route(ctx context.Context, model string) ([]api.RouteHop, error) {
-	srv, err := b.entry(model)
+func (b *Backend) Route(ctx context.Context, model string) ([]api.RouteHop, error) {
+	m, err := b.entry(model)
 	if err != nil {
 		return nil, err
 	}
-	// Only the ID is needed; planning goes over the network, so the
-	// model is not held meanwhile.
-	id := srv.id
-	srv.release(true)
-	hops, err := b.n.PlanRoute(ctx, id)
+	hops, err := b.n.PlanRoute(ctx, m.ID)
 	if err != nil {
-		if errors.Is(err, ErrNoRoute) {
+		if errors.Is(err, node.ErrNoRoute) {
 			// A gap in the swarm's coverage: as for a generation, the
 			// client may retry once a server takes the missing blocks.
 			err = fmt.Errorf("%w: %w", api.ErrBusy, err)
 		}
 		return nil, err
 	}
+	h := b.n.Host()
 	out := make([]api.RouteHop, 0, len(hops))
-	for _, h := range hops {
-		rh := api.RouteHop{Peer: h.Peer.String(), Start: h.Span.Start, End: h.Span.End, Local: h.Peer == b.n.ID()}
+	for _, hop := range hops {
+		rh := api.RouteHop{Peer: hop.Peer.String(), Start: hop.Span.Start, End: hop.Span.End, Local: hop.Peer == b.n.ID()}
 		if !rh.Local {
-			if as := b.n.host.Peerstore().Addrs(h.Peer); len(as) > 0 {
+			if as := h.Peerstore().Addrs(hop.Peer); len(as) > 0 {
 				rh.Addr = as[0].String()
 			}
-			rh.RTTMillis = float64(b.n.host.Peerstore().LatencyEWMA(h.Peer)) / float64(time.Millisecond)
+			rh.RTTMillis = float64(h.Peerstore().LatencyEWMA(hop.Peer)) / float64(time.Millisecond)
 		}
 		out = append(out, rh)
 	}
 	return out, nil
 }
 
-// PlanRoute returns the route a generation of model would take now.
-func (n *Node) PlanRoute(ctx context.Context, model string) ([]RouteHop, error) {
-	// A plain lookup: blocks is fixed when the model is loaded, and
-	// nothing of its file or engine parts is touched.
-	srv := n.servedModel(model)
-	if srv == nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotEntry, model)
-	}
-	g := &generation{n: n, model: model, blocks: srv.blocks, maxLen: 1, exclude: map[string]bool{}}
-	hops, err := g.plan(ctx, sharding.Span{Start: 0, End: srv.blocks}, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]RouteHop, len(hops))
-	for i, h := range hops {
-		out[i] = RouteHop{Peer: h.peer, Span: h.span}
-	}
-	return out, nil
-}
-
-// Generate runs req through the swarm with this node as the entry.
-func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit func(tok int32) error) (api.GenerateResult, error) {
+// Generate runs req through the swarm with the node as the entry.
+func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit func(tok int32) error) (api.GenerateResult, error) {
 	var res api.GenerateResult
-	if b.n.draining.Load() {
+	if b.n.Draining() {
 		return res, fmt.Errorf("%w: node is shutting down", api.ErrBusy)
 	}
-	srv, err := b.entry(req.Model)
+	// Its ID and configuration are all this needs of the model: the
+	// generation acquires the model it runs on itself.
+	em, err := b.entry(req.Model)
 	if err != nil {
 		return res, err
 	}
-	// Its ID and configuration are all this needs of the model:
-	// generate acquires the model it runs on itself.
-	id, cfg := srv.id, srv.entry.Config
-	srv.release(true)
+	id, cfg := em.ID, em.Config
 	switch {
 	case len(req.Prompt) == 0:
 		return res, fmt.Errorf("%w: empty prompt", api.ErrBadRequest)
@@ -317,16 +293,16 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 	m := b.opt.Metrics
 	m.AddGeneration()
 	stopped := false
-	st, err := b.n.generate(ctx, id, req.Prompt, req.MaxTokens, sampler, stop, func(tok int32) error {
+	st, err := b.n.GenerateObserved(ctx, id, req.Prompt, req.MaxTokens, sampler, stop, func(tok int32) error {
 		m.AddTokens(1)
 		if err := emit(tok); err != nil {
 			stopped = errors.Is(err, api.ErrStop)
 			return err
 		}
 		return nil
-	}, genOptions{observe: func(p peer.ID, span sharding.Span, d time.Duration) {
-		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", shortID(p), span.Start, span.End), d)
-	}})
+	}, func(p peer.ID, span sharding.Span, d time.Duration) {
+		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", node.ShortID(p), span.Start, span.End), d)
+	})
 	m.AddPromptTokens(st.PromptTokens)
 	m.AddRouteEvents(st.Failovers, st.Relayed)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode
@@ -339,7 +315,7 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 		switch {
-		case errors.Is(err, ErrNoRoute):
+		case errors.Is(err, node.ErrNoRoute):
 			err = fmt.Errorf("%w: %w", api.ErrBusy, err)
 		case errors.Is(err, engine.ErrBadInput):
 			err = fmt.Errorf("%w: %w", api.ErrBadRequest, err)
@@ -352,4 +328,22 @@ func (b *APIBackend) Generate(ctx context.Context, req api.GenerateRequest, emit
 		res.FinishReason = api.FinishLength
 	}
 	return res, nil
+}
+
+// Transfer is t as the node API reports it, its elapsed time counted up
+// to now while it runs.
+func Transfer(t node.Transfer, now time.Time) api.Transfer {
+	out := api.Transfer{
+		Kind: t.Kind, Model: t.Model, File: t.File, Phase: t.Phase, DoneBytes: t.Done, TotalBytes: t.Total,
+		BytesPerSecond: t.Rate, ETASeconds: t.ETA.Seconds(), StartedAt: t.Started, FinishedAt: t.Finished, Error: t.Err,
+	}
+	if t.Kind == node.TransferFetch {
+		out.Start, out.End, out.Embed, out.Head = t.Span.Start, t.Span.End, t.Embed, t.Head
+	}
+	end := t.Finished
+	if end.IsZero() {
+		end = now
+	}
+	out.ElapsedSeconds = end.Sub(t.Started).Seconds()
+	return out
 }

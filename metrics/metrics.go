@@ -1,4 +1,4 @@
-package api
+package metrics
 
 import (
 	"bufio"
@@ -52,8 +52,8 @@ type histogram struct {
 	n      uint64
 }
 
-// NewMetrics returns empty metrics.
-func NewMetrics() *Metrics {
+// New returns empty metrics.
+func New() *Metrics {
 	return &Metrics{requests: map[requestKey]int64{}, steps: map[string]*histogram{}, transfers: map[transferKey][2]int64{}}
 }
 
@@ -171,8 +171,8 @@ func (m *Metrics) SetTransfer(kind, model string, done, total int64) {
 	m.transfers[transferKey{kind, model}] = [2]int64{done, total}
 }
 
-// countRequest counts an HTTP request by route pattern and status code.
-func (m *Metrics) countRequest(path string, code int) {
+// CountRequest counts an HTTP request by route pattern and status code.
+func (m *Metrics) CountRequest(path string, code int) {
 	if m == nil {
 		return
 	}
@@ -181,18 +181,18 @@ func (m *Metrics) countRequest(path string, code int) {
 	m.mu.Unlock()
 }
 
-// MetricsSnapshot is a copy of the counters that NodeStatus reports.
-type MetricsSnapshot struct {
+// Snapshot is a copy of the counters that NodeStatus reports.
+type Snapshot struct {
 	Generations, TokensGenerated, PromptTokens int64
 	Sessions, KVCacheBytes                     int64
 }
 
 // Snapshot returns the current counters.
-func (m *Metrics) Snapshot() MetricsSnapshot {
+func (m *Metrics) Snapshot() Snapshot {
 	if m == nil {
-		return MetricsSnapshot{}
+		return Snapshot{}
 	}
-	return MetricsSnapshot{
+	return Snapshot{
 		Generations:     m.generations.Load(),
 		TokensGenerated: m.tokens.Load(),
 		PromptTokens:    m.promptTokens.Load(),

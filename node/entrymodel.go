@@ -1,0 +1,112 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/sharding"
+)
+
+// EntryModel describes a model this node is an entry of.
+type EntryModel struct {
+	ID     string        // the model's ID (its root CID for a stored model)
+	Name   string        // general.name, or ""
+	Blocks int           // of the whole model
+	Config engine.Config // the model's configuration
+}
+
+// entryOf finds a model this node is an entry of, by ID or general.name,
+// and acquires it as a generation (see (*Node).acquire): the caller
+// calls release(true) once done with its file and engine parts, so that a
+// rebalance does not retire (unmap) them underneath.
+func (n *Node) entryOf(model string) (*served, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.models[model]
+	if s == nil || s.entry == nil {
+		s = nil
+		for _, c := range n.models {
+			if c.entry != nil && c.name() == model && model != "" {
+				s = c
+				break
+			}
+		}
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotEntry, model)
+	}
+	s.hold(true)
+	return s, nil
+}
+
+// EntryModel finds a model this node is an entry of, by ID or by
+// general.name; it wraps ErrNotEntry when there is none. The model is
+// held only while it is read.
+func (n *Node) EntryModel(model string) (EntryModel, error) {
+	s, err := n.entryOf(model)
+	if err != nil {
+		return EntryModel{}, err
+	}
+	defer s.release(true)
+	return EntryModel{ID: s.id, Name: s.name(), Blocks: s.blocks, Config: s.entry.Config}, nil
+}
+
+// Tokenizer reads the tokenizer of a model this node is an entry of (by ID
+// or general.name) from its GGUF metadata; it wraps ErrNotEntry when there
+// is no such model. Callers that ask often keep the answer.
+func (n *Node) Tokenizer(model string) (*tokenizer.Tokenizer, error) {
+	s, err := n.entryOf(model)
+	if err != nil {
+		return nil, err
+	}
+	defer s.release(true)
+	t, err := tokenizer.FromGGUF(s.file)
+	if err != nil {
+		return nil, fmt.Errorf("node: tokenizer of %s: %w", s.id, err)
+	}
+	return t, nil
+}
+
+// Draining reports whether the node is leaving the swarm (Drain or
+// StopSessions was called): it takes no new generations.
+func (n *Node) Draining() bool { return n.draining.Load() }
+
+// Version is the software version the node reports (Config.Version).
+func (n *Node) Version() string { return n.cfg.Version }
+
+// ShortID is the short form of a peer ID the node uses in logs and metric
+// labels: its last 8 characters.
+func ShortID(p peer.ID) string { return shortID(p) }
+
+// GenerateObserved is Generate, telling observe (if not nil) each hop's
+// round trip of every step: the server, the blocks it ran and the time.
+func (n *Node) GenerateObserved(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler,
+	stop func(int32) bool, emit func(int32) error, observe func(server peer.ID, span sharding.Span, roundTrip time.Duration)) (Stats, error) {
+	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: observe})
+}
+
+// PlanRoute returns the route a generation of model would take now.
+func (n *Node) PlanRoute(ctx context.Context, model string) ([]RouteHop, error) {
+	// A plain lookup: blocks is fixed when the model is loaded, and
+	// nothing of its file or engine parts is touched.
+	srv := n.servedModel(model)
+	if srv == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotEntry, model)
+	}
+	g := &generation{n: n, model: model, blocks: srv.blocks, maxLen: 1, exclude: map[string]bool{}}
+	hops, err := g.plan(ctx, sharding.Span{Start: 0, End: srv.blocks}, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RouteHop, len(hops))
+	for i, h := range hops {
+		out[i] = RouteHop{Peer: h.peer, Span: h.span}
+	}
+	return out, nil
+}
