@@ -189,7 +189,7 @@ func (m *Model) checkRows(rows []Row) error {
 func ropeInvFreq(c *Config) []float64 {
 	inv := make([]float64, c.RopeDim/2)
 	for j := range inv {
-		inv[j] = math.Pow(c.RopeBase, -float64(2*j)/float64(c.RopeDim))
+		inv[j] = kernels.Pow(c.RopeBase, -float64(2*j)/float64(c.RopeDim))
 		if c.RopeFreqFactors != nil {
 			inv[j] /= float64(c.RopeFreqFactors[j])
 		}
@@ -203,7 +203,7 @@ func (m *Model) ropeTables(rows []Row) {
 	sin := grow(&m.buf.sin, len(rows)*half)
 	for r, row := range rows {
 		for j, f := range m.ropeInv {
-			s, c := math.Sincos(float64(row.Pos) * f)
+			s, c := kernels.Sincos(float64(row.Pos) * f)
 			cos[r*half+j], sin[r*half+j] = float32(c), float32(s)
 		}
 	}
@@ -223,8 +223,8 @@ func (m *Model) rope(vec []float32, heads, r int) {
 				a, b = j, j+half
 			}
 			x0, x1 := v[a], v[b]
-			v[a] = x0*cos[j] - x1*sin[j]
-			v[b] = x0*sin[j] + x1*cos[j]
+			v[a] = float32(x0*cos[j]) - float32(x1*sin[j])
+			v[b] = float32(x0*sin[j]) + float32(x1*cos[j])
 		}
 	}
 }
@@ -344,7 +344,7 @@ func (m *Model) attnWorker(w int) {
 		}
 		var sum float32
 		for p, s := range sc {
-			e := float32(math.Exp(float64(s - maxS)))
+			e := kernels.Exp32(s - maxS)
 			sc[p] = e
 			sum += e
 		}
@@ -361,7 +361,7 @@ func (m *Model) attnWorker(w int) {
 func rmsNorm(dst, x, w []float32, eps float32) {
 	var ss float64
 	for _, v := range x {
-		ss += float64(v) * float64(v)
+		ss += float64(float64(v) * float64(v)) // exact product
 	}
 	scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
 	for i, v := range x {

@@ -3,8 +3,6 @@
 package kernels
 
 import (
-	"encoding/binary"
-	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -15,15 +13,6 @@ func dotF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
 func dotBF16AVX2(w *byte, x *float32, n int) float32
-
-//go:noescape
-func dotF32AVX512(a, b *float32, n int) float32
-
-//go:noescape
-func dotF16AVX512(w *byte, x *float32, n int) float32
-
-//go:noescape
-func dotBF16AVX512(w *byte, x *float32, n int) float32
 
 //go:noescape
 func axpyAVX512(y, x *float32, n int, a float32)
@@ -82,12 +71,6 @@ func q8_0x4x8VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride i
 //go:noescape
 func q4_0x4x8VNNI(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 
-//go:noescape
-func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
-
-//go:noescape
-func q6Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
-
 var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
@@ -96,13 +79,13 @@ var (
 	avx2Set = kernelSet{
 		impl:     AVX2,
 		quantAct: quantizeAct,
-		dotF32:   dotF32Asm(dotF32AVX2, 8),
+		dotF32:   dotF32Asm,
 		axpyF32:  axpyAsm(axpyAVX2, 8),
-		dotRows:  dotRowsAsm(dotRowsAVX2, 8, dotF32Asm(dotF32AVX2, 8)),
+		dotRows:  dotRowsAsm,
 		axpyRows: axpyRowsAsm(axpyRowsAVX2, 8, axpyAsm(axpyAVX2, 8)),
-		f32Rows:  f32RowsAsm(dotF32AVX2, 8),
-		f16Rows:  halfRowsAsm(dotF16AVX2, 8, F16ToF32),
-		bf16Rows: halfRowsAsm(dotBF16AVX2, 8, BF16ToF32),
+		f32Rows:  f32RowsAsm,
+		f16Rows:  halfRowsAsm(dotF16AVX2, dotF16Generic),
+		bf16Rows: halfRowsAsm(dotBF16AVX2, dotBF16Generic),
 		q8_0Rows: q4RowsAsm(q8_0x4AVX2),
 		q4_0Rows: q4RowsAsm(q4_0x4AVX2),
 		q4KRows:  kRowsAsm(q4Kx4AVX2),
@@ -115,17 +98,19 @@ var (
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
-		dotF32:    dotF32Asm(dotF32AVX512, 16),
+		dotF32:    dotF32Asm,
 		axpyF32:   axpyAsm(axpyAVX512, 16),
-		dotRows:   rowsOf(dotF32Asm(dotF32AVX512, 16)),
+		dotRows:   dotRowsAsm,
 		axpyRows:  axpyRowsOf(axpyAsm(axpyAVX512, 16)),
-		f32Rows:   f32RowsAsm(dotF32AVX512, 16),
-		f16Rows:   halfRowsAsm(dotF16AVX512, 16, F16ToF32),
-		bf16Rows:  halfRowsAsm(dotBF16AVX512, 16, BF16ToF32),
+		f32Rows:   f32RowsAsm,
+		f16Rows:   halfRowsAsm(dotF16AVX2, dotF16Generic),
+		bf16Rows:  halfRowsAsm(dotBF16AVX2, dotBF16Generic),
 		q8_0Rows:  q4RowsAsm(q8_0x4VNNI),
 		q4_0Rows:  q4RowsAsm(q4_0x4VNNI),
-		q4KRows:   kRowsAsm(q4Kx4VNNI),
-		q6KRows:   kRowsAsm(q6Kx4VNNI),
+		q4KRows:   kRowsAsm(q4Kx4AVX2),
+		q6KRows:   kRowsAsm(q6Kx4AVX2),
+		q4KCols:   q4Kx1x4AVX2,
+		q6KCols:   q6Kx1x4AVX2,
 		q8_0Tile:  q8_0x4x4VNNI,
 		q4_0Tile:  q4_0x4x4VNNI,
 		q8_0Tile8: q8_0x4x8VNNI,
@@ -152,48 +137,37 @@ func archSet(i Impl) *kernelSet {
 	return nil
 }
 
-// dotF32Asm wraps an asm dot that handles multiples of step elements; the
-// remaining tail is added in Go, in order, after the asm part.
-func dotF32Asm(k func(a, b *float32, n int) float32, step int) func(a, b []float32) float32 {
-	return func(a, b []float32) float32 {
-		n := len(a)
-		b = b[:n]
-		m := n &^ (step - 1)
-		var s float32
-		if m > 0 {
-			s = k(&a[0], &b[0], m)
-		}
-		for i := m; i < n; i++ {
-			s += a[i] * b[i]
-		}
-		return s
+// The float dots of both amd64 sets are the AVX2 16-lane kernels, which
+// give the canonical (generic) results for lengths that are multiples of
+// 16; other lengths use the generic kernels.
+
+// dotF32Asm is the canonical dot product of a and b (len(b) >= len(a)).
+func dotF32Asm(a, b []float32) float32 {
+	n := len(a)
+	if n == 0 || n%fLanes != 0 {
+		return dotF32Generic(a, b)
 	}
+	_ = b[n-1]
+	var s float32
+	dotRowsAVX2(&a[0], &b[0], n, 0, 1, &s)
+	return s
 }
 
-// siluMulAsm is siluMul with siluMulAVX2 on whole groups of 4 (bitwise
+// siluMulAsm is siluMul with siluMulAVX2 on whole groups of 8 (bitwise
 // the same results).
 func siluMulAsm(g, u []float32) {
-	n := len(g) &^ 3
+	n := len(g) &^ 7
 	if n > 0 {
 		_ = u[:n]
 		for i := 0; i < n; {
 			i += siluMulAVX2(&g[i], &u[i], n-i)
-			if i < n { // a group math.Exp treats specially
-				siluMul(g[i:i+4], u[i:i+4])
-				i += 4
+			if i < n { // a group with an argument Exp32 treats apart
+				siluMul(g[i:i+8], u[i:i+8])
+				i += 8
 			}
 		}
 	}
 	siluMul(g[n:], u[n:len(g)])
-}
-
-// dotF32AVX2 is the AVX2 dot product of n elements (n % 8 == 0):
-// dotRowsAVX2 on one row, so a dot alone and a row of DotRowsF32 are
-// bitwise the same.
-func dotF32AVX2(a, b *float32, n int) float32 {
-	var s float32
-	dotRowsAVX2(a, b, n, 0, 1, &s)
-	return s
 }
 
 // axpyAVX2 is y += a*x over n elements (n % 8 == 0): axpyRowsAVX2 on one
@@ -202,21 +176,20 @@ func axpyAVX2(y, x *float32, n int, a float32) {
 	axpyRowsAVX2(y, x, n, 0, 1, &a)
 }
 
-// dotRowsAsm wraps an asm many-rows dot for rows whose length is a
-// multiple of step; other lengths go row by row through the set's dot.
-func dotRowsAsm(k func(a, b *float32, n, stride, rows int, out *float32), step int, dot func(a, b []float32) float32) func(dst, a, b []float32, stride int) {
-	return func(dst, a, b []float32, stride int) {
-		n := len(a)
-		if n == 0 || n%step != 0 {
-			dotRowsLoop(dst, a, b, stride, dot)
-			return
-		}
-		_ = b[(len(dst)-1)*stride+n-1]
-		k(&a[0], &b[0], n, stride, len(dst), &dst[0])
+// dotRowsAsm is DotRowsF32 with dotRowsAVX2 for lengths that are
+// multiples of 16.
+func dotRowsAsm(dst, a, b []float32, stride int) {
+	n := len(a)
+	if n == 0 || n%fLanes != 0 {
+		dotRowsLoop(dst, a, b, stride, dotF32Generic)
+		return
 	}
+	_ = b[(len(dst)-1)*stride+n-1]
+	dotRowsAVX2(&a[0], &b[0], n, stride, len(dst), &dst[0])
 }
 
-// axpyRowsAsm is dotRowsAsm for axpyRowsAVX2.
+// axpyRowsAsm wraps axpyRowsAVX2 for lengths that are multiples of step;
+// other lengths go row by row through axpy.
 func axpyRowsAsm(k func(y, x *float32, n, stride, rows int, coef *float32), step int, axpy func(y []float32, a float32, x []float32)) func(y, coef, x []float32, stride int) {
 	return func(y, coef, x []float32, stride int) {
 		n := len(y)
@@ -243,40 +216,33 @@ func axpyAsm(k func(y, x *float32, n int, a float32), step int) func(y []float32
 	}
 }
 
-func f32RowsAsm(k func(a, b *float32, n int) float32, step int) fRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, x []float32) {
-		n := len(x)
-		m := n &^ (step - 1)
-		_ = w[:len(dst)*rowBytes]
-		for r := range dst {
-			row := w[r*rowBytes : r*rowBytes+4*n]
-			var s float32
-			if m > 0 {
-				s = k((*float32)(unsafe.Pointer(&row[0])), &x[0], m)
-			}
-			for i := m; i < n; i++ {
-				s += math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:])) * x[i]
-			}
-			dst[r] = s
-		}
+// f32RowsAsm computes rows of float32 weights against x.
+func f32RowsAsm(dst []float32, w []byte, rowBytes int, x []float32) {
+	n := len(x)
+	if n == 0 || n%fLanes != 0 {
+		fRowsLoop(dotF32Bytes)(dst, w, rowBytes, x)
+		return
+	}
+	_ = w[:len(dst)*rowBytes]
+	for r := range dst {
+		row := w[r*rowBytes : r*rowBytes+4*n]
+		dotRowsAVX2((*float32)(unsafe.Pointer(&row[0])), &x[0], n, 0, 1, &dst[r])
 	}
 }
 
-func halfRowsAsm(k func(w *byte, x *float32, n int) float32, step int, conv func(uint16) float32) fRowsFn {
+// halfRowsAsm adapts a 16-bit-weight asm dot; lengths that are not a
+// multiple of 16 use the generic dot.
+func halfRowsAsm(k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
 	return func(dst []float32, w []byte, rowBytes int, x []float32) {
 		n := len(x)
-		m := n &^ (step - 1)
+		if n == 0 || n%fLanes != 0 {
+			fRowsLoop(generic)(dst, w, rowBytes, x)
+			return
+		}
 		_ = w[:len(dst)*rowBytes]
 		for r := range dst {
 			row := w[r*rowBytes : r*rowBytes+2*n]
-			var s float32
-			if m > 0 {
-				s = k(&row[0], &x[0], m)
-			}
-			for i := m; i < n; i++ {
-				s += conv(binary.LittleEndian.Uint16(row[2*i:])) * x[i]
-			}
-			dst[r] = s
+			dst[r] = k(&row[0], &x[0], n)
 		}
 	}
 }

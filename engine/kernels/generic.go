@@ -41,73 +41,78 @@ func quantizeAct(c qcol, x []float32) {
 	}
 }
 
-// Generic (pure Go) kernels. Each reduction has one fixed order.
+// Generic (pure Go) kernels: the executable definition of the canonical
+// arithmetic (see the package documentation). Every product that feeds an
+// addition is rounded explicitly, float32(x*y), so no compiler may fuse
+// them.
+
+// fLanes is the number of partial sums of a float dot product: element i
+// goes to lane i%fLanes.
+const fLanes = 16
+
+// hsum8 is the canonical sum of 8 lanes.
+func hsum8(h *[8]float32) float32 {
+	return ((h[0] + h[4]) + (h[1] + h[5])) + ((h[2] + h[6]) + (h[3] + h[7]))
+}
+
+// hsum16 is the canonical sum of 16 lanes: lane k plus lane k+8, then
+// hsum8.
+func hsum16(l *[fLanes]float32) float32 {
+	var h [8]float32
+	for k := range h {
+		h[k] = l[k] + l[k+8]
+	}
+	return hsum8(&h)
+}
 
 func dotF32Generic(a, b []float32) float32 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
+	var l [fLanes]float32
 	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+	for ; i+fLanes <= len(a); i += fLanes {
+		for k := range l {
+			l[k] += float32(a[i+k] * b[i+k])
+		}
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
+	for k := 0; i+k < len(a); k++ {
+		l[k] += float32(a[i+k] * b[i+k])
 	}
-	return (s0 + s1) + (s2 + s3)
+	return hsum16(&l)
 }
 
 func axpyF32Generic(y []float32, a float32, x []float32) {
 	x = x[:len(y)]
 	for i := range y {
-		y[i] += a * x[i]
+		y[i] += float32(a * x[i])
 	}
+}
+
+// dotConv is the canonical float dot product of n weights converted by
+// at(i) with x.
+func dotConv(n int, x []float32, at func(i int) float32) float32 {
+	var l [fLanes]float32
+	for i := 0; i < n; i++ {
+		l[i%fLanes] += float32(at(i) * x[i])
+	}
+	return hsum16(&l)
 }
 
 func dotF16Generic(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
-	var s0, s1 float32
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		s0 += F16ToF32(binary.LittleEndian.Uint16(w[2*i:])) * x[i]
-		s1 += F16ToF32(binary.LittleEndian.Uint16(w[2*i+2:])) * x[i+1]
-	}
-	for ; i < len(x); i++ {
-		s0 += F16ToF32(binary.LittleEndian.Uint16(w[2*i:])) * x[i]
-	}
-	return s0 + s1
+	return dotConv(len(x), x, func(i int) float32 { return F16ToF32(binary.LittleEndian.Uint16(w[2*i:])) })
 }
 
 func dotBF16Generic(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
-	var s0, s1 float32
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		s0 += math.Float32frombits(uint32(binary.LittleEndian.Uint16(w[2*i:]))<<16) * x[i]
-		s1 += math.Float32frombits(uint32(binary.LittleEndian.Uint16(w[2*i+2:]))<<16) * x[i+1]
-	}
-	for ; i < len(x); i++ {
-		s0 += math.Float32frombits(uint32(binary.LittleEndian.Uint16(w[2*i:]))<<16) * x[i]
-	}
-	return s0 + s1
+	return dotConv(len(x), x, func(i int) float32 { return BF16ToF32(binary.LittleEndian.Uint16(w[2*i:])) })
 }
 
 func dotF32Bytes(w []byte, x []float32) float32 {
 	w = w[:4*len(x)]
-	var s0, s1 float32
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) * x[i]
-		s1 += math.Float32frombits(binary.LittleEndian.Uint32(w[4*i+4:])) * x[i+1]
-	}
-	for ; i < len(x); i++ {
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) * x[i]
-	}
-	return s0 + s1
+	return dotConv(len(x), x, func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) })
 }
 
+// dotQ8_0Generic: per block b in order, acc += float(isum_b) * (dw_b*dx_b).
 func dotQ8_0Generic(w []byte, a qcol) float32 {
 	var sum float32
 	for b := range a.d {
@@ -119,18 +124,12 @@ func dotQ8_0Generic(w []byte, a qcol) float32 {
 		for j := range qs {
 			isum += int32(int8(qs[j])) * int32(xq[j])
 		}
-		sum = fma32(float32(isum), d*a.d[b], sum)
+		sum += float32(float32(isum) * float32(d*a.d[b]))
 	}
 	return sum
 }
 
-// fma32 approximates a float32 fused multiply-add (the product of two
-// float32 is exact in float64; the sum is rounded twice, which can differ
-// from a single rounding in rare halfway cases).
-func fma32(x, y, z float32) float32 {
-	return float32(math.FMA(float64(x), float64(y), float64(z)))
-}
-
+// dotQ4_0Generic is dotQ8_0Generic with isum_b = sum((q-8)*x).
 func dotQ4_0Generic(w []byte, a qcol) float32 {
 	var sum float32
 	for b := range a.d {
@@ -143,13 +142,16 @@ func dotQ4_0Generic(w []byte, a qcol) float32 {
 			isum += int32(qs[j]&0x0f)*int32(xq[j]) + int32(qs[j]>>4)*int32(xq[j+qk/2])
 		}
 		isum -= 8 * a.s[b]
-		sum = fma32(float32(isum), d*a.d[b], sum)
+		sum += float32(float32(isum) * float32(d*a.d[b]))
 	}
 	return sum
 }
 
+// dotQ4KGeneric: lane j (sub-block j of every super-block) accumulates
+// acc_j += (float(isum_j*sc_j)*dx_j)*d; acc_j -= (float(xs_j*m_j)*dx_j)*dmin
+// over the super-blocks in order; the result is hsum8(acc).
 func dotQ4KGeneric(w []byte, a qcol) float32 {
-	var sum float32
+	var acc [8]float32
 	nb := len(a.d) / 8
 	for b := 0; b < nb; b++ {
 		blk := w[b*q4KBytes : (b+1)*q4KBytes]
@@ -157,7 +159,6 @@ func dotQ4KGeneric(w []byte, a qcol) float32 {
 		dmin := f16At(blk, 2)
 		scales := blk[4:16]
 		qs := blk[16:]
-		var sumd, summ float32
 		for j := 0; j < 8; j++ {
 			sc, m := scaleMinK4(j, scales)
 			q := qs[(j/2)*32 : (j/2)*32+32]
@@ -173,16 +174,20 @@ func dotQ4KGeneric(w []byte, a qcol) float32 {
 				}
 			}
 			dx := a.d[b*8+j]
-			sumd += dx * float32(isum*int32(sc))
-			summ += dx * float32(a.s[b*8+j]*int32(m))
+			sd := float32(float32(isum*int32(sc)) * dx)
+			sm := float32(float32(a.s[b*8+j]*int32(m)) * dx)
+			acc[j] += float32(sd * d)
+			acc[j] -= float32(sm * dmin)
 		}
-		sum += d*sumd - dmin*summ
 	}
-	return sum
+	return hsum8(&acc)
 }
 
+// dotQ6KGeneric: lane j accumulates acc_j += (float(isum_j)*dx_j)*d, where
+// isum_j = sc_2j*dot(first 16) + sc_2j+1*dot(last 16) exactly; the result
+// is hsum8(acc).
 func dotQ6KGeneric(w []byte, a qcol) float32 {
-	var sum float32
+	var acc [8]float32
 	nb := len(a.d) / 8
 	var qv [qkK]int8
 	for b := 0; b < nb; b++ {
@@ -201,7 +206,6 @@ func dotQ6KGeneric(w []byte, a qcol) float32 {
 			ql = ql[64:]
 			qh = qh[32:]
 		}
-		var bsum float32
 		for j := 0; j < 8; j++ {
 			xq := a.q[(b*8+j)*qk : (b*8+j)*qk+qk]
 			var i0, i1 int32
@@ -210,11 +214,11 @@ func dotQ6KGeneric(w []byte, a qcol) float32 {
 				i1 += int32(qv[32*j+16+l]) * int32(xq[16+l])
 			}
 			isum := i0*int32(int8(sc[2*j])) + i1*int32(int8(sc[2*j+1]))
-			bsum += a.d[b*8+j] * float32(isum)
+			t := float32(float32(isum) * a.d[b*8+j])
+			acc[j] += float32(t * d)
 		}
-		sum += d * bsum
 	}
-	return sum
+	return hsum8(&acc)
 }
 
 // rowsLoop adapts a one-row dot to a qRowsFn.

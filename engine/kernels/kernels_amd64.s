@@ -2,253 +2,125 @@
 
 #include "textflag.h"
 
-// Horizontal sum of Y0 into X0 (fixed order). Clobbers X1.
-#define HSUMY0 \
+// Float kernels. The dot products follow the canonical definition of
+// dotF32Generic: 16 lanes (Y0: lanes 0..7, Y1: lanes 8..15), element i
+// added to lane i%16 as lane += w[i]*x[i] with the product rounded (no
+// FMA), then lane k + lane k+8 (HSUM16) and the canonical 8-lane tree
+// ((h0+h4)+(h1+h5)) + ((h2+h6)+(h3+h7)), which is what VEXTRACTF128,
+// VADDPS and two VHADDPS compute. n must be a multiple of 16.
+
+// X0 = hsum16 of Y0 (lanes 0..7) and Y1 (lanes 8..15). Clobbers X1.
+#define HSUM16 \
+	VADDPS       Y1, Y0, Y0 \
 	VEXTRACTF128 $1, Y0, X1 \
 	VADDPS       X1, X0, X0 \
 	VHADDPS      X0, X0, X0 \
 	VHADDPS      X0, X0, X0
 
-// func dotF16AVX2(w *byte, x *float32, n int) float32  (n % 8 == 0)
+// Lanes += (W0, W1) * the 16 floats at (R) (W0, W1 hold the weights as
+// float32).
+#define LANES16(W0, W1, R) \
+	VMULPS (R), W0, W0 \
+	VMULPS 32(R), W1, W1 \
+	VADDPS W0, Y0, Y0 \
+	VADDPS W1, Y1, Y1
+
+// func dotF16AVX2(w *byte, x *float32, n int) float32  (n % 16 == 0)
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
 	MOVQ   x+8(FP), DI
 	MOVQ   n+16(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	SHRQ   $4, CX
+	JZ     f16a2_done
 
-f16a2_loop32:
-	CMPQ        CX, $32
-	JLT         f16a2_loop8
-	VCVTPH2PS   (SI), Y4
-	VCVTPH2PS   16(SI), Y5
-	VCVTPH2PS   32(SI), Y6
-	VCVTPH2PS   48(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $64, SI
-	ADDQ        $128, DI
-	SUBQ        $32, CX
-	JMP         f16a2_loop32
-
-f16a2_loop8:
-	CMPQ        CX, $8
-	JLT         f16a2_done
-	VCVTPH2PS   (SI), Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ        $16, SI
-	ADDQ        $32, DI
-	SUBQ        $8, CX
-	JMP         f16a2_loop8
+f16a2_loop:
+	VCVTPH2PS (SI), Y2
+	VCVTPH2PS 16(SI), Y3
+	LANES16(Y2, Y3, DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       f16a2_loop
 
 f16a2_done:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUMY0
+	HSUM16
 	VZEROUPPER
 	MOVSS  X0, ret+24(FP)
 	RET
 
-// func dotBF16AVX2(w *byte, x *float32, n int) float32  (n % 8 == 0)
+// func dotBF16AVX2(w *byte, x *float32, n int) float32  (n % 16 == 0)
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
 	MOVQ   x+8(FP), DI
 	MOVQ   n+16(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	SHRQ   $4, CX
+	JZ     bf16a2_done
 
-bf16a2_loop32:
-	CMPQ        CX, $32
-	JLT         bf16a2_loop8
-	VPMOVZXWD   (SI), Y4
-	VPMOVZXWD   16(SI), Y5
-	VPMOVZXWD   32(SI), Y6
-	VPMOVZXWD   48(SI), Y7
-	VPSLLD      $16, Y4, Y4
-	VPSLLD      $16, Y5, Y5
-	VPSLLD      $16, Y6, Y6
-	VPSLLD      $16, Y7, Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $64, SI
-	ADDQ        $128, DI
-	SUBQ        $32, CX
-	JMP         bf16a2_loop32
-
-bf16a2_loop8:
-	CMPQ        CX, $8
-	JLT         bf16a2_done
-	VPMOVZXWD   (SI), Y4
-	VPSLLD      $16, Y4, Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ        $16, SI
-	ADDQ        $32, DI
-	SUBQ        $8, CX
-	JMP         bf16a2_loop8
+bf16a2_loop:
+	VPMOVZXWD (SI), Y2
+	VPSLLD    $16, Y2, Y2
+	VPMOVZXWD 16(SI), Y3
+	VPSLLD    $16, Y3, Y3
+	LANES16(Y2, Y3, DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       bf16a2_loop
 
 bf16a2_done:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUMY0
+	HSUM16
 	VZEROUPPER
 	MOVSS  X0, ret+24(FP)
 	RET
 
-// ---- AVX-512 float kernels ----
+// func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
+//
+// out[p] = dot(a, b+p*stride) over n elements for p < rows (n % 16 == 0,
+// stride in elements), each the canonical 16-lane dot.
+TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ  a+0(FP), R8
+	MOVQ  b+8(FP), R9
+	MOVQ  n+16(FP), R10
+	SHRQ  $4, R10
+	MOVQ  stride+24(FP), R11
+	SHLQ  $2, R11
+	MOVQ  rows+32(FP), R12
+	MOVQ  out+40(FP), AX
+	TESTQ R12, R12
+	JZ    dra2_done
 
-#define HSUMZ0 \
-	VEXTRACTF64X4 $1, Z0, Y1 \
-	VADDPS        Y1, Y0, Y0 \
-	HSUMY0
+dra2_row:
+	MOVQ   R8, SI
+	MOVQ   R9, DI
+	MOVQ   R10, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ  CX, CX
+	JZ     dra2_sum
 
-// func dotF32AVX512(a, b *float32, n int) float32  (n % 16 == 0)
-TEXT ·dotF32AVX512(SB), NOSPLIT, $0-28
-	MOVQ   a+0(FP), SI
-	MOVQ   b+8(FP), DI
-	MOVQ   n+16(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
+dra2_loop:
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	LANES16(Y2, Y3, DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     dra2_loop
 
-f32a5_loop64:
-	CMPQ        CX, $64
-	JLT         f32a5_loop16
-	VMOVUPS     (SI), Z4
-	VMOVUPS     64(SI), Z5
-	VMOVUPS     128(SI), Z6
-	VMOVUPS     192(SI), Z7
-	VFMADD231PS (DI), Z4, Z0
-	VFMADD231PS 64(DI), Z5, Z1
-	VFMADD231PS 128(DI), Z6, Z2
-	VFMADD231PS 192(DI), Z7, Z3
-	ADDQ        $256, SI
-	ADDQ        $256, DI
-	SUBQ        $64, CX
-	JMP         f32a5_loop64
+dra2_sum:
+	HSUM16
+	VMOVSS X0, (AX)
+	ADDQ   $4, AX
+	ADDQ   R11, R9
+	DECQ   R12
+	JNZ    dra2_row
 
-f32a5_loop16:
-	CMPQ        CX, $16
-	JLT         f32a5_done
-	VMOVUPS     (SI), Z4
-	VFMADD231PS (DI), Z4, Z0
-	ADDQ        $64, SI
-	ADDQ        $64, DI
-	SUBQ        $16, CX
-	JMP         f32a5_loop16
-
-f32a5_done:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z2, Z0, Z0
-	HSUMZ0
+dra2_done:
 	VZEROUPPER
-	MOVSS  X0, ret+24(FP)
-	RET
-
-// func dotF16AVX512(w *byte, x *float32, n int) float32  (n % 16 == 0)
-TEXT ·dotF16AVX512(SB), NOSPLIT, $0-28
-	MOVQ   w+0(FP), SI
-	MOVQ   x+8(FP), DI
-	MOVQ   n+16(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-
-f16a5_loop64:
-	CMPQ        CX, $64
-	JLT         f16a5_loop16
-	VCVTPH2PS   (SI), Z4
-	VCVTPH2PS   32(SI), Z5
-	VCVTPH2PS   64(SI), Z6
-	VCVTPH2PS   96(SI), Z7
-	VFMADD231PS (DI), Z4, Z0
-	VFMADD231PS 64(DI), Z5, Z1
-	VFMADD231PS 128(DI), Z6, Z2
-	VFMADD231PS 192(DI), Z7, Z3
-	ADDQ        $128, SI
-	ADDQ        $256, DI
-	SUBQ        $64, CX
-	JMP         f16a5_loop64
-
-f16a5_loop16:
-	CMPQ        CX, $16
-	JLT         f16a5_done
-	VCVTPH2PS   (SI), Z4
-	VFMADD231PS (DI), Z4, Z0
-	ADDQ        $32, SI
-	ADDQ        $64, DI
-	SUBQ        $16, CX
-	JMP         f16a5_loop16
-
-f16a5_done:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z2, Z0, Z0
-	HSUMZ0
-	VZEROUPPER
-	MOVSS  X0, ret+24(FP)
-	RET
-
-// func dotBF16AVX512(w *byte, x *float32, n int) float32  (n % 16 == 0)
-TEXT ·dotBF16AVX512(SB), NOSPLIT, $0-28
-	MOVQ   w+0(FP), SI
-	MOVQ   x+8(FP), DI
-	MOVQ   n+16(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-
-bf16a5_loop64:
-	CMPQ        CX, $64
-	JLT         bf16a5_loop16
-	VPMOVZXWD   (SI), Z4
-	VPMOVZXWD   32(SI), Z5
-	VPMOVZXWD   64(SI), Z6
-	VPMOVZXWD   96(SI), Z7
-	VPSLLD      $16, Z4, Z4
-	VPSLLD      $16, Z5, Z5
-	VPSLLD      $16, Z6, Z6
-	VPSLLD      $16, Z7, Z7
-	VFMADD231PS (DI), Z4, Z0
-	VFMADD231PS 64(DI), Z5, Z1
-	VFMADD231PS 128(DI), Z6, Z2
-	VFMADD231PS 192(DI), Z7, Z3
-	ADDQ        $128, SI
-	ADDQ        $256, DI
-	SUBQ        $64, CX
-	JMP         bf16a5_loop64
-
-bf16a5_loop16:
-	CMPQ        CX, $16
-	JLT         bf16a5_done
-	VPMOVZXWD   (SI), Z4
-	VPSLLD      $16, Z4, Z4
-	VFMADD231PS (DI), Z4, Z0
-	ADDQ        $32, SI
-	ADDQ        $64, DI
-	SUBQ        $16, CX
-	JMP         bf16a5_loop16
-
-bf16a5_done:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z2, Z0, Z0
-	HSUMZ0
-	VZEROUPPER
-	MOVSS  X0, ret+24(FP)
 	RET
 
 // func axpyAVX512(y, x *float32, n int, a float32)  (n % 16 == 0)
@@ -265,10 +137,14 @@ axa5_loop64:
 	VMOVUPS     64(DI), Z1
 	VMOVUPS     128(DI), Z2
 	VMOVUPS     192(DI), Z3
-	VFMADD231PS (SI), Z15, Z0
-	VFMADD231PS 64(SI), Z15, Z1
-	VFMADD231PS 128(SI), Z15, Z2
-	VFMADD231PS 192(SI), Z15, Z3
+	VMULPS      (SI), Z15, Z4
+	VADDPS      Z4, Z0, Z0
+	VMULPS      64(SI), Z15, Z5
+	VADDPS      Z5, Z1, Z1
+	VMULPS      128(SI), Z15, Z6
+	VADDPS      Z6, Z2, Z2
+	VMULPS      192(SI), Z15, Z7
+	VADDPS      Z7, Z3, Z3
 	VMOVUPS     Z0, (DI)
 	VMOVUPS     Z1, 64(DI)
 	VMOVUPS     Z2, 128(DI)
@@ -282,7 +158,8 @@ axa5_loop16:
 	CMPQ        CX, $16
 	JLT         axa5_done
 	VMOVUPS     (DI), Z0
-	VFMADD231PS (SI), Z15, Z0
+	VMULPS      (SI), Z15, Z4
+	VADDPS      Z4, Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        $64, SI
 	ADDQ        $64, DI
@@ -293,81 +170,13 @@ axa5_done:
 	VZEROUPPER
 	RET
 
-// ---- AVX2 float dot and axpy, many rows per call (one row: the single
-// dot and axpy of the AVX2 set, see dotF32AVX2 and axpyAVX2) ----
-
-// func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
-//
-// out[p] = dot(a, b+p*stride) over n elements for p < rows (n % 8 == 0,
-// stride in elements): per row 4 accumulators over 32-element steps, then
-// 8-element steps into the first, summed in a fixed order (HSUMY0).
-TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-48
-	MOVQ  a+0(FP), R8
-	MOVQ  b+8(FP), R9
-	MOVQ  n+16(FP), R10
-	MOVQ  stride+24(FP), R11
-	SHLQ  $2, R11
-	MOVQ  rows+32(FP), R12
-	MOVQ  out+40(FP), AX
-	TESTQ R12, R12
-	JZ    dra2_done
-
-dra2_row:
-	MOVQ   R8, SI
-	MOVQ   R9, DI
-	MOVQ   R10, CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-dra2_loop32:
-	CMPQ        CX, $32
-	JLT         dra2_loop8
-	VMOVUPS     (SI), Y4
-	VMOVUPS     32(SI), Y5
-	VMOVUPS     64(SI), Y6
-	VMOVUPS     96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	SUBQ        $32, CX
-	JMP         dra2_loop32
-
-dra2_loop8:
-	CMPQ        CX, $8
-	JLT         dra2_sum
-	VMOVUPS     (SI), Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ        $32, SI
-	ADDQ        $32, DI
-	SUBQ        $8, CX
-	JMP         dra2_loop8
-
-dra2_sum:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUMY0
-	VMOVSS X0, (AX)
-	ADDQ   $4, AX
-	ADDQ   R11, R9
-	DECQ   R12
-	JNZ    dra2_row
-
-dra2_done:
-	VZEROUPPER
-	RET
-
 // func axpyRowsAVX2(y, x *float32, n, stride, rows int, coef *float32)
 //
-// For p < rows in order: y[i] = fma(x[p*stride+i], coef[p], y[i]) for
-// i < n (n % 8 == 0, stride in elements). y is kept in registers, 64, 32
-// or 8 elements at a time, while the rows stream by: every element gets
-// the same FMAs in the same order as with one call per row.
+// For p < rows in order: y[i] += x[p*stride+i] * coef[p] (the product
+// rounded, no FMA: axpyF32Generic) for i < n (n % 8 == 0, stride in
+// elements). y is kept in registers, 64, 32 or 8 elements at a time, while
+// the rows stream by: every element gets the same operations in the same
+// order as with one call per row.
 TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ  y+0(FP), DI
 	MOVQ  x+8(FP), R9
@@ -396,14 +205,22 @@ ara2_chunk64:
 
 ara2_rows64:
 	VBROADCASTSS (DX), Y15
-	VFMADD231PS  (SI), Y15, Y0
-	VFMADD231PS  32(SI), Y15, Y1
-	VFMADD231PS  64(SI), Y15, Y2
-	VFMADD231PS  96(SI), Y15, Y3
-	VFMADD231PS  128(SI), Y15, Y4
-	VFMADD231PS  160(SI), Y15, Y5
-	VFMADD231PS  192(SI), Y15, Y6
-	VFMADD231PS  224(SI), Y15, Y7
+	VMULPS       (SI), Y15, Y8
+	VADDPS       Y8, Y0, Y0
+	VMULPS       32(SI), Y15, Y9
+	VADDPS       Y9, Y1, Y1
+	VMULPS       64(SI), Y15, Y10
+	VADDPS       Y10, Y2, Y2
+	VMULPS       96(SI), Y15, Y11
+	VADDPS       Y11, Y3, Y3
+	VMULPS       128(SI), Y15, Y12
+	VADDPS       Y12, Y4, Y4
+	VMULPS       160(SI), Y15, Y13
+	VADDPS       Y13, Y5, Y5
+	VMULPS       192(SI), Y15, Y14
+	VADDPS       Y14, Y6, Y6
+	VMULPS       224(SI), Y15, Y8
+	VADDPS       Y8, Y7, Y7
 	ADDQ         R11, SI
 	ADDQ         $4, DX
 	DECQ         CX
@@ -434,10 +251,14 @@ ara2_chunk32:
 
 ara2_rows32:
 	VBROADCASTSS (DX), Y15
-	VFMADD231PS  (SI), Y15, Y0
-	VFMADD231PS  32(SI), Y15, Y1
-	VFMADD231PS  64(SI), Y15, Y2
-	VFMADD231PS  96(SI), Y15, Y3
+	VMULPS       (SI), Y15, Y8
+	VADDPS       Y8, Y0, Y0
+	VMULPS       32(SI), Y15, Y9
+	VADDPS       Y9, Y1, Y1
+	VMULPS       64(SI), Y15, Y10
+	VADDPS       Y10, Y2, Y2
+	VMULPS       96(SI), Y15, Y11
+	VADDPS       Y11, Y3, Y3
 	ADDQ         R11, SI
 	ADDQ         $4, DX
 	DECQ         CX
@@ -461,7 +282,8 @@ ara2_chunk8:
 
 ara2_rows8:
 	VBROADCASTSS (DX), Y15
-	VFMADD231PS  (SI), Y15, Y0
+	VMULPS       (SI), Y15, Y8
+	VADDPS       Y8, Y0, Y0
 	ADDQ         R11, SI
 	ADDQ         $4, DX
 	DECQ         CX

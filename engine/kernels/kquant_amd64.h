@@ -1,5 +1,6 @@
-// Macros of the 4-row x 1-column k-quant kernels, shared by the AVX-512
-// (kquant_amd64.s) and AVX2 (kquant_avx2_amd64.s) files:
+// Macros of the 4-row x 1-column k-quant kernels (kquant_avx2_amd64.s;
+// the AVX-512 set uses the same kernels, so both give the canonical
+// results):
 //
 //	func k(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 //

@@ -13,9 +13,10 @@
 // ymm, lane j for sub-block j; they are multiplied by the sub-block scales
 // as integers, converted to float32 and scaled by the activation scales
 // dx[j] (the operations of the generic kernels up to this point); then
-// acc = fma(that, d, acc) (and for q4_k acc = fnmadd(dx*(xs*m), dmin,
-// acc)) with one ymm accumulator per row, super-blocks in order, and the
-// lanes summed at the end as in the other AVX2 kernels. Each row's result
+// acc += that*d (and for q4_k acc -= (dx*(xs*m))*dmin), each product
+// rounded, with one ymm accumulator per row, super-blocks in order, and the
+// 8 lanes summed at the end by the canonical tree (hsum8): the operations
+// of dotQ4KGeneric and dotQ6KGeneric. Each row's result
 // depends only on the row and the activations (stride 0 repeats one row
 // with identical operations).
 
@@ -144,8 +145,10 @@ GLOBL k2q6sc<>(SB), RODATA|NOPTR, $16
 	VCVTPH2PS    X11, Y11 \
 	VPBROADCASTW 2(P), X12 \
 	VCVTPH2PS    X12, Y12 \
-	VFMADD231PS  Y11, Y8, ACC \
-	VFNMADD231PS Y12, Y10, ACC
+	VMULPS       Y11, Y8, Y8 \
+	VADDPS       Y8, ACC, ACC \
+	VMULPS       Y12, Y10, Y10 \
+	VSUBPS       Y10, ACC, ACC
 
 // func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
@@ -242,7 +245,8 @@ q4k2_done:
 	Q6K2_FOLD \
 	VPBROADCASTW 208(P), X10 \
 	VCVTPH2PS    X10, Y10 \
-	VFMADD231PS  Y10, Y8, ACC
+	VMULPS       Y10, Y8, Y8 \
+	VADDPS       Y8, ACC, ACC
 
 // The stack's bias for the sub-block at XO(DI), with Y15 = 0x20 bytes.
 #define Q6K2_BIAS(XO) \
@@ -336,8 +340,10 @@ q6k2_done:
 	VPMULLD      (XS), Y10, Y10 \
 	VCVTDQ2PS    Y10, Y10 \
 	VMULPS       Y4, Y10, Y10 \
-	VFMADD231PS  Y11, Y8, ACC \
-	VFNMADD231PS Y12, Y10, ACC
+	VMULPS       Y11, Y8, Y8 \
+	VADDPS       Y8, ACC, ACC \
+	VMULPS       Y12, Y10, Y10 \
+	VSUBPS       Y10, ACC, ACC
 
 // The nibbles of the 32 bytes at QO(SI) into the stack at SO (low
 // nibbles) and SO+32 (high).
@@ -477,7 +483,8 @@ GLOBL k2q6m<>(SB), RODATA|NOPTR, $64
 	VPMULLD      Y5, Y8, Y8 \
 	VPMULLD      Y6, Y9, Y9 \
 	Q6K2_FOLD \
-	VFMADD231PS  Y7, Y8, ACC
+	VMULPS       Y7, Y8, Y8 \
+	VADDPS       Y8, ACC, ACC
 
 TEXT ·q6Kx1x4AVX2(SB), NOSPLIT, $256-56
 	K14PROLOGUE(R13)

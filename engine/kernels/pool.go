@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -358,7 +357,7 @@ func (p *Pool) MatMulShared(x []float32, n int, prods ...Product) error {
 // MatMulGLU computes hb = SiLU(wGate . x) * (wUp . x) for n columns of x,
 // bitwise as two MatMul calls followed by
 //
-//	hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * u[i]
+//	hb[i] = SiLUMul(g[i], u[i])
 //
 // up receives wUp . x. wGate and wUp must have the same shape; if their
 // types differ the two products run as separate jobs.
@@ -525,14 +524,6 @@ func (p *Pool) matChunk(c int) {
 		for b := 0; b < p.batch; b++ {
 			p.set.siluMul(pr.dst[b*rows+r0:b*rows+r1], up.dst[b*rows+r0:b*rows+r1])
 		}
-	}
-}
-
-// siluMul computes g[i] = SiLU(g[i]) * u[i].
-func siluMul(g, u []float32) {
-	u = u[:len(g)]
-	for i, v := range g {
-		g[i] = v / (1 + float32(math.Exp(float64(-v)))) * u[i]
 	}
 }
 

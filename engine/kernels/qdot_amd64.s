@@ -7,104 +7,19 @@
 //	func k(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
 //
 // row i starts at w+i*stride (stride 0 computes one row four times, with
-// exactly the same operations, which is how tail rows are done). In the
-// AVX2 kernels, for every block the 8 int32 lanes of the integer dot
-// product are converted to float32 and accumulated as
-// acc += float(lanes) * (dw*dx) in one ymm accumulator per row, followed by
-// a horizontal sum; the VNNI kernels reduce each block to one exact int32
-// first (see below). Either way each row's result depends only on the row
-// and the activations.
+// exactly the same operations, which is how tail rows are done). Each
+// row's result depends only on the row and the activations, and is
+// bitwise the generic (canonical) result.
 
-#define HSUM(Y, X, T) \
-	VEXTRACTF128 $1, Y, T \
-	VADDPS       T, X, X \
-	VHADDPS      X, X, X \
-	VHADDPS      X, X, X
-
-#define PROLOGUE \
-	MOVQ   w+0(FP), SI \
-	MOVQ   stride+8(FP), BX \
-	MOVQ   xq+16(FP), DI \
-	MOVQ   xd+24(FP), DX \
-	MOVQ   nb+32(FP), CX \
-	LEAQ   (SI)(BX*1), R8 \
-	LEAQ   (SI)(BX*2), R9 \
-	LEAQ   (R8)(BX*2), R10 \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3
-
-#define EPILOGUE \
-	MOVQ  out+40(FP), AX \
-	HSUM(Y0, X0, X4) \
-	HSUM(Y1, X1, X4) \
-	HSUM(Y2, X2, X4) \
-	HSUM(Y3, X3, X4) \
-	VMOVSS X0, 0(AX) \
-	VMOVSS X1, 4(AX) \
-	VMOVSS X2, 8(AX) \
-	VMOVSS X3, 12(AX) \
-	VZEROUPPER \
-	RET
-
-// acc += float(Y6 int32) * (fp16 at (P)) * Y5
-#define SCALEACC(P, I, ACC) \
-	VCVTDQ2PS    I, I \
-	VPBROADCASTW (P), X8 \
-	VCVTPH2PS    X8, Y8 \
-	VMULPS       Y5, Y8, Y8 \
-	VFMADD231PS  Y8, I, ACC
-
-// ---- q8_0, AVX2: |w| * sign(x, w) with VPMADDUBSW, VPMADDWD by ones ----
-
-#define Q8ROW_AVX2(P, ACC) \
-	VMOVDQU    2(P), Y6 \
-	VPSIGNB    Y6, Y4, Y7 \
-	VPABSB     Y6, Y6 \
-	VPMADDUBSW Y7, Y6, Y6 \
-	VPMADDWD   Y15, Y6, Y6 \
-	SCALEACC(P, Y6, ACC)
-
-// func q8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
-TEXT ·q8_0x4AVX2(SB), NOSPLIT, $0-48
-	PROLOGUE
-	MOVL         $0x00010001, R11
-	VMOVD        R11, X15
-	VPBROADCASTD X15, Y15
-	TESTQ        CX, CX
-	JZ           q8a2_done
-
-q8a2_loop:
-	PREFETCHT0   (SI)(BX*4)
-	PREFETCHT0   (R8)(BX*4)
-	PREFETCHT0   (R9)(BX*4)
-	PREFETCHT0   (R10)(BX*4)
-	VMOVDQU      (DI), Y4
-	VBROADCASTSS (DX), Y5
-	Q8ROW_AVX2(SI, Y0)
-	Q8ROW_AVX2(R8, Y1)
-	Q8ROW_AVX2(R9, Y2)
-	Q8ROW_AVX2(R10, Y3)
-	ADDQ         $34, SI
-	ADDQ         $34, R8
-	ADDQ         $34, R9
-	ADDQ         $34, R10
-	ADDQ         $32, DI
-	ADDQ         $4, DX
-	DECQ         CX
-	JNZ          q8a2_loop
-
-q8a2_done:
-	EPILOGUE
-
-// ---- AVX-512 VNNI row kernels: one int32 per block and row, one FMA ----
+// ---- Row kernels: one int32 per block and row ----
 //
 // For every block the four rows' int8 dot products are reduced exactly to
 // one int32 each (integer adds, any order), converted to float32 and
-// accumulated as acc[r] = fma(float(isum[r]), dw[r]*dx, acc[r]) in the four
-// lanes of X0: the same per-element operations as the tile kernels in
-// tile_amd64.s. No horizontal float sum is needed.
+// accumulated as acc[r] += float(isum[r]) * (dw[r]*dx), each product
+// rounded (no FMA), in the four lanes of X0: the canonical operations of
+// dotQ8_0Generic and dotQ4_0Generic, and those of the tile kernels. No
+// horizontal float sum is needed. The AVX2 and VNNI kernels differ only in
+// how they form the integer dot products.
 
 // Y(A..D) (8 int32 lanes each) -> XR = [sum A, sum B, sum C, sum D].
 // Clobbers T1..T3 (ymm).
@@ -121,8 +36,8 @@ q8a2_done:
 	VEXTRACTI128 $1, YR, XT \
 	VPADDD       XT, XR, XR
 
-// X0 = fma(float(X7 int32), [dw of the 4 rows' blocks at SI] * (DX), X0)
-#define SCALEFMA4 \
+// X0 += float(X7 int32) * ([dw of the 4 rows' blocks at SI] * (DX))
+#define SCALEADD4 \
 	VCVTDQ2PS    X7, X7 \
 	MOVWLZX      (SI), AX \
 	VMOVD        AX, X8 \
@@ -132,7 +47,8 @@ q8a2_done:
 	VCVTPH2PS    X8, X8 \
 	VBROADCASTSS (DX), X10 \
 	VMULPS       X10, X8, X8 \
-	VFMADD231PS  X8, X7, X0
+	VMULPS       X8, X7, X7 \
+	VADDPS       X7, X0, X0
 
 // Prefetch the same position of the next 4 rows (R12 = row 4): rows are
 // short streams that the hardware prefetcher keeps restarting on.
@@ -201,7 +117,7 @@ q8v_loop:
 	VMOVDQA  Y13, Y9
 	VPDPBUSD Y4, Y8, Y9
 	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
-	SCALEFMA4
+	SCALEADD4
 	ADDQ     $34, SI
 	ADDQ     $136, R12
 	ADDQ     $32, DI
@@ -213,61 +129,6 @@ q8v_done:
 	VEPILOGUE
 
 // ---- q4_0: nibbles (0..15) as unsigned times x, bias -8*sum(x) ----
-
-#define NIBBLES(P) \
-	VMOVDQU     2(P), X6 \
-	VPSRLW      $4, X6, X7 \
-	VINSERTI128 $1, X7, Y6, Y6 \
-	VPAND       Y14, Y6, Y6
-
-#define Q4ROW_AVX2(P, ACC) \
-	NIBBLES(P) \
-	VPMADDUBSW Y4, Y6, Y6 \
-	VPMADDWD   Y15, Y6, Y6 \
-	VPADDD     Y13, Y6, Y6 \
-	SCALEACC(P, Y6, ACC)
-
-// func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
-TEXT ·q4_0x4AVX2(SB), NOSPLIT, $0-48
-	PROLOGUE
-	MOVL         $0x00010001, R11
-	VMOVD        R11, X15
-	VPBROADCASTD X15, Y15
-	MOVL         $0x0f0f0f0f, R11
-	VMOVD        R11, X14
-	VPBROADCASTD X14, Y14
-	MOVL         $0x08080808, R11
-	VMOVD        R11, X12
-	VPBROADCASTD X12, Y12
-	VPXOR        Y11, Y11, Y11
-	TESTQ        CX, CX
-	JZ           q4a2_done
-
-q4a2_loop:
-	PREFETCHT0   (SI)(BX*4)
-	PREFETCHT0   (R8)(BX*4)
-	PREFETCHT0   (R9)(BX*4)
-	PREFETCHT0   (R10)(BX*4)
-	VMOVDQU      (DI), Y4
-	VBROADCASTSS (DX), Y5
-	VPMADDUBSW   Y4, Y12, Y13
-	VPMADDWD     Y15, Y13, Y13
-	VPSUBD       Y13, Y11, Y13
-	Q4ROW_AVX2(SI, Y0)
-	Q4ROW_AVX2(R8, Y1)
-	Q4ROW_AVX2(R9, Y2)
-	Q4ROW_AVX2(R10, Y3)
-	ADDQ         $18, SI
-	ADDQ         $18, R8
-	ADDQ         $18, R9
-	ADDQ         $18, R10
-	ADDQ         $32, DI
-	ADDQ         $4, DX
-	DECQ         CX
-	JNZ          q4a2_loop
-
-q4a2_done:
-	EPILOGUE
 
 // Nibbles of the row at P into Y (element j in byte j), masked by Y14.
 #define VNIB(P, Y, X, T, XT) \
@@ -314,7 +175,7 @@ q4v_loop:
 	VMOVDQA  Y13, Y9
 	VPDPBUSD Y4, Y8, Y9
 	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
-	SCALEFMA4
+	SCALEADD4
 	ADDQ     $18, SI
 	ADDQ     $18, R8
 	ADDQ     $18, R10
@@ -326,4 +187,96 @@ q4v_loop:
 	JNZ      q4v_loop
 
 q4v_done:
+	VEPILOGUE
+
+// ---- AVX2: the integer dot products with VPMADDUBSW and VPMADDWD ----
+
+// q8_0 row at ADDR (its 32 values) against x (Y4): |w| * sign(x, w),
+// pairs summed to 8 int32 lanes in OUT (Y15 = int16 ones).
+#define Q8I_AVX2(ADDR, OUT) \
+	VMOVDQU    ADDR, Y6 \
+	VPSIGNB    Y6, Y4, Y7 \
+	VPABSB     Y6, Y6 \
+	VPMADDUBSW Y7, Y6, OUT \
+	VPMADDWD   Y15, OUT, OUT
+
+// func q8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+TEXT ·q8_0x4AVX2(SB), NOSPLIT, $0-48
+	VPROLOGUE
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	LEAQ         (SI)(BX*4), R12
+	TESTQ        CX, CX
+	JZ           q8a2_done
+
+q8a2_loop:
+	PREFETCHLIN3
+	VMOVDQU  (DI), Y4
+	Q8I_AVX2(2(SI), Y1)
+	Q8I_AVX2(2(SI)(BX*1), Y2)
+	Q8I_AVX2(2(SI)(BX*2), Y3)
+	Q8I_AVX2(2(SI)(R9*1), Y9)
+	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
+	SCALEADD4
+	ADDQ     $34, SI
+	ADDQ     $136, R12
+	ADDQ     $32, DI
+	ADDQ     $4, DX
+	DECQ     CX
+	JNZ      q8a2_loop
+
+q8a2_done:
+	VEPILOGUE
+
+// q4_0 row at P against x (Y4): nibbles times x, pairs summed to 8 int32
+// lanes in Y, minus the bias lanes 8*(pair sums of x) in Y13.
+#define Q4I_AVX2(P, Y, X) \
+	VNIB(P, Y, X, Y11, X11) \
+	VPMADDUBSW Y4, Y, Y \
+	VPMADDWD   Y15, Y, Y \
+	VPSUBD     Y13, Y, Y
+
+// func q4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+TEXT ·q4_0x4AVX2(SB), NOSPLIT, $0-48
+	VPROLOGUE
+	LEAQ         (SI)(BX*1), R8
+	LEAQ         (SI)(BX*2), R10
+	LEAQ         (SI)(R9*1), R11
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x08080808, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	LEAQ         (SI)(BX*4), R12
+	TESTQ        CX, CX
+	JZ           q4a2_done
+
+q4a2_loop:
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	VMOVDQU    (DI), Y4
+	VPMADDUBSW Y4, Y12, Y13
+	VPMADDWD   Y15, Y13, Y13
+	Q4I_AVX2(SI, Y1, X1)
+	Q4I_AVX2(R8, Y2, X2)
+	Q4I_AVX2(R10, Y3, X3)
+	Q4I_AVX2(R11, Y9, X9)
+	IREDUCE4(Y1, Y2, Y3, Y9, Y5, Y6, Y8, Y7, X7, X8)
+	SCALEADD4
+	ADDQ       $18, SI
+	ADDQ       $18, R8
+	ADDQ       $18, R10
+	ADDQ       $18, R11
+	ADDQ       $72, R12
+	ADDQ       $32, DI
+	ADDQ       $4, DX
+	DECQ       CX
+	JNZ        q4a2_loop
+
+q4a2_done:
 	VEPILOGUE

@@ -179,6 +179,7 @@ func Quantize(dst []byte, src []float32, t DType) error {
 
 // roundAway rounds half away from zero, like C's roundf.
 func roundAway(v float32) int32 {
+	v = float32(v) // rounded: never fused with the caller's product
 	if v < 0 {
 		return -int32(float32(-v) + 0.5)
 	}
@@ -188,7 +189,7 @@ func roundAway(v float32) int32 {
 // nearestInt rounds to nearest (ties to even) for |v| < 2^22, like ggml's
 // nearest_int.
 func nearestInt(v float32) int32 {
-	f := v + 12582912.0
+	f := float32(v) + 12582912.0 // float32(v): never fused with the caller's product
 	return int32(math.Float32bits(f)&0x7fffff) - 0x00400000
 }
 
@@ -233,7 +234,7 @@ func quantQ4_0Block(b []byte, x []float32) {
 	binary.LittleEndian.PutUint16(b, F32ToF16(d))
 	qs := b[2 : 2+qk/2]
 	q := func(v float32) byte {
-		x0 := v*id + 8.5
+		x0 := float32(v*id) + 8.5
 		switch {
 		case !(x0 >= 0): // also NaN
 			return 0

@@ -22,7 +22,7 @@ func makeQKX2Quants(x, w []float32, L, laux []uint8, nmax int32, rmin, rdelta fl
 			maxv = x[i]
 		}
 		sumW += w[i]
-		sumX += w[i] * x[i]
+		sumX += float32(w[i] * x[i])
 	}
 	if minv > 0 {
 		minv = 0
@@ -48,32 +48,32 @@ func makeQKX2Quants(x, w []float32, L, laux []uint8, nmax int32, rmin, rdelta fl
 	for i := 0; i < n; i++ {
 		l := clamp(nearestInt(iscale * (x[i] - minv)))
 		L[i] = l
-		diff := scale*float32(l) + minv - x[i]
-		bestErr += w[i] * diff * diff
+		diff := float32(scale*float32(l)) + minv - x[i]
+		bestErr += float32(w[i] * diff * diff)
 	}
 	for is := 0; is <= nstep; is++ {
-		iscale = (rmin + rdelta*float32(is) + float32(nmax)) / (maxv - minv)
+		iscale = (rmin + float32(rdelta*float32(is)) + float32(nmax)) / (maxv - minv)
 		var sumL, sumL2, sumXL float32
 		for i := 0; i < n; i++ {
 			l := clamp(nearestInt(iscale * (x[i] - minv)))
 			laux[i] = l
 			fl := float32(l)
-			sumL += w[i] * fl
-			sumL2 += w[i] * fl * fl
-			sumXL += w[i] * fl * x[i]
+			sumL += float32(w[i] * fl)
+			sumL2 += float32(w[i] * fl * fl)
+			sumXL += float32(w[i] * fl * x[i])
 		}
-		D := sumW*sumL2 - sumL*sumL
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
-			thisScale := (sumW*sumXL - sumX*sumL) / D
-			thisMin := (sumL2*sumX - sumL*sumXL) / D
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
 			if thisMin > 0 {
 				thisMin = 0
 				thisScale = sumXL / sumL2
 			}
 			var curErr float32
 			for i := 0; i < n; i++ {
-				diff := thisScale*float32(laux[i]) + thisMin - x[i]
-				curErr += w[i] * diff * diff
+				diff := float32(thisScale*float32(laux[i])) + thisMin - x[i]
+				curErr += float32(w[i] * diff * diff)
 			}
 			if curErr < bestErr {
 				copy(L[:n], laux[:n])
@@ -94,7 +94,7 @@ func quantQ4KBlock(b []byte, x []float32) {
 
 	var sumX2 float32
 	for _, v := range x {
-		sumX2 += v * v
+		sumX2 += float32(v * v)
 	}
 	avX := float32(math.Sqrt(float64(sumX2 / qkK)))
 	var maxScale, maxMin float32
@@ -183,8 +183,8 @@ func makeQXQuants(x []float32, L []int8, nmax int32) float32 {
 		l := clamp(nearestInt(iscale * v))
 		L[i] = int8(l)
 		w := v * v
-		sumLX += w * v * float32(l)
-		sumL2 += w * float32(l) * float32(l)
+		sumLX += float32(w * v * float32(l))
+		sumL2 += float32(w * float32(l) * float32(l))
 	}
 	var scale float32
 	if sumL2 != 0 {
@@ -195,13 +195,13 @@ func makeQXQuants(x []float32, L []int8, nmax int32) float32 {
 		if is == 0 {
 			continue
 		}
-		iscale = -(float32(nmax) + 0.1*float32(is)) / maxv
+		iscale = -(float32(nmax) + float32(0.1*float32(is))) / maxv
 		sumLX, sumL2 = 0, 0
 		for _, v := range x {
 			l := clamp(nearestInt(iscale * v))
 			w := v * v
-			sumLX += w * v * float32(l)
-			sumL2 += w * float32(l) * float32(l)
+			sumLX += float32(w * v * float32(l))
+			sumL2 += float32(w * float32(l) * float32(l))
 		}
 		if sumL2 > 0 && sumLX*sumLX > best*sumL2 {
 			for i, v := range x {

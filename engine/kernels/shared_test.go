@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -50,7 +49,7 @@ func TestMatMulShared(t *testing.T) {
 						t.Fatal(err)
 					}
 					for j, v := range want[1] {
-						want[1][j] = v / (1 + float32(math.Exp(float64(-v)))) * want[2][j]
+						want[1][j] = SiLUMul(v, want[2][j])
 					}
 					if d := bitsEqual(want[1], g); d >= 0 {
 						t.Fatalf("%s w%d %v n=%d: glu differs at %d", impl, workers, types, n, d)

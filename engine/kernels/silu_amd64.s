@@ -2,162 +2,138 @@
 
 #include "textflag.h"
 
-// SiLU(g)*u, AVX2 (with FMA), 4 elements per step:
+// SiLU(g)*u, AVX2, 8 elements per step:
 //
 //	func siluMulAVX2(x, y *float32, n int) int
 //
-// x[i] = x[i] / (1 + float32(math.Exp(float64(-x[i])))) * y[i] for i in
-// [0, n) (siluMul's g and u), n a multiple of 4, bitwise: the exponential
-// is the FMA path of Go's math.Exp on amd64 (math/exp_amd64.s, which Go
-// takes on every CPU with FMA, as every CPU of the AVX2 set has), lane by
-// lane with the same operations in the same order, and the float32 steps
-// are the same single operations as the Go loop. A step with an argument
-// outside the range where that path needs no special case (2^k a normal
-// float64, which also excludes NaN, infinities and overflow) is not done:
-// the index of its first element is returned, so that the caller computes
-// those 4 elements with math.Exp and calls again after them. n is returned
-// when all are done.
+// x[i] = SiLUMul(x[i], y[i]) for i in [0, n) (siluMul's g and u), n a
+// multiple of 8, bitwise: lane by lane the float32 operations of Exp32 on
+// -x (see cmath.go), then x / (1 + e) and the product with y, each one
+// rounded IEEE operation in the same order as the Go code. A step with an
+// argument of Exp32 outside [-87.33654, 88.37626] (which also catches NaN)
+// is not done: the index of its first element is returned, so that the
+// caller computes those 8 elements in Go and calls again after them. n is
+// returned when all are done.
 
-DATA silu2<>+0(SB)/8, $1.4426950408889634073599246810018920
-DATA silu2<>+8(SB)/8, $1.4426950408889634073599246810018920
-DATA silu2<>+16(SB)/8, $1.4426950408889634073599246810018920
-DATA silu2<>+24(SB)/8, $1.4426950408889634073599246810018920
-DATA silu2<>+32(SB)/8, $0.69314718055966295651160180568695068359375
-DATA silu2<>+40(SB)/8, $0.69314718055966295651160180568695068359375
-DATA silu2<>+48(SB)/8, $0.69314718055966295651160180568695068359375
-DATA silu2<>+56(SB)/8, $0.69314718055966295651160180568695068359375
-DATA silu2<>+64(SB)/8, $0.28235290563031577122588448175013436025525412068e-12
-DATA silu2<>+72(SB)/8, $0.28235290563031577122588448175013436025525412068e-12
-DATA silu2<>+80(SB)/8, $0.28235290563031577122588448175013436025525412068e-12
-DATA silu2<>+88(SB)/8, $0.28235290563031577122588448175013436025525412068e-12
-DATA silu2<>+96(SB)/8, $0.0625
-DATA silu2<>+104(SB)/8, $0.0625
-DATA silu2<>+112(SB)/8, $0.0625
-DATA silu2<>+120(SB)/8, $0.0625
-DATA silu2<>+128(SB)/8, $2.4801587301587301587e-5
-DATA silu2<>+136(SB)/8, $2.4801587301587301587e-5
-DATA silu2<>+144(SB)/8, $2.4801587301587301587e-5
-DATA silu2<>+152(SB)/8, $2.4801587301587301587e-5
-DATA silu2<>+160(SB)/8, $1.9841269841269841270e-4
-DATA silu2<>+168(SB)/8, $1.9841269841269841270e-4
-DATA silu2<>+176(SB)/8, $1.9841269841269841270e-4
-DATA silu2<>+184(SB)/8, $1.9841269841269841270e-4
-DATA silu2<>+192(SB)/8, $1.3888888888888888889e-3
-DATA silu2<>+200(SB)/8, $1.3888888888888888889e-3
-DATA silu2<>+208(SB)/8, $1.3888888888888888889e-3
-DATA silu2<>+216(SB)/8, $1.3888888888888888889e-3
-DATA silu2<>+224(SB)/8, $8.3333333333333333333e-3
-DATA silu2<>+232(SB)/8, $8.3333333333333333333e-3
-DATA silu2<>+240(SB)/8, $8.3333333333333333333e-3
-DATA silu2<>+248(SB)/8, $8.3333333333333333333e-3
-DATA silu2<>+256(SB)/8, $4.1666666666666666667e-2
-DATA silu2<>+264(SB)/8, $4.1666666666666666667e-2
-DATA silu2<>+272(SB)/8, $4.1666666666666666667e-2
-DATA silu2<>+280(SB)/8, $4.1666666666666666667e-2
-DATA silu2<>+288(SB)/8, $1.6666666666666666667e-1
-DATA silu2<>+296(SB)/8, $1.6666666666666666667e-1
-DATA silu2<>+304(SB)/8, $1.6666666666666666667e-1
-DATA silu2<>+312(SB)/8, $1.6666666666666666667e-1
-DATA silu2<>+320(SB)/8, $0.5
-DATA silu2<>+328(SB)/8, $0.5
-DATA silu2<>+336(SB)/8, $0.5
-DATA silu2<>+344(SB)/8, $0.5
-DATA silu2<>+352(SB)/8, $1.0
-DATA silu2<>+360(SB)/8, $1.0
-DATA silu2<>+368(SB)/8, $1.0
-DATA silu2<>+376(SB)/8, $1.0
-DATA silu2<>+384(SB)/8, $2.0
-DATA silu2<>+392(SB)/8, $2.0
-DATA silu2<>+400(SB)/8, $2.0
-DATA silu2<>+408(SB)/8, $2.0
-DATA silu2<>+416(SB)/8, $0x000003ff000003ff
-DATA silu2<>+424(SB)/8, $0x000003ff000003ff
-DATA silu2<>+432(SB)/8, $0x000003fe000003fe
-DATA silu2<>+440(SB)/8, $0x000003fe000003fe
-DATA silu2<>+448(SB)/8, $0x000007fd000007fd
-DATA silu2<>+456(SB)/8, $0x000007fd000007fd
-DATA silu2<>+464(SB)/8, $0x3f8000003f800000
-DATA silu2<>+472(SB)/8, $0x3f8000003f800000
-DATA silu2<>+480(SB)/8, $0x8000000080000000
-DATA silu2<>+488(SB)/8, $0x8000000080000000
-GLOBL silu2<>(SB), RODATA|NOPTR, $496
+DATA silu<>+0(SB)/8, $0x8000000080000000
+DATA silu<>+8(SB)/8, $0x8000000080000000
+DATA silu<>+16(SB)/8, $0x8000000080000000
+DATA silu<>+24(SB)/8, $0x8000000080000000
+DATA silu<>+32(SB)/8, $0xc2aeac4fc2aeac4f
+DATA silu<>+40(SB)/8, $0xc2aeac4fc2aeac4f
+DATA silu<>+48(SB)/8, $0xc2aeac4fc2aeac4f
+DATA silu<>+56(SB)/8, $0xc2aeac4fc2aeac4f
+DATA silu<>+64(SB)/8, $0x42b0c0a542b0c0a5
+DATA silu<>+72(SB)/8, $0x42b0c0a542b0c0a5
+DATA silu<>+80(SB)/8, $0x42b0c0a542b0c0a5
+DATA silu<>+88(SB)/8, $0x42b0c0a542b0c0a5
+DATA silu<>+96(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA silu<>+104(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA silu<>+112(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA silu<>+120(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA silu<>+128(SB)/8, $0x4b4000004b400000
+DATA silu<>+136(SB)/8, $0x4b4000004b400000
+DATA silu<>+144(SB)/8, $0x4b4000004b400000
+DATA silu<>+152(SB)/8, $0x4b4000004b400000
+DATA silu<>+160(SB)/8, $0x3f3180003f318000
+DATA silu<>+168(SB)/8, $0x3f3180003f318000
+DATA silu<>+176(SB)/8, $0x3f3180003f318000
+DATA silu<>+184(SB)/8, $0x3f3180003f318000
+DATA silu<>+192(SB)/8, $0xb95e8083b95e8083
+DATA silu<>+200(SB)/8, $0xb95e8083b95e8083
+DATA silu<>+208(SB)/8, $0xb95e8083b95e8083
+DATA silu<>+216(SB)/8, $0xb95e8083b95e8083
+DATA silu<>+224(SB)/8, $0x3950696739506967
+DATA silu<>+232(SB)/8, $0x3950696739506967
+DATA silu<>+240(SB)/8, $0x3950696739506967
+DATA silu<>+248(SB)/8, $0x3950696739506967
+DATA silu<>+256(SB)/8, $0x3ab743ce3ab743ce
+DATA silu<>+264(SB)/8, $0x3ab743ce3ab743ce
+DATA silu<>+272(SB)/8, $0x3ab743ce3ab743ce
+DATA silu<>+280(SB)/8, $0x3ab743ce3ab743ce
+DATA silu<>+288(SB)/8, $0x3c0889083c088908
+DATA silu<>+296(SB)/8, $0x3c0889083c088908
+DATA silu<>+304(SB)/8, $0x3c0889083c088908
+DATA silu<>+312(SB)/8, $0x3c0889083c088908
+DATA silu<>+320(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA silu<>+328(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA silu<>+336(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA silu<>+344(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA silu<>+352(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA silu<>+360(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA silu<>+368(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA silu<>+376(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA silu<>+384(SB)/8, $0x3f0000003f000000
+DATA silu<>+392(SB)/8, $0x3f0000003f000000
+DATA silu<>+400(SB)/8, $0x3f0000003f000000
+DATA silu<>+408(SB)/8, $0x3f0000003f000000
+DATA silu<>+416(SB)/8, $0x3f8000003f800000
+DATA silu<>+424(SB)/8, $0x3f8000003f800000
+DATA silu<>+432(SB)/8, $0x3f8000003f800000
+DATA silu<>+440(SB)/8, $0x3f8000003f800000
+DATA silu<>+448(SB)/8, $0x0000007f0000007f
+DATA silu<>+456(SB)/8, $0x0000007f0000007f
+DATA silu<>+464(SB)/8, $0x0000007f0000007f
+DATA silu<>+472(SB)/8, $0x0000007f0000007f
+GLOBL silu<>(SB), RODATA|NOPTR, $480
 
 // func siluMulAVX2(x, y *float32, n int) int
 TEXT ·siluMulAVX2(SB), NOSPLIT, $0-32
-	MOVQ    x+0(FP), SI
-	MOVQ    y+8(FP), DI
+	MOVQ    x+0(FP), DI
+	MOVQ    y+8(FP), SI
 	MOVQ    n+16(FP), CX
 	XORQ    DX, DX
-	VMOVUPD silu2<>+0(SB), Y8
-	VMOVUPD silu2<>+32(SB), Y9
-	VMOVUPD silu2<>+64(SB), Y10
-	VMOVUPD silu2<>+96(SB), Y11
-	VMOVUPD silu2<>+384(SB), Y12
-	VMOVUPD silu2<>+352(SB), Y13
-	VMOVUPS silu2<>+464(SB), X14
-	VMOVUPS silu2<>+480(SB), X15
-	CMPQ    DX, CX
-	JGE     silu2_done
+	VMOVUPS silu<>+0(SB), Y8
+	VMOVUPS silu<>+32(SB), Y9
+	VMOVUPS silu<>+64(SB), Y10
+	VMOVUPS silu<>+96(SB), Y11
+	VMOVUPS silu<>+128(SB), Y12
+	VMOVUPS silu<>+416(SB), Y13
 
-silu2_loop:
-	VMOVUPS   (SI)(DX*4), X0
-	VXORPS    X15, X0, X1
-	VCVTPS2PD X1, Y1 // x = float64(-g)
+silu_loop:
+	CMPQ      DX, CX
+	JGE       silu_done
+	VMOVUPS   (DI)(DX*4), Y0
+	VXORPS    Y8, Y0, Y1
+	VCMPPS    $0x1d, Y9, Y1, Y2
+	VCMPPS    $0x12, Y10, Y1, Y3
+	VANDPS    Y3, Y2, Y2
+	VMOVMSKPS Y2, AX
+	CMPL      AX, $0xff
+	JNE       silu_done
+	VMULPS    Y11, Y1, Y2
+	VADDPS    Y12, Y2, Y2
+	VSUBPS    Y12, Y2, Y2
+	VMULPS    silu<>+160(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y3
+	VMULPS    silu<>+192(SB), Y2, Y4
+	VSUBPS    Y4, Y3, Y3
+	VMULPS    silu<>+224(SB), Y3, Y4
+	VADDPS    silu<>+256(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    silu<>+288(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    silu<>+320(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    silu<>+352(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VADDPS    silu<>+384(SB), Y4, Y4
+	VMULPS    Y3, Y3, Y5
+	VMULPS    Y5, Y4, Y4
+	VADDPS    Y3, Y4, Y4
+	VADDPS    Y13, Y4, Y4
+	VCVTPS2DQ Y2, Y5
+	VPADDD    silu<>+448(SB), Y5, Y5
+	VPSLLD    $23, Y5, Y5
+	VMULPS    Y5, Y4, Y4
+	VADDPS    Y13, Y4, Y4
+	VDIVPS    Y4, Y0, Y0
+	VMULPS    (SI)(DX*4), Y0, Y0
+	VMOVUPS   Y0, (DI)(DX*4)
+	ADDQ      $8, DX
+	JMP       silu_loop
 
-	// k = int32(round(x*LOG2E)); 2^k must be a normal float64:
-	// 0 <= k+1022 <= 2045 (unsigned).
-	VMULPD    Y8, Y1, Y3
-	VCVTPD2DQY Y3, X4
-	VPADDD    silu2<>+416(SB), X4, X5
-	VPADDD    silu2<>+432(SB), X4, X6
-	VPMINUD   silu2<>+448(SB), X6, X2
-	VPCMPEQD  X2, X6, X2
-	VMOVMSKPS X2, AX
-	CMPL      AX, $15
-	JNE       silu2_special
-
-	VCVTDQ2PD    X4, Y3
-	VFNMADD231PD Y9, Y3, Y1
-	VFNMADD231PD Y10, Y3, Y1
-	VMULPD       Y11, Y1, Y1
-	VMOVUPD      silu2<>+128(SB), Y7
-	VFMADD213PD  silu2<>+160(SB), Y1, Y7
-	VFMADD213PD  silu2<>+192(SB), Y1, Y7
-	VFMADD213PD  silu2<>+224(SB), Y1, Y7
-	VFMADD213PD  silu2<>+256(SB), Y1, Y7
-	VFMADD213PD  silu2<>+288(SB), Y1, Y7
-	VFMADD213PD  silu2<>+320(SB), Y1, Y7
-	VFMADD213PD  Y13, Y1, Y7
-	VMULPD       Y7, Y1, Y1
-	VADDPD       Y12, Y1, Y7
-	VMULPD       Y7, Y1, Y1
-	VADDPD       Y12, Y1, Y7
-	VMULPD       Y7, Y1, Y1
-	VADDPD       Y12, Y1, Y7
-	VMULPD       Y7, Y1, Y1
-	VADDPD       Y12, Y1, Y7
-	VFMADD213PD  Y13, Y7, Y1
-
-	// * 2^k
-	VPMOVZXDQ X5, Y6
-	VPSLLQ    $52, Y6, Y6
-	VMULPD    Y6, Y1, Y1
-
-	VCVTPD2PSY Y1, X1
-	VADDPS     X14, X1, X1
-	VDIVPS     X1, X0, X0
-	VMULPS     (DI)(DX*4), X0, X0
-	VMOVUPS    X0, (SI)(DX*4)
-	ADDQ       $4, DX
-	CMPQ       DX, CX
-	JLT        silu2_loop
-
-silu2_done:
-	MOVQ CX, ret+24(FP)
+silu_done:
 	VZEROUPPER
-	RET
-
-silu2_special:
 	MOVQ DX, ret+24(FP)
-	VZEROUPPER
 	RET

@@ -21,7 +21,8 @@
 // int32 dot product of every element is formed with 8 VPDPBUSD (weights
 // dword k broadcast within each 128-bit lane by VPSHUFD, activations dword
 // k of the 4 columns broadcast to the 4 lanes) plus the bias, converted to
-// float32 and accumulated as acc = fma(float(isum), dw*dx, acc): exactly
+// float32 and accumulated as acc += float(isum)*(dw*dx), the product
+// rounded before the addition (no FMA): exactly
 // the per-element operations of the VNNI row kernels in qdot_amd64.s, so
 // tile results are bitwise identical to the single-column results.
 
@@ -101,7 +102,8 @@ GLOBL tiletrans<>(SB), RODATA|NOPTR, $64
 	VPERMPS         Z14, Z30, Z14 \
 	VBROADCASTF32X4 144(DI), Z15 \
 	VMULPS          Z15, Z14, Z14 \
-	VFMADD231PS     Z14, Z3, Z0
+	VMULPS          Z14, Z3, Z3 \
+	VADDPS          Z3, Z0, Z0
 
 #define TEPILOGUE \
 	VMOVDQU32     tiletrans<>(SB), Z1 \
@@ -211,7 +213,8 @@ q4t_done:
 	VPBROADCASTW (P), X14 \
 	VCVTPH2PS    X14, Y14 \
 	VMULPS       Y25, Y14, Y14 \
-	VFMADD231PS  Y14, Y12, ACC
+	VMULPS       Y14, Y12, Y12 \
+	VADDPS       Y12, ACC, ACC
 
 // q8_0 weight dword K of row P against activation dwords XK into A.
 #define Q8W(P, K, T, XK, A) \

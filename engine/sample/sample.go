@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/orbitswarm/orbit/engine/kernels"
 )
 
 // Params configures a Sampler. The zero value is greedy.
@@ -126,7 +128,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 			}
 		}
 		for t, n := range s.count {
-			logits[t] -= s.p.PresencePenalty + s.p.FrequencyPenalty*float32(n)
+			logits[t] -= s.p.PresencePenalty + float32(s.p.FrequencyPenalty*float32(n))
 		}
 	}
 	if s.p.Temperature == 0 {
@@ -158,7 +160,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	top := float64(c[0].logit)
 	var sum float64
 	for i := range c {
-		c[i].p = math.Exp((float64(c[i].logit) - top) / float64(s.p.Temperature))
+		c[i].p = kernels.Exp((float64(c[i].logit) - top) / float64(s.p.Temperature)) // the same bits on every CPU
 		sum += c[i].p
 	}
 	for i := range c {
