@@ -24,39 +24,71 @@
 //
 // Dequantize is bit-exact with ggml's reference dequantizers.
 //
+// # Canonical arithmetic
+//
+// Every kernel set gives bitwise the same results for the same inputs: the
+// generic (pure Go) kernels are the executable definition and every
+// assembly kernel performs exactly their operations. This is what lets any
+// server in a swarm replay or check another's work bit for bit, whatever
+// its CPU. The rules:
+//
+//   - Every floating-point operation is one IEEE binary32 (or, where said,
+//     binary64) operation rounded to nearest even. There is no fused
+//     multiply-add anywhere in float32 code: a product is rounded before it
+//     is added. The Go code writes float32(x*y) for every product that
+//     feeds an addition, which forbids the compiler from fusing them (it
+//     does so on arm64 otherwise). Subnormals are not flushed.
+//   - Activations for the integer types are quantized per block of 32: amax
+//     = max|x|, d = amax/127, id = 1/d (0 when d is 0), q = round-to-even(x*id)
+//     (the product rounded first), s = sum of q. The weights' fp16 scales
+//     convert exactly; bf16 converts by a 16-bit shift.
+//   - q8_0 and q4_0: per block, the exact int32 dot product isum (q4_0: of
+//     the nibbles minus 8), then acc = acc + float(isum)*(dw*dx), blocks in
+//     order, one accumulator per row.
+//   - q4_k: 8 lanes per row, lane j for sub-block j of every super-block:
+//     a = float(isum_j*sc_j)*dx_j, m = float(s_j*min_j)*dx_j, lane += a*d,
+//     lane -= m*dmin, super-blocks in order; q6_k: lane += (float(isum_j)*
+//     dx_j)*d with isum_j = sc_2j*dot(first 16) + sc_2j+1*dot(last 16).
+//     The row's result is hsum8 of the lanes.
+//   - f32, f16 and bf16 weights and the float dot products (DotF32,
+//     DotRowsF32: attention scores): 16 lanes, element i added to lane i%16
+//     as lane += w_i*x_i, then h_k = lane_k + lane_k+8 and hsum8(h).
+//   - hsum8(h) = ((h0+h4) + (h1+h5)) + ((h2+h6) + (h3+h7)).
+//   - AxpyF32 and AxpyRowsF32: y_i += a*x_i per element, rows in order.
+//   - Exp32 (softmax, SiLU) is a fixed Cody-Waite reduction and degree-6
+//     polynomial in float32 (cmath.go); SiLU(g)*u = (g/(1+Exp32(-g)))*u.
+//     RoPE tables use Sincos and Pow, and sampling uses Exp: float64
+//     functions with fixed operation sequences (fdlibm's algorithms), since
+//     Go's math package differs between architectures in the last bit.
+//   - RMSNorm sums squares in float64 in order (exact products), then
+//     scale = float32(1/sqrt(ss/n + eps)) and w*(x*scale); sqrt and
+//     division are correctly rounded everywhere.
+//   - Batches, thread counts and row splits never change a row's
+//     operations: every output element is one fixed-order reduction over
+//     its row that depends only on the row and the activation column, so a
+//     model run in pieces, batched or on any number of threads gives
+//     bit-identical results to running it whole on one.
+//
+// TestCanonical* check every set against the generic kernels bitwise, and
+// the engine's golden digests (engine/golden_test.go) check whole models of
+// every weight type against digests committed from the generic kernels, so
+// machines with different kernel sets (or architectures) prove they agree
+// with each other.
+//
 // # Products
 //
 // Pool.MatMul multiplies a row-major weight matrix (Mat) by one or more
-// activation vectors. For the integer types (q8_0, q4_0, q4_k, q6_k) the
-// activations are first quantized to int8 in blocks of 32 with a float32
-// scale per block (and per-block sums), and the weight/activation products
-// are done in integer arithmetic (with AVX-512 VNNI, each block's product
-// is one exact int32, accumulated as acc = fma(float(isum), dw*dx, acc)).
-// For f32, f16 and bf16 weights the
-// activations stay float32 and weights are widened on the fly.
-//
-// Batches use tile kernels where the set has them, each element bitwise
-// the row kernel's result: AVX-512 VNNI 4 rows x 4 or 8 columns on
-// packed activations; AVX2 2 rows x 4 columns (q8_0, q4_0), sharing a
-// row's unpacked weights and scales between columns. The k-quant row
-// kernels (both sets) form the 8 sub-block dot products of a super-block
-// exactly in int32, apply the sub-block scales and mins, and accumulate
-// in float32 per row.
-//
-// SiLU(gate)*up, applied by MatMulGLU, is assembly too (AVX2, 4 lanes, the
-// operations of Go's math.Exp on amd64): bitwise the scalar loop.
+// activation vectors. Batches use tile kernels where the set has them, each
+// element bitwise the row kernel's result: AVX-512 VNNI 4 rows x 4 or 8
+// columns on packed activations; AVX2 2 rows x 4 columns (q8_0, q4_0) and
+// 1 row x 4 columns (q4_k, q6_k), sharing a row's unpacked weights and
+// scales between columns.
 //
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and
 // one dispatch to the workers. Pool.MatMulGLU does the same for a feed-
 // forward gate and up and applies SiLU(gate)*up per row chunk. Both give
 // bitwise the results of the separate calls.
-//
-// Determinism: every output element is produced by one fixed-order reduction
-// over its row that depends only on the row, the activation column and the
-// implementation in use, never on the batch size, the number of workers or
-// how rows are split among them. Running a model in pieces or batched gives
-// bit-identical results to running it whole.
 //
 // # Implementations
 //
@@ -65,8 +97,7 @@
 // once at init using golang.org/x/sys/cpu. The environment variable
 // ORBIT_KERNELS=generic|avx2|avx512, read once at init, overrides the choice
 // (a request the CPU cannot honour falls back to the best available one).
-// A portable pure-Go implementation (Generic) is always available; tests
-// compare the assembly against it. Results of different implementations may
-// differ in the last bits because of float summation order; each one alone
-// is deterministic.
+// The AVX-512 set differs from the AVX2 one only in its q8_0/q4_0 kernels
+// (VNNI) and activation quantizer; it reuses the AVX2 k-quant and float
+// kernels. Other architectures run the generic kernels.
 package kernels
