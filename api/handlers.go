@@ -379,10 +379,3 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, http.StatusOK, RouteResponse{Model: info.ID, Hops: hops})
 }
-
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	if err := s.opt.Metrics.WritePrometheus(w); err != nil {
-		s.log.Debug("writing metrics", "err", err)
-	}
-}

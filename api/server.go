@@ -81,7 +81,7 @@ func NewServer(b Backend, opt Options) *Server {
 	s.handle("/api/v1/peers", http.MethodGet, true, s.peers)
 	s.handle("/api/v1/models", http.MethodGet, true, s.nodeModels)
 	s.handle("/api/v1/route", http.MethodGet, true, s.route)
-	s.handle("/metrics", http.MethodGet, true, s.metrics)
+	s.handle("/metrics", http.MethodGet, true, opt.Metrics.Handler().ServeHTTP)
 	if !opt.NoDashboard {
 		static := web.Handler()
 		s.handle("/{$}", http.MethodGet, false, static.ServeHTTP)

@@ -407,7 +407,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		"orbit_sessions 0\n",
 		"orbit_kv_cache_bytes 0\n",
 		`orbit_network_bytes_total{direction="out"} 200`,
-		`orbit_http_requests_total{path="/v1/completions",code="200"} 1`,
+		`orbit_http_requests_total{code="200",path="/v1/completions"} 1`, // labels in name order
+		"go_goroutines ",                                                 // the Go runtime collector
 		`orbit_step_latency_seconds_bucket{hop="local",le="+Inf"} 5`,
 		`orbit_step_latency_seconds_bucket{hop="peer \"x\"",le="0.005"} 1`,
 		`orbit_step_latency_seconds_count{hop="peer \"x\""} 1`,
@@ -421,12 +422,14 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	// Every sample line is "name{labels} value".
+	// Every sample line is "name{labels} value", of orbit's metrics or
+	// the Go runtime's and the process's.
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if f := strings.Fields(line); len(f) < 2 || !strings.HasPrefix(f[0], "orbit_") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[0], "orbit_") && !strings.HasPrefix(f[0], "go_") && !strings.HasPrefix(f[0], "process_") {
 			t.Errorf("bad sample line %q", line)
 		}
 	}

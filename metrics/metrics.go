@@ -1,80 +1,109 @@
 package metrics
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"math"
-	"slices"
+	"net/http"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// StepBuckets are the upper bounds, in seconds, of the step latency
+// stepBuckets are the upper bounds, in seconds, of the step latency
 // histogram buckets.
-var stepBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+func stepBuckets() []float64 {
+	return []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+}
 
-// Metrics collects a node's counters and exposes them in the Prometheus text
-// format. The server counts HTTP requests and bytes; backends count tokens,
-// sessions, KV cache, step latencies per hop, network bytes and fetched
-// chunks. All methods are safe for concurrent use; a nil *Metrics ignores
-// updates.
+// Metrics collects a node's counters into its own Prometheus registry
+// (with the Go runtime and process collectors) and exposes them in the
+// Prometheus text format. The server counts HTTP requests and bytes;
+// backends count tokens, sessions, KV cache, step latencies per hop,
+// network bytes and fetched chunks. All methods are safe for concurrent
+// use; a nil *Metrics ignores updates.
 type Metrics struct {
-	tokens, promptTokens, generations atomic.Int64
-	httpIn, httpOut                   atomic.Int64
-	netIn, netOut                     atomic.Int64
-	chunks                            atomic.Int64
-	failovers, relayed                atomic.Int64
-	sessions, kvBytes                 atomic.Int64
-	active, queued                    atomic.Int64
+	reg *prometheus.Registry
 
-	mu        sync.Mutex
-	requests  map[requestKey]int64
-	steps     map[string]*histogram
-	transfers map[transferKey][2]int64 // done, total
+	tokens, promptTokens, generations prometheus.Counter
+	chunks, failovers, relayed        prometheus.Counter
+	sessions, kvBytes                 prometheus.Gauge
+	active, queued                    prometheus.Gauge
+	httpIn, httpOut, netIn, netOut    prometheus.Counter     // of the vecs by direction
+	requests                          *prometheus.CounterVec // by path and code
+	steps                             *prometheus.HistogramVec
+	transferDone, transferTotal       *prometheus.GaugeVec // by kind and model
 }
 
-type transferKey struct {
-	kind, model string
-}
-
-type requestKey struct {
-	path string
-	code int
-}
-
-type histogram struct {
-	counts []uint64 // per bucket, not cumulative; the last is +Inf
-	sum    float64
-	n      uint64
-}
-
-// New returns empty metrics.
+// New returns empty metrics in a registry of their own.
 func New() *Metrics {
-	return &Metrics{requests: map[requestKey]int64{}, steps: map[string]*histogram{}, transfers: map[transferKey][2]int64{}}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
+	m := &Metrics{
+		reg:          prometheus.NewRegistry(),
+		tokens:       counter("orbit_tokens_generated_total", "Tokens generated."),
+		promptTokens: counter("orbit_prompt_tokens_total", "Prompt tokens processed."),
+		generations:  counter("orbit_generations_total", "Generations started."),
+		chunks:       counter("orbit_chunks_fetched_total", "Weight chunks fetched from peers."),
+		failovers:    counter("orbit_failovers_total", "Hops of generations re-planned onto another server after a failure."),
+		relayed:      counter("orbit_relayed_steps_total", "Steps the entry node relayed because a hop could not push to the next."),
+		sessions:     gauge("orbit_sessions", "Open KV-cache sessions."),
+		kvBytes:      gauge("orbit_kv_cache_bytes", "Bytes of KV cache held by open sessions."),
+		active:       gauge("orbit_generations_active", "Generations running."),
+		queued:       gauge("orbit_generations_queued", "Generations waiting for a slot."),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_http_requests_total",
+			Help: "HTTP requests by route and status code."}, []string{"path", "code"}),
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orbit_step_latency_seconds",
+			Help: "Latency of one step through the blocks of a hop.", Buckets: stepBuckets()}, []string{"hop"}),
+		transferDone: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "orbit_transfer_bytes",
+			Help: "Bytes stored so far by the latest weight import or fetch of each model" + " (an import is labelled by its file)."}, []string{"kind", "model"}),
+		transferTotal: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "orbit_transfer_size_bytes",
+			Help: "Bytes the latest weight import or fetch of each model stores in all (0 until known)."}, []string{"kind", "model"}),
+	}
+	// Both directions are reported from the start, as zeros.
+	httpBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_http_bytes_total",
+		Help: "HTTP API bytes: request bodies in, responses out."}, []string{"direction"})
+	netBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_network_bytes_total",
+		Help: "Swarm network bytes."}, []string{"direction"})
+	m.httpIn, m.httpOut = httpBytes.WithLabelValues("in"), httpBytes.WithLabelValues("out")
+	m.netIn, m.netOut = netBytes.WithLabelValues("in"), netBytes.WithLabelValues("out")
+	m.reg.MustRegister(
+		m.tokens, m.promptTokens, m.generations, m.chunks, m.failovers, m.relayed,
+		m.sessions, m.kvBytes, m.active, m.queued,
+		httpBytes, netBytes, m.requests, m.steps, m.transferDone, m.transferTotal,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
 }
 
 // AddTokens counts generated tokens.
 func (m *Metrics) AddTokens(n int) {
 	if m != nil {
-		m.tokens.Add(int64(n))
+		m.tokens.Add(float64(n))
 	}
 }
 
 // AddPromptTokens counts prompt tokens processed.
 func (m *Metrics) AddPromptTokens(n int) {
 	if m != nil {
-		m.promptTokens.Add(int64(n))
+		m.promptTokens.Add(float64(n))
 	}
 }
 
 // AddGeneration counts a generation started.
 func (m *Metrics) AddGeneration() {
 	if m != nil {
-		m.generations.Add(1)
+		m.generations.Inc()
 	}
 }
 
@@ -83,31 +112,31 @@ func (m *Metrics) AddGeneration() {
 // hop itself because the previous hop could not push to it (relayed).
 func (m *Metrics) AddRouteEvents(failovers, relayed int) {
 	if m != nil {
-		m.failovers.Add(int64(failovers))
-		m.relayed.Add(int64(relayed))
+		m.failovers.Add(float64(failovers))
+		m.relayed.Add(float64(relayed))
 	}
 }
 
 // AddNetworkBytes counts swarm traffic (not the HTTP API's).
 func (m *Metrics) AddNetworkBytes(in, out int64) {
 	if m != nil {
-		m.netIn.Add(in)
-		m.netOut.Add(out)
+		m.netIn.Add(float64(in))
+		m.netOut.Add(float64(out))
 	}
 }
 
 // AddHTTPBytes counts API traffic: request bodies in, responses out.
 func (m *Metrics) AddHTTPBytes(in, out int64) {
 	if m != nil {
-		m.httpIn.Add(in)
-		m.httpOut.Add(out)
+		m.httpIn.Add(float64(in))
+		m.httpOut.Add(float64(out))
 	}
 }
 
 // AddChunksFetched counts weight chunks fetched from other peers.
 func (m *Metrics) AddChunksFetched(n int) {
 	if m != nil {
-		m.chunks.Add(int64(n))
+		m.chunks.Add(float64(n))
 	}
 }
 
@@ -115,70 +144,50 @@ func (m *Metrics) AddChunksFetched(n int) {
 // SessionClosed with the same size undoes it.
 func (m *Metrics) SessionOpened(kvBytes int64) {
 	if m != nil {
-		m.sessions.Add(1)
-		m.kvBytes.Add(kvBytes)
+		m.sessions.Inc()
+		m.kvBytes.Add(float64(kvBytes))
 	}
 }
 
 // SessionClosed undoes SessionOpened.
 func (m *Metrics) SessionClosed(kvBytes int64) {
 	if m != nil {
-		m.sessions.Add(-1)
-		m.kvBytes.Add(-kvBytes)
+		m.sessions.Dec()
+		m.kvBytes.Sub(float64(kvBytes))
 	}
 }
 
 // SetLoad records the generations running and waiting.
 func (m *Metrics) SetLoad(active, queued int) {
 	if m != nil {
-		m.active.Store(int64(active))
-		m.queued.Store(int64(queued))
+		m.active.Set(float64(active))
+		m.queued.Set(float64(queued))
 	}
 }
 
 // ObserveStep records the latency of one step (a forward pass through the
 // blocks of one hop). hop names the hop: a peer id, or "local".
 func (m *Metrics) ObserveStep(hop string, d time.Duration) {
-	if m == nil {
-		return
+	if m != nil {
+		m.steps.WithLabelValues(hop).Observe(d.Seconds())
 	}
-	s := d.Seconds()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	h := m.steps[hop]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(stepBuckets)+1)}
-		m.steps[hop] = h
-	}
-	i, _ := slices.BinarySearch(stepBuckets, s)
-	h.counts[i]++
-	h.sum += s
-	h.n++
 }
 
 // SetTransfer records the progress of the latest transfer of kind
 // ("import" or "fetch") of model (for an import, the file imported): done
 // of total bytes.
 func (m *Metrics) SetTransfer(kind, model string, done, total int64) {
-	if m == nil {
-		return
+	if m != nil {
+		m.transferDone.WithLabelValues(kind, model).Set(float64(done))
+		m.transferTotal.WithLabelValues(kind, model).Set(float64(total))
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.transfers == nil {
-		m.transfers = map[transferKey][2]int64{}
-	}
-	m.transfers[transferKey{kind, model}] = [2]int64{done, total}
 }
 
 // CountRequest counts an HTTP request by route pattern and status code.
 func (m *Metrics) CountRequest(path string, code int) {
-	if m == nil {
-		return
+	if m != nil {
+		m.requests.WithLabelValues(path, strconv.Itoa(code)).Inc()
 	}
-	m.mu.Lock()
-	m.requests[requestKey{path, code}]++
-	m.mu.Unlock()
 }
 
 // Snapshot is a copy of the counters that NodeStatus reports.
@@ -193,104 +202,100 @@ func (m *Metrics) Snapshot() Snapshot {
 		return Snapshot{}
 	}
 	return Snapshot{
-		Generations:     m.generations.Load(),
-		TokensGenerated: m.tokens.Load(),
-		PromptTokens:    m.promptTokens.Load(),
-		Sessions:        m.sessions.Load(),
-		KVCacheBytes:    m.kvBytes.Load(),
+		Generations:     value(m.generations),
+		TokensGenerated: value(m.tokens),
+		PromptTokens:    value(m.promptTokens),
+		Sessions:        value(m.sessions),
+		KVCacheBytes:    value(m.kvBytes),
 	}
+}
+
+// value reads a counter or gauge; they count whole things, exact in a
+// float64 up to 2^53.
+func value(c prometheus.Metric) int64 {
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		return 0
+	}
+	switch {
+	case d.Counter != nil:
+		return int64(d.Counter.GetValue())
+	case d.Gauge != nil:
+		return int64(d.Gauge.GetValue())
+	}
+	return 0
+}
+
+// Registry is the metrics' own registry, for more collectors or to gather
+// them.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format (uncompressed,
+// so that a server counting its response bytes counts what it sent).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{DisableCompression: true})
 }
 
 // WritePrometheus writes every metric in the Prometheus text exposition
 // format (version 0.0.4).
 func (m *Metrics) WritePrometheus(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	counter := func(name, help string, v int64) {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		return fmt.Errorf("metrics: gather: %w", err)
 	}
-	gauge := func(name, help string, v int64) {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
-	}
-	counter("orbit_tokens_generated_total", "Tokens generated.", m.tokens.Load())
-	counter("orbit_prompt_tokens_total", "Prompt tokens processed.", m.promptTokens.Load())
-	counter("orbit_generations_total", "Generations started.", m.generations.Load())
-	counter("orbit_chunks_fetched_total", "Weight chunks fetched from peers.", m.chunks.Load())
-	counter("orbit_failovers_total", "Hops of generations re-planned onto another server after a failure.", m.failovers.Load())
-	counter("orbit_relayed_steps_total", "Steps the entry node relayed because a hop could not push to the next.", m.relayed.Load())
-	gauge("orbit_sessions", "Open KV-cache sessions.", m.sessions.Load())
-	gauge("orbit_kv_cache_bytes", "Bytes of KV cache held by open sessions.", m.kvBytes.Load())
-	gauge("orbit_generations_active", "Generations running.", m.active.Load())
-	gauge("orbit_generations_queued", "Generations waiting for a slot.", m.queued.Load())
-	fmt.Fprintf(bw, "# HELP orbit_http_bytes_total HTTP API bytes: request bodies in, responses out.\n# TYPE orbit_http_bytes_total counter\n")
-	fmt.Fprintf(bw, "orbit_http_bytes_total{direction=\"in\"} %d\norbit_http_bytes_total{direction=\"out\"} %d\n", m.httpIn.Load(), m.httpOut.Load())
-	fmt.Fprintf(bw, "# HELP orbit_network_bytes_total Swarm network bytes.\n# TYPE orbit_network_bytes_total counter\n")
-	fmt.Fprintf(bw, "orbit_network_bytes_total{direction=\"in\"} %d\norbit_network_bytes_total{direction=\"out\"} %d\n", m.netIn.Load(), m.netOut.Load())
-
-	m.mu.Lock()
-	reqs := make([]requestKey, 0, len(m.requests))
-	for k := range m.requests {
-		reqs = append(reqs, k)
-	}
-	slices.SortFunc(reqs, func(a, b requestKey) int {
-		if c := strings.Compare(a.path, b.path); c != 0 {
-			return c
-		}
-		return a.code - b.code
-	})
-	fmt.Fprintf(bw, "# HELP orbit_http_requests_total HTTP requests by route and status code.\n# TYPE orbit_http_requests_total counter\n")
-	for _, k := range reqs {
-		fmt.Fprintf(bw, "orbit_http_requests_total{path=%s,code=\"%d\"} %d\n", quoteLabel(k.path), k.code, m.requests[k])
-	}
-	hops := make([]string, 0, len(m.steps))
-	for k := range m.steps {
-		hops = append(hops, k)
-	}
-	slices.Sort(hops)
-	fmt.Fprintf(bw, "# HELP orbit_step_latency_seconds Latency of one step through the blocks of a hop.\n# TYPE orbit_step_latency_seconds histogram\n")
-	for _, hop := range hops {
-		h := m.steps[hop]
-		l := quoteLabel(hop)
-		var cum uint64
-		for i, ub := range stepBuckets {
-			cum += h.counts[i]
-			fmt.Fprintf(bw, "orbit_step_latency_seconds_bucket{hop=%s,le=\"%s\"} %d\n", l, strconv.FormatFloat(ub, 'g', -1, 64), cum)
-		}
-		fmt.Fprintf(bw, "orbit_step_latency_seconds_bucket{hop=%s,le=\"+Inf\"} %d\n", l, h.n)
-		fmt.Fprintf(bw, "orbit_step_latency_seconds_sum{hop=%s} %s\n", l, formatFloat(h.sum))
-		fmt.Fprintf(bw, "orbit_step_latency_seconds_count{hop=%s} %d\n", l, h.n)
-	}
-	tks := make([]transferKey, 0, len(m.transfers))
-	for k := range m.transfers {
-		tks = append(tks, k)
-	}
-	slices.SortFunc(tks, func(a, b transferKey) int {
-		if c := strings.Compare(a.kind, b.kind); c != 0 {
-			return c
-		}
-		return strings.Compare(a.model, b.model)
-	})
-	for i, g := range []struct{ name, help string }{
-		{"orbit_transfer_bytes", "Bytes stored so far by the latest weight import or fetch of each model (an import is labelled by its file)."},
-		{"orbit_transfer_size_bytes", "Bytes the latest weight import or fetch of each model stores in all (0 until known)."},
-	} {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", g.name, g.help, g.name)
-		for _, k := range tks {
-			fmt.Fprintf(bw, "%s{kind=%s,model=%s} %d\n", g.name, quoteLabel(k.kind), quoteLabel(k.model), m.transfers[k][i])
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("metrics: encode %s: %w", mf.GetName(), err)
 		}
 	}
-	m.mu.Unlock()
-	return bw.Flush()
+	return nil
 }
 
-// quoteLabel quotes a label value as the exposition format wants.
-func quoteLabel(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return `"` + r.Replace(s) + `"`
+// Scrape is a parsed text exposition (as /metrics serves it): the metric
+// families by name.
+type Scrape map[string]*dto.MetricFamily
+
+// ParseText parses the Prometheus text exposition format.
+func ParseText(r io.Reader) (Scrape, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: parse: %w", err)
+	}
+	return Scrape(fams), nil
 }
 
-func formatFloat(f float64) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return "NaN"
+// Value returns the value of the sample of the counter, gauge or untyped
+// family name whose labels are exactly labels (name, value, name, value,
+// ...); ok is false when there is none.
+func (s Scrape) Value(name string, labels ...string) (v float64, ok bool) {
+	mf := s[name]
+	if mf == nil || len(labels)%2 != 0 {
+		return 0, false
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	want := map[string]string{}
+	for i := 0; i < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		if len(m.GetLabel()) != len(want) {
+			continue
+		}
+		for _, lp := range m.GetLabel() {
+			if w, ok := want[lp.GetName()]; !ok || w != lp.GetValue() {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Untyped != nil:
+			return m.Untyped.GetValue(), true
+		}
+	}
+	return 0, false
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,23 +194,18 @@ func TestTransferFetchProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
-		fmt.Sprintf("orbit_transfer_bytes{kind=\"fetch\",model=%q} %d\n", root.String(), tr.Total),
-		fmt.Sprintf("orbit_transfer_size_bytes{kind=\"fetch\",model=%q} %d\n", root.String(), tr.Total),
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %q", want)
+	s, err := metrics.ParseText(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"orbit_transfer_bytes", "orbit_transfer_size_bytes"} {
+		if v, ok := s.Value(name, "kind", "fetch", "model", root.String()); !ok || v != float64(tr.Total) {
+			t.Errorf("%s of the fetch: %v (found %v), want %d", name, v, ok, tr.Total)
 		}
 	}
 	// Every chunk B fetched was counted (the metadata's and the span's).
-	var chunks int
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, "orbit_chunks_fetched_total "); ok {
-			chunks, _ = strconv.Atoi(v)
-		}
-	}
-	if chunks <= 0 {
-		t.Errorf("orbit_chunks_fetched_total %d after a fetch", chunks)
+	if chunks, _ := s.Value("orbit_chunks_fetched_total"); chunks <= 0 {
+		t.Errorf("orbit_chunks_fetched_total %v after a fetch", chunks)
 	}
 	// A node serving only what it imported fetched nothing.
 	if trs := a.Transfers(); len(trs) != 0 {

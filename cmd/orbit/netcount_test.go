@@ -114,19 +114,20 @@ func networkBytes(t *testing.T, m *metrics.Metrics) (in, out int64) {
 	if err := m.WritePrometheus(&b); err != nil {
 		t.Fatal(err)
 	}
-	return metricNetworkBytes(b.String())
+	in, out, err := metricNetworkBytes(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, out
 }
 
 // metricNetworkBytes reads orbit_network_bytes_total from /metrics text.
-func metricNetworkBytes(text string) (in, out int64) {
-	for _, line := range strings.Split(text, "\n") {
-		var v int64
-		if _, err := fmt.Sscanf(line, `orbit_network_bytes_total{direction="in"} %d`, &v); err == nil {
-			in = v
-		}
-		if _, err := fmt.Sscanf(line, `orbit_network_bytes_total{direction="out"} %d`, &v); err == nil {
-			out = v
-		}
+func metricNetworkBytes(text string) (in, out int64, err error) {
+	s, err := metrics.ParseText(strings.NewReader(text))
+	if err != nil {
+		return 0, 0, err
 	}
-	return in, out
+	vin, _ := s.Value("orbit_network_bytes_total", "direction", "in")
+	vout, _ := s.Value("orbit_network_bytes_total", "direction", "out")
+	return int64(vin), int64(vout), nil
 }

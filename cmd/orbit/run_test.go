@@ -287,7 +287,10 @@ func TestRunProcesses(t *testing.T) {
 	}
 	metricsText, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	in, out := metricNetworkBytes(string(metricsText))
+	in, out, err := metricNetworkBytes(string(metricsText))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("first node: network bytes in %d, out %d", in, out)
 	if st, err := os.Stat(runModelPath); err != nil || in <= 0 || out < st.Size()/4 {
 		t.Errorf("first node: network bytes in %d out %d (model %v bytes, %v)", in, out, st.Size(), err)
