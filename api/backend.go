@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/orbitswarm/orbit/engine/sample"
@@ -17,6 +19,9 @@ var (
 	ErrUnknownModel = errors.New("api: unknown model")
 	// ErrBusy: the backend's queue is full; the client should retry (503).
 	ErrBusy = errors.New("api: backend busy")
+	// ErrCoverageGap: some blocks of the model have no server in the
+	// swarm (503, code coverage_gap); see CoverageGapError.
+	ErrCoverageGap = errors.New("api: coverage gap")
 	// ErrBadRequest: the request cannot be served as asked (400).
 	ErrBadRequest = errors.New("api: bad request")
 	// ErrContextLength: the prompt does not fit the model's context (400);
@@ -26,6 +31,31 @@ var (
 	// finish reason "stop" (the server uses it when a stop string matched).
 	ErrStop = errors.New("api: stop generation")
 )
+
+// CoverageGapError says which blocks of a model no server of the swarm
+// serves. It wraps ErrCoverageGap. The server answers it with a 503 whose
+// code is coverage_gap and whose message lists the blocks; Retry-After is
+// set only when Joining (waiting helps only when a server is coming).
+type CoverageGapError struct {
+	Model   string
+	Missing []sharding.Span // runs of blocks nobody serves
+	Joining bool            // a server is on its way to serve them
+}
+
+func (e *CoverageGapError) Error() string {
+	s := make([]string, len(e.Missing))
+	for i, m := range e.Missing {
+		s[i] = m.String()
+	}
+	msg := fmt.Sprintf("coverage gap: no server in the swarm serves blocks %s of the model %s", strings.Join(s, ", "), e.Model)
+	if e.Joining {
+		return msg + "; a server is joining to serve them, retry shortly"
+	}
+	return msg + "; the model cannot run until a node serves them (orbit run --model " + e.Model + ")"
+}
+
+// Unwrap makes a CoverageGapError an ErrCoverageGap.
+func (e *CoverageGapError) Unwrap() error { return ErrCoverageGap }
 
 // NodeAPI is the read-only node API. Backend implements it in process and
 // client.Client over HTTP, so programs (and tests) can use either.

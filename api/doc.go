@@ -55,6 +55,17 @@
 // context, code context_length_exceeded), 401 missing or wrong API key,
 // 404 unknown model or path, 405 wrong method, 413 body too large,
 // 415 a content type other than application/json, 503 with Retry-After when
-// the backend's queue is full (ErrBusy), 500 otherwise. A client that
+// the backend's queue is full (ErrBusy), 503 with code coverage_gap when
+// blocks of the model have no server in the swarm (CoverageGapError; the
+// message lists them, Retry-After only while a server is joining), 500
+// otherwise. The param of a decoding error is the field's JSON path as the
+// client wrote it (max_tokens, stream_options.include_usage).
+//
+// # Model names
+//
+// A request names a model by its ID (the root CID on a swarm node), its
+// name (general.name) or an unambiguous prefix of its ID of at least 8
+// characters; a name or prefix of several models is a 400
+// (ambiguous_model). A client that
 // disconnects cancels its generation through the request context.
 package api

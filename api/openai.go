@@ -74,6 +74,8 @@ type apiError struct {
 	Type    string  `json:"type"`
 	Param   *string `json:"param"`
 	Code    *string `json:"code"`
+	// noRetry leaves Retry-After out of a 503: waiting would not help.
+	noRetry bool
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -103,7 +105,7 @@ func decodeJSON(data []byte, v any) error {
 		case errors.As(err, &se):
 			return badRequest("", "invalid_json", "malformed JSON at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te):
-			field := te.Field
+			field := jsonField(te.Field)
 			return badRequest(field, "invalid_type", "field %q must be %s, not JSON %s", field, jsonKind(te.Type.Kind().String()), te.Value)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return badRequest("", "invalid_json", "malformed JSON: the body ends early")
@@ -114,6 +116,21 @@ func decodeJSON(data []byte, v any) error {
 		return badRequest("", "invalid_json", "malformed JSON: data after the object")
 	}
 	return nil
+}
+
+// jsonField is a decoding error's field path as the client wrote it:
+// without the Go names of embedded structs (Sampling.max_tokens is
+// max_tokens). Every JSON name of a request starts with a lower-case
+// letter; Go's embedded struct names start with an upper-case one.
+func jsonField(path string) string {
+	var out []string
+	for _, seg := range strings.Split(path, ".") {
+		if seg == "" || (seg[0] >= 'A' && seg[0] <= 'Z') {
+			continue
+		}
+		out = append(out, seg)
+	}
+	return strings.Join(out, ".")
 }
 
 func jsonKind(k string) string {

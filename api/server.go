@@ -176,7 +176,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
-	if e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests {
+	if (e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests) && !e.noRetry {
 		w.Header().Set("Retry-After", "1")
 	}
 	s.writeJSON(w, e.Status, ErrorBody{Error: e.detail()})
@@ -194,6 +194,14 @@ func toAPIError(err error) *apiError {
 		return ae
 	case errors.Is(err, ErrUnknownModel):
 		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Param: strp("model"), Code: strp("model_not_found"), Message: err.Error()}
+	case errors.Is(err, ErrCoverageGap):
+		var ge *CoverageGapError
+		joining := errors.As(err, &ge) && ge.Joining
+		msg := err.Error()
+		if ge != nil {
+			msg = ge.Error()
+		}
+		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: strp("coverage_gap"), Message: msg, noRetry: !joining}
 	case errors.Is(err, ErrBusy):
 		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: strp("server_busy"), Message: "the node is busy; retry later: " + err.Error()}
 	case errors.Is(err, ErrContextLength):
@@ -229,8 +237,15 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 	return data, nil
 }
 
+// minModelPrefix is the shortest prefix of a model ID that names it: every
+// CIDv1 in base32 starts with the same few characters ("bafkrei"), so a
+// shorter prefix would match any model.
+const minModelPrefix = 8
+
 // resolveModel returns the model's info; an empty name picks the only
-// model when there is exactly one.
+// model when there is exactly one. A model is named by its ID (the root
+// CID on a swarm node), its name (general.name, as orbit serve's ID is),
+// or an unambiguous prefix of its ID of at least minModelPrefix characters.
 func (s *Server) resolveModel(ctx context.Context, name string) (ModelInfo, error) {
 	models, err := s.b.Models(ctx)
 	if err != nil {
@@ -242,10 +257,43 @@ func (s *Server) resolveModel(ctx context.Context, name string) (ModelInfo, erro
 		}
 		return ModelInfo{}, badRequest("model", "missing_model", "model is required (this node serves %d models; see /v1/models)", len(models))
 	}
+	m, err := matchModel(models, name)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	return m, nil
+}
+
+// matchModel finds name among models: an ID first, then a name, then an
+// ID prefix; a name or prefix that fits several models is an error that
+// lists them.
+func matchModel(models []ModelInfo, name string) (ModelInfo, error) {
 	for _, m := range models {
 		if m.ID == name {
 			return m, nil
 		}
+	}
+	for _, match := range []func(ModelInfo) bool{
+		func(m ModelInfo) bool { return m.Name != "" && m.Name == name },
+		func(m ModelInfo) bool { return len(name) >= minModelPrefix && strings.HasPrefix(m.ID, name) },
+	} {
+		var found []ModelInfo
+		for _, m := range models {
+			if match(m) {
+				found = append(found, m)
+			}
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		}
+		ids := make([]string, len(found))
+		for i, m := range found {
+			ids[i] = m.ID
+		}
+		return ModelInfo{}, badRequest("model", "ambiguous_model", "the model %q names %d models (%s); give the ID", name, len(found), strings.Join(ids, ", "))
 	}
 	return ModelInfo{}, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Param: strp("model"), Code: strp("model_not_found"),
 		Message: fmt.Sprintf("the model %q does not exist on this node (see /v1/models)", name)}

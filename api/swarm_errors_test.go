@@ -11,11 +11,14 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // TestSwarmErrors drives the HTTP API of a swarm's entry node (the node
 // backend, not the local engine): while blocks [2,4) have no server the
-// swarm cannot serve and requests get OpenAI-style 503s with Retry-After;
+// swarm cannot serve and requests get OpenAI-style 503s with the code
+// coverage_gap that name the missing blocks, without Retry-After (no
+// server is joining);
 // once the server joins, bad requests get OpenAI-style errors while a
 // streamed generation runs alongside and finishes with the engine's text,
 // and a good request after each bad one is served.
@@ -32,10 +35,10 @@ func TestSwarmErrors(t *testing.T) {
 	const json_ = "application/json"
 	good := `{"model":"` + model + `","prompt":"` + prompt + `","max_tokens":24,"temperature":0}`
 	for _, tc := range []badCase{
-		{"completion with a gap", "POST", "/v1/completions", json_, good, 503, "server_busy"},
-		{"streamed completion with a gap", "POST", "/v1/completions", json_, `{"model":"` + model + `","prompt":"a","stream":true}`, 503, "server_busy"},
-		{"streamed chat with a gap", "POST", "/v1/chat/completions", json_, `{"model":"` + model + `","messages":[{"role":"user","content":"a"}],"stream":true}`, 503, "server_busy"},
-		{"route with a gap", "GET", "/api/v1/route?model=" + model, "", ``, 503, "server_busy"},
+		{"completion with a gap", "POST", "/v1/completions", json_, good, 503, "coverage_gap"},
+		{"streamed completion with a gap", "POST", "/v1/completions", json_, `{"model":"` + model + `","prompt":"a","stream":true}`, 503, "coverage_gap"},
+		{"streamed chat with a gap", "POST", "/v1/chat/completions", json_, `{"model":"` + model + `","messages":[{"role":"user","content":"a"}],"stream":true}`, 503, "coverage_gap"},
+		{"route with a gap", "GET", "/api/v1/route?model=" + model, "", ``, 503, "coverage_gap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkError(t, ts.URL, tc)
@@ -48,9 +51,14 @@ func TestSwarmErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var eb api.ErrorBody
+			err = json.NewDecoder(resp.Body).Decode(&eb)
 			resp.Body.Close()
-			if resp.Header.Get("Retry-After") == "" {
-				t.Errorf("a 503 without Retry-After")
+			if err != nil || !strings.Contains(eb.Error.Message, "blocks [2,4)") {
+				t.Errorf("the message does not name the missing blocks [2,4): %+v %v", eb, err)
+			}
+			if ra := resp.Header.Get("Retry-After"); ra != "" {
+				t.Errorf("a coverage gap with no server joining has Retry-After: %s", ra)
 			}
 		})
 	}
@@ -59,8 +67,12 @@ func TestSwarmErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := client.CompletionRequest{Model: model, Prompt: prompt, Sampling: client.Sampling{MaxTokens: ptr(n), Temperature: ptr(0.0)}}
-	if _, err := c.Complete(context.Background(), req); !errors.Is(err, api.ErrBusy) {
-		t.Fatalf("client error with a gap: %v, want api.ErrBusy", err)
+	if _, err := c.Complete(context.Background(), req); !errors.Is(err, api.ErrCoverageGap) || errors.Is(err, api.ErrBusy) {
+		t.Fatalf("client error with a gap: %v, want api.ErrCoverageGap", err)
+	}
+	var gap *api.CoverageGapError
+	if _, err := p.backend.Route(context.Background(), model); !errors.As(err, &gap) || len(gap.Missing) != 1 || gap.Missing[0] != (sharding.Span{Start: 2, End: 4}) || gap.Joining {
+		t.Fatalf("backend route with a gap: %v (%+v), want a CoverageGapError of blocks [2,4)", err, gap)
 	}
 
 	p.addServer(t)
@@ -109,6 +121,28 @@ func TestSwarmErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkError(t, ts.URL, tc)
 		})
+	}
+	// The model is named by its root CID, by its name (general.name) or
+	// by an unambiguous prefix of the CID, everywhere.
+	for _, name := range []string{model, "aidreams260K", model[:12]} {
+		got, err := c.Complete(context.Background(), client.CompletionRequest{Model: name, Prompt: prompt, Sampling: client.Sampling{MaxTokens: ptr(n), Temperature: ptr(0.0)}})
+		if err != nil || got.Choices[0].Text != want || got.Model != model {
+			t.Errorf("completion of model %q: %+v, %v", name, got, err)
+		}
+		chat, err := c.Chat(context.Background(), client.ChatRequest{Model: name, Messages: []api.ChatMessage{{Role: "user", Content: "hi"}}, Sampling: client.Sampling{MaxTokens: ptr(3)}})
+		if err != nil || chat.Model != model {
+			t.Errorf("chat of model %q: %+v, %v", name, chat, err)
+		}
+		resp, err := http.Get(ts.URL + "/api/v1/route?model=" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rr api.RouteResponse
+		err = json.NewDecoder(resp.Body).Decode(&rr)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || rr.Model != model || len(rr.Hops) == 0 {
+			t.Errorf("route of model %q: HTTP %d %+v %v", name, resp.StatusCode, rr, err)
+		}
 	}
 	r := <-done
 	if r.err != nil || r.text != want {

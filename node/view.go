@@ -2,7 +2,10 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,4 +131,73 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 	n.views[model] = v
 	n.mu.Unlock()
 	return v, nil
+}
+
+// GapError is the ErrNoRoute of a swarm in which some blocks of a model
+// have no server at all (not only busy or failed ones): a coverage gap.
+type GapError struct {
+	Model string
+	// Missing are the runs of blocks nobody serves, in order.
+	Missing []sharding.Span
+	// Joining reports that a server is on its way to serve missing
+	// blocks: this node fetching them, or a peer that announced them and
+	// is not ready yet (no measured throughput).
+	Joining bool
+}
+
+func (e *GapError) Error() string {
+	s := make([]string, len(e.Missing))
+	for i, m := range e.Missing {
+		s[i] = m.String()
+	}
+	return fmt.Sprintf("node: coverage gap: no server in the swarm serves blocks %s of %s", strings.Join(s, ", "), e.Model)
+}
+
+// Unwrap makes a GapError an ErrNoRoute.
+func (e *GapError) Unwrap() error { return ErrNoRoute }
+
+// CoverageGap explains a failed route for model: a *GapError when blocks
+// have no server in the current view (err, wrapped, otherwise).
+func (n *Node) CoverageGap(ctx context.Context, model string, err error) error {
+	v, verr := n.SwarmView(ctx, model, false)
+	if verr != nil || v.Swarm.Blocks <= 0 {
+		return err
+	}
+	served := make([]bool, v.Swarm.Blocks)
+	pending := make([]bool, v.Swarm.Blocks)
+	for _, s := range v.Swarm.Servers {
+		ready := s.Throughput > 0 && !math.IsInf(s.Throughput, 0) && !math.IsNaN(s.Throughput)
+		for b := max(0, s.Span.Start); b < min(s.Span.End, v.Swarm.Blocks); b++ {
+			if ready {
+				served[b] = true
+			} else {
+				pending[b] = true
+			}
+		}
+	}
+	for _, t := range n.Transfers() {
+		if t.Running() && t.Kind == TransferFetch && t.Model == model {
+			for b := max(0, t.Span.Start); b < min(t.Span.End, v.Swarm.Blocks); b++ {
+				pending[b] = true
+			}
+		}
+	}
+	g := &GapError{Model: model}
+	for b := 0; b < len(served); b++ {
+		if served[b] {
+			continue
+		}
+		if pending[b] {
+			g.Joining = true
+		}
+		if k := len(g.Missing) - 1; k >= 0 && g.Missing[k].End == b {
+			g.Missing[k].End++
+		} else {
+			g.Missing = append(g.Missing, sharding.Span{Start: b, End: b + 1})
+		}
+	}
+	if len(g.Missing) == 0 {
+		return err
+	}
+	return g
 }

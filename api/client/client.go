@@ -66,14 +66,16 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("node: %s (HTTP %d)", e.Message, e.Status)
 }
 
-// Unwrap maps the error to api.ErrUnknownModel, api.ErrBusy or
-// api.ErrBadRequest where it applies.
+// Unwrap maps the error to api.ErrUnknownModel, api.ErrContextLength,
+// api.ErrCoverageGap, api.ErrBusy or api.ErrBadRequest where it applies.
 func (e *Error) Unwrap() error {
 	switch {
 	case e.Code != nil && *e.Code == "model_not_found":
 		return api.ErrUnknownModel
 	case e.Code != nil && *e.Code == "context_length_exceeded":
 		return api.ErrContextLength
+	case e.Code != nil && *e.Code == "coverage_gap":
+		return api.ErrCoverageGap
 	case e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests:
 		return api.ErrBusy
 	case e.Status == http.StatusBadRequest:

@@ -67,13 +67,14 @@ func TestCallbackErrorStops(t *testing.T) {
 }
 
 func TestErrorUnwrap(t *testing.T) {
-	code := "model_not_found"
+	code, gap := "model_not_found", "coverage_gap"
 	for _, tc := range []struct {
 		e    *Error
 		want error
 	}{
 		{&Error{Status: 404, ErrorDetail: api.ErrorDetail{Code: &code}}, api.ErrUnknownModel},
 		{&Error{Status: 503}, api.ErrBusy},
+		{&Error{Status: 503, ErrorDetail: api.ErrorDetail{Code: &gap}}, api.ErrCoverageGap},
 		{&Error{Status: 400}, api.ErrBadRequest},
 	} {
 		if !errors.Is(tc.e, tc.want) {

@@ -221,12 +221,7 @@ func (b *Backend) Route(ctx context.Context, model string) ([]api.RouteHop, erro
 	}
 	hops, err := b.n.PlanRoute(ctx, m.ID)
 	if err != nil {
-		if errors.Is(err, node.ErrNoRoute) {
-			// A gap in the swarm's coverage: as for a generation, the
-			// client may retry once a server takes the missing blocks.
-			err = fmt.Errorf("%w: %w", api.ErrBusy, err)
-		}
-		return nil, err
+		return nil, b.noRoute(ctx, m.ID, err)
 	}
 	h := b.n.Host()
 	out := make([]api.RouteHop, 0, len(hops))
@@ -316,7 +311,7 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 		}
 		switch {
 		case errors.Is(err, node.ErrNoRoute):
-			err = fmt.Errorf("%w: %w", api.ErrBusy, err)
+			err = b.noRoute(ctx, id, err)
 		case errors.Is(err, engine.ErrBadInput):
 			err = fmt.Errorf("%w: %w", api.ErrBadRequest, err)
 		}
@@ -346,4 +341,20 @@ func Transfer(t node.Transfer, now time.Time) api.Transfer {
 	}
 	out.ElapsedSeconds = end.Sub(t.Started).Seconds()
 	return out
+}
+
+// noRoute maps a failed route of model to the API's errors: a coverage
+// gap (blocks without any server) is an api.CoverageGapError, anything
+// else (every server of a block busy, full or failed) api.ErrBusy.
+func (b *Backend) noRoute(ctx context.Context, model string, err error) error {
+	var g *node.GapError
+	if !errors.As(err, &g) {
+		if ctx.Err() == nil {
+			err = b.n.CoverageGap(ctx, model, err)
+		}
+		if !errors.As(err, &g) {
+			return fmt.Errorf("%w: %w", api.ErrBusy, err)
+		}
+	}
+	return &api.CoverageGapError{Model: g.Model, Missing: g.Missing, Joining: g.Joining}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -28,11 +29,7 @@ func newInfoCmd() *cobra.Command {
 					fmt.Fprintf(out, "  %-44s [%s x %d]\n", kv.Key, v.ArrayType, v.Len())
 					continue
 				}
-				s := fmt.Sprint(v.Any())
-				if len(s) > 80 {
-					s = s[:77] + "..."
-				}
-				fmt.Fprintf(out, "  %-44s %s = %q\n", kv.Key, v.Type, s)
+				fmt.Fprintf(out, "  %-44s %s = %s\n", kv.Key, v.Type, infoValue(v.Any()))
 			}
 			var total uint64
 			for i := range f.Tensors {
@@ -48,4 +45,17 @@ func newInfoCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&tensors, "tensors", false, "list every tensor")
 	return cmd
+}
+
+// infoValue formats a metadata value: a string quoted (cut at 80
+// characters), numbers and booleans as they are.
+func infoValue(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:77]) + "..."
+	}
+	return strconv.Quote(s)
 }

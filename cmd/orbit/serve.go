@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine/kernels"
@@ -24,15 +25,15 @@ type serveFlags struct {
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve --model FILE [--listen 127.0.0.1:7717]",
+		Use:   "serve --model FILE [--api 127.0.0.1:7717]",
 		Short: "Serve a local model over the OpenAI-compatible API, the node API and the dashboard",
 		Long: `Serve runs a whole model in this process and serves it over HTTP:
   /v1/models, /v1/completions, /v1/chat/completions   OpenAI-compatible API
   /api/v1/status, /api/v1/peers, /api/v1/models, /api/v1/route   node API
   /metrics                                            Prometheus metrics
   /                                                   dashboard and playground
-The default address is 127.0.0.1:7717. Listening on any other than a loopback
-address needs an API key (--api-key, or the ORBIT_API_KEY environment
+The default address is 127.0.0.1:7717 (--api, as for orbit run; --listen is
+an alias). Listening on any other than a loopback address needs an API key (--api-key, or the ORBIT_API_KEY environment
 variable); clients then send "Authorization: Bearer KEY".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runServe(cmd, &f) },
@@ -41,7 +42,15 @@ variable); clients then send "Authorization: Bearer KEY".`,
 	fl.StringVarP(&f.model, "model", "m", "", "model file: GGUF, or llama2.c .bin (needs --tokenizer)")
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer .bin, for a llama2.c model")
 	fl.StringVar(&f.id, "id", "", "model name clients ask for (default: the file name without extension)")
-	fl.StringVar(&f.listen, "listen", api.DefaultAddr, "address to listen on")
+	fl.StringVar(&f.listen, "api", api.DefaultAddr, "address of the HTTP API and dashboard (alias --listen)")
+	// --listen, the flag's first name, stays an alias of --api, the name
+	// orbit run uses (where --listen is the swarm's multiaddrs).
+	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "listen" {
+			name = "api"
+		}
+		return pflag.NormalizedName(name)
+	})
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
 	fl.IntVar(&f.threads, "threads", 0, "compute threads (0: all cores)")
 	fl.IntVar(&f.maxConcurrent, "max-concurrent", 4, "generations running at once")

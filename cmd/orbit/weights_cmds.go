@@ -245,14 +245,29 @@ func newWeightsExportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export MODEL -o FILE",
 		Short: "Rebuild a model's GGUF (or a CAR v1 archive with --car) from the store",
-		Long:  "MODEL is a name or a root CID. The GGUF is byte-identical to the imported file.",
-		Args:  cobra.ExactArgs(1),
+		Long: `MODEL is a name or a root CID. The GGUF is byte-identical to the imported file.
+The output file is -o FILE; "orbit export MODEL FILE" means the same.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return errors.New("export: name the model and the output file: orbit export MODEL -o FILE")
+			case len(args) > 2:
+				return fmt.Errorf("export: %d arguments; want orbit export MODEL -o FILE", len(args))
+			case len(args) == 2 && out != "":
+				return fmt.Errorf("export: the output file is given twice (%s and -o %s)", args[1], out)
+			case len(args) == 1 && out == "":
+				return fmt.Errorf("export: name the output file: orbit export %s -o FILE", args[0])
+			}
+			return nil
+		},
 	}
 	open := weightsDataDirFlag(cmd)
-	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (required)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (or the second argument)")
 	cmd.Flags().BoolVar(&car, "car", false, "write a CAR v1 archive of the model's blocks, same CIDs")
-	_ = cmd.MarkFlagRequired("output")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 2 {
+			out = args[1]
+		}
 		s, root, err := weightsResolve(open, args[0])
 		if err != nil {
 			return err

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExportForms: export takes the output file as -o FILE or as the
+// second argument, and says what is missing otherwise (not cobra's
+// "accepts 1 arg(s)").
+func TestExportForms(t *testing.T) {
+	gguf := filepath.Join(shared, "models", "aidreams260K.gguf")
+	orig, err := os.ReadFile(gguf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, _, err := run(t, "import", "--data-dir", dir, gguf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSpace(out)
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		file    string // the file written, or "" for an error
+		wantErr string
+	}{
+		{"flag", []string{root, "-o", filepath.Join(tmp, "a.gguf")}, "a.gguf", ""},
+		{"positional", []string{root, filepath.Join(tmp, "b.gguf")}, "b.gguf", ""},
+		{"no output", []string{root}, "", "orbit export " + root + " -o FILE"},
+		{"no model", nil, "", "orbit export MODEL -o FILE"},
+		{"output twice", []string{root, filepath.Join(tmp, "c.gguf"), "-o", filepath.Join(tmp, "d.gguf")}, "", "given twice"},
+		{"too many", []string{root, "x", "y"}, "", "3 arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := run(t, append([]string{"export", "--data-dir", dir}, tc.args...)...)
+			if tc.file == "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "accepts") {
+					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(filepath.Join(tmp, tc.file)); err != nil || !bytes.Equal(got, orig) {
+				t.Fatalf("export differs from the GGUF: %v", err)
+			}
+		})
+	}
+}
+
+// TestServeListenAlias: orbit serve names its HTTP address --api, as orbit
+// run does; --listen, its old name, is an alias.
+func TestServeListenAlias(t *testing.T) {
+	for _, flag := range []string{"--api", "--listen"} {
+		cmd := newServeCmd()
+		if err := cmd.ParseFlags([]string{flag, "127.0.0.1:9999"}); err != nil {
+			t.Fatalf("%s: %v", flag, err)
+		}
+		f := cmd.Flags().Lookup("api")
+		if f == nil || f.Value.String() != "127.0.0.1:9999" || !f.Changed {
+			t.Errorf("%s 127.0.0.1:9999 sets --api to %v", flag, f)
+		}
+	}
+}
+
+// TestInfoValues: orbit info quotes strings, not numbers.
+func TestInfoValues(t *testing.T) {
+	out, _, err := run(t, "info", filepath.Join(shared, "models", "aidreams260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`general.name                                 string = "aidreams260K"`,
+		`llama.context_length                         uint32 = 128`,
+		`llama.attention.layer_norm_rms_epsilon       float32 = 1e-05`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no line %q in\n%s", want, out)
+		}
+	}
+}
