@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -434,13 +435,11 @@ func (sc *Scenario) Validate() error {
 	if n != 1 {
 		return errors.New("model: set exactly one of path, cid and synthetic")
 	}
-	switch sc.Encoding {
-	case "f32", "f16", "q8_0":
-	default:
-		return fmt.Errorf("encoding %q: want f32, f16 or q8_0", sc.Encoding)
+	if _, err := protocol.ParseEncoding(sc.Encoding); err != nil {
+		return fmt.Errorf("encoding: %w", err)
 	}
-	if sc.Route != "latency" && sc.Route != "throughput" {
-		return fmt.Errorf("route %q: want latency or throughput", sc.Route)
+	if _, err := sharding.ParseMode(sc.Route); err != nil {
+		return fmt.Errorf("route: %w", err)
 	}
 	if sc.SpanPolicy != "auto" && sc.SpanPolicy != "fixed" {
 		return fmt.Errorf("span_policy %q: want auto or fixed", sc.SpanPolicy)

@@ -290,9 +290,7 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		Logger:           s.nodeL.With("node", name),
 		ComputeSlowdown:  g.Slowdown,
 	}
-	if s.sc.Route == "throughput" {
-		cfg.RouteMode = sharding.MaxThroughput
-	}
+	cfg.RouteMode, _ = sharding.ParseMode(s.sc.Route) // Validate checked it
 	if boot != "" {
 		cfg.Bootstrap = []string{boot}
 	}

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/orbitswarm/orbit/proto"
+
+	"github.com/orbitswarm/orbit/internal/enum"
 )
 
 // BlocksProtocol is the protocol id of block exchange: a peer sends one
@@ -78,6 +80,18 @@ func (s BlockStatus) String() string {
 	}
 	return fmt.Sprintf("status(%d)", int(s))
 }
+
+// ParseBlockStatus is the inverse of BlockStatus.String: "ok", "not found"
+// or "unavailable".
+func ParseBlockStatus(s string) (BlockStatus, error) {
+	return enum.Parse("protocol: block status", s, BlockOK, BlockNotFound, BlockUnavailable)
+}
+
+// MarshalText writes s as String does.
+func (s BlockStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads s as ParseBlockStatus does.
+func (s *BlockStatus) UnmarshalText(b []byte) error { return enum.Unmarshal(s, b, ParseBlockStatus) }
 
 // Block is one answer of a provider. Data is not verified against CID here:
 // that is the caller's job.

@@ -13,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/internal/enum"
 	pb "github.com/orbitswarm/orbit/proto"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -176,6 +177,18 @@ func (c ErrorCode) String() string {
 	}
 	return s
 }
+
+// ParseErrorCode is the inverse of ErrorCode.String for the codes a server
+// reports ("CACHE_FULL", ...).
+func ParseErrorCode(s string) (ErrorCode, error) {
+	return enum.Parse("protocol: error code", s, CodeInternal, CodeBadRequest, CodeUnknownModel, CodeCacheFull, CodeShuttingDown, CodeBadPush, CodeIdle)
+}
+
+// MarshalText writes c as String does.
+func (c ErrorCode) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads c as ParseErrorCode does.
+func (c *ErrorCode) UnmarshalText(b []byte) error { return enum.Unmarshal(c, b, ParseErrorCode) }
 
 // Errors a server's refusal wraps, matched with errors.Is.
 var (

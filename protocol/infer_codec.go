@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/internal/enum"
 )
 
 // Encoding is how hidden states travel between hops.
@@ -49,6 +50,12 @@ func ParseEncoding(s string) (Encoding, error) {
 	}
 	return 0, fmt.Errorf("protocol: unknown hidden-state encoding %q (want f32, f16 or q8_0)", s)
 }
+
+// MarshalText writes e as String does.
+func (e Encoding) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+// UnmarshalText reads e as ParseEncoding does.
+func (e *Encoding) UnmarshalText(b []byte) error { return enum.Unmarshal(e, b, ParseEncoding) }
 
 // Valid reports whether e is a known encoding.
 func (e Encoding) Valid() bool { return e >= EncodingF32 && e <= EncodingQ8_0 }

@@ -31,6 +31,28 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
+// ParseMode is the inverse of Mode.String: "latency" or "throughput".
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{MinLatency, MaxThroughput} {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("route mode %q: want latency or throughput", s)
+}
+
+// MarshalText writes m as String does.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads m as ParseMode does.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	if err == nil {
+		*m = v
+	}
+	return err
+}
+
 // Hop runs blocks Span on Server; Span is a sub-range of that server's span.
 type Hop struct {
 	Server string

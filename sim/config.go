@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration
@@ -486,7 +488,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("topology must be mesh or star, got %q", c.Topology)
 	case c.MaxReplans < 0:
 		return fmt.Errorf("max_replans must not be negative, got %d", c.MaxReplans)
-	case c.RouteMode != "latency" && c.RouteMode != "throughput":
+	case !validMode(c.RouteMode):
 		return fmt.Errorf("route_mode must be latency or throughput, got %q", c.RouteMode)
 	case len(c.Regions) == 0:
 		return errors.New("at least one region is needed")
@@ -545,4 +547,10 @@ func (c Config) Validate() error {
 		return errors.New("class shares sum to zero")
 	}
 	return nil
+}
+
+// validMode reports whether s names a route mode (sharding.ParseMode).
+func validMode(s string) bool {
+	_, err := sharding.ParseMode(s)
+	return err == nil
 }

@@ -197,11 +197,7 @@ func New(cfg Config, logger *slog.Logger) (*Sim, error) {
 		byID:   make(map[string]int32, cfg.Peers*2),
 		cover:  make([]int, cfg.Blocks),
 	}
-	if cfg.RouteMode == "throughput" {
-		s.mode = sharding.MaxThroughput
-	} else {
-		s.mode = sharding.MinLatency
-	}
+	s.mode, _ = sharding.ParseMode(cfg.RouteMode) // Validate checked it
 	// Independent streams, so that changing one process (say the client
 	// rate) leaves the draws of the others unchanged.
 	stream := func(k uint64) *rand.Rand { return rand.New(rand.NewPCG(cfg.Seed, 0x6f72626974000000|k)) }

@@ -127,14 +127,9 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	log := slog.Default()
-	var routeMode sharding.Mode
-	switch f.route {
-	case "latency":
-		routeMode = sharding.MinLatency
-	case "throughput":
-		routeMode = sharding.MaxThroughput
-	default:
-		return fmt.Errorf("--route %q: want latency or throughput", f.route)
+	routeMode, err := sharding.ParseMode(f.route)
+	if err != nil {
+		return fmt.Errorf("--route: %w", err)
 	}
 	enc, err := protocol.ParseEncoding(f.encoding)
 	if err != nil {

@@ -12,6 +12,9 @@ package gguf
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/orbitswarm/orbit/internal/enum"
 )
 
 // Magic is the first four bytes of every GGUF file.
@@ -69,6 +72,24 @@ func (t TensorType) String() string {
 	}
 	return fmt.Sprintf("ggml_type(%d)", uint32(t))
 }
+
+// ParseTensorType is the inverse of TensorType.String for known types: the
+// ggml name, any case ("q4_k", "F16").
+func ParseTensorType(s string) (TensorType, error) {
+	ls := strings.ToLower(strings.TrimSpace(s))
+	for id, ti := range typeTable {
+		if ti.blockSize != 0 && ti.name == ls {
+			return TensorType(id), nil
+		}
+	}
+	return 0, fmt.Errorf("gguf: unknown tensor type %q", s)
+}
+
+// MarshalText writes t as String does.
+func (t TensorType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads t as ParseTensorType does.
+func (t *TensorType) UnmarshalText(b []byte) error { return enum.Unmarshal(t, b, ParseTensorType) }
 
 // Known reports whether the type's block layout is known.
 func (t TensorType) Known() bool { _, ok := t.info(); return ok }

@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -50,4 +51,40 @@ func TestFileTypes(t *testing.T) {
 	if _, ok := FileTypeOf(3); ok {
 		t.Error("q4_1 has a file type")
 	}
+}
+
+func TestTypeText(t *testing.T) {
+	for id := range TensorType(64) {
+		b, err := id.MarshalText()
+		var back TensorType
+		uerr := back.UnmarshalText(b)
+		if err != nil || string(b) != id.String() || (uerr == nil) != id.Known() || (id.Known() && back != id) {
+			t.Errorf("type %d: MarshalText %q, %v; read back as %v, %v", uint32(id), b, err, back, uerr)
+		}
+	}
+	if got, err := ParseTensorType(" Q4_K "); err != nil || got != 12 {
+		t.Errorf("ParseTensorType(Q4_K) = %v, %v", got, err)
+	}
+	for v := range TypeFloat64 + 2 {
+		b, _ := v.MarshalText()
+		var back ValueType
+		uerr := back.UnmarshalText(b)
+		if known := v <= TypeFloat64; (uerr == nil) != known || (known && back != v) {
+			t.Errorf("value type %d: %q read back as %v, %v", uint32(v), b, back, uerr)
+		}
+	}
+}
+
+func FuzzParseTypes(f *testing.F) {
+	for _, s := range []string{"q4_k", "F16", "uint8", "ggml_type(4)", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ty, err := ParseTensorType(s); err == nil && !strings.EqualFold(ty.String(), strings.TrimSpace(s)) {
+			t.Errorf("ParseTensorType(%q) = %v", s, ty)
+		}
+		if v, err := ParseValueType(s); err == nil && v.String() != s {
+			t.Errorf("ParseValueType(%q) = %v", s, v)
+		}
+	})
 }

@@ -3,6 +3,8 @@ package gguf
 import (
 	"fmt"
 	"math"
+
+	"github.com/orbitswarm/orbit/internal/enum"
 )
 
 // ValueType is the type tag of a metadata value, as stored in the file.
@@ -33,6 +35,18 @@ func (t ValueType) String() string {
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
 }
+
+// ParseValueType is the inverse of ValueType.String: "uint8" ... "float64".
+func ParseValueType(s string) (ValueType, error) {
+	return enum.Parse("gguf: value type", s, TypeUint8, TypeInt8, TypeUint16, TypeInt16, TypeUint32, TypeInt32,
+		TypeFloat32, TypeBool, TypeString, TypeArray, TypeUint64, TypeInt64, TypeFloat64)
+}
+
+// MarshalText writes t as String does.
+func (t ValueType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads t as ParseValueType does.
+func (t *ValueType) UnmarshalText(b []byte) error { return enum.Unmarshal(t, b, ParseValueType) }
 
 // size is the encoded size of a scalar of type t, or 0 for strings and arrays.
 func (t ValueType) size() int {

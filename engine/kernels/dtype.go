@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/internal/enum"
 )
 
 // DType is a weight element type, numbered like GGUF's ggml_type.
@@ -57,6 +58,12 @@ func ParseDType(s string) (DType, error) {
 	}
 	return 0, fmt.Errorf("kernels: unknown dtype %q", s)
 }
+
+// MarshalText writes t as String does.
+func (t DType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads t as ParseDType does.
+func (t *DType) UnmarshalText(b []byte) error { return enum.Unmarshal(t, b, ParseDType) }
 
 // Valid reports whether t is one of the supported types.
 func (t DType) Valid() bool {

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
@@ -29,4 +30,29 @@ func TestLayoutMatchesGGUF(t *testing.T) {
 			t.Errorf("%v: GGUF's table has %v (known %v)", dt, g, g.Known())
 		}
 	}
+}
+
+func TestDTypeText(t *testing.T) {
+	for _, dt := range Types() {
+		b, err := dt.MarshalText()
+		var back DType = 99
+		if err != nil || string(b) != dt.String() || back.UnmarshalText(b) != nil || back != dt {
+			t.Errorf("%v: MarshalText %q, %v; read back as %v", dt, b, err, back)
+		}
+	}
+	dt := Q4_K
+	if err := dt.UnmarshalText([]byte("q5_k")); err == nil || dt != Q4_K {
+		t.Errorf("UnmarshalText(q5_k) = %v, left %v", err, dt)
+	}
+}
+
+func FuzzParseDType(f *testing.F) {
+	for _, s := range []string{"q4_k", "F16", "q5_k", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if dt, err := ParseDType(s); err == nil && (!dt.Valid() || !strings.EqualFold(dt.String(), strings.TrimSpace(s))) {
+			t.Errorf("ParseDType(%q) = %v", s, dt)
+		}
+	})
 }
