@@ -23,6 +23,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/api/client"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
@@ -716,34 +718,11 @@ func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []in
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return fmt.Errorf("entry API: %s: %s", resp.Status, bytes.TrimSpace(b))
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	emitted := 0
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		if data == "[DONE]" {
-			break
-		}
-		var ev struct {
-			Choices []struct {
-				Text         string  `json:"text"`
-				FinishReason *string `json:"finish_reason"`
-			} `json:"choices"`
-			Usage *struct {
-				CompletionTokens int `json:"completion_tokens"`
-			} `json:"usage"`
-			Error *struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal([]byte(data), &ev); err != nil {
-			return fmt.Errorf("entry API: event %q: %w", data, err)
-		}
-		if ev.Error != nil {
-			return fmt.Errorf("entry API: %s", ev.Error.Message)
+	err = client.ReadEvents(resp.Body, func(data []byte) error {
+		var ev api.Completion
+		if err := json.Unmarshal(data, &ev); err != nil {
+			return fmt.Errorf("event %q: %w", data, err)
 		}
 		if len(ev.Choices) > 0 && ev.Choices[0].FinishReason == nil {
 			emit()
@@ -756,8 +735,10 @@ func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []in
 				emit()
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	// A stream cut before [DONE] ends the generation as the tokens so far.
+	if err != nil && !errors.Is(err, client.ErrNoDone) {
 		return fmt.Errorf("entry API: %w", err)
 	}
 	return nil
