@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
 )
@@ -88,11 +89,6 @@ type ImportOptions struct {
 	Progress func(Progress)
 }
 
-type chunkJob struct {
-	tensor, chunk int
-	data          []byte
-}
-
 // Import stores the model held by f (any *gguf.File: opened, parsed, or
 // converted from another format) and returns its root CID. The same file
 // gives the same CID on every machine.
@@ -113,57 +109,39 @@ func (s *Store) Import(ctx context.Context, f *gguf.File, opt ImportOptions) (ci
 	if err := s.checkSpace(m.TotalBytes, "import"); err != nil {
 		return cid.Undef, err
 	}
-	// Cut, hash and store every tensor's chunks on all cores.
+	// Cut, hash and store every tensor's chunks on all cores; the first
+	// error stops the rest.
 	tensors := make([]Tensor, len(f.Tensors))
-	jobs := make(chan chunkJob)
-	errc := make(chan error, 1)
-	meter := newMeter(opt.Progress, int64(m.TotalBytes), 0)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	// Chunk writes wait on fsync, so run more workers than cores.
-	for range max(4, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for j := range jobs {
-				c := SumCID(j.data)
-				if err := s.blocks.putVerified(c, j.data); err != nil {
-					select {
-					case errc <- err:
-					default:
-					}
-					cancel()
-					continue
-				}
-				tensors[j.tensor].Chunks[j.chunk] = c
-				meter.add(int64(len(j.data)))
-			}
-		})
-	}
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
 		t := Tensor{Name: ti.Name, Type: ti.Type, Dims: append([]uint64(nil), ti.Dims...), Offset: ti.Offset, Size: ti.Size}
 		t.Chunks = make([]cid.Cid, ceilDiv(ti.Size, ChunkSize))
 		tensors[i] = t
 	}
+	meter := newMeter(opt.Progress, int64(m.TotalBytes), 0)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(4, runtime.GOMAXPROCS(0))) // chunk writes wait on fsync, so more than the cores
 send:
 	for i := range f.Tensors {
 		data := f.TensorData(&f.Tensors[i])
 		for ci := range tensors[i].Chunks {
-			lo := ci * ChunkSize
-			hi := min(lo+ChunkSize, len(data))
-			select {
-			case jobs <- chunkJob{tensor: i, chunk: ci, data: data[lo:hi]}:
-			case <-ctx.Done():
+			if gctx.Err() != nil {
 				break send
 			}
+			chunk := data[ci*ChunkSize : min((ci+1)*ChunkSize, len(data))]
+			g.Go(func() error {
+				c := SumCID(chunk)
+				if err := s.blocks.putVerified(c, chunk); err != nil {
+					return err
+				}
+				tensors[i].Chunks[ci] = c
+				meter.add(int64(len(chunk)))
+				return nil
+			})
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	select {
-	case err := <-errc:
+	if err := g.Wait(); err != nil {
 		return cid.Undef, err
-	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return cid.Undef, err
