@@ -223,11 +223,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.infer.Start()
 	if cfg.Store != nil {
 		n.blocks = protocol.NewBlockServer(h, cfg.Store, protocol.BlockServerOptions{Timeout: cfg.IOTimeout, Logger: n.log})
-		fo := weights.FetchOptions{Routing: n.dht, Timeout: cfg.IOTimeout, Logger: n.log}
+		fo := weights.FetchOptions{Routing: n.dht, Logger: n.log}
 		if m := cfg.Metrics; m != nil {
 			fo.Stored = func(int) { m.AddChunksFetched(1) }
 		}
-		n.fetcher = weights.NewFetcher(cfg.Store, h, fo)
+		n.fetcher = weights.NewFetcher(cfg.Store, h, protocol.NewBlockClient(h, cfg.IOTimeout), fo)
 	}
 	n.stopInfo = protocol.ServeInfo(h, n.info, n.log)
 	for _, ai := range boot {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -45,7 +46,8 @@ const (
 )
 
 // ErrNotFound is wrapped by BlockStore errors for blocks it does not hold;
-// the handler answers "not found" for them.
+// the handler answers "not found" for them, and for errors matching
+// fs.ErrNotExist (as a weight store's weights.ErrNotFound does).
 var ErrNotFound = errors.New("block not found")
 
 // ErrBadMessage is wrapped by errors about messages that break the blocks
@@ -53,8 +55,9 @@ var ErrNotFound = errors.New("block not found")
 var ErrBadMessage = errors.New("protocol: bad blocks message")
 
 // BlockStore is what a block provider serves from. GetBlock must return
-// only verified bytes; an error wrapping ErrNotFound means the block is not
-// held, any other error makes the answer "unavailable".
+// only verified bytes; an error wrapping ErrNotFound (or matching
+// fs.ErrNotExist) means the block is not held, any other error makes the
+// answer "unavailable".
 type BlockStore interface {
 	GetBlock(ctx context.Context, c cid.Cid) ([]byte, error)
 }
@@ -226,7 +229,7 @@ func (s *BlockServer) serve(st network.Stream) error {
 		switch {
 		case err == nil && len(data) <= MaxBlockSize:
 			resp.Data = data
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound), errors.Is(err, fs.ErrNotExist):
 			resp.Status = pb.BlockResponse_NOT_FOUND
 		default:
 			if ctx.Err() != nil {
@@ -336,6 +339,20 @@ func NewBlockClient(h host.Host, timeout time.Duration) *BlockClient {
 	}
 	return &BlockClient{h: h, timeout: timeout}
 }
+
+// GetBlocks is Get with each answer as found and its bytes, the form
+// package weights fetches through (weights.BlockClient).
+func (c *BlockClient) GetBlocks(ctx context.Context, p peer.ID, cids []cid.Cid, fn func(c cid.Cid, data []byte, found bool) error) error {
+	return c.Get(ctx, p, cids, func(b Block) error {
+		if b.Status != BlockOK {
+			return fn(b.CID, nil, false)
+		}
+		return fn(b.CID, b.Data, true)
+	})
+}
+
+// MaxPerRequest is MaxCIDsPerRequest: the most CIDs one Get may ask for.
+func (c *BlockClient) MaxPerRequest() int { return MaxCIDsPerRequest }
 
 // Get asks p for cids (at most MaxCIDsPerRequest) and calls fn with each
 // answer, in request order, as it arrives. fn owns Block.Data. An error from

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"testing"
@@ -135,6 +137,64 @@ func TestBlocksRoundTrip(t *testing.T) {
 	}
 	if err := bc.Get(context.Background(), server.ID(), make([]cid.Cid, MaxCIDsPerRequest+1), nil); err == nil {
 		t.Fatal("client sent an oversized request")
+	}
+}
+
+// errStore answers every block with its error.
+type errStore struct{ err error }
+
+func (e errStore) GetBlock(context.Context, cid.Cid) ([]byte, error) { return nil, e.err }
+
+// TestBlocksNotHeld: the server answers "not found" for a store's error
+// wrapping ErrNotFound or matching fs.ErrNotExist (a weight store's own
+// ErrNotFound), "unavailable" for any other; GetBlocks passes found and
+// the bytes of every answer, in order.
+func TestBlocksNotHeld(t *testing.T) {
+	st, cids := testBlocks(2, 1024)
+	for _, tc := range []struct {
+		name  string
+		store BlockStore
+		want  BlockStatus
+	}{
+		{"ErrNotFound", errStore{fmt.Errorf("store: %w", ErrNotFound)}, BlockNotFound},
+		{"fs.ErrNotExist", errStore{fmt.Errorf("store: %w", fs.ErrNotExist)}, BlockNotFound},
+		{"other", errStore{errors.New("disk on fire")}, BlockUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server, client := pair(t, tc.store, BlockServerOptions{Logger: quiet})
+			var got []BlockStatus
+			if err := NewBlockClient(client, 5*time.Second).Get(t.Context(), server.ID(), cids[:1], func(b Block) error {
+				got = append(got, b.Status)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Fatalf("answers %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	server, client := pair(t, st, BlockServerOptions{})
+	missing := sumCID([]byte("nobody has this"))
+	bc := NewBlockClient(client, 5*time.Second)
+	if bc.MaxPerRequest() != MaxCIDsPerRequest {
+		t.Fatalf("MaxPerRequest %d", bc.MaxPerRequest())
+	}
+	var order []cid.Cid
+	var found []bool
+	err := bc.GetBlocks(t.Context(), server.ID(), []cid.Cid{cids[1], missing, cids[0]}, func(c cid.Cid, data []byte, ok bool) error {
+		order, found = append(order, c), append(found, ok)
+		if ok != (data != nil) || ok && !bytes.Equal(data, st.blocks[c]) {
+			t.Errorf("block %s: found %v with %d bytes", c, ok, len(data))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(order) != fmt.Sprint([]cid.Cid{cids[1], missing, cids[0]}) || fmt.Sprint(found) != "[true false true]" {
+		t.Fatalf("answers %v found %v", order, found)
 	}
 }
 

@@ -68,7 +68,7 @@ func BenchmarkFetch(b *testing.B) {
 			b.SetBytes(uniqueBytes(b, p.store.Store, p.root))
 			for b.Loop() {
 				s := freshStore(b, root)
-				fe := NewFetcher(s, h, FetchOptions{Logger: quiet, Peers: peers})
+				fe := newFetcher(s, h, FetchOptions{Logger: quiet, Peers: peers})
 				if _, err := fe.Fetch(context.Background(), p.root, Want{All: true}); err != nil {
 					b.Fatal(err)
 				}

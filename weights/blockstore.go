@@ -13,13 +13,19 @@ import (
 	"sync"
 
 	"github.com/ipfs/go-cid"
-
-	"github.com/orbitswarm/orbit/protocol"
 )
 
-// ErrNotFound is wrapped by errors about blocks the store does not hold. It
-// is protocol.ErrNotFound, so the blocks handler answers "not found" for it.
-var ErrNotFound = protocol.ErrNotFound
+// ErrNotFound is wrapped by errors about blocks the store does not hold.
+// It matches fs.ErrNotExist too (errors.Is), the "not held" that the
+// blocks protocol's server answers "not found" for.
+var ErrNotFound error = notFound{}
+
+type notFound struct{}
+
+func (notFound) Error() string { return "block not found" }
+
+// Is makes ErrNotFound an fs.ErrNotExist.
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 // blockstore keeps blocks as files named by CID under
 // root/<first digest byte in hex>/<cid>. Writes go to root/.tmp, are synced

@@ -15,7 +15,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/routing"
 
-	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -85,9 +84,6 @@ type FetchOptions struct {
 	Writers int
 	// MaxProviders caps the providers looked up per CID (default 20).
 	MaxProviders int
-	// Timeout bounds each stream read or write (default 30s) and each
-	// provider lookup (default 20s when 0).
-	Timeout time.Duration
 	// BanFor is how long a peer that served bad bytes is not asked again
 	// (default 30 minutes).
 	BanFor time.Duration
@@ -107,7 +103,7 @@ type FetchOptions struct {
 type Fetcher struct {
 	store  *Store
 	host   host.Host
-	client *protocol.BlockClient
+	client BlockClient
 	opt    FetchOptions
 	bans   *BanList
 	log    *slog.Logger
@@ -119,8 +115,9 @@ type Fetcher struct {
 	slots   map[peer.ID]chan struct{}
 }
 
-// NewFetcher returns a fetcher storing into s and dialing from h.
-func NewFetcher(s *Store, h host.Host, opt FetchOptions) *Fetcher {
+// NewFetcher returns a fetcher storing into s, dialing from h and asking
+// peers for blocks through c (package protocol's BlockClient over h).
+func NewFetcher(s *Store, h host.Host, c BlockClient, opt FetchOptions) *Fetcher {
 	if opt.Parallel <= 0 {
 		opt.Parallel = 8
 	}
@@ -130,15 +127,12 @@ func NewFetcher(s *Store, h host.Host, opt FetchOptions) *Fetcher {
 	if opt.Batch <= 0 {
 		opt.Batch = 8
 	}
-	opt.Batch = min(opt.Batch, protocol.MaxCIDsPerRequest)
+	opt.Batch = min(opt.Batch, c.MaxPerRequest())
 	if opt.Writers <= 0 {
 		opt.Writers = 4
 	}
 	if opt.MaxProviders <= 0 {
 		opt.MaxProviders = 20
-	}
-	if opt.Timeout <= 0 {
-		opt.Timeout = 30 * time.Second
 	}
 	if opt.BanFor <= 0 {
 		opt.BanFor = 30 * time.Minute
@@ -149,7 +143,7 @@ func NewFetcher(s *Store, h host.Host, opt FetchOptions) *Fetcher {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Fetcher{store: s, host: h, client: protocol.NewBlockClient(h, opt.Timeout), opt: opt,
+	return &Fetcher{store: s, host: h, client: c, opt: opt,
 		bans: NewBanList(opt.BanFor), log: opt.Logger, slots: map[peer.ID]chan struct{}{}}
 }
 
@@ -596,14 +590,14 @@ func (f *Fetcher) request(ctx context.Context, p peer.ID, batch []*fetchJob, wri
 	var wg sync.WaitGroup
 	var werr error
 	i := 0
-	err = f.client.Get(ctx, p, cids, func(b protocol.Block) error {
+	err = f.client.GetBlocks(ctx, p, cids, func(_ cid.Cid, data []byte, found bool) error {
 		j := batch[i]
 		idx := i
 		i++
-		if b.Status != protocol.BlockOK {
+		if !found {
 			return nil
 		}
-		if verr := VerifyBlock(j.c, b.Data); verr != nil || (j.size > 0 && int64(len(b.Data)) != j.size) {
+		if verr := VerifyBlock(j.c, data); verr != nil || (j.size > 0 && int64(len(data)) != j.size) {
 			f.bans.Ban(p, f.opt.Now())
 			f.log.Warn("weights: provider served bad bytes; banned", "peer", p, "cid", j.c, "err", verr)
 			return nil
@@ -615,7 +609,7 @@ func (f *Fetcher) request(ctx context.Context, p peer.ID, batch []*fetchJob, wri
 		}
 		wg.Go(func() {
 			defer func() { <-writes }()
-			perr := f.store.blocks.putVerified(j.c, b.Data)
+			perr := f.store.blocks.putVerified(j.c, data)
 			mu.Lock()
 			defer mu.Unlock()
 			if perr != nil {
@@ -623,12 +617,12 @@ func (f *Fetcher) request(ctx context.Context, p peer.ID, batch []*fetchJob, wri
 				return
 			}
 			ok[idx] = true
-			bytes += int64(len(b.Data))
+			bytes += int64(len(data))
 			for _, m := range meters {
-				m.add(int64(len(b.Data)))
+				m.add(int64(len(data)))
 			}
 			if f.opt.Stored != nil {
-				f.opt.Stored(len(b.Data))
+				f.opt.Stored(len(data))
 			}
 		})
 		return nil

@@ -100,7 +100,7 @@ func TestFetchSpanFromTwoProviders(t *testing.T) {
 	s := openStore(t)
 	h := newHost(t)
 	now := time.Unix(1000, 0)
-	fe := NewFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(good.h), addrInfo(bad.h)},
+	fe := newFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(good.h), addrInfo(bad.h)},
 		Parallel: 4, PerPeer: 2, Batch: 2, Now: func() time.Time { return now }})
 	span := sharding.Span{Start: 1, End: 3}
 	var last Progress
@@ -144,7 +144,7 @@ func TestFetchOnlyBadProvider(t *testing.T) {
 	f := testModel(t)
 	bad := newProvider(t, f, func(c cid.Cid) bool { return c.Hash()[5]%3 == 0 })
 	s := openStore(t)
-	fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(bad.h)}})
+	fe := newFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(bad.h)}})
 	_, err := fe.Fetch(context.Background(), bad.root, Want{All: true})
 	if !errors.Is(err, ErrNoProvider) {
 		t.Fatalf("fetch from a lying provider: %v", err)
@@ -165,7 +165,7 @@ func TestFetchResumes(t *testing.T) {
 			cancel()
 		}
 	}
-	fe := NewFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}, Parallel: 1, Batch: 1})
+	fe := newFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}, Parallel: 1, Batch: 1})
 	_, err := fe.Fetch(ctx, p.root, Want{All: true})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled fetch: %v", err)
@@ -175,7 +175,7 @@ func TestFetchResumes(t *testing.T) {
 		t.Fatalf("after the interrupted fetch: %d good, %d missing, %v", rep.Blocks, len(rep.Missing), err)
 	}
 	p.store.hook = nil
-	fe = NewFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
+	fe = newFetcher(s, h, FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
 	st, err := fe.Fetch(context.Background(), p.root, Want{All: true})
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestFetchNoSpace(t *testing.T) {
 	p := newProvider(t, testModel(t), nil)
 	s := openStore(t)
 	s.freeSpace = func(string) (uint64, error) { return 70 << 20, nil }
-	fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
+	fe := newFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
 	_, err := fe.Fetch(context.Background(), p.root, Want{All: true})
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("fetch onto a full disk: %v", err)
@@ -229,7 +229,7 @@ func TestFetchNoSpace(t *testing.T) {
 
 func TestFetchNoProviders(t *testing.T) {
 	s := openStore(t)
-	fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet})
+	fe := newFetcher(s, newHost(t), FetchOptions{Logger: quiet})
 	_, err := fe.Fetch(context.Background(), SumCID([]byte("x")), Want{All: true})
 	if !errors.Is(err, ErrNoProvider) {
 		t.Fatalf("fetch with no provider: %v", err)
@@ -307,7 +307,7 @@ func TestFetchThroughDHT(t *testing.T) {
 		}
 	}
 	s := openStore(t)
-	fe := NewFetcher(s, c, FetchOptions{Logger: quiet, Routing: dhts[2]})
+	fe := newFetcher(s, c, FetchOptions{Logger: quiet, Routing: dhts[2]})
 	span := sharding.Span{Start: 2, End: 4}
 	if _, err := fe.Fetch(ctx, a.root, Want{Span: span, Head: true}); err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestFetchPerCallProgress(t *testing.T) {
 	s := openStore(t)
 	var mu sync.Mutex
 	shared := 0
-	fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)},
+	fe := newFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)},
 		Progress: func(Progress) { mu.Lock(); shared++; mu.Unlock() }})
 	spans := []sharding.Span{{Start: 0, End: 1}, {Start: 1, End: 4}}
 	last := make([]Progress, len(spans))
@@ -388,7 +388,7 @@ func spanTensorBytes(t testing.TB, s *Store, root cid.Cid, span sharding.Span) i
 func TestConcurrentFetchesOneProvider(t *testing.T) {
 	f := testModel(t)
 	p := newProvider(t, f, nil)
-	fe := NewFetcher(openStore(t), newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}, Batch: 1})
+	fe := newFetcher(openStore(t), newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}, Batch: 1})
 	spans := []sharding.Span{{Start: 0, End: 1}, {Start: 1, End: 2}, {Start: 2, End: 3}, {Start: 3, End: 4}}
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
@@ -455,7 +455,7 @@ func TestFetchRepairsCorruptBlocks(t *testing.T) {
 			s := openStore(t)
 			importFile(t, s, f, "m")
 			corruptOneChunk(t, s, tc.bad)
-			fe := NewFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
+			fe := newFetcher(s, newHost(t), FetchOptions{Logger: quiet, Peers: []peer.AddrInfo{addrInfo(p.h)}})
 			st, err := fe.Fetch(ctx, p.root, tc.want)
 			if err != nil {
 				t.Fatal(err)
@@ -476,4 +476,9 @@ func TestFetchRepairsCorruptBlocks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newFetcher is a Fetcher over h asking peers through the blocks protocol.
+func newFetcher(s *Store, h host.Host, opt FetchOptions) *Fetcher {
+	return NewFetcher(s, h, protocol.NewBlockClient(h, 0), opt)
 }

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -659,5 +661,25 @@ func TestOpenSpanCacheVerified(t *testing.T) {
 			}
 			again.Close()
 		})
+	}
+}
+
+// TestGetBlockNotFound: a block the store does not hold is ErrNotFound,
+// which is also fs.ErrNotExist (the blocks protocol answers "not found"
+// for it), and a cancelled context is the context's error.
+func TestGetBlockNotFound(t *testing.T) {
+	s := openStore(t)
+	missing := SumCID([]byte("nobody has this"))
+	_, err := s.GetBlock(t.Context(), missing)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "block not found") {
+		t.Fatalf("missing block: %v, want ErrNotFound and fs.ErrNotExist", err)
+	}
+	if errors.Is(errors.New("other"), ErrNotFound) || errors.Is(fs.ErrNotExist, ErrNotFound) {
+		t.Fatal("ErrNotFound matches other errors")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.GetBlock(ctx, missing); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
 	}
 }

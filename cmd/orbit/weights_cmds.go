@@ -19,6 +19,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
@@ -447,7 +448,7 @@ func newWeightsFetchCmd() *cobra.Command {
 			return err
 		}
 		defer h.Close()
-		opt := weights.FetchOptions{Peers: infos, Timeout: timeout}
+		opt := weights.FetchOptions{Peers: infos}
 		if useDHT {
 			d, err := dht.New(ctx, h, dht.Mode(dht.ModeClient), dht.ProtocolPrefix("/orbit"), dht.BootstrapPeers(infos...))
 			if err != nil {
@@ -461,7 +462,7 @@ func newWeightsFetchCmd() *cobra.Command {
 		}
 		update, done := weightsProgressBar(cmd.ErrOrStderr(), "fetch")
 		opt.Progress = update
-		st, err := weights.NewFetcher(s, h, opt).Fetch(ctx, root, weights.Want{All: all, Span: span, Embed: embed, Head: head, Name: name})
+		st, err := weights.NewFetcher(s, h, protocol.NewBlockClient(h, timeout), opt).Fetch(ctx, root, weights.Want{All: all, Span: span, Embed: embed, Head: head, Name: name})
 		done()
 		if err != nil {
 			return err

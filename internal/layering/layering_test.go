@@ -52,6 +52,7 @@ func TestLayers(t *testing.T) {
 		why       string
 	}{
 		{"node/...", "api", "the HTTP API depends on the node, not the other way round (api/swarmbackend adapts)"},
+		{"weights/...", "protocol", "the weight store defines its errors and the BlockClient it fetches through; protocol implements it"},
 		{"metrics", "api", "the metrics are fed by the node and the API alike"},
 		{"metrics", "node", "the metrics are fed by the node and the API alike"},
 	} {
