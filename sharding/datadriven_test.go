@@ -1,97 +1,24 @@
 package sharding
 
 import (
-	"bufio"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/datadriven"
 )
 
-// rewrite regenerates the expected outputs of testdata/*.txt:
+// TestScenarios runs the scenario scripts of testdata with
+// cockroachdb/datadriven: a command line, a "----" line, then the expected
+// output up to a blank line. Regenerate the expected outputs with
 //
 //	go test ./sharding/ -run TestScenarios -rewrite
 //
-// Review the diff before committing it.
-var rewrite = flag.Bool("rewrite", false, "rewrite expected outputs in sharding/testdata")
-
-// scriptCase is one command of a scenario script, raft-datadriven style:
-// the command line, a "----" line, then the expected output up to a blank
-// line. Comment and blank lines before the command are kept for rewrites.
-type scriptCase struct {
-	pre  []string // comments and blank lines before the command
-	line int      // line number of the command, for messages
-	cmd  string
-	want []string
-}
-
-// parseScript reads a scenario script.
-func parseScript(text string) ([]scriptCase, []string, error) {
-	var (
-		cases []scriptCase
-		pre   []string
-	)
-	sc := bufio.NewScanner(strings.NewReader(text))
-	n := 0
-	next := func() (string, bool) {
-		if !sc.Scan() {
-			return "", false
-		}
-		n++
-		return sc.Text(), true
-	}
-	for {
-		l, ok := next()
-		if !ok {
-			break
-		}
-		t := strings.TrimSpace(l)
-		if t == "" || strings.HasPrefix(t, "#") {
-			pre = append(pre, l)
-			continue
-		}
-		c := scriptCase{pre: pre, line: n, cmd: t}
-		pre = nil
-		sep, ok := next()
-		if !ok || strings.TrimSpace(sep) != "----" {
-			return nil, nil, fmt.Errorf("line %d: command %q not followed by ----", c.line, c.cmd)
-		}
-		for {
-			o, ok := next()
-			if !ok || strings.TrimSpace(o) == "" {
-				break
-			}
-			c.want = append(c.want, o)
-		}
-		cases = append(cases, c)
-	}
-	return cases, pre, sc.Err()
-}
-
-// formatScript is the inverse of parseScript.
-func formatScript(cases []scriptCase, tail []string) string {
-	var b strings.Builder
-	for _, c := range cases {
-		for _, p := range c.pre {
-			b.WriteString(p + "\n")
-		}
-		b.WriteString(c.cmd + "\n----\n")
-		for _, o := range c.want {
-			b.WriteString(o + "\n")
-		}
-		b.WriteString("\n")
-	}
-	for _, p := range tail {
-		b.WriteString(p + "\n")
-	}
-	return strings.TrimRight(b.String(), "\n") + "\n"
-}
-
+// and review the diff before committing it.
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
 	if err != nil {
@@ -102,37 +29,30 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cases, tail, err := parseScript(string(raw))
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
 			h := newHarness()
-			for i := range cases {
-				c := &cases[i]
-				got, err := h.run(c.cmd)
+			datadriven.RunTest(t, f, func(t *testing.T, d *datadriven.TestData) string {
+				got, err := h.run(commandLine(d))
 				if err != nil {
-					t.Fatalf("%s:%d: %s: %v", f, c.line, c.cmd, err)
+					t.Fatalf("%s: %s: %v", d.Pos, d.Cmd, err)
 				}
-				if *rewrite {
-					c.want = got
-					continue
-				}
-				if !slices.Equal(got, c.want) {
-					t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", f, c.line, c.cmd,
-						strings.Join(got, "\n"), strings.Join(c.want, "\n"))
-				}
-			}
-			if *rewrite {
-				if err := os.WriteFile(f, []byte(formatScript(cases, tail)), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+				return strings.Join(got, "\n") + "\n"
+			})
 		})
 	}
+}
+
+// commandLine writes d's command back as the harness reads it: the
+// command, then its arguments as words and key=value pairs.
+func commandLine(d *datadriven.TestData) string {
+	words := []string{d.Cmd}
+	for _, a := range d.CmdArgs {
+		if len(a.Vals) == 0 {
+			words = append(words, a.Key)
+		} else {
+			words = append(words, a.Key+"="+strings.Join(a.Vals, ","))
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // harness is the scenario interpreter's state: one model's swarm.
@@ -410,14 +330,7 @@ func (h *harness) route(pos []string, kv map[string]string) ([]string, error) {
 		var err error
 		switch k {
 		case "mode":
-			switch v {
-			case "latency":
-				opt.Mode = MinLatency
-			case "throughput":
-				opt.Mode = MaxThroughput
-			default:
-				return nil, fmt.Errorf("mode %q", v)
-			}
+			opt.Mode, err = ParseMode(v)
 		case "from":
 			from, err = strconv.Atoi(v)
 		case "to":
