@@ -99,14 +99,5 @@ func (n *Node) PlanRoute(ctx context.Context, model string) ([]RouteHop, error) 
 	if srv == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotEntry, model)
 	}
-	g := &generation{n: n, model: model, blocks: srv.blocks, maxLen: 1, exclude: map[string]bool{}}
-	hops, err := g.plan(ctx, sharding.Span{Start: 0, End: srv.blocks}, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]RouteHop, len(hops))
-	for i, h := range hops {
-		out[i] = RouteHop{Peer: h.peer, Span: h.span}
-	}
-	return out, nil
+	return n.planRoute(ctx, model, srv.blocks)
 }

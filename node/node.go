@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/orbitswarm/orbit/clock"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/protocol"
@@ -114,6 +114,9 @@ type Config struct {
 	// progresses (at most every 100ms) and ends, from the goroutine doing
 	// it. It must not block for long.
 	OnTransfer func(Transfer)
+	// Clock is the node's time source (the system clock); tests may set
+	// a fake one.
+	Clock clock.Clock
 }
 
 func (c *Config) fill() {
@@ -174,6 +177,7 @@ type Node struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
+	clock  clock.Clock
 	mu     sync.Mutex
 	models map[string]*served
 	views  map[string]*View
@@ -206,7 +210,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.WrapHost != nil {
 		h = cfg.WrapHost(h)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), host: h, ownHost: ownHost, budget: budget{limit: cfg.KVCacheBytes},
+	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), clock: clock.Or(cfg.Clock), host: h, ownHost: ownHost, budget: budget{limit: cfg.KVCacheBytes},
 		models: map[string]*served{}, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
 	n.transfers = newTransfers(cfg.Metrics, cfg.OnTransfer)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -633,9 +637,6 @@ func (n *Node) isFailed(p peer.ID) bool {
 	}
 	return ok
 }
-
-// ErrNoRoute is wrapped when the swarm cannot run a model's blocks.
-var ErrNoRoute = errors.New("node: no route through the swarm")
 
 // StopSessions makes the node refuse new sessions and generations and
 // stop reporting its spans, as the first part of Drain. It cannot be
