@@ -16,8 +16,21 @@
 // The default listen address is 127.0.0.1:7717 (DefaultAddr). Listening on
 // any other than a loopback address requires an API key, checked as a Bearer
 // token on every API and metrics request (the dashboard's static files are
-// served without it; the dashboard asks for the key). Request bodies are
-// capped at 1 MiB by default (413 beyond).
+// served without it; the dashboard asks for the key once and sends it to
+// POST /api/v1/session, which sets an HttpOnly, SameSite=Strict cookie that
+// stands for it; a key in the URL is not accepted). Request bodies are
+// capped at 1 MiB by default (413 beyond) and must arrive within 30 s by
+// default (408 beyond: a client trickling its body does not hold a
+// connection); POSTs must say Content-Type: application/json (415).
+//
+// A web page the user opens can reach a node on loopback, so: a node
+// without an API key answers only requests whose Host is a loopback name
+// or address (localhost, *.localhost, 127.0.0.0/8, ::1) or one of its own
+// (Options.Hosts, the listener's address), 403 forbidden_host otherwise
+// (DNS rebinding); and a browser request from another origin (an Origin
+// header that is not the node's own) is refused with 403 cross_origin
+// unless Options.CORSOrigins (--cors-origin) allows it, in which case it
+// gets CORS headers and preflight (OPTIONS) answers.
 //
 // # OpenAI compatibility
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,9 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/orbitswarm/orbit/api/web"
@@ -44,17 +45,32 @@ type Options struct {
 	Logger  *slog.Logger
 	// NoDashboard leaves / unserved.
 	NoDashboard bool
+	// Hosts are more names (or host:port) a server without an API key
+	// answers besides loopback names and addresses; Serve adds the
+	// listener's address.
+	Hosts []string
+	// CORSOrigins are the origins (scheme://host[:port], or "*") whose
+	// browser requests are answered with CORS headers; requests from
+	// other origins are refused.
+	CORSOrigins []string
+	// BodyTimeout bounds the time to receive a request body (default
+	// DefaultBodyTimeout): a client trickling its body is cut off.
+	BodyTimeout time.Duration
 }
 
 // Server is the node's HTTP handler: OpenAI API, node API, metrics and
 // dashboard over a Backend.
 type Server struct {
-	b    Backend
-	opt  Options
-	log  *slog.Logger
-	mux  *http.ServeMux
-	key  [sha256.Size]byte
-	auth bool
+	b       Backend
+	opt     Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	key     [sha256.Size]byte
+	session [sha256.Size]byte // of the session cookie's value
+	auth    bool
+
+	mu    sync.Mutex
+	hosts []string // see Options.Hosts
 }
 
 // NewServer returns the handler over b.
@@ -68,11 +84,16 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &Server{b: b, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	if opt.BodyTimeout <= 0 {
+		opt.BodyTimeout = DefaultBodyTimeout
+	}
+	s := &Server{b: b, opt: opt, log: opt.Logger, mux: http.NewServeMux(), hosts: slices.Clone(opt.Hosts)}
 	if opt.APIKey != "" {
 		s.auth = true
 		s.key = sha256.Sum256([]byte(opt.APIKey))
+		s.session = sha256.Sum256([]byte(sessionValue(opt.APIKey)))
 	}
+	s.handle("/api/v1/session", http.MethodPost, true, s.newSession)
 	s.handle("/v1/models", http.MethodGet, true, s.listModels)
 	s.handle("/v1/models/{id...}", http.MethodGet, true, s.getModel)
 	s.handle("/v1/completions", http.MethodPost, true, s.completions)
@@ -95,7 +116,11 @@ func NewServer(b Backend, opt Options) *Server {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.guard(w, r) {
+		s.mux.ServeHTTP(w, r)
+	}
+}
 
 // Metrics returns the server's metrics.
 func (s *Server) Metrics() *metrics.Metrics { return s.opt.Metrics }
@@ -124,16 +149,6 @@ func (s *Server) handle(pattern, method string, auth bool, h http.HandlerFunc) {
 		}
 		h(cw, r)
 	})
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	return subtle.ConstantTimeCompare(sum[:], s.key[:]) == 1
 }
 
 // countingWriter records the status code and counts bytes written. It
@@ -214,23 +229,41 @@ func toAPIError(err error) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: err.Error()}
 }
 
-// readBody checks the content type and reads a capped body.
+// readBody checks the content type (application/json, required) and
+// reads a capped body within the body timeout.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return nil, &apiError{Status: http.StatusUnsupportedMediaType, Type: "invalid_request_error", Code: strp("unsupported_media_type"),
-				Message: fmt.Sprintf("Content-Type %q is not supported; send application/json", ct)}
-		}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		// A browser page may send a "simple" cross-site request without
+		// a Content-Type (or with text/plain); JSON clients send it.
+		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Type: "invalid_request_error", Code: strp("unsupported_media_type"),
+			Message: "the request has no Content-Type; send Content-Type: application/json"}
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Type: "invalid_request_error", Code: strp("unsupported_media_type"),
+			Message: fmt.Sprintf("Content-Type %q is not supported; send application/json", ct)}
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(s.opt.BodyTimeout)); err == nil {
+		// The deadline covers the body only: once read, a long generation
+		// must not be cut by it.
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
 	body := http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
 	data, err := io.ReadAll(body)
 	s.opt.Metrics.AddHTTPBytes(int64(len(data)), 0)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
 			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: strp("request_too_large"),
 				Message: fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit)}
+		case errors.As(err, &ne) && ne.Timeout():
+			w.Header().Set("Connection", "close")
+			return nil, &apiError{Status: http.StatusRequestTimeout, Type: "invalid_request_error", Code: strp("request_timeout"),
+				Message: fmt.Sprintf("the request body took longer than %v to arrive", s.opt.BodyTimeout)}
 		}
 		return nil, &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: fmt.Sprintf("reading the request body: %v", err)}
 	}
@@ -340,8 +373,11 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx is done. It does not check the address.
+// Serve serves on ln until ctx is done. It does not check the address;
+// a server without an API key answers requests for the listener's address
+// (besides loopback names).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.addHost(ln.Addr().String())
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -151,6 +151,8 @@ func TestBadRequests(t *testing.T) {
 		{"huge prompt", "POST", "/v1/completions", json_, string(hugeBody), 400, "context_length_exceeded"},
 		{"huge chat", "POST", "/v1/chat/completions", json_, `{"messages":[{"role":"user","content":"` + huge + `"}]}`, 400, "context_length_exceeded"},
 		{"wrong content type", "POST", "/v1/completions", "text/plain", `{"prompt":"a"}`, 415, "unsupported_media_type"},
+		{"no content type", "POST", "/v1/completions", "", `{"prompt":"a"}`, 415, "unsupported_media_type"},
+		{"text/plain chat", "POST", "/v1/chat/completions", "text/plain", `{"messages":[{"role":"user","content":"a"}]}`, 415, "unsupported_media_type"},
 		{"form content type", "POST", "/v1/chat/completions", "application/x-www-form-urlencoded", `a=b`, 415, "unsupported_media_type"},
 		{"oversized body", "POST", "/v1/completions", json_, oversized, 413, "request_too_large"},
 		{"GET completions", "GET", "/v1/completions", "", ``, 405, "method_not_allowed"},

@@ -171,6 +171,13 @@ func applyConfig(cmd *cobra.Command) (map[string]string, error) {
 	return sources, errors.Join(errs...)
 }
 
+// isSecretFlag reports whether orbit config keeps a flag's value to
+// itself.
+func isSecretFlag(name string) bool { return name == "api-key" }
+
+// redacted stands for a secret's value in orbit config's output.
+const redacted = "<redacted>"
+
 func newConfigCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -187,7 +194,8 @@ keys apply to every command, a section named after a command overrides them:
     kv-cache: 2048
 
 Precedence: command line, environment, config file, default. config prints
-the values the command would run with and each value's source.`,
+the values the command would run with and each value's source; the API key
+is shown as <redacted> when set.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := "run"
@@ -210,7 +218,11 @@ the values the command would run with and each value's source.`,
 			var out []entry
 			target.Flags().VisitAll(func(f *pflag.Flag) {
 				if src, ok := sources[f.Name]; ok && src != sourceFlag {
-					out = append(out, entry{f.Name, f.Value.String(), src})
+					v := f.Value.String()
+					if isSecretFlag(f.Name) && v != "" {
+						v = redacted
+					}
+					out = append(out, entry{f.Name, v, src})
 				}
 			})
 			sort.Slice(out, func(i, j int) bool { return out[i].Flag < out[j].Flag })
@@ -218,6 +230,7 @@ the values the command would run with and each value's source.`,
 			if asJSON {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
 				return enc.Encode(map[string]any{"command": name, "config_file": filepath.Join(configDataDir(target), configFileName), "values": out})
 			}
 			fmt.Fprintf(w, "# orbit %s; config file %s\n", name, filepath.Join(configDataDir(target), configFileName))

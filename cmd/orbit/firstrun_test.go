@@ -86,3 +86,28 @@ func TestInfoValues(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigRedactsAPIKey: orbit config shows that an API key is set, and
+// where from, but not the key.
+func TestConfigRedactsAPIKey(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("serve:\n  api-key: file-secret-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ORBIT_DATA_DIR", dir)
+	t.Setenv("ORBIT_API_KEY", "env-secret-456")
+	for _, args := range [][]string{{"config", "run"}, {"config", "run", "--json"}, {"config", "serve"}, {"config", "serve", "--json"}} {
+		out, _, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "secret") || !strings.Contains(out, "<redacted>") {
+			t.Errorf("%v prints the key or not that it is set:\n%s", args, out)
+		}
+	}
+	t.Setenv("ORBIT_API_KEY", "")
+	out, _, err := run(t, "config", "run")
+	if err != nil || strings.Contains(out, "<redacted>") {
+		t.Errorf("no key set, yet %v:\n%s", err, out)
+	}
+}

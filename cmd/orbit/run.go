@@ -36,7 +36,7 @@ type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding, route string
 	apiAddr, apiKey, linkEmulation                       string
 	maxBlocks, n, memoryMiB                              int
-	listen, bootstrap, allow                             []string
+	listen, bootstrap, allow, corsOrigins                []string
 	noMDNS, nat, entry, noAPI                            bool
 	kvCacheMiB                                           int64
 	wait, drain, rebalance                               time.Duration
@@ -102,6 +102,7 @@ text like 'orbit generate', and exits.`,
 	fl.StringVar(&f.apiAddr, "api", api.DefaultAddr, "address of the HTTP API and dashboard")
 	fl.BoolVar(&f.noAPI, "no-api", false, "do not serve the HTTP API")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
+	fl.StringSliceVar(&f.corsOrigins, "cors-origin", nil, "web origins (scheme://host:port, or *) allowed to call the API from a browser; others are refused")
 	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running sessions may take to finish")
 	// Written by `orbit bench --mode processes`: not for people.
@@ -253,7 +254,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		if err != nil {
 			return fmt.Errorf("api: listen: %w", err)
 		}
-		srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{Metrics: mets, Logger: log}), api.Options{APIKey: key, Metrics: mets, Logger: log})
+		srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{Metrics: mets, Logger: log}), api.Options{APIKey: key, Metrics: mets, Logger: log, CORSOrigins: f.corsOrigins})
 		apiURL = "http://" + ln.Addr().String()
 		apiDone = make(chan error, 1)
 		go func() { apiDone <- srv.Serve(apiCtx, ln) }()

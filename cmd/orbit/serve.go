@@ -20,6 +20,7 @@ import (
 type serveFlags struct {
 	model, tokenizer, id, listen, apiKey string
 	threads, maxConcurrent, maxQueue     int
+	corsOrigins                          []string
 }
 
 func newServeCmd() *cobra.Command {
@@ -52,6 +53,7 @@ variable); clients then send "Authorization: Bearer KEY".`,
 		return pflag.NormalizedName(name)
 	})
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
+	fl.StringSliceVar(&f.corsOrigins, "cors-origin", nil, "web origins (scheme://host:port, or *) allowed to call the API from a browser; others are refused")
 	fl.IntVar(&f.threads, "threads", 0, "compute threads (0: all cores)")
 	fl.IntVar(&f.maxConcurrent, "max-concurrent", 4, "generations running at once")
 	fl.IntVar(&f.maxQueue, "max-queue", 16, "generations waiting beyond those; more get HTTP 503")
@@ -94,7 +96,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	srv := api.NewServer(b, api.Options{APIKey: key, Metrics: mets, Logger: log})
+	srv := api.NewServer(b, api.Options{APIKey: key, Metrics: mets, Logger: log, CORSOrigins: f.corsOrigins})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", f.listen)
 	if err != nil {

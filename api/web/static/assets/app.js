@@ -4,13 +4,16 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
-  const state = { key: params.get("key") || localStorage.getItem("orbit-api-key") || "", last: null, running: null };
+  // The API key is never kept by the page nor taken from the URL (URLs
+  // land in histories and logs): the key box sends it once to
+  // /api/v1/session, which sets an HttpOnly, SameSite=Strict cookie that
+  // authorizes the dashboard's later requests.
+  const state = { last: null, running: null };
+  localStorage.removeItem("orbit-api-key"); // kept there by older dashboards
   const POLL_MS = 2000;
 
   function headers(extra) {
-    const h = Object.assign({}, extra || {});
-    if (state.key) h["Authorization"] = "Bearer " + state.key;
-    return h;
+    return Object.assign({}, extra || {});
   }
 
   async function getJSON(path) {
@@ -246,9 +249,11 @@
 
   $("playground").addEventListener("submit", run);
   $("stop").addEventListener("click", () => state.running && state.running.abort());
-  $("key-save").addEventListener("click", () => {
-    state.key = $("api-key").value.trim();
-    localStorage.setItem("orbit-api-key", state.key);
+  $("key-save").addEventListener("click", async () => {
+    const key = $("api-key").value.trim();
+    $("api-key").value = "";
+    const r = await fetch("/api/v1/session", { method: "POST", headers: { "Authorization": "Bearer " + key }, cache: "no-store" });
+    if (!r.ok) { $("key-box").hidden = false; return; }
     $("key-box").hidden = true;
     poll();
   });
