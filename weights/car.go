@@ -3,11 +3,12 @@ package weights
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 
 	"github.com/ipfs/go-cid"
+	carv2 "github.com/ipld/go-car/v2"
+	"github.com/ipld/go-car/v2/storage"
 )
 
 // ExportCAR writes every block of model root (root manifest first, then
@@ -32,60 +33,32 @@ func (s *Store) ExportCAR(ctx context.Context, root cid.Cid, out io.Writer) erro
 		cids = append(cids, ts[i].Chunks...)
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
-	if _, err := w.Write(carHeader(root)); err != nil {
+	// A CAR v1 streams to any writer; whole CIDs tell blocks apart, as the
+	// store does, and a block met twice is written once.
+	car, err := storage.NewWritable(w, []cid.Cid{root}, carv2.WriteAsCarV1(true), carv2.UseWholeCIDs(true))
+	if err != nil {
 		return fmt.Errorf("weights: car: %w", err)
 	}
-	seen := map[cid.Cid]bool{}
-	var buf []byte
 	for _, c := range cids {
-		if seen[c] {
+		if had, err := car.Has(ctx, c.KeyString()); err != nil || had {
+			if err != nil {
+				return fmt.Errorf("weights: car: %w", err)
+			}
 			continue
 		}
-		seen[c] = true
 		data, err := s.GetBlock(ctx, c)
 		if err != nil {
 			return fmt.Errorf("weights: car: %w", err)
 		}
-		cb := c.Bytes()
-		buf = binary.AppendUvarint(buf[:0], uint64(len(cb)+len(data)))
-		buf = append(buf, cb...)
-		if _, err := w.Write(buf); err != nil {
+		if err := car.Put(ctx, c.KeyString(), data); err != nil {
 			return fmt.Errorf("weights: car: %w", err)
 		}
-		if _, err := w.Write(data); err != nil {
-			return fmt.Errorf("weights: car: %w", err)
-		}
+	}
+	if err := car.Finalize(); err != nil {
+		return fmt.Errorf("weights: car: %w", err)
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("weights: car: %w", err)
 	}
 	return nil
-}
-
-// carHeader is the length-prefixed DAG-CBOR header {roots: [root],
-// version: 1} of a CAR v1 file.
-func carHeader(root cid.Cid) []byte {
-	cb := append([]byte{0}, root.Bytes()...) // CIDs in DAG-CBOR: tag 42, bytes with a 0 prefix
-	var h []byte
-	h = append(h, 0xa2)             // map of 2
-	h = append(h, 0x65)             // text(5)
-	h = append(h, "roots"...)       //
-	h = append(h, 0x81, 0xd8, 0x2a) // array(1), tag(42)
-	h = cborBytesHeader(h, len(cb)) // bytes(len)
-	h = append(h, cb...)            //
-	h = append(h, 0x67)             // text(7)
-	h = append(h, "version"...)     //
-	h = append(h, 0x01)             // 1
-	return append(binary.AppendUvarint(nil, uint64(len(h))), h...)
-}
-
-func cborBytesHeader(b []byte, n int) []byte {
-	switch {
-	case n < 24:
-		return append(b, 0x40|byte(n))
-	case n < 256:
-		return append(b, 0x58, byte(n))
-	default:
-		return append(b, 0x59, byte(n>>8), byte(n))
-	}
 }
