@@ -165,7 +165,12 @@ func BenchmarkRowKernel(b *testing.B) {
 				w := benchWeights(b, typ, rows, cols)
 				x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
 				c := qcol{q: make([]int8, cols), d: make([]float32, cols/32), s: make([]int32, cols/32)}
-				quantizeAct(c, x)
+				if kQuant(typ) {
+					c.d = c.d[:cols/qkK]
+					quantizeActK(c, x)
+				} else {
+					quantizeAct(c, x)
+				}
 				dst := make([]float32, rows)
 				fn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q6_K: set.q6KRows}[typ]
 				b.SetBytes(int64(len(w.Data)))

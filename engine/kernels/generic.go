@@ -5,19 +5,31 @@ import (
 	"math"
 )
 
-// qcol is one activation column quantized to int8 in blocks of 32: q holds
-// the values, d the float32 scale of each block and s the sum of each
-// block's values.
+// qcol is one activation column quantized to int8: q holds the values, d
+// the float32 scale of each quantization block (32 values for q8_0 and
+// q4_0, a 256-value super-block for the k-quants) and s the sum of each
+// 32-value block's values.
 type qcol struct {
 	q []int8
 	d []float32
 	s []int32
 }
 
-// quantizeAct quantizes x (len multiple of 32) into c (same geometry).
-func quantizeAct(c qcol, x []float32) {
+// quantizeAct quantizes x (len multiple of 32) into c with one scale per
+// 32 values.
+func quantizeAct(c qcol, x []float32) { quantizeActBlocks(c, x, qk) }
+
+// quantizeActK quantizes x (len multiple of 256) into c with one scale per
+// 256 values (c.s still holds the sums of each 32 values).
+func quantizeActK(c qcol, x []float32) { quantizeActBlocks(c, x, qkK) }
+
+// quantizeActBlocks is the canonical activation quantizer: per block of bs
+// values amax = max|x|, d = amax/127, id = 1/d (0 if d is 0), q =
+// round-to-even(x*id) with the product rounded first; per 32 values the
+// sum of q.
+func quantizeActBlocks(c qcol, x []float32, bs int) {
 	for b := range c.d {
-		xs := x[b*qk : b*qk+qk]
+		xs := x[b*bs : b*bs+bs]
 		var amax float32
 		for _, v := range xs {
 			if a := abs32(v); a > amax {
@@ -30,14 +42,17 @@ func quantizeAct(c qcol, x []float32) {
 			id = 1 / d
 		}
 		c.d[b] = d
-		q := c.q[b*qk : b*qk+qk]
-		var s int32
+		q := c.q[b*bs : b*bs+bs]
 		for j, v := range xs {
-			iv := int8(nearestInt(float32(v * id))) // no fused multiply-add
-			q[j] = iv
-			s += int32(iv)
+			q[j] = int8(nearestInt(float32(v * id)))
 		}
-		c.s[b] = s
+	}
+	for k := range c.s {
+		var s int32
+		for _, v := range c.q[k*qk : k*qk+qk] {
+			s += int32(v)
+		}
+		c.s[k] = s
 	}
 }
 
@@ -147,18 +162,19 @@ func dotQ4_0Generic(w []byte, a qcol) float32 {
 	return sum
 }
 
-// dotQ4KGeneric: lane j (sub-block j of every super-block) accumulates
-// acc_j += (float(isum_j*sc_j)*dx_j)*d; acc_j -= (float(xs_j*m_j)*dx_j)*dmin
-// over the super-blocks in order; the result is hsum8(acc).
+// dotQ4KGeneric: activations with one scale dx per super-block. Per
+// super-block, exactly in int32, isd = sum_j sc_j*isum_j and ism = sum_j
+// m_j*xs_j (xs_j the sum of sub-block j's activations); then acc +=
+// float(isd)*(d*dx) and acc -= float(ism)*(dmin*dx), super-blocks in order.
 func dotQ4KGeneric(w []byte, a qcol) float32 {
-	var acc [8]float32
-	nb := len(a.d) / 8
-	for b := 0; b < nb; b++ {
+	var acc float32
+	for b := range a.d {
 		blk := w[b*q4KBytes : (b+1)*q4KBytes]
 		d := f16At(blk, 0)
 		dmin := f16At(blk, 2)
 		scales := blk[4:16]
 		qs := blk[16:]
+		var isd, ism int32
 		for j := 0; j < 8; j++ {
 			sc, m := scaleMinK4(j, scales)
 			q := qs[(j/2)*32 : (j/2)*32+32]
@@ -173,24 +189,24 @@ func dotQ4KGeneric(w []byte, a qcol) float32 {
 					isum += int32(q[l]>>4) * int32(xq[l])
 				}
 			}
-			dx := a.d[b*8+j]
-			sd := float32(float32(isum*int32(sc)) * dx)
-			sm := float32(float32(a.s[b*8+j]*int32(m)) * dx)
-			acc[j] += float32(sd * d)
-			acc[j] -= float32(sm * dmin)
+			isd += isum * int32(sc)
+			ism += a.s[b*8+j] * int32(m)
 		}
+		dx := a.d[b]
+		acc += float32(float32(isd) * float32(d*dx))
+		acc -= float32(float32(ism) * float32(dmin*dx))
 	}
-	return hsum8(&acc)
+	return acc
 }
 
-// dotQ6KGeneric: lane j accumulates acc_j += (float(isum_j)*dx_j)*d, where
-// isum_j = sc_2j*dot(first 16) + sc_2j+1*dot(last 16) exactly; the result
-// is hsum8(acc).
+// dotQ6KGeneric: activations with one scale dx per super-block. Per
+// super-block isum = sum over the 16 groups of 16 of sc_g*dot_g exactly in
+// int32 (values q-32), then acc += float(isum)*(d*dx), super-blocks in
+// order.
 func dotQ6KGeneric(w []byte, a qcol) float32 {
-	var acc [8]float32
-	nb := len(a.d) / 8
+	var acc float32
 	var qv [qkK]int8
-	for b := 0; b < nb; b++ {
+	for b := range a.d {
 		blk := w[b*q6KBytes : (b+1)*q6KBytes]
 		ql := blk[0:128]
 		qh := blk[128:192]
@@ -206,19 +222,18 @@ func dotQ6KGeneric(w []byte, a qcol) float32 {
 			ql = ql[64:]
 			qh = qh[32:]
 		}
-		for j := 0; j < 8; j++ {
-			xq := a.q[(b*8+j)*qk : (b*8+j)*qk+qk]
-			var i0, i1 int32
+		xq := a.q[b*qkK : (b+1)*qkK]
+		var isum int32
+		for g := 0; g < 16; g++ {
+			var i0 int32
 			for l := 0; l < 16; l++ {
-				i0 += int32(qv[32*j+l]) * int32(xq[l])
-				i1 += int32(qv[32*j+16+l]) * int32(xq[16+l])
+				i0 += int32(qv[16*g+l]) * int32(xq[16*g+l])
 			}
-			isum := i0*int32(int8(sc[2*j])) + i1*int32(int8(sc[2*j+1]))
-			t := float32(float32(isum) * a.d[b*8+j])
-			acc[j] += float32(t * d)
+			isum += i0 * int32(int8(sc[g]))
 		}
+		acc += float32(float32(isum) * float32(d*a.d[b]))
 	}
-	return hsum8(&acc)
+	return acc
 }
 
 // rowsLoop adapts a one-row dot to a qRowsFn.
@@ -239,18 +254,19 @@ func fRowsLoop(dot func(w []byte, x []float32) float32) fRowsFn {
 }
 
 var genericSet = kernelSet{
-	impl:     Generic,
-	quantAct: quantizeAct,
-	dotF32:   dotF32Generic,
-	axpyF32:  axpyF32Generic,
-	siluMul:  siluMul,
-	dotRows:  rowsOf(dotF32Generic),
-	axpyRows: axpyRowsOf(axpyF32Generic),
-	f32Rows:  fRowsLoop(dotF32Bytes),
-	f16Rows:  fRowsLoop(dotF16Generic),
-	bf16Rows: fRowsLoop(dotBF16Generic),
-	q8_0Rows: rowsLoop(dotQ8_0Generic),
-	q4_0Rows: rowsLoop(dotQ4_0Generic),
-	q4KRows:  rowsLoop(dotQ4KGeneric),
-	q6KRows:  rowsLoop(dotQ6KGeneric),
+	impl:      Generic,
+	quantAct:  quantizeAct,
+	quantActK: quantizeActK,
+	dotF32:    dotF32Generic,
+	axpyF32:   axpyF32Generic,
+	siluMul:   siluMul,
+	dotRows:   rowsOf(dotF32Generic),
+	axpyRows:  axpyRowsOf(axpyF32Generic),
+	f32Rows:   fRowsLoop(dotF32Bytes),
+	f16Rows:   fRowsLoop(dotF16Generic),
+	bf16Rows:  fRowsLoop(dotBF16Generic),
+	q8_0Rows:  rowsLoop(dotQ8_0Generic),
+	q4_0Rows:  rowsLoop(dotQ4_0Generic),
+	q4KRows:   rowsLoop(dotQ4KGeneric),
+	q6KRows:   rowsLoop(dotQ6KGeneric),
 }

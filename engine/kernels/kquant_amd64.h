@@ -6,14 +6,8 @@
 //
 // KPROLOGUE loads the arguments (SI, R8, R9, R10 the 4 rows, BX the
 // stride, DI xq, DX xd, R13 xs, CX nsb, R14 the linear prefetch pointer at
-// row 4) and zeroes the accumulators Y0..Y3; KEPILOGUE stores their
-// horizontal sums (KHSUM) at out and returns (it uses X4 as a temporary).
-
-#define KHSUM(Y, X, T) \
-	VEXTRACTF128 $1, Y, T \
-	VADDPS       T, X, X \
-	VHADDPS      X, X, X \
-	VHADDPS      X, X, X
+// row 4) and zeroes the accumulators (lane 0 of X0..X3); KEPILOGUE stores
+// them at out and returns.
 
 #define KPROLOGUE \
 	MOVQ   w+0(FP), SI \
@@ -33,10 +27,6 @@
 
 #define KEPILOGUE \
 	MOVQ   out+48(FP), AX \
-	KHSUM(Y0, X0, X4) \
-	KHSUM(Y1, X1, X4) \
-	KHSUM(Y2, X2, X4) \
-	KHSUM(Y3, X3, X4) \
 	VMOVSS X0, 0(AX) \
 	VMOVSS X1, 4(AX) \
 	VMOVSS X2, 8(AX) \

@@ -24,9 +24,9 @@
 
 // The 1x4 kernels' start: SI the row, DI column 0's values, DX its
 // scales, CX nsb; R9 and R10 the column strides of the values (nsb*256)
-// and of the scales and sums (nsb*32); R14 column 2's values and XD2 its
-// scales; the accumulators Y0..Y3 zeroed.
-#define K14PROLOGUE(XD2) \
+// and of the sums (nsb*32), XDS that of the scales (nsb*4); R14 column
+// 2's values; the accumulators Y0..Y3 zeroed.
+#define K14PROLOGUE(XDS) \
 	MOVQ   w+0(FP), SI \
 	MOVQ   xq+8(FP), DI \
 	MOVQ   xd+16(FP), DX \
@@ -36,22 +36,19 @@
 	MOVQ   CX, R10 \
 	SHLQ   $5, R10 \
 	LEAQ   (DI)(R9*2), R14 \
-	LEAQ   (DX)(R10*2), XD2 \
+	MOVQ   CX, XDS \
+	SHLQ   $2, XDS \
 	VXORPS Y0, Y0, Y0 \
 	VXORPS Y1, Y1, Y1 \
 	VXORPS Y2, Y2, Y2 \
 	VXORPS Y3, Y3, Y3
 
-// The 1x4 kernels' end: the 4 columns' sums at out + c*ostride (X4, the
-// column's dx, is free by then).
+// The 1x4 kernels' end: the 4 columns' sums (lane 0 of X0..X3) at out +
+// c*ostride.
 #define K2COLSEPILOGUE \
 	MOVQ    out+40(FP), AX \
 	MOVQ    ostride+48(FP), BX \
 	LEAQ    (BX)(BX*2), CX \
-	KHSUM(Y0, X0, X4) \
-	KHSUM(Y1, X1, X4) \
-	KHSUM(Y2, X2, X4) \
-	KHSUM(Y3, X3, X4) \
 	VMOVSS  X0, (AX) \
 	VMOVSS  X1, (AX)(BX*1) \
 	VMOVSS  X2, (AX)(BX*2) \
@@ -122,6 +119,23 @@ GLOBL k2q6sc<>(SB), RODATA|NOPTR, $16
 	ORQ   R12, AX \
 	VMOVQ AX, X10
 
+// Y8 (8 int32 lanes D) and Y10 (8 lanes M) -> X8 = [float(sum D),
+// float(sum M), ...] (exact int32 sums). Clobbers X10.
+#define K2SUMDM \
+	VPHADDD      Y10, Y8, Y8 \
+	VEXTRACTI128 $1, Y8, X10 \
+	VPADDD       X10, X8, X8 \
+	VPHADDD      X8, X8, X8 \
+	VCVTDQ2PS    X8, X8
+
+// ACC (lane 0) += X8[0]*X11[0]; ACC -= X8[1]*X11[1] (X11 = [d*dx,
+// dmin*dx]), each product rounded. Clobbers X8.
+#define K2ACCDM(ACC) \
+	VMULPS    X11, X8, X8 \
+	VADDSS    X8, ACC, ACC \
+	VMOVSHDUP X8, X8 \
+	VSUBSS    X8, ACC, ACC
+
 #define Q4K2_ROW(P, ACC) \
 	Q4K2_PAIR(P, 16, 0, Y6, Y7) \
 	Q4K2_PAIR(P, 48, 64, Y8, Y9) \
@@ -135,20 +149,13 @@ GLOBL k2q6sc<>(SB), RODATA|NOPTR, $16
 	Q4K2_SCALES(P) \
 	VPMOVZXBD    X9, Y9 \
 	VPMULLD      Y9, Y8, Y8 \
-	VCVTDQ2PS    Y8, Y8 \
-	VMULPS       Y4, Y8, Y8 \
 	VPMOVZXBD    X10, Y10 \
 	VPMULLD      (R13), Y10, Y10 \
-	VCVTDQ2PS    Y10, Y10 \
-	VMULPS       Y4, Y10, Y10 \
-	VPBROADCASTW 0(P), X11 \
-	VCVTPH2PS    X11, Y11 \
-	VPBROADCASTW 2(P), X12 \
-	VCVTPH2PS    X12, Y12 \
-	VMULPS       Y11, Y8, Y8 \
-	VADDPS       Y8, ACC, ACC \
-	VMULPS       Y12, Y10, Y10 \
-	VSUBPS       Y10, ACC, ACC
+	K2SUMDM \
+	VMOVD        0(P), X11 \
+	VCVTPH2PS    X11, X11 \
+	VMULPS       X4, X11, X11 \
+	K2ACCDM(ACC)
 
 // func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
@@ -162,17 +169,17 @@ TEXT ·q4Kx4AVX2(SB), NOSPLIT, $0-56
 
 q4k2_loop:
 	KPREFETCH4
-	VMOVUPS (DX), Y4
-	Q4K2_ROW(SI, Y0)
-	Q4K2_ROW(R8, Y1)
-	Q4K2_ROW(R9, Y2)
-	Q4K2_ROW(R10, Y3)
+	VBROADCASTSS (DX), X4
+	Q4K2_ROW(SI, X0)
+	Q4K2_ROW(R8, X1)
+	Q4K2_ROW(R9, X2)
+	Q4K2_ROW(R10, X3)
 	ADDQ    $144, SI
 	ADDQ    $144, R8
 	ADDQ    $144, R9
 	ADDQ    $144, R10
 	ADDQ    $256, DI
-	ADDQ    $32, DX
+	ADDQ    $4, DX
 	ADDQ    $32, R13
 	DECQ    CX
 	JNZ     q4k2_loop
@@ -220,17 +227,15 @@ q4k2_done:
 	Q6K2_SUB(Y5, X0+96) \
 	K2HADD4(R0, R1, R2, Y5)
 
-// Y8 and Y9 (the two halves' scaled sums, sub-block t's two groups in
-// lanes t and 4+t) -> Y8 = dx[j] * float(isum of sub-block j), j = 0..7.
-// Clobbers X9, X10.
+// Y8 and Y9 (the two halves' scaled group sums) -> X8 lane 0 =
+// float(isum), the exact int32 sum of all their lanes. Clobbers X10.
 #define Q6K2_FOLD \
+	VPADDD       Y9, Y8, Y8 \
 	VEXTRACTI128 $1, Y8, X10 \
 	VPADDD       X10, X8, X8 \
-	VEXTRACTI128 $1, Y9, X10 \
-	VPADDD       X10, X9, X9 \
-	VINSERTI128  $1, X9, Y8, Y8 \
-	VCVTDQ2PS    Y8, Y8 \
-	VMULPS       Y4, Y8, Y8
+	VPHADDD      X8, X8, X8 \
+	VPHADDD      X8, X8, X8 \
+	VCVTDQ2PS    X8, X8
 
 #define Q6K2_ROW(P, ACC) \
 	Q6K2_HALF(P, 0, 128, 0, Y8, Y9, Y10, Y11) \
@@ -244,9 +249,10 @@ q4k2_done:
 	VPMULLD      Y11, Y9, Y9 \
 	Q6K2_FOLD \
 	VPBROADCASTW 208(P), X10 \
-	VCVTPH2PS    X10, Y10 \
-	VMULPS       Y10, Y8, Y8 \
-	VADDPS       Y8, ACC, ACC
+	VCVTPH2PS    X10, X10 \
+	VMULSS       X4, X10, X10 \
+	VMULSS       X10, X8, X8 \
+	VADDSS       X8, ACC, ACC
 
 // The stack's bias for the sub-block at XO(DI), with Y15 = 0x20 bytes.
 #define Q6K2_BIAS(XO) \
@@ -279,17 +285,17 @@ q6k2_loop:
 	Q6K2_BIAS(160)
 	Q6K2_BIAS(192)
 	Q6K2_BIAS(224)
-	VMOVUPS    (DX), Y4
-	Q6K2_ROW(SI, Y0)
-	Q6K2_ROW(R8, Y1)
-	Q6K2_ROW(R9, Y2)
-	Q6K2_ROW(R10, Y3)
+	VBROADCASTSS (DX), X4
+	Q6K2_ROW(SI, X0)
+	Q6K2_ROW(R8, X1)
+	Q6K2_ROW(R9, X2)
+	Q6K2_ROW(R10, X3)
 	ADDQ       $210, SI
 	ADDQ       $210, R8
 	ADDQ       $210, R9
 	ADDQ       $210, R10
 	ADDQ       $256, DI
-	ADDQ       $32, DX
+	ADDQ       $4, DX
 	DECQ       CX
 	JNZ        q6k2_loop
 
@@ -301,16 +307,17 @@ q6k2_done:
 //
 //	func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 //
-// Column c's values start at xq + c*nsb*256, its scales at xd + c*nsb*32
-// and its sums at xs + c*nsb*32 (the Pool's layout); the result for column
-// c is stored at out + c*ostride. Per super-block the row's nibbles are
-// unpacked once (to the stack) and its scales, mins, d and dmin converted
-// once, then each column goes through exactly the operations of
-// q4Kx4AVX2 (Q4K2_ROW), so the results are bitwise that kernel's.
+// Column c's values start at xq + c*nsb*256, its scales at xd + c*nsb*4
+// (one per super-block) and its sums at xs + c*nsb*32 (the Pool's layout);
+// the result for column c is stored at out + c*ostride. Per super-block
+// the row's nibbles are unpacked once (to the stack) and its scales, mins,
+// d and dmin converted once, then each column goes through exactly the
+// operations of q4Kx4AVX2 (Q4K2_ROW), so the results are bitwise that
+// kernel's.
 //
-// Y0..Y3 the 4 columns' accumulators; Y4 the column's dx; Y11 d, Y12 dmin;
-// Y13 int16 ones; Y14 0x0f bytes; Y15 the row's scales (int32), and the
-// mins (int32) at 256(SP).
+// X0..X3 the 4 columns' accumulators (lane 0); X4 the column's dx; X12 =
+// [d, dmin]; Y13 int16 ones; Y14 0x0f bytes; Y15 the row's scales
+// (int32), and the mins (int32) at 256(SP).
 
 // Sub-block pair (2c, 2c+1) of the column at XQ: nibbles from the stack.
 #define Q4K14_PAIR(SO, XQ, XO, LO, HI) \
@@ -321,9 +328,9 @@ q6k2_done:
 	VPMADDUBSW XO+32(XQ), HI, HI \
 	VPMADDWD   Y13, HI, HI
 
-// One column: values at XQ, scales at XD, sums at XS, into ACC.
+// One column: values at XQ, scale at XD (memory), sums at XS, into ACC.
 #define Q4K14_COL(XQ, XD, XS, ACC) \
-	VMOVUPS      (XD), Y4 \
+	VBROADCASTSS XD, X4 \
 	Q4K14_PAIR(0, XQ, 0, Y6, Y7) \
 	Q4K14_PAIR(64, XQ, 64, Y8, Y9) \
 	K2HADD4(Y6, Y7, Y8, Y9) \
@@ -334,16 +341,11 @@ q6k2_done:
 	VPERM2I128   $0x31, Y7, Y6, Y9 \
 	VPADDD       Y9, Y8, Y8 \
 	VPMULLD      Y15, Y8, Y8 \
-	VCVTDQ2PS    Y8, Y8 \
-	VMULPS       Y4, Y8, Y8 \
 	VMOVDQU      256(SP), Y10 \
 	VPMULLD      (XS), Y10, Y10 \
-	VCVTDQ2PS    Y10, Y10 \
-	VMULPS       Y4, Y10, Y10 \
-	VMULPS       Y11, Y8, Y8 \
-	VADDPS       Y8, ACC, ACC \
-	VMULPS       Y12, Y10, Y10 \
-	VSUBPS       Y10, ACC, ACC
+	K2SUMDM \
+	VMULPS       X4, X12, X11 \
+	K2ACCDM(ACC)
 
 // The nibbles of the 32 bytes at QO(SI) into the stack at SO (low
 // nibbles) and SO+32 (high).
@@ -378,26 +380,22 @@ q4k14_loop:
 	VPMOVZXBD    X9, Y15
 	VPMOVZXBD    X10, Y10
 	VMOVDQU      Y10, 256(SP)
-	VPBROADCASTW 0(SI), X11
-	VCVTPH2PS    X11, Y11
-	VPBROADCASTW 2(SI), X12
-	VCVTPH2PS    X12, Y12
-	Q4K14_COL(DI, DX, R13, Y0)
+	VMOVD        0(SI), X12
+	VCVTPH2PS    X12, X12
+	Q4K14_COL(DI, (DX), R13, X0)
 	LEAQ         (DI)(R9*1), R11
-	LEAQ         (DX)(R10*1), R12
 	LEAQ         (R13)(R10*1), BX
-	Q4K14_COL(R11, R12, BX, Y1)
+	Q4K14_COL(R11, (DX)(R15*1), BX, X1)
 	LEAQ         (R13)(R10*2), BX
-	Q4K14_COL(R14, R15, BX, Y2)
+	Q4K14_COL(R14, (DX)(R15*2), BX, X2)
 	LEAQ         (R14)(R9*1), R11
-	LEAQ         (R15)(R10*1), R12
 	LEAQ         (BX)(R10*1), BX
-	Q4K14_COL(R11, R12, BX, Y3)
+	LEAQ         (DX)(R15*2), R12
+	Q4K14_COL(R11, (R12)(R15*1), BX, X3)
 	ADDQ         $144, SI
 	ADDQ         $256, DI
 	ADDQ         $256, R14
-	ADDQ         $32, DX
-	ADDQ         $32, R15
+	ADDQ         $4, DX
 	ADDQ         $32, R13
 	DECQ         CX
 	JNZ          q4k14_loop
@@ -416,9 +414,9 @@ q4k14_done:
 // 32*(x[2i]+x[2i+1]) formed as that kernel forms it), so the results are
 // bitwise that kernel's.
 //
-// Y0..Y3 the 4 columns' accumulators; Y4 the column's dx; Y5, Y6 the
-// row's sub-block scales of each half (as Q6K2_ROW orders them); Y7 d;
-// Y13 int16 ones; Y15 0x20 bytes.
+// X0..X3 the 4 columns' accumulators (lane 0); X4 the column's dx; Y5,
+// Y6 the row's sub-block scales of each half (as Q6K2_ROW orders them); X7
+// d; Y13 int16 ones; Y15 0x20 bytes.
 
 DATA k2q6m<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA k2q6m<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -467,9 +465,8 @@ GLOBL k2q6m<>(SB), RODATA|NOPTR, $64
 	VPSUBW     Y14, Q, Q \
 	VPMADDWD   Y13, Q, Q
 
-// One column: values at XQ, scales at XD, into ACC.
+// One column: values at XQ, scale at XD (memory), into ACC.
 #define Q6K14_COL(XQ, XD, ACC) \
-	VMOVUPS      (XD), Y4 \
 	Q6K14_SUB(0, XQ, 0, Y8) \
 	Q6K14_SUB(32, XQ, 32, Y9) \
 	Q6K14_SUB(64, XQ, 64, Y10) \
@@ -483,11 +480,13 @@ GLOBL k2q6m<>(SB), RODATA|NOPTR, $64
 	VPMULLD      Y5, Y8, Y8 \
 	VPMULLD      Y6, Y9, Y9 \
 	Q6K2_FOLD \
-	VMULPS       Y7, Y8, Y8 \
-	VADDPS       Y8, ACC, ACC
+	VBROADCASTSS XD, X4 \
+	VMULSS       X4, X7, X10 \
+	VMULSS       X10, X8, X8 \
+	VADDSS       X8, ACC, ACC
 
 TEXT ·q6Kx1x4AVX2(SB), NOSPLIT, $256-56
-	K14PROLOGUE(R13)
+	K14PROLOGUE(R8)
 	VMOVDQU k2ones<>(SB), Y13
 	MOVL    $0x20202020, AX
 	VMOVD   AX, X15
@@ -508,20 +507,18 @@ q6k14_loop:
 	VPSRLDQ      $8, X10, X10
 	VPMOVSXBD    X10, Y6
 	VPBROADCASTW 208(SI), X7
-	VCVTPH2PS    X7, Y7
-	Q6K14_COL(DI, DX, Y0)
+	VCVTPH2PS    X7, X7
+	Q6K14_COL(DI, (DX), X0)
 	LEAQ         (DI)(R9*1), R11
-	LEAQ         (DX)(R10*1), R12
-	Q6K14_COL(R11, R12, Y1)
-	Q6K14_COL(R14, R13, Y2)
+	Q6K14_COL(R11, (DX)(R8*1), X1)
+	Q6K14_COL(R14, (DX)(R8*2), X2)
 	LEAQ         (R14)(R9*1), R11
-	LEAQ         (R13)(R10*1), R12
-	Q6K14_COL(R11, R12, Y3)
+	LEAQ         (DX)(R8*2), R12
+	Q6K14_COL(R11, (R12)(R8*1), X3)
 	ADDQ         $210, SI
 	ADDQ         $256, DI
 	ADDQ         $256, R14
-	ADDQ         $32, DX
-	ADDQ         $32, R13
+	ADDQ         $4, DX
 	DECQ         CX
 	JNZ          q6k14_loop
 

@@ -87,10 +87,14 @@ func TestMatMulImpls(t *testing.T) {
 		for b := 0; b < tc.n; b++ {
 			for r := 0; r < tc.rows; r++ {
 				var s, a, e, amax float64
+				qb := 32
+				if kQuant(tc.typ) {
+					qb = qkK
+				}
 				for c := 0; c < tc.cols; c++ {
-					if c%32 == 0 {
+					if c%qb == 0 {
 						amax = 0
-						for _, v := range x[b*tc.cols+c : b*tc.cols+min(tc.cols, c+32)] {
+						for _, v := range x[b*tc.cols+c : b*tc.cols+min(tc.cols, c+qb)] {
 							amax = max(amax, math.Abs(float64(v)))
 						}
 					}

@@ -279,8 +279,8 @@ func (p *Pool) Parallel(n int, fn func(i int)) {
 //
 //	dst[b*w.Rows + r] = dot(row r of w, x[b*w.Cols : (b+1)*w.Cols])
 //
-// For the integer types the activations are quantized to int8 blocks of 32
-// first. Each output element is computed by one fixed-order reduction over
+// For the integer types the activations are quantized to int8 first (one
+// scale per 32 values, per 256 for the k-quants). Each output element is computed by one fixed-order reduction over
 // its row, so results are bitwise independent of n, the number of workers
 // and the row split.
 func (p *Pool) MatMul(dst []float32, w Mat, x []float32, n int) error {
@@ -485,12 +485,20 @@ func (p *Pool) packed(b int) (grp []byte, width, slot int) {
 	return nil, 0, 0
 }
 
+// kQuant reports whether t's activations are quantized per super-block
+// of 256 (quantizeActK) rather than per block of 32.
+func kQuant(t DType) bool { return t == Q4_K || t == Q6_K }
+
 func (p *Pool) col(b int) qcol {
 	cols := p.w.Cols
 	nb := cols / qk
+	nd := nb
+	if kQuant(p.w.Type) {
+		nd = cols / qkK
+	}
 	return qcol{
 		q: p.aq[b*cols : (b+1)*cols],
-		d: p.ad[b*nb : (b+1)*nb],
+		d: p.ad[b*nd : (b+1)*nd],
 		s: p.as[b*nb : (b+1)*nb],
 	}
 }
@@ -500,6 +508,10 @@ func (p *Pool) col(b int) qcol {
 func (p *Pool) quantCol(b int) {
 	cols := p.w.Cols
 	c := p.col(b)
+	if kQuant(p.w.Type) {
+		p.set.quantActK(c, p.x[b*cols:(b+1)*cols])
+		return
+	}
 	p.set.quantAct(c, p.x[b*cols:(b+1)*cols])
 	if p.tiles {
 		if grp, width, slot := p.packed(b); width > 0 {
@@ -590,11 +602,11 @@ func (p *Pool) matRows(pr *prod, r0, r1 int) {
 		nb, nsb := cols/qk, cols/qkK
 		for ; b+4 <= p.batch; b += 4 {
 			_ = p.aq[(b+4)*cols-1]
-			_ = p.ad[(b+4)*nb-1]
+			_ = p.ad[(b+4)*nsb-1]
 			_ = p.as[(b+4)*nb-1]
 			_ = dst[(b+3)*rows+r1-1]
 			for r := 0; r < r1-r0; r++ {
-				k(&wd[r*rb], &p.aq[b*cols], &p.ad[b*nb], &p.as[b*nb], nsb, &dst[b*rows+r0+r], 4*rows)
+				k(&wd[r*rb], &p.aq[b*cols], &p.ad[b*nsb], &p.as[b*nb], nsb, &dst[b*rows+r0+r], 4*rows)
 			}
 		}
 	}
