@@ -38,18 +38,20 @@
 //     is added. The Go code writes float32(x*y) for every product that
 //     feeds an addition, which forbids the compiler from fusing them (it
 //     does so on arm64 otherwise). Subnormals are not flushed.
-//   - Activations for the integer types are quantized per block of 32: amax
-//     = max|x|, d = amax/127, id = 1/d (0 when d is 0), q = round-to-even(x*id)
-//     (the product rounded first), s = sum of q. The weights' fp16 scales
-//     convert exactly; bf16 converts by a 16-bit shift.
+//   - Activations for the integer types are quantized per block (32
+//     values for q8_0 and q4_0, a 256-value super-block for q4_k and q6_k,
+//     as llama.cpp's q8_K): amax = max|x|, d = amax/127, id = 1/d (0 when d
+//     is 0), q = round-to-even(x*id) (the product rounded first), and per 32
+//     values s = the sum of q. The weights' fp16 scales convert exactly;
+//     bf16 converts by a 16-bit shift.
 //   - q8_0 and q4_0: per block, the exact int32 dot product isum (q4_0: of
 //     the nibbles minus 8), then acc = acc + float(isum)*(dw*dx), blocks in
 //     order, one accumulator per row.
-//   - q4_k: 8 lanes per row, lane j for sub-block j of every super-block:
-//     a = float(isum_j*sc_j)*dx_j, m = float(s_j*min_j)*dx_j, lane += a*d,
-//     lane -= m*dmin, super-blocks in order; q6_k: lane += (float(isum_j)*
-//     dx_j)*d with isum_j = sc_2j*dot(first 16) + sc_2j+1*dot(last 16).
-//     The row's result is hsum8 of the lanes.
+//   - q4_k: per super-block, exactly in int32, isd = sum_j sc_j*isum_j and
+//     ism = sum_j min_j*s_j over its 8 sub-blocks; then acc += float(isd)*
+//     (d*dx) and acc -= float(ism)*(dmin*dx). q6_k: isum = sum over the 16
+//     groups of 16 of sc_g*dot_g (values q-32), acc += float(isum)*(d*dx).
+//     Super-blocks in order, one accumulator per row.
 //   - f32, f16 and bf16 weights and the float dot products (DotF32,
 //     DotRowsF32: attention scores): 16 lanes, element i added to lane i%16
 //     as lane += w_i*x_i, then h_k = lane_k + lane_k+8 and hsum8(h).
