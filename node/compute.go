@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orbitswarm/orbit/clock"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/metrics"
@@ -152,6 +153,7 @@ type job struct {
 // It waits up to window for more steps only while fewer jobs are pending
 // than sessions are open, so a lone generation pays no wait.
 type scheduler struct {
+	clock   clock.Clock
 	m       *engine.Model
 	in      chan *job
 	window  time.Duration
@@ -171,8 +173,8 @@ type scheduler struct {
 	maxSeen int
 }
 
-func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, slowdown float64, log *slog.Logger) *scheduler {
-	s := &scheduler{m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, slow: slowdown, log: log, done: make(chan struct{})}
+func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, slowdown float64, log *slog.Logger, clk clock.Clock) *scheduler {
+	s := &scheduler{clock: clock.Or(clk), m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, slow: slowdown, log: log, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
 	return s
@@ -186,7 +188,7 @@ func (s *scheduler) stop() {
 // submit queues a step and waits for it to be computed.
 func (s *scheduler) submit(ctx context.Context, j *job) error {
 	j.done = make(chan error, 1)
-	j.queued = time.Now()
+	j.queued = s.clock.Now()
 	select {
 	case s.in <- j:
 	case <-ctx.Done():
@@ -268,9 +270,9 @@ func (s *scheduler) runBatch(batch []*job) {
 // forward is one engine call, stretched by the slowdown factor. It
 // records each job's queue and compute time.
 func (s *scheduler) forward(x []float32, rows []engine.Row, span sharding.Span, jobs ...*job) error {
-	start := time.Now()
+	start := s.clock.Now()
 	err := s.m.ForwardSpan(s.ctx, x, rows, span)
-	if el := time.Since(start); s.slow > 1 && err == nil {
+	if el := s.clock.Since(start); s.slow > 1 && err == nil {
 		t := time.NewTimer(time.Duration(float64(el) * (s.slow - 1)))
 		select {
 		case <-t.C:
@@ -278,7 +280,7 @@ func (s *scheduler) forward(x []float32, rows []engine.Row, span sharding.Span, 
 			t.Stop()
 		}
 	}
-	compute := time.Since(start)
+	compute := s.clock.Since(start)
 	for _, j := range jobs {
 		j.timing = protocol.StepTiming{Compute: compute, Queue: max(0, start.Sub(j.queued))}
 	}
@@ -416,7 +418,7 @@ func (b backend) OpenSession(ctx context.Context, model string, span sharding.Sp
 
 // benchmark measures tokens/s through one block of m: a few single-row
 // forward passes over its span, as decoding does.
-func benchmark(ctx context.Context, m *engine.Model) (float64, error) {
+func benchmark(ctx context.Context, m *engine.Model, clk clock.Clock) (float64, error) {
 	if m.Span.Len() == 0 {
 		return 0, nil
 	}
@@ -427,7 +429,7 @@ func benchmark(ctx context.Context, m *engine.Model) (float64, error) {
 	}
 	dim := m.Config.Dim
 	x := make([]float32, dim)
-	start := time.Now()
+	start := clk.Now()
 	for i := range steps {
 		for j := range x {
 			x[j] = float32((i+j)%7) * 0.01
@@ -436,7 +438,7 @@ func benchmark(ctx context.Context, m *engine.Model) (float64, error) {
 			return 0, fmt.Errorf("node: benchmark: %w", err)
 		}
 	}
-	el := time.Since(start).Seconds()
+	el := clk.Since(start).Seconds()
 	if el <= 0 {
 		el = 1e-9
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -83,7 +82,7 @@ func (n *Node) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]
 	for p := range cands {
 		wg.Go(func() {
 			connected := n.host.Network().Connectedness(p) == network.Connected
-			start := time.Now()
+			start := n.clock.Now()
 			in, err := protocol.QueryInfo(ctx, n.host, p)
 			if err != nil {
 				n.log.Debug("info", "from", p, "err", err)
@@ -93,7 +92,7 @@ func (n *Node) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]
 				// On an open connection the query is one round trip (a
 				// new stream, its request and the answer): it feeds the
 				// RTT estimate that routes are planned with.
-				n.host.Peerstore().RecordLatency(p, time.Since(start))
+				n.host.Peerstore().RecordLatency(p, n.clock.Since(start))
 			}
 			mu.Lock()
 			answers[p] = in

@@ -213,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("peer", shortID(h.ID())), clock: clock.Or(cfg.Clock), host: h, ownHost: ownHost, budget: budget{limit: cfg.KVCacheBytes},
 		models: map[string]*served{}, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
 	n.transfers = newTransfers(cfg.Metrics, cfg.OnTransfer)
+	n.transfers.clock = n.clock
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	var err error
 	n.dht, err = dht.New(n.ctx, h, dht.Mode(dht.ModeServer), dht.ProtocolPrefix("/orbit"), dht.BootstrapPeers(boot...))
@@ -223,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		return nil, fmt.Errorf("node: dht: %w", err)
 	}
-	n.infer = protocol.NewInferServer(h, backend{n}, protocol.ServerConfig{IdleTimeout: cfg.IdleTimeout, IOTimeout: cfg.IOTimeout, Logger: n.log})
+	n.infer = protocol.NewInferServer(h, backend{n}, protocol.ServerConfig{IdleTimeout: cfg.IdleTimeout, IOTimeout: cfg.IOTimeout, Logger: n.log, Clock: n.clock})
 	n.infer.Start()
 	if cfg.Store != nil {
 		n.blocks = protocol.NewBlockServer(h, cfg.Store, protocol.BlockServerOptions{Timeout: cfg.IOTimeout, Logger: n.log})
@@ -468,7 +469,7 @@ func (n *Node) load(ctx context.Context, src ModelSource, blocks int, span shard
 			srv.close()
 			return nil, fmt.Errorf("node: load %v of %s: %w", span, id, err)
 		}
-		if srv.throughput, err = benchmark(ctx, srv.model); err != nil {
+		if srv.throughput, err = benchmark(ctx, srv.model, n.clock); err != nil {
 			srv.close()
 			return nil, err
 		}
@@ -479,7 +480,7 @@ func (n *Node) load(ctx context.Context, src ModelSource, blocks int, span shard
 			srv.mu.Lock()
 			defer srv.mu.Unlock()
 			return srv.sessions
-		}, n.cfg.ComputeSlowdown, n.log)
+		}, n.cfg.ComputeSlowdown, n.log, n.clock)
 	}
 	if entry {
 		srv.entry, err = engine.Load(f, engine.Options{NoBlocks: true, Embed: true, Head: true})
@@ -623,7 +624,7 @@ func (n *Node) info() protocol.Info {
 // markFailed keeps p out of routes for a while.
 func (n *Node) markFailed(p peer.ID) {
 	n.mu.Lock()
-	n.failed[p] = time.Now().Add(time.Minute)
+	n.failed[p] = n.clock.Now().Add(time.Minute)
 	n.mu.Unlock()
 }
 
@@ -631,7 +632,7 @@ func (n *Node) isFailed(p peer.ID) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	until, ok := n.failed[p]
-	if ok && time.Now().After(until) {
+	if ok && n.clock.Now().After(until) {
 		delete(n.failed, p)
 		return false
 	}

@@ -23,7 +23,7 @@ func (n *Node) rebalanceLoop() {
 			return
 		case <-t.C:
 		}
-		epoch := time.Now().UnixNano() / int64(every)
+		epoch := n.clock.Now().UnixNano() / int64(every)
 		for _, st := range n.Models() {
 			if st.Span.Len() == 0 {
 				continue

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/orbitswarm/orbit/clock"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/sharding"
@@ -56,9 +57,15 @@ func (t Transfer) Running() bool { return t.Phase == PhaseImporting || t.Phase =
 
 // Progress is the transfer's progress as the weights package reports it.
 func (t Transfer) Progress() weights.Progress {
+	return t.ProgressAt(time.Now())
+}
+
+// ProgressAt is Progress with the time now given (a running transfer's
+// elapsed time runs to it).
+func (t Transfer) ProgressAt(now time.Time) weights.Progress {
 	end := t.Finished
 	if end.IsZero() {
-		end = time.Now()
+		end = now
 	}
 	return weights.Progress{Done: t.Done, Total: t.Total, Elapsed: end.Sub(t.Started), Rate: t.Rate}
 }
@@ -86,13 +93,16 @@ func (t *Transfer) label() string {
 type transfers struct {
 	metrics *metrics.Metrics
 	notify  func(Transfer) // Config.OnTransfer; may be nil
+	clock   clock.Clock
 
 	mu    sync.Mutex
 	byKey map[string]*Transfer
 }
 
+// newTransfers returns a tracker on the system clock (set clock to
+// change it).
 func newTransfers(metrics *metrics.Metrics, notify func(Transfer)) *transfers {
-	return &transfers{metrics: metrics, notify: notify, byKey: map[string]*Transfer{}}
+	return &transfers{metrics: metrics, notify: notify, clock: clock.Real{}, byKey: map[string]*Transfer{}}
 }
 
 // transfer is the handle of one running transfer.
@@ -106,7 +116,7 @@ func (tr *transfers) begin(t Transfer) *transfer {
 	if tr == nil {
 		return nil
 	}
-	t.Started = time.Now()
+	t.Started = tr.clock.Now()
 	if t.Kind == TransferImport {
 		t.Phase = PhaseImporting
 	} else {
@@ -144,7 +154,7 @@ func (h *transfer) end(model cid.Cid, err error) {
 	}
 	h.tr.mu.Lock()
 	t := h.t
-	t.Finished, t.ETA = time.Now(), 0
+	t.Finished, t.ETA = h.tr.clock.Now(), 0
 	if model.Defined() {
 		t.Model = model.String()
 	}

@@ -34,7 +34,7 @@ func (n *Node) SwarmView(ctx context.Context, model string, fresh bool) (*View, 
 	n.mu.Lock()
 	v := n.views[model]
 	n.mu.Unlock()
-	if v != nil && !fresh && time.Since(v.At) < n.cfg.ViewTTL {
+	if v != nil && !fresh && n.clock.Since(v.At) < n.cfg.ViewTTL {
 		return v, nil
 	}
 	blocks := 0
@@ -95,7 +95,7 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
 
 	known := blocks > 0
-	v := &View{Model: model, Peers: map[string]peer.ID{}, At: time.Now()}
+	v := &View{Model: model, Peers: map[string]peer.ID{}, At: n.clock.Now()}
 	for _, a := range answers {
 		for _, mi := range a.in.Models {
 			if mi.Model != model {

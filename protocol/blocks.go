@@ -210,7 +210,7 @@ func (s *BlockServer) serve(st network.Stream) error {
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
 
-	if err := st.SetReadDeadline(time.Now().Add(s.opt.Timeout)); err != nil {
+	if err := st.SetReadDeadline(deadlineIn(s.opt.Timeout)); err != nil {
 		return err
 	}
 	r := NewFrameReader(st, MaxRequestFrame)
@@ -238,7 +238,7 @@ func (s *BlockServer) serve(st network.Stream) error {
 			s.opt.Logger.Warn("blocks: cannot serve block", "cid", c, "err", err, "bytes", len(data))
 			resp.Status = pb.BlockResponse_UNAVAILABLE
 		}
-		if err := st.SetWriteDeadline(time.Now().Add(s.opt.Timeout)); err != nil {
+		if err := st.SetWriteDeadline(deadlineIn(s.opt.Timeout)); err != nil {
 			return err
 		}
 		if err := w.WriteMsg(resp); err != nil {
@@ -381,7 +381,7 @@ func (c *BlockClient) Get(ctx context.Context, p peer.ID, cids []cid.Cid, fn fun
 			_ = st.Close()
 		}
 	}()
-	if err := st.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+	if err := st.SetWriteDeadline(deadlineIn(c.timeout)); err != nil {
 		return fmt.Errorf("protocol: %w", err)
 	}
 	if err := NewFrameWriter(st, MaxRequestFrame).WriteMsg(encodeBlockRequest(cids)); err != nil {
@@ -392,7 +392,7 @@ func (c *BlockClient) Get(ctx context.Context, p peer.ID, cids []cid.Cid, fn fun
 	}
 	r := NewFrameReader(st, MaxBlockFrame)
 	for i, want := range cids {
-		if err := st.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		if err := st.SetReadDeadline(deadlineIn(c.timeout)); err != nil {
 			return fmt.Errorf("protocol: %w", err)
 		}
 		frame, err := r.Next()
@@ -413,7 +413,7 @@ func (c *BlockClient) Get(ctx context.Context, p peer.ID, cids []cid.Cid, fn fun
 			return err
 		}
 	}
-	if err := st.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+	if err := st.SetReadDeadline(deadlineIn(c.timeout)); err != nil {
 		return fmt.Errorf("protocol: %w", err)
 	}
 	if _, err := r.Next(); !errors.Is(err, io.EOF) {

@@ -164,7 +164,7 @@ func (h *Hop) read(fr *FrameReader) {
 func (h *Hop) send(m *pb.InferRequest) error {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
-	_ = h.st.SetWriteDeadline(time.Now().Add(h.ioTO))
+	_ = h.st.SetWriteDeadline(deadlineIn(h.ioTO))
 	if err := h.fw.WriteMsg(m); err != nil {
 		return fmt.Errorf("%w: send to %s: %w", ErrHopGone, h.Peer, err)
 	}
@@ -230,7 +230,7 @@ func (h *Hop) end(reset bool) error {
 			err = h.st.Close()
 		}
 		// Close does not interrupt a blocked read on every transport.
-		_ = h.st.SetReadDeadline(time.Now())
+		_ = h.st.SetReadDeadline(deadlineIn(0))
 		<-h.done
 		h.release()
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
+	"github.com/orbitswarm/orbit/clock"
 	pb "github.com/orbitswarm/orbit/proto"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -45,6 +46,8 @@ type ServerConfig struct {
 	// IOTimeout bounds the open handshake, each write and each push (30s).
 	IOTimeout time.Duration
 	Logger    *slog.Logger
+	// Clock times the steps a server computes (the system clock).
+	Clock clock.Clock
 }
 
 func (c *ServerConfig) fill() {
@@ -57,6 +60,7 @@ func (c *ServerConfig) fill() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Clock = clock.Or(c.Clock)
 }
 
 // InferServer serves /orbit/infer/1.0.0 on a host.
@@ -150,7 +154,7 @@ func (s *InferServer) handle(st network.Stream) {
 		return
 	}
 	defer release()
-	_ = st.SetDeadline(time.Now().Add(s.cfg.IOTimeout))
+	_ = st.SetDeadline(deadlineIn(s.cfg.IOTimeout))
 	fr := NewFrameReader(st, MaxFrame)
 	var hello pb.InferHello
 	if err := fr.ReadMsg(&hello); err != nil {
@@ -216,7 +220,7 @@ func (s *InferServer) OpenLocal(ctx context.Context, req OpenRequest, ioTimeout 
 	go func() {
 		defer s.wg.Done()
 		st := pipeStream{b}
-		_ = st.SetDeadline(time.Now().Add(s.cfg.IOTimeout))
+		_ = st.SetDeadline(deadlineIn(s.cfg.IOTimeout))
 		fr := NewFrameReader(st, MaxFrame)
 		var hello pb.InferHello
 		if err := fr.ReadMsg(&hello); err != nil || hello.GetOpen() == nil {
@@ -248,7 +252,7 @@ func (s *InferServer) attachLocal() (duplex, error) {
 	go func() {
 		defer s.wg.Done()
 		st := pipeStream{b}
-		_ = st.SetDeadline(time.Now().Add(s.cfg.IOTimeout))
+		_ = st.SetDeadline(deadlineIn(s.cfg.IOTimeout))
 		fr := NewFrameReader(st, MaxFrame)
 		var hello pb.InferHello
 		if err := fr.ReadMsg(&hello); err != nil || hello.GetAttach() == nil {
@@ -417,7 +421,7 @@ type serverSession struct {
 func (ss *serverSession) write(m *pb.InferResponse) error {
 	ss.wmu.Lock()
 	defer ss.wmu.Unlock()
-	_ = ss.ctrl.SetWriteDeadline(time.Now().Add(ss.srv.cfg.IOTimeout))
+	_ = ss.ctrl.SetWriteDeadline(deadlineIn(ss.srv.cfg.IOTimeout))
 	if err := ss.ctrlW.WriteMsg(m); err != nil {
 		return fmt.Errorf("protocol: write to entry node: %w", err)
 	}
@@ -494,11 +498,11 @@ func (ss *serverSession) step(st Step) error {
 		return err
 	}
 	ss.x = x
-	began := time.Now()
+	began := ss.srv.cfg.Clock.Now()
 	if err := ss.comp.Forward(ss.ctx, x, st.Pos); err != nil {
 		return fmt.Errorf("protocol: forward at position %d: %w", st.Pos, err)
 	}
-	timing := StepTiming{Compute: time.Since(began)}
+	timing := StepTiming{Compute: ss.srv.cfg.Clock.Since(began)}
 	if ts, ok := ss.comp.(TimedSession); ok {
 		timing = ts.LastTiming()
 	}
@@ -564,7 +568,7 @@ func (ss *serverSession) pushLocked(st Step) error {
 			s = ns
 		}
 		fw := NewFrameWriter(s, MaxFrame)
-		_ = s.SetWriteDeadline(time.Now().Add(timeout))
+		_ = s.SetWriteDeadline(deadlineIn(timeout))
 		hello := &pb.InferHello{Msg: &pb.InferHello_Attach{Attach: &pb.InferAttach{SessionId: ss.next.Session[:]}}}
 		if err := fw.WriteMsg(hello); err != nil {
 			_ = s.Reset()
@@ -573,7 +577,7 @@ func (ss *serverSession) pushLocked(st Step) error {
 		}
 		ss.push, ss.pushW, ss.pushRel, ss.local = s, fw, rel, local
 	}
-	_ = ss.push.SetWriteDeadline(time.Now().Add(timeout))
+	_ = ss.push.SetWriteDeadline(deadlineIn(timeout))
 	if err := ss.pushW.WriteMsg(&pb.InferRequest{Msg: &pb.InferRequest_Step{Step: stepToWire(st)}}); err != nil {
 		ss.dropPushLocked()
 		return fmt.Errorf("push to %s: %w", ss.next.Peer, err)

@@ -97,7 +97,7 @@ func ServeInfo(h host.Host, get func() Info, log *slog.Logger) (stop func()) {
 			return
 		}
 		defer st.Scope().ReleaseMemory(maxInfoFrame)
-		_ = st.SetDeadline(time.Now().Add(infoTimeout))
+		_ = st.SetDeadline(deadlineIn(infoTimeout))
 		var req pb.InfoRequest
 		if err := NewFrameReader(st, maxInfoFrame).ReadMsg(&req); err != nil {
 			log.Debug("bad info request", "peer", st.Conn().RemotePeer(), "err", err)
