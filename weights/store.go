@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/internal/filelock"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -111,32 +112,16 @@ func FormatBytes(n int64) string {
 }
 
 // lock takes a flock on the data directory's lock file: exclusive for GC,
-// shared for operations that add blocks. It polls so ctx can cancel.
+// shared for operations that add blocks. It waits until ctx ends.
 func (s *Store) lock(ctx context.Context, name string, exclusive bool) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_CREATE|os.O_RDWR, 0o644)
+	l, err := filelock.Wait(ctx, filepath.Join(s.dir, name), exclusive, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	how := unix.LOCK_SH
-	if exclusive {
-		how = unix.LOCK_EX
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); _ = f.Close() }, nil
+		if ctx.Err() != nil {
+			return nil, err
 		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("weights: lock %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		return nil, fmt.Errorf("weights: lock %s: %w", name, err)
 	}
+	return func() { _ = l.Unlock() }, nil
 }
 
 // GetBlock returns the verified bytes of block c. A missing block is an

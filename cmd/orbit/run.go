@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -18,13 +17,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/swarmbackend"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/internal/filelock"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
@@ -463,20 +462,16 @@ func lockRunDir(dir string) (unlock func(), err error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	path := filepath.Join(dir, runLockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	l, err := filelock.TryLock(path, true, 0o600)
+	if errors.Is(err, filelock.ErrHeld) {
+		holder, _ := os.ReadFile(path)
+		return nil, fmt.Errorf("data directory %s is in use by another orbit run (pid %s): give each node on this machine its own --data-dir", dir, strings.TrimSpace(string(holder[:min(len(holder), 64)])))
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		holder, _ := io.ReadAll(io.LimitReader(f, 64))
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("data directory %s is in use by another orbit run (pid %s): give each node on this machine its own --data-dir", dir, strings.TrimSpace(string(holder)))
-		}
+	if err != nil {
 		return nil, fmt.Errorf("data directory %s: lock: %w", dir, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	if err := l.File().Truncate(0); err == nil {
+		_, _ = l.File().WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); _ = f.Close() }, nil
+	return func() { _ = l.Unlock() }, nil
 }
