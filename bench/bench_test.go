@@ -512,8 +512,8 @@ func TestLinkLatencyPerTraversal(t *testing.T) {
 }
 
 // TestLinkLatencyPerTraversalProcesses is TestLinkLatencyPerTraversal
-// with real `orbit run` processes, each emulating its links on its own
-// writes (--link-emulation): 40 ms one-way adds about 40 ms per traversal
+// with real `orbit bench node` (orbit run) processes, each emulating its
+// links on its own writes (--link-emulation): 40 ms one-way adds about 40 ms per traversal
 // (within 10%), three traversals per token. Processes report no routes,
 // so the three traversals come from the fixed spans (an entry without
 // blocks, two half-model servers); the per-token means span 23 gaps.
@@ -828,25 +828,42 @@ events:
 	}
 }
 
-func TestParseReady(t *testing.T) {
+// TestReadStatus: a node's stdout lines (orbit bench node --status-json)
+// give its ready event (peer, addrs, span, API without the scheme) and its
+// link-emulation acknowledgements; text lines, other events and broken
+// JSON are neither.
+func TestReadStatus(t *testing.T) {
 	for _, tc := range []struct {
-		line, api string
-		span      [2]int
-		bad       bool
+		line  string
+		ready bool
+		api   string
+		span  [2]int
+		ack   *linkAck
 	}{
-		{"ready peer=12D3 addrs=/ip4/127.0.0.1/tcp/1/p2p/12D3 model=m span=[0,4) throughput=5.5 peers=0 api=http://127.0.0.1:99", "127.0.0.1:99", [2]int{0, 4}, false},
-		{"ready peer=12D3 addrs=/ip4/127.0.0.1/tcp/1/p2p/12D3,/ip4/127.0.0.1/udp/2/quic-v1/p2p/12D3 model=m span=[4,8) throughput=1 peers=2 api=off", "", [2]int{4, 8}, false},
-		{"ready peer=12D3 addrs=/a model=m span=[2,3) throughput=1 peers=2", "", [2]int{2, 3}, false},
-		{"ready model=m", "", [2]int{}, true},
+		{`{"event":"ready","peer":"12D3","addrs":["/ip4/127.0.0.1/tcp/1/p2p/12D3"],"model":"m","start":0,"end":4,"throughput":5.5,"peers":0,"api":"http://127.0.0.1:99"}`,
+			true, "127.0.0.1:99", [2]int{0, 4}, nil},
+		{`{"event":"ready","peer":"12D3","addrs":["/a","/b"],"model":"m","start":4,"end":8,"throughput":1,"peers":2}`, true, "", [2]int{4, 8}, nil},
+		{`{"event":"ready","model":"m"}`, false, "", [2]int{}, nil},
+		{"ready peer=12D3 addrs=/a model=m span=[2,3) throughput=1 peers=2 api=off", false, "", [2]int{}, nil},
+		{`{"event":"links","generation":3,"cut":[["a","b"],["c","d"]]}`, false, "", [2]int{}, &linkAck{gen: 3}},
+		{`{"event":"links","generation":0}`, false, "", [2]int{}, &linkAck{gen: 0}},
+		{`{"event":"links","generation":0,"error":"link emulation: bad \"x\""}`, false, "", [2]int{}, &linkAck{err: `link emulation: bad "x"`}},
+		{`{"event":"links","generation":"x"}`, false, "", [2]int{}, nil},
+		{"links generation=3 cut=a|b", false, "", [2]int{}, nil},
+		{`{"event":"stopping"}`, false, "", [2]int{}, nil},
+		{"stopping", false, "", [2]int{}, nil},
 	} {
-		pn := &procNode{}
-		err := pn.parseReady(tc.line)
-		if (err != nil) != tc.bad {
-			t.Errorf("%q: error %v", tc.line, err)
+		r, a := readStatus(tc.line)
+		if (r != nil) != tc.ready || (a == nil) != (tc.ack == nil) || a != nil && *a != *tc.ack {
+			t.Errorf("%q: ready %+v ack %+v, want ready %v ack %+v", tc.line, r, a, tc.ready, tc.ack)
 			continue
 		}
-		if !tc.bad && (pn.api != tc.api || pn.span != tc.span) {
-			t.Errorf("%q: api %q span %v", tc.line, pn.api, pn.span)
+		if r != nil {
+			pn := &procNode{}
+			pn.setReady(*r)
+			if pn.api != tc.api || pn.span != tc.span || pn.peer != "12D3" || len(pn.addrs) == 0 {
+				t.Errorf("%q: node %+v", tc.line, pn)
+			}
 		}
 	}
 }

@@ -53,7 +53,11 @@
 //
 // # Network emulation (processes)
 //
-// Each `orbit run` process gets the hidden flag --link-emulation FILE: a
+// Each process is `orbit bench node --link-emulation FILE ...`: the
+// command `orbit run` with the same flags and output, on a host that
+// emulates links (the production `orbit run` has no link emulation, and
+// cmd/orbit's run code does not import this package; only the hidden
+// `orbit bench node` subcommand wires StartLinkEmulation in). FILE is a
 // JSON file (LinkEmulation) naming its node, every node of the scenario
 // with its region and peer ID (known before anything starts: identities
 // derive from the seed and the names), the links table, the seed and the
@@ -74,15 +78,13 @@
 //
 // Cut and heal: the bench rewrites every running process's file with the
 // new cut set and a higher generation and sends SIGUSR1; the process
-// reloads it and prints `links generation=N cut=...`, which the bench
-// waits for, so the event is in force everywhere when it is recorded as
+// reloads it and prints a "links" status line (runstatus.Links, as JSON:
+// the processes run with --status-json), which the bench waits for, so the event is in force everywhere when it is recorded as
 // done (a process still starting is brought up to date once ready). A
 // cut, as in mocknet mode, resets the streams across it (queued data is
 // dropped), closes the connections across it, and makes new streams and
 // dials across it fail (and streams accepted across it reset) until the
-// heal. The binary's support for the flag is probed with `orbit run
-// --link-emulation= --help` (hidden flags are not in the help text);
-// without it the links are plain loopback and cut and heal events fail.
+// heal.
 //
 // A route of H server hops crosses the network H+1 times per decoded
 // token (entry -> s1 -> ... -> sH -> entry; each server pushes to the next
@@ -105,14 +107,15 @@
 // # Processes mode
 //
 // The harness runs the orbit binary (Options.Orbit; by default the
-// running executable, i.e. `orbit bench`), one `orbit run --listen
+// running executable, i.e. `orbit bench`; it must be an orbit with `bench
+// node` and --status-json), one `orbit bench node --status-json --listen
 // /ip4/127.0.0.1/tcp/0 --no-mdns --data-dir DIR --blocks a:b|--max-blocks
 // N --bootstrap FIRST --link-emulation FILE` per node, with the identity
-// key of the mocknet mode in DIR, and waits for each ready line. Entry
-// nodes get --entry and --api on a free loopback port, servers --no-api;
-// entry-only nodes (span none) --blocks none. Kill events send SIGKILL;
+// key of the mocknet mode in DIR, and waits for each ready event (a JSON
+// line, package runstatus: no text is scraped). Entry nodes get --entry
+// and --api on a free loopback port, servers --no-api; entry-only nodes
+// (span none) --blocks none. Kill events send SIGKILL;
 // cut and heal events SIGUSR1 (above); the end sends SIGTERM (SIGKILL
-// after 5 s). Slow-downs (unless the binary has a --slowdown flag),
-// routes, per-hop timings and per-link statistics are not available:
+// after 5 s). Slow-downs, routes, per-hop timings and per-link statistics are not available:
 // results say so in their notes, as they say what the links emulate.
 package bench

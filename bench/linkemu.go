@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/orbitswarm/orbit/runstatus"
 )
 
 // LinkEmulation is the file `orbit run --link-emulation FILE` reads in
@@ -287,6 +291,19 @@ func (e *LinkEmulator) Status() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return fmt.Sprintf("generation=%d cut=%s", e.cur.Generation, cutString(e.cur.Cut))
+}
+
+// Links is the emulation in force, as a process acknowledges it: the cut
+// pairs each in name order, sorted.
+func (e *LinkEmulator) Links() runstatus.Links {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := runstatus.Links{Generation: e.cur.Generation}
+	for _, p := range e.cur.Cut {
+		l.Cut = append(l.Cut, pairKey(p[0], p[1]))
+	}
+	slices.SortFunc(l.Cut, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	return l
 }
 
 // Stats are the directed links from this node that carried traffic.

@@ -343,24 +343,3 @@ func TestLinkEmulatorBandwidth(t *testing.T) {
 		t.Fatal("transfer did not complete")
 	}
 }
-
-func TestParseLinkAck(t *testing.T) {
-	for _, tc := range []struct {
-		line string
-		want linkAck
-		ok   bool
-	}{
-		{"links generation=3 cut=a|b,c|d", linkAck{gen: 3}, true},
-		{"links generation=0 cut=-", linkAck{gen: 0}, true},
-		{`links error="link emulation: bad \"x\""`, linkAck{err: `link emulation: bad "x"`}, true},
-		{"links generation=x", linkAck{}, false},
-		{"links cut=-", linkAck{}, false},
-		{"ready peer=x", linkAck{}, false},
-		{"stopping", linkAck{}, false},
-	} {
-		got, ok := parseLinkAck(tc.line)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("parseLinkAck(%q) = %+v, %v; want %+v, %v", tc.line, got, ok, tc.want, tc.ok)
-		}
-	}
-}

@@ -26,55 +26,13 @@ import (
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
 	"github.com/orbitswarm/orbit/engine"
-	"github.com/orbitswarm/orbit/engine/gguf"
-	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/runstatus"
 )
 
 // readyTimeout bounds how long an `orbit run` process may take to print
 // its ready line.
 const readyTimeout = 2 * time.Minute
-
-// runFlags are the optional `orbit run` flags the binary has, read from
-// its --help.
-type runFlags struct {
-	api, noAPI, noBlocks, slowdown string // flag names, "" when absent
-	blocksNone                     bool   // --blocks none serves no blocks
-	route                          bool   // --route latency|throughput
-	// linkEmulation: the hidden --link-emulation FILE (links emulated by
-	// the process itself).
-	linkEmulation bool
-}
-
-func probeRunFlags(ctx context.Context, bin string) (runFlags, error) {
-	out, err := exec.CommandContext(ctx, bin, "run", "--help").CombinedOutput()
-	if err != nil {
-		return runFlags{}, fmt.Errorf("%s run --help: %w: %s", bin, err, bytes.TrimSpace(out))
-	}
-	help := string(out)
-	if !strings.Contains(help, "--model") || !strings.Contains(help, "--bootstrap") {
-		return runFlags{}, fmt.Errorf("%s does not look like orbit: `run --help` lists no --model and --bootstrap (set Options.Orbit)", bin)
-	}
-	var f runFlags
-	has := func(names ...string) string {
-		for _, n := range names {
-			if strings.Contains(help, "--"+n+" ") {
-				return n
-			}
-		}
-		return ""
-	}
-	f.api = has("api")
-	f.noAPI = has("no-api")
-	f.noBlocks = has("no-blocks")
-	f.slowdown = has("compute-slowdown", "slowdown")
-	f.blocksNone = strings.Contains(help, "or none (an entry node only)")
-	f.route = has("route") != ""
-	// A hidden flag is not in --help, but cobra rejects an unknown flag
-	// before it shows the help.
-	f.linkEmulation = exec.CommandContext(ctx, bin, "run", "--link-emulation=", "--help").Run() == nil
-	return f, nil
-}
 
 // procNode is one `orbit run` process.
 type procNode struct {
@@ -108,28 +66,21 @@ type linkAck struct {
 	err string
 }
 
-// parseLinkAck reads `links generation=N cut=...` or `links error="..."`.
-func parseLinkAck(line string) (linkAck, bool) {
-	rest, ok := strings.CutPrefix(line, "links ")
-	if !ok {
-		return linkAck{}, false
+// readStatus reads one line of a node's stdout (orbit bench node
+// --status-json): its ready event, or its acknowledgement of a
+// link-emulation reload; other lines are neither.
+func readStatus(line string) (ready *runstatus.Ready, ack *linkAck) {
+	_, v, err := runstatus.Decode([]byte(line))
+	if err != nil {
+		return nil, nil
 	}
-	if e, ok := strings.CutPrefix(rest, "error="); ok {
-		if u, err := strconv.Unquote(e); err == nil {
-			e = u
-		}
-		return linkAck{err: e}, true
+	switch v := v.(type) {
+	case runstatus.Ready:
+		return &v, nil
+	case runstatus.Links:
+		return nil, &linkAck{gen: v.Generation, err: v.Error}
 	}
-	for _, f := range strings.Fields(rest) {
-		if v, ok := strings.CutPrefix(f, "generation="); ok {
-			g, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return linkAck{}, false
-			}
-			return linkAck{gen: g}, true
-		}
-	}
-	return linkAck{}, false
+	return nil, nil
 }
 
 // procCluster runs the swarm as `orbit run` processes on loopback.
@@ -139,17 +90,15 @@ type procCluster struct {
 	model   string // path
 	modelID string
 	seed    uint64
-	flags   runFlags
 	dir     string // data dirs, removed by close
 	log     *slog.Logger
 	t0      time.Time
-	tok     *tokenizer.Tokenizer // prompt mode: prompts are sent as text
 	http    *http.Client
 	apiName string // model name the API serves
 	logs    string // per-process stderr files ("" for none)
 	verbose bool
 	// emuNodes are every node of the scenario (deferred ones too) for the
-	// link-emulation files; nil when the binary cannot emulate links.
+	// link-emulation files.
 	emuNodes []EmulatedNode
 
 	cutMu sync.Mutex // one cut or heal at a time
@@ -169,48 +118,26 @@ func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcf
 		if err != nil {
 			return nil, fmt.Errorf("locating the orbit binary: %w", err)
 		}
-		// A test binary would take `run --help` for its own flags and run
+		// A test binary would take `bench node` for its own flags and run
 		// its tests: tests must build orbit and set Options.Orbit.
 		if strings.HasSuffix(exe, ".test") {
-			return nil, fmt.Errorf("%s is a test binary, not orbit: set Options.Orbit to an orbit binary (orbit run)", exe)
+			return nil, fmt.Errorf("%s is a test binary, not orbit: set Options.Orbit to an orbit binary (orbit bench node)", exe)
 		}
 		bin = exe
-	}
-	flags, err := probeRunFlags(ctx, bin)
-	if err != nil {
-		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "orbit-bench-procs-")
 	if err != nil {
 		return nil, err
 	}
-	pc := &procCluster{sc: sc, bin: bin, model: src.Path, modelID: src.ID(), seed: seed, flags: flags, dir: dir, log: log, t0: time.Now(),
+	pc := &procCluster{sc: sc, bin: bin, model: src.Path, modelID: src.ID(), seed: seed, dir: dir, log: log, t0: time.Now(),
 		http: &http.Client{}, logs: opt.ProcessLogs, verbose: opt.ProcessVerbose, cut: map[[2]string]bool{}}
 	if pc.logs != "" {
 		if err := os.MkdirAll(pc.logs, 0o755); err != nil {
 			return pc, err
 		}
 	}
-	for _, g := range sc.Nodes {
-		if g.Span.None && flags.noBlocks == "" && !flags.blocksNone && !g.Deferred {
-			return pc, fmt.Errorf("node %s: span none needs `orbit run --blocks none` or --no-blocks, which this orbit lacks: give the entry a span", g.Name)
-		}
-	}
-	if flags.linkEmulation {
-		if pc.emuNodes, err = emulatedNodes(sc, seed); err != nil {
-			return pc, err
-		}
-	}
-	if flags.api == "" {
-		f, err := gguf.Open(src.Path)
-		if err != nil {
-			return pc, err
-		}
-		pc.tok, err = tokenizer.FromGGUF(f)
-		f.Close()
-		if err != nil {
-			return pc, fmt.Errorf("tokenizer: %w", err)
-		}
+	if pc.emuNodes, err = emulatedNodes(sc, seed); err != nil {
+		return pc, err
 	}
 	for i := range sc.Nodes {
 		if g := &sc.Nodes[i]; !g.Deferred {
@@ -219,10 +146,8 @@ func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcf
 			}
 		}
 	}
-	if flags.api != "" {
-		if err := pc.resolveAPIModel(ctx); err != nil {
-			return pc, err
-		}
+	if err := pc.resolveAPIModel(ctx); err != nil {
+		return pc, err
 	}
 	return pc, nil
 }
@@ -246,12 +171,11 @@ func (pc *procCluster) add(ctx context.Context, g *Group) error {
 	return nil
 }
 
-// baseArgs are the `orbit run` flags every process of the swarm gets.
+// baseArgs are the flags of `orbit bench node` (those of `orbit run`)
+// every process of the swarm gets.
 func (pc *procCluster) baseArgs(dataDir string) []string {
-	args := []string{"run", "--model", pc.model, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data-dir", dataDir, "--encoding", pc.sc.Encoding}
-	if pc.flags.route {
-		args = append(args, "--route", pc.sc.Route)
-	}
+	args := []string{"bench", "node", "--status-json", "--model", pc.model, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data-dir", dataDir,
+		"--encoding", pc.sc.Encoding, "--route", pc.sc.Route}
 	pc.mu.Lock()
 	if pc.boot != "" {
 		args = append(args, "--bootstrap", pc.boot)
@@ -266,22 +190,17 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 		return err
 	}
 	args := pc.baseArgs(dataDir)
-	pn := &procNode{name: name, group: g, dataDir: dataDir, exited: make(chan struct{}), tail: &tailBuffer{max: 8 << 10}}
-	if pc.emuNodes != nil {
-		pn.linksPath = filepath.Join(pc.dir, name+".links.json")
-		pn.linkAcks = make(chan linkAck, 64)
-		pc.mu.Lock()
-		le := pc.emulation(name)
-		pc.mu.Unlock()
-		if err := writeLinkEmulation(pn.linksPath, le); err != nil {
-			return err
-		}
-		pn.linksGen = le.Generation
-		args = append(args, "--link-emulation", pn.linksPath)
+	pn := &procNode{name: name, group: g, dataDir: dataDir, exited: make(chan struct{}), tail: &tailBuffer{max: 8 << 10},
+		linksPath: filepath.Join(pc.dir, name+".links.json"), linkAcks: make(chan linkAck, 64)}
+	pc.mu.Lock()
+	le := pc.emulation(name)
+	pc.mu.Unlock()
+	if err := writeLinkEmulation(pn.linksPath, le); err != nil {
+		return err
 	}
+	pn.linksGen = le.Generation
+	args = append(args, "--link-emulation", pn.linksPath)
 	switch {
-	case g.Span.None && pc.flags.noBlocks != "":
-		args = append(args, "--"+pc.flags.noBlocks)
 	case g.Span.None:
 		args = append(args, "--blocks", "none")
 	case g.Span.Fixed():
@@ -295,22 +214,15 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	if g.KVCache > 0 {
 		args = append(args, "--kv-cache", strconv.FormatInt(max(int64(g.KVCache)>>20, 1), 10))
 	}
-	if g.Slowdown > 1 && pc.flags.slowdown != "" {
-		args = append(args, "--"+pc.flags.slowdown, strconv.FormatFloat(g.Slowdown, 'f', -1, 64))
-	}
-	if !g.Entry && pc.flags.noAPI != "" {
-		args = append(args, "--"+pc.flags.noAPI)
-	}
-	if g.Entry {
-		args = append(args, "--entry")
-		if pc.flags.api != "" {
-			addr, err := freePort()
-			if err != nil {
-				return err
-			}
-			args = append(args, "--"+pc.flags.api, addr)
-			pn.api = addr
+	if !g.Entry {
+		args = append(args, "--no-api")
+	} else {
+		addr, err := freePort()
+		if err != nil {
+			return err
 		}
+		args = append(args, "--entry", "--api", addr)
+		pn.api = addr
 	}
 	if pc.verbose {
 		args = append(args, "-v")
@@ -339,20 +251,19 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 		return fmt.Errorf("starting %s: %w", pc.bin, err)
 	}
 	pn.cmd = cmd
-	ready := make(chan string, 1)
+	ready := make(chan runstatus.Ready, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sent := false
 		for sc.Scan() {
-			line := sc.Text()
-			if !sent && strings.HasPrefix(line, "ready ") {
-				ready <- line
+			r, a := readStatus(sc.Text())
+			switch {
+			case r != nil && !sent:
+				ready <- *r
 				sent = true
-				continue
-			}
-			if a, ok := parseLinkAck(line); ok && pn.linkAcks != nil {
+			case a != nil:
 				select {
-				case pn.linkAcks <- a:
+				case pn.linkAcks <- *a:
 				default: // nobody waits for it
 				}
 			}
@@ -369,9 +280,9 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	pc.mu.Unlock()
 	t := time.NewTimer(readyTimeout)
 	defer t.Stop()
-	var line string
+	var r runstatus.Ready
 	select {
-	case line = <-ready:
+	case r = <-ready:
 	case <-pn.exited:
 		return fmt.Errorf("orbit run exited before it was ready: %s", pn.tail.String())
 	case <-t.C:
@@ -379,14 +290,12 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := pn.parseReady(line); err != nil {
-		return err
-	}
+	pn.setReady(r)
 	pn.started = time.Since(pc.t0)
 	pc.mu.Lock()
 	pn.ready = true
 	// A cut or heal while it started skipped it: bring it up to date.
-	stale := pn.linkAcks != nil && pc.gen != pn.linksGen
+	stale := pc.gen != pn.linksGen
 	if pc.boot == "" {
 		for _, a := range pn.addrs {
 			if strings.Contains(a, "/127.0.0.1/tcp/") {
@@ -477,35 +386,12 @@ func (pc *procCluster) pushLinks(ctx context.Context, pn *procNode) error {
 	}
 }
 
-// parseReady reads `ready peer=ID addrs=A,B model=M span=[a,b)
-// throughput=T peers=N [api=ADDR]`.
-func (pn *procNode) parseReady(line string) error {
-	for _, f := range strings.Fields(line)[1:] {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "peer":
-			pn.peer = v
-		case "addrs":
-			pn.addrs = strings.Split(v, ",")
-		case "span":
-			_, _ = fmt.Sscanf(v, "[%d,%d)", &pn.span[0], &pn.span[1])
-		case "throughput":
-			pn.through, _ = strconv.ParseFloat(v, 64)
-		case "api":
-			if v == "off" {
-				pn.api = ""
-			} else if v != "" {
-				pn.api = strings.TrimPrefix(v, "http://")
-			}
-		}
-	}
-	if pn.peer == "" || len(pn.addrs) == 0 {
-		return fmt.Errorf("ready line without peer and addrs: %q", line)
-	}
-	return nil
+// setReady records what a node's ready event says.
+func (pn *procNode) setReady(r runstatus.Ready) {
+	pn.peer, pn.addrs = r.Peer, r.Addrs
+	pn.span = [2]int{r.Start, r.End}
+	pn.through = r.Throughput
+	pn.api = strings.TrimPrefix(r.API, "http://")
 }
 
 func (pc *procCluster) named(name string) *procNode {
@@ -555,10 +441,6 @@ func (pc *procCluster) kill(name string) error {
 // process gets the new cut set (pushLinks) and has applied it when
 // setCut returns. A process still starting applies it once ready.
 func (pc *procCluster) setCut(ctx context.Context, a, b string, cut bool) error {
-	verb := map[bool]string{true: "cut", false: "heal"}[cut]
-	if pc.emuNodes == nil {
-		return fmt.Errorf("processes mode: %s has no link emulation (orbit run --link-emulation), cannot %s %s<->%s", pc.bin, verb, a, b)
-	}
 	pc.cutMu.Lock()
 	defer pc.cutMu.Unlock()
 	pc.mu.Lock()
@@ -586,17 +468,14 @@ func (pc *procCluster) setCut(ctx context.Context, a, b string, cut bool) error 
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%s %s<->%s: %w", verb, a, b, err)
+		return fmt.Errorf("%s %s<->%s: %w", map[bool]string{true: "cut", false: "heal"}[cut], a, b, err)
 	}
 	return nil
 }
 
 // note says what processes mode emulates, for the results.
 func (pc *procCluster) note() string {
-	if pc.emuNodes == nil {
-		return "processes mode: nodes talk over plain loopback TCP (this orbit has no --link-emulation); link latency, bandwidth, jitter, loss and cut/heal events are not emulated, and per-hop timings are not reported"
-	}
-	return "processes mode: nodes talk over loopback TCP and each orbit run process emulates its links on its own writes (--link-emulation): one-way latency, bandwidth (serialised per direction, no burst allowance), jitter, loss stalls, and cut/heal (streams and dials across a cut fail, its connections close); libp2p's identify, ping and stream negotiation are not delayed; per-link statistics and per-hop timings are not reported"
+	return "processes mode: nodes talk over loopback TCP and each orbit process (orbit bench node, which is orbit run) emulates its links on its own writes (--link-emulation): one-way latency, bandwidth (serialised per direction, no burst allowance), jitter, loss stalls, and cut/heal (streams and dials across a cut fail, its connections close); libp2p's identify, ping and stream negotiation are not delayed; per-link statistics and per-hop timings are not reported"
 }
 
 func (pc *procCluster) nodeResults(setup time.Duration) []NodeResult {
@@ -609,9 +488,7 @@ func (pc *procCluster) nodeResults(setup time.Duration) []NodeResult {
 		}
 		nr := NodeResult{Name: n.name, Region: n.group.Region, Entry: n.group.Entry, Slowdown: n.group.Slowdown, Span: n.span,
 			ThroughputTokS: n.through, StartedS: (n.started - setup).Seconds()}
-		if pc.flags.slowdown == "" {
-			nr.Slowdown = 1
-		}
+		nr.Slowdown = 1 // orbit run has no slow-down
 		if n.killedAt > 0 {
 			nr.KilledS = (n.killedAt - setup).Seconds()
 		}
@@ -648,17 +525,13 @@ func (pc *procCluster) close() {
 	_ = os.RemoveAll(pc.dir)
 }
 
-// generate runs one request through the entry's OpenAI API or, without
-// one, through an `orbit run --prompt` process.
+// generate runs one request through the entry's OpenAI API.
 func (pc *procCluster) generate(ctx context.Context, entry string, prompt []int32, maxTokens int, emit func()) (genStats, error) {
 	n := pc.named(entry)
 	if n == nil {
 		return genStats{}, fmt.Errorf("no entry node %s", entry)
 	}
-	if n.api != "" {
-		return genStats{}, pc.generateAPI(ctx, n, prompt, maxTokens, emit)
-	}
-	return genStats{}, pc.generatePrompt(ctx, prompt, maxTokens, emit)
+	return genStats{}, pc.generateAPI(ctx, n, prompt, maxTokens, emit)
 }
 
 // resolveAPIModel asks the first entry's API what it calls the model.
@@ -740,55 +613,6 @@ func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []in
 	// A stream cut before [DONE] ends the generation as the tokens so far.
 	if err != nil && !errors.Is(err, client.ErrNoDone) {
 		return fmt.Errorf("entry API: %w", err)
-	}
-	return nil
-}
-
-// generatePrompt runs `orbit run --prompt` as a short-lived entry node
-// that joins the swarm, generates and exits. Its prompt is the token IDs
-// decoded to text (re-encoding may give a slightly different count), and
-// each chunk of generated output it prints counts as a token.
-func (pc *procCluster) generatePrompt(ctx context.Context, prompt []int32, maxTokens int, emit func()) error {
-	text := pc.tok.Decode(prompt[1:])
-	dir, err := os.MkdirTemp(pc.dir, "prompt-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	args := append(pc.baseArgs(dir), "--max-blocks", "1", "--prompt", text, "-n", strconv.Itoa(maxTokens), "--temperature", "0")
-	cmd := exec.CommandContext(ctx, pc.bin, args...)
-	tail := &tailBuffer{max: 4 << 10}
-	cmd.Stderr = tail
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	r := bufio.NewReader(stdout)
-	// The ready line, then the prompt echo, then the generated text.
-	if _, err := r.ReadString('\n'); err != nil {
-		_ = cmd.Wait()
-		return fmt.Errorf("orbit run --prompt: %s", tail.String())
-	}
-	echo := len(text) + 1 // BOS renders as nothing; a leading space may be added
-	buf := make([]byte, 4096)
-	seen := 0
-	for {
-		k, err := r.Read(buf)
-		if k > 0 {
-			seen += k
-			if seen > echo && !bytes.Equal(bytes.TrimSpace(buf[:k]), nil) {
-				emit()
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("orbit run --prompt: %w: %s", err, tail.String())
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/orbitswarm/orbit/bench"
+	"github.com/orbitswarm/orbit/runstatus"
 )
 
 // newBenchCmd is `orbit bench SCENARIO.yaml`: run a whole swarm under an
@@ -82,5 +86,38 @@ routes, per-hop timings and per-link statistics are not reported.`,
 	fl.DurationVar(&duration, "duration", 0, "workload duration (0: the scenario's)")
 	fl.StringVar(&work, "work-dir", filepath.Join(os.TempDir(), "orbit-bench-models"), "where generated synthetic models (and models exported from the weight store) are kept between runs")
 	fl.StringVar(&dataDir, "data-dir", weightsDefaultDataDir(), "weight store a scenario's model.cid (root CID or name) is exported from (default $ORBIT_DATA_DIR or ~/.orbit)")
+	cmd.AddCommand(newBenchNodeCmd())
+	return cmd
+}
+
+// newBenchNodeCmd is `orbit bench node [orbit run flags] --link-emulation
+// FILE`, the processes mode's node: `orbit run` (the same command, flags
+// and output) on a host that emulates the links FILE describes
+// (bench.StartLinkEmulation; SIGUSR1 reloads it). Only the bench starts
+// it, so it is hidden; `orbit run` itself has no link emulation.
+func newBenchNodeCmd() *cobra.Command {
+	var links string
+	cmd := newRunCmdWith(runExtension{
+		flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&links, "link-emulation", "", "JSON file of emulated links written by orbit bench (SIGUSR1 reloads it)")
+		},
+		wrapHost: func(ctx context.Context, dataDir string, status *runstatus.Writer, log *slog.Logger) (func(host.Host) host.Host, error) {
+			if links == "" {
+				return nil, nil
+			}
+			emu, err := bench.StartLinkEmulation(ctx, links, dataDir, status.Links, log)
+			if err != nil {
+				return nil, err
+			}
+			return emu.WrapHost, nil
+		},
+	})
+	cmd.Use = "node [orbit run flags] --link-emulation FILE"
+	cmd.Short = "Run a node of 'orbit bench --mode processes': orbit run over emulated links"
+	cmd.Long = `Node runs what 'orbit run' runs, with the same flags and status lines, on a
+host that emulates the links of the file --link-emulation names (written by
+'orbit bench --mode processes', reloaded on SIGUSR1 and acknowledged with a
+"links" status line). The bench starts it; people run 'orbit run'.`
+	cmd.Hidden = true
 	return cmd
 }

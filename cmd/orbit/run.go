@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/swarmbackend"
@@ -27,22 +28,37 @@ import (
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/runstatus"
 	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
 )
 
 type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding, route string
-	apiAddr, apiKey, linkEmulation                       string
+	apiAddr, apiKey                                      string
 	maxBlocks, n, memoryMiB                              int
 	listen, bootstrap, allow, corsOrigins                []string
-	noMDNS, nat, entry, noAPI                            bool
+	noMDNS, nat, entry, noAPI, statusJSON                bool
 	kvCacheMiB                                           int64
 	wait, drain, rebalance                               time.Duration
 	params                                               sample.Params
 }
 
-func newRunCmd() *cobra.Command {
+// runExtension extends `orbit run` for another entry point that runs the
+// same node: `orbit bench node` adds the bench's link emulator this way,
+// so that `orbit run` itself carries none of it.
+type runExtension struct {
+	// flags adds the entry point's own flags.
+	flags func(*pflag.FlagSet)
+	// wrapHost is called once the data directory is taken, with a context
+	// that ends when the command returns; it returns a wrapper of the
+	// node's host (nil: none) and may print status (link acknowledgements).
+	wrapHost func(ctx context.Context, dataDir string, status *runstatus.Writer, log *slog.Logger) (func(host.Host) host.Host, error)
+}
+
+func newRunCmd() *cobra.Command { return newRunCmdWith(runExtension{}) }
+
+func newRunCmdWith(ext runExtension) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run [--model NAME|CID|FILE.gguf|ollama:NAME] [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
@@ -52,6 +68,9 @@ serves a span of the model's blocks (--blocks, or one chosen from what the
 swarm lacks), and prints one status line:
 
   ready peer=<ID> addrs=<multiaddrs> model=<root CID> span=[a,b) throughput=<tok/s/block> peers=<n> api=<URL|off>
+
+(with --status-json, that line and the later status lines are JSON objects,
+one a line, with an "event" field: ready, stopping, stopped).
 
 Models come from the weight store in --data-dir: a GGUF file is imported
 first (so every node of a swarm names the model by the same root CID), a
@@ -73,7 +92,7 @@ running ones finish (at most --drain), leaves the swarm and exits 0. With
 block, generates -n tokens through it, prints the prompt and the generated
 text like 'orbit generate', and exits.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &f) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &f, ext) },
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), ollama:NAME[:TAG] (from the local ollama store), or name or root CID in the store or the swarm; default: the model the swarm needs most")
@@ -104,9 +123,10 @@ text like 'orbit generate', and exits.`,
 	fl.StringSliceVar(&f.corsOrigins, "cors-origin", nil, "web origins (scheme://host:port, or *) allowed to call the API from a browser; others are refused")
 	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running sessions may take to finish")
-	// Written by `orbit bench --mode processes`: not for people.
-	fl.StringVar(&f.linkEmulation, "link-emulation", "", "JSON file of emulated links (orbit bench processes mode; SIGUSR1 reloads it)")
-	_ = fl.MarkHidden("link-emulation")
+	fl.BoolVar(&f.statusJSON, "status-json", false, "print the ready line and the later status lines as JSON objects, one a line, for programs")
+	if ext.flags != nil {
+		ext.flags(fl)
+	}
 	return cmd
 }
 
@@ -123,9 +143,9 @@ func parseSpan(s string) (sharding.Span, error) {
 	return span, nil
 }
 
-func runRun(cmd *cobra.Command, f *runFlags) error {
+func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 	ctx := cmd.Context()
-	out := cmd.OutOrStdout()
+	status := runstatus.NewWriter(cmd.OutOrStdout(), f.statusJSON)
 	log := slog.Default()
 	routeMode, err := sharding.ParseMode(f.route)
 	if err != nil {
@@ -174,17 +194,19 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	}
 	// The swarm's bytes in and out feed orbit_network_bytes_total.
 	cfg.WrapHost = countNetworkBytes(mets)
-	if f.linkEmulation != "" {
+	if ext.wrapHost != nil {
 		// Until runRun returns, not just until the signal: the bench may
 		// still cut or heal while the node drains.
-		emuCtx, stopEmu := context.WithCancel(context.WithoutCancel(ctx))
-		defer stopEmu()
-		emu, err := setupLinkEmulation(emuCtx, f.linkEmulation, f.dataDir, out, log)
+		extCtx, stopExt := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopExt()
+		wrap, err := ext.wrapHost(extCtx, f.dataDir, status, log)
 		if err != nil {
 			return err
 		}
-		count := cfg.WrapHost
-		cfg.WrapHost = func(h host.Host) host.Host { return emu.WrapHost(count(h)) }
+		if wrap != nil {
+			count := cfg.WrapHost
+			cfg.WrapHost = func(h host.Host) host.Host { return wrap(count(h)) }
+		}
 	}
 	if f.psk != "" {
 		if cfg.PSK, err = node.LoadPSK(f.psk); err != nil {
@@ -245,7 +267,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	// until the signal.
 	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAPI()
-	apiURL := "off"
+	apiURL := ""           // off
 	var apiDone chan error // nil without an API: never ready
 	if !f.noAPI {
 		var lc net.ListenConfig
@@ -284,8 +306,8 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	for _, a := range n.Addrs() {
 		addrs = append(addrs, a.String())
 	}
-	fmt.Fprintf(out, "ready peer=%s addrs=%s model=%s span=%v throughput=%.1f peers=%d api=%s\n",
-		n.ID(), strings.Join(addrs, ","), st.Model, st.Span, st.Throughput, len(n.Host().Network().Peers()), apiURL)
+	_ = status.Ready(runstatus.Ready{Peer: n.ID().String(), Addrs: addrs, Model: st.Model, Start: st.Span.Start, End: st.Span.End,
+		Throughput: st.Throughput, Peers: len(n.Host().Network().Peers()), API: apiURL})
 
 	if f.prompt != "" {
 		err := runPrompt(ctx, cmd, n, src, st, f, sampler)
@@ -300,7 +322,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 	case err := <-apiDone:
 		return err // the API server failed
 	}
-	fmt.Fprintln(out, "stopping")
+	_ = status.Stopping()
 	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
 	left := n.Drain(dctx)
 	cancel()
@@ -310,7 +332,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 			log.Warn("api", "err", err)
 		}
 	}
-	fmt.Fprintf(out, "stopped sessions_cut=%d\n", left)
+	_ = status.Stopped(runstatus.Stopped{SessionsCut: left})
 	return nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/orbitswarm/orbit/runstatus"
 )
 
 const (
@@ -315,14 +317,37 @@ func TestRunProcesses(t *testing.T) {
 	}
 
 	// Without --data-dir a node keeps its identity (and store) in
-	// $ORBIT_DATA_DIR: the same peer ID on every start.
+	// $ORBIT_DATA_DIR: the same peer ID on every start. The second start
+	// reports its status as JSON (--status-json): the same ready event,
+	// then stopping and stopped.
 	t.Setenv("ORBIT_DATA_DIR", filepath.Join(dir, "default"))
 	var ids []string
-	for range 2 {
-		p := startRun(t, bin, append(common, "--model", runModelPath, "--blocks", "0:1", "--no-api")...)
-		ids = append(ids, field(p.readLine(t, "ready ", 30*time.Second), "peer"))
+	for i := range 2 {
+		args := append(common, "--model", runModelPath, "--blocks", "0:1", "--no-api")
+		if i == 0 {
+			p := startRun(t, bin, args...)
+			ids = append(ids, field(p.readLine(t, "ready ", 30*time.Second), "peer"))
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.wait(t, 10*time.Second); err != nil {
+				t.Fatalf("exit after SIGTERM: %v", err)
+			}
+			continue
+		}
+		p := startRun(t, bin, append(args, "--status-json")...)
+		ev, v, err := runstatus.Decode([]byte(p.readLine(t, `{"event":"ready"`, 30*time.Second)))
+		r, ok := v.(runstatus.Ready)
+		if err != nil || ev != runstatus.EventReady || !ok || r.Model != root || r.Start != 0 || r.End != 1 || r.API != "" || len(r.Addrs) == 0 {
+			t.Fatalf("JSON ready event: %q %+v %v, want model %s span [0,1) without an API", ev, v, err, root)
+		}
+		ids = append(ids, r.Peer)
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
+		}
+		p.readLine(t, `{"event":"stopping"}`, 10*time.Second)
+		if ev, v, err := runstatus.Decode([]byte(p.readLine(t, `{"event":"stopped"`, 10*time.Second))); err != nil || ev != runstatus.EventStopped || v != (runstatus.Stopped{}) {
+			t.Fatalf("JSON stopped event: %q %+v %v", ev, v, err)
 		}
 		if err := p.wait(t, 10*time.Second); err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)

@@ -2,9 +2,12 @@ package layering
 
 import (
 	"go/build"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -54,6 +57,7 @@ func TestLayers(t *testing.T) {
 		{"node/...", "api", "the HTTP API depends on the node, not the other way round (api/swarmbackend adapts)"},
 		{"weights/...", "protocol", "the weight store defines its errors and the BlockClient it fetches through; protocol implements it"},
 		{"metrics", "api", "the metrics are fed by the node and the API alike"},
+		{"runstatus", "", "the status lines are read by programs that need nothing else of orbit"},
 		{"metrics", "node", "the metrics are fed by the node and the API alike"},
 	} {
 		pkgs := []string{tc.pkgs}
@@ -62,12 +66,44 @@ func TestLayers(t *testing.T) {
 		}
 		for _, p := range pkgs {
 			for dep, via := range deps(t, root, module+"/"+p) {
-				f := module + "/" + tc.forbidden
+				f := strings.TrimSuffix(module+"/"+tc.forbidden, "/")
 				if dep == f || strings.HasPrefix(dep, f+"/") {
 					t.Errorf("%s imports %s (%s): %s", p, dep, strings.Join(via, " -> "), tc.why)
 				}
 			}
 		}
+	}
+}
+
+// TestRunWithoutBench: in the orbit command only the bench command's file
+// imports package bench (for `orbit bench` and its `orbit bench node`,
+// which adds the link emulator to the run command): the production
+// `orbit run` carries no benchmark code.
+func TestRunWithoutBench(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "cmd", "orbit")
+	bp, err := build.Default.ImportDir(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range bp.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if (path == module+"/bench" || strings.HasPrefix(path, module+"/bench/")) && name != "bench.go" {
+				t.Errorf("cmd/orbit/%s imports %s: only bench.go may", name, path)
+			}
+		}
+	}
+	if !slices.Contains(bp.GoFiles, "run.go") || !slices.Contains(bp.GoFiles, "bench.go") {
+		t.Fatalf("cmd/orbit files %v: run.go or bench.go moved; update this test", bp.GoFiles)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/orbitswarm/orbit/bench"
 	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/runstatus"
 )
 
 type lockedBuffer struct {
@@ -38,10 +38,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// TestSetupLinkEmulation: `orbit run --link-emulation` rejects bad files
-// and a file naming another identity, and reloads the file on SIGUSR1,
-// answering on stdout.
-func TestSetupLinkEmulation(t *testing.T) {
+// TestStartLinkEmulation: `orbit bench node --link-emulation` rejects bad
+// files and a file naming another identity, and reloads the file on
+// SIGUSR1, acknowledging on stdout.
+func TestStartLinkEmulation(t *testing.T) {
 	dir := t.TempDir()
 	key, err := node.LoadIdentity(dir)
 	if err != nil {
@@ -50,11 +50,11 @@ func TestSetupLinkEmulation(t *testing.T) {
 	me, _ := peer.IDFromPrivateKey(key)
 	ok, _, _ := crypto.GenerateEd25519Key(nil)
 	other, _ := peer.IDFromPrivateKey(ok)
-	le := bench.LinkEmulation{Node: "me", Seed: 3,
-		Nodes: []bench.EmulatedNode{{Name: "me", Region: "r1", Peer: me.String()}, {Name: "other", Region: "r2", Peer: other.String()}},
-		Links: bench.Links{Default: bench.Link{Latency: bench.Duration(5 * time.Millisecond)}}}
+	le := LinkEmulation{Node: "me", Seed: 3,
+		Nodes: []EmulatedNode{{Name: "me", Region: "r1", Peer: me.String()}, {Name: "other", Region: "r2", Peer: other.String()}},
+		Links: Links{Default: Link{Latency: Duration(5 * time.Millisecond)}}}
 	path := filepath.Join(t.TempDir(), "links.json")
-	write := func(le bench.LinkEmulation) {
+	write := func(le LinkEmulation) {
 		t.Helper()
 		b, err := json.Marshal(le)
 		if err != nil {
@@ -74,7 +74,7 @@ func TestSetupLinkEmulation(t *testing.T) {
 	wrong.Node = "other"
 	for _, tc := range []struct {
 		name, path, dataDir, want string
-		le                        *bench.LinkEmulation
+		le                        *LinkEmulation
 	}{
 		{"missing file", filepath.Join(dir, "none.json"), dir, "no such file", nil},
 		{"invalid file", bad, dir, "nodes: 0", nil},
@@ -85,7 +85,7 @@ func TestSetupLinkEmulation(t *testing.T) {
 			if tc.le != nil {
 				write(*tc.le)
 			}
-			_, err := setupLinkEmulation(ctx, tc.path, tc.dataDir, io.Discard, log)
+			_, err := StartLinkEmulation(ctx, tc.path, tc.dataDir, runstatus.NewWriter(io.Discard, false).Links, log)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--link-emulation") {
 				t.Fatalf("error %v, want one about --link-emulation mentioning %q", err, tc.want)
 			}
@@ -94,7 +94,7 @@ func TestSetupLinkEmulation(t *testing.T) {
 
 	write(le)
 	var out lockedBuffer
-	emu, err := setupLinkEmulation(ctx, path, dir, &out, log)
+	emu, err := StartLinkEmulation(ctx, path, dir, runstatus.NewWriter(&out, false).Links, log)
 	if err != nil {
 		t.Fatal(err)
 	}

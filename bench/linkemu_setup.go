@@ -1,10 +1,9 @@
-package main
+package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,17 +11,19 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/orbitswarm/orbit/bench"
 	"github.com/orbitswarm/orbit/node"
+	"github.com/orbitswarm/orbit/runstatus"
 )
 
-// setupLinkEmulation reads `orbit run --link-emulation FILE` (written by
-// `orbit bench --mode processes`), checks that it names this node's
-// identity, and reloads the file on SIGUSR1 until ctx ends: after each
-// reload it prints `links generation=N cut=a|b,...` (or `links
-// error="..."`) on out, which the bench waits for.
-func setupLinkEmulation(ctx context.Context, path, dataDir string, out io.Writer, log *slog.Logger) (*bench.LinkEmulator, error) {
-	le, err := bench.LoadLinkEmulation(path)
+// StartLinkEmulation is the processes mode's side inside each process
+// (`orbit bench node --link-emulation FILE`, which runs `orbit run` with
+// the host StartLinkEmulation's emulator wraps): it reads the file the
+// bench wrote, checks that it names this node's identity (in dataDir), and
+// reloads the file on SIGUSR1 until ctx ends, acknowledging each reload
+// through ack (the generation now in force, or the error), which the bench
+// waits for.
+func StartLinkEmulation(ctx context.Context, path, dataDir string, ack func(runstatus.Links) error, log *slog.Logger) (*LinkEmulator, error) {
+	le, err := LoadLinkEmulation(path)
 	if err != nil {
 		return nil, fmt.Errorf("--link-emulation: %w", err)
 	}
@@ -37,7 +38,7 @@ func setupLinkEmulation(ctx context.Context, path, dataDir string, out io.Writer
 	if err != nil {
 		return nil, fmt.Errorf("--link-emulation: identity: %w", err)
 	}
-	emu, err := bench.NewLinkEmulator(le, log.With("component", "link-emulation"))
+	emu, err := NewLinkEmulator(le, log.With("component", "link-emulation"))
 	if err != nil {
 		return nil, fmt.Errorf("--link-emulation %s: %w", path, err)
 	}
@@ -55,16 +56,18 @@ func setupLinkEmulation(ctx context.Context, path, dataDir string, out io.Writer
 				return
 			case <-sig:
 			}
-			le, err := bench.LoadLinkEmulation(path)
+			le, err := LoadLinkEmulation(path)
 			if err == nil {
 				err = emu.Update(le)
 			}
+			a := emu.Links()
 			if err != nil {
 				log.Warn("link emulation: reload", "err", err)
-				fmt.Fprintf(out, "links error=%q\n", err.Error())
-				continue
+				a = runstatus.Links{Error: err.Error()}
 			}
-			fmt.Fprintf(out, "links %s\n", emu.Status())
+			if err := ack(a); err != nil {
+				log.Warn("link emulation: acknowledging", "err", err)
+			}
 		}
 	}()
 	return emu, nil
