@@ -45,6 +45,12 @@ func q4Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, o
 func q6Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
+func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
+func q4Kx1x4VNNI(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+
+//go:noescape
 func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 //go:noescape
@@ -108,9 +114,9 @@ var (
 		bf16Rows:  halfRowsAsm(dotBF16AVX2, dotBF16Generic),
 		q8_0Rows:  q4RowsAsm(q8_0x4VNNI),
 		q4_0Rows:  q4RowsAsm(q4_0x4VNNI),
-		q4KRows:   kRowsAsm(q4Kx4AVX2),
+		q4KRows:   kRowsAsm(q4Kx4VNNI),
 		q6KRows:   kRowsAsm(q6Kx4AVX2),
-		q4KCols:   q4Kx1x4AVX2,
+		q4KCols:   q4Kx1x4VNNI,
 		q6KCols:   q6Kx1x4AVX2,
 		q8_0Tile:  q8_0x4x4VNNI,
 		q4_0Tile:  q4_0x4x4VNNI,

@@ -99,7 +99,8 @@
 // once at init using golang.org/x/sys/cpu. The environment variable
 // ORBIT_KERNELS=generic|avx2|avx512, read once at init, overrides the choice
 // (a request the CPU cannot honour falls back to the best available one).
-// The AVX-512 set differs from the AVX2 one only in its q8_0/q4_0 kernels
-// (VNNI) and activation quantizer; it reuses the AVX2 k-quant and float
-// kernels. Other architectures run the generic kernels.
+// The AVX-512 set differs from the AVX2 one in its q8_0, q4_0 and q4_k
+// kernels (VNNI integer dot products) and activation quantizer; it reuses
+// the AVX2 q6_k and float kernels. Other architectures run the generic
+// kernels. Whatever the set, the results are the canonical ones.
 package kernels
