@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/cockroachdb/datadriven v1.0.3
+	github.com/dustin/go-humanize v1.0.1
 	github.com/ipfs/go-cid v0.6.2
 	github.com/ipld/go-car/v2 v2.16.0
 	github.com/libp2p/go-libp2p v0.48.0

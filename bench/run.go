@@ -6,10 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/orbitswarm/orbit/internal/progress"
 	"github.com/orbitswarm/orbit/protocol"
 )
 
@@ -408,10 +408,8 @@ func (r *runner) progress(w io.Writer, stop chan struct{}) {
 			recent++
 		}
 		r.mu.Unlock()
-		const width = 30
-		n := int(frac * width)
-		bar := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
-		fmt.Fprintf(w, "\r[%s] %5.1fs/%.0fs  %d done, %d running, %d tokens, %.1f tok/s  ", bar, el.Seconds(), r.dur.Seconds(), done, running, toks, float64(recent)/2)
+		fmt.Fprint(w, progress.Line("", frac, fmt.Sprintf("%5.1fs/%.0fs  %d done, %d running, %d tokens, %.1f tok/s  ",
+			el.Seconds(), r.dur.Seconds(), done, running, toks, float64(recent)/2)))
 		if final {
 			fmt.Fprintln(w)
 		}

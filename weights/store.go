@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sys/unix"
 
@@ -92,23 +93,9 @@ func (s *Store) checkSpace(need uint64, what string) error {
 	}
 	if need+spaceMargin > free {
 		return fmt.Errorf("%w: %s needs %s (+%s margin) in %s, only %s free", ErrNoSpace, what,
-			FormatBytes(int64(need)), FormatBytes(spaceMargin), s.dir, FormatBytes(int64(free)))
+			humanize.IBytes(need), humanize.IBytes(spaceMargin), s.dir, humanize.IBytes(free))
 	}
 	return nil
-}
-
-// FormatBytes renders a byte count with a binary unit.
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // lock takes a flock on the data directory's lock file: exclusive for GC,

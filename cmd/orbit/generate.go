@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/orbitswarm/orbit/engine"
@@ -148,13 +149,13 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 	if verbose {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(stderr, "model: %s, %s, %d blocks, dim %d, vocab %d, %.1f MiB of weights per token\n",
-			f.model, cfg.Arch, cfg.Layers, cfg.Dim, cfg.VocabSize, float64(lm.model.WeightBytes())/(1<<20))
+		fmt.Fprintf(stderr, "model: %s, %s, %d blocks, dim %d, vocab %d, %s of weights per token\n",
+			f.model, cfg.Arch, cfg.Layers, cfg.Dim, cfg.VocabSize, humanize.IBytes(uint64(lm.model.WeightBytes())))
 		fmt.Fprintf(stderr, "threads: %d, kernels: %s, load: %v\n", pool.Workers(), kernels.Active(), load.Round(time.Millisecond))
 		fmt.Fprintf(stderr, "prefill: %d tokens in %v (%.1f tokens/s)\n", st.PromptTokens, st.Prefill.Round(time.Microsecond), st.PrefillTokensPerSecond())
 		fmt.Fprintf(stderr, "decode: %d tokens in %v (%.2f tokens/s)\n", st.GeneratedTokens, st.Decode.Round(time.Microsecond), st.DecodeTokensPerSecond())
 		if rss, ok := residentBytes(); ok {
-			fmt.Fprintf(stderr, "resident memory: %.1f MiB (Go heap %.1f MiB)\n", float64(rss)/(1<<20), float64(ms.HeapAlloc)/(1<<20))
+			fmt.Fprintf(stderr, "resident memory: %s (Go heap %s)\n", humanize.IBytes(uint64(rss)), humanize.IBytes(ms.HeapAlloc))
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
@@ -39,7 +40,7 @@ func newInfoCmd() *cobra.Command {
 					fmt.Fprintf(out, "  %-32s %-6s %v %d bytes\n", t.Name, t.Type, t.Dims, t.Size)
 				}
 			}
-			fmt.Fprintf(out, "tensor data: %.1f MiB\n", float64(total)/(1<<20))
+			fmt.Fprintf(out, "tensor data: %s\n", humanize.IBytes(uint64(total)))
 			return nil
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
 
@@ -404,7 +405,7 @@ func storeColumns(m storeModel) string {
 		}
 	}
 	return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s", m.Name, m.CID, m.Architecture,
-		weights.FormatBytes(int64(m.Bytes)), m.Layers, weightsSpans(local), yn[m.Embed], yn[m.Head])
+		humanize.IBytes(uint64(m.Bytes)), m.Layers, weightsSpans(local), yn[m.Embed], yn[m.Head])
 }
 
 // nodeColumns are the NODE SPAN and SWARM cells of a node's model.

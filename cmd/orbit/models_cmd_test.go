@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
 
 	"github.com/orbitswarm/orbit/api"
@@ -130,7 +131,7 @@ func checkStoreRow(t *testing.T, row map[string]string, m weights.ModelInfo) {
 	t.Helper()
 	yn := map[bool]string{true: "yes", false: "no"}
 	want := map[string]string{
-		"NAME": m.Name, "CID": m.Root.String(), "ARCH": m.Architecture, "SIZE": weights.FormatBytes(int64(m.Bytes)),
+		"NAME": m.Name, "CID": m.Root.String(), "ARCH": m.Architecture, "SIZE": humanize.IBytes(uint64(m.Bytes)),
 		"LAYERS": fmt.Sprint(m.Layers), "EMBED": yn[m.Embed], "HEAD": yn[m.Head],
 	}
 	if m.Complete() {

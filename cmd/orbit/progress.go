@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/weights"
@@ -88,17 +90,17 @@ func transferLine(t api.Transfer) string {
 		n := int(frac * width)
 		total, eta := "?", "--"
 		if t.TotalBytes > 0 {
-			total = weights.FormatBytes(t.TotalBytes)
+			total = humanize.IBytes(uint64(t.TotalBytes))
 		}
 		if t.ETASeconds > 0 {
 			eta = seconds(t.ETASeconds).String()
 		}
 		return fmt.Sprintf("%s [%s%s] %5.1f%% %s / %s  %s/s  ETA %s", what, strings.Repeat("=", n), strings.Repeat(" ", width-n),
-			frac*100, weights.FormatBytes(t.DoneBytes), total, weights.FormatBytes(int64(t.BytesPerSecond)), eta)
+			frac*100, humanize.IBytes(uint64(t.DoneBytes)), total, humanize.IBytes(uint64(t.BytesPerSecond)), eta)
 	case t.Phase == "failed":
-		return fmt.Sprintf("%s failed after %s: %s", what, weights.FormatBytes(t.DoneBytes), t.Error)
+		return fmt.Sprintf("%s failed after %s: %s", what, humanize.IBytes(uint64(t.DoneBytes)), t.Error)
 	default:
-		return fmt.Sprintf("%s %s: %s in %s", what, t.Phase, weights.FormatBytes(t.DoneBytes), seconds(t.ElapsedSeconds))
+		return fmt.Sprintf("%s %s: %s in %s", what, t.Phase, humanize.IBytes(uint64(t.DoneBytes)), seconds(t.ElapsedSeconds))
 	}
 }
 

@@ -12,13 +12,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/orbitswarm/orbit/internal/progress"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 	"github.com/orbitswarm/orbit/weights"
@@ -54,10 +55,7 @@ func weightsDataDirFlag(cmd *cobra.Command) func() (*weights.Store, error) {
 // weightsProgressBar renders progress as a one-line bar on w when w is a
 // terminal (bytes, rate, ETA), and as a final summary line otherwise.
 func weightsProgressBar(w io.Writer, label string) (update func(weights.Progress), done func()) {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = isatty.IsTerminal(f.Fd())
-	}
+	tty := progress.Terminal(w)
 	var mu sync.Mutex
 	var last weights.Progress
 	update = func(p weights.Progress) {
@@ -67,19 +65,16 @@ func weightsProgressBar(w io.Writer, label string) (update func(weights.Progress
 		if !tty {
 			return
 		}
-		const width = 30
 		frac := 0.0
 		if p.Total > 0 {
 			frac = float64(p.Done) / float64(p.Total)
 		}
-		n := int(frac * width)
-		bar := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
 		eta := "--"
 		if d := p.ETA(); d > 0 {
 			eta = d.Round(time.Second).String()
 		}
-		fmt.Fprintf(w, "\r%s [%s] %5.1f%% %s / %s  %s/s  ETA %s   ", label, bar, frac*100,
-			weights.FormatBytes(p.Done), weights.FormatBytes(p.Total), weights.FormatBytes(int64(p.Rate)), eta)
+		fmt.Fprint(w, progress.Line(label, frac, fmt.Sprintf("%5.1f%% %s / %s  %s/s  ETA %s   ", frac*100,
+			humanize.IBytes(uint64(p.Done)), humanize.IBytes(uint64(p.Total)), humanize.IBytes(uint64(p.Rate)), eta)))
 	}
 	done = func() {
 		mu.Lock()
@@ -88,8 +83,8 @@ func weightsProgressBar(w io.Writer, label string) (update func(weights.Progress
 			fmt.Fprintln(w)
 		}
 		if last.Total > 0 {
-			fmt.Fprintf(w, "%s: %s in %s (%s/s)\n", label, weights.FormatBytes(last.Done),
-				last.Elapsed.Round(time.Millisecond), weights.FormatBytes(int64(last.Rate)))
+			fmt.Fprintf(w, "%s: %s in %s (%s/s)\n", label, humanize.IBytes(uint64(last.Done)),
+				last.Elapsed.Round(time.Millisecond), humanize.IBytes(uint64(last.Rate)))
 		}
 	}
 	return update, done
@@ -225,7 +220,7 @@ func weightsOllamaList(w io.Writer, dir string) error {
 	for _, m := range ms {
 		size, digest := "?", "?"
 		if m.Digest != "" {
-			size = weights.FormatBytes(m.Size)
+			size = humanize.IBytes(uint64(m.Size))
 			digest = strings.TrimPrefix(m.Digest, "sha256:")[:12]
 		}
 		note := ""
@@ -318,7 +313,7 @@ func newWeightsGCCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "removed %d blocks, freed %s, kept %d blocks\n", rep.Removed, weights.FormatBytes(rep.Freed), rep.Kept)
+		fmt.Fprintf(cmd.OutOrStdout(), "removed %d blocks, freed %s, kept %d blocks\n", rep.Removed, humanize.IBytes(uint64(rep.Freed)), rep.Kept)
 		return nil
 	}
 	return cmd
@@ -366,7 +361,7 @@ func newWeightsVerifyCmd() *cobra.Command {
 			start := time.Now()
 			rep, err := s.Verify(cmd.Context(), root)
 			fmt.Fprintf(out, "%s: %d blocks good (%s) in %s, %d missing, %d corrupt\n", root, rep.Blocks,
-				weights.FormatBytes(rep.Bytes), time.Since(start).Round(time.Millisecond), len(rep.Missing), len(rep.Corrupt))
+				humanize.IBytes(uint64(rep.Bytes)), time.Since(start).Round(time.Millisecond), len(rep.Missing), len(rep.Corrupt))
 			for _, c := range rep.Corrupt {
 				fmt.Fprintf(out, "corrupt (removed): %s\n", c)
 			}
@@ -468,7 +463,7 @@ func newWeightsFetchCmd() *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %d chunks, %s fetched, %s already stored, %d retries, %s\n", root, st.Chunks,
-			weights.FormatBytes(st.Bytes), weights.FormatBytes(st.SkippedBytes), st.Retries, st.Elapsed.Round(time.Millisecond))
+			humanize.IBytes(uint64(st.Bytes)), humanize.IBytes(uint64(st.SkippedBytes)), st.Retries, st.Elapsed.Round(time.Millisecond))
 		return nil
 	}
 	return cmd

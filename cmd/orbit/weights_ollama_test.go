@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/orbitswarm/orbit/weights"
 )
 
@@ -103,7 +105,7 @@ func TestImportOllamaCmd(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	sum := sha256.Sum256(data)
-	size := weights.FormatBytes(int64(len(data)))
+	size := humanize.IBytes(uint64(len(data)))
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") ||
 		!strings.HasPrefix(lines[1], "aidreams:260k ") || !strings.HasPrefix(lines[2], "me/aidreams:latest ") {
 		t.Fatalf("--ollama-list:\n%s", out)

@@ -1,0 +1,35 @@
+// Package progress draws Orbit's one kind of progress bar: a line
+// redrawn in place, "[=====     ] status", on a terminal. The weight
+// transfers of the CLI and the runs of orbit bench draw with it.
+package progress
+
+import (
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+)
+
+// Width is the number of cells of a bar.
+const Width = 30
+
+// Line is one drawing of a bar at frac (clamped to [0, 1]): a carriage
+// return, the label and a space when there is a label, the bar, a space
+// and the status.
+func Line(label string, frac float64, status string) string {
+	n := int(min(1, max(0, frac)) * Width)
+	var b strings.Builder
+	b.WriteByte('\r')
+	if label != "" {
+		b.WriteString(label + " ")
+	}
+	b.WriteString("[" + strings.Repeat("=", n) + strings.Repeat(" ", Width-n) + "] " + status)
+	return b.String()
+}
+
+// Terminal reports whether w is a terminal, where a bar can be redrawn.
+func Terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}

@@ -1,0 +1,38 @@
+package progress
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestLine(t *testing.T) {
+	for _, tc := range []struct {
+		label  string
+		frac   float64
+		status string
+		want   string
+	}{
+		{"", 0, "0s", "\r[" + strings.Repeat(" ", 30) + "] 0s"},
+		{"fetch", 0.5, "50%", "\rfetch [" + strings.Repeat("=", 15) + strings.Repeat(" ", 15) + "] 50%"},
+		{"import x", 1, "done", "\rimport x [" + strings.Repeat("=", 30) + "] done"},
+		{"", 1.7, "", "\r[" + strings.Repeat("=", 30) + "] "},
+		{"", -2, "", "\r[" + strings.Repeat(" ", 30) + "] "},
+	} {
+		if got := Line(tc.label, tc.frac, tc.status); got != tc.want {
+			t.Errorf("Line(%q, %v, %q) = %q, want %q", tc.label, tc.frac, tc.status, got, tc.want)
+		}
+	}
+}
+
+func TestTerminal(t *testing.T) {
+	f, err := os.Create(t.TempDir() + "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if Terminal(f) || Terminal(&bytes.Buffer{}) {
+		t.Error("a file or a buffer taken for a terminal")
+	}
+}
