@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"syscall"
+	"runtime"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/orbitswarm/orbit/internal/platform"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/runstatus"
 )
@@ -45,8 +46,12 @@ func StartLinkEmulation(ctx context.Context, path, dataDir string, ack func(runs
 	if emu.Peer() != id {
 		return nil, fmt.Errorf("--link-emulation %s: node %s is peer %s, but the identity in %s is %s", path, le.Node, emu.Peer(), dataDir, id)
 	}
+	usr, ok := platform.UserSignal()
+	if !ok {
+		return nil, fmt.Errorf("--link-emulation needs a user signal, which %s does not have", runtime.GOOS)
+	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR1)
+	signal.Notify(sig, usr)
 	go func() {
 		// The handler stays installed for the process's life: a late
 		// SIGUSR1 must not kill it.

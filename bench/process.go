@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/api/client"
 	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/internal/platform"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/runstatus"
 )
@@ -362,7 +364,11 @@ func (pc *procCluster) pushLinks(ctx context.Context, pn *procNode) error {
 	if err := writeLinkEmulation(pn.linksPath, le); err != nil {
 		return err
 	}
-	if err := pn.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	sig, ok := platform.UserSignal()
+	if !ok {
+		return fmt.Errorf("node %s: link emulation needs a user signal, which %s does not have", pn.name, runtime.GOOS)
+	}
+	if err := pn.cmd.Process.Signal(sig); err != nil {
 		return fmt.Errorf("node %s: signalling a link-emulation update: %w", pn.name, err)
 	}
 	t := time.NewTimer(linkAckTimeout)

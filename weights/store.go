@@ -21,10 +21,10 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
-	"golang.org/x/sys/unix"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/internal/filelock"
+	"github.com/orbitswarm/orbit/internal/platform"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -74,11 +74,11 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 func statfsFree(dir string) (uint64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("weights: statfs %s: %w", dir, err)
+	free, err := platform.DiskFree(dir)
+	if err != nil {
+		return 0, fmt.Errorf("weights: %w", err)
 	}
-	return st.Bavail * uint64(st.Bsize), nil
+	return free, nil
 }
 
 // checkSpace fails with ErrNoSpace when need bytes (plus a margin) do not

@@ -7,7 +7,7 @@ import (
 	"os"
 	"sort"
 
-	"golang.org/x/sys/unix"
+	"github.com/orbitswarm/orbit/internal/platform"
 )
 
 // File is a parsed GGUF file. Its tensor data aliases the bytes it was
@@ -43,13 +43,13 @@ func Open(path string) (*File, error) {
 	if size > math.MaxInt {
 		return nil, fmt.Errorf("gguf: %s: file too large to map", path)
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := platform.Map(f, int(size))
 	if err != nil {
 		return nil, fmt.Errorf("gguf: mmap %s: %w", path, err)
 	}
 	g, err := Parse(data)
 	if err != nil {
-		_ = unix.Munmap(data)
+		_ = platform.Unmap(data)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	g.mapped = true
@@ -62,7 +62,7 @@ func (f *File) Close() error {
 	if !f.mapped || f.data == nil {
 		return nil
 	}
-	err := unix.Munmap(f.data)
+	err := platform.Unmap(f.data)
 	f.data = nil
 	if err != nil {
 		return fmt.Errorf("gguf: munmap: %w", err)

@@ -42,7 +42,7 @@ import (
 	"math"
 	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/orbitswarm/orbit/internal/platform"
 )
 
 // HeaderSize is the size in bytes of the checkpoint header.
@@ -322,13 +322,13 @@ func Open(path string) (*Model, error) {
 	if size > math.MaxInt {
 		return nil, fmt.Errorf("llama2c: %s: file too large to map", path)
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := platform.Map(f, int(size))
 	if err != nil {
 		return nil, fmt.Errorf("llama2c: mmap %s: %w", path, err)
 	}
 	m, err := Parse(data)
 	if err != nil {
-		_ = unix.Munmap(data)
+		_ = platform.Unmap(data)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	m.mapped = true
@@ -341,7 +341,7 @@ func (m *Model) Close() error {
 	if !m.mapped || m.data == nil {
 		return nil
 	}
-	err := unix.Munmap(m.data)
+	err := platform.Unmap(m.data)
 	m.data = nil
 	if err != nil {
 		return fmt.Errorf("llama2c: munmap: %w", err)

@@ -1,7 +1,9 @@
 // Package filelock holds advisory locks (flock(2)) on files, shared or
 // exclusive, between processes: the one file-lock helper of Orbit, used by
 // the weight store (its GC and model locks) and by orbit run (one process
-// per data directory).
+// per data directory). On Windows the locks are LockFileEx byte-range
+// locks on one byte far past any content, so that other processes can
+// still read what the holder wrote.
 package filelock
 
 import (
@@ -10,8 +12,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrHeld is wrapped by TryLock's error when another open file holds a
@@ -32,13 +32,9 @@ func TryLock(path string, exclusive bool, perm os.FileMode) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	how := unix.LOCK_SH
-	if exclusive {
-		how = unix.LOCK_EX
-	}
-	if err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB); err != nil {
+	if err := tryLock(f, exclusive); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, ErrHeld) {
 			return nil, fmt.Errorf("%w: %s", ErrHeld, path)
 		}
 		return nil, fmt.Errorf("filelock: %s: %w", path, err)
@@ -69,6 +65,6 @@ func (l *Lock) File() *os.File { return l.f }
 
 // Unlock releases the lock and closes the file.
 func (l *Lock) Unlock() error {
-	err := unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	err := unlock(l.f)
 	return errors.Join(err, l.f.Close())
 }
