@@ -20,6 +20,17 @@ const (
 	MaxThroughput
 )
 
+// ParseMode reads a mode by its name, as String writes it: "latency" or
+// "throughput".
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{MinLatency, MaxThroughput} {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("route mode %q: want latency or throughput", s)
+}
+
 // String names the mode.
 func (m Mode) String() string {
 	switch m {
@@ -29,16 +40,6 @@ func (m Mode) String() string {
 		return "throughput"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
-}
-
-// ParseMode is the inverse of Mode.String: "latency" or "throughput".
-func ParseMode(s string) (Mode, error) {
-	for _, m := range []Mode{MinLatency, MaxThroughput} {
-		if m.String() == s {
-			return m, nil
-		}
-	}
-	return 0, fmt.Errorf("route mode %q: want latency or throughput", s)
 }
 
 // MarshalText writes m as String does.

@@ -16,21 +16,9 @@ import (
 // whose single root is root. The blocks keep their CIDs, so any IPFS tool
 // can import them.
 func (s *Store) ExportCAR(ctx context.Context, root cid.Cid, out io.Writer) error {
-	m, err := s.Manifest(ctx, root)
+	cids, err := s.modelCIDs(ctx, root)
 	if err != nil {
 		return err
-	}
-	ts, err := s.allTensors(ctx, m)
-	if err != nil {
-		return err
-	}
-	cids := []cid.Cid{root}
-	cids = append(cids, m.MetadataChunks...)
-	for _, l := range m.Layers {
-		cids = append(cids, l.CID)
-	}
-	for i := range ts {
-		cids = append(cids, ts[i].Chunks...)
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
 	// A CAR v1 streams to any writer; whole CIDs tell blocks apart, as the
@@ -61,4 +49,26 @@ func (s *Store) ExportCAR(ctx context.Context, root cid.Cid, out io.Writer) erro
 		return fmt.Errorf("weights: car: %w", err)
 	}
 	return nil
+}
+
+// modelCIDs lists the blocks of model root in export order: the root
+// manifest, the metadata chunks, the layer manifests, then the chunks of
+// every tensor (a chunk held twice is listed twice).
+func (s *Store) modelCIDs(ctx context.Context, root cid.Cid) ([]cid.Cid, error) {
+	m, err := s.Manifest(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.allTensors(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	cids := append([]cid.Cid{root}, m.MetadataChunks...)
+	for _, l := range m.Layers {
+		cids = append(cids, l.CID)
+	}
+	for i := range ts {
+		cids = append(cids, ts[i].Chunks...)
+	}
+	return cids, nil
 }

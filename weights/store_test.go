@@ -487,6 +487,7 @@ func TestExportCAR(t *testing.T) {
 	if n < 4+1+1 {
 		t.Fatalf("%d blocks in the CAR", n)
 	}
+	checkCARReadBack(t, s, root, buf.Bytes())
 }
 
 // TestImportChunkLayout: every tensor is cut into chunks of exactly
