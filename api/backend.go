@@ -99,6 +99,13 @@ type GenerateRequest struct {
 	// Stop reports tokens that end the generation; they are not emitted.
 	// nil means the tokenizer's end-of-generation tokens.
 	Stop func(tok int32) bool
+	// Logits, when set, is given the model's raw logits for position pos:
+	// before each new token is chosen (pos = len(Prompt) + tokens so far)
+	// and, with PromptLogits, for prompt positions 1..len(Prompt)-1 (the
+	// prompt's scores; then MaxTokens may be 0). The slice is valid only
+	// during the call.
+	Logits       func(pos int, logits []float32)
+	PromptLogits bool
 }
 
 // Finish reasons, as in OpenAI's API.

@@ -35,21 +35,38 @@
 // # OpenAI compatibility
 //
 // Supported request fields: model (optional when the backend serves a
-// single model), prompt (a string, an array of one string, or an array of
-// token ids) or messages, max_tokens and max_completion_tokens, temperature
-// (0 to 2, default 1; 0 is greedy), top_p, seed, stop (a string or up to 16
+// single model), prompt (a string, an array of strings, an array of token
+// ids, or an array of arrays of token ids: one choice per prompt) or
+// messages, max_tokens and max_completion_tokens, temperature (0 to 2,
+// default 1; 0 is greedy), top_p, seed, stop (a string or up to 16
 // strings, cut from the output, also across token boundaries when
-// streaming), stream and stream_options.include_usage, n (only 1), and the
-// llama.cpp extensions top_k, min_p and repeat_penalty; presence_penalty
-// and frequency_penalty (-2 to 2) count the tokens of the last 64
-// positions, prompt included, as llama.cpp does. logprobs, echo,
-// best_of > 1 and suffix are refused with a 400 that says so; user and
-// other unknown fields are ignored. finish_reason is "stop" (an end-of-generation token or a stop
-// string) or "length" (max_tokens or the end of the context).
-// max_tokens defaults to 16 for completions (as OpenAI) and to the rest of
-// the context for chat completions. Completion prompts are tokenized as
-// plain text (special-token text is not parsed); chat prompts are rendered
-// with the model's template and special tokens in it are parsed.
+// streaming), stream and stream_options.include_usage, n (1 to 64 choices
+// per prompt, choice k sampled with seed+k; best_of only equal to n), and
+// the llama.cpp extensions top_k, min_p and repeat_penalty;
+// presence_penalty and frequency_penalty (-2 to 2) count the tokens of the
+// last 64 positions, prompt included, as llama.cpp does. suffix is refused
+// with a 400 that says so; user and other unknown fields are ignored.
+// finish_reason is "stop" (an end-of-generation token or a stop string) or
+// "length" (max_tokens or the end of the context). max_tokens defaults to
+// 16 for completions (as OpenAI) and to the rest of the context for chat
+// completions. Completion prompts are tokenized as plain text
+// (special-token text is not parsed); chat prompts are rendered with the
+// model's template and special tokens in it are parsed.
+//
+// # Log-probabilities
+//
+// Completions take logprobs: N (0 to 20 alternatives per token) and echo
+// (the prompt is returned before the completion, with its tokens'
+// log-probabilities: the first token's is null); chat takes logprobs: true
+// and top_logprobs: N. This is what lm-evaluation-harness's
+// local-completions needs to score prompts (echo, logprobs: 1,
+// max_tokens: 0 or 1). Log-probabilities are of the model's raw logits,
+// before temperature, penalties or truncation, computed as a log-softmax in
+// float64 with the canonical kernels.Exp and kernels.Log, so every machine
+// gives the same bits for the same logits. Tokens are given as their text,
+// "bytes:\xNN" for a part of a character; text_offset counts bytes of the
+// choice's text. When a stop string ends a choice, the token that
+// completed it keeps its entry.
 //
 // # Chat templates
 //

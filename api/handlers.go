@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/orbitswarm/orbit/engine/sample"
@@ -20,6 +21,12 @@ type job struct {
 	maxTokens int
 	params    sample.Params
 	stops     []string
+	// rec, when set, records log-probabilities: of the prompt too when
+	// promptLogits (echo). base is where the generated text starts in the
+	// choice's text (after an echoed prompt), for text offsets.
+	rec          *logprobRecorder
+	promptLogits bool
+	base         int
 }
 
 // prepare resolves the model, fills the token limit and checks the context.
@@ -73,7 +80,18 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 		Model: j.model, Prompt: j.prompt, MaxTokens: j.maxTokens, Params: j.params,
 		Stop: func(t int32) bool { return j.tok.IsEOG(t) || (t == bos && bos >= 0) },
 	}
-	res, err := s.b.Generate(ctx, req, func(t int32) error { return push(dec.Next(t)) })
+	textLen := j.base
+	if j.rec != nil {
+		req.Logits, req.PromptLogits = j.rec.logits, j.promptLogits
+	}
+	res, err := s.b.Generate(ctx, req, func(t int32) error {
+		if j.rec != nil {
+			j.rec.generated(t, textLen)
+		}
+		text := dec.Next(t)
+		textLen += len(text)
+		return push(text)
+	})
 	if err != nil {
 		return res, err
 	}
@@ -152,6 +170,27 @@ func usage(res GenerateResult) *Usage {
 	return &Usage{PromptTokens: res.PromptTokens, CompletionTokens: res.GeneratedTokens, TotalTokens: res.PromptTokens + res.GeneratedTokens}
 }
 
+// promptText decodes prompt as an echo shows it, with each token's offset
+// in the text.
+func promptText(tok *tokenizer.Tokenizer, prompt []int32) (string, []int) {
+	dec := tok.NewStreamDecoder()
+	var b strings.Builder
+	offs := make([]int, len(prompt))
+	for i, t := range prompt {
+		offs[i] = b.Len()
+		b.WriteString(dec.Next(t))
+	}
+	b.WriteString(dec.Flush())
+	return b.String(), offs
+}
+
+// choiceParams are the sampling parameters of choice k of n: the seed
+// advances by k, so the choices of one request differ when sampling.
+func choiceParams(p sample.Params, k int) sample.Params {
+	p.Seed += uint64(k)
+	return p
+}
+
 func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	data, ae := s.readBody(w, r)
@@ -169,50 +208,124 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	prompt := req.tokens
-	if !req.isToken {
-		prompt = tok.Encode(req.prompt, true, false)
-	} else {
-		for _, t := range prompt {
-			if t < 0 || (info.VocabSize > 0 && int(t) >= info.VocabSize) {
-				s.fail(w, r, nil, badRequest("prompt", "invalid_value", "token id %d is outside the vocabulary", t))
-				return
+	// Every prompt is checked before anything is generated.
+	n := req.n()
+	jobs := make([]*job, 0, len(req.batch)*n)
+	for _, item := range req.batch {
+		prompt := item.tokens
+		if !item.isToken {
+			prompt = tok.Encode(item.text, true, false)
+		} else {
+			for _, t := range prompt {
+				if t < 0 || (info.VocabSize > 0 && int(t) >= info.VocabSize) {
+					s.fail(w, r, nil, badRequest("prompt", "invalid_value", "token id %d is outside the vocabulary", t))
+					return
+				}
 			}
 		}
-	}
-	j, err := s.prepare(ctx, req.Model, prompt, tok, info, &req.Sampling, 16)
-	if err != nil {
-		s.fail(w, r, nil, err)
-		return
+		for k := range n {
+			j, err := s.prepare(ctx, req.Model, prompt, tok, info, &req.Sampling, 16)
+			if err != nil {
+				s.fail(w, r, nil, err)
+				return
+			}
+			j.params = choiceParams(j.params, k)
+			jobs = append(jobs, j)
+		}
 	}
 	id, created := newID("cmpl-"), time.Now().Unix()
-	chunk := func(text string, finish *string, u *Usage) Completion {
-		return Completion{ID: id, Object: "text_completion", Created: created, Model: j.model,
-			Choices: []CompletionChoice{{Text: text, FinishReason: finish}}, Usage: u}
+	chunk := func(idx int, text string, lp *CompletionLogprobs, finish *string, u *Usage) Completion {
+		return Completion{ID: id, Object: "text_completion", Created: created, Model: jobs[0].model,
+			Choices: []CompletionChoice{{Index: idx, Text: text, Logprobs: lp, FinishReason: finish}}, Usage: u}
+	}
+	// begin readies job idx: its echo text and its log-probability
+	// recorder (the prompt's entries get their offsets after the run).
+	begin := func(j *job) (echo string, offs []int) {
+		if req.Echo {
+			echo, offs = promptText(tok, j.prompt)
+			j.base = len(echo)
+		}
+		if req.topLogprobs >= 0 {
+			j.rec = newLogprobRecorder(req.topLogprobs, j.prompt, req.Echo)
+			j.promptLogits = req.Echo
+		}
+		return echo, offs
+	}
+	logprobs := func(j *job, offs []int, entries []lpEntry) *CompletionLogprobs {
+		if j.rec == nil {
+			return nil
+		}
+		for i := range entries {
+			if k := len(j.rec.entries) - len(entries) + i; k < len(offs) && k < len(j.prompt) {
+				entries[i].offset = offs[k]
+			}
+		}
+		return completionLogprobs(tok, entries)
+	}
+	var total Usage
+	count := func(i int, res GenerateResult) {
+		if i%n == 0 {
+			total.PromptTokens += res.PromptTokens
+		}
+		total.CompletionTokens += res.GeneratedTokens
+		total.TotalTokens = total.PromptTokens + total.CompletionTokens
 	}
 	if !req.Stream {
-		var text []byte
-		res, err := s.run(ctx, j, func(t string) error { text = append(text, t...); return nil })
-		if err != nil {
-			s.fail(w, r, nil, err)
-			return
+		out := Completion{ID: id, Object: "text_completion", Created: created, Model: jobs[0].model, Choices: []CompletionChoice{}}
+		for i, j := range jobs {
+			echo, offs := begin(j)
+			text := []byte(echo)
+			res, err := s.run(ctx, j, func(t string) error { text = append(text, t...); return nil })
+			if err != nil {
+				s.fail(w, r, nil, err)
+				return
+			}
+			count(i, res)
+			var lp *CompletionLogprobs
+			if j.rec != nil {
+				lp = logprobs(j, offs, j.rec.entries)
+			}
+			out.Choices = append(out.Choices, CompletionChoice{Index: i, Text: string(text), Logprobs: lp, FinishReason: &res.FinishReason})
 		}
-		s.writeJSON(w, http.StatusOK, chunk(string(text), &res.FinishReason, usage(res)))
+		out.Usage = &total
+		s.writeJSON(w, http.StatusOK, out)
 		return
 	}
 	ev := &sse{w: w}
-	res, err := s.run(ctx, j, func(t string) error { return ev.send(chunk(t, nil, nil)) })
-	if err != nil {
-		s.fail(w, r, ev, err)
-		return
+	for i, j := range jobs {
+		echo, offs := begin(j)
+		unsent := func() *CompletionLogprobs {
+			if j.rec == nil {
+				return nil
+			}
+			return logprobs(j, offs, j.rec.unsent())
+		}
+		first := true
+		res, err := s.run(ctx, j, func(t string) error {
+			if first && echo != "" {
+				t = echo + t
+			}
+			first = false
+			return ev.send(chunk(i, t, unsent(), nil, nil))
+		})
+		if err != nil {
+			s.fail(w, r, ev, err)
+			return
+		}
+		count(i, res)
+		var u *Usage
+		if i == len(jobs)-1 && req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+			u = &total
+		}
+		last := ""
+		if first {
+			last = echo
+		}
+		if err := ev.send(chunk(i, last, unsent(), &res.FinishReason, u)); err != nil {
+			return
+		}
 	}
-	var u *Usage
-	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		u = usage(res)
-	}
-	if err := ev.send(chunk("", &res.FinishReason, u)); err == nil {
-		_ = ev.raw([]byte("[DONE]"))
-	}
+	_ = ev.raw([]byte("[DONE]"))
 }
 
 func (s *Server) modelAndTokenizer(ctx context.Context, model string) (ModelInfo, *tokenizer.Tokenizer, error) {
@@ -252,51 +365,91 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	req.stops = append(req.stops, tmpl.StopStrings()...)
 	prompt := tok.Encode(text, true, true)
-	j, err := s.prepare(ctx, req.Model, prompt, tok, info, &req.Sampling, -1)
-	if err != nil {
-		s.fail(w, r, nil, err)
-		return
-	}
-	id, created := newID("chatcmpl-"), time.Now().Unix()
-	if !req.Stream {
-		var out []byte
-		res, err := s.run(ctx, j, func(t string) error { out = append(out, t...); return nil })
+	n := req.n()
+	jobs := make([]*job, n)
+	for k := range jobs {
+		j, err := s.prepare(ctx, req.Model, prompt, tok, info, &req.Sampling, -1)
 		if err != nil {
 			s.fail(w, r, nil, err)
 			return
 		}
-		s.writeJSON(w, http.StatusOK, ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: j.model,
-			Choices: []ChatChoice{{Message: ResponseMessage{Role: "assistant", Content: string(out)}, FinishReason: &res.FinishReason}},
-			Usage:   usage(res)})
+		j.params = choiceParams(j.params, k)
+		if req.topLogprobs >= 0 {
+			j.rec = newLogprobRecorder(req.topLogprobs, j.prompt, false)
+		}
+		jobs[k] = j
+	}
+	id, created := newID("chatcmpl-"), time.Now().Unix()
+	var total Usage
+	count := func(i int, res GenerateResult) {
+		if i == 0 {
+			total.PromptTokens = res.PromptTokens
+		}
+		total.CompletionTokens += res.GeneratedTokens
+		total.TotalTokens = total.PromptTokens + total.CompletionTokens
+	}
+	lp := func(j *job, entries []lpEntry) *ChatLogprobs {
+		if j.rec == nil {
+			return nil
+		}
+		return chatLogprobs(tok, entries)
+	}
+	if !req.Stream {
+		out := ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: jobs[0].model, Choices: []ChatChoice{}}
+		for i, j := range jobs {
+			var text []byte
+			res, err := s.run(ctx, j, func(t string) error { text = append(text, t...); return nil })
+			if err != nil {
+				s.fail(w, r, nil, err)
+				return
+			}
+			count(i, res)
+			var l *ChatLogprobs
+			if j.rec != nil {
+				l = lp(j, j.rec.entries)
+			}
+			out.Choices = append(out.Choices, ChatChoice{Index: i, Message: ResponseMessage{Role: "assistant", Content: string(text)}, Logprobs: l, FinishReason: &res.FinishReason})
+		}
+		out.Usage = &total
+		s.writeJSON(w, http.StatusOK, out)
 		return
 	}
 	ev := &sse{w: w}
-	chunk := func(d ChatDelta, finish *string) ChatChunk {
-		return ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: j.model,
-			Choices: []ChatChunkChoice{{Delta: d, FinishReason: finish}}}
+	chunk := func(idx int, d ChatDelta, l *ChatLogprobs, finish *string) ChatChunk {
+		return ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: jobs[0].model,
+			Choices: []ChatChunkChoice{{Index: idx, Delta: d, Logprobs: l, FinishReason: finish}}}
 	}
-	first := true
-	res, err := s.run(ctx, j, func(t string) error {
-		d := ChatDelta{Content: t}
-		if first {
-			d.Role, first = "assistant", false
+	for i, j := range jobs {
+		unsent := func() *ChatLogprobs {
+			if j.rec == nil {
+				return nil
+			}
+			return lp(j, j.rec.unsent())
 		}
-		return ev.send(chunk(d, nil))
-	})
-	if err != nil {
-		s.fail(w, r, ev, err)
-		return
-	}
-	last := ChatDelta{}
-	if first {
-		last.Role = "assistant"
-	}
-	if err := ev.send(chunk(last, &res.FinishReason)); err != nil {
-		return
+		first := true
+		res, err := s.run(ctx, j, func(t string) error {
+			d := ChatDelta{Content: t}
+			if first {
+				d.Role, first = "assistant", false
+			}
+			return ev.send(chunk(i, d, unsent(), nil))
+		})
+		if err != nil {
+			s.fail(w, r, ev, err)
+			return
+		}
+		count(i, res)
+		last := ChatDelta{}
+		if first {
+			last.Role = "assistant"
+		}
+		if err := ev.send(chunk(i, last, unsent(), &res.FinishReason)); err != nil {
+			return
+		}
 	}
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		if err := ev.send(ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: j.model,
-			Choices: []ChatChunkChoice{}, Usage: usage(res)}); err != nil {
+		if err := ev.send(ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: jobs[0].model,
+			Choices: []ChatChunkChoice{}, Usage: &total}); err != nil {
 			return
 		}
 	}

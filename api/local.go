@@ -182,7 +182,7 @@ func (b *LocalBackend) Generate(ctx context.Context, req GenerateRequest, emit f
 		return res, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	res.PromptTokens = len(req.Prompt)
-	if req.MaxTokens == 0 {
+	if req.MaxTokens == 0 && !(req.PromptLogits && req.Logits != nil) {
 		res.FinishReason = FinishLength
 		return res, nil
 	}
@@ -205,7 +205,7 @@ func (b *LocalBackend) Generate(ctx context.Context, req GenerateRequest, emit f
 	if stop == nil {
 		stop = m.Tokenizer.IsEOG
 	}
-	opt := engine.GenerateOptions{MaxTokens: req.MaxTokens, Stop: stop}
+	opt := engine.GenerateOptions{MaxTokens: req.MaxTokens, Stop: stop, Logits: req.Logits, PromptLogits: req.PromptLogits}
 	if !sampler.Greedy() {
 		opt.Sampler = sampler
 	}

@@ -26,7 +26,20 @@ type CompletionRequest struct {
 	prompt  string
 	tokens  []int32
 	isToken bool
+	// batch holds every prompt of the request (prompt, tokens and isToken
+	// are its first).
+	batch []promptItem
 }
+
+// promptItem is one prompt of a completion request: text, or token ids.
+type promptItem struct {
+	text    string
+	tokens  []int32
+	isToken bool
+}
+
+// maxChoices caps the choices of one request: prompts times n.
+const maxChoices = 64
 
 // ChatRequest is the body of POST /v1/chat/completions.
 type ChatRequest struct {
@@ -65,6 +78,9 @@ type Sampling struct {
 	TopLogprobs *int            `json:"top_logprobs,omitempty"`
 
 	stops []string
+	// topLogprobs is how many alternatives each token's log-probability
+	// comes with; -1 when no log-probabilities were asked for.
+	topLogprobs int
 }
 
 // apiError is an error in OpenAI's shape with its HTTP status.
@@ -151,12 +167,6 @@ func jsonKind(k string) string {
 	return k
 }
 
-// isNullish reports whether a raw JSON value is absent, null, false or 0.
-func isNullish(r json.RawMessage) bool {
-	s := strings.TrimSpace(string(r))
-	return s == "" || s == "null" || s == "false" || s == "0"
-}
-
 // stringOrStrings parses a string or an array of strings.
 func stringOrStrings(r json.RawMessage, param string) ([]string, error) {
 	if t := strings.TrimSpace(string(r)); t == "" || t == "null" {
@@ -175,11 +185,8 @@ func stringOrStrings(r json.RawMessage, param string) ([]string, error) {
 
 // validate checks the sampling fields and fills stops.
 func (s *Sampling) validate() error {
-	if s.N != nil && *s.N != 1 {
-		return badRequest("n", "unsupported_value", "n must be 1: one choice per request is supported")
-	}
-	if !isNullish(s.Logprobs) || (s.TopLogprobs != nil && *s.TopLogprobs != 0) {
-		return badRequest("logprobs", "unsupported_parameter", "logprobs are not supported by this server")
+	if s.N != nil && (*s.N < 1 || *s.N > maxChoices) {
+		return badRequest("n", "invalid_value", "n must be between 1 and %d, got %d", maxChoices, *s.N)
 	}
 	for _, f := range []struct {
 		name string
@@ -220,6 +227,59 @@ func (s *Sampling) validate() error {
 		return badRequest("stop", "invalid_value", "at most %d stop strings, got %d", maxStops, len(stops))
 	}
 	s.stops = stops
+	return nil
+}
+
+// n is the number of choices asked for.
+func (s *Sampling) n() int {
+	if s.N == nil {
+		return 1
+	}
+	return *s.N
+}
+
+// completionLogprobs reads /v1/completions' logprobs: null, or the number
+// of alternatives (0 to maxTopLogprobs) per token.
+func (s *Sampling) completionLogprobs() error {
+	s.topLogprobs = -1
+	if t := strings.TrimSpace(string(s.Logprobs)); t == "" || t == "null" {
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(s.Logprobs, &n); err != nil {
+		return badRequest("logprobs", "invalid_type", "logprobs must be an integer (the alternatives per token, 0 to %d) or null", maxTopLogprobs)
+	}
+	if n < 0 || n > maxTopLogprobs {
+		return badRequest("logprobs", "invalid_value", "logprobs must be between 0 and %d, got %d", maxTopLogprobs, n)
+	}
+	s.topLogprobs = n
+	return nil
+}
+
+// chatLogprobs reads /v1/chat/completions' logprobs (a boolean) and
+// top_logprobs (0 to maxTopLogprobs, only with logprobs).
+func (s *Sampling) chatLogprobs() error {
+	s.topLogprobs = -1
+	on := false
+	if t := strings.TrimSpace(string(s.Logprobs)); t != "" && t != "null" {
+		if err := json.Unmarshal(s.Logprobs, &on); err != nil {
+			return badRequest("logprobs", "invalid_type", "logprobs must be a boolean")
+		}
+	}
+	if s.TopLogprobs != nil {
+		if *s.TopLogprobs < 0 || *s.TopLogprobs > maxTopLogprobs {
+			return badRequest("top_logprobs", "invalid_value", "top_logprobs must be between 0 and %d, got %d", maxTopLogprobs, *s.TopLogprobs)
+		}
+		if !on && *s.TopLogprobs > 0 {
+			return badRequest("top_logprobs", "invalid_value", "top_logprobs needs logprobs: true")
+		}
+	}
+	if on {
+		s.topLogprobs = 0
+		if s.TopLogprobs != nil {
+			s.topLogprobs = *s.TopLogprobs
+		}
+	}
 	return nil
 }
 
@@ -274,43 +334,72 @@ func ParseCompletionRequest(data []byte) (*CompletionRequest, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
+	if err := r.completionLogprobs(); err != nil {
+		return nil, err
+	}
 	switch {
-	case r.Echo:
-		return nil, badRequest("echo", "unsupported_parameter", "echo is not supported by this server")
-	case r.BestOf != nil && *r.BestOf != 1:
-		return nil, badRequest("best_of", "unsupported_value", "best_of must be 1")
+	case r.BestOf != nil && *r.BestOf != 1 && *r.BestOf != r.n():
+		return nil, badRequest("best_of", "unsupported_value", "best_of must be 1 (or equal n): choices are not ranked")
 	case r.Suffix != "":
 		return nil, badRequest("suffix", "unsupported_parameter", "suffix is not supported by this server")
 	}
-	p := bytes.TrimSpace(r.Prompt)
+	batch, err := parsePrompts(r.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	if len(batch)*r.n() > maxChoices {
+		return nil, badRequest("n", "invalid_value", "%d prompts times n=%d is more than %d choices", len(batch), r.n(), maxChoices)
+	}
+	r.batch = batch
+	r.prompt, r.tokens, r.isToken = batch[0].text, batch[0].tokens, batch[0].isToken
+	return &r, nil
+}
+
+// parsePrompts reads a completion's prompt: a string, an array of strings,
+// an array of token ids, or an array of arrays of token ids. An absent
+// prompt is one empty prompt (generation starts from BOS).
+func parsePrompts(raw json.RawMessage) ([]promptItem, error) {
+	p := bytes.TrimSpace(raw)
 	if len(p) == 0 || string(p) == "null" {
-		return &r, nil // empty prompt: generation starts from BOS
+		return []promptItem{{}}, nil
 	}
 	var s string
 	if err := json.Unmarshal(p, &s); err == nil {
-		r.prompt = s
-		return &r, nil
+		return []promptItem{{text: s}}, nil
 	}
 	var ss []string
 	if err := json.Unmarshal(p, &ss); err == nil {
 		if len(ss) == 0 {
 			return nil, badRequest("prompt", "invalid_value", "prompt must not be an empty array")
 		}
-		if len(ss) != 1 {
-			return nil, badRequest("prompt", "unsupported_value", "prompt must be one string; batches of %d prompts are not supported", len(ss))
+		out := make([]promptItem, len(ss))
+		for i, s := range ss {
+			out[i] = promptItem{text: s}
 		}
-		r.prompt = ss[0]
-		return &r, nil
+		return out, nil
 	}
 	var ids []int32
 	if err := json.Unmarshal(p, &ids); err == nil {
 		if len(ids) == 0 {
 			return nil, badRequest("prompt", "invalid_value", "prompt must not be an empty array")
 		}
-		r.tokens, r.isToken = ids, true
-		return &r, nil
+		return []promptItem{{tokens: ids, isToken: true}}, nil
 	}
-	return nil, badRequest("prompt", "invalid_type", "prompt must be a string, an array of one string, or an array of token ids")
+	var idss [][]int32
+	if err := json.Unmarshal(p, &idss); err == nil {
+		if len(idss) == 0 {
+			return nil, badRequest("prompt", "invalid_value", "prompt must not be an empty array")
+		}
+		out := make([]promptItem, len(idss))
+		for i, ids := range idss {
+			if len(ids) == 0 {
+				return nil, badRequest("prompt", "invalid_value", "prompt %d is an empty array of token ids", i)
+			}
+			out[i] = promptItem{tokens: ids, isToken: true}
+		}
+		return out, nil
+	}
+	return nil, badRequest("prompt", "invalid_type", "prompt must be a string, an array of strings, an array of token ids or an array of such arrays")
 }
 
 // ParseChatRequest decodes and validates a /v1/chat/completions body.
@@ -320,6 +409,9 @@ func ParseChatRequest(data []byte) (*ChatRequest, []ChatMessage, error) {
 		return nil, nil, err
 	}
 	if err := r.validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := r.chatLogprobs(); err != nil {
 		return nil, nil, err
 	}
 	if len(r.Messages) == 0 {

@@ -49,6 +49,16 @@ func runOpenAINodeClient(t *testing.T, node string, b api.Backend, reference fun
 			FinishReason string    `json:"finish_reason"`
 			Usage        api.Usage `json:"usage"`
 		}
+		Echo struct {
+			Text     string
+			Logprobs api.CompletionLogprobs
+			Usage    api.Usage
+		}
+		ChatLogprobs []struct {
+			Index    int
+			Text     string
+			Logprobs api.ChatLogprobs
+		} `json:"chat_logprobs"`
 		Models       []string
 		UnknownModel struct {
 			Status  int
@@ -77,5 +87,37 @@ func runOpenAINodeClient(t *testing.T, node string, b api.Backend, reference fun
 	}
 	if res.UnknownModel.Status != 404 {
 		t.Errorf("unknown model: %+v", res.UnknownModel)
+	}
+	// The log-probabilities the client read are the server's (whose
+	// values TestEchoLogprobs checks against the engine).
+	var direct api.Completion
+	postJSONKey(t, ts.URL, "node-test-key", "/v1/completions", map[string]any{"model": testModelID, "prompt": prompt, "echo": true, "logprobs": 1, "max_tokens": 0, "temperature": 0}, &direct)
+	e := res.Echo
+	if e.Text != prompt || e.Usage.PromptTokens != len(e.Logprobs.TokenLogprobs) || e.Logprobs.TokenLogprobs[0] != nil || e.Usage.CompletionTokens != 0 {
+		t.Errorf("echo: %+v", e)
+	}
+	if got, want := e.Logprobs, *direct.Choices[0].Logprobs; len(got.TokenLogprobs) != len(want.TokenLogprobs) {
+		t.Errorf("echo logprobs %+v, want %+v", got, want)
+	} else {
+		for i := 1; i < len(want.TokenLogprobs); i++ {
+			if *got.TokenLogprobs[i] != *want.TokenLogprobs[i] || got.Tokens[i] != want.Tokens[i] || got.TextOffset[i] != want.TextOffset[i] {
+				t.Errorf("echo token %d: %q %v @%d, want %q %v @%d", i, got.Tokens[i], *got.TokenLogprobs[i], got.TextOffset[i], want.Tokens[i], *want.TokenLogprobs[i], want.TextOffset[i])
+			}
+		}
+	}
+	if len(res.ChatLogprobs) != 2 || res.ChatLogprobs[1].Index != 1 || res.ChatLogprobs[0].Text != res.ChatLogprobs[1].Text {
+		t.Errorf("chat with n=2 at temperature 0: %+v", res.ChatLogprobs)
+	}
+	for _, c := range res.ChatLogprobs {
+		var text string
+		for _, tl := range c.Logprobs.Content {
+			text += tl.Token
+			if len(tl.TopLogprobs) != 2 || tl.TopLogprobs[0].Token != tl.Token {
+				t.Errorf("chat token %+v", tl)
+			}
+		}
+		if text != c.Text || len(c.Logprobs.Content) == 0 {
+			t.Errorf("chat choice %d: tokens %q, text %q", c.Index, text, c.Text)
+		}
 	}
 }

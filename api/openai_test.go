@@ -34,10 +34,21 @@ func TestParseCompletionRequest(t *testing.T) {
 			return p.Seed == uint64(1<<64-3) && p.Temperature == 0.5 && p.TopK == 40 && p.Validate() == nil
 		}},
 		{"malformed", `{"prompt":`, "malformed JSON", nil},
-		{"logprobs 5", `{"logprobs":5}`, "logprobs are not supported", nil},
-		{"echo", `{"echo":true}`, "echo is not supported", nil},
+		{"logprobs 5", `{"logprobs":5}`, "", func(r *CompletionRequest) bool { return r.topLogprobs == 5 }},
+		{"no logprobs", `{}`, "", func(r *CompletionRequest) bool { return r.topLogprobs == -1 }},
+		{"logprobs 21", `{"logprobs":21}`, "logprobs must be between 0 and 20", nil},
+		{"logprobs true", `{"logprobs":true}`, "logprobs must be an integer", nil},
+		{"echo", `{"echo":true,"logprobs":1,"max_tokens":0}`, "", func(r *CompletionRequest) bool { return r.Echo && r.topLogprobs == 1 }},
 		{"best_of", `{"best_of":3}`, "best_of", nil},
-		{"n", `{"n":4}`, "n must be 1", nil},
+		{"best_of n", `{"best_of":3,"n":3}`, "", nil},
+		{"n", `{"n":4}`, "", func(r *CompletionRequest) bool { return r.n() == 4 }},
+		{"n 0", `{"n":0}`, "n must be between 1 and 64", nil},
+		{"too many choices", `{"prompt":["a","b","c"],"n":30}`, "more than 64 choices", nil},
+		{"string batch", `{"prompt":["a","b"]}`, "", func(r *CompletionRequest) bool { return len(r.batch) == 2 && r.batch[1].text == "b" }},
+		{"token batch", `{"prompt":[[1,2],[3]]}`, "", func(r *CompletionRequest) bool {
+			return len(r.batch) == 2 && r.batch[1].isToken && r.batch[1].tokens[0] == 3 && r.isToken
+		}},
+		{"empty token batch", `{"prompt":[[1],[]]}`, "empty array", nil},
 		{"empty id array", `{"prompt":[]}`, "empty array", nil},
 		{"mixed array", `{"prompt":["a",1]}`, "prompt must be", nil},
 		{"NaN-ish temperature", `{"temperature":1e400}`, "", nil}, // overflow is a JSON error: checked below
@@ -67,6 +78,33 @@ func TestParseCompletionRequest(t *testing.T) {
 				t.Fatalf("unexpected parse: %+v", r)
 			}
 		})
+	}
+}
+
+func TestParseChatLogprobs(t *testing.T) {
+	for _, tc := range []struct {
+		body    string
+		top     int
+		wantErr string
+	}{
+		{`{"messages":[{"role":"user","content":"a"}]}`, -1, ""},
+		{`{"messages":[{"role":"user","content":"a"}],"logprobs":false}`, -1, ""},
+		{`{"messages":[{"role":"user","content":"a"}],"logprobs":true}`, 0, ""},
+		{`{"messages":[{"role":"user","content":"a"}],"logprobs":true,"top_logprobs":5}`, 5, ""},
+		{`{"messages":[{"role":"user","content":"a"}],"top_logprobs":0}`, -1, ""},
+		{`{"messages":[{"role":"user","content":"a"}],"top_logprobs":3}`, 0, "top_logprobs needs logprobs: true"},
+		{`{"messages":[{"role":"user","content":"a"}],"logprobs":true,"top_logprobs":21}`, 0, "between 0 and 20"},
+		{`{"messages":[{"role":"user","content":"a"}],"logprobs":1}`, 0, "logprobs must be a boolean"},
+	} {
+		r, _, err := ParseChatRequest([]byte(tc.body))
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: %v, want %q", tc.body, err, tc.wantErr)
+			}
+		case err != nil || r.topLogprobs != tc.top:
+			t.Errorf("%s: %v, top %d, want %d", tc.body, err, r.topLogprobs, tc.top)
+		}
 	}
 }
 

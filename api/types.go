@@ -23,12 +23,44 @@ type Completion struct {
 	Usage   *Usage             `json:"usage,omitempty"`
 }
 
-// CompletionChoice is the one choice of a Completion.
+// CompletionChoice is a choice of a Completion.
 type CompletionChoice struct {
-	Index        int     `json:"index"`
-	Text         string  `json:"text"`
-	Logprobs     any     `json:"logprobs"` // always null
-	FinishReason *string `json:"finish_reason"`
+	Index        int                 `json:"index"`
+	Text         string              `json:"text"`
+	Logprobs     *CompletionLogprobs `json:"logprobs"` // null unless asked for
+	FinishReason *string             `json:"finish_reason"`
+}
+
+// CompletionLogprobs are a completion's log-probabilities (request field
+// logprobs: N): per token its text, its log-probability (null for the
+// first token of an echoed prompt, which nothing predicts), the N most
+// likely tokens at its position with theirs, and its offset in the text.
+type CompletionLogprobs struct {
+	Tokens        []string             `json:"tokens"`
+	TokenLogprobs []*float64           `json:"token_logprobs"`
+	TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+	TextOffset    []int                `json:"text_offset"`
+}
+
+// ChatLogprobs are a chat completion's log-probabilities (request fields
+// logprobs: true, top_logprobs: N).
+type ChatLogprobs struct {
+	Content []ChatTokenLogprob `json:"content"`
+}
+
+// ChatTokenLogprob is one token of ChatLogprobs.
+type ChatTokenLogprob struct {
+	Token       string       `json:"token"`
+	Logprob     float64      `json:"logprob"`
+	Bytes       []int        `json:"bytes"`
+	TopLogprobs []TopLogprob `json:"top_logprobs"`
+}
+
+// TopLogprob is one of the most likely tokens at a position.
+type TopLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes"`
 }
 
 // ChatCompletion is the response of /v1/chat/completions.
@@ -41,11 +73,11 @@ type ChatCompletion struct {
 	Usage   *Usage       `json:"usage,omitempty"`
 }
 
-// ChatChoice is the one choice of a ChatCompletion.
+// ChatChoice is a choice of a ChatCompletion.
 type ChatChoice struct {
 	Index        int             `json:"index"`
 	Message      ResponseMessage `json:"message"`
-	Logprobs     any             `json:"logprobs"`
+	Logprobs     *ChatLogprobs   `json:"logprobs"` // null unless asked for
 	FinishReason *string         `json:"finish_reason"`
 }
 
@@ -69,10 +101,10 @@ type ChatChunk struct {
 
 // ChatChunkChoice is the choice of a ChatChunk.
 type ChatChunkChoice struct {
-	Index        int       `json:"index"`
-	Delta        ChatDelta `json:"delta"`
-	Logprobs     any       `json:"logprobs"`
-	FinishReason *string   `json:"finish_reason"`
+	Index        int           `json:"index"`
+	Delta        ChatDelta     `json:"delta"`
+	Logprobs     *ChatLogprobs `json:"logprobs"`
+	FinishReason *string       `json:"finish_reason"`
 }
 
 // ChatDelta is the new part of the assistant's message.

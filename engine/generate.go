@@ -17,6 +17,13 @@ type GenerateOptions struct {
 	Stop func(tok int32) bool
 	// PrefillChunk caps the rows of one prefill call (default 256).
 	PrefillChunk int
+	// Logits, when set, is given the model's logits for position pos (the
+	// distribution of the token there, before any sampling changes them):
+	// for each new token, just before it is chosen, and with PromptLogits
+	// for every prompt position after the first (the prompt's scores).
+	// The slice is valid only during the call.
+	Logits       func(pos int, logits []float32)
+	PromptLogits bool
 }
 
 // Stats reports what a generation did and how long it took.
@@ -83,6 +90,21 @@ func (m *Model) Generate(ctx context.Context, sess *Session, prompt []int32, opt
 		if err := m.Forward(ctx, xs, rows); err != nil {
 			return st, err
 		}
+		if opt.PromptLogits && opt.Logits != nil {
+			all := make([]float32, len(part)*vocab)
+			if err := m.Head(xs, len(part), all); err != nil {
+				return st, err
+			}
+			for r := range part {
+				if pos := off + r + 1; pos < len(prompt) {
+					opt.Logits(pos, all[r*vocab:(r+1)*vocab])
+				}
+			}
+			if off+len(part) == len(prompt) {
+				copy(logits, all[(len(part)-1)*vocab:])
+			}
+			continue
+		}
 		if off+len(part) == len(prompt) {
 			if err := m.Head(xs[(len(part)-1)*dim:], 1, logits); err != nil {
 				return st, err
@@ -94,6 +116,9 @@ func (m *Model) Generate(ctx context.Context, sess *Session, prompt []int32, opt
 	start = time.Now()
 	x = x[:dim]
 	for st.GeneratedTokens < opt.MaxTokens {
+		if opt.Logits != nil {
+			opt.Logits(len(prompt)+st.GeneratedTokens, logits)
+		}
 		var tok int32
 		if opt.Sampler == nil {
 			tok = sample.Argmax(logits)

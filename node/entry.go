@@ -91,6 +91,9 @@ type genOptions struct {
 	// planned one (tests pin routes the planner would not choose); it
 	// must cover the model's blocks in order. Failovers plan as usual.
 	route []RouteHop
+	// logits and promptLogits are GenerateHooks.Logits and PromptLogits.
+	logits       func(pos int, logits []float32)
+	promptLogits bool
 }
 
 func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, opt genOptions) (Stats, error) {
@@ -153,6 +156,21 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 		if err != nil {
 			return g.stats(st), err
 		}
+		if opt.logits != nil && opt.promptLogits {
+			all := make([]float32, len(part)*vocab)
+			if err := m.Head(out, len(part), all); err != nil {
+				return g.stats(st), err
+			}
+			for r := range part {
+				if p := off + r + 1; p < len(prompt) {
+					opt.logits(p, all[r*vocab:(r+1)*vocab])
+				}
+			}
+			if off+len(part) == len(prompt) {
+				copy(logits, all[(len(part)-1)*vocab:])
+			}
+			continue
+		}
 		if off+len(part) == len(prompt) {
 			if err := m.Head(out[(len(part)-1)*dim:], 1, logits); err != nil {
 				return g.stats(st), err
@@ -165,6 +183,9 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 	x := make([]float32, dim)
 	pos := len(prompt)
 	for st.GeneratedTokens < maxTokens {
+		if opt.logits != nil {
+			opt.logits(len(prompt)+st.GeneratedTokens, logits)
+		}
 		var tok int32
 		if sampler == nil || sampler.Greedy() {
 			tok = sample.Argmax(logits)

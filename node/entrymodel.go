@@ -88,7 +88,25 @@ func ShortID(p peer.ID) string { return shortID(p) }
 // round trip of every step: the server, the blocks it ran and the time.
 func (n *Node) GenerateObserved(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler,
 	stop func(int32) bool, emit func(int32) error, observe func(server peer.ID, span sharding.Span, roundTrip time.Duration)) (Stats, error) {
-	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: observe})
+	return n.GenerateWith(ctx, modelID, prompt, maxTokens, sampler, stop, emit, GenerateHooks{Observe: observe})
+}
+
+// GenerateHooks are the optional callbacks of GenerateWith.
+type GenerateHooks struct {
+	// Observe is told each hop's round trip of every step.
+	Observe func(server peer.ID, span sharding.Span, roundTrip time.Duration)
+	// Logits is given the logits of position pos as engine's
+	// GenerateOptions.Logits: before each new token is chosen and, with
+	// PromptLogits, for every prompt position after the first (the last
+	// hop's output rows of the prompt go through the head).
+	Logits       func(pos int, logits []float32)
+	PromptLogits bool
+}
+
+// GenerateWith is Generate with hooks.
+func (n *Node) GenerateWith(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler,
+	stop func(int32) bool, emit func(int32) error, h GenerateHooks) (Stats, error) {
+	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: h.Observe, logits: h.Logits, promptLogits: h.PromptLogits})
 }
 
 // PlanRoute returns the route a generation of model would take now.

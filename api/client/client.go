@@ -208,6 +208,8 @@ type Sampling struct {
 	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
 	Seed             *int64   `json:"seed,omitempty"`
 	Stop             []string `json:"stop,omitempty"`
+	// N asks for N choices (each with its Index).
+	N *int `json:"n,omitempty"`
 }
 
 // CompletionRequest is a /v1/completions request.

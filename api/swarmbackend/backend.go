@@ -1,7 +1,7 @@
 // Package swarmbackend is the HTTP API's backend over a swarm node: an
 // api.Backend whose generations run through the swarm with the node as
 // their entry. It adapts the node's own methods (EntryModel, Tokenizer,
-// GenerateObserved, PlanRoute, SwarmView, Transfers) to the API's types,
+// GenerateWith, PlanRoute, SwarmView, Transfers) to the API's types,
 // so that the node does not depend on the HTTP API.
 package swarmbackend
 
@@ -269,7 +269,7 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 		return res, fmt.Errorf("%w: %w", api.ErrBadRequest, err)
 	}
 	res.PromptTokens = len(req.Prompt)
-	if req.MaxTokens == 0 {
+	if req.MaxTokens == 0 && !(req.PromptLogits && req.Logits != nil) {
 		res.FinishReason = api.FinishLength
 		return res, nil
 	}
@@ -288,16 +288,16 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 	m := b.opt.Metrics
 	m.AddGeneration()
 	stopped := false
-	st, err := b.n.GenerateObserved(ctx, id, req.Prompt, req.MaxTokens, sampler, stop, func(tok int32) error {
+	st, err := b.n.GenerateWith(ctx, id, req.Prompt, req.MaxTokens, sampler, stop, func(tok int32) error {
 		m.AddTokens(1)
 		if err := emit(tok); err != nil {
 			stopped = errors.Is(err, api.ErrStop)
 			return err
 		}
 		return nil
-	}, func(p peer.ID, span sharding.Span, d time.Duration) {
+	}, node.GenerateHooks{Observe: func(p peer.ID, span sharding.Span, d time.Duration) {
 		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", node.ShortID(p), span.Start, span.End), d)
-	})
+	}, Logits: req.Logits, PromptLogits: req.PromptLogits})
 	m.AddPromptTokens(st.PromptTokens)
 	m.AddRouteEvents(st.Failovers, st.Relayed)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode

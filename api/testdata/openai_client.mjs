@@ -51,6 +51,23 @@ const chat = await client.chat.completions.create({
 });
 out.chat = { text: chat.choices[0].message.content, finish_reason: chat.choices[0].finish_reason, usage: chat.usage };
 
+// lm-evaluation-harness's local-completions log-likelihood request: the
+// prompt echoed with its tokens' log-probabilities, nothing generated.
+const scored = await client.completions.create({ model, prompt, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
+out.echo = { text: scored.choices[0].text, logprobs: scored.choices[0].logprobs, usage: scored.usage };
+
+// Chat with logprobs, top_logprobs and two choices.
+const lchat = await client.chat.completions.create({
+  model,
+  messages: [{ role: "user", content: prompt }],
+  max_tokens: 6,
+  temperature: 0,
+  logprobs: true,
+  top_logprobs: 2,
+  n: 2,
+});
+out.chat_logprobs = lchat.choices.map((c) => ({ index: c.index, text: c.message.content, logprobs: c.logprobs }));
+
 // Model listing and an error the client turns into an exception.
 const models = await client.models.list();
 out.models = models.data.map((m) => m.id);
