@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
-	"github.com/orbitswarm/orbit/engine/kernels"
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
@@ -28,7 +27,7 @@ func newSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dt, err := kernels.ParseDType(typ)
+			dt, mixed, err := synth.ParseType(typ)
 			if err != nil {
 				return err
 			}
@@ -41,12 +40,13 @@ func newSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return synth.WriteFile(out, synth.Options{Shape: sh, Type: dt, Vocab: vocab, Seed: seed, Layers: layers})
+			return synth.WriteFile(out, synth.Options{Shape: sh, Type: dt, Mixed: mixed, Vocab: vocab, Seed: seed, Layers: layers})
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&shape, "shape", "tiny", "model shape: "+strings.Join(names, ", "))
-	fl.StringVar(&typ, "type", "q8_0", "weight type: f32, f16, q8_0, q4_0")
+	fl.StringVar(&typ, "type", "q8_0", "weight type: "+strings.Join(synth.TypeNames(), ", ")+
+		" (q4_k_m: q4_k with q6_k where llama.cpp's Q4_K_M puts it; k-quants need rows of whole 256-element blocks, others fall back to q8_0)")
 	fl.StringVar(&vocabPath, "vocab", "", "GGUF file whose tokenizer to use")
 	fl.StringVarP(&out, "output", "o", "", "output GGUF path")
 	fl.Uint64Var(&seed, "seed", 1, "random seed of the weights")

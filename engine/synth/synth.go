@@ -58,6 +58,8 @@ const maxContext = 8192
 // Shapes returns the predefined shapes:
 //
 //	tiny        llama, dim 64, hidden 192, 4 layers, 4 heads, 2 KV heads, ctx 512, tied
+//	small       llama, dim 256, hidden 768, 4 layers, 4 heads, 2 KV heads, ctx 2048, tied:
+//	            the smallest shape whose matrices are whole k-quant super-blocks
 //	llama-1b    Llama 3.2 1B: dim 2048, hidden 8192, 16 layers, 32/8 heads, tied
 //	llama-8b    Llama 3 8B: dim 4096, hidden 14336, 32 layers, 32/8 heads, untied
 //	qwen2-0.5b  Qwen2 0.5B: dim 896, hidden 4864, 24 layers, 14/2 heads, QKV bias, tied
@@ -67,6 +69,8 @@ const maxContext = 8192
 func Shapes() []Shape {
 	return []Shape{
 		{Name: "tiny", Arch: "llama", Dim: 64, Hidden: 192, Layers: 4, Heads: 4, KVHeads: 2, Context: 512,
+			RopeBase: 10000, Eps: 1e-5, TiedEmbeddings: true},
+		{Name: "small", Arch: "llama", Dim: 256, Hidden: 768, Layers: 4, Heads: 4, KVHeads: 2, Context: 2048,
 			RopeBase: 10000, Eps: 1e-5, TiedEmbeddings: true},
 		{Name: "llama-1b", Arch: "llama", Dim: 2048, Hidden: 8192, Layers: 16, Heads: 32, KVHeads: 8, Context: min(131072, maxContext),
 			RopeBase: 500000, Eps: 1e-5, TiedEmbeddings: true},
@@ -124,6 +128,11 @@ type Options struct {
 	// a multiple of the type's block size is stored as q8_0 (if the row
 	// length allows) or f16, as llama.cpp's quantizer falls back.
 	Type kernels.DType
+	// Mixed gives some matrices more bits, as llama.cpp's Q4_K_M recipe
+	// does; only with Type Q4_K. The output matrix (token_embd when the
+	// head is tied), and attn_v and ffn_down of the first and last eighth
+	// of the blocks and of every third block between them, are Q6_K.
+	Mixed bool
 	// Vocab is the tokenizer; the model's vocabulary size is len(Tokens).
 	Vocab *tokenizer.Vocab
 	// Seed determines every weight.
@@ -209,28 +218,49 @@ func Tensors(opt Options) ([]Tensor, error) {
 	if !opt.Type.Valid() {
 		return nil, fmt.Errorf("synth: unsupported weight type %v", opt.Type)
 	}
+	if opt.Mixed && opt.Type != kernels.Q4_K {
+		return nil, fmt.Errorf("synth: a mixed model is q4_k (q4_k_m), not %v", opt.Type)
+	}
 	vocab := uint64(len(opt.Vocab.Tokens))
 	dim, hidden, kv := uint64(s.Dim), uint64(s.Hidden), uint64(s.KVDim())
 	var ts []Tensor
-	matrix := func(name string, cols, rows uint64) {
-		ts = append(ts, Tensor{Name: name, Dims: []uint64{cols, rows}, Type: matrixType(opt.Type, int(cols)),
+	// more is the type of the matrices a mix gives more bits.
+	more := opt.Type
+	if opt.Mixed {
+		more = kernels.Q6_K
+	}
+	typed := func(name string, cols, rows uint64, t kernels.DType) {
+		ts = append(ts, Tensor{Name: name, Dims: []uint64{cols, rows}, Type: matrixType(t, int(cols)),
 			Std: float32(1 / math.Sqrt(float64(cols)))})
 	}
+	matrix := func(name string, cols, rows uint64) { typed(name, cols, rows, opt.Type) }
 	norm := func(name string) {
 		ts = append(ts, Tensor{Name: name, Dims: []uint64{dim}, Type: kernels.F32, Const: 1})
 	}
 	bias := func(name string, n uint64) {
 		ts = append(ts, Tensor{Name: name, Dims: []uint64{n}, Type: kernels.F32, Std: 0.02})
 	}
-	matrix("token_embd.weight", dim, vocab)
+	if s.TiedEmbeddings {
+		typed("token_embd.weight", dim, vocab, more)
+	} else {
+		matrix("token_embd.weight", dim, vocab)
+	}
 	for i := 0; i < s.Layers; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
+		blockMore := opt.Type
+		if moreBits(i, s.Layers) {
+			blockMore = more
+		}
 		norm(p + "attn_norm.weight")
 		for _, qkv := range []struct {
 			name string
 			out  uint64
 		}{{"attn_q", dim}, {"attn_k", kv}, {"attn_v", kv}} {
-			matrix(p+qkv.name+".weight", dim, qkv.out)
+			t := opt.Type
+			if qkv.name == "attn_v" {
+				t = blockMore
+			}
+			typed(p+qkv.name+".weight", dim, qkv.out, t)
 			if s.QKVBias {
 				bias(p+qkv.name+".bias", qkv.out)
 			}
@@ -238,14 +268,53 @@ func Tensors(opt Options) ([]Tensor, error) {
 		matrix(p+"attn_output.weight", dim, dim)
 		norm(p + "ffn_norm.weight")
 		matrix(p+"ffn_gate.weight", dim, hidden)
-		matrix(p+"ffn_down.weight", hidden, dim)
+		typed(p+"ffn_down.weight", hidden, dim, blockMore)
 		matrix(p+"ffn_up.weight", dim, hidden)
 	}
 	norm("output_norm.weight")
 	if !s.TiedEmbeddings {
-		matrix("output.weight", dim, vocab)
+		typed("output.weight", dim, vocab, more)
 	}
 	return ts, nil
+}
+
+// moreBits reports whether block i of n is one that llama.cpp's k-quant
+// mixes give more bits: the first and last eighth, and every third block
+// between them.
+func moreBits(i, n int) bool {
+	return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2
+}
+
+// ParseType reads a weight type as orbit synth takes it: a kernels.DType
+// name ("q8_0", "q4_k", ...) or "q4_k_m", Q4_K mixed with Q6_K
+// (Options.Mixed), case-insensitively.
+func ParseType(s string) (t kernels.DType, mixed bool, err error) {
+	if strings.EqualFold(strings.TrimSpace(s), "q4_k_m") {
+		return kernels.Q4_K, true, nil
+	}
+	t, err = kernels.ParseDType(s)
+	if err != nil {
+		return 0, false, fmt.Errorf("synth: weight type %q: want one of %s", s, strings.Join(TypeNames(), ", "))
+	}
+	return t, false, nil
+}
+
+// TypeNames lists the names ParseType takes: every weight type the engine
+// runs, then the mixes.
+func TypeNames() []string {
+	var names []string
+	for _, t := range kernels.Types() {
+		names = append(names, t.String())
+	}
+	return append(names, "q4_k_m")
+}
+
+// TypeName is the name ParseType reads back as (t, mixed).
+func TypeName(t kernels.DType, mixed bool) string {
+	if mixed && t == kernels.Q4_K {
+		return "q4_k_m"
+	}
+	return t.String()
 }
 
 // matrixType is t, or the fallback used when rows of length n are not a

@@ -70,6 +70,7 @@ func TestShapes(t *testing.T) {
 		params  float64 // approximate, in billions
 	}{
 		{"tiny", 32000, 16, 0.002245},
+		{"small", 32000, 64, 0.01134},
 		{"llama-1b", 128256, 64, 1.236},
 		{"llama-8b", 128256, 128, 8.030},
 		{"qwen2-0.5b", 151936, 64, 0.494},
@@ -453,5 +454,123 @@ func BenchmarkStream(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A q4_k_m model is q4_k with q6_k where llama.cpp's Q4_K_M recipe puts
+// it: the tied output (token_embd), and attn_v and ffn_down of the blocks
+// use_more_bits picks (for 8 blocks: 0, 3, 6 and 7).
+func TestMixed(t *testing.T) {
+	s, err := ShapeByName("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 512-token vocabulary keeps the embedding small.
+	vocab, err := tokenizer.LoadLlama2C("../../../shared/models/tok512.bin", 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Dim, s.Hidden = 256, 256
+	f, err := gguf.Parse(write(t, Options{Shape: s, Type: kernels.Q4_K, Mixed: true, Vocab: vocab, Seed: 2, Layers: 8}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := map[int]bool{0: true, 3: true, 6: true, 7: true}
+	want := map[string]kernels.DType{"token_embd.weight": kernels.Q6_K, "output_norm.weight": kernels.F32}
+	for i := 0; i < 8; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		for _, n := range []string{"attn_q", "attn_k", "attn_output", "ffn_gate", "ffn_up"} {
+			want[p+n+".weight"] = kernels.Q4_K
+		}
+		for _, n := range []string{"attn_v", "ffn_down"} {
+			want[p+n+".weight"] = kernels.Q4_K
+			if more[i] {
+				want[p+n+".weight"] = kernels.Q6_K
+			}
+		}
+		want[p+"attn_norm.weight"], want[p+"ffn_norm.weight"] = kernels.F32, kernels.F32
+	}
+	if len(f.Tensors) != len(want) {
+		t.Errorf("%d tensors, want %d", len(f.Tensors), len(want))
+	}
+	for name, wt := range want {
+		ti, ok := f.Tensor(name)
+		if !ok || kernels.DType(ti.Type) != wt {
+			t.Errorf("%s: %v, want %v", name, ti, wt)
+		}
+	}
+	if ft, err := f.Int("general.file_type"); err != nil || ft != 15 {
+		t.Errorf("file type %d (%v), want 15 (Q4_K_M)", ft, err)
+	}
+	checkValues(t, f, "blk.3.ffn_down.weight", 1/math.Sqrt(256), 1)
+	checkValues(t, f, "blk.4.ffn_down.weight", 1/math.Sqrt(256), 1)
+	// Untied, the output is the q6_k matrix and token_embd stays q4_k.
+	s.TiedEmbeddings = false
+	f, err = gguf.Parse(write(t, Options{Shape: s, Type: kernels.Q4_K, Mixed: true, Vocab: vocab, Seed: 2, Layers: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wt := range map[string]kernels.DType{"token_embd.weight": kernels.Q4_K, "output.weight": kernels.Q6_K, "blk.0.attn_v.weight": kernels.Q6_K} {
+		if ti, ok := f.Tensor(name); !ok || kernels.DType(ti.Type) != wt {
+			t.Errorf("untied: %s: %v, want %v", name, ti, wt)
+		}
+	}
+	if _, err := Tensors(Options{Shape: s, Type: kernels.Q8_0, Mixed: true, Vocab: vocab}); err == nil {
+		t.Error("a mixed q8_0 model was accepted")
+	}
+}
+
+// The k-quant types need rows of whole 256-element super-blocks: the small
+// shape has them, so every matrix is of the asked type.
+func TestSmallEveryType(t *testing.T) {
+	s, err := ShapeByName("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := loadSPM(t)
+	for _, typ := range kernels.Types() {
+		ts, err := Tensors(Options{Shape: s, Type: typ, Vocab: vocab})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range ts {
+			if len(x.Dims) == 2 && x.Type != typ {
+				t.Errorf("%v: %s is %v", typ, x.Name, x.Type)
+			}
+		}
+	}
+}
+
+func TestParseType(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		typ   kernels.DType
+		mixed bool
+		ok    bool
+	}{
+		{"q8_0", kernels.Q8_0, false, true},
+		{"BF16", kernels.BF16, false, true},
+		{"q4_k", kernels.Q4_K, false, true},
+		{"q6_k", kernels.Q6_K, false, true},
+		{"Q4_K_M", kernels.Q4_K, true, true},
+		{"q5_k_m", 0, false, false},
+		{"", 0, false, false},
+	} {
+		typ, mixed, err := ParseType(tc.in)
+		if (err == nil) != tc.ok || typ != tc.typ || mixed != tc.mixed {
+			t.Errorf("ParseType(%q) = %v, %v, %v", tc.in, typ, mixed, err)
+		}
+		if err == nil && !strings.EqualFold(TypeName(typ, mixed), tc.in) {
+			t.Errorf("TypeName(%v, %v) = %q, want %q", typ, mixed, TypeName(typ, mixed), tc.in)
+		}
+	}
+	names := TypeNames()
+	for _, n := range names {
+		if _, _, err := ParseType(n); err != nil {
+			t.Errorf("TypeNames lists %q, which ParseType refuses: %v", n, err)
+		}
+	}
+	if len(names) != len(kernels.Types())+1 {
+		t.Errorf("TypeNames() = %v", names)
 	}
 }

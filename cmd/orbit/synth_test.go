@@ -1,0 +1,64 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/synth"
+)
+
+// TestSynthEveryType: orbit synth writes a model of every weight type the
+// engine runs (and the q4_k_m mix) with its matrices in that type, and
+// orbit generate runs it.
+func TestSynthEveryType(t *testing.T) {
+	// aidreams260K's 512-token vocabulary keeps the embedding small.
+	vocab := filepath.Join(shared, "models", "aidreams260K.gguf")
+	for _, tc := range []struct {
+		typ      string
+		matrix   kernels.DType // blk.0.attn_q.weight
+		embd     kernels.DType // token_embd.weight (the tied head)
+		fileType int64
+	}{
+		{"f32", kernels.F32, kernels.F32, 0},
+		{"f16", kernels.F16, kernels.F16, 1},
+		{"bf16", kernels.BF16, kernels.BF16, 32},
+		{"q8_0", kernels.Q8_0, kernels.Q8_0, 7},
+		{"q4_0", kernels.Q4_0, kernels.Q4_0, 2},
+		{"q4_k", kernels.Q4_K, kernels.Q4_K, 15},
+		{"q6_k", kernels.Q6_K, kernels.Q6_K, 18},
+		{"q4_k_m", kernels.Q4_K, kernels.Q6_K, 15},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), tc.typ+".gguf")
+			if _, errOut, err := run(t, "synth", "--shape", "small", "--layers", "2", "--type", tc.typ, "--seed", "3", "--vocab", vocab, "-o", out); err != nil {
+				t.Fatalf("synth: %v\n%s", err, errOut)
+			}
+			f, err := gguf.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for name, want := range map[string]kernels.DType{"blk.0.attn_q.weight": tc.matrix, "blk.1.ffn_gate.weight": tc.matrix, "token_embd.weight": tc.embd} {
+				if ti, ok := f.Tensor(name); !ok || kernels.DType(ti.Type) != want {
+					t.Errorf("%s: %v, want %v", name, ti, want)
+				}
+			}
+			if ft, err := f.Int("general.file_type"); err != nil || ft != tc.fileType {
+				t.Errorf("general.file_type %d (%v), want %d", ft, err, tc.fileType)
+			}
+			text, errOut, err := run(t, "generate", "--model", out, "--prompt", "Once upon", "-n", "6", "--temperature", "0")
+			if err != nil {
+				t.Fatalf("generate: %v\n%s", err, errOut)
+			}
+			if !strings.HasPrefix(text, "Once upon") || len(text) <= len("Once upon\n") {
+				t.Errorf("generate printed %q", text)
+			}
+		})
+	}
+	if _, _, err := run(t, "synth", "--type", "q5_k", "--vocab", vocab, "-o", filepath.Join(t.TempDir(), "x.gguf")); err == nil || !strings.Contains(err.Error(), strings.Join(synth.TypeNames(), ", ")) {
+		t.Errorf("unknown type: %v", err)
+	}
+}
