@@ -25,6 +25,8 @@ import (
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/internal/filelock"
+	"github.com/orbitswarm/orbit/internal/netcount"
+	"github.com/orbitswarm/orbit/internal/sysmem"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
@@ -143,112 +145,41 @@ func parseSpan(s string) (sharding.Span, error) {
 	return span, nil
 }
 
+// runSettings are the flags of orbit run checked and parsed, before
+// anything starts.
+type runSettings struct {
+	route   sharding.Mode
+	enc     protocol.Encoding
+	sampler *sample.Sampler
+	apiKey  string
+	serve   node.ServeOptions
+}
+
 func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 	ctx := cmd.Context()
 	status := runstatus.NewWriter(cmd.OutOrStdout(), f.statusJSON)
 	log := slog.Default()
-	routeMode, err := sharding.ParseMode(f.route)
-	if err != nil {
-		return fmt.Errorf("--route: %w", err)
-	}
-	enc, err := protocol.ParseEncoding(f.encoding)
+	set, err := parseRunFlags(f)
 	if err != nil {
 		return err
 	}
-	sampler, err := sample.New(f.params)
-	if err != nil {
-		return err
-	}
-	key := f.apiKey
-	if key == "" {
-		key = os.Getenv("ORBIT_API_KEY")
-	}
-	if !f.noAPI {
-		if err := api.CheckListenAddr(f.apiAddr, key); err != nil {
-			return err
-		}
-	}
-	storeDir := f.dataDir
-	if storeDir == "" {
-		storeDir = weightsDefaultDataDir()
-	}
-	// One node per data directory: a second would share its identity key
-	// (the swarm would see one peer at two addresses).
-	unlock, err := lockRunDir(storeDir)
+	storeDir, store, unlock, err := openRunStore(f.dataDir, log)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	store, err := weights.Open(storeDir, log)
+	mets := metrics.New()
+	// The extension's context lasts until runRun returns, not just until
+	// the signal: the bench may still cut or heal while the node drains.
+	extCtx, stopExt := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopExt()
+	cfg, err := runNodeConfig(extCtx, f, set, storeDir, store, mets, status, ext, log)
 	if err != nil {
 		return err
 	}
-	mets := metrics.New()
-	cfg := node.Config{
-		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
-		KVCacheBytes: f.kvCacheMiB << 20, Encoding: enc, Version: version, Store: store, Metrics: mets, Logger: log,
-		RebalanceInterval: f.rebalance, RouteMode: routeMode,
-	}
-	if f.rebalance <= 0 || f.blocks != "" {
-		cfg.RebalanceInterval = -1 // a span given by hand stays put
-	}
-	// The swarm's bytes in and out feed orbit_network_bytes_total.
-	cfg.WrapHost = countNetworkBytes(mets)
-	if ext.wrapHost != nil {
-		// Until runRun returns, not just until the signal: the bench may
-		// still cut or heal while the node drains.
-		extCtx, stopExt := context.WithCancel(context.WithoutCancel(ctx))
-		defer stopExt()
-		wrap, err := ext.wrapHost(extCtx, f.dataDir, status, log)
-		if err != nil {
-			return err
-		}
-		if wrap != nil {
-			count := cfg.WrapHost
-			cfg.WrapHost = func(h host.Host) host.Host { return wrap(count(h)) }
-		}
-	}
-	if f.psk != "" {
-		if cfg.PSK, err = node.LoadPSK(f.psk); err != nil {
-			return err
-		}
-	}
-	for _, s := range f.allow {
-		p, err := peer.Decode(s)
-		if err != nil {
-			return fmt.Errorf("--allow-peer %q: %w", s, err)
-		}
-		cfg.AllowPeers = append(cfg.AllowPeers, p)
-	}
-	opt := node.ServeOptions{MaxBlocks: f.maxBlocks, Entry: f.entry || f.prompt != "" || !f.noAPI}
-	opt.MemoryBudget = int64(f.memoryMiB) << 20
-	if opt.MemoryBudget <= 0 {
-		opt.MemoryBudget = defaultMemoryBudget()
-	}
-	if f.blocks == "none" {
-		if !opt.Entry {
-			return fmt.Errorf("--blocks none serves nothing: it needs the API, --entry or --prompt")
-		}
-		opt.NoBlocks = true
-	} else if f.blocks != "" {
-		if opt.Blocks, err = parseSpan(f.blocks); err != nil {
-			return err
-		}
-	}
-	var gf *gguf.File
-	var root cid.Cid
-	switch {
-	case f.model == "":
-		// Picked from the swarm once the node has joined it.
-	case strings.HasPrefix(f.model, ollamaPrefix):
-		dir := weights.OllamaDir(os.Getenv)
-		if root, err = weightsImportOllama(cmd, store, dir, strings.TrimPrefix(f.model, ollamaPrefix), ""); err != nil {
-			return fmt.Errorf("--model %s: %w", f.model, err)
-		}
-	default:
-		if gf, root, err = resolveModel(store, f.model); err != nil {
-			return err
-		}
+	gf, root, err := openRunModel(cmd, store, f.model)
+	if err != nil {
+		return err
 	}
 	if gf != nil {
 		defer gf.Close()
@@ -261,76 +192,229 @@ func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 		return err
 	}
 	defer n.Close()
-
 	// The API starts before the model is imported or fetched, so that
-	// progress shows there too. It runs until the node has drained, not
-	// until the signal.
-	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopAPI()
-	apiURL := ""           // off
-	var apiDone chan error // nil without an API: never ready
-	if !f.noAPI {
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", f.apiAddr)
-		if err != nil {
-			return fmt.Errorf("api: listen: %w", err)
-		}
-		srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{Metrics: mets, Logger: log}), api.Options{APIKey: key, Metrics: mets, Logger: log, CORSOrigins: f.corsOrigins})
-		apiURL = "http://" + ln.Addr().String()
-		apiDone = make(chan error, 1)
-		go func() { apiDone <- srv.Serve(apiCtx, ln) }()
-	}
-
-	if gf != nil {
-		root, err = n.Import(ctx, gf, f.model, weights.ImportOptions{})
-		gf.Close()
-		if err != nil {
-			return err
-		}
-	}
-	if f.model == "" {
-		if root, err = pickModel(ctx, cmd, n, f.wait); err != nil {
-			return err
-		}
-	}
-	src, err := n.StoreSource(root)
+	// progress shows there too.
+	a, err := startRunAPI(ctx, n, f, set.apiKey, mets, log)
 	if err != nil {
 		return err
 	}
-	st, err := n.Serve(ctx, src, opt)
+	defer a.stop()
+	src, st, err := serveRunModel(ctx, cmd, n, gf, root, f, set.serve)
 	if err != nil {
 		return err
 	}
-
 	var addrs []string
 	for _, a := range n.Addrs() {
 		addrs = append(addrs, a.String())
 	}
 	_ = status.Ready(runstatus.Ready{Peer: n.ID().String(), Addrs: addrs, Model: st.Model, Start: st.Span.Start, End: st.Span.End,
-		Throughput: st.Throughput, Peers: len(n.Host().Network().Peers()), API: apiURL})
-
+		Throughput: st.Throughput, Peers: len(n.Host().Network().Peers()), API: a.url})
 	if f.prompt != "" {
-		err := runPrompt(ctx, cmd, n, src, st, f, sampler)
-		stopAPI()
-		if apiDone != nil {
-			<-apiDone
-		}
+		err := runPrompt(ctx, cmd, n, src, st, f, set.sampler)
+		a.stop()
+		a.wait()
 		return err
 	}
+	return drainRun(ctx, n, f.drain, a, status, log)
+}
+
+// openRunStore takes the data directory (--data-dir, or the default) for
+// this process and opens its weight store. One node per data directory: a
+// second would share its identity key (the swarm would see one peer at two
+// addresses).
+func openRunStore(dataDir string, log *slog.Logger) (dir string, store *weights.Store, unlock func(), err error) {
+	dir = dataDir
+	if dir == "" {
+		dir = weightsDefaultDataDir()
+	}
+	if unlock, err = lockRunDir(dir); err != nil {
+		return "", nil, nil, err
+	}
+	if store, err = weights.Open(dir, log); err != nil {
+		unlock()
+		return "", nil, nil, err
+	}
+	return dir, store, unlock, nil
+}
+
+// parseRunFlags checks and parses the flags of orbit run.
+func parseRunFlags(f *runFlags) (runSettings, error) {
+	var set runSettings
+	var err error
+	if set.route, err = sharding.ParseMode(f.route); err != nil {
+		return set, fmt.Errorf("--route: %w", err)
+	}
+	if set.enc, err = protocol.ParseEncoding(f.encoding); err != nil {
+		return set, err
+	}
+	if set.sampler, err = sample.New(f.params); err != nil {
+		return set, err
+	}
+	set.apiKey = f.apiKey
+	if set.apiKey == "" {
+		set.apiKey = os.Getenv("ORBIT_API_KEY")
+	}
+	if !f.noAPI {
+		if err := api.CheckListenAddr(f.apiAddr, set.apiKey); err != nil {
+			return set, err
+		}
+	}
+	set.serve = node.ServeOptions{MaxBlocks: f.maxBlocks, Entry: f.entry || f.prompt != "" || !f.noAPI}
+	set.serve.MemoryBudget = int64(f.memoryMiB) << 20
+	if set.serve.MemoryBudget <= 0 {
+		set.serve.MemoryBudget = sysmem.DefaultBudget()
+	}
+	if f.blocks == "none" {
+		if !set.serve.Entry {
+			return set, fmt.Errorf("--blocks none serves nothing: it needs the API, --entry or --prompt")
+		}
+		set.serve.NoBlocks = true
+	} else if f.blocks != "" {
+		if set.serve.Blocks, err = parseSpan(f.blocks); err != nil {
+			return set, err
+		}
+	}
+	return set, nil
+}
+
+// runNodeConfig is the node's configuration: its host counts the swarm's
+// bytes into orbit_network_bytes_total (and is wrapped by the extension's,
+// set up with ctx), a private swarm's key and allowed peers.
+func runNodeConfig(ctx context.Context, f *runFlags, set runSettings, storeDir string, store *weights.Store, mets *metrics.Metrics,
+	status *runstatus.Writer, ext runExtension, log *slog.Logger) (node.Config, error) {
+	cfg := node.Config{
+		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
+		KVCacheBytes: f.kvCacheMiB << 20, Encoding: set.enc, Version: version, Store: store, Metrics: mets, Logger: log,
+		RebalanceInterval: f.rebalance, RouteMode: set.route,
+	}
+	if f.rebalance <= 0 || f.blocks != "" {
+		cfg.RebalanceInterval = -1 // a span given by hand stays put
+	}
+	cfg.WrapHost = netcount.WrapHost(mets.AddNetworkBytes)
+	if ext.wrapHost != nil {
+		wrap, err := ext.wrapHost(ctx, f.dataDir, status, log)
+		if err != nil {
+			return cfg, err
+		}
+		if wrap != nil {
+			count := cfg.WrapHost
+			cfg.WrapHost = func(h host.Host) host.Host { return wrap(count(h)) }
+		}
+	}
+	if f.psk != "" {
+		var err error
+		if cfg.PSK, err = node.LoadPSK(f.psk); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range f.allow {
+		p, err := peer.Decode(s)
+		if err != nil {
+			return cfg, fmt.Errorf("--allow-peer %q: %w", s, err)
+		}
+		cfg.AllowPeers = append(cfg.AllowPeers, p)
+	}
+	return cfg, nil
+}
+
+// openRunModel resolves --model before the node starts: ollama:NAME is
+// imported from the ollama store, a GGUF file opened for the node to
+// import, a name or CID looked up in the store; none ("") is picked from
+// the swarm later.
+func openRunModel(cmd *cobra.Command, store *weights.Store, model string) (*gguf.File, cid.Cid, error) {
+	switch {
+	case model == "":
+		return nil, cid.Undef, nil
+	case strings.HasPrefix(model, ollamaPrefix):
+		dir := weights.OllamaDir(os.Getenv)
+		root, err := weightsImportOllama(cmd, store, dir, strings.TrimPrefix(model, ollamaPrefix), "")
+		if err != nil {
+			return nil, cid.Undef, fmt.Errorf("--model %s: %w", model, err)
+		}
+		return nil, root, nil
+	}
+	return resolveModel(store, model)
+}
+
+// runAPI is the node's HTTP API while it runs: it runs until the node has
+// drained (stop), not until the signal.
+type runAPI struct {
+	url  string     // "" without an API
+	done chan error // the server's end; nil without an API (never ready)
+	stop context.CancelFunc
+}
+
+// wait waits for the API server to end after stop, returning its error.
+func (a *runAPI) wait() error {
+	if a.done == nil {
+		return nil
+	}
+	return <-a.done
+}
+
+// startRunAPI serves the OpenAI-compatible and node API over the swarm on
+// --api, unless --no-api.
+func startRunAPI(ctx context.Context, n *node.Node, f *runFlags, key string, mets *metrics.Metrics, log *slog.Logger) (*runAPI, error) {
+	apiCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a := &runAPI{stop: stop}
+	if f.noAPI {
+		return a, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", f.apiAddr)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("api: listen: %w", err)
+	}
+	srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{Metrics: mets, Logger: log}),
+		api.Options{APIKey: key, Metrics: mets, Logger: log, CORSOrigins: f.corsOrigins})
+	a.url = "http://" + ln.Addr().String()
+	a.done = make(chan error, 1)
+	go func() { a.done <- srv.Serve(apiCtx, ln) }()
+	return a, nil
+}
+
+// serveRunModel imports the opened GGUF file (gf) or picks a model from
+// the swarm (no --model), then serves its span.
+func serveRunModel(ctx context.Context, cmd *cobra.Command, n *node.Node, gf *gguf.File, root cid.Cid, f *runFlags,
+	opt node.ServeOptions) (*node.StoreSource, node.ModelStatus, error) {
+	var err error
+	if gf != nil {
+		root, err = n.Import(ctx, gf, f.model, weights.ImportOptions{})
+		gf.Close()
+		if err != nil {
+			return nil, node.ModelStatus{}, err
+		}
+	}
+	if f.model == "" {
+		if root, err = pickModel(ctx, cmd, n, f.wait); err != nil {
+			return nil, node.ModelStatus{}, err
+		}
+	}
+	src, err := n.StoreSource(root)
+	if err != nil {
+		return nil, node.ModelStatus{}, err
+	}
+	st, err := n.Serve(ctx, src, opt)
+	return src, st, err
+}
+
+// drainRun waits for the signal (ctx) or the API's failure, then stops
+// taking sessions, lets the running ones finish (up to drain) and stops
+// the API.
+func drainRun(ctx context.Context, n *node.Node, drain time.Duration, a *runAPI, status *runstatus.Writer, log *slog.Logger) error {
 	select {
 	case <-ctx.Done():
-	case err := <-apiDone:
+	case err := <-a.done:
 		return err // the API server failed
 	}
 	_ = status.Stopping()
-	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
 	left := n.Drain(dctx)
 	cancel()
-	stopAPI()
-	if apiDone != nil {
-		if err := <-apiDone; err != nil {
-			log.Warn("api", "err", err)
-		}
+	a.stop()
+	if err := a.wait(); err != nil {
+		log.Warn("api", "err", err)
 	}
 	_ = status.Stopped(runstatus.Stopped{SessionsCut: left})
 	return nil
@@ -455,22 +539,6 @@ func waitCoverage(ctx context.Context, n *node.Node, model string, wait time.Dur
 		case <-tick.C:
 		}
 	}
-}
-
-// defaultMemoryBudget is 60% of the memory the kernel reports available
-// (0, no cap, when it cannot be read).
-func defaultMemoryBudget() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		var kb int64
-		if _, err := fmt.Sscanf(line, "MemAvailable: %d kB", &kb); err == nil {
-			return kb << 10 * 6 / 10
-		}
-	}
-	return 0
 }
 
 // runLockFile, in a data directory, is held (flock) by the orbit run

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/runstatus"
 )
 
@@ -359,4 +360,15 @@ func TestRunProcesses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "default", "identity.key")); err != nil {
 		t.Fatalf("no identity key in the default data directory: %v", err)
 	}
+}
+
+// metricNetworkBytes reads orbit_network_bytes_total from /metrics text.
+func metricNetworkBytes(text string) (in, out int64, err error) {
+	s, err := metrics.ParseText(strings.NewReader(text))
+	if err != nil {
+		return 0, 0, err
+	}
+	vin, _ := s.Value("orbit_network_bytes_total", "direction", "in")
+	vout, _ := s.Value("orbit_network_bytes_total", "direction", "out")
+	return int64(vin), int64(vout), nil
 }

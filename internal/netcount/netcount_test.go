@@ -1,4 +1,4 @@
-package main
+package netcount
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func TestCountNetworkBytes(t *testing.T) {
 	t.Cleanup(func() { mn.Close() })
 	hs := mn.Hosts()
 	m := metrics.New()
-	self, other := countNetworkBytes(m)(hs[0]), hs[1]
+	self, other := WrapHost(m.AddNetworkBytes)(hs[0]), hs[1]
 
 	// reply reads the request (up to the writer's CloseWrite), then
 	// answers n bytes.
@@ -114,20 +114,11 @@ func networkBytes(t *testing.T, m *metrics.Metrics) (in, out int64) {
 	if err := m.WritePrometheus(&b); err != nil {
 		t.Fatal(err)
 	}
-	in, out, err := metricNetworkBytes(b.String())
+	sc, err := metrics.ParseText(strings.NewReader(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in, out
-}
-
-// metricNetworkBytes reads orbit_network_bytes_total from /metrics text.
-func metricNetworkBytes(text string) (in, out int64, err error) {
-	s, err := metrics.ParseText(strings.NewReader(text))
-	if err != nil {
-		return 0, 0, err
-	}
-	vin, _ := s.Value("orbit_network_bytes_total", "direction", "in")
-	vout, _ := s.Value("orbit_network_bytes_total", "direction", "out")
-	return int64(vin), int64(vout), nil
+	vin, _ := sc.Value("orbit_network_bytes_total", "direction", "in")
+	vout, _ := sc.Value("orbit_network_bytes_total", "direction", "out")
+	return int64(vin), int64(vout)
 }
