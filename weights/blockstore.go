@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -120,7 +121,12 @@ func (b *blockstore) putVerified(c cid.Cid, data []byte) error {
 		return err
 	}
 	if st, err := os.Stat(p); err == nil && st.Size() == int64(len(data)) {
-		return nil
+		// Stored already (by an earlier import, or one stopped midway):
+		// kept when its bytes are data, replaced when they were damaged,
+		// so that importing a file again repairs the store.
+		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
 	}
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

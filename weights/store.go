@@ -721,6 +721,73 @@ func (s *Store) Verify(ctx context.Context, root cid.Cid) (VerifyReport, error) 
 	return rep, errors.Join(errs...)
 }
 
+// liveSet returns the blocks the named models reference (their root and
+// layer manifests, metadata and tensor chunks) and the named roots.
+func (s *Store) liveSet(ctx context.Context) (map[cid.Cid]bool, map[string]bool, error) {
+	aliases, err := s.readAliases()
+	if err != nil {
+		return nil, nil, err
+	}
+	live := map[cid.Cid]bool{}
+	roots := map[string]bool{}
+	for _, v := range aliases {
+		root, err := cid.Decode(v)
+		if err != nil {
+			continue
+		}
+		roots[root.String()] = true
+		live[root] = true
+		m, err := s.Manifest(ctx, root)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
+				continue
+			}
+			return nil, nil, err
+		}
+		for _, c := range m.MetadataChunks {
+			live[c] = true
+		}
+		ts := append([]Tensor(nil), m.Tensors...)
+		for _, ref := range m.Layers {
+			live[ref.CID] = true
+			if l, err := s.Layer(ctx, ref.CID); err == nil {
+				ts = append(ts, l.Tensors...)
+			}
+		}
+		for i := range ts {
+			for _, c := range ts[i].Chunks {
+				live[c] = true
+			}
+		}
+	}
+	return live, roots, nil
+}
+
+// OrphanReport counts the blocks no named model references.
+type OrphanReport struct {
+	Blocks int
+	Bytes  int64
+}
+
+// Orphans counts the blocks no named model references: what an import or
+// fetch stopped midway (or running now) left, which GC removes and which
+// an import of the same file reuses.
+func (s *Store) Orphans(ctx context.Context) (OrphanReport, error) {
+	var rep OrphanReport
+	live, _, err := s.liveSet(ctx)
+	if err != nil {
+		return rep, err
+	}
+	err = s.blocks.each(ctx, func(c cid.Cid, size int64) error {
+		if !live[c] {
+			rep.Blocks++
+			rep.Bytes += size
+		}
+		return nil
+	})
+	return rep, err
+}
+
 // GCReport is the outcome of GC.
 type GCReport struct {
 	Removed int   // blocks removed
@@ -738,41 +805,9 @@ func (s *Store) GC(ctx context.Context) (GCReport, error) {
 		return rep, err
 	}
 	defer unlock()
-	aliases, err := s.readAliases()
+	live, roots, err := s.liveSet(ctx)
 	if err != nil {
 		return rep, err
-	}
-	live := map[cid.Cid]bool{}
-	roots := map[string]bool{}
-	for _, v := range aliases {
-		root, err := cid.Decode(v)
-		if err != nil {
-			continue
-		}
-		roots[root.String()] = true
-		live[root] = true
-		m, err := s.Manifest(ctx, root)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
-				continue
-			}
-			return rep, err
-		}
-		for _, c := range m.MetadataChunks {
-			live[c] = true
-		}
-		ts := append([]Tensor(nil), m.Tensors...)
-		for _, ref := range m.Layers {
-			live[ref.CID] = true
-			if l, err := s.Layer(ctx, ref.CID); err == nil {
-				ts = append(ts, l.Tensors...)
-			}
-		}
-		for i := range ts {
-			for _, c := range ts[i].Chunks {
-				live[c] = true
-			}
-		}
 	}
 	err = s.blocks.each(ctx, func(c cid.Cid, size int64) error {
 		if live[c] {

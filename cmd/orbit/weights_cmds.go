@@ -323,7 +323,12 @@ func newWeightsVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify [MODEL]",
 		Short: "Re-hash every stored block of a model (of every model without MODEL); corrupt blocks are reported and removed",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Verify re-hashes every stored block of MODEL, or of every model without
+MODEL, removes corrupt ones (a fetch, or importing the file again, puts
+them back) and fails if it found any. Without MODEL it also reports blocks
+that belong to no model, such as an import stopped midway leaves ('orbit gc'
+removes them; importing the same file again reuses them).`,
+		Args: cobra.MaximumNArgs(1),
 	}
 	open := weightsDataDirFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -352,10 +357,20 @@ func newWeightsVerifyCmd() *cobra.Command {
 			}
 			if len(roots) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "no models in the store")
-				return nil
 			}
 		}
 		out := cmd.OutOrStdout()
+		if len(args) == 0 {
+			// Blocks of no model: an import or fetch stopped midway.
+			orph, err := s.Orphans(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if orph.Blocks > 0 {
+				fmt.Fprintf(out, "%d blocks (%s) belong to no model (an import or fetch stopped midway, or running now): 'orbit gc' removes them; importing the same file again reuses them\n",
+					orph.Blocks, humanize.IBytes(uint64(orph.Bytes)))
+			}
+		}
 		var errs []error
 		for _, root := range roots {
 			start := time.Now()
