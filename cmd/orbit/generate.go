@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"time"
@@ -147,18 +148,25 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 		return err
 	}
 	if verbose {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(stderr, "model: %s, %s, %d blocks, dim %d, vocab %d, %s of weights per token\n",
-			f.model, cfg.Arch, cfg.Layers, cfg.Dim, cfg.VocabSize, humanize.IBytes(uint64(lm.model.WeightBytes())))
-		fmt.Fprintf(stderr, "threads: %d, kernels: %s, load: %v\n", pool.Workers(), kernels.Active(), load.Round(time.Millisecond))
-		fmt.Fprintf(stderr, "prefill: %d tokens in %v (%.1f tokens/s)\n", st.PromptTokens, st.Prefill.Round(time.Microsecond), st.PrefillTokensPerSecond())
-		fmt.Fprintf(stderr, "decode: %d tokens in %v (%.2f tokens/s)\n", st.GeneratedTokens, st.Decode.Round(time.Microsecond), st.DecodeTokensPerSecond())
-		if rss, ok := residentBytes(); ok {
-			fmt.Fprintf(stderr, "resident memory: %s (Go heap %s)\n", humanize.IBytes(uint64(rss)), humanize.IBytes(ms.HeapAlloc))
-		}
+		printGenerateStats(stderr, f.model, lm.model, pool, load, st)
 	}
 	return nil
+}
+
+// printGenerateStats is generate's --verbose report: the model, the
+// kernels, the load time, prefill and decode rates and the memory used.
+func printGenerateStats(w io.Writer, name string, m *engine.Model, pool *kernels.Pool, load time.Duration, st engine.Stats) {
+	cfg := m.Config
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(w, "model: %s, %s, %d blocks, dim %d, vocab %d, %s of weights per token\n",
+		name, cfg.Arch, cfg.Layers, cfg.Dim, cfg.VocabSize, humanize.IBytes(uint64(m.WeightBytes())))
+	fmt.Fprintf(w, "threads: %d, kernels: %s, load: %v\n", pool.Workers(), kernels.Active(), load.Round(time.Millisecond))
+	fmt.Fprintf(w, "prefill: %d tokens in %v (%.1f tokens/s)\n", st.PromptTokens, st.Prefill.Round(time.Microsecond), st.PrefillTokensPerSecond())
+	fmt.Fprintf(w, "decode: %d tokens in %v (%.2f tokens/s)\n", st.GeneratedTokens, st.Decode.Round(time.Microsecond), st.DecodeTokensPerSecond())
+	if rss, ok := residentBytes(); ok {
+		fmt.Fprintf(w, "resident memory: %s (Go heap %s)\n", humanize.IBytes(uint64(rss)), humanize.IBytes(ms.HeapAlloc))
+	}
 }
 
 // residentBytes reads the process's resident set size from /proc.
