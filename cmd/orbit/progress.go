@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
 
 	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/internal/progress"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/weights"
 )
@@ -82,12 +82,10 @@ func transferLine(t api.Transfer) string {
 	}
 	switch {
 	case t.Running():
-		const width = 20
 		frac := 0.0
 		if t.TotalBytes > 0 {
 			frac = min(1, float64(t.DoneBytes)/float64(t.TotalBytes))
 		}
-		n := int(frac * width)
 		total, eta := "?", "--"
 		if t.TotalBytes > 0 {
 			total = humanize.IBytes(uint64(t.TotalBytes))
@@ -95,8 +93,7 @@ func transferLine(t api.Transfer) string {
 		if t.ETASeconds > 0 {
 			eta = seconds(t.ETASeconds).String()
 		}
-		return fmt.Sprintf("%s [%s%s] %5.1f%% %s / %s  %s/s  ETA %s", what, strings.Repeat("=", n), strings.Repeat(" ", width-n),
-			frac*100, humanize.IBytes(uint64(t.DoneBytes)), total, humanize.IBytes(uint64(t.BytesPerSecond)), eta)
+		return what + " " + progress.Bar(frac, 20) + " " + bytesStatus(frac, t.DoneBytes, total, t.BytesPerSecond, eta)
 	case t.Phase == "failed":
 		return fmt.Sprintf("%s failed after %s: %s", what, humanize.IBytes(uint64(t.DoneBytes)), t.Error)
 	default:
@@ -111,4 +108,10 @@ func seconds(s float64) time.Duration {
 		return d.Round(time.Second)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// bytesStatus is the status beside a bar of a transfer: "25.0% 2.0 MiB /
+// 8.0 MiB  1.0 MiB/s  ETA 6s".
+func bytesStatus(frac float64, done int64, total string, rate float64, eta string) string {
+	return fmt.Sprintf("%5.1f%% %s / %s  %s/s  ETA %s", frac*100, humanize.IBytes(uint64(done)), total, humanize.IBytes(uint64(rate)), eta)
 }

@@ -73,8 +73,7 @@ func weightsProgressBar(w io.Writer, label string) (update func(weights.Progress
 		if d := p.ETA(); d > 0 {
 			eta = d.Round(time.Second).String()
 		}
-		fmt.Fprint(w, progress.Line(label, frac, fmt.Sprintf("%5.1f%% %s / %s  %s/s  ETA %s   ", frac*100,
-			humanize.IBytes(uint64(p.Done)), humanize.IBytes(uint64(p.Total)), humanize.IBytes(uint64(p.Rate)), eta)))
+		fmt.Fprint(w, progress.Line(label, frac, bytesStatus(frac, p.Done, humanize.IBytes(uint64(p.Total)), p.Rate, eta)+"   "))
 	}
 	done = func() {
 		mu.Lock()

@@ -14,18 +14,21 @@ import (
 // Width is the number of cells of a bar.
 const Width = 30
 
-// Line is one drawing of a bar at frac (clamped to [0, 1]): a carriage
-// return, the label and a space when there is a label, the bar, a space
-// and the status.
+// Bar draws frac (clamped to [0, 1]) as a bar of width cells:
+// "[=====     ]".
+func Bar(frac float64, width int) string {
+	n := int(min(1, max(0, frac)) * float64(width))
+	return "[" + strings.Repeat("=", n) + strings.Repeat(" ", width-n) + "]"
+}
+
+// Line is one drawing of a bar of Width cells at frac, redrawn in place on
+// a terminal: a carriage return, the label and a space when there is a
+// label, the bar, a space and the status.
 func Line(label string, frac float64, status string) string {
-	n := int(min(1, max(0, frac)) * Width)
-	var b strings.Builder
-	b.WriteByte('\r')
 	if label != "" {
-		b.WriteString(label + " ")
+		label += " "
 	}
-	b.WriteString("[" + strings.Repeat("=", n) + strings.Repeat(" ", Width-n) + "] " + status)
-	return b.String()
+	return "\r" + label + Bar(frac, Width) + " " + status
 }
 
 // Terminal reports whether w is a terminal, where a bar can be redrawn.

@@ -26,6 +26,18 @@ func TestLine(t *testing.T) {
 	}
 }
 
+func TestBar(t *testing.T) {
+	for _, tc := range []struct {
+		frac  float64
+		width int
+		want  string
+	}{{0.25, 20, "[=====               ]"}, {1, 4, "[====]"}, {0.99, 4, "[=== ]"}, {0, 0, "[]"}} {
+		if got := Bar(tc.frac, tc.width); got != tc.want {
+			t.Errorf("Bar(%v, %d) = %q, want %q", tc.frac, tc.width, got, tc.want)
+		}
+	}
+}
+
 func TestTerminal(t *testing.T) {
 	f, err := os.Create(t.TempDir() + "/out")
 	if err != nil {
