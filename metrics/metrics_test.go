@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -131,8 +132,12 @@ func TestExposition(t *testing.T) {
 		t.Errorf("a 20 s step is only in +Inf: %v", x)
 	}
 
-	// The Go runtime and the process.
-	for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "process_start_time_seconds"} {
+	// The Go runtime, and the process where the collector reads it (Linux).
+	want := []string{"go_goroutines", "go_memstats_alloc_bytes"}
+	if runtime.GOOS == "linux" {
+		want = append(want, "process_start_time_seconds", "process_resident_memory_bytes")
+	}
+	for _, name := range want {
 		if s[name] == nil {
 			t.Errorf("%s is missing", name)
 		}
