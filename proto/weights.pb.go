@@ -75,7 +75,7 @@ func (x BlockResponse_Status) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BlockResponse_Status.Descriptor instead.
 func (BlockResponse_Status) EnumDescriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{9, 0}
+	return file_weights_proto_rawDescGZIP(), []int{10, 0}
 }
 
 // Manifest is the root of a model. Its block's CID is the model's id.
@@ -106,7 +106,10 @@ type Manifest struct {
 	TailPadding uint64 `protobuf:"varint,12,opt,name=tail_padding,json=tailPadding,proto3" json:"tail_padding,omitempty"`
 	// Index of every tensor in the source file's tensor list is its position
 	// in this list of names (block and non-block tensors interleaved).
-	TensorOrder   []string `protobuf:"bytes,13,rep,name=tensor_order,json=tensorOrder,proto3" json:"tensor_order,omitempty"`
+	TensorOrder []string `protobuf:"bytes,13,rep,name=tensor_order,json=tensorOrder,proto3" json:"tensor_order,omitempty"`
+	// For a model split into several GGUF files (gguf-split), one entry per
+	// file in order; empty for a model in one file. tail_padding is then 0.
+	Split         []*SplitPart `protobuf:"bytes,14,rep,name=split,proto3" json:"split,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +235,79 @@ func (x *Manifest) GetTensorOrder() []string {
 	return nil
 }
 
+func (x *Manifest) GetSplit() []*SplitPart {
+	if x != nil {
+		return x.Split
+	}
+	return nil
+}
+
+// SplitPart describes one file of a split model, so export writes the same
+// files byte for byte.
+type SplitPart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The part holds this many tensors: the parts take tensor_order in turn.
+	Tensors uint32 `protobuf:"varint,1,opt,name=tensors,proto3" json:"tensors,omitempty"`
+	// The part's GGUF metadata (a ModelMetadata message, deterministically
+	// encoded) for every part but the first, whose metadata is the model's.
+	Metadata []byte `protobuf:"bytes,2,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Zero bytes after the part's last tensor.
+	TailPadding   uint64 `protobuf:"varint,3,opt,name=tail_padding,json=tailPadding,proto3" json:"tail_padding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SplitPart) Reset() {
+	*x = SplitPart{}
+	mi := &file_weights_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SplitPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SplitPart) ProtoMessage() {}
+
+func (x *SplitPart) ProtoReflect() protoreflect.Message {
+	mi := &file_weights_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SplitPart.ProtoReflect.Descriptor instead.
+func (*SplitPart) Descriptor() ([]byte, []int) {
+	return file_weights_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SplitPart) GetTensors() uint32 {
+	if x != nil {
+		return x.Tensors
+	}
+	return 0
+}
+
+func (x *SplitPart) GetMetadata() []byte {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *SplitPart) GetTailPadding() uint64 {
+	if x != nil {
+		return x.TailPadding
+	}
+	return 0
+}
+
 // Hyper holds the hyper-parameters read from the metadata (0 when absent).
 type Hyper struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -248,7 +324,7 @@ type Hyper struct {
 
 func (x *Hyper) Reset() {
 	*x = Hyper{}
-	mi := &file_weights_proto_msgTypes[1]
+	mi := &file_weights_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +336,7 @@ func (x *Hyper) String() string {
 func (*Hyper) ProtoMessage() {}
 
 func (x *Hyper) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[1]
+	mi := &file_weights_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +349,7 @@ func (x *Hyper) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hyper.ProtoReflect.Descriptor instead.
 func (*Hyper) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{1}
+	return file_weights_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Hyper) GetBlockCount() uint32 {
@@ -339,7 +415,7 @@ type LayerRef struct {
 
 func (x *LayerRef) Reset() {
 	*x = LayerRef{}
-	mi := &file_weights_proto_msgTypes[2]
+	mi := &file_weights_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +427,7 @@ func (x *LayerRef) String() string {
 func (*LayerRef) ProtoMessage() {}
 
 func (x *LayerRef) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[2]
+	mi := &file_weights_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +440,7 @@ func (x *LayerRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerRef.ProtoReflect.Descriptor instead.
 func (*LayerRef) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{2}
+	return file_weights_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LayerRef) GetIndex() uint32 {
@@ -401,7 +477,7 @@ type LayerManifest struct {
 
 func (x *LayerManifest) Reset() {
 	*x = LayerManifest{}
-	mi := &file_weights_proto_msgTypes[3]
+	mi := &file_weights_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +489,7 @@ func (x *LayerManifest) String() string {
 func (*LayerManifest) ProtoMessage() {}
 
 func (x *LayerManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[3]
+	mi := &file_weights_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +502,7 @@ func (x *LayerManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerManifest.ProtoReflect.Descriptor instead.
 func (*LayerManifest) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{3}
+	return file_weights_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LayerManifest) GetIndex() uint32 {
@@ -469,7 +545,7 @@ type TensorEntry struct {
 
 func (x *TensorEntry) Reset() {
 	*x = TensorEntry{}
-	mi := &file_weights_proto_msgTypes[4]
+	mi := &file_weights_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +557,7 @@ func (x *TensorEntry) String() string {
 func (*TensorEntry) ProtoMessage() {}
 
 func (x *TensorEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[4]
+	mi := &file_weights_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +570,7 @@ func (x *TensorEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorEntry.ProtoReflect.Descriptor instead.
 func (*TensorEntry) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{4}
+	return file_weights_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TensorEntry) GetName() string {
@@ -549,7 +625,7 @@ type ModelMetadata struct {
 
 func (x *ModelMetadata) Reset() {
 	*x = ModelMetadata{}
-	mi := &file_weights_proto_msgTypes[5]
+	mi := &file_weights_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +637,7 @@ func (x *ModelMetadata) String() string {
 func (*ModelMetadata) ProtoMessage() {}
 
 func (x *ModelMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[5]
+	mi := &file_weights_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +650,7 @@ func (x *ModelMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelMetadata.ProtoReflect.Descriptor instead.
 func (*ModelMetadata) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{5}
+	return file_weights_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ModelMetadata) GetKv() []*MetaKV {
@@ -595,7 +671,7 @@ type MetaKV struct {
 
 func (x *MetaKV) Reset() {
 	*x = MetaKV{}
-	mi := &file_weights_proto_msgTypes[6]
+	mi := &file_weights_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +683,7 @@ func (x *MetaKV) String() string {
 func (*MetaKV) ProtoMessage() {}
 
 func (x *MetaKV) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[6]
+	mi := &file_weights_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +696,7 @@ func (x *MetaKV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaKV.ProtoReflect.Descriptor instead.
 func (*MetaKV) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{6}
+	return file_weights_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MetaKV) GetKey() string {
@@ -657,7 +733,7 @@ type MetaValue struct {
 
 func (x *MetaValue) Reset() {
 	*x = MetaValue{}
-	mi := &file_weights_proto_msgTypes[7]
+	mi := &file_weights_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +745,7 @@ func (x *MetaValue) String() string {
 func (*MetaValue) ProtoMessage() {}
 
 func (x *MetaValue) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[7]
+	mi := &file_weights_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +758,7 @@ func (x *MetaValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaValue.ProtoReflect.Descriptor instead.
 func (*MetaValue) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{7}
+	return file_weights_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MetaValue) GetType() uint32 {
@@ -738,7 +814,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_weights_proto_msgTypes[8]
+	mi := &file_weights_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +826,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[8]
+	mi := &file_weights_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +839,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{8}
+	return file_weights_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BlockRequest) GetCids() [][]byte {
@@ -786,7 +862,7 @@ type BlockResponse struct {
 
 func (x *BlockResponse) Reset() {
 	*x = BlockResponse{}
-	mi := &file_weights_proto_msgTypes[9]
+	mi := &file_weights_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +874,7 @@ func (x *BlockResponse) String() string {
 func (*BlockResponse) ProtoMessage() {}
 
 func (x *BlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_weights_proto_msgTypes[9]
+	mi := &file_weights_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +887,7 @@ func (x *BlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResponse.ProtoReflect.Descriptor instead.
 func (*BlockResponse) Descriptor() ([]byte, []int) {
-	return file_weights_proto_rawDescGZIP(), []int{9}
+	return file_weights_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BlockResponse) GetCid() []byte {
@@ -839,7 +915,7 @@ var File_weights_proto protoreflect.FileDescriptor
 
 const file_weights_proto_rawDesc = "" +
 	"\n" +
-	"\rweights.proto\x12\x10orbit.weights.v1\"\xf7\x03\n" +
+	"\rweights.proto\x12\x10orbit.weights.v1\"\xaa\x04\n" +
 	"\bManifest\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\rR\x06format\x12\"\n" +
 	"\farchitecture\x18\x02 \x01(\tR\farchitecture\x12-\n" +
@@ -856,7 +932,12 @@ const file_weights_proto_rawDesc = "" +
 	"\vtotal_bytes\x18\v \x01(\x04R\n" +
 	"totalBytes\x12!\n" +
 	"\ftail_padding\x18\f \x01(\x04R\vtailPadding\x12!\n" +
-	"\ftensor_order\x18\r \x03(\tR\vtensorOrder\"\x8c\x02\n" +
+	"\ftensor_order\x18\r \x03(\tR\vtensorOrder\x121\n" +
+	"\x05split\x18\x0e \x03(\v2\x1b.orbit.weights.v1.SplitPartR\x05split\"d\n" +
+	"\tSplitPart\x12\x18\n" +
+	"\atensors\x18\x01 \x01(\rR\atensors\x12\x1a\n" +
+	"\bmetadata\x18\x02 \x01(\fR\bmetadata\x12!\n" +
+	"\ftail_padding\x18\x03 \x01(\x04R\vtailPadding\"\x8c\x02\n" +
 	"\x05Hyper\x12\x1f\n" +
 	"\vblock_count\x18\x01 \x01(\rR\n" +
 	"blockCount\x12)\n" +
@@ -921,34 +1002,36 @@ func file_weights_proto_rawDescGZIP() []byte {
 }
 
 var file_weights_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_weights_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_weights_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_weights_proto_goTypes = []any{
 	(BlockResponse_Status)(0), // 0: orbit.weights.v1.BlockResponse.Status
 	(*Manifest)(nil),          // 1: orbit.weights.v1.Manifest
-	(*Hyper)(nil),             // 2: orbit.weights.v1.Hyper
-	(*LayerRef)(nil),          // 3: orbit.weights.v1.LayerRef
-	(*LayerManifest)(nil),     // 4: orbit.weights.v1.LayerManifest
-	(*TensorEntry)(nil),       // 5: orbit.weights.v1.TensorEntry
-	(*ModelMetadata)(nil),     // 6: orbit.weights.v1.ModelMetadata
-	(*MetaKV)(nil),            // 7: orbit.weights.v1.MetaKV
-	(*MetaValue)(nil),         // 8: orbit.weights.v1.MetaValue
-	(*BlockRequest)(nil),      // 9: orbit.weights.v1.BlockRequest
-	(*BlockResponse)(nil),     // 10: orbit.weights.v1.BlockResponse
+	(*SplitPart)(nil),         // 2: orbit.weights.v1.SplitPart
+	(*Hyper)(nil),             // 3: orbit.weights.v1.Hyper
+	(*LayerRef)(nil),          // 4: orbit.weights.v1.LayerRef
+	(*LayerManifest)(nil),     // 5: orbit.weights.v1.LayerManifest
+	(*TensorEntry)(nil),       // 6: orbit.weights.v1.TensorEntry
+	(*ModelMetadata)(nil),     // 7: orbit.weights.v1.ModelMetadata
+	(*MetaKV)(nil),            // 8: orbit.weights.v1.MetaKV
+	(*MetaValue)(nil),         // 9: orbit.weights.v1.MetaValue
+	(*BlockRequest)(nil),      // 10: orbit.weights.v1.BlockRequest
+	(*BlockResponse)(nil),     // 11: orbit.weights.v1.BlockResponse
 }
 var file_weights_proto_depIdxs = []int32{
-	2, // 0: orbit.weights.v1.Manifest.hyper:type_name -> orbit.weights.v1.Hyper
-	5, // 1: orbit.weights.v1.Manifest.tensors:type_name -> orbit.weights.v1.TensorEntry
-	3, // 2: orbit.weights.v1.Manifest.layers:type_name -> orbit.weights.v1.LayerRef
-	5, // 3: orbit.weights.v1.LayerManifest.tensors:type_name -> orbit.weights.v1.TensorEntry
-	7, // 4: orbit.weights.v1.ModelMetadata.kv:type_name -> orbit.weights.v1.MetaKV
-	8, // 5: orbit.weights.v1.MetaKV.value:type_name -> orbit.weights.v1.MetaValue
-	8, // 6: orbit.weights.v1.MetaValue.items:type_name -> orbit.weights.v1.MetaValue
-	0, // 7: orbit.weights.v1.BlockResponse.status:type_name -> orbit.weights.v1.BlockResponse.Status
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	3, // 0: orbit.weights.v1.Manifest.hyper:type_name -> orbit.weights.v1.Hyper
+	6, // 1: orbit.weights.v1.Manifest.tensors:type_name -> orbit.weights.v1.TensorEntry
+	4, // 2: orbit.weights.v1.Manifest.layers:type_name -> orbit.weights.v1.LayerRef
+	2, // 3: orbit.weights.v1.Manifest.split:type_name -> orbit.weights.v1.SplitPart
+	6, // 4: orbit.weights.v1.LayerManifest.tensors:type_name -> orbit.weights.v1.TensorEntry
+	8, // 5: orbit.weights.v1.ModelMetadata.kv:type_name -> orbit.weights.v1.MetaKV
+	9, // 6: orbit.weights.v1.MetaKV.value:type_name -> orbit.weights.v1.MetaValue
+	9, // 7: orbit.weights.v1.MetaValue.items:type_name -> orbit.weights.v1.MetaValue
+	0, // 8: orbit.weights.v1.BlockResponse.status:type_name -> orbit.weights.v1.BlockResponse.Status
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_weights_proto_init() }
@@ -962,7 +1045,7 @@ func file_weights_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weights_proto_rawDesc), len(file_weights_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -262,8 +262,32 @@ func describe(f *gguf.File) (m *Manifest, blocks []int, exact bool, err error) {
 	for i := range m.Layers {
 		m.Layers[i].Index = i
 	}
-	// Export rebuilds the file with gguf.Writer, which packs tensors in
-	// order; note files it will not reproduce byte for byte.
+	// Export rebuilds the file (each file of a split model) with
+	// gguf.Writer, which packs tensors in order; note files it will not
+	// reproduce byte for byte.
+	parts := f.Parts()
+	if parts == nil {
+		exact, m.TailPadding = packed(f)
+		return m, blocks, exact, nil
+	}
+	exact = true
+	for i, p := range parts {
+		sp := SplitPart{Tensors: len(p.Tensors)}
+		if i > 0 {
+			sp.KV = p.KV
+		}
+		var ok bool
+		ok, sp.TailPadding = packed(p)
+		exact = exact && ok
+		m.Split = append(m.Split, sp)
+	}
+	return m, blocks, exact, nil
+}
+
+// packed reports whether gguf.Writer reproduces the single file f byte for
+// byte (its tensors packed in order, then fewer zero bytes than the
+// alignment), and how many zero bytes follow its last tensor.
+func packed(f *gguf.File) (exact bool, tail uint64) {
 	off := uint64(0)
 	exact = true
 	for i := range f.Tensors {
@@ -279,17 +303,17 @@ func describe(f *gguf.File) (m *Manifest, blocks []int, exact bool, err error) {
 			end = f.DataStart
 		}
 		if end <= uint64(len(data)) {
-			tail := data[end:]
-			zero := uint64(len(tail)) < f.Alignment
-			for _, b := range tail {
+			rest := data[end:]
+			zero := uint64(len(rest)) < f.Alignment
+			for _, b := range rest {
 				zero = zero && b == 0
 			}
 			if zero {
-				m.TailPadding = uint64(len(tail))
+				tail = uint64(len(rest))
 			} else {
 				exact = false
 			}
 		}
 	}
-	return m, blocks, exact, nil
+	return exact, tail
 }

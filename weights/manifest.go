@@ -43,6 +43,18 @@ type Manifest struct {
 	TotalBytes     uint64     // sum of all tensor sizes
 	TailPadding    uint64
 	TensorOrder    []string // every tensor name, in the source file's order
+	// Split describes the files of a model split into several GGUF files
+	// (gguf-split), in order; nil for a model in one file.
+	Split []SplitPart
+}
+
+// SplitPart describes one file of a split model.
+type SplitPart struct {
+	Tensors int // the part holds the next Tensors names of TensorOrder
+	// KV is the part's own metadata, for every part but the first (whose
+	// metadata is the model's).
+	KV          []gguf.KV
+	TailPadding uint64 // zero bytes after the part's last tensor
 }
 
 // Hyper holds a model's hyper-parameters (0 when the metadata lacks one).
@@ -111,6 +123,17 @@ func (m *Manifest) Encode() ([]byte, error) {
 	}
 	for _, l := range m.Layers {
 		p.Layers = append(p.Layers, &pb.LayerRef{Index: uint32(l.Index), Cid: l.CID.Bytes(), Bytes: l.Bytes})
+	}
+	for i, sp := range m.Split {
+		e := &pb.SplitPart{Tensors: uint32(sp.Tensors), TailPadding: sp.TailPadding}
+		if i > 0 {
+			b, err := encodeMetadata(sp.KV)
+			if err != nil {
+				return nil, err
+			}
+			e.Metadata = b
+		}
+		p.Split = append(p.Split, e)
 	}
 	return marshal(p)
 }
@@ -206,6 +229,9 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		if !seen[m.Tensors[i].Name] {
 			return nil, fmt.Errorf("%w: tensor %q missing from the tensor order", ErrManifest, m.Tensors[i].Name)
 		}
+	}
+	if m.Split, err = decodeSplit(&p); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -569,4 +595,53 @@ func arrayFromPB(p *pb.MetaValue, depth int) (gguf.Value, error) {
 		return gguf.Value{}, err
 	}
 	return v, nil
+}
+
+// decodeSplit decodes and checks the split parts of a root manifest.
+func decodeSplit(p *pb.Manifest) ([]SplitPart, error) {
+	if len(p.Split) == 0 {
+		return nil, nil
+	}
+	if len(p.Split) > gguf.MaxSplit || p.TailPadding != 0 {
+		return nil, fmt.Errorf("%w: %d split parts, tail padding %d", ErrManifest, len(p.Split), p.TailPadding)
+	}
+	out := make([]SplitPart, len(p.Split))
+	total := 0
+	for i, e := range p.Split {
+		sp := SplitPart{Tensors: int(e.Tensors), TailPadding: e.TailPadding}
+		total += sp.Tensors
+		if e.Tensors > maxTensors || total > len(p.TensorOrder) {
+			return nil, fmt.Errorf("%w: split part %d holds %d tensors, past the %d of the model", ErrManifest, i+1, e.Tensors, len(p.TensorOrder))
+		}
+		align := p.Alignment
+		if i == 0 {
+			if len(e.Metadata) > 0 {
+				return nil, fmt.Errorf("%w: split part 1 has metadata of its own", ErrManifest)
+			}
+		} else {
+			kvs, err := DecodeMetadata(e.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("split part %d: %w", i+1, err)
+			}
+			sp.KV = kvs
+			align = gguf.DefaultAlignment
+			for _, kv := range kvs {
+				if kv.Key == gguf.KeyAlignment {
+					a, ok := kv.Value.Int()
+					if !ok || a <= 0 || a > 1<<20 || a&(a-1) != 0 {
+						return nil, fmt.Errorf("%w: split part %d alignment %v", ErrManifest, i+1, kv.Value.Any())
+					}
+					align = uint64(a)
+				}
+			}
+		}
+		if sp.TailPadding >= align {
+			return nil, fmt.Errorf("%w: split part %d tail padding %d not below alignment %d", ErrManifest, i+1, sp.TailPadding, align)
+		}
+		out[i] = sp
+	}
+	if total != len(p.TensorOrder) {
+		return nil, fmt.Errorf("%w: split parts hold %d tensors, the model %d", ErrManifest, total, len(p.TensorOrder))
+	}
+	return out, nil
 }

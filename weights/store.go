@@ -288,7 +288,9 @@ func (s *Store) allTensors(ctx context.Context, m *Manifest) ([]Tensor, error) {
 }
 
 // Export writes the model root as a GGUF file to out. Exporting an imported
-// file gives back the same bytes. Every chunk is verified on the way.
+// file gives back the same bytes; a model imported from split files is
+// written merged into one file (ExportFiles writes its parts). Every chunk
+// is verified on the way.
 func (s *Store) Export(ctx context.Context, root cid.Cid, out io.Writer) (int64, error) {
 	m, err := s.Manifest(ctx, root)
 	if err != nil {
@@ -297,6 +299,9 @@ func (s *Store) Export(ctx context.Context, root cid.Cid, out io.Writer) (int64,
 	kvs, err := s.Metadata(ctx, m)
 	if err != nil {
 		return 0, err
+	}
+	if m.Split != nil {
+		kvs = modelKV(kvs)
 	}
 	ts, err := s.allTensors(ctx, m)
 	if err != nil {
@@ -316,12 +321,12 @@ func (s *Store) Export(ctx context.Context, root cid.Cid, out io.Writer) (int64,
 	return n, nil
 }
 
-// ExportFile exports root to path atomically (temporary file, sync, rename).
+// ExportFile exports root to path atomically (temporary file, sync, rename);
+// a split model is exported as its parts, named after path (see
+// ExportFiles).
 func (s *Store) ExportFile(ctx context.Context, root cid.Cid, path string) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
-		_, err := s.Export(ctx, root, w)
-		return err
-	})
+	_, err := s.ExportFiles(ctx, root, path)
+	return err
 }
 
 func writeFileAtomic(path string, write func(io.Writer) error) error {
@@ -383,6 +388,7 @@ func (s *Store) OpenSpan(ctx context.Context, root cid.Cid, span sharding.Span, 
 	if err != nil {
 		return nil, err
 	}
+	kvs = modelKV(kvs) // a span file is one file, never a part
 	ls, err := s.layers(ctx, m, span)
 	if err != nil {
 		return nil, err

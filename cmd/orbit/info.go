@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/dustin/go-humanize"
@@ -15,7 +16,10 @@ func newInfoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "info FILE.gguf",
 		Short: "Print a GGUF file's metadata and tensors",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print a GGUF file's metadata and tensors. A part of a model split into several
+files (NAME-00001-of-00003.gguf) names the whole model: its metadata, every
+part's tensors, and a line per part.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := gguf.Open(args[0])
 			if err != nil {
@@ -41,6 +45,7 @@ func newInfoCmd() *cobra.Command {
 				}
 			}
 			fmt.Fprintf(out, "tensor data: %s\n", humanize.IBytes(uint64(total)))
+			infoSplit(out, f)
 			return nil
 		},
 	}
@@ -59,4 +64,20 @@ func infoValue(v any) string {
 		s = string(r[:77]) + "..."
 	}
 	return strconv.Quote(s)
+}
+
+// infoSplit prints the parts of a split model, one line each.
+func infoSplit(out io.Writer, f *gguf.File) {
+	parts := f.Parts()
+	if parts == nil {
+		return
+	}
+	fmt.Fprintf(out, "split: %d parts\n", len(parts))
+	for i, p := range parts {
+		var bytes uint64
+		for j := range p.Tensors {
+			bytes += p.Tensors[j].Size
+		}
+		fmt.Fprintf(out, "  part %d: %d tensors, %s, %d metadata entries\n", i+1, len(p.Tensors), humanize.IBytes(bytes), len(p.KV))
+	}
 }

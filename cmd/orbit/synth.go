@@ -13,7 +13,7 @@ import (
 func newSynthCmd() *cobra.Command {
 	var shape, typ, vocabPath, out string
 	var seed uint64
-	var layers int
+	var layers, split int
 	names := []string{}
 	for _, s := range synth.Shapes() {
 		names = append(names, s.Name)
@@ -40,7 +40,11 @@ func newSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return synth.WriteFile(out, synth.Options{Shape: sh, Type: dt, Mixed: mixed, Vocab: vocab, Seed: seed, Layers: layers})
+			opt := synth.Options{Shape: sh, Type: dt, Mixed: mixed, Vocab: vocab, Seed: seed, Layers: layers}
+			if split > 1 {
+				return synthSplit(cmd, out, split, opt)
+			}
+			return synth.WriteFile(out, opt)
 		},
 	}
 	fl := cmd.Flags()
@@ -51,6 +55,7 @@ func newSynthCmd() *cobra.Command {
 	fl.StringVarP(&out, "output", "o", "", "output GGUF path")
 	fl.Uint64Var(&seed, "seed", 1, "random seed of the weights")
 	fl.IntVar(&layers, "layers", 0, "override the number of blocks (0: the shape's)")
+	fl.IntVar(&split, "split", 0, "write the model as N files as gguf-split does (OUT without .gguf, then -00001-of-0000N.gguf)")
 	_ = cmd.MarkFlagRequired("vocab")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd

@@ -241,7 +241,9 @@ func newWeightsExportCmd() *cobra.Command {
 		Use:   "export MODEL -o FILE",
 		Short: "Rebuild a model's GGUF (or a CAR v1 archive with --car) from the store",
 		Long: `MODEL is a name or a root CID. The GGUF is byte-identical to the imported file.
-The output file is -o FILE; "orbit export MODEL FILE" means the same.`,
+The output file is -o FILE; "orbit export MODEL FILE" means the same. A model
+imported from split files is written as the same parts, byte-identical, named
+FILE without .gguf then -00001-of-0000N.gguf.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case len(args) == 0:
@@ -268,7 +270,11 @@ The output file is -o FILE; "orbit export MODEL FILE" means the same.`,
 			return err
 		}
 		if !car {
-			return s.ExportFile(cmd.Context(), root, out)
+			paths, err := s.ExportFiles(cmd.Context(), root, out)
+			if err == nil && len(paths) > 1 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "split model: wrote %d parts: %s\n", len(paths), strings.Join(paths, " "))
+			}
+			return err
 		}
 		f, err := os.Create(out)
 		if err != nil {

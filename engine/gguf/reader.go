@@ -23,10 +23,16 @@ type File struct {
 	kvIndex map[string]int
 	tIndex  map[string]int
 	mapped  bool
+
+	// A model split into several files (see split.go): the parts, in
+	// order, and the part holding each tensor (indexed like Tensors).
+	parts []*File
+	tPart []int
 }
 
-// Open maps the file at path read-only and parses it.
-func Open(path string) (*File, error) {
+// OpenPart maps the one file at path read-only and parses it. Unlike Open
+// it never looks for the other parts of a split model.
+func OpenPart(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -56,9 +62,18 @@ func Open(path string) (*File, error) {
 	return g, nil
 }
 
-// Close releases the memory map of a file returned by Open. Tensor data
-// slices must not be used afterwards.
+// Close releases the memory map of a file returned by Open (of every part
+// of a split model). Tensor data slices must not be used afterwards.
 func (f *File) Close() error {
+	if f.parts != nil {
+		var first error
+		for _, p := range f.parts {
+			if err := p.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	if !f.mapped || f.data == nil {
 		return nil
 	}
@@ -70,7 +85,8 @@ func (f *File) Close() error {
 	return nil
 }
 
-// Bytes returns the whole underlying file image.
+// Bytes returns the whole underlying file image; nil for a model merged
+// from split parts (each part has its own, see Parts).
 func (f *File) Bytes() []byte { return f.data }
 
 // Get returns the metadata value for key.
@@ -93,6 +109,9 @@ func (f *File) Tensor(name string) (*TensorInfo, bool) {
 
 // TensorData returns the bytes of a tensor (aliasing the file image).
 func (f *File) TensorData(t *TensorInfo) []byte {
+	if f.parts != nil {
+		return f.parts[f.tPart[f.tIndex[t.Name]]].TensorData(t)
+	}
 	start := f.DataStart + t.Offset
 	return f.data[start : start+t.Size : start+t.Size]
 }
