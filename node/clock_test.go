@@ -14,7 +14,7 @@ import (
 // minute of the node's clock, then is usable again.
 func TestBanExpires(t *testing.T) {
 	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	n := &Node{clock: fake, failed: map[peer.ID]time.Time{}}
+	n := &swarmComponent{clock: fake, failed: map[peer.ID]time.Time{}}
 	p := peer.ID("bad")
 	n.markFailed(p)
 	for _, step := range []struct {

@@ -31,24 +31,9 @@ type served struct {
 	gens     int // generations using entry
 }
 
-// acquire returns the served model id with one more generation (gen) or
-// session counted, or nil. It counts under the node's lock: Rebalance
-// swaps a new span in under that lock before it starts retiring the old
-// one, so retire sees every user of the old span and never closes it
-// (unmapping its weights) under one that looked it up just before the
-// swap.
-func (n *Node) acquire(id string, gen bool) *served {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	s := n.models[id]
-	if s != nil {
-		s.hold(gen)
-	}
-	return s
-}
-
 // hold counts one more generation (gen) or session using s. The caller
-// holds n.mu and found s in n.models under it (see acquire).
+// holds the serving component's lock and found s among its models under
+// it (see serveComponent.acquire).
 func (s *served) hold(gen bool) {
 	s.mu.Lock()
 	if gen {
@@ -378,11 +363,18 @@ func (c *computeSession) Close() {
 // backend implements protocol.InferBackend over the node's served models.
 type backend struct{ n *Node }
 
+// OpenSession opens a session on the node's serving component.
 func (b backend) OpenSession(ctx context.Context, model string, span sharding.Span, maxLen int) (protocol.ComputeSession, error) {
-	if b.n.draining.Load() {
+	return b.n.openSession(model, span, maxLen)
+}
+
+// openSession opens a session on span of model, if the component serves
+// it and the KV-cache budget has room.
+func (s *serveComponent) openSession(model string, span sharding.Span, maxLen int) (protocol.ComputeSession, error) {
+	if s.draining.Load() {
 		return nil, fmt.Errorf("%w: node is leaving the swarm", protocol.ErrShuttingDown)
 	}
-	srv := b.n.acquire(model, false)
+	srv := s.acquire(model, false)
 	if srv == nil {
 		return nil, fmt.Errorf("%w: %s", protocol.ErrUnknownModel, model)
 	}
@@ -403,17 +395,17 @@ func (b backend) OpenSession(ctx context.Context, model string, span sharding.Sp
 		return nil, fmt.Errorf("%w: max length %d exceeds the model's context of %d", protocol.ErrBadRequest, maxLen, srv.model.Config.Context)
 	}
 	bytes := srv.model.SessionBytes(maxLen)
-	if err := b.n.budget.reserve(bytes); err != nil {
+	if err := s.budget.reserve(bytes); err != nil {
 		return nil, err
 	}
 	sess, err := srv.model.NewSession(maxLen)
 	if err != nil {
-		b.n.budget.release(bytes)
+		s.budget.release(bytes)
 		return nil, fmt.Errorf("%w: %w", protocol.ErrBadRequest, err)
 	}
 	opened = true
-	b.n.cfg.Metrics.SessionOpened(bytes)
-	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &b.n.budget, metrics: b.n.cfg.Metrics}, nil
+	s.cfg.Metrics.SessionOpened(bytes)
+	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &s.budget, metrics: s.cfg.Metrics}, nil
 }
 
 // benchmark measures tokens/s through one block of m: a few single-row

@@ -20,6 +20,21 @@
 // encodings are deterministic, the output is the same as without the
 // failure.
 //
+// A Node composes its parts, each with its own configuration (split out of
+// the flat Config by Config.Swarm, Config.Serve and Config.Entry):
+//
+//   - the swarm component (swarm.go): host, DHT, mDNS, the cached views of
+//     models' servers and the peers avoided after they failed a hop;
+//   - the serving component (serve.go, compute.go, budget.go): the served
+//     spans, their schedulers with continuous batching, the KV-cache budget
+//     and the inference server;
+//   - the entry side (entry.go): a driver that does the streams of a
+//     generation for its pure core, package node/entry, which decides the
+//     route, the steps, failovers and replays;
+//
+// and the node's own work across them: announcing spans, rebalancing,
+// weight transfers and the store. Time is read through Config.Clock.
+//
 // Weights come from a ModelSource; today a local GGUF file (FileSource)
 // whose model ID is the CID of its bytes (ModelIDFromFile).
 package node

@@ -21,30 +21,6 @@ type EntryModel struct {
 	Config engine.Config // the model's configuration
 }
 
-// entryOf finds a model this node is an entry of, by ID or general.name,
-// and acquires it as a generation (see (*Node).acquire): the caller
-// calls release(true) once done with its file and engine parts, so that a
-// rebalance does not retire (unmap) them underneath.
-func (n *Node) entryOf(model string) (*served, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	s := n.models[model]
-	if s == nil || s.entry == nil {
-		s = nil
-		for _, c := range n.models {
-			if c.entry != nil && c.name() == model && model != "" {
-				s = c
-				break
-			}
-		}
-	}
-	if s == nil {
-		return nil, fmt.Errorf("%w: %q", ErrNotEntry, model)
-	}
-	s.hold(true)
-	return s, nil
-}
-
 // EntryModel finds a model this node is an entry of, by ID or by
 // general.name; it wraps ErrNotEntry when there is none. The model is
 // held only while it is read.

@@ -102,9 +102,15 @@ func (a allowList) InterceptSecured(_ network.Direction, p peer.ID, _ network.Co
 	return a[p]
 }
 
-// newHost builds the libp2p host of cfg; with cfg.NAT the bootstrap
-// peers are its relay candidates.
+// newHost builds the libp2p host of cfg (see SwarmConfig.buildHost).
 func newHost(cfg *Config, key crypto.PrivKey, bootstrap []peer.AddrInfo) (host.Host, error) {
+	sc := cfg.Swarm()
+	return sc.buildHost(key, bootstrap)
+}
+
+// buildHost builds the libp2p host of cfg; with cfg.NAT the bootstrap
+// peers are its relay candidates.
+func (cfg *SwarmConfig) buildHost(key crypto.PrivKey, bootstrap []peer.AddrInfo) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	limits.AddServiceLimit(protocol.ServiceName,
 		rcmgr.BaseLimit{StreamsInbound: 1024, StreamsOutbound: 1024, Streams: 2048, Memory: 256 << 20},

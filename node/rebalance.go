@@ -77,15 +77,11 @@ func (n *Node) Rebalance(ctx context.Context, model string, epoch int64) (shardi
 	if err != nil {
 		return cur, false, err
 	}
-	n.mu.Lock()
-	if n.models[model] != old {
-		n.mu.Unlock()
+	if err := n.swap(old, srv); err != nil {
 		srv.close()
-		return cur, false, fmt.Errorf("node: model %s changed while rebalancing", model)
+		return cur, false, err
 	}
-	n.models[model] = srv
-	clear(n.views)
-	n.mu.Unlock()
+	n.dropViews()
 	ok := n.announce(ctx, model, span)
 	n.wg.Add(2)
 	go n.reannounce(model, span, ok)

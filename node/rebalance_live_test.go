@@ -13,9 +13,9 @@ import (
 // pinThroughput makes n report throughput for model, so that rebalancing
 // decisions do not depend on measured (noisy) speeds.
 func pinThroughput(n *Node, model string, throughput float64) {
-	n.mu.Lock()
+	n.serveComponent.mu.Lock()
 	n.models[model].throughput = throughput
-	n.mu.Unlock()
+	n.serveComponent.mu.Unlock()
 }
 
 // turnOf is the first epoch from 0 in which self holds the rebalancing

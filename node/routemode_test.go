@@ -46,9 +46,9 @@ func TestRouteMode(t *testing.T) {
 	}{{sharding.MinLatency, busy}, {sharding.MaxThroughput, idle}} {
 		t.Run(tc.mode.String(), func(t *testing.T) {
 			entry.cfg.RouteMode = tc.mode
-			entry.mu.Lock()
+			entry.swarmComponent.mu.Lock()
 			entry.views[src.ID()] = view
-			entry.mu.Unlock()
+			entry.swarmComponent.mu.Unlock()
 			route, err := entry.PlanRoute(context.Background(), src.ID())
 			if err != nil {
 				t.Fatal(err)

@@ -31,9 +31,7 @@ type View struct {
 // SwarmView returns the servers of model, from a recent view or gathered
 // afresh from the DHT, connected peers and their info answers.
 func (n *Node) SwarmView(ctx context.Context, model string, fresh bool) (*View, error) {
-	n.mu.Lock()
-	v := n.views[model]
-	n.mu.Unlock()
+	v := n.cachedView(model)
 	if v != nil && !fresh && n.clock.Since(v.At) < n.cfg.ViewTTL {
 		return v, nil
 	}
@@ -127,9 +125,7 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 		return n.gather(ctx, model, blocks)
 	}
 	v.Swarm.Blocks = blocks
-	n.mu.Lock()
-	n.views[model] = v
-	n.mu.Unlock()
+	n.keepView(model, v)
 	return v, nil
 }
 
