@@ -5,6 +5,26 @@ import (
 	"testing"
 )
 
+func TestSpanText(t *testing.T) {
+	for _, s := range []Span{{0, 0}, {0, 4}, {7, 32}} {
+		b, err := s.MarshalText()
+		if err != nil || string(b) != s.String() {
+			t.Fatalf("%v.MarshalText() = %q, %v", s, b, err)
+		}
+		var back Span
+		if err := back.UnmarshalText(b); err != nil || back != s {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", b, back, err, s)
+		}
+	}
+	if got := (Span{2, 5}).String(); got != "[2,5)" {
+		t.Errorf("String() = %q, want [2,5)", got)
+	}
+	s := Span{1, 2}
+	if err := s.UnmarshalText([]byte("5:1")); err == nil || s != (Span{1, 2}) {
+		t.Errorf("UnmarshalText(5:1) = %v, left %v; want an error and the span unchanged", err, s)
+	}
+}
+
 func TestParseSpan(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -36,26 +56,6 @@ func TestParseSpan(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrBadSpan) {
 			t.Errorf("ParseSpan(%q): error %v is not ErrBadSpan", tc.in, err)
 		}
-	}
-}
-
-func TestSpanText(t *testing.T) {
-	for _, s := range []Span{{0, 0}, {0, 4}, {7, 32}} {
-		b, err := s.MarshalText()
-		if err != nil || string(b) != s.String() {
-			t.Fatalf("%v.MarshalText() = %q, %v", s, b, err)
-		}
-		var back Span
-		if err := back.UnmarshalText(b); err != nil || back != s {
-			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", b, back, err, s)
-		}
-	}
-	if got := (Span{2, 5}).String(); got != "[2,5)" {
-		t.Errorf("String() = %q, want [2,5)", got)
-	}
-	s := Span{1, 2}
-	if err := s.UnmarshalText([]byte("5:1")); err == nil || s != (Span{1, 2}) {
-		t.Errorf("UnmarshalText(5:1) = %v, left %v; want an error and the span unchanged", err, s)
 	}
 }
 

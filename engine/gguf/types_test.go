@@ -6,6 +6,28 @@ import (
 	"testing"
 )
 
+func TestTypeText(t *testing.T) {
+	for id := range TensorType(64) {
+		b, err := id.MarshalText()
+		var back TensorType
+		uerr := back.UnmarshalText(b)
+		if err != nil || string(b) != id.String() || (uerr == nil) != id.Known() || (id.Known() && back != id) {
+			t.Errorf("type %d: MarshalText %q, %v; read back as %v, %v", uint32(id), b, err, back, uerr)
+		}
+	}
+	if got, err := ParseTensorType(" Q4_K "); err != nil || got != 12 {
+		t.Errorf("ParseTensorType(Q4_K) = %v, %v", got, err)
+	}
+	for v := range TypeFloat64 + 2 {
+		b, _ := v.MarshalText()
+		var back ValueType
+		uerr := back.UnmarshalText(b)
+		if known := v <= TypeFloat64; (uerr == nil) != known || (known && back != v) {
+			t.Errorf("value type %d: %q read back as %v, %v", uint32(v), b, back, uerr)
+		}
+	}
+}
+
 func TestTypeTable(t *testing.T) {
 	for _, tc := range []struct {
 		t          TensorType
@@ -50,28 +72,6 @@ func TestFileTypes(t *testing.T) {
 	}
 	if _, ok := FileTypeOf(3); ok {
 		t.Error("q4_1 has a file type")
-	}
-}
-
-func TestTypeText(t *testing.T) {
-	for id := range TensorType(64) {
-		b, err := id.MarshalText()
-		var back TensorType
-		uerr := back.UnmarshalText(b)
-		if err != nil || string(b) != id.String() || (uerr == nil) != id.Known() || (id.Known() && back != id) {
-			t.Errorf("type %d: MarshalText %q, %v; read back as %v, %v", uint32(id), b, err, back, uerr)
-		}
-	}
-	if got, err := ParseTensorType(" Q4_K "); err != nil || got != 12 {
-		t.Errorf("ParseTensorType(Q4_K) = %v, %v", got, err)
-	}
-	for v := range TypeFloat64 + 2 {
-		b, _ := v.MarshalText()
-		var back ValueType
-		uerr := back.UnmarshalText(b)
-		if known := v <= TypeFloat64; (uerr == nil) != known || (known && back != v) {
-			t.Errorf("value type %d: %q read back as %v, %v", uint32(v), b, back, uerr)
-		}
 	}
 }
 

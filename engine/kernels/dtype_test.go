@@ -7,6 +7,20 @@ import (
 	"github.com/orbitswarm/orbit/engine/gguf"
 )
 
+func TestDTypeText(t *testing.T) {
+	for _, dt := range Types() {
+		b, err := dt.MarshalText()
+		var back DType = 99
+		if err != nil || string(b) != dt.String() || back.UnmarshalText(b) != nil || back != dt {
+			t.Errorf("%v: MarshalText %q, %v; read back as %v", dt, b, err, back)
+		}
+	}
+	dt := Q4_K
+	if err := dt.UnmarshalText([]byte("q5_k")); err == nil || dt != Q4_K {
+		t.Errorf("UnmarshalText(q5_k) = %v, left %v", err, dt)
+	}
+}
+
 // TestLayoutMatchesGGUF holds the kernels' block-layout constants to GGUF's
 // type table, the one place the ggml type sizes are written.
 func TestLayoutMatchesGGUF(t *testing.T) {
@@ -29,20 +43,6 @@ func TestLayoutMatchesGGUF(t *testing.T) {
 		if g := gguf.TensorType(dt); !g.Known() || g.String() != dt.String() {
 			t.Errorf("%v: GGUF's table has %v (known %v)", dt, g, g.Known())
 		}
-	}
-}
-
-func TestDTypeText(t *testing.T) {
-	for _, dt := range Types() {
-		b, err := dt.MarshalText()
-		var back DType = 99
-		if err != nil || string(b) != dt.String() || back.UnmarshalText(b) != nil || back != dt {
-			t.Errorf("%v: MarshalText %q, %v; read back as %v", dt, b, err, back)
-		}
-	}
-	dt := Q4_K
-	if err := dt.UnmarshalText([]byte("q5_k")); err == nil || dt != Q4_K {
-		t.Errorf("UnmarshalText(q5_k) = %v, left %v", err, dt)
 	}
 }
 

@@ -7,6 +7,17 @@ import (
 	"testing"
 )
 
+func TestTerminal(t *testing.T) {
+	f, err := os.Create(t.TempDir() + "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if Terminal(f) || Terminal(&bytes.Buffer{}) {
+		t.Error("a file or a buffer taken for a terminal")
+	}
+}
+
 func TestLine(t *testing.T) {
 	for _, tc := range []struct {
 		label  string
@@ -35,16 +46,5 @@ func TestBar(t *testing.T) {
 		if got := Bar(tc.frac, tc.width); got != tc.want {
 			t.Errorf("Bar(%v, %d) = %q, want %q", tc.frac, tc.width, got, tc.want)
 		}
-	}
-}
-
-func TestTerminal(t *testing.T) {
-	f, err := os.Create(t.TempDir() + "/out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if Terminal(f) || Terminal(&bytes.Buffer{}) {
-		t.Error("a file or a buffer taken for a terminal")
 	}
 }
