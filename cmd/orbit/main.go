@@ -59,6 +59,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newStatusCmds()...)
 	root.AddCommand(newSimCmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newBenchEngineCmd())
 	root.AddCommand(newRunCmd())
 	return root
 }
