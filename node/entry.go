@@ -106,8 +106,7 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 	if srv.entry == nil {
 		return st, fmt.Errorf("%w: %s", ErrNotEntry, modelID)
 	}
-	m := srv.entry
-	cfg := m.Config
+	cfg := srv.entry.Config
 	if len(prompt) == 0 {
 		return st, fmt.Errorf("%w: empty prompt", engine.ErrBadInput)
 	}
@@ -117,12 +116,36 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 	if len(prompt) > cfg.Context {
 		return st, fmt.Errorf("%w: prompt of %d tokens exceeds the context of %d", engine.ErrBadInput, len(prompt), cfg.Context)
 	}
-	enc := n.cfg.Encoding
-	rowBytes, err := enc.EncodedSize(1, cfg.Dim)
+	g, err := n.newGeneration(srv, min(len(prompt)+maxTokens, cfg.Context), opt)
 	if err != nil {
 		return st, err
 	}
-	maxLen := min(len(prompt)+maxTokens, cfg.Context)
+	defer g.close()
+	if _, err := g.run(ctx, entry.Start{}); err != nil {
+		return st, err
+	}
+	logits := make([]float32, cfg.VocabSize)
+	start := n.clock.Now()
+	if err := g.prefill(ctx, prompt, logits, opt); err != nil {
+		return g.stats(st), err
+	}
+	st.PromptTokens = len(prompt)
+	st.Prefill = n.clock.Since(start)
+	start = n.clock.Now()
+	err = g.decode(ctx, &st, prompt, maxTokens, logits, sampler, stop, emit, opt)
+	st.Decode = n.clock.Since(start)
+	return g.stats(st), err
+}
+
+// newGeneration makes the driver and the entry core of a generation on
+// srv's entry model, of up to maxLen positions.
+func (n *Node) newGeneration(srv *served, maxLen int, opt genOptions) (*generation, error) {
+	cfg := srv.entry.Config
+	enc := n.cfg.Encoding
+	rowBytes, err := enc.EncodedSize(1, cfg.Dim)
+	if err != nil {
+		return nil, err
+	}
 	chunk := max(1, min(protocol.MaxStepRows, (protocol.MaxFrame-4096)/rowBytes))
 	var pinned []entry.RouteHop
 	if opt.route != nil {
@@ -131,35 +154,33 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 			pinned[i] = entry.RouteHop{Peer: h.Peer, Span: h.Span}
 		}
 	}
-	g := &generation{n: n, model: modelID, dim: cfg.Dim, enc: enc, maxLen: maxLen, observe: opt.observe,
+	return &generation{n: n, m: srv.entry, model: srv.id, dim: cfg.Dim, enc: enc, maxLen: maxLen, chunk: chunk, observe: opt.observe,
 		conns: map[entry.HopID]*hopConn{},
 		core: entry.New(entry.Config{
-			Model: modelID, Blocks: srv.blocks, Dim: cfg.Dim, Encoding: enc, MaxLen: maxLen, Chunk: chunk,
+			Model: srv.id, Blocks: srv.blocks, Dim: cfg.Dim, Encoding: enc, MaxLen: maxLen, Chunk: chunk,
 			Mode: n.cfg.RouteMode, StepTimeout: n.cfg.StepTimeout, Route: pinned, Logger: n.log,
-		})}
-	defer g.close()
-	if _, err := g.run(ctx, entry.Start{}); err != nil {
-		return st, err
-	}
+		})}, nil
+}
 
-	dim, vocab := cfg.Dim, cfg.VocabSize
-	logits := make([]float32, vocab)
-	history := append(make([]int32, 0, len(prompt)+maxTokens), prompt...)
-	start := n.clock.Now()
-	for off := 0; off < len(prompt); off += chunk {
-		part := prompt[off:min(off+chunk, len(prompt))]
+// prefill runs the prompt through the route in chunks and leaves the
+// logits of its last position in logits (with opt.promptLogits, telling
+// opt.logits those of every position too).
+func (g *generation) prefill(ctx context.Context, prompt []int32, logits []float32, opt genOptions) error {
+	m, dim, vocab := g.m, g.dim, len(logits)
+	for off := 0; off < len(prompt); off += g.chunk {
+		part := prompt[off:min(off+g.chunk, len(prompt))]
 		x := make([]float32, len(part)*dim)
 		if err := m.Embed(part, x); err != nil {
-			return st, err
+			return err
 		}
 		out, err := g.step(ctx, off, x)
 		if err != nil {
-			return g.stats(st), err
+			return err
 		}
 		if opt.logits != nil && opt.promptLogits {
 			all := make([]float32, len(part)*vocab)
 			if err := m.Head(out, len(part), all); err != nil {
-				return g.stats(st), err
+				return err
 			}
 			for r := range part {
 				if p := off + r + 1; p < len(prompt) {
@@ -173,14 +194,20 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 		}
 		if off+len(part) == len(prompt) {
 			if err := m.Head(out[(len(part)-1)*dim:], 1, logits); err != nil {
-				return g.stats(st), err
+				return err
 			}
 		}
 	}
-	st.PromptTokens = len(prompt)
-	st.Prefill = n.clock.Since(start)
-	start = n.clock.Now()
-	x := make([]float32, dim)
+	return nil
+}
+
+// decode samples up to maxTokens tokens from logits on, passing each to
+// emit and running it through the route for the next logits, and counts
+// them in st.
+func (g *generation) decode(ctx context.Context, st *Stats, prompt []int32, maxTokens int, logits []float32, sampler *sample.Sampler,
+	stop func(int32) bool, emit func(int32) error, opt genOptions) error {
+	history := append(make([]int32, 0, len(prompt)+maxTokens), prompt...)
+	x := make([]float32, g.dim)
 	pos := len(prompt)
 	for st.GeneratedTokens < maxTokens {
 		if opt.logits != nil {
@@ -194,32 +221,29 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 		}
 		if stop != nil && stop(tok) {
 			st.StoppedByToken = true
-			break
+			return nil
 		}
 		st.GeneratedTokens++
 		history = append(history, tok)
 		if err := emit(tok); err != nil {
-			st.Decode = n.clock.Since(start)
-			return g.stats(st), err
+			return err
 		}
-		if st.GeneratedTokens == maxTokens || pos >= maxLen {
-			break
+		if st.GeneratedTokens == maxTokens || pos >= g.maxLen {
+			return nil
 		}
-		if err := m.Embed([]int32{tok}, x); err != nil {
-			return g.stats(st), err
+		if err := g.m.Embed([]int32{tok}, x); err != nil {
+			return err
 		}
 		out, err := g.step(ctx, pos, x)
 		if err != nil {
-			st.Decode = n.clock.Since(start)
-			return g.stats(st), err
+			return err
 		}
 		pos++
-		if err := m.Head(out, 1, logits); err != nil {
-			return g.stats(st), err
+		if err := g.m.Head(out, 1, logits); err != nil {
+			return err
 		}
 	}
-	st.Decode = n.clock.Since(start)
-	return g.stats(st), nil
+	return nil
 }
 
 // planRoute returns the route a generation of model (of blocks blocks)
@@ -266,10 +290,12 @@ func (h *hopConn) fail(err error) {
 type generation struct {
 	n       *Node
 	core    *entry.Core
+	m       *engine.Model // the embedding and head
 	model   string
 	dim     int
 	enc     protocol.Encoding
 	maxLen  int
+	chunk   int // rows per prefill step
 	observe stepObserver
 	conns   map[entry.HopID]*hopConn
 	out     []float32

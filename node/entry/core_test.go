@@ -307,3 +307,34 @@ func TestScenarios(t *testing.T) {
 	}
 	t.Logf("%d scenarios in %v", len(files), time.Since(start))
 }
+
+// BenchmarkStep is one step through a route of four hops: the Submit and
+// the four results, as the driver feeds them.
+func BenchmarkStep(b *testing.B) {
+	c := New(Config{Model: "m", Blocks: 4, Dim: 2, Encoding: protocol.EncodingF32, MaxLen: 1 << 30, Chunk: 8, StepTimeout: time.Second})
+	v := ViewUpdate{Swarm: sharding.Swarm{Blocks: 4}, Peers: map[string]peer.ID{}}
+	for i := range 4 {
+		p := peer.ID(rune('a' + i))
+		v.Swarm.Servers = append(v.Swarm.Servers, sharding.Server{ID: p.String(), Span: sharding.Span{Start: i, End: i + 1}, Throughput: 10, FreeCache: 1 << 30})
+		v.Peers[p.String()] = p
+	}
+	now := time.Unix(0, 0)
+	c.Step(now, Start{})
+	c.Step(now, v)
+	c.Step(now, Opened{})
+	h := protocol.Hidden{Encoding: protocol.EncodingF32, Rows: 1, Dim: 2, Data: make([]byte, 8)}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		acts := c.Step(now, Submit{Pos: i, Hidden: h})
+		for {
+			a, ok := acts[len(acts)-1].(Await)
+			if !ok {
+				break
+			}
+			acts = c.Step(now, StepResult{Hop: a.Hop, Seq: a.Seq, Result: protocol.Result{Seq: a.Seq, Pos: i, Hidden: h}})
+		}
+		if _, ok := acts[len(acts)-1].(Output); !ok {
+			b.Fatalf("step %d ended with %v", i, acts)
+		}
+	}
+}
