@@ -179,6 +179,11 @@ func (c *Core) Step(now time.Time, ev Event) []Action {
 			return c.unexpected(ev)
 		}
 		c.submit(now, ev)
+	case Rollback:
+		if c.phase != phaseReady || ev.Len < 0 {
+			return c.unexpected(ev)
+		}
+		c.rollback(ev.Len)
 	case StepResult:
 		if !c.due(ev.Hop, ev.Seq) {
 			return c.unexpected(ev)
@@ -396,6 +401,27 @@ func (c *Core) submit(now time.Time, ev Submit) {
 	c.step.mark = now
 	c.phase = phaseStepping
 	c.await(now, first, c.seq, c.step.rows)
+}
+
+// rollback forgets every hop's inputs from position n on.
+func (c *Core) rollback(n int) {
+	for _, h := range c.hops {
+		keep := h.inputs[:0]
+		for _, r := range h.inputs {
+			switch {
+			case r.pos+r.h.Rows <= n:
+				keep = append(keep, r)
+			case r.pos < n:
+				rows := n - r.pos
+				rb := len(r.h.Data) / r.h.Rows
+				r.h.Rows, r.h.Data = rows, r.h.Data[:rows*rb]
+				keep = append(keep, r)
+			}
+		}
+		clear(h.inputs[len(keep):])
+		h.inputs = keep
+	}
+	c.emit(Ready{})
 }
 
 func (c *Core) onResult(now time.Time, res protocol.Result) {

@@ -31,6 +31,7 @@ import (
 //	opened
 //	open-failed hop=ID [err=unreachable|cache-full|unknown-model]
 //	submit pos=P rows=R
+//	rollback len=N
 //	result [pos=P] [compute=D] [queue=D] [push-error]   answers the pending Await
 //	fail [err=gone|bad-push]    the awaited hop's stream ended or it reported an error
 //	lie                         the driver found the awaited result bad
@@ -238,6 +239,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			data = append(data, byte(pos+r), 0)
 		}
 		return h.step(Submit{Pos: pos, Hidden: protocol.Hidden{Encoding: protocol.EncodingF32, Rows: rows, Dim: 2, Data: data}})
+	case "rollback":
+		return h.step(Rollback{Len: num("len", "0")})
 	case "result":
 		a := due()
 		in, ok := h.inputs[a.Hop][a.Seq]

@@ -12,6 +12,14 @@
 // last is one of Ready, Output or Fail. Equal events give equal actions,
 // so scenarios (a hung peer, a lying peer, a failover in the middle of
 // the prefill, a peer gone during a replay) are tested in microseconds.
+//
+// The core is where the entry node's protocol grows: a new kind of check
+// or step is an event and an action more, not a change to the driver's
+// stream code. Hops are named by HopID and every request is answered by
+// ID and sequence, so a step may be sent to a second server (to verify a
+// peer by recomputation) as a Send and an Await on a hop outside the
+// route; Rollback takes the generation back to an accepted length (for
+// speculative decoding).
 package entry
 
 import (
@@ -118,6 +126,13 @@ type Submit struct {
 	Hidden protocol.Hidden
 }
 
+// Rollback drops every position from Len on: the inputs kept for replay
+// forget them, so a later failover replays only the accepted positions,
+// and the next Submit at Len writes over them on the servers (their KV
+// caches are positional). It is for speculative decoding, whose rejected
+// draft tokens are rolled back; answered with Ready.
+type Rollback struct{ Len int }
+
 // StepResult answers Await: the hop's result, checked by the driver (its
 // hidden states decode as Rows rows of the model's dimension).
 type StepResult struct {
@@ -146,6 +161,7 @@ func (ViewFailed) event() {}
 func (Opened) event()     {}
 func (OpenFailed) event() {}
 func (Submit) event()     {}
+func (Rollback) event()   {}
 func (StepResult) event() {}
 func (HopFailed) event()  {}
 func (Timeout) event()    {}

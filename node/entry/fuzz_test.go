@@ -19,6 +19,7 @@ func FuzzCore(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 4, 5, 5, 4, 6, 1, 2, 5})
 	f.Add([]byte{0, 1, 2, 4, 7, 1, 2, 5, 5, 4, 8, 1, 2, 9, 5})
 	f.Add([]byte{0, 1, 3, 1, 3, 1, 3, 1, 3})
+	f.Add([]byte{0, 1, 2, 14, 5, 5, 119, 4, 5, 7, 1, 2, 5, 5})
 	f.Fuzz(func(t *testing.T, script []byte) {
 		c := New(Config{Model: "m", Blocks: 4, Dim: 2, Encoding: protocol.EncodingF32, MaxLen: 64, Chunk: 3, StepTimeout: time.Second})
 		now := time.Unix(0, 0)
@@ -84,6 +85,11 @@ func FuzzCore(f *testing.F) {
 					ev = Timeout{}
 				}
 			case 9:
+				if b >= 100 {
+					ev = Rollback{Len: pos - int(b/10)%4}
+					pos = max(0, pos-int(b/10)%4)
+					break
+				}
 				ev = ViewFailed{Err: errors.New("no view")}
 			}
 			now = now.Add(time.Millisecond)
