@@ -37,6 +37,10 @@ type Node struct {
 	ctx      context.Context // cancelled by Close: background work
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// repairing is set while a repair of the store (after a corrupt
+	// block) runs; stopRepair stops the store's hook.
+	repairing  atomic.Bool
+	stopRepair func()
 }
 
 // New starts a node: host, DHT (server mode, prefix /orbit), protocols and
@@ -63,6 +67,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			fo.Stored = func(int) { m.AddChunksFetched(1) }
 		}
 		n.fetcher = weights.NewFetcher(cfg.Store, h, protocol.NewBlockClient(h, cfg.IOTimeout), fo)
+		n.stopRepair = cfg.Store.OnCorrupt(n.repairStore)
 	}
 	n.stopInfo = protocol.ServeInfo(h, n.info, n.log)
 	n.join(ctx)
@@ -77,6 +82,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 // Close stops taking sessions, ends the open ones, stops announcing and
 // shuts the host down.
 func (n *Node) Close() error {
+	if n.stopRepair != nil {
+		n.stopRepair()
+	}
 	n.infer.Close()
 	n.stopInfo()
 	if n.blocks != nil {

@@ -124,3 +124,45 @@ func (s *StoreSource) provide(ctx context.Context, n *Node) error {
 	_, err := s.store.Provide(ctx, n.dht, s.root)
 	return err
 }
+
+// repairStore is the weight store's OnCorrupt hook: the store removed a
+// corrupt block c (found while serving it to a peer, assembling a span or
+// verifying). The node fetches again, from the swarm, what the models it
+// serves from the store lack, and announces their blocks again once whole:
+// until then the damaged block's layer is not announced (Provide announces
+// only whole layers) and peers asking for the block are told it is not
+// here. One repair runs at a time; blocks found corrupt meanwhile are
+// covered by it (each fetch re-hashes the span's stored blocks).
+func (n *Node) repairStore(c cid.Cid) {
+	if n.ctx.Err() != nil || !n.repairing.CompareAndSwap(false, true) {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer n.repairing.Store(false)
+		n.log.Warn("node: a stored block was corrupt and was removed; fetching it again", "cid", c)
+		type want struct {
+			src   *StoreSource
+			span  sharding.Span
+			entry bool
+		}
+		var wants []want
+		n.serveComponent.mu.Lock()
+		for _, srv := range n.models {
+			if src, ok := srv.src.(*StoreSource); ok && src.fetcher != nil && src.store == n.cfg.Store {
+				wants = append(wants, want{src, srv.span(), srv.entry != nil})
+			}
+		}
+		n.serveComponent.mu.Unlock()
+		for _, w := range wants {
+			if err := w.src.fetch(n.ctx, w.span, w.entry, w.entry); err != nil {
+				n.log.Warn("node: repairing the weight store", "model", w.src.root, "err", err)
+				continue
+			}
+			if err := w.src.provide(n.ctx, n); err != nil {
+				n.log.Debug("node: announcing after a repair", "model", w.src.root, "err", err)
+			}
+		}
+	}()
+}

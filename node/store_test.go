@@ -232,3 +232,68 @@ func TestStoreSourceRepairsCorruptBlocks(t *testing.T) {
 		})
 	}
 }
+
+// TestServedCorruptBlockRepaired: node B serves the whole model from its
+// store; one of its stored chunks rots. When a peer asks B for that chunk,
+// B does not serve the bad bytes: it removes the chunk (the peer hears it
+// is not there), stops counting the layer as whole, fetches the chunk
+// again from node A and announces the layer again; its store then
+// verifies clean.
+func TestServedCorruptBlockRepaired(t *testing.T) {
+	storeA, root := importModel(t, aidreamsPath)
+	cfg := testConfig(t)
+	cfg.Store = storeA
+	cfg.RebalanceInterval = -1
+	a := startNode(t, cfg)
+	serve(t, a, storeSource(t, a, root), ServeOptions{Blocks: spanOf(0, 4)})
+
+	storeB, _ := importModel(t, aidreamsPath)
+	cfg = testConfig(t, a)
+	cfg.Store = storeB
+	cfg.RebalanceInterval = -1
+	b := startNode(t, cfg)
+	serve(t, b, storeSource(t, b, root), ServeOptions{Blocks: spanOf(0, 4)})
+
+	m, err := storeB.Manifest(t.Context(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := storeB.Layer(t.Context(), m.Layers[1].CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := l.Tensors[0].Chunks[0]
+	corruptBlock(t, storeB, bad)
+
+	// A peer asks B for the chunk, as a fetch would.
+	client := protocol.NewBlockClient(a.Host(), 10*time.Second)
+	var got protocol.Block
+	err = client.Get(t.Context(), b.ID(), []cid.Cid{bad}, func(blk protocol.Block) error { got = blk; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status == protocol.BlockOK || got.Data != nil {
+		t.Fatalf("B served its corrupt chunk: status %v, %d bytes", got.Status, len(got.Data))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, err := storeB.GetBlock(t.Context(), bad)
+		if err == nil && weights.VerifyBlock(bad, data) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B's store did not get the chunk back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitFor(t, "the repair to end", func() bool { return !b.repairing.Load() })
+	rep, err := storeB.Verify(t.Context(), root)
+	if err != nil || len(rep.Corrupt) != 0 || len(rep.Missing) != 0 {
+		t.Fatalf("B's store after the repair: %+v, %v", rep, err)
+	}
+	// B answers for the chunk again.
+	err = client.Get(t.Context(), b.ID(), []cid.Cid{bad}, func(blk protocol.Block) error { got = blk; return nil })
+	if err != nil || got.Status != protocol.BlockOK || weights.VerifyBlock(bad, got.Data) != nil {
+		t.Fatalf("B after the repair: %v, status %v", err, got.Status)
+	}
+}

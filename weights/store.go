@@ -50,6 +50,10 @@ type Store struct {
 	freeSpace func(dir string) (uint64, error)
 
 	aliasMu sync.Mutex
+
+	corruptMu sync.Mutex
+	onCorrupt map[int]func(cid.Cid)
+	nextHook  int
 }
 
 // Open opens (creating if needed) the store in dir. A nil logger uses
@@ -112,12 +116,51 @@ func (s *Store) lock(ctx context.Context, name string, exclusive bool) (func(), 
 }
 
 // GetBlock returns the verified bytes of block c. A missing block is an
-// error wrapping ErrNotFound, a damaged one a *CorruptError.
+// error wrapping ErrNotFound, a damaged one a *CorruptError. Whoever finds
+// a block damaged (serving it to a peer, assembling a span, Verify), the
+// store removes it, so that it is neither served nor counted as stored
+// (a fetch or an import of the file puts it back), and tells the
+// OnCorrupt hooks.
 func (s *Store) GetBlock(ctx context.Context, c cid.Cid) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.blocks.get(c)
+	b, err := s.blocks.get(c)
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		s.log.Warn("weights: a stored block is corrupt; removed it", "cid", c)
+		if rerr := s.blocks.remove(c); rerr != nil {
+			s.log.Warn("weights: removing a corrupt block", "cid", c, "err", rerr)
+		}
+		s.corruptMu.Lock()
+		hooks := make([]func(cid.Cid), 0, len(s.onCorrupt))
+		for _, h := range s.onCorrupt {
+			hooks = append(hooks, h)
+		}
+		s.corruptMu.Unlock()
+		for _, h := range hooks {
+			h(c)
+		}
+	}
+	return b, err
+}
+
+// OnCorrupt calls fn (which must not block) with every block found
+// corrupt, once removed; the returned function stops it.
+func (s *Store) OnCorrupt(fn func(cid.Cid)) (stop func()) {
+	s.corruptMu.Lock()
+	defer s.corruptMu.Unlock()
+	if s.onCorrupt == nil {
+		s.onCorrupt = map[int]func(cid.Cid){}
+	}
+	id := s.nextHook
+	s.nextHook++
+	s.onCorrupt[id] = fn
+	return func() {
+		s.corruptMu.Lock()
+		defer s.corruptMu.Unlock()
+		delete(s.onCorrupt, id)
+	}
 }
 
 // PutBlock stores data as block c after checking it hashes to c.

@@ -233,6 +233,10 @@ func corruptOneChunk(t *testing.T, s *Store, c cid.Cid) {
 	}
 }
 
+// TestCorruptChunkDetected: a chunk damaged on disk is never used; who
+// finds it (GetBlock, Export, OpenSpan, Verify) gets a CorruptError naming
+// it, and the store removes it and tells its OnCorrupt hooks. Importing the
+// file again repairs the store.
 func TestCorruptChunkDetected(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
@@ -246,35 +250,56 @@ func TestCorruptChunkDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := l.Tensors[1].Chunks[0]
-	corruptOneChunk(t, s, bad)
-
-	_, err = s.GetBlock(ctx, bad)
-	var ce *CorruptError
-	if !errors.As(err, &ce) || !ce.CID.Equals(bad) || !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("GetBlock of a corrupt chunk: %v", err)
-	}
-	if _, err := s.Export(ctx, root, io.Discard); !errors.As(err, &ce) {
-		t.Fatalf("Export used a corrupt chunk: %v", err)
-	}
-	if _, err := s.OpenSpan(ctx, root, sharding.Span{Start: 2, End: 3}, false, false); !errors.As(err, &ce) {
-		t.Fatalf("OpenSpan used a corrupt chunk: %v", err)
-	}
-	// A span without the bad block still opens.
-	f, err := s.OpenSpan(ctx, root, sharding.Span{Start: 0, End: 2}, true, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	rep, err := s.Verify(ctx, root)
-	if !errors.As(err, &ce) || !ce.CID.Equals(bad) || len(rep.Corrupt) != 1 {
-		t.Fatalf("Verify: %+v, %v", rep, err)
-	}
-	if s.HasBlock(bad) {
-		t.Fatal("Verify kept the corrupt block")
-	}
-	rep, err = s.Verify(ctx, root)
-	if err != nil || len(rep.Missing) != 1 || len(rep.Corrupt) != 0 {
-		t.Fatalf("second Verify: %+v, %v", rep, err)
+	var found []cid.Cid
+	stop := s.OnCorrupt(func(c cid.Cid) { found = append(found, c) })
+	defer stop()
+	for _, tc := range []struct {
+		name string
+		use  func() error
+	}{
+		{"GetBlock", func() error { _, err := s.GetBlock(ctx, bad); return err }},
+		{"Export", func() error { _, err := s.Export(ctx, root, io.Discard); return err }},
+		{"OpenSpan", func() error {
+			_, err := s.OpenSpan(ctx, root, sharding.Span{Start: 2, End: 3}, false, false)
+			return err
+		}},
+		{"Verify", func() error {
+			rep, err := s.Verify(ctx, root)
+			if len(rep.Corrupt) != 1 {
+				t.Errorf("Verify: %+v", rep)
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			importFile(t, s, openModel(t), "m") // repairs what the last case removed
+			if !s.HasBlock(bad) {
+				t.Fatal("importing again did not put the chunk back")
+			}
+			corruptOneChunk(t, s, bad)
+			found = nil
+			err := tc.use()
+			var ce *CorruptError
+			if !errors.As(err, &ce) || !ce.CID.Equals(bad) || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%s with a corrupt chunk: %v", tc.name, err)
+			}
+			if s.HasBlock(bad) {
+				t.Fatal("the corrupt chunk is still stored")
+			}
+			if len(found) != 1 || !found[0].Equals(bad) {
+				t.Fatalf("OnCorrupt saw %v, want %s", found, bad)
+			}
+			// A span without the bad block still opens.
+			f, err := s.OpenSpan(ctx, root, sharding.Span{Start: 0, End: 2}, true, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			rep, err := s.Verify(ctx, root)
+			if err != nil || len(rep.Missing) != 1 || len(rep.Corrupt) != 0 {
+				t.Fatalf("Verify after the removal: %+v, %v", rep, err)
+			}
+		})
 	}
 	// Re-importing repairs the store.
 	importFile(t, s, openModel(t), "m")
