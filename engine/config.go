@@ -30,13 +30,14 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama" or "qwen2"
+	Arch       string // "llama", "qwen2" or "qwen3"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
 	Heads      int    // query heads
 	KVHeads    int    // key/value heads (grouped-query attention)
-	HeadDim    int    // Dim / Heads
+	HeadDim    int    // key_length, else Dim / Heads
+	QKNorm     bool   // per-head RMSNorm of queries and keys (qwen3)
 	VocabSize  int
 	Context    int     // training context length
 	RopeBase   float64 // rope theta
@@ -53,6 +54,10 @@ type Config struct {
 // KVDim is the width of the keys and values of one position in one layer.
 func (c *Config) KVDim() int { return c.KVHeads * c.HeadDim }
 
+// QDim is the width of the queries and of the attention output of one
+// position (Dim unless the heads are sized apart, as in qwen3).
+func (c *Config) QDim() int { return c.Heads * c.HeadDim }
+
 // ConfigFromGGUF reads the hyper-parameters of a llama or qwen2 GGUF.
 func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	var c Config
@@ -61,9 +66,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "mistral":
+	case "llama", "qwen2", "qwen3", "mistral":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama or qwen2)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2 or qwen3)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -97,12 +102,22 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if c.Dim%c.Heads != 0 || c.Heads%c.KVHeads != 0 {
-		return c, fmt.Errorf("engine: dim %d, %d heads, %d kv heads do not divide", c.Dim, c.Heads, c.KVHeads)
+	if c.Heads%c.KVHeads != 0 {
+		return c, fmt.Errorf("engine: %d heads, %d kv heads do not divide", c.Heads, c.KVHeads)
 	}
-	c.HeadDim = c.Dim / c.Heads
-	if v, e := f.Int(arch + ".attention.key_length"); e == nil && int(v) != c.HeadDim {
-		return c, fmt.Errorf("%w: key_length %d differs from dim/heads %d", ErrUnsupported, v, c.HeadDim)
+	if kl, e := f.Int(arch + ".attention.key_length"); e == nil {
+		if kl <= 0 || kl > 1<<12 || kl%2 != 0 {
+			return c, fmt.Errorf("engine: %s.attention.key_length = %d out of range", arch, kl)
+		}
+		if vl, e := f.Int(arch + ".attention.value_length"); e == nil && vl != kl {
+			return c, fmt.Errorf("%w: value_length %d differs from key_length %d", ErrUnsupported, vl, kl)
+		}
+		c.HeadDim = int(kl)
+	} else {
+		if c.Dim%c.Heads != 0 {
+			return c, fmt.Errorf("engine: dim %d is not a multiple of %d heads", c.Dim, c.Heads)
+		}
+		c.HeadDim = c.Dim / c.Heads
 	}
 	geti("rope.dimension_count", &c.RopeDim, c.HeadDim)
 	if err != nil {
@@ -122,8 +137,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if v, e := f.Float(arch + ".attention.layer_norm_rms_epsilon"); e == nil {
 		c.Eps = float32(v)
 	}
-	c.RopeNeox = arch == "qwen2"
+	c.RopeNeox = arch == "qwen2" || arch == "qwen3"
 	c.QKVBias = arch == "qwen2"
+	c.QKNorm = arch == "qwen3"
 	// The vocabulary size comes from the embedding when the file has it, else
 	// from metadata, so a file holding only some blocks still loads.
 	if emb, ok := f.Tensor("token_embd.weight"); ok {

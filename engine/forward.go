@@ -184,27 +184,34 @@ func (m *Model) checkRows(rows []Row) error {
 	return nil
 }
 
-// ropeInvFreq returns, per rotated pair j, base^(-2j/ropeDim) divided by the
-// model's frequency factor for j.
-func ropeInvFreq(c *Config) []float64 {
-	inv := make([]float64, c.RopeDim/2)
-	for j := range inv {
-		inv[j] = kernels.Pow(c.RopeBase, -float64(2*j)/float64(c.RopeDim))
-		if c.RopeFreqFactors != nil {
-			inv[j] /= float64(c.RopeFreqFactors[j])
-		}
-	}
-	return inv
+// ropeThetaScale is llama.cpp's theta_scale, base^(-2/ropeDim) in float32
+// (the exponent divided in float32, as ggml does).
+func ropeThetaScale(c *Config) float32 {
+	e := float32(-2) / float32(c.RopeDim)
+	return float32(kernels.Pow(c.RopeBase, float64(e)))
 }
 
+// ropeTables fills the cos and sin tables of the rows' positions. The
+// angles follow ggml's recurrence in float32, theta_0 = pos and theta_j+1
+// = theta_j * theta_scale, each divided by the pair's frequency factor
+// when the model has them; cos and sin are the canonical float64 ones
+// rounded to float32. So the tables are the same bits on every CPU and
+// the same angles as llama.cpp's.
 func (m *Model) ropeTables(rows []Row) {
 	half := m.Config.RopeDim / 2
+	ff := m.Config.RopeFreqFactors
 	cos := grow(&m.buf.cos, len(rows)*half)
 	sin := grow(&m.buf.sin, len(rows)*half)
 	for r, row := range rows {
-		for j, f := range m.ropeInv {
-			s, c := kernels.Sincos(float64(row.Pos) * f)
+		theta := float32(row.Pos)
+		for j := 0; j < half; j++ {
+			t := theta
+			if ff != nil {
+				t /= ff[j]
+			}
+			s, c := kernels.Sincos(float64(t))
 			cos[r*half+j], sin[r*half+j] = float32(c), float32(s)
+			theta *= m.ropeScale
 		}
 	}
 }
@@ -232,13 +239,13 @@ func (m *Model) rope(vec []float32, heads, r int) {
 func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	c := &m.Config
 	l := &m.layers[li]
-	n, dim, kvDim, hidden := len(rows), c.Dim, c.KVDim(), c.Hidden
+	n, dim, kvDim, qDim, hidden := len(rows), c.Dim, c.KVDim(), c.QDim(), c.Hidden
 	b := &m.buf
 	xb := grow(&b.xb, n*dim)
-	q := grow(&b.q, n*dim)
+	q := grow(&b.q, n*qDim)
 	k := grow(&b.k, n*kvDim)
 	v := grow(&b.v, n*kvDim)
-	att := grow(&b.att, n*dim)
+	att := grow(&b.att, n*qDim)
 
 	for r := 0; r < n; r++ {
 		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], l.attnNorm, c.Eps)
@@ -251,11 +258,20 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 		return err
 	}
 	for r, row := range rows {
-		qr, kr, vr := q[r*dim:(r+1)*dim], k[r*kvDim:(r+1)*kvDim], v[r*kvDim:(r+1)*kvDim]
+		qr, kr, vr := q[r*qDim:(r+1)*qDim], k[r*kvDim:(r+1)*kvDim], v[r*kvDim:(r+1)*kvDim]
 		if l.bq != nil {
 			addTo(qr, l.bq)
 			addTo(kr, l.bk)
 			addTo(vr, l.bv)
+		}
+		if l.qNorm != nil {
+			hd := c.HeadDim
+			for h := 0; h < c.Heads; h++ {
+				rmsNorm(qr[h*hd:(h+1)*hd], qr[h*hd:(h+1)*hd], l.qNorm, c.Eps)
+			}
+			for h := 0; h < c.KVHeads; h++ {
+				rmsNorm(kr[h*hd:(h+1)*hd], kr[h*hd:(h+1)*hd], l.kNorm, c.Eps)
+			}
 		}
 		m.rope(qr, c.Heads, r)
 		m.rope(kr, c.KVHeads, r)
@@ -287,7 +303,7 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 }
 
 // attention computes, for every row and query head, softmax(q.K/sqrt(d)).V
-// over the row's session positions [0, Pos], writing into out (n * Dim).
+// over the row's session positions [0, Pos], writing into out (n * QDim).
 func (m *Model) attention(li int, q, out []float32, rows []Row) {
 	c := &m.Config
 	hd := c.HeadDim
@@ -326,13 +342,13 @@ type attnJob struct {
 func (m *Model) attnWorker(w int) {
 	c := &m.Config
 	j := &m.buf.attn
-	hd, kvDim := c.HeadDim, c.KVDim()
+	hd, kvDim, qDim := c.HeadDim, c.KVDim(), c.QDim()
 	scores := m.buf.scores[w]
 	for t := w; t < j.tasks; t += j.workers {
 		r, h := t/c.Heads, t%c.Heads
 		row := j.rows[r]
 		kc, vc := row.Session.k[j.li], row.Session.v[j.li]
-		qh := j.q[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
+		qh := j.q[r*qDim+h*hd : r*qDim+(h+1)*hd]
 		kvOff := (h / j.group) * hd
 		sc := scores[:row.Pos+1]
 		kernels.DotRowsF32(sc, qh, kc[kvOff:], kvDim)
@@ -348,7 +364,7 @@ func (m *Model) attnWorker(w int) {
 			sc[p] = e
 			sum += e
 		}
-		o := j.out[r*c.Dim+h*hd : r*c.Dim+(h+1)*hd]
+		o := j.out[r*qDim+h*hd : r*qDim+(h+1)*hd]
 		clear(o)
 		inv := 1 / sum
 		for p, e := range sc {

@@ -29,6 +29,7 @@ type layer struct {
 	attnNorm          []float32
 	wq, wk, wv, wo    kernels.Mat
 	bq, bk, bv        []float32
+	qNorm, kNorm      []float32 // per-head RMSNorm weights (qwen3)
 	ffnNorm           []float32
 	wGate, wUp, wDown kernels.Mat
 }
@@ -39,17 +40,17 @@ type Model struct {
 	Config Config
 	Span   sharding.Span // blocks loaded
 
-	file     *gguf.File
-	ownFile  bool
-	pool     *kernels.Pool
-	ownPool  bool
-	embd     kernels.Mat // [vocab rows, dim cols]
-	outNorm  []float32
-	output   kernels.Mat
-	layers   []layer // index i is block Span.Start+i
-	hasEmbed bool
-	hasHead  bool
-	ropeInv  []float64 // inverse frequency per rotated pair
+	file      *gguf.File
+	ownFile   bool
+	pool      *kernels.Pool
+	ownPool   bool
+	embd      kernels.Mat // [vocab rows, dim cols]
+	outNorm   []float32
+	output    kernels.Mat
+	layers    []layer // index i is block Span.Start+i
+	hasEmbed  bool
+	hasHead   bool
+	ropeScale float32 // theta_scale of the RoPE angle recurrence
 
 	mu     sync.Mutex
 	buf    scratch
@@ -98,7 +99,7 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		}
 		m.Config.RopeFreqFactors = v
 	}
-	m.ropeInv = ropeInvFreq(&m.Config)
+	m.ropeScale = ropeThetaScale(&m.Config)
 	if opt.Embed || (opt.Head && cfg.TiedOutput) {
 		if m.embd, err = m.matrix("token_embd.weight", cfg.VocabSize, cfg.Dim); err != nil {
 			return nil, err
@@ -116,25 +117,29 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		}
 		m.hasHead = true
 	}
-	kv := cfg.KVDim()
+	kv, qd := cfg.KVDim(), cfg.QDim()
 	ld := loader{m: m}
 	for i := m.Span.Start; i < m.Span.End; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
 		l := layer{
 			attnNorm: ld.vec(p+"attn_norm.weight", cfg.Dim),
-			wq:       ld.mat(p+"attn_q.weight", cfg.Dim, cfg.Dim),
+			wq:       ld.mat(p+"attn_q.weight", qd, cfg.Dim),
 			wk:       ld.mat(p+"attn_k.weight", kv, cfg.Dim),
 			wv:       ld.mat(p+"attn_v.weight", kv, cfg.Dim),
-			wo:       ld.mat(p+"attn_output.weight", cfg.Dim, cfg.Dim),
+			wo:       ld.mat(p+"attn_output.weight", cfg.Dim, qd),
 			ffnNorm:  ld.vec(p+"ffn_norm.weight", cfg.Dim),
 			wGate:    ld.mat(p+"ffn_gate.weight", cfg.Hidden, cfg.Dim),
 			wUp:      ld.mat(p+"ffn_up.weight", cfg.Hidden, cfg.Dim),
 			wDown:    ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden),
 		}
 		if cfg.QKVBias {
-			l.bq = ld.vec(p+"attn_q.bias", cfg.Dim)
+			l.bq = ld.vec(p+"attn_q.bias", qd)
 			l.bk = ld.vec(p+"attn_k.bias", kv)
 			l.bv = ld.vec(p+"attn_v.bias", kv)
+		}
+		if cfg.QKNorm {
+			l.qNorm = ld.vec(p+"attn_q_norm.weight", cfg.HeadDim)
+			l.kNorm = ld.vec(p+"attn_k_norm.weight", cfg.HeadDim)
 		}
 		if ld.err != nil {
 			return nil, ld.err

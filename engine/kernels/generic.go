@@ -15,37 +15,65 @@ type qcol struct {
 	s []int32
 }
 
+// actTiny is the smallest block maximum that is quantized: a block whose
+// largest |x| is below it (or NaN) quantizes to zeros, so that 127/amax
+// never overflows.
+const actTiny = 0x1p-120
+
 // quantizeAct quantizes x (len multiple of 32) into c with one scale per
-// 32 values.
-func quantizeAct(c qcol, x []float32) { quantizeActBlocks(c, x, qk) }
-
-// quantizeActK quantizes x (len multiple of 256) into c with one scale per
-// 256 values (c.s still holds the sums of each 32 values).
-func quantizeActK(c qcol, x []float32) { quantizeActBlocks(c, x, qkK) }
-
-// quantizeActBlocks is the canonical activation quantizer: per block of bs
-// values amax = max|x|, d = amax/127, id = 1/d (0 if d is 0), q =
-// round-to-even(x*id) with the product rounded first; per 32 values the
-// sum of q.
-func quantizeActBlocks(c qcol, x []float32, bs int) {
+// 32 values, as llama.cpp quantizes activations for q8_0 and q4_0 on x86:
+// amax = max|x|, d = the fp16 rounding of amax/127, id = 127/amax, q =
+// round-to-even(x*id) (the product rounded first); s = sum of q.
+func quantizeAct(c qcol, x []float32) {
 	for b := range c.d {
-		xs := x[b*bs : b*bs+bs]
+		xs := x[b*qk : b*qk+qk]
 		var amax float32
 		for _, v := range xs {
 			if a := abs32(v); a > amax {
 				amax = a
 			}
 		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
-			id = 1 / d
+		var d, id float32
+		if amax >= actTiny {
+			d = F16ToF32(F32ToF16(amax / 127))
+			id = 127 / amax
 		}
 		c.d[b] = d
-		q := c.q[b*bs : b*bs+bs]
+		q := c.q[b*qk : b*qk+qk]
+		var s int32
 		for j, v := range xs {
-			q[j] = int8(nearestInt(float32(v * id)))
+			iv := int8(nearestInt(float32(v * id)))
+			q[j] = iv
+			s += int32(iv)
 		}
+		c.s[b] = s
+	}
+}
+
+// quantizeActK quantizes x (len multiple of 256) into c with one scale per
+// 256 values, as llama.cpp's q8_K: max = the first x of largest |x|,
+// iscale = -127/max, q = min(127, round-to-even(x*iscale)), d = 1/iscale;
+// s = the sum of each 32 values of q.
+func quantizeActK(c qcol, x []float32) {
+	for b := range c.d {
+		xs := x[b*qkK : b*qkK+qkK]
+		var amax, maxv float32
+		for _, v := range xs {
+			if a := abs32(v); a > amax {
+				amax, maxv = a, v
+			}
+		}
+		q := c.q[b*qkK : b*qkK+qkK]
+		if !(amax >= actTiny) {
+			c.d[b] = 0
+			clear(q)
+			continue
+		}
+		iscale := -127 / maxv
+		for j, v := range xs {
+			q[j] = int8(min(127, nearestInt(float32(v*iscale))))
+		}
+		c.d[b] = 1 / iscale
 	}
 	for k := range c.s {
 		var s int32

@@ -5,9 +5,10 @@
 // func quantActAVX512(x *float32, nb int, q *int8, d *float32, s *int32)
 //
 // AVX-512 (F, BW, VL, VNNI) version of quantizeAct, bitwise identical to
-// it: per block of 32, amax = max |x| (NaN ignored), d = amax/127,
-// id = d != 0 ? 1/d : 0, q = int8(nearestInt(x*id)) with the same
-// magic-number rounding and truncation, s = sum of q.
+// it: per block of 32, amax = max |x| (NaN ignored); if amax >= 2^-120,
+// d = fp16(amax/127) and id = 127/amax, else both 0; q =
+// int8(nearestInt(x*id)) with the same magic-number rounding and
+// truncation, s = sum of q.
 TEXT ·quantActAVX512(SB), NOSPLIT, $0-40
 	MOVQ         x+0(FP), SI
 	MOVQ         nb+8(FP), CX
@@ -24,7 +25,7 @@ TEXT ·quantActAVX512(SB), NOSPLIT, $0-40
 	VPBROADCASTD AX, Z28
 	MOVL         $0x42fe0000, AX // 127.0
 	VMOVD        AX, X15
-	MOVL         $0x3f800000, AX // 1.0
+	MOVL         $0x03800000, AX // 2^-120
 	VMOVD        AX, X14
 	MOVL         $0x01010101, AX
 	VPBROADCASTD AX, Y13
@@ -48,11 +49,13 @@ qa_loop:
 	VMAXPS        X3, X2, X2
 	VPERMILPS     $0xb1, X2, X3
 	VMAXPS        X3, X2, X2
-	VDIVSS        X15, X2, X4   // d = amax / 127
+	VCMPSS        $0x1d, X14, X2, X7 // amax >= 2^-120
+	VDIVSS        X15, X2, X4   // d = fp16(amax / 127)
+	VCVTPS2PH     $0, X4, X4
+	VCVTPH2PS     X4, X4
+	VANDPS        X7, X4, X4
 	VMOVSS        X4, (DX)
-	VDIVSS        X4, X14, X5   // 1 / d
-	VXORPS        X6, X6, X6
-	VCMPSS        $4, X6, X4, X7 // d != 0 (or NaN)
+	VDIVSS        X2, X15, X5   // id = 127 / amax
 	VANDPS        X7, X5, X5
 	VBROADCASTSS  X5, Z5
 	VMULPS        Z5, Z0, Z0

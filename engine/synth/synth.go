@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama" or "qwen2"
+	Arch           string // GGUF general.architecture: "llama", "qwen2" or "qwen3"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -49,6 +49,11 @@ type Shape struct {
 	Eps            float32 // RMSNorm epsilon
 	QKVBias        bool    // attention projections have biases (qwen2)
 	TiedEmbeddings bool    // the output head shares token_embd (no output.weight)
+	// Head is the width of one attention head when it is not Dim/Heads
+	// (qwen3); 0 means Dim/Heads.
+	Head int
+	// QKNorm: per-head RMSNorm of queries and keys before RoPE (qwen3).
+	QKNorm bool
 }
 
 // maxContext caps the context length of the large shapes so that KV caches
@@ -63,6 +68,8 @@ const maxContext = 8192
 //	llama-1b    Llama 3.2 1B: dim 2048, hidden 8192, 16 layers, 32/8 heads, tied
 //	llama-8b    Llama 3 8B: dim 4096, hidden 14336, 32 layers, 32/8 heads, untied
 //	qwen2-0.5b  Qwen2 0.5B: dim 896, hidden 4864, 24 layers, 14/2 heads, QKV bias, tied
+//	qwen3-tiny  qwen3, dim 256, hidden 768, 4 layers, 4/2 heads of 128, q/k norms, tied
+//	qwen3-0.6b  Qwen3 0.6B: dim 1024, hidden 3072, 28 layers, 16/8 heads of 128, q/k norms, tied
 //
 // Context lengths above 8192 are capped to 8192. Llama 3's rope frequency
 // scaling (rope_freqs.weight) is not reproduced.
@@ -78,6 +85,10 @@ func Shapes() []Shape {
 			RopeBase: 500000, Eps: 1e-5},
 		{Name: "qwen2-0.5b", Arch: "qwen2", Dim: 896, Hidden: 4864, Layers: 24, Heads: 14, KVHeads: 2, Context: min(32768, maxContext),
 			RopeBase: 1e6, Eps: 1e-6, QKVBias: true, TiedEmbeddings: true},
+		{Name: "qwen3-tiny", Arch: "qwen3", Dim: 256, Hidden: 768, Layers: 4, Heads: 4, KVHeads: 2, Head: 128, Context: 512,
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true},
+		{Name: "qwen3-0.6b", Arch: "qwen3", Dim: 1024, Hidden: 3072, Layers: 28, Heads: 16, KVHeads: 8, Head: 128, Context: min(40960, maxContext),
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true},
 	}
 }
 
@@ -94,20 +105,28 @@ func ShapeByName(name string) (Shape, error) {
 }
 
 // HeadDim is the width of one attention head.
-func (s Shape) HeadDim() int { return s.Dim / s.Heads }
+func (s Shape) HeadDim() int {
+	if s.Head > 0 {
+		return s.Head
+	}
+	return s.Dim / s.Heads
+}
+
+// QDim is the width of the queries (and of the attention output).
+func (s Shape) QDim() int { return s.Heads * s.HeadDim() }
 
 // KVDim is the width of the key and value projections.
 func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
-	if s.Arch != "llama" && s.Arch != "qwen2" {
+	if s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" {
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
 	}
 	if s.Dim <= 0 || s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.Context <= 0 {
 		return fmt.Errorf("synth: shape %q: sizes must be positive: %+v", s.Name, s)
 	}
-	if s.Dim%s.Heads != 0 || s.HeadDim()%2 != 0 {
+	if (s.Head == 0 && s.Dim%s.Heads != 0) || s.HeadDim()%2 != 0 {
 		return fmt.Errorf("synth: shape %q: dim %d is not an even head size times %d heads", s.Name, s.Dim, s.Heads)
 	}
 	if s.Heads%s.KVHeads != 0 {
@@ -155,8 +174,8 @@ type Tensor struct {
 	Name string
 	Dims []uint64 // contiguous dimension first, as in GGUF
 	Type kernels.DType
-	// Std is the standard deviation of the uniform random values; when it
-	// is 0 every element equals Const.
+	// Std is the standard deviation of the uniform random values, which
+	// are centred on Const; when it is 0 every element equals Const.
 	Std   float32
 	Const float32
 }
@@ -204,6 +223,11 @@ func (t *Tensor) Row(seed uint64, r int, dst []float32) {
 	if i < len(dst) {
 		dst[i] = float32(int32(uint32(rng.Uint64()))) * scale
 	}
+	if t.Const != 0 {
+		for i := range dst {
+			dst[i] += t.Const
+		}
+	}
 }
 
 // Tensors lists the tensors of the model described by opt, in file order.
@@ -222,7 +246,7 @@ func Tensors(opt Options) ([]Tensor, error) {
 		return nil, fmt.Errorf("synth: a mixed model is q4_k (q4_k_m), not %v", opt.Type)
 	}
 	vocab := uint64(len(opt.Vocab.Tokens))
-	dim, hidden, kv := uint64(s.Dim), uint64(s.Hidden), uint64(s.KVDim())
+	dim, hidden, kv, qd := uint64(s.Dim), uint64(s.Hidden), uint64(s.KVDim()), uint64(s.QDim())
 	var ts []Tensor
 	// more is the type of the matrices a mix gives more bits.
 	more := opt.Type
@@ -255,7 +279,7 @@ func Tensors(opt Options) ([]Tensor, error) {
 		for _, qkv := range []struct {
 			name string
 			out  uint64
-		}{{"attn_q", dim}, {"attn_k", kv}, {"attn_v", kv}} {
+		}{{"attn_q", qd}, {"attn_k", kv}, {"attn_v", kv}} {
 			t := opt.Type
 			if qkv.name == "attn_v" {
 				t = blockMore
@@ -265,7 +289,12 @@ func Tensors(opt Options) ([]Tensor, error) {
 				bias(p+qkv.name+".bias", qkv.out)
 			}
 		}
-		matrix(p+"attn_output.weight", dim, dim)
+		if s.QKNorm {
+			for _, n := range []string{"attn_q_norm", "attn_k_norm"} {
+				ts = append(ts, Tensor{Name: p + n + ".weight", Dims: []uint64{uint64(s.HeadDim())}, Type: kernels.F32, Const: 1, Std: 0.1})
+			}
+		}
+		matrix(p+"attn_output.weight", qd, dim)
 		norm(p + "ffn_norm.weight")
 		matrix(p+"ffn_gate.weight", dim, hidden)
 		typed(p+"ffn_down.weight", hidden, dim, blockMore)
@@ -349,6 +378,10 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 	u32("rope.dimension_count", s.HeadDim())
 	u32("attention.head_count", s.Heads)
 	u32("attention.head_count_kv", s.KVHeads)
+	if s.Head > 0 {
+		u32("attention.key_length", s.Head)
+		u32("attention.value_length", s.Head)
+	}
 	w.Set(a+".rope.freq_base", gguf.Float32(s.RopeBase))
 	w.Set(a+".attention.layer_norm_rms_epsilon", gguf.Float32(s.Eps))
 	ft, _ := gguf.FileTypeOf(gguf.TensorType(opt.Type)) // 0 (all f32) for a type with none
