@@ -225,22 +225,23 @@ func axpyAsm(k func(y, x *float32, n int, a float32), step int) func(y []float32
 }
 
 // f32RowsAsm computes rows of float32 weights against x.
-func f32RowsAsm(dst []float32, w []byte, rowBytes int, x []float32) {
-	n := len(x)
-	if n == 0 || n%fLanes != 0 {
-		fRowsLoop(dotF32Bytes)(dst, w, rowBytes, x)
-		return
-	}
-	_ = w[:len(dst)*rowBytes]
-	for r := range dst {
-		row := w[r*rowBytes : r*rowBytes+4*n]
-		dotRowsAVX2((*float32)(unsafe.Pointer(&row[0])), &x[0], n, 0, 1, &dst[r])
-	}
+var f32RowsAsm = floatRowsAsm(4, dotF32RowAVX2, dotF32Bytes)
+
+// dotF32RowAVX2 is the 16-lane dot of a float32 row (as bytes) with x.
+func dotF32RowAVX2(w *byte, x *float32, n int) float32 {
+	var s float32
+	dotRowsAVX2((*float32)(unsafe.Pointer(w)), x, n, 0, 1, &s)
+	return s
 }
 
-// halfRowsAsm adapts a 16-bit-weight asm dot; lengths that are not a
-// multiple of 16 use the generic dot.
+// halfRowsAsm adapts a 16-bit-weight asm dot.
 func halfRowsAsm(k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
+	return floatRowsAsm(2, k, generic)
+}
+
+// floatRowsAsm adapts an asm dot of rows of size-byte float weights;
+// lengths that are not a multiple of 16 use the generic dot.
+func floatRowsAsm(size int, k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
 	return func(dst []float32, w []byte, rowBytes int, x []float32) {
 		n := len(x)
 		if n == 0 || n%fLanes != 0 {
@@ -249,7 +250,7 @@ func halfRowsAsm(k func(w *byte, x *float32, n int) float32, generic func(w []by
 		}
 		_ = w[:len(dst)*rowBytes]
 		for r := range dst {
-			row := w[r*rowBytes : r*rowBytes+2*n]
+			row := w[r*rowBytes : r*rowBytes+size*n]
 			dst[r] = k(&row[0], &x[0], n)
 		}
 	}
