@@ -97,47 +97,84 @@ func normRole(r string) (string, error) {
 // the assistant's next message. The beginning-of-sequence token is not
 // included: the tokenizer adds it.
 func (t ChatTemplate) Render(msgs []ChatMessage) (string, error) {
+	text, _, err := t.RenderLiteral(msgs)
+	return text, err
+}
+
+// RenderLiteral is Render that also returns the byte ranges [start, end)
+// of the text that came from the messages' content: the server tokenizes
+// them as plain text (tokenizer.EncodeLiteral), so a message that spells a
+// special token (<|im_end|>, </s>) cannot end its turn or open another;
+// only the template's own markers are special tokens.
+func (t ChatTemplate) RenderLiteral(msgs []ChatMessage) (string, [][2]int, error) {
 	if len(msgs) == 0 {
-		return "", fmt.Errorf("%w: messages must not be empty", ErrBadRequest)
+		return "", nil, fmt.Errorf("%w: messages must not be empty", ErrBadRequest)
 	}
 	norm := make([]ChatMessage, len(msgs))
 	for i, m := range msgs {
 		r, err := normRole(m.Role)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		norm[i] = ChatMessage{Role: r, Content: m.Content}
 	}
-	var b strings.Builder
+	w := &chatWriter{}
 	switch t.Family {
 	case ChatLlama3:
 		for _, m := range norm {
-			fmt.Fprintf(&b, "<|start_header_id|>%s<|end_header_id|>\n\n%s<|eot_id|>", m.Role, strings.TrimSpace(m.Content))
+			w.tmpl("<|start_header_id|>" + m.Role + "<|end_header_id|>\n\n")
+			w.text(strings.TrimSpace(m.Content))
+			w.tmpl("<|eot_id|>")
 		}
-		b.WriteString("<|start_header_id|>assistant<|end_header_id|>\n\n")
+		w.tmpl("<|start_header_id|>assistant<|end_header_id|>\n\n")
 	case ChatML:
 		if norm[0].Role != "system" && t.DefaultSystem != "" {
-			fmt.Fprintf(&b, "<|im_start|>system\n%s<|im_end|>\n", t.DefaultSystem)
+			w.tmpl("<|im_start|>system\n" + t.DefaultSystem + "<|im_end|>\n")
 		}
 		for _, m := range norm {
-			fmt.Fprintf(&b, "<|im_start|>%s\n%s<|im_end|>\n", m.Role, m.Content)
+			w.tmpl("<|im_start|>" + m.Role + "\n")
+			w.text(m.Content)
+			w.tmpl("<|im_end|>\n")
 		}
-		b.WriteString("<|im_start|>assistant\n")
+		w.tmpl("<|im_start|>assistant\n")
 	case ChatPhi3:
 		norm = t.mergeSystem(norm, t.phiSystem)
 		for _, m := range norm {
-			fmt.Fprintf(&b, "<|%s|>\n%s<|end|>\n", m.Role, m.Content)
+			w.tmpl("<|" + m.Role + "|>\n")
+			w.text(m.Content)
+			w.tmpl("<|end|>\n")
 		}
-		b.WriteString("<|assistant|>\n")
+		w.tmpl("<|assistant|>\n")
 	case ChatLlama2:
-		t.renderLlama2(&b, norm)
+		t.renderLlama2(w, norm)
 	default:
 		for _, m := range norm {
-			fmt.Fprintf(&b, "%s: %s\n", m.Role, m.Content)
+			w.tmpl(m.Role + ": ")
+			w.text(m.Content)
+			w.tmpl("\n")
 		}
-		b.WriteString("assistant:")
+		w.tmpl("assistant:")
 	}
-	return b.String(), nil
+	return w.b.String(), w.lit, nil
+}
+
+// chatWriter builds a rendered conversation, recording which bytes came
+// from the messages.
+type chatWriter struct {
+	b   strings.Builder
+	lit [][2]int
+}
+
+// tmpl writes the template's own text.
+func (w *chatWriter) tmpl(s string) { w.b.WriteString(s) }
+
+// text writes text from a message.
+func (w *chatWriter) text(s string) {
+	start := w.b.Len()
+	w.b.WriteString(s)
+	if s != "" {
+		w.lit = append(w.lit, [2]int{start, w.b.Len()})
+	}
 }
 
 // mergeSystem folds system messages into the next user message when the
@@ -168,36 +205,45 @@ func (t ChatTemplate) mergeSystem(msgs []ChatMessage, keep bool) []ChatMessage {
 // renderLlama2 writes "[INST] <<SYS>>\nsys\n<</SYS>>\n\nuser [/INST] answer </s><s>[INST] ...",
 // the Llama 2 format (Mistral's, without <<SYS>>, puts the system prompt
 // before the first user message).
-func (t ChatTemplate) renderLlama2(b *strings.Builder, msgs []ChatMessage) {
+func (t ChatTemplate) renderLlama2(w *chatWriter, msgs []ChatMessage) {
 	var sys []string
 	first := true
 	open := false // an [INST] is waiting for its answer
+	system := func() {
+		if len(sys) == 0 {
+			return
+		}
+		if t.sysBlock {
+			w.tmpl("<<SYS>>\n")
+			w.text(strings.Join(sys, "\n\n"))
+			w.tmpl("\n<</SYS>>\n\n")
+		} else {
+			w.text(strings.Join(sys, "\n\n"))
+			w.tmpl("\n\n")
+		}
+		sys = nil
+	}
 	for _, m := range msgs {
 		switch m.Role {
 		case "system":
 			sys = append(sys, m.Content)
 		case "user":
 			if !first {
-				b.WriteString("<s>")
+				w.tmpl("<s>")
 			}
 			first = false
-			b.WriteString("[INST] ")
-			if len(sys) > 0 {
-				s := strings.Join(sys, "\n\n")
-				if t.sysBlock {
-					fmt.Fprintf(b, "<<SYS>>\n%s\n<</SYS>>\n\n", s)
-				} else {
-					b.WriteString(s + "\n\n")
-				}
-				sys = nil
-			}
-			fmt.Fprintf(b, "%s [/INST]", strings.TrimSpace(m.Content))
+			w.tmpl("[INST] ")
+			system()
+			w.text(strings.TrimSpace(m.Content))
+			w.tmpl(" [/INST]")
 			open = true
 		case "assistant":
 			if first {
 				first = false
 			}
-			fmt.Fprintf(b, " %s </s>", strings.TrimSpace(m.Content))
+			w.tmpl(" ")
+			w.text(strings.TrimSpace(m.Content))
+			w.tmpl(" </s>")
 			open = false
 		}
 	}
@@ -205,17 +251,10 @@ func (t ChatTemplate) renderLlama2(b *strings.Builder, msgs []ChatMessage) {
 		// A conversation ending in a system or assistant message: ask again
 		// with what is left (an empty instruction).
 		if !first {
-			b.WriteString("<s>")
+			w.tmpl("<s>")
 		}
-		b.WriteString("[INST] ")
-		if len(sys) > 0 {
-			s := strings.Join(sys, "\n\n")
-			if t.sysBlock {
-				fmt.Fprintf(b, "<<SYS>>\n%s\n<</SYS>>\n\n", s)
-			} else {
-				b.WriteString(s + "\n\n")
-			}
-		}
-		b.WriteString(" [/INST]")
+		w.tmpl("[INST] ")
+		system()
+		w.tmpl(" [/INST]")
 	}
 }

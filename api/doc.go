@@ -50,8 +50,14 @@
 // "length" (max_tokens or the end of the context). max_tokens defaults to
 // 16 for completions (as OpenAI) and to the rest of the context for chat
 // completions. Completion prompts are tokenized as plain text
-// (special-token text is not parsed); chat prompts are rendered with the
-// model's template and special tokens in it are parsed.
+// (special-token text is not parsed; a model's user-defined tokens are
+// still matched, as llama.cpp does). Chat prompts are rendered with the
+// model's template, whose markers are special tokens, but the messages'
+// content is never parsed for special tokens (tokenizer.EncodeLiteral): a
+// user who writes <|im_end|> or </s> gets that text, not a turn boundary,
+// so API users cannot forge system or assistant turns. (llama.cpp's server
+// parses the whole rendered prompt; a prompt with special tokens can be
+// sent to /v1/completions as token ids.)
 //
 // # Log-probabilities
 //

@@ -358,13 +358,14 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tmpl := DetectChatTemplate(tok.Vocab().ChatTemplate)
-	text, err := tmpl.Render(msgs)
+	text, literal, err := tmpl.RenderLiteral(msgs)
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
 	req.stops = append(req.stops, tmpl.StopStrings()...)
-	prompt := tok.Encode(text, true, true)
+	// The template's markers are special tokens; the messages are text.
+	prompt := tok.EncodeLiteral(text, true, literal)
 	n := req.n()
 	jobs := make([]*job, n)
 	for k := range jobs {

@@ -46,7 +46,7 @@ type Tokenizer struct {
 type special struct {
 	text           string
 	id             int32
-	needParse      bool // control/unknown: only when parseSpecial is set (user-defined ones always)
+	needParse      bool // control/unknown: only when parseSpecial is set (only user-defined ones always)
 	lstrip, rstrip bool // drop whitespace before / after the token
 }
 
@@ -254,18 +254,69 @@ func (t *Tokenizer) initBPE() {
 	}
 }
 
+// controlLooking reports whether llama.cpp takes a token with this text
+// for an end-of-generation token, which it then makes a control token
+// whatever its type in the vocabulary (llama-vocab.cpp, "control-looking
+// token ... its type will be overridden"): with special-token parsing off
+// its text is plain text, even for a user-defined or normal token.
+func controlLooking(text string) bool {
+	switch text {
+	case "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+		"<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+		"<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+		"<｜end▁of▁sentence｜>", "[e~[":
+		return true
+	}
+	return false
+}
+
+// specialKinds returns, as llama.cpp computes them when it loads a
+// vocabulary, which tokens are control tokens and which user-defined or
+// unknown ones: the vocabulary's types, then its overrides by text (see
+// controlLooking; gpt-oss's <|channel|>, <|message|>, <|start|> and
+// <|constrain|> are user-defined; <|end|> is user-defined beside
+// <|return|> and <|call|>, or <|calls|> and <|flush|>; </s> is normal
+// beside <|tool_response>).
+func (t *Tokenizer) specialKinds() (control, plain []bool) {
+	control, plain = make([]bool, t.n), make([]bool, t.n)
+	for i, s := range t.v.Tokens {
+		ty := t.types[i]
+		control[i] = ty == TokenControl || controlLooking(s)
+		plain[i] = ty == TokenUserDefined || ty == TokenUnknown
+		if ty == TokenUnknown {
+			control[i] = true // like control: parsed only with parseSpecial
+		}
+	}
+	set := func(text string, ctrl, pl bool) {
+		if id, ok := t.toID[text]; ok {
+			control[id], plain[id] = ctrl, pl
+		}
+	}
+	for _, s := range []string{"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"} {
+		set(s, false, true)
+	}
+	has := func(text string) bool { _, ok := t.toID[text]; return ok }
+	if has("<|end|>") && ((has("<|return|>") && (has("<|call|>") || has("<|calls|>"))) || ((has("<|call|>") || has("<|calls|>")) && has("<|flush|>"))) {
+		set("<|end|>", false, true)
+	}
+	if has("<|tool_response>") && has("</s>") {
+		set("</s>", false, false)
+	}
+	return control, plain
+}
+
 func (t *Tokenizer) initSpecials() {
 	name := strings.ToLower(t.v.Name)
 	phi3 := strings.Contains(name, "phi-3") || strings.Contains(name, "phi3")
+	control, plain := t.specialKinds()
 	for i, s := range t.v.Tokens {
-		ty := t.types[i]
-		if s == "" || (ty != TokenControl && ty != TokenUserDefined && ty != TokenUnknown) {
+		if s == "" || (!control[i] && !plain[i]) {
 			continue
 		}
-		sp := special{text: s, id: int32(i), needParse: ty != TokenUserDefined}
+		sp := special{text: s, id: int32(i), needParse: control[i]}
 		if phi3 {
 			// llama.cpp strips whitespace after Phi-3's special tokens
-			// (HF's rstrip), except after these three.
+			// and </s> (HF's rstrip), except after these three.
 			sp.rstrip = s != "<unk>" && s != "<s>" && s != "<|endoftext|>"
 		}
 		t.specials = append(t.specials, sp)
@@ -335,13 +386,18 @@ func byteLevelDecode(dst []byte, s string) []byte {
 type frag struct {
 	text string
 	id   int32
+	off  int // of text in the input
 }
 
 // partition splits text at special tokens the way llama.cpp does: each
 // special token, longest first, is searched in the remaining raw fragments.
 // User-defined tokens are always matched; control and unknown tokens only
 // when parseSpecial is set.
-func (t *Tokenizer) partition(text string, parseSpecial bool) []frag {
+//
+// literal, when not empty, lists byte ranges [start, end) of text in which
+// no special token is recognised (a match overlapping one is left as
+// text).
+func (t *Tokenizer) partition(text string, parseSpecial bool, literal [][2]int) []frag {
 	frags := []frag{{text: text, id: -1}}
 	if len(t.specials) == 0 {
 		return frags
@@ -383,11 +439,19 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []frag {
 				continue
 			}
 			changed = true
-			s := f.text
+			s, off := f.text, f.off
+			from := 0 // where to search s for the token
 			for s != "" {
-				i := strings.Index(s, sp.text)
+				i := strings.Index(s[from:], sp.text)
+				if i >= 0 {
+					i += from
+				}
+				if i >= 0 && inLiteral(literal, off+i, off+i+len(sp.text)) {
+					from = i + 1
+					continue
+				}
 				if i < 0 {
-					next = append(next, frag{text: s, id: -1})
+					next = append(next, frag{text: s, id: -1, off: off})
 					break
 				}
 				left := s[:i]
@@ -395,12 +459,14 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []frag {
 					left = strings.TrimRight(left, cSpace)
 				}
 				if left != "" {
-					next = append(next, frag{text: left, id: -1})
+					next = append(next, frag{text: left, id: -1, off: off})
 				}
-				next = append(next, frag{id: sp.id})
-				s = s[i+len(sp.text):]
+				next = append(next, frag{id: sp.id, off: off + i})
+				s, off, from = s[i+len(sp.text):], off+i+len(sp.text), 0
 				if sp.rstrip {
+					n := len(s)
 					s = strings.TrimLeft(s, cSpace)
+					off += n - len(s)
 				}
 			}
 		}
@@ -411,21 +477,48 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []frag {
 	return frags
 }
 
+// inLiteral reports whether [start, end) overlaps a literal range.
+func inLiteral(literal [][2]int, start, end int) bool {
+	for _, r := range literal {
+		if start < r[1] && r[0] < end {
+			return true
+		}
+	}
+	return false
+}
+
 // cSpace is C's isspace set, used for lstrip/rstrip.
 const cSpace = " \t\n\v\f\r"
 
 // Encode tokenizes text. addSpecial adds BOS/EOS as the vocabulary asks
-// (AddBOS/AddEOS); parseSpecial recognises the texts of control tokens (like
-// <|im_start|> or </s>) in the input; user-defined tokens are always
-// recognised. Invalid UTF-8 is encoded with byte tokens (SPM) or byte-level
+// (AddBOS/AddEOS); parseSpecial recognises the texts of control and
+// unknown tokens (like <|im_start|> or </s>) in the input; user-defined
+// tokens are always recognised, unless llama.cpp makes them control
+// tokens (see controlLooking: phi-3's user-defined </s> is plain text
+// without parseSpecial, qwen2's normal </s> one token with it). Invalid UTF-8 is encoded with byte tokens (SPM) or byte-level
 // symbols (BPE).
 func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
+	return t.encode(text, addSpecial, parseSpecial, nil)
+}
+
+// EncodeLiteral is Encode with special-token parsing except inside the
+// byte ranges literal ([start, end) of text): a rendered chat template's
+// markers are special tokens, while text that API users wrote (their
+// messages) is tokenized as plain text even where it spells a special
+// token. Tokenization is otherwise that of the whole text, so that without
+// special texts in the literal ranges it equals Encode(text, addSpecial,
+// true).
+func (t *Tokenizer) EncodeLiteral(text string, addSpecial bool, literal [][2]int) []int32 {
+	return t.encode(text, addSpecial, true, literal)
+}
+
+func (t *Tokenizer) encode(text string, addSpecial, parseSpecial bool, literal [][2]int) []int32 {
 	out := make([]int32, 0, len(text)/3+2)
 	if addSpecial && t.v.AddBOS && t.v.BOS >= 0 {
 		out = append(out, t.v.BOS)
 	}
 	if text != "" {
-		frags := t.partition(text, parseSpecial)
+		frags := t.partition(text, parseSpecial, literal)
 		if t.spm {
 			st := t.spmBuf.Get().(*spmState)
 			prevSpecial := true
