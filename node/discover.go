@@ -42,15 +42,15 @@ type SwarmModel struct {
 // providers of ModelsKey (at most 64, found within DiscoveryTimeout) and
 // the connected peers what they serve, and adds this node's own models.
 // Models are sorted by ID.
-func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
+func (s *swarmComponent) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
 	cands := map[peer.ID]bool{}
-	lctx, cancel := context.WithTimeout(ctx, n.cfg.DiscoveryTimeout)
-	for ai := range n.dht.FindProvidersAsync(lctx, ModelsKey(), maxModelProviders) {
-		if ai.ID == "" || ai.ID == n.host.ID() {
+	lctx, cancel := context.WithTimeout(ctx, s.cfg.DiscoveryTimeout)
+	for ai := range s.dht.FindProvidersAsync(lctx, ModelsKey(), maxModelProviders) {
+		if ai.ID == "" || ai.ID == s.host.ID() {
 			continue
 		}
 		if len(ai.Addrs) > 0 {
-			n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+			s.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 		}
 		cands[ai.ID] = true
 	}
@@ -58,7 +58,7 @@ func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	answers := n.askInfo(ctx, cands)
+	answers := s.askInfo(ctx, cands)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -69,30 +69,30 @@ func (n *Node) DiscoverModels(ctx context.Context) ([]SwarmModel, error) {
 // /orbit/info/1.0.0 answer, at once; peers that fail are left out (and
 // logged). This node answers itself. Each answer on an already open
 // connection also updates the peer's RTT estimate (peerstore latency).
-func (n *Node) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]protocol.Info {
-	for _, p := range n.host.Network().Peers() {
-		if n.host.Network().Connectedness(p) == network.Connected {
+func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]protocol.Info {
+	for _, p := range s.host.Network().Peers() {
+		if s.host.Network().Connectedness(p) == network.Connected {
 			cands[p] = true
 		}
 	}
-	delete(cands, n.host.ID())
+	delete(cands, s.host.ID())
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	answers := map[peer.ID]protocol.Info{n.host.ID(): n.info()}
+	answers := map[peer.ID]protocol.Info{s.host.ID(): s.self()}
 	for p := range cands {
 		wg.Go(func() {
-			connected := n.host.Network().Connectedness(p) == network.Connected
-			start := n.clock.Now()
-			in, err := protocol.QueryInfo(ctx, n.host, p)
+			connected := s.host.Network().Connectedness(p) == network.Connected
+			start := s.clock.Now()
+			in, err := protocol.QueryInfo(ctx, s.host, p)
 			if err != nil {
-				n.log.Debug("info", "from", p, "err", err)
+				s.log.Debug("info", "from", p, "err", err)
 				return
 			}
 			if connected {
 				// On an open connection the query is one round trip (a
 				// new stream, its request and the answer): it feeds the
 				// RTT estimate that routes are planned with.
-				n.host.Peerstore().RecordLatency(p, n.clock.Since(start))
+				s.host.Peerstore().RecordLatency(p, s.clock.Since(start))
 			}
 			mu.Lock()
 			answers[p] = in

@@ -56,6 +56,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	h := sw.host
 	n.swarmComponent, n.log = sw, sw.log
+	sw.self = n.info
 	n.transfers = newTransfers(cfg.Metrics, cfg.OnTransfer)
 	n.transfers.clock = n.clock
 	n.serveComponent = newServeComponent(cfg.Serve(), n.log, n.clock)

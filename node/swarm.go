@@ -14,6 +14,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/orbitswarm/orbit/clock"
+	"github.com/orbitswarm/orbit/protocol"
 )
 
 // swarmComponent is the node's place in the swarm: its libp2p host, the
@@ -31,6 +32,9 @@ type swarmComponent struct {
 	dht     *dht.IpfsDHT
 	mdns    interface{ Close() error }
 	boot    []peer.AddrInfo
+	// self is this node's own /orbit/info/1.0.0 answer, part of every
+	// view it gathers.
+	self func() protocol.Info
 
 	mu     sync.Mutex
 	views  map[string]*View

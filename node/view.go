@@ -45,28 +45,28 @@ func (n *Node) SwarmView(ctx context.Context, model string, fresh bool) (*View, 
 // gather builds a view: providers of every block (DHT), plus connected
 // peers, each asked over /orbit/info/1.0.0, plus this node itself. blocks
 // may be 0 if unknown; the info answers then tell it.
-func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, error) {
+func (s *swarmComponent) gather(ctx context.Context, model string, blocks int) (*View, error) {
 	cands := map[peer.ID]bool{}
 	var mu sync.Mutex
 	if blocks > 0 {
 		// A lookup in a small swarm rarely reaches its count, so it would
 		// run to the timeout: once every block has a provider, allow a
 		// short grace for more and stop.
-		lctx, cancel := context.WithTimeout(ctx, n.cfg.DiscoveryTimeout)
+		lctx, cancel := context.WithTimeout(ctx, s.cfg.DiscoveryTimeout)
 		covered := make([]bool, blocks)
 		left := blocks
 		var wg sync.WaitGroup
 		for i := range blocks {
 			wg.Go(func() {
-				for ai := range n.dht.FindProvidersAsync(lctx, BlockKey(model, i), 20) {
+				for ai := range s.dht.FindProvidersAsync(lctx, BlockKey(model, i), 20) {
 					if ai.ID == "" {
 						continue
 					}
-					if ai.ID != n.host.ID() && len(ai.Addrs) > 0 {
-						n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+					if ai.ID != s.host.ID() && len(ai.Addrs) > 0 {
+						s.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 					}
 					mu.Lock()
-					if ai.ID != n.host.ID() {
+					if ai.ID != s.host.ID() {
 						cands[ai.ID] = true
 					}
 					if !covered[i] {
@@ -87,13 +87,13 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 		in protocol.Info
 	}
 	var answers []answer
-	for p, in := range n.askInfo(ctx, cands) {
+	for p, in := range s.askInfo(ctx, cands) {
 		answers = append(answers, answer{p, in})
 	}
 	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
 
 	known := blocks > 0
-	v := &View{Model: model, Peers: map[string]peer.ID{}, At: n.clock.Now()}
+	v := &View{Model: model, Peers: map[string]peer.ID{}, At: s.clock.Now()}
 	for _, a := range answers {
 		for _, mi := range a.in.Models {
 			if mi.Model != model {
@@ -107,10 +107,10 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 			}
 			id := a.p.String()
 			var rtt time.Duration
-			if a.p == n.host.ID() {
+			if a.p == s.host.ID() {
 				rtt = time.Microsecond
 			} else {
-				rtt = n.host.Peerstore().LatencyEWMA(a.p)
+				rtt = s.host.Peerstore().LatencyEWMA(a.p)
 			}
 			v.Swarm.Servers = append(v.Swarm.Servers, sharding.Server{
 				ID: id, Span: mi.Span,
@@ -122,10 +122,10 @@ func (n *Node) gather(ctx context.Context, model string, blocks int) (*View, err
 	if !known && blocks > 0 {
 		// The connected peers told the model's size: now look up the
 		// providers of every block too, for servers not connected yet.
-		return n.gather(ctx, model, blocks)
+		return s.gather(ctx, model, blocks)
 	}
 	v.Swarm.Blocks = blocks
-	n.keepView(model, v)
+	s.keepView(model, v)
 	return v, nil
 }
 
