@@ -24,8 +24,10 @@ func needNode(t *testing.T) string {
 	if err != nil {
 		t.Fatal("node is not installed: run scripts/install-test-deps")
 	}
-	if _, err := os.Stat(filepath.Join(testDepsDir(), "node_modules", "openai", "package.json")); err != nil {
-		t.Fatalf("the openai npm package is not in %s: run scripts/install-test-deps", testDepsDir())
+	for _, pkg := range []string{"openai", "ollama"} {
+		if _, err := os.Stat(filepath.Join(testDepsDir(), "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("the %s npm package is not in %s: run scripts/install-test-deps", pkg, testDepsDir())
+		}
 	}
 	return node
 }

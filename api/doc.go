@@ -1,6 +1,8 @@
 // Package api is the HTTP face of an Orbit node: an OpenAI-compatible API
 // (/v1/models, /v1/completions, /v1/chat/completions, with server-sent event
-// streaming), the node API (/api/v1/status, /api/v1/peers, /api/v1/models,
+// streaming), the ollama API (/api/tags, /api/show, /api/generate,
+// /api/chat, streaming newline-delimited JSON, errors as {"error": ...}),
+// the node API (/api/v1/status, /api/v1/peers, /api/v1/models,
 // /api/v1/route), Prometheus metrics (/metrics) and the embedded dashboard
 // (/).
 //
