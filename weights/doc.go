@@ -12,8 +12,22 @@
 // encoded deterministically, so the same file gives the same root CID on
 // every machine.
 //
+// Manifests stay raw blocks (codec raw, protobuf inside), not dag-cbor or
+// dag-pb: the decision (issue 15) is to keep one encoding, the typed and
+// fuzzed protobuf that every node decodes anyway, and the root CIDs the
+// swarm already names models by. The cost is that IPFS tools see no links
+// in a CAR export: `ipfs dag import` stores and serves every block of the
+// CAR, but pinning the root pins the root block alone, so whoever keeps an
+// Orbit model in IPFS pins the CAR's blocks (all are listed in it), and
+// traverses it with Orbit (orbit import of the GGUF that orbit export
+// rebuilds, or orbit fetch), which reads the manifests' links itself. The
+// swarm never needs IPLD traversal: nodes fetch a span's chunks by the
+// layer CIDs they read from the manifests.
+//
 // Every read hashes the bytes again: a block whose bytes no longer match
-// its CID is reported as a *CorruptError and never used. Export rebuilds the
+// its CID is reported as a *CorruptError, removed from the store (OnCorrupt
+// hooks are told, so that a node fetches it again) and never used;
+// importing the same file again repairs such a store. Export rebuilds the
 // original GGUF byte for byte; OpenSpan assembles (once, cached) a GGUF with
 // the metadata and only the tensors of a span of blocks, ready for
 // engine.Load. A Fetcher gets the blocks of a span from peers over the
