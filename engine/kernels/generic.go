@@ -130,29 +130,31 @@ func axpyF32Generic(y []float32, a float32, x []float32) {
 	}
 }
 
-// dotConv is the canonical float dot product of n weights converted by
-// at(i) with x.
-func dotConv(n int, x []float32, at func(i int) float32) float32 {
+func dotF16Generic(w []byte, x []float32) float32 {
+	w = w[:2*len(x)]
 	var l [fLanes]float32
-	for i := 0; i < n; i++ {
-		l[i%fLanes] += float32(at(i) * x[i])
+	for i, v := range x {
+		l[i%fLanes] += float32(F16ToF32(binary.LittleEndian.Uint16(w[2*i:])) * v)
 	}
 	return hsum16(&l)
 }
 
-func dotF16Generic(w []byte, x []float32) float32 {
-	w = w[:2*len(x)]
-	return dotConv(len(x), x, func(i int) float32 { return F16ToF32(binary.LittleEndian.Uint16(w[2*i:])) })
-}
-
 func dotBF16Generic(w []byte, x []float32) float32 {
 	w = w[:2*len(x)]
-	return dotConv(len(x), x, func(i int) float32 { return BF16ToF32(binary.LittleEndian.Uint16(w[2*i:])) })
+	var l [fLanes]float32
+	for i, v := range x {
+		l[i%fLanes] += float32(math.Float32frombits(uint32(binary.LittleEndian.Uint16(w[2*i:]))<<16) * v)
+	}
+	return hsum16(&l)
 }
 
 func dotF32Bytes(w []byte, x []float32) float32 {
 	w = w[:4*len(x)]
-	return dotConv(len(x), x, func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) })
+	var l [fLanes]float32
+	for i, v := range x {
+		l[i%fLanes] += float32(math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:])) * v)
+	}
+	return hsum16(&l)
 }
 
 // dotQ8_0Generic: per block b in order, acc += float(isum_b) * (dw_b*dx_b).
