@@ -282,6 +282,19 @@ func TestRunProcesses(t *testing.T) {
 		t.Fatalf("through the first node's API:\ngot  %q\nwant a prefix of %q", got, c.Text)
 	}
 
+	// The README's example names the model aidreams260K (general.name),
+	// not by its root CID: orbit run answers that name too.
+	rresp, err := http.Get(field(ready, "api") + "/api/v1/route?model=aidreams260K")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var route struct{ Model string }
+	err = json.NewDecoder(rresp.Body).Decode(&route)
+	rresp.Body.Close()
+	if err != nil || rresp.StatusCode != http.StatusOK || route.Model != root {
+		t.Fatalf("route of the model's name: status %d, %v, %+v, want model %s", rresp.StatusCode, err, route, root)
+	}
+
 	// The first node's metrics count its swarm traffic: it served the
 	// second node's fetch of blocks [2,4) (about half the model's weights).
 	resp, err := http.Get(field(ready, "api") + "/metrics")
