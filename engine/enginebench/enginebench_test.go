@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -113,6 +114,38 @@ func TestThisMachine(t *testing.T) {
 	}
 }
 
+// TestParseCapturedLlamaBench reads real llama-bench output: the build of
+// ../shared/anchors/llama-bench (llama.cpp from node-llama-cpp 3.22.1),
+// `-m small-q8_0.gguf -t 1,2 -p 16 -n 8 -r 2 -o json` on a 2-block
+// synthetic model of the small shape.
+func TestParseCapturedLlamaBench(t *testing.T) {
+	captured, err := os.ReadFile("testdata/llama-bench.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ParseLlamaBench(captured)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 4 {
+		t.Fatalf("%d tests, want 4", len(rs))
+	}
+	for _, th := range []int{1, 2} {
+		pp, tg := Find(rs, th, 16, 8)
+		if pp.Threads != th || pp.NPrompt != 16 || pp.NGen != 0 || !(pp.AvgTS > 0) || !(pp.StddevTS > 0) {
+			t.Errorf("threads %d prefill: %+v", th, pp)
+		}
+		if tg.Threads != th || tg.NGen != 8 || tg.NPrompt != 0 || !(tg.AvgTS > 0) {
+			t.Errorf("threads %d decode: %+v", th, tg)
+		}
+		for _, r := range []LlamaResult{pp, tg} {
+			if !strings.HasSuffix(r.Model, "small-q8_0.gguf") || r.ModelType != "llama ?B Q8_0" || r.CPU == "" || r.Build == "" {
+				t.Errorf("threads %d: %+v", th, r)
+			}
+		}
+	}
+}
+
 // llama-bench's JSON output (-o json: an array of tests, as its README
 // documents and testdata/fake-llama-bench prints) and JSON lines.
 func TestParseLlamaBench(t *testing.T) {
@@ -164,6 +197,9 @@ func TestParseLlamaBench(t *testing.T) {
 }
 
 func FuzzParseLlamaBench(f *testing.F) {
+	if b, err := os.ReadFile("testdata/llama-bench.json"); err == nil {
+		f.Add(b)
+	}
 	f.Add([]byte(`[{"n_threads": 1, "n_prompt": 16, "n_gen": 0, "avg_ts": 100, "stddev_ts": 1.5},
 {"n_threads": 1, "n_prompt": 0, "n_gen": 8, "avg_ts": 10, "stddev_ts": 0.5}]`))
 	f.Add([]byte(`{"n_threads": 2, "n_prompt": 0, "n_gen": 8, "avg_ts": 3.5, "stddev_ts": 0.1}`))
