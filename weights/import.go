@@ -147,7 +147,15 @@ send:
 		return cid.Undef, err
 	}
 	meter.finish()
+	return s.commitImport(ctx, f, m, blocks, tensors, opt.Name)
+}
 
+// commitImport stores what an import of f needs beside the tensor chunks
+// (stored already, their CIDs in tensors, indexed like f.Tensors): the
+// metadata chunks, a layer manifest per block and the root manifest of m
+// (from describe), then names the model: name, else general.name, else its
+// root CID.
+func (s *Store) commitImport(ctx context.Context, f *gguf.File, m *Manifest, blocks []int, tensors []Tensor, name string) (cid.Cid, error) {
 	// Metadata, cut into chunks like tensor data.
 	meta, err := encodeMetadata(f.KV)
 	if err != nil {
@@ -194,7 +202,6 @@ send:
 	if err := s.blocks.sync(); err != nil {
 		return cid.Undef, err
 	}
-	name := opt.Name
 	if name == "" {
 		name, _ = f.String("general.name")
 	}

@@ -55,6 +55,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "print timings and debug logs to stderr")
 	root.AddCommand(newGenerateCmd(), newConvertCmd(), newSynthCmd(), newInfoCmd(), newConfigCmd())
 	root.AddCommand(newWeightsCmds()...)
+	root.AddCommand(newPullCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newStatusCmds()...)
 	root.AddCommand(newSimCmd())

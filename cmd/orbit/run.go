@@ -63,7 +63,7 @@ func newRunCmd() *cobra.Command { return newRunCmdWith(runExtension{}) }
 func newRunCmdWith(ext runExtension) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run [--model NAME|CID|FILE.gguf|ollama:NAME] [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
+		Use:   "run [--model NAME|CID|FILE.gguf|ollama:NAME|hf:ORG/REPO[:QUANT]] [--blocks a:b | --max-blocks N] [--bootstrap MULTIADDR...]",
 		Short: "Join the swarm and serve a span of a model's blocks",
 		Long: `Run starts a node: it joins the swarm (DHT, bootstrap peers, mDNS on the LAN),
 serves a span of the model's blocks (--blocks, or one chosen from what the
@@ -78,7 +78,8 @@ Models come from the weight store in --data-dir: a GGUF file is imported
 first (so every node of a swarm names the model by the same root CID), a
 name or CID is looked up there, and blocks the store lacks are fetched from
 the swarm. ollama:NAME[:TAG] imports the model from the local ollama store
-($OLLAMA_MODELS or ~/.ollama/models), checking its digest. Without --model
+($OLLAMA_MODELS or ~/.ollama/models), checking its digest. hf:ORG/REPO[:QUANT]
+pulls it from Hugging Face as orbit pull does. Without --model
 the node asks the swarm what it serves (for up to --wait) and picks the
 model with unserved blocks, else the one with the weakest per-block
 throughput. The node serves its stored blocks to peers. The import and the
@@ -97,7 +98,7 @@ text like 'orbit generate', and exits.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, &f, ext) },
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), ollama:NAME[:TAG] (from the local ollama store), or name or root CID in the store or the swarm; default: the model the swarm needs most")
+	fl.StringVarP(&f.model, "model", "m", "", "model: GGUF file (imported into the store), ollama:NAME[:TAG] (from the local ollama store), hf:ORG/REPO[:QUANT] (pulled from Hugging Face), or name or root CID in the store or the swarm; default: the model the swarm needs most")
 	fl.StringVar(&f.blocks, "blocks", "", "blocks to serve, a:b or [a,b) (half-open), or none (an entry node only); default: chosen from the swarm")
 	fl.IntVar(&f.memoryMiB, "memory", 0, "memory budget for block weights in MiB when choosing a span (0: 60% of available RAM)")
 	fl.IntVar(&f.maxBlocks, "max-blocks", 0, "most blocks to serve when choosing (0: all)")
@@ -323,7 +324,7 @@ func runNodeConfig(ctx context.Context, f *runFlags, set runSettings, storeDir s
 // the swarm later.
 func openRunModel(cmd *cobra.Command, store *weights.Store, model string) (*gguf.File, cid.Cid, error) {
 	switch {
-	case model == "":
+	case model == "", isHFModel(model): // hf: is pulled once the node API runs, so its progress shows there
 		return nil, cid.Undef, nil
 	case strings.HasPrefix(model, ollamaPrefix):
 		dir := weights.OllamaDir(os.Getenv)
@@ -384,6 +385,13 @@ func serveRunModel(ctx context.Context, cmd *cobra.Command, n *node.Node, gf *gg
 		gf.Close()
 		if err != nil {
 			return nil, node.ModelStatus{}, err
+		}
+	}
+	if isHFModel(f.model) {
+		if root, err = n.ImportWith(ctx, f.model, func(ctx context.Context, s *weights.Store, progress func(weights.Progress)) (cid.Cid, error) {
+			return weightsPullHF(ctx, cmd, s, f.model, "", progress)
+		}); err != nil {
+			return nil, node.ModelStatus{}, fmt.Errorf("--model %s: %w", f.model, err)
 		}
 	}
 	if f.model == "" {

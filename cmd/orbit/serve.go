@@ -40,7 +40,7 @@ variable); clients then send "Authorization: Bearer KEY".`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runServe(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.model, "model", "m", "", "model file: GGUF, or llama2.c .bin (needs --tokenizer)")
+	fl.StringVarP(&f.model, "model", "m", "", "model file: GGUF, or llama2.c .bin (needs --tokenizer); hf:ORG/REPO[:QUANT] pulls it from Hugging Face into the weight store ($ORBIT_DATA_DIR or ~/.orbit) first")
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer .bin, for a llama2.c model")
 	fl.StringVar(&f.id, "id", "", "model name clients ask for (default: the file name without extension)")
 	fl.StringVar(&f.listen, "api", api.DefaultAddr, "address of the HTTP API and dashboard (alias --listen)")
@@ -75,12 +75,22 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	pool := kernels.NewPool(f.threads)
 	defer pool.Close()
-	lm, err := openModel(f.model, f.tokenizer, pool)
+	model, id := f.model, f.id
+	if isHFModel(model) {
+		var hfID string
+		var err error
+		if model, hfID, err = servePullHF(cmd, model); err != nil {
+			return err
+		}
+		if id == "" {
+			id = hfID
+		}
+	}
+	lm, err := openModel(model, f.tokenizer, pool)
 	if err != nil {
 		return err
 	}
 	defer lm.Close()
-	id := f.id
 	if id == "" {
 		id = strings.TrimSuffix(filepath.Base(f.model), filepath.Ext(f.model))
 	}

@@ -148,7 +148,12 @@ func newWeightsImportCmd() *cobra.Command {
 			return err
 		}
 		var imported cid.Cid
-		if isOllama {
+		if !isOllama && isHFModel(args[0]) {
+			if tok != "" {
+				return fmt.Errorf("--tokenizer is only for llama2.c models; a Hugging Face model is a GGUF")
+			}
+			imported, err = weightsPullHF(cmd.Context(), cmd, s, args[0], name, nil)
+		} else if isOllama {
 			imported, err = weightsImportOllama(cmd, s, root, model, name)
 		} else {
 			imported, err = weightsImportFile(cmd, s, args[0], tok, name)

@@ -355,7 +355,16 @@ func fill[T any](d *decoder, n uint64, next func() T) []T {
 }
 
 // Parse parses a GGUF image held in memory. The returned File aliases data.
-func Parse(data []byte) (*File, error) {
+func Parse(data []byte) (*File, error) { return parse(data, false) }
+
+// ParseHeader parses the header (metadata and tensor descriptors) at the
+// start of a GGUF image whose tensor data need not follow: the File has no
+// bytes, and TensorData must not be called on it. DataStart says where the
+// data section starts. A prefix too short for the header fails like a
+// malformed file; read more and try again.
+func ParseHeader(prefix []byte) (*File, error) { return parse(prefix, true) }
+
+func parse(data []byte, header bool) (*File, error) {
 	d := &decoder{b: data}
 	magic := d.take(4, "magic")
 	if d.err != nil {
@@ -438,6 +447,12 @@ func Parse(data []byte) (*File, error) {
 		f.Tensors = append(f.Tensors, t)
 	}
 	f.DataStart = align(d.off, f.Alignment)
+	if header {
+		if err := checkOverlap(f.Tensors); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	if f.DataStart > uint64(len(data)) && len(f.Tensors) > 0 {
 		return nil, fmt.Errorf("%w: data section starts at %d, past the end of the %d-byte file", ErrFormat, f.DataStart, len(data))
 	}
