@@ -52,6 +52,9 @@ func (s *Store) ImportStream(ctx context.Context, parts []StreamPart, opt Import
 	defer unlock()
 	var total int64
 	for _, p := range parts {
+		if p.Size < 0 {
+			return cid.Undef, fmt.Errorf("weights: %s: size %d", p.Name, p.Size)
+		}
 		total += p.Size
 	}
 	if err := s.checkSpace(uint64(total), "import"); err != nil {
@@ -158,6 +161,18 @@ func (s *Store) streamPart(ctx context.Context, p StreamPart, g *errgroup.Group,
 		}
 		if want == p.Size || want == maxStreamHeader {
 			return nil, nil, 0, false, perr
+		}
+	}
+	// As Parse checks a whole file: every tensor within the file.
+	var dataLen uint64
+	if h.DataStart <= uint64(p.Size) {
+		dataLen = uint64(p.Size) - h.DataStart
+	} else if len(h.Tensors) > 0 {
+		return nil, nil, 0, false, fmt.Errorf("%w: data section starts at %d, past the end of the %d-byte file", gguf.ErrFormat, h.DataStart, p.Size)
+	}
+	for i := range h.Tensors {
+		if t := &h.Tensors[i]; t.Offset > dataLen || t.Size > dataLen-t.Offset {
+			return nil, nil, 0, false, fmt.Errorf("%w: tensor %q (%d bytes at data offset %d) runs past the end of the file (%d data bytes)", gguf.ErrFormat, t.Name, t.Size, t.Offset, dataLen)
 		}
 	}
 	var src io.Reader = r

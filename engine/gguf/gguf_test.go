@@ -190,7 +190,11 @@ func FuzzParse(f *testing.F) {
 		f.Add(b[:4096])
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		h, herr := ParseHeader(data)
 		g, err := Parse(data)
+		if err == nil && (herr != nil || h.DataStart != g.DataStart || len(h.Tensors) != len(g.Tensors)) {
+			t.Fatalf("Parse takes what ParseHeader reads differently: %v", herr)
+		}
 		if err != nil {
 			return
 		}
