@@ -125,8 +125,11 @@ type GenerateResult struct {
 
 // ModelInfo describes a model the node can serve.
 type ModelInfo struct {
-	ID            string `json:"id"`
-	Name          string `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// CID is the model's root CID when it is content-addressed (a swarm
+	// node's models, whose ID is that CID); empty for orbit serve's.
+	CID           string `json:"cid,omitempty"`
 	ContextLength int    `json:"context_length"`
 	Blocks        int    `json:"blocks"`
 	// Coverage[i] is how many peers (this node included) serve block i;

@@ -465,9 +465,25 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	}
 	out := ModelList{Object: "list", Data: []OpenAIModel{}}
 	for _, m := range models {
-		out.Data = append(out.Data, OpenAIModel{ID: m.ID, Object: "model", OwnedBy: m.OwnedBy})
+		out.Data = append(out.Data, openAIModel(m, models))
 	}
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// openAIModel is m as /v1/models lists it. A model is listed by the name
+// clients use under both orbit serve and orbit run: orbit serve's ID is
+// that name already; a swarm node's ID is the root CID, so it lists the
+// model's name when that name picks this model alone among models, with
+// the CID in root (the CID, a prefix of it and the name are all accepted
+// as "model" in requests).
+func openAIModel(m ModelInfo, models []ModelInfo) OpenAIModel {
+	id := m.ID
+	if m.CID != "" && m.Name != "" {
+		if found, err := matchModel(models, m.Name); err == nil && found.ID == m.ID {
+			id = m.Name
+		}
+	}
+	return OpenAIModel{ID: id, Object: "model", OwnedBy: m.OwnedBy, Root: m.CID}
 }
 
 func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
@@ -481,7 +497,12 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, OpenAIModel{ID: info.ID, Object: "model", OwnedBy: info.OwnedBy})
+	models, err := s.b.Models(r.Context())
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, openAIModel(info, models))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

@@ -162,6 +162,8 @@ func TestSwarmOpenAINodeClient(t *testing.T) {
 			Usage        api.Usage `json:"usage"`
 		}
 		Models       []string
+		ModelRoots   []string             `json:"model_roots"`
+		Retrieved    string               `json:"retrieved"`
 		UnknownModel struct{ Status int } `json:"unknown_model"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
@@ -177,17 +179,19 @@ func TestSwarmOpenAINodeClient(t *testing.T) {
 	if cs.Chunks < 3 || cs.Role != "assistant" || cs.FinishReason == "" || cs.Text == "" || cs.Text != res.Chat.Text {
 		t.Errorf("chat stream %+v, non-streamed text %q", cs, res.Chat.Text)
 	}
-	if len(res.Models) != 1 || res.Models[0] != model {
-		t.Errorf("models %v, want [%s]", res.Models, model)
-	}
-	if res.UnknownModel.Status != 404 {
-		t.Errorf("unknown model: %+v", res.UnknownModel)
-	}
 	// Coverage and capacity per block: each of the two nodes serves two
 	// blocks, at its measured throughput.
 	ms, err := p.backend.Models(ctx)
 	if err != nil || len(ms) != 1 || len(ms[0].Throughput) != 4 || !slices.Equal(ms[0].Coverage, []int{1, 1, 1, 1}) {
 		t.Fatalf("models %+v, %v", ms, err)
+	}
+	// The model is listed by its name (as orbit serve lists it), its root
+	// CID beside it; the listed name retrieves it.
+	if name := ms[0].Name; name == "" || !slices.Equal(res.Models, []string{name}) || !slices.Equal(res.ModelRoots, []string{model}) || res.Retrieved != name {
+		t.Errorf("models %v, roots %v, retrieved %q; want [%s], [%s], %[4]s", res.Models, res.ModelRoots, res.Retrieved, name, model)
+	}
+	if res.UnknownModel.Status != 404 {
+		t.Errorf("unknown model: %+v", res.UnknownModel)
 	}
 	for i, v := range ms[0].Throughput {
 		if !(v > 0) || v != ms[0].Throughput[i&^1] {

@@ -119,6 +119,10 @@ type OpenAIModel struct {
 	Object  string `json:"object"` // "model"
 	Created int64  `json:"created"`
 	OwnedBy string `json:"owned_by"`
+	// Root is the model's root CID on a swarm node (orbit run), whose ID
+	// is the model's name when that names it alone; absent under orbit
+	// serve.
+	Root string `json:"root,omitempty"`
 }
 
 // ModelList is the response of /v1/models.

@@ -98,7 +98,7 @@ func (b *Backend) Models(ctx context.Context) ([]api.ModelInfo, error) {
 		if err != nil {
 			continue
 		}
-		mi := api.ModelInfo{ID: st.Model, Name: em.Name, ContextLength: st.Config.Context, Blocks: st.Blocks,
+		mi := api.ModelInfo{ID: st.Model, Name: em.Name, CID: st.Model, ContextLength: st.Config.Context, Blocks: st.Blocks,
 			Coverage: make([]int, st.Blocks), VocabSize: st.Config.VocabSize, OwnedBy: b.n.ID().String()}
 		if v, err := b.n.SwarmView(ctx, st.Model, false); err == nil {
 			mi.Throughput = make([]float64, st.Blocks)

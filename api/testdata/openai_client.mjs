@@ -71,6 +71,8 @@ out.chat_logprobs = lchat.choices.map((c) => ({ index: c.index, text: c.message.
 // Model listing and an error the client turns into an exception.
 const models = await client.models.list();
 out.models = models.data.map((m) => m.id);
+out.model_roots = models.data.map((m) => m.root ?? "");
+out.retrieved = (await client.models.retrieve(models.data[0].id)).id;
 try {
   await client.completions.create({ model: "no-such-model", prompt: "x" });
   out.unknown_model = { status: 200 };

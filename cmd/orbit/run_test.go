@@ -294,6 +294,20 @@ func TestRunProcesses(t *testing.T) {
 	if err != nil || rresp.StatusCode != http.StatusOK || route.Model != root {
 		t.Fatalf("route of the model's name: status %d, %v, %+v, want model %s", rresp.StatusCode, err, route, root)
 	}
+	// /v1/models lists it by that name too, as orbit serve does (its ID is
+	// the file's name, aidreams260K), with the root CID beside it.
+	mresp, err := http.Get(field(ready, "api") + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Data []struct{ ID, Root string }
+	}
+	err = json.NewDecoder(mresp.Body).Decode(&list)
+	mresp.Body.Close()
+	if err != nil || len(list.Data) != 1 || list.Data[0].ID != "aidreams260K" || list.Data[0].Root != root {
+		t.Fatalf("/v1/models: %v, %+v, want aidreams260K with root %s", err, list, root)
+	}
 
 	// The first node's metrics count its swarm traffic: it served the
 	// second node's fetch of blocks [2,4) (about half the model's weights).
