@@ -179,9 +179,8 @@ func isSecretFlag(name string) bool { return name == "api-key" }
 const redacted = "<redacted>"
 
 func newConfigCmd() *cobra.Command {
-	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "config [COMMAND]",
+		Use:   "config [COMMAND] [FLAGS]",
 		Short: "Print the effective configuration of a command (default: run) and where each value comes from",
 		Long: `Every flag of every command can also be set by an ORBIT_<FLAG> environment
 variable (--max-blocks is ORBIT_MAX_BLOCKS; lists are comma-separated) or in
@@ -195,16 +194,23 @@ keys apply to every command, a section named after a command overrides them:
 
 Precedence: command line, environment, config file, default. config prints
 the values the command would run with and each value's source; the API key
-is shown as <redacted> when set.`,
-		Args: cobra.MaximumNArgs(1),
+is shown as <redacted> when set. The command's own flags may follow it, as
+they would on its command line (orbit config run --max-blocks 2): they are
+shown with source "flag". --json (print JSON) is config's own.`,
+		// The command's own flags follow it (orbit config run --max-blocks
+		// 2), so config parses them itself: --json and --help are config's.
+		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := "run"
-			if len(args) == 1 {
-				name = args[0]
+			name, rest, asJSON, help := splitConfigArgs(args)
+			if help {
+				return cmd.Help()
 			}
 			target, _, err := cmd.Root().Find([]string{name})
 			if err != nil || target == cmd.Root() || target.Name() != name {
 				return fmt.Errorf("unknown command %q", name)
+			}
+			if err := target.ParseFlags(rest); err != nil {
+				return fmt.Errorf("orbit config %s: %w", name, err)
 			}
 			sources, err := applyConfig(target)
 			if err != nil {
@@ -217,7 +223,7 @@ is shown as <redacted> when set.`,
 			}
 			var out []entry
 			target.Flags().VisitAll(func(f *pflag.Flag) {
-				if src, ok := sources[f.Name]; ok && src != sourceFlag {
+				if src, ok := sources[f.Name]; ok {
 					v := f.Value.String()
 					if isSecretFlag(f.Name) && v != "" {
 						v = redacted
@@ -240,6 +246,32 @@ is shown as <redacted> when set.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().Bool("json", false, "print JSON")
 	return cmd
+}
+
+// splitConfigArgs splits orbit config's arguments: the command (default
+// run: the first argument not a flag, before any of its flags), the
+// command's flags, and config's own --json and --help.
+func splitConfigArgs(args []string) (name string, rest []string, asJSON, help bool) {
+	name = "run"
+	named := false
+	for _, a := range args {
+		switch a {
+		case "--json", "--json=true":
+			asJSON = true
+			continue
+		case "--json=false":
+			continue
+		case "-h", "--help":
+			help = true
+			continue
+		}
+		if !named && len(rest) == 0 && !strings.HasPrefix(a, "-") {
+			name, named = a, true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return name, rest, asJSON, help
 }

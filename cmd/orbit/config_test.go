@@ -113,3 +113,80 @@ func FuzzConfigFile(f *testing.F) {
 		_, _, _ = run(t, "config", "run", "--data-dir", dir)
 	})
 }
+
+// TestConfigCommandFlags: orbit config COMMAND takes that command's flags
+// and shows the values they resolve to, from the command line; config's
+// own --json may come anywhere; an unknown flag is named.
+func TestConfigCommandFlags(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("max-blocks: 3\nkv-cache: 100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ORBIT_DATA_DIR", dir)
+	tests := []struct {
+		name string
+		args []string
+		want map[string][2]string // flag: value, source
+	}{
+		{"run flags", []string{"config", "run", "--max-blocks", "2", "--json"},
+			map[string][2]string{"max-blocks": {"2", "flag"}, "kv-cache": {"100", "file"}}},
+		{"json first", []string{"config", "--json", "run", "--kv-cache=64"},
+			map[string][2]string{"max-blocks": {"3", "file"}, "kv-cache": {"64", "flag"}}},
+		{"default command", []string{"config", "--json", "--max-blocks", "5"},
+			map[string][2]string{"max-blocks": {"5", "flag"}}},
+		{"serve flags", []string{"config", "serve", "--api", "127.0.0.1:9", "--json"},
+			map[string][2]string{"api": {"127.0.0.1:9", "flag"}}},
+		{"serve alias", []string{"config", "serve", "--listen", "127.0.0.1:8", "--json"},
+			map[string][2]string{"api": {"127.0.0.1:8", "flag"}}},
+		{"data dir", []string{"config", "run", "--data-dir", t.TempDir(), "--json"},
+			map[string][2]string{"max-blocks": {"0", "default"}, "data-dir": {"", "flag"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := run(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Values []struct{ Flag, Value, Source string }
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			vals := map[string][2]string{}
+			for _, v := range got.Values {
+				vals[v.Flag] = [2]string{v.Value, v.Source}
+			}
+			for flag, want := range tc.want {
+				v := vals[flag]
+				if want[0] == "" { // any value
+					want[0] = v[0]
+				}
+				if v != want {
+					t.Errorf("%s = %q from %s, want %q from %s", flag, v[0], v[1], want[0], want[1])
+				}
+			}
+		})
+	}
+	// The text form shows them too.
+	out, _, err := run(t, "config", "run", "--max-blocks", "2")
+	if err != nil || !strings.Contains(out, "max-blocks") || !strings.Contains(strings.Join(strings.Fields(lineOf(out, "max-blocks")), " "), "max-blocks 2 (flag)") {
+		t.Errorf("text form: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "config", "run", "--no-such-flag"); err == nil || !strings.Contains(err.Error(), "no-such-flag") {
+		t.Errorf("unknown flag: %v", err)
+	}
+	if _, _, err := run(t, "config", "run", "--max-blocks", "lots"); err == nil || !strings.Contains(err.Error(), "max-blocks") {
+		t.Errorf("bad value: %v", err)
+	}
+}
+
+// lineOf is the first line of s that starts with prefix.
+func lineOf(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
