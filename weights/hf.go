@@ -632,7 +632,15 @@ func (s *Store) PullHF(ctx context.Context, ref HFRef, opt HFPullOptions) (HFPul
 			want = HFDefaultQuant
 		}
 		if m, err := PickHFModel(cached.models, ref.Quant); err == nil && (opt.Offline || strings.EqualFold(m.Quant, want)) {
-			return s.importHFCache(ctx, cached, m, name(m), opt.ImportOptions, logf)
+			if root, ok := s.pulled(ctx, m); ok {
+				logf("weights: already in the store", "model", name(m), "root", root)
+				return HFPullResult{Root: root, Name: name(m), Model: m, Source: "store"}, s.SetAlias(ctx, name(m), root)
+			}
+			res, err := s.importHFCache(ctx, cached, m, name(m), opt.ImportOptions, logf)
+			if err != nil {
+				return res, err
+			}
+			return res, s.notePulled(ctx, m, res.Root)
 		}
 	}
 	if opt.Offline {

@@ -397,6 +397,9 @@ func TestPullHFCache(t *testing.T) {
 	if down.Root != res.Root {
 		t.Fatalf("cache gives %s, download %s", res.Root, down.Root)
 	}
+	if again, err := s.PullHF(ctx, ref, HFPullOptions{Client: h.client(), CacheDirs: []string{cache}}); err != nil || again.Source != "store" || again.Root != res.Root {
+		t.Fatalf("second pull from the cache: %+v, %v", again, err)
+	}
 	// Offline, a quant the cache lacks is an error naming what it has.
 	if _, err := s.PullHF(ctx, HFRef{Repo: "org/model-GGUF", Quant: "Q8_0", Revision: "main"}, HFPullOptions{Offline: true, CacheDirs: []string{cache}}); !errors.Is(err, ErrHFQuant) {
 		t.Fatalf("offline, missing quant: %v", err)
