@@ -96,11 +96,13 @@ func newWeightsImportCmd() *cobra.Command {
 	var name, tok, ollama, ollamaDir string
 	var ollamaList bool
 	cmd := &cobra.Command{
-		Use:   "import MODEL | ollama:NAME[:TAG] | --ollama NAME[:TAG] | --ollama-list",
+		Use:   "import MODEL | ollama:NAME[:TAG] | hf:ORG/REPO[:QUANT] | --ollama NAME[:TAG] | --ollama-list",
 		Short: "Import a GGUF, a llama2.c .bin (with --tokenizer) or an ollama model into the weight store",
 		Long: "Cuts every tensor into content-addressed chunks, writes them, a layer manifest per\n" +
 			"transformer block and a root manifest into the store, and prints the model's root CID.\n\n" +
-			"MODEL is a GGUF file, or a llama2.c checkpoint with --tokenizer. ollama:NAME[:TAG] (or\n" +
+			"MODEL is a GGUF file (any part of a split model names all of it), or a llama2.c\n" +
+			"checkpoint with --tokenizer. hf:ORG/REPO[:QUANT] pulls from Hugging Face as orbit pull\n" +
+			"does (from the local Hugging Face cache when it is there). ollama:NAME[:TAG] (or\n" +
 			"--ollama NAME[:TAG]) takes the model's GGUF blob straight from a local ollama store,\n" +
 			"checks it against the sha256 digest of its manifest, and names the model NAME:TAG unless\n" +
 			"--name is given. NAME is model, namespace/model or host/namespace/model, as ollama\n" +
@@ -109,6 +111,7 @@ func newWeightsImportCmd() *cobra.Command {
 			"models of the ollama store. (A GGUF file whose name starts with \"ollama:\" is ./ollama:...)",
 		Example: "  orbit import model.gguf\n" +
 			"  orbit import ollama:llama3.2:1b\n" +
+			"  orbit import hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0\n" +
 			"  orbit import --ollama-dir /srv/ollama/models --ollama hf.co/someone/model-GGUF:Q8_0 --name m\n" +
 			"  orbit import --ollama-list",
 		Args: func(cmd *cobra.Command, args []string) error {
