@@ -15,16 +15,31 @@ import (
 )
 
 func newConvertCmd() *cobra.Command {
-	var typ string
+	var typ, tok string
 	cmd := &cobra.Command{
 		Use:   "convert MODEL.bin TOKENIZER.bin OUT.gguf",
 		Short: "Convert a llama2.c model and tokenizer to GGUF",
-		Args:  cobra.ExactArgs(3),
+		Long: "Converts a llama2.c checkpoint and its tokenizer to GGUF. The tokenizer may also be\n" +
+			"given as --tokenizer FILE (convert MODEL.bin --tokenizer TOKENIZER.bin OUT.gguf), as\n" +
+			"orbit import takes it either way.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if tok != "" {
+				if len(args) == 3 {
+					return fmt.Errorf("the tokenizer is given twice (%s and --tokenizer %s)", args[1], tok)
+				}
+				return cobra.ExactArgs(2)(cmd, args)
+			}
+			return cobra.ExactArgs(3)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if tok != "" {
+				return convertLlama2C(args[0], tok, args[1], typ)
+			}
 			return convertLlama2C(args[0], args[1], args[2], typ)
 		},
 	}
 	cmd.Flags().StringVar(&typ, "type", "f32", "weight type of the matrices: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
+	cmd.Flags().StringVar(&tok, "tokenizer", "", "the llama2.c tokenizer (instead of the TOKENIZER.bin argument)")
 	return cmd
 }
 

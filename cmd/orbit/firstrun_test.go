@@ -199,3 +199,60 @@ func chunkFiles(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestTokenizerForms: import and convert take a llama2.c checkpoint's
+// tokenizer the same two ways, as the argument after the model or as
+// --tokenizer; both give what the GGUF gives, and a tokenizer given twice
+// or where none belongs is refused.
+func TestTokenizerForms(t *testing.T) {
+	models := filepath.Join(shared, "models")
+	bin, tok, gguf := filepath.Join(models, "aidreams260K.bin"), filepath.Join(models, "tok512.bin"), filepath.Join(models, "aidreams260K.gguf")
+	orig, err := os.ReadFile(gguf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, _, err := run(t, "import", "--data-dir", dir, gguf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSpace(out)
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		out     string // convert's output file, "" for import
+		wantErr string
+	}{
+		{"import positional", []string{"import", "--data-dir", dir, bin, tok}, "", ""},
+		{"import flag", []string{"import", "--data-dir", dir, bin, "--tokenizer", tok}, "", ""},
+		{"import twice", []string{"import", "--data-dir", dir, bin, tok, "--tokenizer", tok}, "", "given twice"},
+		{"import ollama with tokenizer", []string{"import", "--data-dir", dir, "ollama:x", tok}, "", "only for llama2.c"},
+		{"import too many", []string{"import", "--data-dir", dir, bin, tok, "x"}, "", "accepts between 1 and 2"},
+		{"convert positional", []string{"convert", bin, tok, filepath.Join(tmp, "a.gguf")}, "a.gguf", ""},
+		{"convert flag", []string{"convert", bin, "--tokenizer", tok, filepath.Join(tmp, "b.gguf")}, "b.gguf", ""},
+		{"convert twice", []string{"convert", bin, tok, filepath.Join(tmp, "c.gguf"), "--tokenizer", tok}, "", "given twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := run(t, tc.args...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.out == "" {
+				if got := strings.TrimSpace(out); got != root {
+					t.Fatalf("imported as %s, the GGUF as %s", got, root)
+				}
+				return
+			}
+			if got, err := os.ReadFile(filepath.Join(tmp, tc.out)); err != nil || !bytes.Equal(got, orig) {
+				t.Fatalf("converted file differs from the GGUF: %v", err)
+			}
+		})
+	}
+}

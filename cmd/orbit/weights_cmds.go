@@ -96,12 +96,13 @@ func newWeightsImportCmd() *cobra.Command {
 	var name, tok, ollama, ollamaDir string
 	var ollamaList bool
 	cmd := &cobra.Command{
-		Use:   "import MODEL | ollama:NAME[:TAG] | hf:ORG/REPO[:QUANT] | --ollama NAME[:TAG] | --ollama-list",
-		Short: "Import a GGUF, a llama2.c .bin (with --tokenizer) or an ollama model into the weight store",
+		Use:   "import MODEL [TOKENIZER] | ollama:NAME[:TAG] | hf:ORG/REPO[:QUANT] | --ollama NAME[:TAG] | --ollama-list",
+		Short: "Import a GGUF, a llama2.c .bin (with its tokenizer) or an ollama model into the weight store",
 		Long: "Cuts every tensor into content-addressed chunks, writes them, a layer manifest per\n" +
 			"transformer block and a root manifest into the store, and prints the model's root CID.\n\n" +
 			"MODEL is a GGUF file (any part of a split model names all of it), or a llama2.c\n" +
-			"checkpoint with --tokenizer. hf:ORG/REPO[:QUANT] pulls from Hugging Face as orbit pull\n" +
+			"checkpoint followed by its tokenizer (TOKENIZER, as orbit convert takes it, or\n" +
+			"--tokenizer FILE). hf:ORG/REPO[:QUANT] pulls from Hugging Face as orbit pull\n" +
 			"does (from the local Hugging Face cache when it is there). ollama:NAME[:TAG] (or\n" +
 			"--ollama NAME[:TAG]) takes the model's GGUF blob straight from a local ollama store,\n" +
 			"checks it against the sha256 digest of its manifest, and names the model NAME:TAG unless\n" +
@@ -110,6 +111,7 @@ func newWeightsImportCmd() *cobra.Command {
 			"else ~/.ollama/models, else /usr/share/ollama/.ollama/models. --ollama-list lists the\n" +
 			"models of the ollama store. (A GGUF file whose name starts with \"ollama:\" is ./ollama:...)",
 		Example: "  orbit import model.gguf\n" +
+			"  orbit import model.bin tokenizer.bin\n" +
 			"  orbit import ollama:llama3.2:1b\n" +
 			"  orbit import hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0\n" +
 			"  orbit import --ollama-dir /srv/ollama/models --ollama hf.co/someone/model-GGUF:Q8_0 --name m\n" +
@@ -121,7 +123,7 @@ func newWeightsImportCmd() *cobra.Command {
 				}
 				return nil
 			}
-			return cobra.ExactArgs(1)(cmd, args)
+			return cobra.RangeArgs(1, 2)(cmd, args)
 		},
 	}
 	open := weightsDataDirFlag(cmd)
@@ -142,6 +144,15 @@ func newWeightsImportCmd() *cobra.Command {
 		model, isOllama := ollama, ollama != ""
 		if !isOllama {
 			model, isOllama = strings.CutPrefix(args[0], ollamaPrefix)
+		}
+		if len(args) == 2 {
+			if tok != "" {
+				return fmt.Errorf("the tokenizer is given twice (%s and --tokenizer %s)", args[1], tok)
+			}
+			if isOllama || isHFModel(args[0]) {
+				return fmt.Errorf("a TOKENIZER argument is only for llama2.c models; %s is a GGUF", args[0])
+			}
+			tok = args[1]
 		}
 		if isOllama && tok != "" {
 			return fmt.Errorf("--tokenizer is only for llama2.c models; an ollama model is a GGUF")
