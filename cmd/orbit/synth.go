@@ -19,9 +19,13 @@ func newSynthCmd() *cobra.Command {
 		names = append(names, s.Name)
 	}
 	cmd := &cobra.Command{
-		Use:   "synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf",
+		Use:   "synth --shape SHAPE --type TYPE [--vocab VOCAB.gguf] -o OUT.gguf",
 		Short: "Write a random-weight model of a real shape with a real vocabulary",
-		Args:  cobra.NoArgs,
+		Long: "Writes a random-weight model of a real shape, deterministic by seed, with the tokenizer of\n" +
+			"VOCAB.gguf; without --vocab, with a small SentencePiece vocabulary orbit generates itself\n" +
+			"(380 tokens: byte fallback, printable ASCII, a word-initial piece per letter), so that no\n" +
+			"file from elsewhere is needed.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := synth.ShapeByName(shape)
 			if err != nil {
@@ -31,14 +35,16 @@ func newSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			vf, err := gguf.Open(vocabPath)
-			if err != nil {
-				return err
-			}
-			defer vf.Close()
-			vocab, err := tokenizer.VocabFromGGUF(vf)
-			if err != nil {
-				return err
+			vocab := tokenizer.GeneratedSPM()
+			if vocabPath != "" {
+				vf, err := gguf.Open(vocabPath)
+				if err != nil {
+					return err
+				}
+				defer vf.Close()
+				if vocab, err = tokenizer.VocabFromGGUF(vf); err != nil {
+					return err
+				}
 			}
 			opt := synth.Options{Shape: sh, Type: dt, Mixed: mixed, Vocab: vocab, Seed: seed, Layers: layers}
 			if split > 1 {
@@ -51,12 +57,11 @@ func newSynthCmd() *cobra.Command {
 	fl.StringVar(&shape, "shape", "tiny", "model shape: "+strings.Join(names, ", "))
 	fl.StringVar(&typ, "type", "q8_0", "weight type: "+strings.Join(synth.TypeNames(), ", ")+
 		" (q4_k_m: q4_k with q6_k where llama.cpp's Q4_K_M puts it; k-quants need rows of whole 256-element blocks, others fall back to q8_0)")
-	fl.StringVar(&vocabPath, "vocab", "", "GGUF file whose tokenizer to use")
+	fl.StringVar(&vocabPath, "vocab", "", "GGUF file whose tokenizer to use (default: a small vocabulary orbit generates)")
 	fl.StringVarP(&out, "output", "o", "", "output GGUF path")
 	fl.Uint64Var(&seed, "seed", 1, "random seed of the weights")
 	fl.IntVar(&layers, "layers", 0, "override the number of blocks (0: the shape's)")
 	fl.IntVar(&split, "split", 0, "write the model as N files as gguf-split does (OUT without .gguf, then -00001-of-0000N.gguf)")
-	_ = cmd.MarkFlagRequired("vocab")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }

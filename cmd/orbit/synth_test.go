@@ -62,3 +62,38 @@ func TestSynthEveryType(t *testing.T) {
 		t.Errorf("unknown type: %v", err)
 	}
 }
+
+// TestSynthGeneratedVocab: without --vocab, orbit synth uses the vocabulary
+// orbit generates (no file from elsewhere), and the model runs: orbit
+// generate prints the prompt and greedy text, the same twice.
+func TestSynthGeneratedVocab(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tiny.gguf")
+	if _, errOut, err := run(t, "synth", "--shape", "tiny", "--type", "q8_0", "-o", out); err != nil {
+		t.Fatalf("synth: %v\n%s", err, errOut)
+	}
+	f, err := gguf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv, _ := f.Get("tokenizer.ggml.tokens")
+	tokens, _ := tv.Strings()
+	name, _ := f.String("tokenizer.ggml.model")
+	f.Close()
+	if len(tokens) != 380 || name != "llama" {
+		t.Fatalf("vocabulary of %d tokens, model %q; want the generated 380-token SentencePiece one", len(tokens), name)
+	}
+	var texts []string
+	for range 2 {
+		text, errOut, err := run(t, "generate", "--model", out, "--prompt", "I dream of", "-n", "12", "--temperature", "0")
+		if err != nil {
+			t.Fatalf("generate: %v\n%s", err, errOut)
+		}
+		if !strings.HasPrefix(text, "I dream of") || len(text) <= len("I dream of\n") {
+			t.Fatalf("generate printed %q", text)
+		}
+		texts = append(texts, text)
+	}
+	if texts[0] != texts[1] {
+		t.Errorf("greedy text differs between runs: %q, %q", texts[0], texts[1])
+	}
+}
