@@ -17,6 +17,7 @@ package weights
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,9 @@ var (
 	// ErrHFDownload is wrapped by errors about downloads that failed after
 	// their retries, or whose file changed on the hub meanwhile.
 	ErrHFDownload = errors.New("weights: download failed")
+	// ErrHFChanged is wrapped by errors about a file that changed on the
+	// hub during its download (it wraps ErrHFDownload).
+	ErrHFChanged = fmt.Errorf("%w: the file changed on the hub", ErrHFDownload)
 )
 
 // HFChecksumError reports a downloaded file whose bytes do not hash to
@@ -531,7 +535,7 @@ func (d *download) connect() error {
 		}
 	case d.off > 0 && d.etag != "" && etag != d.etag:
 		resp.Body.Close()
-		return fmt.Errorf("%w: %s changed on the hub during the download (ETag %s, then %s); pull again", ErrHFDownload, d.file.Path, d.etag, etag)
+		return fmt.Errorf("%w: %s changed on the hub during the download (ETag %s, then %s); pull again", ErrHFChanged, d.file.Path, d.etag, etag)
 	case d.off > 0:
 		// No range support: the whole file again, the first bytes dropped.
 		if _, err := io.CopyN(io.Discard, resp.Body, d.off); err != nil {
@@ -593,6 +597,10 @@ type HFPullOptions struct {
 	Offline bool
 	// Log, if set, is told about retries and where the model comes from.
 	Log func(msg string, args ...any)
+	// CheckpointEvery is how many bytes of a file may arrive between two
+	// records of where its download stands (in the store's pulls
+	// directory), from which a later pull resumes; 0 means 256 MiB.
+	CheckpointEvery int64
 }
 
 // HFPullResult says what PullHF did.
@@ -669,6 +677,10 @@ func (s *Store) PullHF(ctx context.Context, ref HFRef, opt HFPullOptions) (HFPul
 		return res, s.SetAlias(ctx, res.Name, root)
 	}
 	logf("weights: downloading", "model", res.Name, "files", len(m.Files), "bytes", m.Size(), "from", c.Endpoint)
+	every := opt.CheckpointEvery
+	if every <= 0 {
+		every = 256 << 20
+	}
 	parts := make([]StreamPart, len(m.Files))
 	for i, f := range m.Files {
 		if f.SHA256 == "" {
@@ -679,10 +691,30 @@ func (s *Store) PullHF(ctx context.Context, ref HFRef, opt HFPullOptions) (HFPul
 				logf("weights: download interrupted, resuming", "file", f.Path, "at", off, "err", err)
 			}}
 		parts[i] = StreamPart{Name: f.Path, Size: f.Size, R: d}
+		if f.SHA256 == "" {
+			continue
+		}
+		// A pull that stopped (a killed process, a network down for
+		// long) left where it was; go on from there.
+		if st, ok := s.loadPullState(f, d); ok {
+			parts[i].Resume = st
+			logf("weights: resuming an earlier pull", "file", f.Path, "at", st.Off, "of", f.Size)
+		}
+		parts[i].CheckpointEvery = every
+		parts[i].Checkpoint = func(st PartState) error { return s.savePullState(f, d, st) }
 	}
 	iopt := opt.ImportOptions
 	iopt.Name = res.Name
-	if res.Root, err = s.ImportStream(ctx, parts, iopt); err != nil {
+	res.Root, err = s.ImportStream(ctx, parts, iopt)
+	// A pull done needs no state; bad or changed bytes start again.
+	var ce *HFChecksumError
+	changed := errors.Is(err, ErrHFChanged)
+	for _, f := range m.Files {
+		if err == nil || changed || errors.As(err, &ce) && ce.File == f.Path {
+			_ = os.Remove(s.pullStatePath(f))
+		}
+	}
+	if err != nil {
 		return res, err
 	}
 	res.Source = "download"
@@ -690,6 +722,63 @@ func (s *Store) PullHF(ctx context.Context, ref HFRef, opt HFPullOptions) (HFPul
 		return res, err
 	}
 	return res, nil
+}
+
+// pullStatePath is where the state of an unfinished download of f is kept.
+func (s *Store) pullStatePath(f HFFile) string {
+	return filepath.Join(s.dir, "pulls", f.SHA256+".json")
+}
+
+// downloadState is a download's part of a PartState.
+type downloadState struct {
+	ETag string `json:"etag"`
+	Hash []byte `json:"sha256"` // the hash's state at the offset
+}
+
+// savePullState records st, with d's state, for a later pull of f.
+func (s *Store) savePullState(f HFFile, d *download, st PartState) error {
+	hs, err := d.h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if st.Reader, err = json.Marshal(downloadState{ETag: d.etag, Hash: hs}); err != nil {
+		return err
+	}
+	path := s.pullStatePath(f)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("weights: %w", err)
+	}
+	return writeFileAtomic(path, func(w io.Writer) error { return json.NewEncoder(w).Encode(st) })
+}
+
+// loadPullState reads the state of an unfinished download of f, if any,
+// and sets d to go on from it.
+func (s *Store) loadPullState(f HFFile, d *download) (*PartState, bool) {
+	b, err := os.ReadFile(s.pullStatePath(f))
+	if err != nil {
+		return nil, false
+	}
+	var st PartState
+	var ds downloadState
+	if json.Unmarshal(b, &st) != nil || json.Unmarshal(st.Reader, &ds) != nil || st.Off < 0 || st.Off > f.Size {
+		return nil, false
+	}
+	h := sha256.New()
+	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(ds.Hash) != nil {
+		return nil, false
+	}
+	// The chunks it counts on must still be stored (gc removes those of
+	// no model).
+	for _, cs := range st.Chunks {
+		for _, c := range cs {
+			if d, err := cid.Decode(c); c != "" && (err != nil || !s.HasBlock(d)) {
+				_ = os.Remove(s.pullStatePath(f))
+				return nil, false
+			}
+		}
+	}
+	d.h, d.etag, d.off = h, ds.ETag, st.Off
+	return &st, true
 }
 
 // hfIndexFile maps the SHA-256s of pulled files to the root they gave,

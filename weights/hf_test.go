@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/orbitswarm/orbit/engine/gguf"
 )
 
@@ -39,13 +41,14 @@ type fakeHub struct {
 	corrupt  map[string]bool  // serve the file with a byte flipped
 	drop     map[string]int64 // cut the first response of the file after this many bytes
 	replaced map[string]bool  // after the first response, serve other bytes with another ETag
+	down     map[string]bool  // answer 503 (after a cut first response, if any)
 	requests []string         // file host: "PATH RANGE"
 	authSeen bool             // the file host got an Authorization header
 }
 
 func newFakeHub(t *testing.T) *fakeHub {
 	h := &fakeHub{t: t, repos: map[string]map[string][]byte{}, gated: map[string]bool{},
-		corrupt: map[string]bool{}, drop: map[string]int64{}, replaced: map[string]bool{}}
+		corrupt: map[string]bool{}, drop: map[string]int64{}, replaced: map[string]bool{}, down: map[string]bool{}}
 	h.files = httptest.NewServer(http.HandlerFunc(h.serveFile))
 	h.hub = httptest.NewServer(http.HandlerFunc(h.serveHub))
 	t.Cleanup(func() { h.hub.Close(); h.files.Close() })
@@ -154,6 +157,11 @@ func (h *fakeHub) serveFile(w http.ResponseWriter, r *http.Request) {
 	key := repo + "/" + path
 	drop, dropping := h.drop[key]
 	delete(h.drop, key)
+	if h.down[key] && !dropping {
+		h.mu.Unlock()
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	etag := `"` + sum(b)[:16] + `"`
 	if h.corrupt[key] {
 		b = append([]byte(nil), b...)
@@ -520,6 +528,99 @@ func FuzzImportStream(f *testing.F) {
 		}
 		if want, err := openStore(t).Import(context.Background(), g, ImportOptions{}); err != nil || want != root {
 			t.Fatalf("stream root %s, Import %s, %v", root, want, err)
+		}
+	})
+}
+
+// TestPullHFResumesAcrossProcesses: a pull that gave up mid-file (the file
+// host down) leaves where it stood; the next pull, as from another process,
+// asks only for the rest and gives the same root.
+func TestPullHFResumesAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	h := newFakeHub(t)
+	parts := hubModel(t, h, "org/m")
+	const second = "org/m/Q4_K_M/model-Q4_K_M-00002-of-00003.gguf"
+	h.drop[second] = int64(len(parts[1]) * 2 / 3)
+	h.down[second] = true
+	s := openStore(t)
+	ref := HFRef{Repo: "org/m", Revision: "main"}
+	opt := HFPullOptions{Client: h.client(), CacheDirs: []string{}, CheckpointEvery: 1}
+	if _, err := s.PullHF(ctx, ref, opt); !errors.Is(err, ErrHFDownload) {
+		t.Fatalf("pull with the file host down: %v", err)
+	}
+	if ms, _ := s.Models(ctx); len(ms) != 0 {
+		t.Fatalf("a model is named after a failed pull: %+v", ms)
+	}
+	h.mu.Lock()
+	h.down[second] = false
+	before := len(h.requests)
+	h.mu.Unlock()
+	res, err := s.PullHF(ctx, ref, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	again := append([]string(nil), h.requests[before:]...)
+	h.mu.Unlock()
+	for _, r := range again {
+		if strings.HasPrefix(r, "Q4_K_M/model-Q4_K_M-00001-of-00003.gguf") {
+			t.Fatalf("the finished first part was asked for again: %q", again)
+		}
+	}
+	if len(again) == 0 || !strings.HasPrefix(again[0], "Q4_K_M/model-Q4_K_M-00002-of-00003.gguf bytes=") || strings.HasSuffix(again[0], "bytes=0-") {
+		t.Fatalf("the second part did not resume with a range: %q", again)
+	}
+	f, err := gguf.Open(writeSplit(t, 3)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if want := importFile(t, openStore(t), f, ""); res.Root != want {
+		t.Fatalf("resumed pull gives %s, want %s", res.Root, want)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Dir(), "pulls")); len(ents) != 0 {
+		t.Fatalf("pull states left after the pull: %v", ents)
+	}
+	// A state whose chunks gc removed is not trusted: the pull starts over.
+	s2 := openStore(t)
+	h.mu.Lock()
+	h.drop[second] = int64(len(parts[1]) * 2 / 3)
+	h.down[second] = true
+	h.mu.Unlock()
+	if _, err := s2.PullHF(ctx, ref, opt); err == nil {
+		t.Fatal("pull with the file host down succeeded")
+	}
+	if _, err := s2.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	h.down[second] = false
+	h.mu.Unlock()
+	res2, err := s2.PullHF(ctx, ref, opt)
+	if err != nil || res2.Root != res.Root {
+		t.Fatalf("pull after gc: %+v, %v", res2, err)
+	}
+	if v, err := s2.Verify(ctx, res2.Root); err != nil {
+		t.Fatalf("verify after the pull: %+v, %v", v, err)
+	}
+}
+
+// FuzzPartState decodes resume states as a pull reads them from disk:
+// restore takes a state that fits the file or says why not, never panics.
+func FuzzPartState(f *testing.F) {
+	f.Add([]byte(`{"off":100,"chunks":[["",""]]}`), int64(100))
+	f.Add([]byte(`{"off":5,"chunks":[["bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",""]],"done":true}`), int64(5))
+	f.Fuzz(func(t *testing.T, b []byte, size int64) {
+		var st PartState
+		if json.Unmarshal(b, &st) != nil {
+			return
+		}
+		ts := []Tensor{{Name: "a", Size: 2*ChunkSize - 1, Chunks: make([]cid.Cid, 2)}}
+		if err := st.restore(ts, int64(len(st.Header)), size); err != nil {
+			return
+		}
+		if st.Off > size || st.Done && (!ts[0].Chunks[0].Defined() || !ts[0].Chunks[1].Defined()) {
+			t.Fatalf("restored a state that does not fit: %+v", st)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/errgroup"
@@ -30,9 +31,18 @@ const maxStreamHeader = 256 << 20
 type StreamPart struct {
 	Name string // labels errors
 	Size int64  // the file's length in bytes
-	// R yields the file's bytes from the first; an error from R (a failed
-	// checksum at the end, say) fails the import.
+	// R yields the file's bytes from the first (from Resume.Off with
+	// Resume); an error from R (a failed checksum at the end, say) fails
+	// the import.
 	R io.Reader
+	// Resume, if set, is where an earlier import of this file stopped
+	// (what Checkpoint was given last).
+	Resume *PartState
+	// Checkpoint, if set, is called about every CheckpointEvery bytes (at
+	// a chunk boundary, once the chunks before it are stored and synced)
+	// and when the file is in, with the state to resume from.
+	Checkpoint      func(PartState) error
+	CheckpointEvery int64
 }
 
 // ImportStream imports the model whose GGUF files parts are (one file, or
@@ -60,7 +70,11 @@ func (s *Store) ImportStream(ctx context.Context, parts []StreamPart, opt Import
 	if err := s.checkSpace(uint64(total), "import"); err != nil {
 		return cid.Undef, err
 	}
-	meter := newMeter(opt.Progress, total, 0)
+	var base int64
+	for _, p := range parts {
+		base += resumedAt(p)
+	}
+	meter := newMeter(opt.Progress, total, base)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(4, runtime.GOMAXPROCS(0)))
 	var (
@@ -133,10 +147,11 @@ func (c *countReader) Read(p []byte) (int, error) {
 }
 
 // streamPart reads one GGUF file from p.R: its header, then each tensor's
-// chunks, handed to g to hash and store, then the rest to the end. It
-// returns the header, the tensors (indexed like the header's, their chunks
-// filled once g is done), and how many bytes followed the last tensor and
-// whether they were all zero.
+// chunks, handed to g to hash and store, then the rest to the end; or,
+// with p.Resume, the rest of the file from where an earlier import
+// stopped. It returns the header, the tensors (indexed like the header's,
+// their chunks filled once g is done), and how many bytes followed the
+// last tensor and whether they were all zero.
 func (s *Store) streamPart(ctx context.Context, p StreamPart, g *errgroup.Group, meter *meter) (h *gguf.File, tensors []Tensor, rest int64, zero bool, err error) {
 	defer func() {
 		if err != nil {
@@ -144,23 +159,30 @@ func (s *Store) streamPart(ctx context.Context, p StreamPart, g *errgroup.Group,
 		}
 	}()
 	r := &countReader{r: p.R, meter: meter}
-	// The header: a prefix that doubles until it parses.
-	var buf []byte
-	for want := min(p.Size, 1<<20); ; want = min(p.Size, 2*want, maxStreamHeader) {
-		if err := ctx.Err(); err != nil {
+	var buf []byte // the file's first bytes, holding the header
+	if p.Resume != nil {
+		buf = p.Resume.Header
+		if h, err = gguf.ParseHeader(buf); err != nil {
 			return nil, nil, 0, false, err
 		}
-		have := len(buf)
-		buf = append(buf, make([]byte, int(want)-have)...)
-		if _, err := io.ReadFull(r, buf[have:]); err != nil {
-			return nil, nil, 0, false, fmt.Errorf("reading the header: %w", err)
-		}
-		var perr error
-		if h, perr = gguf.ParseHeader(buf); perr == nil {
-			break
-		}
-		if want == p.Size || want == maxStreamHeader {
-			return nil, nil, 0, false, perr
+	} else {
+		// A prefix that doubles until it parses.
+		for want := min(p.Size, 64<<10); ; want = min(p.Size, 2*want, maxStreamHeader) {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, 0, false, err
+			}
+			have := len(buf)
+			buf = append(buf, make([]byte, int(want)-have)...)
+			if _, err := io.ReadFull(r, buf[have:]); err != nil {
+				return nil, nil, 0, false, fmt.Errorf("reading the header: %w", err)
+			}
+			var perr error
+			if h, perr = gguf.ParseHeader(buf); perr == nil {
+				break
+			}
+			if want == p.Size || want == maxStreamHeader {
+				return nil, nil, 0, false, perr
+			}
 		}
 	}
 	// As Parse checks a whole file: every tensor within the file.
@@ -175,12 +197,6 @@ func (s *Store) streamPart(ctx context.Context, p StreamPart, g *errgroup.Group,
 			return nil, nil, 0, false, fmt.Errorf("%w: tensor %q (%d bytes at data offset %d) runs past the end of the file (%d data bytes)", gguf.ErrFormat, t.Name, t.Size, t.Offset, dataLen)
 		}
 	}
-	var src io.Reader = r
-	if h.DataStart <= uint64(len(buf)) {
-		src = io.MultiReader(bytes.NewReader(buf[h.DataStart:]), r)
-	} else if err := skip(r, int64(h.DataStart)-int64(len(buf))); err != nil {
-		return nil, nil, 0, false, err
-	}
 	tensors = make([]Tensor, len(h.Tensors))
 	order := make([]int, len(h.Tensors))
 	for i := range h.Tensors {
@@ -190,21 +206,55 @@ func (s *Store) streamPart(ctx context.Context, p StreamPart, g *errgroup.Group,
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return h.Tensors[order[a]].Offset < h.Tensors[order[b]].Offset })
-	pos := uint64(0) // in the data section
+
+	var src io.Reader = r
+	pos := int64(len(buf)) // the file offset of src's next byte
+	if p.Resume != nil {
+		if err := p.Resume.restore(tensors, int64(len(buf)), p.Size); err != nil {
+			return nil, nil, 0, false, err
+		}
+		if p.Resume.Done {
+			return h, tensors, p.Resume.Rest, p.Resume.Zero, nil
+		}
+		pos = p.Resume.Off
+	} else if h.DataStart <= uint64(len(buf)) {
+		src, pos = io.MultiReader(bytes.NewReader(buf[h.DataStart:]), r), int64(h.DataStart)
+	}
+	var stored sync.WaitGroup // chunks handed to g, to wait for at checkpoints
+	last := pos
+	checkpoint := func(st PartState) error {
+		stored.Wait()
+		if err := ctx.Err(); err != nil {
+			return err // a chunk failed
+		}
+		if err := s.blocks.sync(); err != nil {
+			return err
+		}
+		st.Header, st.Chunks = buf, chunkStrings(tensors)
+		return p.Checkpoint(st)
+	}
 	for _, i := range order {
 		t := &tensors[i]
-		if err := skip(src, int64(t.Offset-pos)); err != nil {
-			return nil, nil, 0, false, fmt.Errorf("before tensor %q: %w", t.Name, err)
-		}
+		start := int64(h.DataStart + t.Offset)
 		for ci := range t.Chunks {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, 0, false, err
 			}
-			chunk := make([]byte, t.ChunkLen(ci, ChunkSize))
+			at, n := start+int64(ci)*ChunkSize, t.ChunkLen(ci, ChunkSize)
+			if t.Chunks[ci].Defined() && at+int64(n) <= pos {
+				continue // stored before the import resumed
+			}
+			if err := skip(src, at-pos); err != nil {
+				return nil, nil, 0, false, fmt.Errorf("before tensor %q: %w", t.Name, err)
+			}
+			chunk := make([]byte, n)
 			if _, err := io.ReadFull(src, chunk); err != nil {
 				return nil, nil, 0, false, fmt.Errorf("tensor %q: %w", t.Name, err)
 			}
+			pos = at + int64(n)
+			stored.Add(1)
 			g.Go(func() error {
+				defer stored.Done()
 				c := SumCID(chunk)
 				if err := s.blocks.putVerified(c, chunk); err != nil {
 					return err
@@ -212,18 +262,92 @@ func (s *Store) streamPart(ctx context.Context, p StreamPart, g *errgroup.Group,
 				t.Chunks[ci] = c
 				return nil
 			})
+			if p.Checkpoint != nil && pos-last >= max(p.CheckpointEvery, 1) && pos >= int64(len(buf)) {
+				if err := checkpoint(PartState{Off: pos}); err != nil {
+					return nil, nil, 0, false, err
+				}
+				last = pos
+			}
 		}
-		pos = t.Offset + t.Size
 	}
 	// The rest, to the end: padding, and the reader's last word (a
 	// checksum error).
 	if rest, zero, err = drain(src); err != nil {
 		return nil, nil, 0, false, err
 	}
-	if r.n != p.Size {
-		return nil, nil, 0, false, fmt.Errorf("read %d bytes, want %d", r.n, p.Size)
+	if r.n+resumedAt(p) != p.Size {
+		return nil, nil, 0, false, fmt.Errorf("read %d bytes, want %d", r.n+resumedAt(p), p.Size)
+	}
+	if p.Checkpoint != nil {
+		if err := checkpoint(PartState{Off: p.Size, Done: true, Rest: rest, Zero: zero}); err != nil {
+			return nil, nil, 0, false, err
+		}
 	}
 	return h, tensors, rest, zero, nil
+}
+
+// resumedAt is where p's reader starts in its file.
+func resumedAt(p StreamPart) int64 {
+	if p.Resume == nil {
+		return 0
+	}
+	return p.Resume.Off
+}
+
+// PartState is where the import of one file stands, so that another
+// process can resume it (StreamPart.Resume): the bytes before Off are in
+// the store.
+type PartState struct {
+	Off    int64      `json:"off"`    // a chunk boundary past the header
+	Header []byte     `json:"header"` // the file's first bytes, holding its header
+	Chunks [][]string `json:"chunks"` // per tensor in header order, the CIDs of its chunks before Off ("" for the others)
+	// Done says the whole file is in; Rest and Zero describe the bytes
+	// after its last tensor.
+	Done bool  `json:"done,omitempty"`
+	Rest int64 `json:"rest,omitempty"`
+	Zero bool  `json:"zero,omitempty"`
+	// Reader is the state of the reader of the file at Off, for its owner.
+	Reader []byte `json:"reader,omitempty"`
+}
+
+func chunkStrings(ts []Tensor) [][]string {
+	out := make([][]string, len(ts))
+	for i := range ts {
+		out[i] = make([]string, len(ts[i].Chunks))
+		for j, c := range ts[i].Chunks {
+			if c.Defined() {
+				out[i][j] = c.String()
+			}
+		}
+	}
+	return out
+}
+
+// restore fills the chunk CIDs of tensors from the state, checking it fits
+// the file (headerLen bytes of header prefix, size bytes in all).
+func (st *PartState) restore(tensors []Tensor, headerLen, size int64) error {
+	if st.Off < headerLen || st.Off > size || len(st.Chunks) != len(tensors) || st.Done && st.Off != size {
+		return fmt.Errorf("weights: resume state does not fit the file (offset %d of %d)", st.Off, size)
+	}
+	for i, cs := range st.Chunks {
+		if len(cs) != len(tensors[i].Chunks) {
+			return fmt.Errorf("weights: resume state: tensor %q has %d chunks, not %d", tensors[i].Name, len(tensors[i].Chunks), len(cs))
+		}
+		for j, c := range cs {
+			if c == "" {
+				if st.Done {
+					return fmt.Errorf("weights: resume state of a whole file misses chunk %d of %q", j, tensors[i].Name)
+				}
+				continue
+			}
+			d, err := cid.Decode(c)
+			if err != nil {
+				return fmt.Errorf("weights: resume state: %w", err)
+			}
+			tensors[i].Chunks[j] = d
+		}
+	}
+	return nil
 }
 
 func isZero(b []byte) bool {

@@ -24,7 +24,8 @@ func newPullCmd() *cobra.Command {
 by its quantization, as llama.cpp's -hf does: QUANT (any case), else Q4_K_M,
 else the closest quant the repository has. Every file (every part of a split
 model) streams into the weight store, chunks hashed and stored as they arrive,
-resumed with range requests when a connection drops, and checked against the
+resumed with range requests when a connection drops (and where it stood when
+a pull is run again after an interruption), and checked against the
 SHA-256 the hub publishes; the model is named only when all of it arrived
 intact (ORG/REPO:QUANT unless --name is given). A model in the local Hugging
 Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)
