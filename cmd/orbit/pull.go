@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/dustin/go-humanize"
-	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
 
 	"github.com/orbitswarm/orbit/sharding"
@@ -44,11 +42,11 @@ mirror, HF_HUB_OFFLINE=1 uses only the cache. Prints the root CID.`,
 		if err != nil {
 			return err
 		}
-		root, err := weightsPullHF(cmd.Context(), cmd, s, args[0], name, nil)
+		res, err := weightsPullHF(cmd.Context(), cmd, s, args[0], name, nil)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(cmd.OutOrStdout(), root)
+		fmt.Fprintln(cmd.OutOrStdout(), res.Root)
 		return nil
 	}
 	return cmd
@@ -67,10 +65,10 @@ func isHFModel(model string) bool {
 
 // weightsPullHF pulls the model named model (hf:ORG/REPO[:QUANT]) into s,
 // with a progress bar and notes on stderr; progress, if set, is told too.
-func weightsPullHF(ctx context.Context, cmd *cobra.Command, s *weights.Store, model, name string, progress func(weights.Progress)) (cid.Cid, error) {
+func weightsPullHF(ctx context.Context, cmd *cobra.Command, s *weights.Store, model, name string, progress func(weights.Progress)) (weights.HFPullResult, error) {
 	ref, err := weights.ParseHFRef(model)
 	if err != nil {
-		return cid.Undef, err
+		return weights.HFPullResult{}, err
 	}
 	stderr := cmd.ErrOrStderr()
 	update, done := weightsProgressBar(stderr, "pull")
@@ -94,10 +92,10 @@ func weightsPullHF(ctx context.Context, cmd *cobra.Command, s *weights.Store, mo
 	res, err := s.PullHF(ctx, ref, opt)
 	done()
 	if err != nil {
-		return cid.Undef, fmt.Errorf("%s: %w", model, err)
+		return res, fmt.Errorf("%s: %w", model, err)
 	}
 	fmt.Fprintf(stderr, "pull: %s is %s (%s, %d file(s), %s)\n", res.Name, res.Root, res.Source, len(res.Model.Files), humanize.IBytes(uint64(res.Model.Size())))
-	return res.Root, nil
+	return res, nil
 }
 
 // servePullHF pulls model into the default weight store for orbit serve
@@ -108,10 +106,11 @@ func servePullHF(cmd *cobra.Command, model string) (path, id string, err error) 
 	if err != nil {
 		return "", "", err
 	}
-	root, err := weightsPullHF(cmd.Context(), cmd, s, model, "", nil)
+	res, err := weightsPullHF(cmd.Context(), cmd, s, model, "", nil)
 	if err != nil {
 		return "", "", err
 	}
+	root := res.Root
 	m, err := s.Manifest(cmd.Context(), root)
 	if err != nil {
 		return "", "", err
@@ -122,10 +121,5 @@ func servePullHF(cmd *cobra.Command, model string) (path, id string, err error) 
 		return "", "", err
 	}
 	f.Close()
-	ref, _ := weights.ParseHFRef(model)
-	id = ref.Repo
-	if ref.Quant != "" {
-		id += ":" + ref.Quant
-	}
-	return s.SpanPath(root, full, true, true), filepath.ToSlash(id), nil
+	return s.SpanPath(root, full, true, true), res.Name, nil
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -79,5 +82,49 @@ func TestPullCommands(t *testing.T) {
 	}
 	if !strings.Contains(out, c.Text) || !strings.Contains(out, "model="+root) {
 		t.Fatalf("run --model hf:... printed\n%s\nwant the text %q", out, c.Text)
+	}
+
+	// orbit serve --model hf:... serves it from the store (ORBIT_DATA_DIR)
+	// under its name.
+	t.Setenv("ORBIT_DATA_DIR", dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		cmd := newRootCmd(io.Discard, io.Discard)
+		cmd.SetArgs([]string{"serve", "--model", "hf:org/tiny-GGUF", "--api", addr})
+		served <- cmd.ExecuteContext(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-served
+	}()
+	var ids []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/v1/models")
+		if err != nil {
+			continue
+		}
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err == nil {
+			for _, m := range list.Data {
+				ids = append(ids, m.ID)
+			}
+			break
+		}
+	}
+	if len(ids) != 1 || ids[0] != "org/tiny-GGUF:F32" || downloads.Load() != 1 {
+		t.Fatalf("serve --model hf:... lists %v (%d downloads), want org/tiny-GGUF:F32 from the store", ids, downloads.Load())
 	}
 }

@@ -389,7 +389,8 @@ func serveRunModel(ctx context.Context, cmd *cobra.Command, n *node.Node, gf *gg
 	}
 	if isHFModel(f.model) {
 		if root, err = n.ImportWith(ctx, f.model, func(ctx context.Context, s *weights.Store, progress func(weights.Progress)) (cid.Cid, error) {
-			return weightsPullHF(ctx, cmd, s, f.model, "", progress)
+			res, err := weightsPullHF(ctx, cmd, s, f.model, "", progress)
+			return res.Root, err
 		}); err != nil {
 			return nil, node.ModelStatus{}, fmt.Errorf("--model %s: %w", f.model, err)
 		}

@@ -166,7 +166,9 @@ func newWeightsImportCmd() *cobra.Command {
 			if tok != "" {
 				return fmt.Errorf("--tokenizer is only for llama2.c models; a Hugging Face model is a GGUF")
 			}
-			imported, err = weightsPullHF(cmd.Context(), cmd, s, args[0], name, nil)
+			var res weights.HFPullResult
+			res, err = weightsPullHF(cmd.Context(), cmd, s, args[0], name, nil)
+			imported = res.Root
 		} else if isOllama {
 			imported, err = weightsImportOllama(cmd, s, root, model, name)
 		} else {
