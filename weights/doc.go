@@ -32,4 +32,11 @@
 // the metadata and only the tensors of a span of blocks, ready for
 // engine.Load. A Fetcher gets the blocks of a span from peers over the
 // /orbit/blocks/1.0.0 protocol, verifying each block on arrival.
+//
+// A model split into several GGUF files (gguf-split) is one model: the root
+// manifest records how its tensors were spread, so ExportFiles writes the
+// same files again. ImportStream imports a model from its files' bytes as
+// they arrive, chunks stored on the way, and PullHF uses it to download a
+// GGUF from the Hugging Face hub straight into the store (or imports it
+// from a local Hugging Face cache).
 package weights
