@@ -121,6 +121,39 @@ type GenerateResult struct {
 	FinishReason    string // FinishStop or FinishLength
 	Prefill         time.Duration
 	Decode          time.Duration
+	// Swarm is how a swarm node ran the generation (nil for a local
+	// backend); completions report it as "orbit".
+	Swarm *SwarmStats
+}
+
+// SwarmStats is how a swarm node ran one generation: the route at the end,
+// the hops replaced after failures, and where every hop's time went. It is
+// an Orbit extension of completions ("orbit", beside "usage"); OpenAI
+// clients ignore it.
+type SwarmStats struct {
+	Route     []SwarmHop `json:"route"`
+	Failovers int        `json:"failovers"`
+	// Hops are every server's time, summed over the steps it ran, in order
+	// of first use (replaced hops included).
+	Hops []SwarmHopTiming `json:"hops"`
+}
+
+// SwarmHop is a hop of a generation's route: a peer and its blocks.
+type SwarmHop struct {
+	Peer  string `json:"peer"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// SwarmHopTiming is a hop's time over a generation, as the entry measured
+// it: compute and queue as the server reported them, network the rest of
+// the round trips.
+type SwarmHopTiming struct {
+	SwarmHop
+	Steps     int     `json:"steps"`
+	ComputeMS float64 `json:"compute_ms"`
+	QueueMS   float64 `json:"queue_ms"`
+	NetworkMS float64 `json:"network_ms"`
 }
 
 // ModelInfo describes a model the node can serve.

@@ -281,6 +281,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			count(i, res)
+			out.Orbit = addSwarmStats(out.Orbit, res.Swarm)
 			var lp *CompletionLogprobs
 			if j.rec != nil {
 				lp = logprobs(j, offs, j.rec.entries)
@@ -321,11 +322,24 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		if first {
 			last = echo
 		}
-		if err := ev.send(chunk(i, last, unsent(), &res.FinishReason, u)); err != nil {
+		c := chunk(i, last, unsent(), &res.FinishReason, u)
+		c.Orbit = res.Swarm
+		if err := ev.send(c); err != nil {
 			return
 		}
 	}
 	_ = ev.raw([]byte("[DONE]"))
+}
+
+// addSwarmStats adds b to a: failovers summed, hops appended, b's route.
+func addSwarmStats(a, b *SwarmStats) *SwarmStats {
+	if a == nil || b == nil {
+		if a == nil {
+			return b
+		}
+		return a
+	}
+	return &SwarmStats{Route: b.Route, Failovers: a.Failovers + b.Failovers, Hops: append(append([]SwarmHopTiming(nil), a.Hops...), b.Hops...)}
 }
 
 func (s *Server) modelAndTokenizer(ctx context.Context, model string) (ModelInfo, *tokenizer.Tokenizer, error) {

@@ -21,6 +21,9 @@ type Completion struct {
 	Model   string             `json:"model"`
 	Choices []CompletionChoice `json:"choices"`
 	Usage   *Usage             `json:"usage,omitempty"`
+	// Orbit is how the swarm ran the generation (swarm nodes only): with
+	// each choice's last chunk when streamed, else summed over the choices.
+	Orbit *SwarmStats `json:"orbit,omitempty"`
 }
 
 // CompletionChoice is a choice of a Completion.

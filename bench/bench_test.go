@@ -826,6 +826,38 @@ events:
 	if lastEnd < back.Events[0].AtS {
 		t.Errorf("no request ran after the kill")
 	}
+	// The entry API reports every request's route and hop timings (and
+	// failovers): by node name, covering the model's blocks in order.
+	names := map[string]bool{"entry": true, "server-0": true, "server-1": true}
+	for _, q := range back.Requests {
+		if q.Error != "" || q.OutputTokens == 0 {
+			continue
+		}
+		at := 0
+		for _, h := range q.Route {
+			if !names[h.Node] || h.Start != at {
+				t.Errorf("request %d: route %+v", q.ID, q.Route)
+				break
+			}
+			at = h.End
+		}
+		if at != 4 || len(q.Hops) == 0 {
+			t.Errorf("request %d: route %+v, %d hop timings", q.ID, q.Route, len(q.Hops))
+		}
+		for _, h := range q.Hops {
+			if !names[h.Node] || h.Steps == 0 || h.ComputeMS <= 0 {
+				t.Errorf("request %d: hop %+v", q.ID, h)
+			}
+		}
+	}
+	if s.MeanHops < 2 || s.MeanComputeMS <= 0 || len(back.Hops) == 0 {
+		t.Errorf("mean hops %.2f, compute %.3f ms, %d hop rows", s.MeanHops, s.MeanComputeMS, len(back.Hops))
+	}
+	hops, err := os.ReadFile(filepath.Join(dir, "hops.csv"))
+	if err != nil || strings.Count(string(hops), "\n") < 2 {
+		t.Errorf("hops.csv: %v\n%s", err, hops)
+	}
+	t.Logf("failovers %d", s.Failovers)
 }
 
 // TestReadStatus: a node's stdout lines (orbit bench node --status-json)

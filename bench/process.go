@@ -537,7 +537,38 @@ func (pc *procCluster) generate(ctx context.Context, entry string, prompt []int3
 	if n == nil {
 		return genStats{}, fmt.Errorf("no entry node %s", entry)
 	}
-	return genStats{}, pc.generateAPI(ctx, n, prompt, maxTokens, emit)
+	sw, err := pc.generateAPI(ctx, n, prompt, maxTokens, emit)
+	return pc.genStats(sw), err
+}
+
+// genStats is the entry API's report of a generation ("orbit" in the
+// completion) with the nodes by name.
+func (pc *procCluster) genStats(sw *api.SwarmStats) genStats {
+	if sw == nil {
+		return genStats{}
+	}
+	gs := genStats{failovers: sw.Failovers, timed: true}
+	for _, h := range sw.Route {
+		gs.route = append(gs.route, RouteHop{Node: pc.nameOfPeer(h.Peer), Start: h.Start, End: h.End})
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	for _, h := range sw.Hops {
+		gs.hops = append(gs.hops, hopTiming{node: pc.nameOfPeer(h.Peer), blocks: h.End - h.Start, steps: h.Steps,
+			compute: ms(h.ComputeMS), queue: ms(h.QueueMS), network: ms(h.NetworkMS)})
+	}
+	return gs
+}
+
+// nameOfPeer is the name of the node with peer ID id (id itself if none).
+func (pc *procCluster) nameOfPeer(id string) string {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, n := range pc.nodes {
+		if n.peer == id {
+			return n.name
+		}
+	}
+	return id
 }
 
 // resolveAPIModel asks the first entry's API what it calls the model.
@@ -576,28 +607,30 @@ func (pc *procCluster) resolveAPIModel(ctx context.Context) error {
 	return nil
 }
 
-// generateAPI streams a completion of the prompt's token IDs (greedy).
-func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []int32, maxTokens int, emit func()) error {
+// generateAPI streams a completion of the prompt's token IDs (greedy) and
+// returns how the swarm ran it, as the entry reported it.
+func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []int32, maxTokens int, emit func()) (*api.SwarmStats, error) {
 	body, err := json.Marshal(map[string]any{"model": pc.apiName, "prompt": prompt, "max_tokens": maxTokens, "temperature": 0,
 		"stream": true, "stream_options": map[string]bool{"include_usage": true}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+n.api+"/v1/completions", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := pc.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("entry API: %w", err)
+		return nil, fmt.Errorf("entry API: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("entry API: %s: %s", resp.Status, bytes.TrimSpace(b))
+		return nil, fmt.Errorf("entry API: %s: %s", resp.Status, bytes.TrimSpace(b))
 	}
 	emitted := 0
+	var sw *api.SwarmStats
 	err = client.ReadEvents(resp.Body, func(data []byte) error {
 		var ev api.Completion
 		if err := json.Unmarshal(data, &ev); err != nil {
@@ -609,6 +642,9 @@ func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []in
 		}
 		// Tokens whose text was empty came without an event of their own:
 		// count them when the usage arrives.
+		if ev.Orbit != nil {
+			sw = ev.Orbit
+		}
 		if ev.Usage != nil {
 			for ; emitted < ev.Usage.CompletionTokens; emitted++ {
 				emit()
@@ -618,9 +654,9 @@ func (pc *procCluster) generateAPI(ctx context.Context, n *procNode, prompt []in
 	})
 	// A stream cut before [DONE] ends the generation as the tokens so far.
 	if err != nil && !errors.Is(err, client.ErrNoDone) {
-		return fmt.Errorf("entry API: %w", err)
+		return sw, fmt.Errorf("entry API: %w", err)
 	}
-	return nil
+	return sw, nil
 }
 
 // tailBuffer keeps the last max bytes written to it.

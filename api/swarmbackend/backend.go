@@ -301,6 +301,7 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 	m.AddPromptTokens(st.PromptTokens)
 	m.AddRouteEvents(st.Failovers, st.Relayed)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode
+	res.Swarm = swarmStats(st)
 	switch {
 	case stopped:
 		res.FinishReason = api.FinishStop
@@ -323,6 +324,21 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 		res.FinishReason = api.FinishLength
 	}
 	return res, nil
+}
+
+// swarmStats is a generation's route, failovers and hop timings as the
+// API reports them.
+func swarmStats(st node.Stats) *api.SwarmStats {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	out := &api.SwarmStats{Route: []api.SwarmHop{}, Failovers: st.Failovers, Hops: []api.SwarmHopTiming{}}
+	for _, h := range st.Route {
+		out.Route = append(out.Route, api.SwarmHop{Peer: h.Peer.String(), Start: h.Span.Start, End: h.Span.End})
+	}
+	for _, h := range st.Hops {
+		out.Hops = append(out.Hops, api.SwarmHopTiming{SwarmHop: api.SwarmHop{Peer: h.Server.String(), Start: h.Span.Start, End: h.Span.End},
+			Steps: h.Steps, ComputeMS: ms(h.Compute), QueueMS: ms(h.Queue), NetworkMS: ms(h.Network)})
+	}
+	return out
 }
 
 // Transfer is t as the node API reports it, its elapsed time counted up
