@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -492,20 +493,28 @@ workload: {clients: 1, prompt_tokens: 8, output_tokens: ` + strconv.Itoa(tokens)
 // about 120 ms.
 func TestLinkLatencyPerTraversal(t *testing.T) {
 	needVocab(t)
-	perToken := map[string]float64{}
-	for _, lat := range []string{"0", "40ms"} {
-		sc := mustParse(t, latencyScenario(lat))
-		res, err := Run(context.Background(), sc, testOptions(t))
-		if err != nil {
-			t.Fatal(err)
+	// Two rounds, keeping the one whose added latency is smallest: other
+	// jobs on a loaded machine only ever add time, so the smaller round is
+	// the one they disturbed less, and an emulator that adds too little
+	// still fails the lower bound.
+	perTraversal := math.Inf(1)
+	for round := 0; round < 2; round++ {
+		perToken := map[string]float64{}
+		for _, lat := range []string{"0", "40ms"} {
+			sc := mustParse(t, latencyScenario(lat))
+			res, err := Run(context.Background(), sc, testOptions(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Summary.Completed != 1 || res.Summary.MeanTraversals != 3 || res.Summary.MeanHops != 2 {
+				t.Fatalf("%s: summary %+v requests %+v", lat, res.Summary, res.Requests)
+			}
+			perToken[lat] = res.Summary.PerTokenMeanMS
 		}
-		if res.Summary.Completed != 1 || res.Summary.MeanTraversals != 3 || res.Summary.MeanHops != 2 {
-			t.Fatalf("%s: summary %+v requests %+v", lat, res.Summary, res.Requests)
-		}
-		perToken[lat] = res.Summary.PerTokenMeanMS
+		pt := (perToken["40ms"] - perToken["0"]) / 3
+		t.Logf("round %d: per token %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", round, perToken["0"], perToken["40ms"], pt)
+		perTraversal = min(perTraversal, pt)
 	}
-	perTraversal := (perToken["40ms"] - perToken["0"]) / 3
-	t.Logf("per token: %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", perToken["0"], perToken["40ms"], perTraversal)
 	if perTraversal < 36 || perTraversal > 44 {
 		t.Fatalf("a 40ms link adds %.2f ms per traversal, want 40 +- 10%%", perTraversal)
 	}
