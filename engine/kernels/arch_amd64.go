@@ -58,9 +58,6 @@ func q6Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, o
 func q4Kx4VNNI(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
-func q4Kx1x4VNNI(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
-
-//go:noescape
 func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 //go:noescape
@@ -126,7 +123,7 @@ var (
 		q4_0Rows:  q4RowsAsm(q4_0x4VNNI),
 		q4KRows:   kRowsAsm(q4Kx4VNNI),
 		q6KRows:   kRowsAsm(q6Kx4AVX2),
-		q4KCols:   q4Kx1x4VNNI,
+		q4KCols:   q4Kx1x4AVX2,
 		q6KCols:   q6Kx1x4AVX2,
 		q8_0Tile:  q8_0x4x4VNNI,
 		q4_0Tile:  q4_0x4x4VNNI,

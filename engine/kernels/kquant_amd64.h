@@ -1,7 +1,7 @@
-// The q4_k kernels and the macros shared by the k-quant kernels, included
-// by kquant_avx2_amd64.s (AVX2, which also has the q6_k kernels) and
-// kquant_vnni_amd64.s (AVX-512 VNNI), which define the TEXT names (KQ4X4,
-// KQ4X1X4) and the integer dot product:
+// The q4_k row kernel and the macros shared by the k-quant kernels,
+// included by kquant_avx2_amd64.s (AVX2, which also has the batch and
+// q6_k kernels) and kquant_vnni_amd64.s (AVX-512 VNNI), which define the
+// TEXT name (KQ4X4) and the integer dot product:
 //
 //	KDOT(SRC, U)       U = 8 int32 lanes, lane i the sum of 4 products of
 //	                   unsigned bytes of U and signed bytes of SRC
@@ -241,102 +241,3 @@ q4k2_loop:
 
 q4k2_done:
 	KEPILOGUE
-
-// ---- q4_k, 1 row x 4 activation columns (batches) ----
-//
-//	func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
-//
-// Column c's values start at xq + c*nsb*256, its scales at xd + c*nsb*4
-// (one per super-block) and its sums at xs + c*nsb*32 (the Pool's layout);
-// the result for column c is stored at out + c*ostride. Per super-block
-// the row's nibbles are unpacked once (to the stack) and its scales, mins,
-// d and dmin converted once, then each column goes through exactly the
-// operations of q4Kx4AVX2 (Q4K2_ROW), so the results are bitwise that
-// kernel's.
-//
-// X0..X3 the 4 columns' accumulators (lane 0); X4 the column's dx; X12 =
-// [d, dmin]; Y13 int16 ones; Y14 0x0f bytes; Y15 the row's scales
-// (int32), and the mins (int32) at 256(SP).
-
-// Sub-block pair (2c, 2c+1) of the column at XQ: nibbles from the stack.
-#define Q4K14_PAIR(SO, XQ, XO, LO, HI) \
-	VMOVDQU    SO(SP), LO \
-	VMOVDQU    SO+32(SP), HI \
-	KDOT(XO(XQ), LO) \
-	KDOT(XO+32(XQ), HI)
-
-// One column: values at XQ, scale at XD (memory), sums at XS, into ACC.
-#define Q4K14_COL(XQ, XD, XS, ACC) \
-	VBROADCASTSS XD, X4 \
-	Q4K14_PAIR(0, XQ, 0, Y6, Y7) \
-	Q4K14_PAIR(64, XQ, 64, Y8, Y9) \
-	K2HADD4(Y6, Y7, Y8, Y9) \
-	Q4K14_PAIR(128, XQ, 128, Y7, Y8) \
-	Q4K14_PAIR(192, XQ, 192, Y9, Y10) \
-	K2HADD4(Y7, Y8, Y9, Y10) \
-	VPERM2I128   $0x20, Y7, Y6, Y8 \
-	VPERM2I128   $0x31, Y7, Y6, Y9 \
-	VPADDD       Y9, Y8, Y8 \
-	VPMULLD      Y15, Y8, Y8 \
-	VMOVDQU      256(SP), Y10 \
-	VPMULLD      (XS), Y10, Y10 \
-	K2SUMDM \
-	VMULPS       X4, X12, X11 \
-	K2ACCDM(ACC)
-
-// The nibbles of the 32 bytes at QO(SI) into the stack at SO (low
-// nibbles) and SO+32 (high).
-#define Q4K14_UNPACK(QO, SO) \
-	VMOVDQU QO(SI), Y5 \
-	VPAND   Y14, Y5, Y6 \
-	VPSRLW  $4, Y5, Y7 \
-	VPAND   Y14, Y7, Y7 \
-	VMOVDQU Y6, SO(SP) \
-	VMOVDQU Y7, SO+32(SP)
-
-TEXT KQ4X1X4(SB), NOSPLIT, $288-56
-	VMOVDQU k2ones<>(SB), Y13 // before R15 is set: no global access after
-	K14PROLOGUE(R15)
-	MOVQ    xs+24(FP), R13
-	MOVL    $0x0f0f0f0f, AX
-	VMOVD   AX, X14
-	VPBROADCASTD X14, Y14
-	TESTQ   CX, CX
-	JZ      q4k14_done
-
-q4k14_loop:
-	PREFETCHT0 144(SI)
-	PREFETCHT0 208(SI)
-	PREFETCHT0 272(SI)
-	Q4K14_UNPACK(16, 0)
-	Q4K14_UNPACK(48, 64)
-	Q4K14_UNPACK(80, 128)
-	Q4K14_UNPACK(112, 192)
-	MOVQ         SI, R8
-	Q4K2_SCALES(R8)
-	VPMOVZXBD    X9, Y15
-	VPMOVZXBD    X10, Y10
-	VMOVDQU      Y10, 256(SP)
-	VMOVD        0(SI), X12
-	VCVTPH2PS    X12, X12
-	Q4K14_COL(DI, (DX), R13, X0)
-	LEAQ         (DI)(R9*1), R11
-	LEAQ         (R13)(R10*1), BX
-	Q4K14_COL(R11, (DX)(R15*1), BX, X1)
-	LEAQ         (R13)(R10*2), BX
-	Q4K14_COL(R14, (DX)(R15*2), BX, X2)
-	LEAQ         (R14)(R9*1), R11
-	LEAQ         (BX)(R10*1), BX
-	LEAQ         (DX)(R15*2), R12
-	Q4K14_COL(R11, (R12)(R15*1), BX, X3)
-	ADDQ         $144, SI
-	ADDQ         $256, DI
-	ADDQ         $256, R14
-	ADDQ         $4, DX
-	ADDQ         $32, R13
-	DECQ         CX
-	JNZ          q4k14_loop
-
-q4k14_done:
-	K2COLSEPILOGUE
-

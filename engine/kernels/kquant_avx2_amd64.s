@@ -47,7 +47,6 @@
 	VPMADDWD   Y13, U, U
 
 #define KQ4X4 ·q4Kx4AVX2
-#define KQ4X1X4 ·q4Kx1x4AVX2
 
 #include "kquant_amd64.h"
 
@@ -281,3 +280,123 @@ q6k14_loop:
 
 q6k14_done:
 	K2COLSEPILOGUE
+
+// ---- q4_k, 1 row x 4 activation columns (batches) ----
+//
+//	func q4Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+//
+// Column c's values start at xq + c*nsb*256, its scales at xd + c*nsb*4
+// (one per super-block) and its sums at xs + c*nsb*32 (the Pool's layout);
+// the result for column c is stored at out + c*ostride. Per super-block
+// the row's nibbles are unpacked once (to the stack) and its scales, mins,
+// d and dmin converted once, then each column goes through exactly the
+// operations of q4Kx4AVX2 (Q4K2_ROW), so the results are bitwise that
+// kernel's.
+//
+// The sub-block scales are folded into the integer sums: VPMADDUBSW forms
+// int16 pairs of nibble*x and VPMADDWD multiplies them by the sub-block's
+// scale (int16, broadcast per sub-block at 288+32j(SP)), so one int32
+// accumulator per column sums sc_j*isum_j over the super-block without
+// horizontal adds (the value of isd is exact either way: the same bits as
+// the row kernel). The AVX-512 set uses this kernel too: VNNI's VPDPBUSD
+// cannot fold the scales.
+//
+// X0..X3 the 4 columns' accumulators (lane 0); X4 the column's dx; X12 =
+// [d, dmin]; Y14 0x0f bytes; the nibbles at 0..255(SP), the mins (int32)
+// at 256(SP), the scale vectors at 288..543(SP).
+
+// Sub-block j (nibbles at SO(SP) = 32j) of the column at XQ, times its
+// scale, added to the int32 lanes of ACC.
+#define Q4K14_SUB(SO, XQ, ACC) \
+	VMOVDQU    SO(SP), Y6 \
+	VPMADDUBSW SO(XQ), Y6, Y6 \
+	VPMADDWD   288+SO(SP), Y6, Y6 \
+	VPADDD     Y6, ACC, ACC
+
+// One column: values at XQ, scale at XD (memory), sums at XS, into ACC.
+#define Q4K14_COL(XQ, XD, XS, ACC) \
+	VBROADCASTSS XD, X4 \
+	VPXOR        Y8, Y8, Y8 \
+	Q4K14_SUB(0, XQ, Y8) \
+	Q4K14_SUB(32, XQ, Y8) \
+	Q4K14_SUB(64, XQ, Y8) \
+	Q4K14_SUB(96, XQ, Y8) \
+	Q4K14_SUB(128, XQ, Y8) \
+	Q4K14_SUB(160, XQ, Y8) \
+	Q4K14_SUB(192, XQ, Y8) \
+	Q4K14_SUB(224, XQ, Y8) \
+	VMOVDQU      256(SP), Y10 \
+	VPMULLD      (XS), Y10, Y10 \
+	K2SUMDM \
+	VMULPS       X4, X12, X11 \
+	K2ACCDM(ACC)
+
+// The scale of sub-block J (int16 lane J of X15) broadcast to 288+32J(SP).
+#define Q4K14_SCALE(J) \
+	VPSRLDQ      $(2*J), X15, X13 \
+	VPBROADCASTW X13, Y13 \
+	VMOVDQU      Y13, 288+32*J(SP)
+
+// The nibbles of the 32 bytes at QO(SI) into the stack at SO (low
+// nibbles) and SO+32 (high).
+#define Q4K14_UNPACK(QO, SO) \
+	VMOVDQU QO(SI), Y5 \
+	VPAND   Y14, Y5, Y6 \
+	VPSRLW  $4, Y5, Y7 \
+	VPAND   Y14, Y7, Y7 \
+	VMOVDQU Y6, SO(SP) \
+	VMOVDQU Y7, SO+32(SP)
+
+TEXT ·q4Kx1x4AVX2(SB), NOSPLIT, $544-56
+	K14PROLOGUE(R15)
+	MOVQ    xs+24(FP), R13
+	MOVL    $0x0f0f0f0f, AX
+	VMOVD   AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ   CX, CX
+	JZ      q4k14_done
+
+q4k14_loop:
+	PREFETCHT0 144(SI)
+	PREFETCHT0 208(SI)
+	PREFETCHT0 272(SI)
+	Q4K14_UNPACK(16, 0)
+	Q4K14_UNPACK(48, 64)
+	Q4K14_UNPACK(80, 128)
+	Q4K14_UNPACK(112, 192)
+	MOVQ         SI, R8
+	Q4K2_SCALES(R8)
+	VPMOVZXBW    X9, X15
+	Q4K14_SCALE(0)
+	Q4K14_SCALE(1)
+	Q4K14_SCALE(2)
+	Q4K14_SCALE(3)
+	Q4K14_SCALE(4)
+	Q4K14_SCALE(5)
+	Q4K14_SCALE(6)
+	Q4K14_SCALE(7)
+	VPMOVZXBD    X10, Y10
+	VMOVDQU      Y10, 256(SP)
+	VMOVD        0(SI), X12
+	VCVTPH2PS    X12, X12
+	Q4K14_COL(DI, (DX), R13, X0)
+	LEAQ         (DI)(R9*1), R11
+	LEAQ         (R13)(R10*1), BX
+	Q4K14_COL(R11, (DX)(R15*1), BX, X1)
+	LEAQ         (R13)(R10*2), BX
+	Q4K14_COL(R14, (DX)(R15*2), BX, X2)
+	LEAQ         (R14)(R9*1), R11
+	LEAQ         (BX)(R10*1), BX
+	LEAQ         (DX)(R15*2), R12
+	Q4K14_COL(R11, (R12)(R15*1), BX, X3)
+	ADDQ         $144, SI
+	ADDQ         $256, DI
+	ADDQ         $256, R14
+	ADDQ         $4, DX
+	ADDQ         $32, R13
+	DECQ         CX
+	JNZ          q4k14_loop
+
+q4k14_done:
+	K2COLSEPILOGUE
+

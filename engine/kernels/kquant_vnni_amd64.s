@@ -16,10 +16,10 @@
 	VPDPBUSD  SRC, U, Y16 \
 	VMOVDQA32 Y16, U
 
-// q4_k only: VNNI saves the VPMADDWD of every product, while q6_k's bias
+// The q4_k row kernel only: VNNI saves the VPMADDWD of every product.
+// The batch kernel folds the scales into VPMADDWD instead, and q6_k's bias
 // subtraction costs as many operations either way, so the AVX-512 set
-// keeps the AVX2 q6_k kernels.
+// keeps the AVX2 ones.
 #define KQ4X4 ·q4Kx4VNNI
-#define KQ4X1X4 ·q4Kx1x4VNNI
 
 #include "kquant_amd64.h"
