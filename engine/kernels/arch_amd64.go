@@ -3,8 +3,16 @@
 package kernels
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/cpu"
 )
+
+//go:noescape
+func dotF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dotBF16AVX2(w *byte, x *float32, n int) float32
 
 //go:noescape
 func axpyAVX512(y, x *float32, n int, a float32)
@@ -23,24 +31,6 @@ func q4_0x4VNNI(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32
 
 //go:noescape
 func siluMulAVX2(x, y *float32, n int) int
-
-//go:noescape
-func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *float32)
-
-//go:noescape
-func dotBF16x4AVX2(w *byte, stride int, x *float32, n int, out *float32)
-
-//go:noescape
-func dotF32x4AVX2(w *byte, stride int, x *float32, n int, out *float32)
-
-//go:noescape
-func dotF16x4AVX512(w *byte, stride int, x *float32, n int, out *float32)
-
-//go:noescape
-func dotBF16x4AVX512(w *byte, stride int, x *float32, n int, out *float32)
-
-//go:noescape
-func dotF32x4AVX512(w *byte, stride int, x *float32, n int, out *float32)
 
 //go:noescape
 func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
@@ -97,9 +87,9 @@ var (
 		axpyF32:   axpyAsm(axpyAVX2, 8),
 		dotRows:   dotRowsAsm,
 		axpyRows:  axpyRowsAsm(axpyRowsAVX2, 8, axpyAsm(axpyAVX2, 8)),
-		f32Rows:   f32RowsAVX512,
-		f16Rows:   f16RowsAVX512,
-		bf16Rows:  bf16RowsAVX512,
+		f32Rows:   f32RowsAsm,
+		f16Rows:   halfRowsAsm(dotF16AVX2, dotF16Generic),
+		bf16Rows:  halfRowsAsm(dotBF16AVX2, dotBF16Generic),
 		q8_0Rows:  q4RowsAsm(q8_0x4AVX2),
 		q4_0Rows:  q4RowsAsm(q4_0x4AVX2),
 		q4KRows:   kRowsAsm(q4Kx4AVX2),
@@ -116,9 +106,9 @@ var (
 		axpyF32:   axpyAsm(axpyAVX512, 16),
 		dotRows:   dotRowsAsm,
 		axpyRows:  axpyRowsOf(axpyAsm(axpyAVX512, 16)),
-		f32Rows:   f32RowsAVX512,
-		f16Rows:   f16RowsAVX512,
-		bf16Rows:  bf16RowsAVX512,
+		f32Rows:   f32RowsAsm,
+		f16Rows:   halfRowsAsm(dotF16AVX2, dotF16Generic),
+		bf16Rows:  halfRowsAsm(dotBF16AVX2, dotBF16Generic),
 		q8_0Rows:  q4RowsAsm(q8_0x4VNNI),
 		q4_0Rows:  q4RowsAsm(q4_0x4VNNI),
 		q4KRows:   kRowsAsm(q4Kx4VNNI),
@@ -231,37 +221,34 @@ func axpyAsm(k func(y, x *float32, n int, a float32), step int) func(y []float32
 	}
 }
 
-// f32RowsAsm, f16RowsAsm and bf16RowsAsm compute rows of float weights
-// against x, 4 rows at a time (the rows' canonical dots in parallel).
-var (
-	f32RowsAsm  = floatRowsAsm(4, dotF32x4AVX2, dotF32Bytes)
-	f16RowsAsm  = floatRowsAsm(2, dotF16x4AVX2, dotF16Generic)
-	bf16RowsAsm = floatRowsAsm(2, dotBF16x4AVX2, dotBF16Generic)
+// f32RowsAsm computes rows of float32 weights against x.
+var f32RowsAsm = floatRowsAsm(4, dotF32RowAVX2, dotF32Bytes)
 
-	f32RowsAVX512  = floatRowsAsm(4, dotF32x4AVX512, dotF32Bytes)
-	f16RowsAVX512  = floatRowsAsm(2, dotF16x4AVX512, dotF16Generic)
-	bf16RowsAVX512 = floatRowsAsm(2, dotBF16x4AVX512, dotBF16Generic)
-)
+// dotF32RowAVX2 is the 16-lane dot of a float32 row (as bytes) with x.
+func dotF32RowAVX2(w *byte, x *float32, n int) float32 {
+	var s float32
+	dotRowsAVX2((*float32)(unsafe.Pointer(w)), x, n, 0, 1, &s)
+	return s
+}
 
-// floatRowsAsm adapts a 4-row asm dot of rows of size-byte float weights;
-// tail rows run the same kernel with stride 0, and lengths that are not a
-// multiple of 16 use the generic dot.
-func floatRowsAsm(size int, k func(w *byte, stride int, x *float32, n int, out *float32), generic func(w []byte, x []float32) float32) fRowsFn {
+// halfRowsAsm adapts a 16-bit-weight asm dot.
+func halfRowsAsm(k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
+	return floatRowsAsm(2, k, generic)
+}
+
+// floatRowsAsm adapts an asm dot of rows of size-byte float weights;
+// lengths that are not a multiple of 16 use the generic dot.
+func floatRowsAsm(size int, k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
 	return func(dst []float32, w []byte, rowBytes int, x []float32) {
 		n := len(x)
 		if n == 0 || n%fLanes != 0 {
 			fRowsLoop(generic)(dst, w, rowBytes, x)
 			return
 		}
-		_ = w[:(len(dst)-1)*rowBytes+size*n]
-		r := 0
-		for ; r+4 <= len(dst); r += 4 {
-			k(&w[r*rowBytes], rowBytes, &x[0], n, &dst[r])
-		}
-		var out [4]float32
-		for ; r < len(dst); r++ {
-			k(&w[r*rowBytes], 0, &x[0], n, &out[0])
-			dst[r] = out[0]
+		_ = w[:len(dst)*rowBytes]
+		for r := range dst {
+			row := w[r*rowBytes : r*rowBytes+size*n]
+			dst[r] = k(&row[0], &x[0], n)
 		}
 	}
 }

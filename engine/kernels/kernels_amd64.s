@@ -25,234 +25,57 @@
 	VADDPS W0, Y0, Y0 \
 	VADDPS W1, Y1, Y1
 
-// ---- 4 rows at a time: the f16, bf16 and f32 weight rows of mat-vec ----
-//
-//	func k(w *byte, stride int, x *float32, n int, out *float32)
-//
-// out[r] = the canonical 16-lane dot of row r (at w + r*stride) with x,
-// for r < 4 (n % 16 == 0): each row has its own two accumulators (Y0/Y1,
-// Y2/Y3, Y4/Y5, Y6/Y7), so the four rows' additions run in parallel; the
-// operations per row are those of the one-row kernels.
+// func dotF16AVX2(w *byte, x *float32, n int) float32  (n % 16 == 0)
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ   $4, CX
+	JZ     f16a2_done
 
-// Row at P (elements i..i+15 converted by CONV into W0, W1) into A0, A1.
-#define ROW4STEP(CONV, P, A0, A1) \
-	CONV(P, Y12, Y13) \
-	VMULPS Y10, Y12, Y12 \
-	VMULPS Y11, Y13, Y13 \
-	VADDPS Y12, A0, A0 \
-	VADDPS Y13, A1, A1
+f16a2_loop:
+	VCVTPH2PS (SI), Y2
+	VCVTPH2PS 16(SI), Y3
+	LANES16(Y2, Y3, DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       f16a2_loop
 
-// The hsum16 of (A0, A1) stored at DST. Clobbers X14.
-#define ROW4SUM(A0, A1, XA0, DST) \
-	VADDPS       A1, A0, A0 \
-	VEXTRACTF128 $1, A0, X14 \
-	VADDPS       X14, XA0, XA0 \
-	VHADDPS      XA0, XA0, XA0 \
-	VHADDPS      XA0, XA0, XA0 \
-	VMOVSS       XA0, DST
-
-#define CONVF16(P, W0, W1) \
-	VCVTPH2PS (P), W0 \
-	VCVTPH2PS 16(P), W1
-
-#define CONVBF16(P, W0, W1) \
-	VPMOVZXWD (P), W0 \
-	VPSLLD    $16, W0, W0 \
-	VPMOVZXWD 16(P), W1 \
-	VPSLLD    $16, W1, W1
-
-#define CONVF32(P, W0, W1) \
-	VMOVUPS (P), W0 \
-	VMOVUPS 32(P), W1
-
-// SI row 0, R8..R10 rows 1..3, DI x, CX chunks of 16; accumulators zeroed.
-#define ROW4PROLOGUE \
-	MOVQ   w+0(FP), SI \
-	MOVQ   stride+8(FP), BX \
-	MOVQ   x+16(FP), DI \
-	MOVQ   n+24(FP), CX \
-	SHRQ   $4, CX \
-	LEAQ   (SI)(BX*1), R8 \
-	LEAQ   (SI)(BX*2), R9 \
-	LEAQ   (R8)(BX*2), R10 \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3 \
-	VXORPS Y4, Y4, Y4 \
-	VXORPS Y5, Y5, Y5 \
-	VXORPS Y6, Y6, Y6 \
-	VXORPS Y7, Y7, Y7
-
-// One chunk of 16 elements of the 4 rows (CHUNK bytes of each).
-#define ROW4BODY(CONV, CHUNK) \
-	VMOVUPS (DI), Y10 \
-	VMOVUPS 32(DI), Y11 \
-	ROW4STEP(CONV, SI, Y0, Y1) \
-	ROW4STEP(CONV, R8, Y2, Y3) \
-	ROW4STEP(CONV, R9, Y4, Y5) \
-	ROW4STEP(CONV, R10, Y6, Y7) \
-	ADDQ    $CHUNK, SI \
-	ADDQ    $CHUNK, R8 \
-	ADDQ    $CHUNK, R9 \
-	ADDQ    $CHUNK, R10 \
-	ADDQ    $64, DI
-
-#define ROW4EPILOGUE \
-	MOVQ    out+32(FP), AX \
-	ROW4SUM(Y0, Y1, X0, 0(AX)) \
-	ROW4SUM(Y2, Y3, X2, 4(AX)) \
-	ROW4SUM(Y4, Y5, X4, 8(AX)) \
-	ROW4SUM(Y6, Y7, X6, 12(AX)) \
-	VZEROUPPER \
+f16a2_done:
+	HSUM16
+	VZEROUPPER
+	MOVSS  X0, ret+24(FP)
 	RET
 
-// func dotF16x4AVX2(w *byte, stride int, x *float32, n int, out *float32)
-TEXT ·dotF16x4AVX2(SB), NOSPLIT, $0-40
-	ROW4PROLOGUE
-	TESTQ CX, CX
-	JZ    f16x4_sum
+// func dotBF16AVX2(w *byte, x *float32, n int) float32  (n % 16 == 0)
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ   $4, CX
+	JZ     bf16a2_done
 
-f16x4_loop:
-	ROW4BODY(CONVF16, 32)
-	DECQ CX
-	JNZ  f16x4_loop
+bf16a2_loop:
+	VPMOVZXWD (SI), Y2
+	VPSLLD    $16, Y2, Y2
+	VPMOVZXWD 16(SI), Y3
+	VPSLLD    $16, Y3, Y3
+	LANES16(Y2, Y3, DI)
+	ADDQ      $32, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       bf16a2_loop
 
-f16x4_sum:
-	ROW4EPILOGUE
-
-// func dotBF16x4AVX2(w *byte, stride int, x *float32, n int, out *float32)
-TEXT ·dotBF16x4AVX2(SB), NOSPLIT, $0-40
-	ROW4PROLOGUE
-	TESTQ CX, CX
-	JZ    bf16x4_sum
-
-bf16x4_loop:
-	ROW4BODY(CONVBF16, 32)
-	DECQ CX
-	JNZ  bf16x4_loop
-
-bf16x4_sum:
-	ROW4EPILOGUE
-
-// func dotF32x4AVX2(w *byte, stride int, x *float32, n int, out *float32)
-TEXT ·dotF32x4AVX2(SB), NOSPLIT, $0-40
-	ROW4PROLOGUE
-	TESTQ CX, CX
-	JZ    f32x4_sum
-
-f32x4_loop:
-	ROW4BODY(CONVF32, 64)
-	DECQ CX
-	JNZ  f32x4_loop
-
-f32x4_sum:
-	ROW4EPILOGUE
-
-// The same 4-row dots with AVX-512: one zmm is the 16 canonical lanes of a
-// row (Z0..Z3), and lane k + lane k+8 is the sum of its two halves, so the
-// results are bitwise those of the AVX2 kernels.
-
-#define Z4STEP(CONV, P, ACC) \
-	CONV(P, Z12) \
-	VMULPS Z10, Z12, Z12 \
-	VADDPS Z12, ACC, ACC
-
-#define Z4SUM(ZA, YA, XA, DST) \
-	VEXTRACTF64X4 $1, ZA, Y14 \
-	VADDPS        Y14, YA, YA \
-	VEXTRACTF128  $1, YA, X14 \
-	VADDPS        X14, XA, XA \
-	VHADDPS       XA, XA, XA \
-	VHADDPS       XA, XA, XA \
-	VMOVSS        XA, DST
-
-#define ZCONVF16(P, W) \
-	VCVTPH2PS (P), W
-
-#define ZCONVBF16(P, W) \
-	VPMOVZXWD (P), W \
-	VPSLLD    $16, W, W
-
-#define ZCONVF32(P, W) \
-	VMOVUPS (P), W
-
-#define Z4PROLOGUE \
-	MOVQ   w+0(FP), SI \
-	MOVQ   stride+8(FP), BX \
-	MOVQ   x+16(FP), DI \
-	MOVQ   n+24(FP), CX \
-	SHRQ   $4, CX \
-	LEAQ   (SI)(BX*1), R8 \
-	LEAQ   (SI)(BX*2), R9 \
-	LEAQ   (R8)(BX*2), R10 \
-	VXORPS Z0, Z0, Z0 \
-	VXORPS Z1, Z1, Z1 \
-	VXORPS Z2, Z2, Z2 \
-	VXORPS Z3, Z3, Z3
-
-#define Z4BODY(CONV, CHUNK) \
-	VMOVUPS (DI), Z10 \
-	Z4STEP(CONV, SI, Z0) \
-	Z4STEP(CONV, R8, Z1) \
-	Z4STEP(CONV, R9, Z2) \
-	Z4STEP(CONV, R10, Z3) \
-	ADDQ    $CHUNK, SI \
-	ADDQ    $CHUNK, R8 \
-	ADDQ    $CHUNK, R9 \
-	ADDQ    $CHUNK, R10 \
-	ADDQ    $64, DI
-
-#define Z4EPILOGUE \
-	MOVQ out+32(FP), AX \
-	Z4SUM(Z0, Y0, X0, 0(AX)) \
-	Z4SUM(Z1, Y1, X1, 4(AX)) \
-	Z4SUM(Z2, Y2, X2, 8(AX)) \
-	Z4SUM(Z3, Y3, X3, 12(AX)) \
-	VZEROUPPER \
+bf16a2_done:
+	HSUM16
+	VZEROUPPER
+	MOVSS  X0, ret+24(FP)
 	RET
-
-// func dotF16x4AVX512(w *byte, stride int, x *float32, n int, out *float32)
-TEXT ·dotF16x4AVX512(SB), NOSPLIT, $0-40
-	Z4PROLOGUE
-	TESTQ CX, CX
-	JZ    f16z4_sum
-
-f16z4_loop:
-	Z4BODY(ZCONVF16, 32)
-	DECQ CX
-	JNZ  f16z4_loop
-
-f16z4_sum:
-	Z4EPILOGUE
-
-// func dotBF16x4AVX512(w *byte, stride int, x *float32, n int, out *float32)
-TEXT ·dotBF16x4AVX512(SB), NOSPLIT, $0-40
-	Z4PROLOGUE
-	TESTQ CX, CX
-	JZ    bf16z4_sum
-
-bf16z4_loop:
-	Z4BODY(ZCONVBF16, 32)
-	DECQ CX
-	JNZ  bf16z4_loop
-
-bf16z4_sum:
-	Z4EPILOGUE
-
-// func dotF32x4AVX512(w *byte, stride int, x *float32, n int, out *float32)
-TEXT ·dotF32x4AVX512(SB), NOSPLIT, $0-40
-	Z4PROLOGUE
-	TESTQ CX, CX
-	JZ    f32z4_sum
-
-f32z4_loop:
-	Z4BODY(ZCONVF32, 64)
-	DECQ CX
-	JNZ  f32z4_loop
-
-f32z4_sum:
-	Z4EPILOGUE
 
 // func dotRowsAVX2(a, b *float32, n, stride, rows int, out *float32)
 //
@@ -474,4 +297,3 @@ ara2_rows8:
 ara2_done:
 	VZEROUPPER
 	RET
-
