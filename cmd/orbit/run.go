@@ -38,7 +38,7 @@ import (
 type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding, route string
 	apiAddr, apiKey                                      string
-	maxBlocks, n, memoryMiB                              int
+	maxBlocks, n, memoryMiB, maxConcurrent, maxQueue     int
 	listen, bootstrap, allow, corsOrigins                []string
 	noMDNS, nat, entry, noAPI, statusJSON                bool
 	kvCacheMiB                                           int64
@@ -122,6 +122,8 @@ text like 'orbit generate', and exits.`,
 	fl.Uint64Var(&f.params.Seed, "seed", 0, "random seed")
 	fl.StringVar(&f.apiAddr, "api", api.DefaultAddr, "address of the HTTP API and dashboard")
 	fl.BoolVar(&f.noAPI, "no-api", false, "do not serve the HTTP API")
+	fl.IntVar(&f.maxConcurrent, "max-concurrent", 4, "generations this entry node's API runs at once")
+	fl.IntVar(&f.maxQueue, "max-queue", 16, "generations waiting beyond those; more get HTTP 503")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
 	fl.StringSliceVar(&f.corsOrigins, "cors-origin", nil, "web origins (scheme://host:port, or *) allowed to call the API from a browser; others are refused")
 	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
@@ -251,6 +253,12 @@ func parseRunFlags(f *runFlags) (runSettings, error) {
 	if set.sampler, err = sample.New(f.params); err != nil {
 		return set, err
 	}
+	if f.maxConcurrent < 1 {
+		return set, errors.New("--max-concurrent must be at least 1")
+	}
+	if f.maxQueue < 0 {
+		return set, errors.New("--max-queue must not be negative")
+	}
 	set.apiKey = f.apiKey
 	if set.apiKey == "" {
 		set.apiKey = os.Getenv("ORBIT_API_KEY")
@@ -367,7 +375,11 @@ func startRunAPI(ctx context.Context, n *node.Node, f *runFlags, key string, met
 		stop()
 		return nil, fmt.Errorf("api: listen: %w", err)
 	}
-	srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{Metrics: mets, Logger: log}),
+	queue := f.maxQueue
+	if queue == 0 {
+		queue = -1 // swarmbackend.Options: negative means no queue
+	}
+	srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{MaxConcurrent: f.maxConcurrent, MaxQueue: queue, Metrics: mets, Logger: log}),
 		api.Options{APIKey: key, Metrics: mets, Logger: log, CORSOrigins: f.corsOrigins})
 	a.url = "http://" + ln.Addr().String()
 	a.done = make(chan error, 1)

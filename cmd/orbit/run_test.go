@@ -212,7 +212,7 @@ func TestRunProcesses(t *testing.T) {
 	dir := t.TempDir()
 	// The first node imports the GGUF and serves its API on a free port.
 	first := startRun(t, bin, append(common, "--model", runModelPath, "--blocks", "0:2", "--api", "127.0.0.1:0",
-		"--data-dir", filepath.Join(dir, "a"))...)
+		"--max-concurrent", "3", "--max-queue", "5", "--data-dir", filepath.Join(dir, "a"))...)
 	ready := first.readLine(t, "ready ", 30*time.Second)
 	boot := strings.Split(field(ready, "addrs"), ",")[0]
 	if !strings.Contains(boot, "/p2p/") {
@@ -280,6 +280,24 @@ func TestRunProcesses(t *testing.T) {
 	// 100 of the reference's tokens.
 	if got := c.Prompt + completion.Choices[0].Text; !strings.HasPrefix(c.Text, got) || len(got) < len(c.Text)/2 {
 		t.Fatalf("through the first node's API:\ngot  %q\nwant a prefix of %q", got, c.Text)
+	}
+
+	// The entry node's admission limits are the flags' (--max-concurrent,
+	// --max-queue), as on orbit serve.
+	sresp, err := http.Get(field(ready, "api") + "/api/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status struct {
+		Load struct {
+			MaxConcurrent int `json:"max_concurrent"`
+			MaxQueue      int `json:"max_queue"`
+		} `json:"load"`
+	}
+	err = json.NewDecoder(sresp.Body).Decode(&status)
+	sresp.Body.Close()
+	if err != nil || status.Load.MaxConcurrent != 3 || status.Load.MaxQueue != 5 {
+		t.Fatalf("status load %+v (%v), want 3 slots and a queue of 5", status.Load, err)
 	}
 
 	// The README's example names the model aidreams260K (general.name),
@@ -398,4 +416,27 @@ func metricNetworkBytes(text string) (in, out int64, err error) {
 	vin, _ := s.Value("orbit_network_bytes_total", "direction", "in")
 	vout, _ := s.Value("orbit_network_bytes_total", "direction", "out")
 	return int64(vin), int64(vout), nil
+}
+
+// TestRunAdmissionFlags: the entry node's admission limits are checked
+// before anything starts.
+func TestRunAdmissionFlags(t *testing.T) {
+	for _, tc := range []struct {
+		conc, queue int
+		wantErr     string
+	}{
+		{4, 16, ""},
+		{1, 0, ""},
+		{0, 16, "--max-concurrent must be at least 1"},
+		{4, -1, "--max-queue must not be negative"},
+	} {
+		f := runFlags{maxConcurrent: tc.conc, maxQueue: tc.queue, route: "latency", encoding: "f16", noAPI: true}
+		_, err := parseRunFlags(&f)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%d/%d: %v", tc.conc, tc.queue, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%d/%d: error %v, want %q", tc.conc, tc.queue, err, tc.wantErr)
+		}
+	}
 }
