@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -195,6 +196,9 @@ func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 		return err
 	}
 	defer n.Close()
+	if err := checkBootstrapReached(n, f); err != nil {
+		return err
+	}
 	// The API starts before the model is imported or fetched, so that
 	// progress shows there too.
 	a, err := startRunAPI(ctx, n, f, set.apiKey, mets, log)
@@ -585,4 +589,36 @@ func lockRunDir(dir string) (unlock func(), err error) {
 		_, _ = l.File().WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return func() { _ = l.Unlock() }, nil
+}
+
+// checkBootstrapReached fails when --bootstrap named peers and the node
+// reached none of them: it would otherwise print ready and serve alone,
+// which is what a wrong --psk or an allow-list that leaves the bootstrap
+// peers out looks like. A node that starts a swarm runs without
+// --bootstrap (or names only itself).
+func checkBootstrapReached(n *node.Node, f *runFlags) error {
+	var others []peer.ID
+	for _, b := range f.bootstrap {
+		ai, err := peer.AddrInfoFromString(b)
+		if err != nil || ai.ID == n.ID() {
+			continue // a bad address was refused by node.New already
+		}
+		others = append(others, ai.ID)
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	for _, id := range others {
+		if n.Host().Network().Connectedness(id) == network.Connected {
+			return nil
+		}
+	}
+	hint := ""
+	switch {
+	case f.psk != "":
+		hint = ": with --psk, check that they use the same key file"
+	case len(f.allow) > 0:
+		hint = ": with --allow-peer, check that the list admits them"
+	}
+	return fmt.Errorf("none of the %d bootstrap peers could be reached%s (a node that starts a new swarm runs without --bootstrap)", len(others), hint)
 }

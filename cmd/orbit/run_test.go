@@ -440,3 +440,45 @@ func TestRunAdmissionFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRunBootstrapUnreachable: a node whose pre-shared key keeps it from
+// every bootstrap peer says so and exits non-zero instead of printing
+// ready and serving alone; the first node of a swarm (no --bootstrap)
+// starts as before.
+func TestRunBootstrapUnreachable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	if _, err := os.Stat(runModelPath); err != nil {
+		t.Skipf("model not available: %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "orbit")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	writeKey := func(name string, b byte) string {
+		path := filepath.Join(dir, name)
+		key := "/key/swarm/psk/1.0.0/\n/base16/\n" + strings.Repeat(fmt.Sprintf("%02x", b), 32) + "\n"
+		if err := os.WriteFile(path, []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	common := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--no-api", "--model", runModelPath}
+	first := startRun(t, bin, append(common, "--blocks", "0:2", "--psk", writeKey("a.key", 0xa5),
+		"--data-dir", filepath.Join(dir, "a"))...)
+	ready := first.readLine(t, "ready ", 30*time.Second)
+	boot := strings.Split(field(ready, "addrs"), ",")[0]
+	other := startRun(t, bin, append(common, "--blocks", "2:4", "--psk", writeKey("b.key", 0x5a),
+		"--bootstrap", boot, "--data-dir", filepath.Join(dir, "b"))...)
+	err := other.wait(t, 60*time.Second)
+	if err == nil || !strings.Contains(other.stderrText(), "none of the 1 bootstrap peers could be reached: with --psk") {
+		t.Fatalf("a node with another key: %v\n%s", err, other.stderrText())
+	}
+	if len(other.lines()) > 0 && strings.HasPrefix(other.lines()[0], "ready ") {
+		t.Fatalf("it printed ready first: %q", other.lines())
+	}
+}
