@@ -80,25 +80,24 @@ var (
 		cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
 	avx2Set = kernelSet{
-		impl:      AVX2,
-		quantAct:  quantizeAct,
-		quantActK: quantizeActK,
-		dotF32:    dotF32Asm,
-		axpyF32:   axpyAsm(axpyAVX2, 8),
-		dotRows:   dotRowsAsm,
-		axpyRows:  axpyRowsAsm(axpyRowsAVX2, 8, axpyAsm(axpyAVX2, 8)),
-		f32Rows:   f32RowsAsm,
-		f16Rows:   halfRowsAsm(dotF16AVX2, dotF16Generic),
-		bf16Rows:  halfRowsAsm(dotBF16AVX2, dotBF16Generic),
-		q8_0Rows:  q4RowsAsm(q8_0x4AVX2),
-		q4_0Rows:  q4RowsAsm(q4_0x4AVX2),
-		q4KRows:   kRowsAsm(q4Kx4AVX2),
-		q6KRows:   kRowsAsm(q6Kx4AVX2),
-		q8_0Cols:  q8_0x2x4AVX2,
-		q4_0Cols:  q4_0x2x4AVX2,
-		q4KCols:   q4Kx1x4AVX2,
-		q6KCols:   q6Kx1x4AVX2,
-		siluMul:   siluMulAsm,
+		impl:     AVX2,
+		quantAct: quantizeAct,
+		dotF32:   dotF32Asm,
+		axpyF32:  axpyAsm(axpyAVX2, 8),
+		dotRows:  dotRowsAsm,
+		axpyRows: axpyRowsAsm(axpyRowsAVX2, 8, axpyAsm(axpyAVX2, 8)),
+		f32Rows:  f32RowsAsm,
+		f16Rows:  halfRowsAsm(dotF16AVX2, dotF16Generic),
+		bf16Rows: halfRowsAsm(dotBF16AVX2, dotBF16Generic),
+		q8_0Rows: q4RowsAsm(q8_0x4AVX2),
+		q4_0Rows: q4RowsAsm(q4_0x4AVX2),
+		q4KRows:  kRowsAsm(q4Kx4AVX2),
+		q6KRows:  kRowsAsm(q6Kx4AVX2),
+		q8_0Cols: q8_0x2x4AVX2,
+		q4_0Cols: q4_0x2x4AVX2,
+		q4KCols:  q4Kx1x4AVX2,
+		q6KCols:  q6Kx1x4AVX2,
+		siluMul:  siluMulAsm,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
@@ -118,7 +117,6 @@ var (
 		q8_0Tile:  q8_0x4x4VNNI,
 		q4_0Tile:  q4_0x4x4VNNI,
 		q8_0Tile8: q8_0x4x8VNNI,
-		quantActK: quantizeActK,
 		quantAct: func(c qcol, x []float32) {
 			if nb := len(c.d); nb > 0 {
 				_ = x[nb*qk-1]

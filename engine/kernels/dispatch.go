@@ -52,21 +52,20 @@ type qTileFn func(w *byte, stride int, xp *byte, nb int, out *float32, ostride i
 
 // kernelSet is one implementation's table of kernels. Tables are immutable.
 type kernelSet struct {
-	impl      Impl
-	quantAct  func(c qcol, x []float32)    // quantizeAct, bitwise identical
-	quantActK func(c qcol, x []float32)    // quantizeActK, bitwise identical
-	dotF32    func(a, b []float32) float32 // len(b) >= len(a)
-	axpyF32   func(y []float32, a float32, x []float32)
-	siluMul   func(g, u []float32)                   // siluMul, bitwise identical
-	dotRows   func(dst, a, b []float32, stride int)  // dotRowsLoop with dotF32, bitwise; len(dst) > 0
-	axpyRows  func(y, coef, x []float32, stride int) // axpyRowsLoop with axpyF32, bitwise; len(coef) > 0
-	f32Rows   fRowsFn
-	f16Rows   fRowsFn
-	bf16Rows  fRowsFn
-	q8_0Rows  qRowsFn
-	q4_0Rows  qRowsFn
-	q4KRows   qRowsFn
-	q6KRows   qRowsFn
+	impl     Impl
+	quantAct func(c qcol, x []float32)    // quantizeAct, bitwise identical
+	dotF32   func(a, b []float32) float32 // len(b) >= len(a)
+	axpyF32  func(y []float32, a float32, x []float32)
+	siluMul  func(g, u []float32)                   // siluMul, bitwise identical
+	dotRows  func(dst, a, b []float32, stride int)  // dotRowsLoop with dotF32, bitwise; len(dst) > 0
+	axpyRows func(y, coef, x []float32, stride int) // axpyRowsLoop with axpyF32, bitwise; len(coef) > 0
+	f32Rows  fRowsFn
+	f16Rows  fRowsFn
+	bf16Rows fRowsFn
+	q8_0Rows qRowsFn
+	q4_0Rows qRowsFn
+	q4KRows  qRowsFn
+	q6KRows  qRowsFn
 
 	// Optional 4x4 and 4x8 tile kernels for batches (nil: use the row
 	// kernels). The 4x8 ones are only set together with the 4x4 ones.

@@ -509,7 +509,7 @@ func (p *Pool) quantCol(b int) {
 	cols := p.w.Cols
 	c := p.col(b)
 	if kQuant(p.w.Type) {
-		p.set.quantActK(c, p.x[b*cols:(b+1)*cols])
+		quantizeActK(c, p.x[b*cols:(b+1)*cols]) // no assembly: once per column, cheap beside the product
 		return
 	}
 	p.set.quantAct(c, p.x[b*cols:(b+1)*cols])

@@ -189,7 +189,7 @@ func roundAway(v float32) int32 {
 // nearestInt rounds to nearest (ties to even) for |v| < 2^22, like ggml's
 // nearest_int.
 func nearestInt(v float32) int32 {
-	f := float32(v) + 12582912.0 // float32(v): never fused with the caller's product
+	f := float32(v) + roundMag // float32(v): never fused with the caller's product
 	return int32(math.Float32bits(f)&0x7fffff) - 0x00400000
 }
 
