@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/sharding"
@@ -137,7 +138,7 @@ func runGolden(t *testing.T, path string, pool *kernels.Pool) goldenDigest {
 		t.Fatal(err)
 	}
 	d.Logits = digestOf(logits)
-	tok := argmax(logits[(n-1)*c.VocabSize:])
+	tok := sample.Argmax(logits[(n-1)*c.VocabSize:])
 	dec := sha256.New()
 	one := make([]float32, c.Dim)
 	lg := make([]float32, c.VocabSize)
@@ -154,20 +155,10 @@ func runGolden(t *testing.T, path string, pool *kernels.Pool) goldenDigest {
 		}
 		hashFloats(dec, one)
 		hashFloats(dec, lg)
-		tok = argmax(lg)
+		tok = sample.Argmax(lg)
 	}
 	d.Decode = hex.EncodeToString(dec.Sum(nil)[:12])
 	return d
-}
-
-func argmax(x []float32) int32 {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }
 
 func fileDigest(t *testing.T, path string) string {

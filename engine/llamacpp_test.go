@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
@@ -44,8 +45,7 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, uint64) {
 		Context: 512, RopeBase: 1e6, Eps: 1e-6, QKVBias: true, TiedEmbeddings: true}
 	qwen3, _ := synth.ShapeByName("qwen3-tiny")
 	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3}
-	var arch, typ string
-	fmt.Sscanf(name, "%5s/%s", &arch, &typ)
+	arch, typ, _ := strings.Cut(name, "/")
 	t, _ := kernels.ParseDType(typ)
 	return shapes[arch], t, 11
 }
@@ -102,7 +102,7 @@ func greedy(t *testing.T, path string, prompt []int32, n int) []int32 {
 			t.Fatal(err)
 		}
 		pos += len(toks)
-		tok := argmax(lg)
+		tok := sample.Argmax(lg)
 		toks = []int32{tok}
 		out = append(out, tok)
 	}
