@@ -23,6 +23,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/internal/atomicfile"
 	"github.com/orbitswarm/orbit/internal/filelock"
 	"github.com/orbitswarm/orbit/internal/platform"
 	"github.com/orbitswarm/orbit/sharding"
@@ -372,24 +373,11 @@ func (s *Store) ExportFile(ctx context.Context, root cid.Cid, path string) error
 	return err
 }
 
+// writeFileAtomic writes path (mode 0600, the store's) through write,
+// atomically.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, 0o600, write); err != nil {
 		return fmt.Errorf("weights: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("weights: writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -14,11 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/orbitswarm/orbit/internal/atomicfile"
 )
 
 // Metadata keys of a split model.
@@ -261,27 +262,10 @@ func SplitPrefix(out string) string {
 	return strings.TrimSuffix(out, ".gguf")
 }
 
+// writeFileAtomic writes path (mode 0644) through write, atomically.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, 0o644, write); err != nil {
 		return fmt.Errorf("gguf: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o644)
-	if err == nil {
-		err = write(tmp)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("gguf: writing %s: %w", path, err)
 	}
 	return nil
 }

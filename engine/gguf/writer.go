@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 )
 
 // Writer builds a GGUF file. Metadata and tensors are written in the order
@@ -148,30 +146,10 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 // WriteFile writes the file atomically: to a temporary file in the same
 // directory, synced, then renamed over path.
 func (w *Writer) WriteFile(path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("gguf: %w", err)
-	}
-	if _, err := w.WriteTo(tmp); err != nil {
-		tmp.Close()
+	return writeFileAtomic(path, func(out io.Writer) error {
+		_, err := w.WriteTo(out)
 		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("gguf: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	return nil
+	})
 }
 
 type countWriter struct {
