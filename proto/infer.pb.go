@@ -276,13 +276,16 @@ func (x *InferNextHop) GetSessionId() []byte {
 
 // InferOpen opens a session; it is the first message of a control stream.
 type InferOpen struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ModelId       string                 `protobuf:"bytes,1,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
-	Start         uint32                 `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"` // first block, inclusive
-	End           uint32                 `protobuf:"varint,3,opt,name=end,proto3" json:"end,omitempty"`     // last block, exclusive
-	MaxLength     uint32                 `protobuf:"varint,4,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
-	Encodings     []HiddenEncoding       `protobuf:"varint,5,rep,packed,name=encodings,proto3,enum=orbit.infer.v1.HiddenEncoding" json:"encodings,omitempty"` // acceptable, preferred first
-	Next          *InferNextHop          `protobuf:"bytes,6,opt,name=next,proto3" json:"next,omitempty"`                                                      // absent on the last hop
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ModelId   string                 `protobuf:"bytes,1,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	Start     uint32                 `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"` // first block, inclusive
+	End       uint32                 `protobuf:"varint,3,opt,name=end,proto3" json:"end,omitempty"`     // last block, exclusive
+	MaxLength uint32                 `protobuf:"varint,4,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
+	Encodings []HiddenEncoding       `protobuf:"varint,5,rep,packed,name=encodings,proto3,enum=orbit.infer.v1.HiddenEncoding" json:"encodings,omitempty"` // acceptable, preferred first
+	Next      *InferNextHop          `protobuf:"bytes,6,opt,name=next,proto3" json:"next,omitempty"`                                                      // absent on the last hop
+	// Capability: the entry node asks the server to sign its results
+	// (InferResult.proof). A server that does not know it ignores it.
+	Sign          bool `protobuf:"varint,7,opt,name=sign,proto3" json:"sign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -357,6 +360,13 @@ func (x *InferOpen) GetNext() *InferNextHop {
 		return x.Next
 	}
 	return nil
+}
+
+func (x *InferOpen) GetSign() bool {
+	if x != nil {
+		return x.Sign
+	}
+	return false
 }
 
 // InferAttach is the first message of a push stream from the previous hop.
@@ -693,6 +703,7 @@ type InferOpened struct {
 	SessionId     []byte                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	Encoding      HiddenEncoding         `protobuf:"varint,2,opt,name=encoding,proto3,enum=orbit.infer.v1.HiddenEncoding" json:"encoding,omitempty"` // chosen for this session
 	Dim           uint32                 `protobuf:"varint,3,opt,name=dim,proto3" json:"dim,omitempty"`
+	Signs         bool                   `protobuf:"varint,4,opt,name=signs,proto3" json:"signs,omitempty"` // every result of the session carries a proof
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -748,6 +759,79 @@ func (x *InferOpened) GetDim() uint32 {
 	return 0
 }
 
+func (x *InferOpened) GetSigns() bool {
+	if x != nil {
+		return x.Signs
+	}
+	return false
+}
+
+// InferProof is a server's signed claim about one result: with its libp2p
+// key, over the model, session, seq, position, rows, span and the two
+// digests (see package protocol, Claim). Digests are chained per row from
+// the session's first position (sha256 of the previous digest and the
+// row's encoded bytes), so they commit to the whole history of inputs and
+// outputs whatever the steps' batching.
+type InferProof struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InputDigest   []byte                 `protobuf:"bytes,1,opt,name=input_digest,json=inputDigest,proto3" json:"input_digest,omitempty"`    // 32 bytes: the chain over every input row so far
+	OutputDigest  []byte                 `protobuf:"bytes,2,opt,name=output_digest,json=outputDigest,proto3" json:"output_digest,omitempty"` // 32 bytes: the chain over every output row so far
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InferProof) Reset() {
+	*x = InferProof{}
+	mi := &file_infer_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InferProof) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InferProof) ProtoMessage() {}
+
+func (x *InferProof) ProtoReflect() protoreflect.Message {
+	mi := &file_infer_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InferProof.ProtoReflect.Descriptor instead.
+func (*InferProof) Descriptor() ([]byte, []int) {
+	return file_infer_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InferProof) GetInputDigest() []byte {
+	if x != nil {
+		return x.InputDigest
+	}
+	return nil
+}
+
+func (x *InferProof) GetOutputDigest() []byte {
+	if x != nil {
+		return x.OutputDigest
+	}
+	return nil
+}
+
+func (x *InferProof) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // InferResult is a server's output for one step.
 type InferResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -757,13 +841,14 @@ type InferResult struct {
 	PushError     string                 `protobuf:"bytes,4,opt,name=push_error,json=pushError,proto3" json:"push_error,omitempty"`  // non-empty: pushing to the next hop failed
 	ComputeNs     uint64                 `protobuf:"varint,5,opt,name=compute_ns,json=computeNs,proto3" json:"compute_ns,omitempty"` // engine time of the step (its batch), nanoseconds
 	QueueNs       uint64                 `protobuf:"varint,6,opt,name=queue_ns,json=queueNs,proto3" json:"queue_ns,omitempty"`       // time the step waited for the engine, nanoseconds
+	Proof         *InferProof            `protobuf:"bytes,7,opt,name=proof,proto3" json:"proof,omitempty"`                           // present when the session signs
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InferResult) Reset() {
 	*x = InferResult{}
-	mi := &file_infer_proto_msgTypes[9]
+	mi := &file_infer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +860,7 @@ func (x *InferResult) String() string {
 func (*InferResult) ProtoMessage() {}
 
 func (x *InferResult) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[9]
+	mi := &file_infer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +873,7 @@ func (x *InferResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferResult.ProtoReflect.Descriptor instead.
 func (*InferResult) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{9}
+	return file_infer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InferResult) GetSeq() uint64 {
@@ -833,6 +918,13 @@ func (x *InferResult) GetQueueNs() uint64 {
 	return 0
 }
 
+func (x *InferResult) GetProof() *InferProof {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
 // InferError ends a session with a reason.
 type InferError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -845,7 +937,7 @@ type InferError struct {
 
 func (x *InferError) Reset() {
 	*x = InferError{}
-	mi := &file_infer_proto_msgTypes[10]
+	mi := &file_infer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +949,7 @@ func (x *InferError) String() string {
 func (*InferError) ProtoMessage() {}
 
 func (x *InferError) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[10]
+	mi := &file_infer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +962,7 @@ func (x *InferError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferError.ProtoReflect.Descriptor instead.
 func (*InferError) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{10}
+	return file_infer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InferError) GetCode() InferErrorCode {
@@ -909,7 +1001,7 @@ type InferResponse struct {
 
 func (x *InferResponse) Reset() {
 	*x = InferResponse{}
-	mi := &file_infer_proto_msgTypes[11]
+	mi := &file_infer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1013,7 @@ func (x *InferResponse) String() string {
 func (*InferResponse) ProtoMessage() {}
 
 func (x *InferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[11]
+	mi := &file_infer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1026,7 @@ func (x *InferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferResponse.ProtoReflect.Descriptor instead.
 func (*InferResponse) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{11}
+	return file_infer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InferResponse) GetMsg() isInferResponse_Msg {
@@ -1002,7 +1094,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_infer_proto_msgTypes[12]
+	mi := &file_infer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1106,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[12]
+	mi := &file_infer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1119,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{12}
+	return file_infer_proto_rawDescGZIP(), []int{13}
 }
 
 // InfoModel is one model span a peer serves.
@@ -1048,7 +1140,7 @@ type InfoModel struct {
 
 func (x *InfoModel) Reset() {
 	*x = InfoModel{}
-	mi := &file_infer_proto_msgTypes[13]
+	mi := &file_infer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1152,7 @@ func (x *InfoModel) String() string {
 func (*InfoModel) ProtoMessage() {}
 
 func (x *InfoModel) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[13]
+	mi := &file_infer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1165,7 @@ func (x *InfoModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoModel.ProtoReflect.Descriptor instead.
 func (*InfoModel) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{13}
+	return file_infer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InfoModel) GetModelId() string {
@@ -1150,7 +1242,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_infer_proto_msgTypes[14]
+	mi := &file_infer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1254,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[14]
+	mi := &file_infer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1267,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{14}
+	return file_infer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InfoResponse) GetVersion() string {
@@ -1206,7 +1298,7 @@ const file_infer_proto_rawDesc = "" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x14\n" +
 	"\x05addrs\x18\x02 \x03(\fR\x05addrs\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x03 \x01(\fR\tsessionId\"\xdd\x01\n" +
+	"session_id\x18\x03 \x01(\fR\tsessionId\"\xf1\x01\n" +
 	"\tInferOpen\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\rR\x05start\x12\x10\n" +
@@ -1214,7 +1306,8 @@ const file_infer_proto_rawDesc = "" +
 	"\n" +
 	"max_length\x18\x04 \x01(\rR\tmaxLength\x12<\n" +
 	"\tencodings\x18\x05 \x03(\x0e2\x1e.orbit.infer.v1.HiddenEncodingR\tencodings\x120\n" +
-	"\x04next\x18\x06 \x01(\v2\x1c.orbit.infer.v1.InferNextHopR\x04next\",\n" +
+	"\x04next\x18\x06 \x01(\v2\x1c.orbit.infer.v1.InferNextHopR\x04next\x12\x12\n" +
+	"\x04sign\x18\a \x01(\bR\x04sign\",\n" +
 	"\vInferAttach\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\fR\tsessionId\"\x88\x01\n" +
@@ -1233,12 +1326,18 @@ const file_infer_proto_rawDesc = "" +
 	"\fInferRequest\x12/\n" +
 	"\x04step\x18\x01 \x01(\v2\x19.orbit.infer.v1.InferStepH\x00R\x04step\x129\n" +
 	"\bset_next\x18\x02 \x01(\v2\x1c.orbit.infer.v1.InferSetNextH\x00R\asetNextB\x05\n" +
-	"\x03msg\"z\n" +
+	"\x03msg\"\x90\x01\n" +
 	"\vInferOpened\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\fR\tsessionId\x12:\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x1e.orbit.infer.v1.HiddenEncodingR\bencoding\x12\x10\n" +
-	"\x03dim\x18\x03 \x01(\rR\x03dim\"\xc9\x01\n" +
+	"\x03dim\x18\x03 \x01(\rR\x03dim\x12\x14\n" +
+	"\x05signs\x18\x04 \x01(\bR\x05signs\"r\n" +
+	"\n" +
+	"InferProof\x12!\n" +
+	"\finput_digest\x18\x01 \x01(\fR\vinputDigest\x12#\n" +
+	"\routput_digest\x18\x02 \x01(\fR\foutputDigest\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xfb\x01\n" +
 	"\vInferResult\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\rR\bposition\x123\n" +
@@ -1247,7 +1346,8 @@ const file_infer_proto_rawDesc = "" +
 	"push_error\x18\x04 \x01(\tR\tpushError\x12\x1d\n" +
 	"\n" +
 	"compute_ns\x18\x05 \x01(\x04R\tcomputeNs\x12\x19\n" +
-	"\bqueue_ns\x18\x06 \x01(\x04R\aqueueNs\"l\n" +
+	"\bqueue_ns\x18\x06 \x01(\x04R\aqueueNs\x120\n" +
+	"\x05proof\x18\a \x01(\v2\x1a.orbit.infer.v1.InferProofR\x05proof\"l\n" +
 	"\n" +
 	"InferError\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.orbit.infer.v1.InferErrorCodeR\x04code\x12\x18\n" +
@@ -1302,7 +1402,7 @@ func file_infer_proto_rawDescGZIP() []byte {
 }
 
 var file_infer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_infer_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_infer_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_infer_proto_goTypes = []any{
 	(HiddenEncoding)(0),   // 0: orbit.infer.v1.HiddenEncoding
 	(InferErrorCode)(0),   // 1: orbit.infer.v1.InferErrorCode
@@ -1315,12 +1415,13 @@ var file_infer_proto_goTypes = []any{
 	(*InferHello)(nil),    // 8: orbit.infer.v1.InferHello
 	(*InferRequest)(nil),  // 9: orbit.infer.v1.InferRequest
 	(*InferOpened)(nil),   // 10: orbit.infer.v1.InferOpened
-	(*InferResult)(nil),   // 11: orbit.infer.v1.InferResult
-	(*InferError)(nil),    // 12: orbit.infer.v1.InferError
-	(*InferResponse)(nil), // 13: orbit.infer.v1.InferResponse
-	(*InfoRequest)(nil),   // 14: orbit.infer.v1.InfoRequest
-	(*InfoModel)(nil),     // 15: orbit.infer.v1.InfoModel
-	(*InfoResponse)(nil),  // 16: orbit.infer.v1.InfoResponse
+	(*InferProof)(nil),    // 11: orbit.infer.v1.InferProof
+	(*InferResult)(nil),   // 12: orbit.infer.v1.InferResult
+	(*InferError)(nil),    // 13: orbit.infer.v1.InferError
+	(*InferResponse)(nil), // 14: orbit.infer.v1.InferResponse
+	(*InfoRequest)(nil),   // 15: orbit.infer.v1.InfoRequest
+	(*InfoModel)(nil),     // 16: orbit.infer.v1.InfoModel
+	(*InfoResponse)(nil),  // 17: orbit.infer.v1.InfoResponse
 }
 var file_infer_proto_depIdxs = []int32{
 	0,  // 0: orbit.infer.v1.InferHidden.encoding:type_name -> orbit.infer.v1.HiddenEncoding
@@ -1334,16 +1435,17 @@ var file_infer_proto_depIdxs = []int32{
 	7,  // 8: orbit.infer.v1.InferRequest.set_next:type_name -> orbit.infer.v1.InferSetNext
 	0,  // 9: orbit.infer.v1.InferOpened.encoding:type_name -> orbit.infer.v1.HiddenEncoding
 	2,  // 10: orbit.infer.v1.InferResult.hidden:type_name -> orbit.infer.v1.InferHidden
-	1,  // 11: orbit.infer.v1.InferError.code:type_name -> orbit.infer.v1.InferErrorCode
-	10, // 12: orbit.infer.v1.InferResponse.opened:type_name -> orbit.infer.v1.InferOpened
-	11, // 13: orbit.infer.v1.InferResponse.result:type_name -> orbit.infer.v1.InferResult
-	12, // 14: orbit.infer.v1.InferResponse.error:type_name -> orbit.infer.v1.InferError
-	15, // 15: orbit.infer.v1.InfoResponse.models:type_name -> orbit.infer.v1.InfoModel
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	11, // 11: orbit.infer.v1.InferResult.proof:type_name -> orbit.infer.v1.InferProof
+	1,  // 12: orbit.infer.v1.InferError.code:type_name -> orbit.infer.v1.InferErrorCode
+	10, // 13: orbit.infer.v1.InferResponse.opened:type_name -> orbit.infer.v1.InferOpened
+	12, // 14: orbit.infer.v1.InferResponse.result:type_name -> orbit.infer.v1.InferResult
+	13, // 15: orbit.infer.v1.InferResponse.error:type_name -> orbit.infer.v1.InferError
+	16, // 16: orbit.infer.v1.InfoResponse.models:type_name -> orbit.infer.v1.InfoModel
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_infer_proto_init() }
@@ -1359,7 +1461,7 @@ func file_infer_proto_init() {
 		(*InferRequest_Step)(nil),
 		(*InferRequest_SetNext)(nil),
 	}
-	file_infer_proto_msgTypes[11].OneofWrappers = []any{
+	file_infer_proto_msgTypes[12].OneofWrappers = []any{
 		(*InferResponse_Opened)(nil),
 		(*InferResponse_Result)(nil),
 		(*InferResponse_Error)(nil),
@@ -1370,7 +1472,7 @@ func file_infer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_infer_proto_rawDesc), len(file_infer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -86,6 +86,9 @@ type OpenRequest struct {
 	MaxLength int
 	Encodings []Encoding // acceptable, preferred first; empty means DefaultEncoding
 	Next      *NextHop   // nil on the last hop
+	// Sign asks the server to sign every result (Result.Proof); a server
+	// that does not know the capability ignores it (Opened.Signs false).
+	Sign bool
 }
 
 // Opened is a server's answer to OpenRequest.
@@ -93,6 +96,7 @@ type Opened struct {
 	Session  SessionID
 	Encoding Encoding
 	Dim      int
+	Signs    bool // every result carries a Proof
 }
 
 // Hidden is a batch of encoded hidden-state rows as they travel.
@@ -140,6 +144,9 @@ type Result struct {
 	// Zero when the server does not report them.
 	Compute time.Duration
 	Queue   time.Duration
+	// Proof is the server's signed claim about the result, when the
+	// session signs (see Claim).
+	Proof *Proof
 }
 
 // StepTiming is how a server spent one step.
@@ -319,7 +326,7 @@ func nextFromWire(m *pb.InferNextHop) (*NextHop, error) {
 }
 
 func openToWire(r OpenRequest) *pb.InferOpen {
-	m := &pb.InferOpen{ModelId: r.Model, Start: uint32(r.Span.Start), End: uint32(r.Span.End), MaxLength: uint32(r.MaxLength), Next: nextToWire(r.Next)}
+	m := &pb.InferOpen{ModelId: r.Model, Start: uint32(r.Span.Start), End: uint32(r.Span.End), MaxLength: uint32(r.MaxLength), Next: nextToWire(r.Next), Sign: r.Sign}
 	for _, e := range r.Encodings {
 		m.Encodings = append(m.Encodings, encodingToWire(e))
 	}
@@ -327,7 +334,7 @@ func openToWire(r OpenRequest) *pb.InferOpen {
 }
 
 func openFromWire(m *pb.InferOpen) (OpenRequest, error) {
-	r := OpenRequest{Model: m.GetModelId(), Span: sharding.Span{Start: int(m.GetStart()), End: int(m.GetEnd())}, MaxLength: int(m.GetMaxLength())}
+	r := OpenRequest{Model: m.GetModelId(), Span: sharding.Span{Start: int(m.GetStart()), End: int(m.GetEnd())}, MaxLength: int(m.GetMaxLength()), Sign: m.GetSign()}
 	if r.Model == "" || len(r.Model) > MaxModelIDLen {
 		return r, fmt.Errorf("%w: model id of %d bytes", ErrBadRequest, len(r.Model))
 	}
@@ -373,7 +380,7 @@ func stepFromWire(m *pb.InferStep) (Step, error) {
 
 func resultToWire(r Result) *pb.InferResult {
 	return &pb.InferResult{Seq: r.Seq, Position: uint32(r.Pos), Hidden: hiddenToWire(r.Hidden), PushError: r.PushError,
-		ComputeNs: durationToWire(r.Compute), QueueNs: durationToWire(r.Queue)}
+		ComputeNs: durationToWire(r.Compute), QueueNs: durationToWire(r.Queue), Proof: proofToWire(r.Proof)}
 }
 
 func resultFromWire(m *pb.InferResult) (Result, error) {
@@ -381,8 +388,12 @@ func resultFromWire(m *pb.InferResult) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	proof, err := proofFromWire(m.GetProof())
+	if err != nil {
+		return Result{}, err
+	}
 	return Result{Seq: m.GetSeq(), Pos: int(m.GetPosition()), Hidden: h, PushError: m.GetPushError(),
-		Compute: durationFromWire(m.GetComputeNs()), Queue: durationFromWire(m.GetQueueNs())}, nil
+		Compute: durationFromWire(m.GetComputeNs()), Queue: durationFromWire(m.GetQueueNs()), Proof: proof}, nil
 }
 
 func durationToWire(d time.Duration) uint64 { return uint64(max(d, 0)) }

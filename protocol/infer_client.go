@@ -96,7 +96,7 @@ func openOn(ctx context.Context, st duplex, p peer.ID, req OpenRequest, ioTimeou
 		if err != nil {
 			return fail(err)
 		}
-		op = Opened{Session: id, Encoding: enc, Dim: int(m.Opened.GetDim())}
+		op = Opened{Session: id, Encoding: enc, Dim: int(m.Opened.GetDim()), Signs: m.Opened.GetSigns()}
 	default:
 		return fail(fmt.Errorf("%w: open on %s answered without a session", ErrBadFrame, p))
 	}

@@ -180,6 +180,7 @@ func FuzzInferMessages(f *testing.F) {
 		&pb.InferHello{Msg: &pb.InferHello_Open{Open: openToWire(OpenRequest{Model: "m", MaxLength: 8, Next: &NextHop{Peer: "12D3KooWFQ7M2zR3vEr2ZmWkVNzDyqf4Y7RSuRtTSvnWVtNtnC5v"}})}},
 		&pb.InferRequest{Msg: &pb.InferRequest_Step{Step: stepToWire(Step{Seq: 3, Pos: 1, Hidden: h, Forward: 2})}},
 		&pb.InferResponse{Msg: &pb.InferResponse_Result{Result: resultToWire(Result{Seq: 3, Hidden: h})}},
+		&pb.InferResponse{Msg: &pb.InferResponse_Result{Result: resultToWire(Result{Seq: 4, Hidden: h, Proof: &Proof{In: Digest{1}, Out: Digest{2}, Signature: []byte{3, 4}}})}},
 		errorToWire(ErrCacheFull, 0),
 		infoToWire(Info{Version: "v", Models: []ModelInfo{{Model: "m", Span: spanOf(0, 2), Blocks: 4, Throughput: 10}}}),
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -299,6 +300,9 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 		ctrl: st, ctrlW: NewFrameWriter(st, MaxFrame), next: req.Next,
 		log: log, pushIn: map[duplex]bool{}, done: make(chan struct{}),
 	}
+	if req.Sign {
+		ss.initSigning(req)
+	}
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	s.mu.Lock()
 	if s.closing {
@@ -312,7 +316,7 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 	ss.idle = time.AfterFunc(s.cfg.IdleTimeout, func() {
 		ss.close(&RemoteError{Code: CodeIdle, Message: fmt.Sprintf("session idle for %v", s.cfg.IdleTimeout)})
 	})
-	opened := &pb.InferResponse{Msg: &pb.InferResponse_Opened{Opened: &pb.InferOpened{SessionId: ss.id[:], Encoding: encodingToWire(enc), Dim: uint32(dim)}}}
+	opened := &pb.InferResponse{Msg: &pb.InferResponse_Opened{Opened: &pb.InferOpened{SessionId: ss.id[:], Encoding: encodingToWire(enc), Dim: uint32(dim), Signs: ss.key != nil}}}
 	if err := ss.write(opened); err != nil {
 		ss.close(err)
 		return
@@ -414,6 +418,14 @@ type serverSession struct {
 	local   bool // push is an in-process pipe into this server
 	pushIn  map[duplex]bool
 
+	// Signing (OpenRequest.Sign): the host's key, the claim's fixed
+	// fields, and the digest chains of inputs and outputs by position
+	// (chain[p] covers rows 0..p-1; filled is the positions computed).
+	key         crypto.PrivKey
+	claim       Claim
+	inCh, outCh []Digest
+	filled      int
+
 	once sync.Once
 	done chan struct{}
 }
@@ -512,6 +524,11 @@ func (ss *serverSession) step(st Step) error {
 		return fmt.Errorf("protocol: encode output: %w", err)
 	}
 	res := Result{Seq: st.Seq, Pos: st.Pos, Hidden: out, Compute: timing.Compute, Queue: timing.Queue}
+	if ss.key != nil {
+		if res.Proof, err = ss.proveLocked(st, out); err != nil {
+			return err
+		}
+	}
 	if st.Forward > 0 {
 		switch err := ss.pushLocked(Step{Seq: st.Seq, Pos: st.Pos, Hidden: out, Forward: st.Forward - 1}); {
 		case err != nil:
@@ -623,4 +640,37 @@ func (ss *serverSession) close(reason error) {
 		ss.mu.Unlock()
 		close(ss.done)
 	})
+}
+
+// initSigning makes the session sign its results with the host's key,
+// when the host has one in its peerstore.
+func (ss *serverSession) initSigning(req OpenRequest) {
+	h := ss.srv.host
+	key := h.Peerstore().PrivKey(h.ID())
+	if key == nil {
+		return
+	}
+	ss.key = key
+	ss.claim = Claim{Peer: h.ID(), Model: req.Model, Session: ss.id, Span: req.Span}
+	ss.inCh = make([]Digest, req.MaxLength+1)
+	ss.outCh = make([]Digest, req.MaxLength+1)
+}
+
+// proveLocked extends the digest chains by the step's rows and signs the
+// claim about its result.
+func (ss *serverSession) proveLocked(st Step, out Hidden) (*Proof, error) {
+	p, rows := st.Pos, st.Hidden.Rows
+	if p > ss.filled || p+rows >= len(ss.inCh) {
+		return nil, fmt.Errorf("%w: step at position %d of %d rows after %d positions", ErrBadRequest, p, rows, ss.filled)
+	}
+	copy(ss.inCh[p+1:], ChainRows(ss.inCh[p], st.Hidden.Data, rows))
+	copy(ss.outCh[p+1:], ChainRows(ss.outCh[p], out.Data, rows))
+	ss.filled = p + rows
+	c := ss.claim
+	c.Seq, c.Pos, c.Rows, c.In, c.Out = st.Seq, p, rows, ss.inCh[p+rows], ss.outCh[p+rows]
+	sig, err := c.Sign(ss.key)
+	if err != nil {
+		return nil, err
+	}
+	return &Proof{In: c.In, Out: c.Out, Signature: sig}, nil
 }
