@@ -3,33 +3,47 @@ package bench
 import (
 	"fmt"
 	"image/color"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // plot writes throughput.png, latency_cdf.png and hops.png.
 func (r *Results) plot(dir string) error {
 	for _, p := range []struct {
 		name string
-		make func() (*plot.Plot, error)
+		make func() (figure, error)
 	}{
-		{"throughput.png", r.throughputPlot},
-		{"latency_cdf.png", r.latencyPlot},
+		{"throughput.png", plotFigure(r.throughputPlot)},
+		{"latency_cdf.png", plotFigure(r.latencyPlot)},
 		{"hops.png", r.hopsPlot},
 	} {
-		pl, err := p.make()
+		fig, err := p.make()
 		if err != nil {
 			return fmt.Errorf("bench: plot %s: %w", p.name, err)
 		}
-		if err := pl.Save(8*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, p.name)); err != nil {
+		if err := save(fig, 8*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, p.name)); err != nil {
 			return fmt.Errorf("bench: plot %s: %w", p.name, err)
 		}
 	}
 	return nil
+}
+
+// plotFigure adapts a plot maker to a figure maker.
+func plotFigure(f func() (*plot.Plot, error)) func() (figure, error) {
+	return func() (figure, error) {
+		p, err := f()
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 }
 
 func eventColor(kind string) color.Color {
@@ -142,37 +156,133 @@ func plotColor(i int) color.Color {
 	return c[i%len(c)]
 }
 
-// hopsPlot stacks, per route position, the mean compute, network and
-// queue time per step, as the nodes measured them.
-func (r *Results) hopsPlot() (*plot.Plot, error) {
+// hopBar is one bar of hops.png: a node running a span of blocks, with
+// its mean time per step over the requests it served that span in.
+type hopBar struct {
+	Label      string // "node-3 [0,8)"
+	Node       string
+	Start, End int
+	ComputeMS  float64
+	NetworkMS  float64
+	QueueMS    float64
+	Hops       int // hop results averaged
+}
+
+// hopBars groups the hop results by node and span, ordered by span (first
+// block, then last) and node name.
+func (r *Results) hopBars() []hopBar {
+	type key struct {
+		node       string
+		start, end int
+	}
+	idx := map[key]int{}
+	var bars []hopBar
+	for _, h := range r.Hops {
+		k := key{h.Node, h.Start, h.Start + h.Blocks}
+		i, ok := idx[k]
+		if !ok {
+			i = len(bars)
+			idx[k] = i
+			bars = append(bars, hopBar{Label: fmt.Sprintf("%s [%d,%d)", k.node, k.start, k.end), Node: k.node, Start: k.start, End: k.end})
+		}
+		b := &bars[i]
+		b.ComputeMS += h.ComputeMS
+		b.NetworkMS += h.NetworkMS
+		b.QueueMS += max(h.QueueMS, 0)
+		b.Hops++
+	}
+	for i := range bars {
+		k := float64(bars[i].Hops)
+		bars[i].ComputeMS /= k
+		bars[i].NetworkMS /= k
+		bars[i].QueueMS /= k
+	}
+	sort.Slice(bars, func(i, j int) bool {
+		a, b := bars[i], bars[j]
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		if a.End != b.End {
+			return a.End < b.End
+		}
+		return a.Node < b.Node
+	})
+	return bars
+}
+
+// figure is what a plot file shows: a plot.Plot, or a plot with its
+// legend beside it (withLegend).
+type figure interface {
+	Draw(c draw.Canvas)
+}
+
+// withLegend draws a plot with its legend in a column to the right of
+// it, outside the axes, so that the legend never covers data.
+type withLegend struct {
+	p      *plot.Plot
+	legend plot.Legend
+}
+
+func (f withLegend) Draw(c draw.Canvas) {
+	pad := vg.Points(10)
+	r := f.legend.Rectangle(c)
+	w := r.Max.X - r.Min.X + 2*pad
+	area := c
+	area.Max.X -= w
+	f.p.Draw(area)
+	leg := c
+	leg.Min.X = c.Max.X - w + pad
+	leg.Max.Y -= f.p.Title.TextStyle.Height(f.p.Title.Text) + 2*pad // level with the axes' top
+	f.legend.Draw(leg)
+}
+
+// save draws fig on a w x h canvas and writes it to file, in the format
+// its extension names.
+func save(fig figure, w, h vg.Length, file string) (err error) {
+	c, err := draw.NewFormattedCanvas(w, h, strings.TrimPrefix(filepath.Ext(file), "."))
+	if err != nil {
+		return err
+	}
+	fig.Draw(draw.New(c))
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	_, err = c.WriteTo(f)
+	return err
+}
+
+// hopsPlot stacks, per node and span that requests ran through, the mean
+// compute, network and queue time per step, as the nodes measured them.
+// The bars are spread evenly over the X axis, half a slot of margin on
+// each side, and the legend stands beside the axes.
+func (r *Results) hopsPlot() (figure, error) {
 	p := plot.New()
 	p.Title.Text = r.Scenario + ": per-hop time per step (mean)"
 	p.Y.Label.Text = "ms"
-	type acc struct{ c, n, q, k float64 }
-	var pos []acc
-	for _, h := range r.Hops {
-		for len(pos) <= h.Index {
-			pos = append(pos, acc{})
-		}
-		a := &pos[h.Index]
-		a.c += h.ComputeMS
-		a.n += h.NetworkMS
-		a.q += h.QueueMS
-		a.k++
-	}
-	if len(pos) == 0 {
-		pos = append(pos, acc{k: 1})
+	p.X.Label.Text = "node [blocks)"
+	bars := r.hopBars()
+	if len(bars) == 0 {
+		bars = []hopBar{{Label: "no hop timings"}}
 	}
 	vals := [3]plotter.Values{}
-	var names []string
-	for i, a := range pos {
-		k := max(a.k, 1)
-		vals[0] = append(vals[0], a.c/k)
-		vals[1] = append(vals[1], a.n/k)
-		vals[2] = append(vals[2], max(a.q/k, 0))
-		names = append(names, fmt.Sprintf("hop %d", i))
+	names := make([]string, len(bars))
+	for i, b := range bars {
+		vals[0] = append(vals[0], b.ComputeMS)
+		vals[1] = append(vals[1], b.NetworkMS)
+		vals[2] = append(vals[2], b.QueueMS)
+		names[i] = b.Label
 	}
-	w := vg.Points(30)
+	// Bars fill 60% of their slot on an 8-inch plot, up to 40 points.
+	w := min(vg.Points(40), vg.Inch*6*0.6/vg.Length(len(bars)))
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.Padding = vg.Points(2)
 	var below *plotter.BarChart
 	for i, name := range []string{"compute", "network", "queue"} {
 		b, err := plotter.NewBarChart(vals[i], w)
@@ -186,14 +296,14 @@ func (r *Results) hopsPlot() (*plot.Plot, error) {
 		}
 		below = b
 		p.Add(b)
-		p.Legend.Add(name, b)
+		legend.Add(name, b)
 	}
 	p.NominalX(names...)
-	p.Legend.Top = true
+	p.X.Min, p.X.Max = -0.5, float64(len(bars))-0.5
 	top := 0.0
 	for i := range vals[0] {
 		top = max(top, vals[0][i]+vals[1][i]+vals[2][i])
 	}
-	p.Y.Min, p.Y.Max = 0, max(top*1.3, 1) // room for the legend
-	return p, nil
+	p.Y.Min, p.Y.Max = 0, max(top*1.05, 1)
+	return withLegend{p: p, legend: legend}, nil
 }

@@ -553,7 +553,7 @@ func (pc *procCluster) genStats(sw *api.SwarmStats) genStats {
 	}
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	for _, h := range sw.Hops {
-		gs.hops = append(gs.hops, hopTiming{node: pc.nameOfPeer(h.Peer), blocks: h.End - h.Start, steps: h.Steps,
+		gs.hops = append(gs.hops, hopTiming{node: pc.nameOfPeer(h.Peer), start: h.Start, blocks: h.End - h.Start, steps: h.Steps,
 			compute: ms(h.ComputeMS), queue: ms(h.QueueMS), network: ms(h.NetworkMS)})
 	}
 	return gs

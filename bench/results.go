@@ -107,6 +107,7 @@ type RequestResult struct {
 // included.
 type HopTiming struct {
 	Node      string  `json:"node"`
+	Start     int     `json:"start"` // first block of the hop's span
 	Blocks    int     `json:"blocks"`
 	Steps     int     `json:"steps"`
 	ComputeMS float64 `json:"compute_ms"`
@@ -119,6 +120,7 @@ type HopResult struct {
 	Request   int     `json:"request"`
 	Index     int     `json:"index"`
 	Node      string  `json:"node"`
+	Start     int     `json:"start"` // first block of the hop's span
 	Blocks    int     `json:"blocks"`
 	Steps     int     `json:"steps"`
 	ComputeMS float64 `json:"compute_ms"`
@@ -215,7 +217,7 @@ func (r *Results) finish() {
 		trav += float64(t)
 		var c, n, w float64
 		for i, h := range q.Hops {
-			r.Hops = append(r.Hops, HopResult{Request: q.ID, Index: i, Node: h.Node, Blocks: h.Blocks, Steps: h.Steps,
+			r.Hops = append(r.Hops, HopResult{Request: q.ID, Index: i, Node: h.Node, Start: h.Start, Blocks: h.Blocks, Steps: h.Steps,
 				ComputeMS: h.ComputeMS, NetworkMS: h.NetworkMS, QueueMS: h.QueueMS})
 			c, n, w = c+h.ComputeMS, n+h.NetworkMS, w+h.QueueMS
 		}
@@ -284,9 +286,10 @@ func (r *Results) Write(dir string) error {
 	if err := writeCSV(filepath.Join(dir, "requests.csv"), rows); err != nil {
 		return err
 	}
-	rows = [][]string{{"request", "index", "node", "blocks", "steps", "compute_ms", "network_ms", "queue_ms"}}
+	rows = [][]string{{"request", "index", "node", "blocks", "steps", "compute_ms", "network_ms", "queue_ms", "start", "end"}}
 	for _, h := range r.Hops {
-		rows = append(rows, []string{strconv.Itoa(h.Request), strconv.Itoa(h.Index), h.Node, strconv.Itoa(h.Blocks), strconv.Itoa(h.Steps), ff(h.ComputeMS), ff(h.NetworkMS), ff(h.QueueMS)})
+		rows = append(rows, []string{strconv.Itoa(h.Request), strconv.Itoa(h.Index), h.Node, strconv.Itoa(h.Blocks), strconv.Itoa(h.Steps), ff(h.ComputeMS), ff(h.NetworkMS), ff(h.QueueMS),
+			strconv.Itoa(h.Start), strconv.Itoa(h.Start + h.Blocks)})
 	}
 	if err := writeCSV(filepath.Join(dir, "hops.csv"), rows); err != nil {
 		return err

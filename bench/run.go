@@ -76,7 +76,7 @@ type genStats struct {
 // measured it.
 type hopTiming struct {
 	node                    string
-	blocks, steps           int
+	start, blocks, steps    int
 	compute, queue, network time.Duration
 }
 
@@ -377,7 +377,7 @@ func (r *runner) request(ctx context.Context, entry string, id, client int, arri
 				continue
 			}
 			k := float64(h.steps)
-			rr.Hops = append(rr.Hops, HopTiming{Node: h.node, Blocks: h.blocks, Steps: h.steps,
+			rr.Hops = append(rr.Hops, HopTiming{Node: h.node, Start: h.start, Blocks: h.blocks, Steps: h.steps,
 				ComputeMS: ms(h.compute) / k, QueueMS: ms(h.queue) / k, NetworkMS: ms(h.network) / k})
 		}
 	}

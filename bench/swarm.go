@@ -418,7 +418,7 @@ func (s *swarm) generate(ctx context.Context, entry string, prompt []int32, maxT
 		gs.route = append(gs.route, RouteHop{Node: s.nameOf(h.Peer), Start: h.Span.Start, End: h.Span.End})
 	}
 	for _, h := range st.Hops {
-		gs.hops = append(gs.hops, hopTiming{node: s.nameOf(h.Server), blocks: h.Span.Len(), steps: h.Steps,
+		gs.hops = append(gs.hops, hopTiming{node: s.nameOf(h.Server), start: h.Span.Start, blocks: h.Span.Len(), steps: h.Steps,
 			compute: h.Compute, queue: h.Queue, network: h.Network})
 	}
 	return gs, err
