@@ -38,7 +38,17 @@ type Metrics struct {
 	requests                          *prometheus.CounterVec // by path and code
 	steps                             *prometheus.HistogramVec
 	transferDone, transferTotal       *prometheus.GaugeVec // by kind and model
+
+	// Pipeline: a server's engine time and batches, the entry's admission.
+	busy                     prometheus.Counter
+	batchRows, batchSessions prometheus.Histogram
+	stepQueue, admissionWait prometheus.Histogram
+	slots                    prometheus.Gauge
 }
+
+// batchBuckets are the upper bounds of the batch size histograms (rows or
+// sessions per engine call).
+func batchBuckets() []float64 { return []float64{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256} }
 
 // New returns empty metrics in a registry of their own.
 func New() *Metrics {
@@ -69,6 +79,16 @@ func New() *Metrics {
 		transferTotal: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "orbit_transfer_size_bytes",
 			Help: "Bytes the latest weight import or fetch of each model stores in all (0 until known)."}, []string{"kind", "model"}),
 	}
+	m.busy = counter("orbit_compute_busy_seconds_total", "Seconds this server's engine spent computing steps (its busy fraction is the rate).")
+	m.batchRows = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_batch_rows",
+		Help: "Rows per engine call of this server's batch scheduler.", Buckets: batchBuckets()})
+	m.batchSessions = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_batch_sessions",
+		Help: "Sessions whose steps shared one engine call of this server.", Buckets: batchBuckets()})
+	m.stepQueue = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_step_queue_seconds",
+		Help: "Wait of a step in this server's batch scheduler before its engine call.", Buckets: stepBuckets()})
+	m.admissionWait = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_generation_wait_seconds",
+		Help: "Wait of an admitted generation for a slot at this entry node.", Buckets: stepBuckets()})
+	m.slots = gauge("orbit_generation_slots", "Generations this entry node runs at once (its admission limit).")
 	// Both directions are reported from the start, as zeros.
 	httpBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_http_bytes_total",
 		Help: "HTTP API bytes: request bodies in, responses out."}, []string{"direction"})
@@ -80,6 +100,7 @@ func New() *Metrics {
 		m.tokens, m.promptTokens, m.generations, m.chunks, m.failovers, m.relayed,
 		m.sessions, m.kvBytes, m.active, m.queued,
 		httpBytes, netBytes, m.requests, m.steps, m.transferDone, m.transferTotal,
+		m.busy, m.batchRows, m.batchSessions, m.stepQueue, m.admissionWait, m.slots,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -170,6 +191,38 @@ func (m *Metrics) SetLoad(active, queued int) {
 func (m *Metrics) ObserveStep(hop string, d time.Duration) {
 	if m != nil {
 		m.steps.WithLabelValues(hop).Observe(d.Seconds())
+	}
+}
+
+// ObserveBatch records one engine call of a server's batch scheduler:
+// the steps of sessions sessions, rows rows in all, computed in busy.
+func (m *Metrics) ObserveBatch(sessions, rows int, busy time.Duration) {
+	if m != nil {
+		m.batchSessions.Observe(float64(sessions))
+		m.batchRows.Observe(float64(rows))
+		m.busy.Add(busy.Seconds())
+	}
+}
+
+// ObserveStepQueue records how long a step waited in a server's batch
+// scheduler.
+func (m *Metrics) ObserveStepQueue(d time.Duration) {
+	if m != nil {
+		m.stepQueue.Observe(d.Seconds())
+	}
+}
+
+// ObserveAdmission records how long a generation waited for a slot.
+func (m *Metrics) ObserveAdmission(wait time.Duration) {
+	if m != nil {
+		m.admissionWait.Observe(wait.Seconds())
+	}
+}
+
+// SetSlots records the entry node's admission limit.
+func (m *Metrics) SetSlots(n int) {
+	if m != nil {
+		m.slots.Set(float64(n))
 	}
 }
 

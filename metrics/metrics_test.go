@@ -36,6 +36,11 @@ func exercise(m *Metrics) {
 	m.CountRequest("/v1/completions", 200)
 	m.CountRequest("/v1/completions", 200)
 	m.CountRequest("/metrics", 401)
+	m.ObserveBatch(3, 5, 1500*time.Millisecond)
+	m.ObserveBatch(1, 1, 500*time.Millisecond)
+	m.ObserveStepQueue(2 * time.Millisecond)
+	m.ObserveAdmission(40 * time.Millisecond)
+	m.SetSlots(16)
 }
 
 // TestExposition: every metric keeps its name, type and labels, and the
@@ -72,6 +77,12 @@ func TestExposition(t *testing.T) {
 		{"orbit_http_requests_total", dto.MetricType_COUNTER, []string{"path", "code"},
 			[][]any{{"/v1/completions", "200", 2.0}, {"/metrics", "401", 1.0}}},
 		{"orbit_step_latency_seconds", dto.MetricType_HISTOGRAM, []string{"hop"}, nil},
+		{"orbit_compute_busy_seconds_total", dto.MetricType_COUNTER, nil, [][]any{{2.0}}},
+		{"orbit_batch_rows", dto.MetricType_HISTOGRAM, nil, nil},
+		{"orbit_batch_sessions", dto.MetricType_HISTOGRAM, nil, nil},
+		{"orbit_step_queue_seconds", dto.MetricType_HISTOGRAM, nil, nil},
+		{"orbit_generation_wait_seconds", dto.MetricType_HISTOGRAM, nil, nil},
+		{"orbit_generation_slots", dto.MetricType_GAUGE, nil, [][]any{{16.0}}},
 		{"orbit_transfer_bytes", dto.MetricType_GAUGE, []string{"kind", "model"},
 			[][]any{{"fetch", "bafyModel", 25.0}, {"import", "/models/m.gguf", 7.0}}},
 		{"orbit_transfer_size_bytes", dto.MetricType_GAUGE, []string{"kind", "model"},
@@ -130,6 +141,17 @@ func TestExposition(t *testing.T) {
 	}
 	if x := h[`peer "x"`].GetBucket(); len(x) < 2 || x[len(x)-2].GetCumulativeCount() != 0 || x[len(x)-1].GetCumulativeCount() != 1 {
 		t.Errorf("a 20 s step is only in +Inf: %v", x)
+	}
+
+	// Batch sizes: two engine calls, of 5 rows from 3 sessions and of 1.
+	for name, sum := range map[string]float64{"orbit_batch_rows": 6, "orbit_batch_sessions": 4} {
+		bh := s[name].GetMetric()[0].GetHistogram()
+		if bh.GetSampleCount() != 2 || bh.GetSampleSum() != sum {
+			t.Errorf("%s: %d calls summing %v, want 2 summing %v", name, bh.GetSampleCount(), bh.GetSampleSum(), sum)
+		}
+		if b0 := bh.GetBucket()[0]; b0.GetUpperBound() != 1 || b0.GetCumulativeCount() != 1 {
+			t.Errorf("%s: first bucket le=%v counts %d, want le=1 counting 1", name, b0.GetUpperBound(), b0.GetCumulativeCount())
+		}
 	}
 
 	// The Go runtime, and the process where the collector reads it (Linux).

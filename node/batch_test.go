@@ -3,9 +3,11 @@ package node
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/kernels"
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -66,12 +69,136 @@ func TestBatching(t *testing.T) {
 	}
 	for _, s := range servers {
 		sched := s.servedModel(src.ID()).sched
-		sched.mu.Lock()
-		batches, rows, most := sched.batches, sched.rows, sched.maxSeen
-		sched.mu.Unlock()
+		st := sched.Stats()
+		batches, rows, most := st.Calls, st.Rows, st.MaxRows
 		t.Logf("server %s: %d rows in %d engine calls, largest %d rows", shortID(s.ID()), rows, batches, most)
 		if most < 2 {
 			t.Errorf("server %s never batched sessions together", shortID(s.ID()))
+		}
+	}
+}
+
+// logitsRun is one generation's tokens and the bits of every logit it
+// saw, position by position.
+type logitsRun struct {
+	tokens []int32
+	bits   [][]uint32
+}
+
+// generateLogits runs prompts through entry, concurrently or one after
+// another, recording every generation's logits.
+func generateLogits(t *testing.T, entry *Node, model string, prompts [][]int32, n int, concurrent bool) []logitsRun {
+	t.Helper()
+	out := make([]logitsRun, len(prompts))
+	errs := make([]error, len(prompts))
+	one := func(i int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		r := &out[i]
+		_, errs[i] = entry.GenerateWith(ctx, model, prompts[i], n, nil, nil, func(tok int32) error {
+			r.tokens = append(r.tokens, tok)
+			return nil
+		}, GenerateHooks{PromptLogits: true, Logits: func(pos int, logits []float32) {
+			b := make([]uint32, len(logits))
+			for k, v := range logits {
+				b[k] = math.Float32bits(v)
+			}
+			r.bits = append(r.bits, b)
+		}})
+	}
+	var wg sync.WaitGroup
+	for i := range prompts {
+		if concurrent {
+			wg.Go(func() { one(i) })
+		} else {
+			one(i)
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("generation %d: %v", i, err)
+		}
+	}
+	return out
+}
+
+// TestBatchedBitwise: six generations of prompts of different lengths
+// run at once through a 3-hop swarm of real libp2p hosts on loopback, so
+// each server's engine calls carry rows of several sessions at different
+// positions (prefill and decode mixed); every logit of every position is
+// bitwise the one the same generation gets alone, and the servers' metrics
+// show the batches that formed.
+func TestBatchedBitwise(t *testing.T) {
+	cases := loadReference(t)
+	src := fileSource(t, aidreamsPath)
+	var servers []*Node
+	var mets []*metrics.Metrics
+	for i, sp := range []sharding.Span{spanOf(0, 1), spanOf(1, 3), spanOf(3, 4)} {
+		var cfg Config
+		if i == 0 {
+			cfg = testConfig(t)
+		} else {
+			cfg = testConfig(t, servers[0])
+		}
+		// Steps of a few milliseconds, so that concurrent ones meet.
+		cfg.ComputeCost = ComputeCost{Block: 2 * time.Millisecond, Row: 100 * time.Microsecond}
+		cfg.Metrics = metrics.New()
+		n := startNode(t, cfg)
+		serve(t, n, src, ServeOptions{Blocks: sp})
+		servers, mets = append(servers, n), append(mets, cfg.Metrics)
+	}
+	cfg := testConfig(t, servers[0])
+	entry := startNode(t, cfg)
+	serve(t, entry, src, ServeOptions{NoBlocks: true, Entry: true})
+
+	var prompts [][]int32
+	for i := range 6 {
+		p := cases[i%len(cases)].PromptTokens
+		prompts = append(prompts, append(slices.Clone(p), int32(300+i*7))[:min(len(p)+1, 2+i*3)])
+	}
+	const n = 24
+	alone := generateLogits(t, entry, src.ID(), prompts, n, false)
+	before := make([]ComputeStats, len(servers))
+	for i, s := range servers {
+		before[i] = s.ComputeStats()
+	}
+	together := generateLogits(t, entry, src.ID(), prompts, n, true)
+	for i := range prompts {
+		a, b := alone[i], together[i]
+		if !slices.Equal(a.tokens, b.tokens) {
+			t.Fatalf("generation %d: tokens %v together, %v alone", i, b.tokens, a.tokens)
+		}
+		if len(a.bits) != len(b.bits) || len(a.bits) != len(prompts[i])-1+len(a.tokens) {
+			t.Fatalf("generation %d: %d logit rows together, %d alone, want %d", i, len(b.bits), len(a.bits), len(prompts[i])-1+len(a.tokens))
+		}
+		for p := range a.bits {
+			if !slices.Equal(a.bits[p], b.bits[p]) {
+				t.Fatalf("generation %d: logits of row %d differ between batched and alone", i, p)
+			}
+		}
+	}
+	for i, s := range servers {
+		st := s.ComputeStats()
+		calls, steps := st.Calls-before[i].Calls, st.Steps-before[i].Steps
+		t.Logf("server %d: %d steps in %d engine calls, largest %d rows, busy %v", i, steps, calls, st.MaxRows, st.Busy)
+		if steps <= calls {
+			t.Errorf("server %d: %d steps in %d engine calls: no call batched several sessions", i, steps, calls)
+		}
+		var b strings.Builder
+		if err := mets[i].WritePrometheus(&b); err != nil {
+			t.Fatal(err)
+		}
+		sc, err := metrics.ParseText(strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if busy, ok := sc.Value("orbit_compute_busy_seconds_total"); !ok || busy < st.Busy.Seconds()*0.999 {
+			t.Errorf("server %d: orbit_compute_busy_seconds_total %v (found %v), want %v", i, busy, ok, st.Busy.Seconds())
+		}
+		h := sc["orbit_batch_sessions"].GetMetric()[0].GetHistogram()
+		if h.GetSampleCount() != uint64(st.Calls) || h.GetSampleSum() != float64(st.Steps) {
+			t.Errorf("server %d: orbit_batch_sessions %d calls of %v steps, want %d of %d", i, h.GetSampleCount(), h.GetSampleSum(), st.Calls, st.Steps)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/orbitswarm/orbit/clock"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
@@ -26,9 +27,22 @@ type served struct {
 	throughput float64       // tokens/s through one block
 	sched      *scheduler
 
+	pools []*kernels.Pool // of model and entry, when Threads set them
+
 	mu       sync.Mutex
 	sessions int
 	gens     int // generations using entry
+}
+
+// newPool returns a kernel pool of threads threads that s owns, or nil
+// (the model makes its own over GOMAXPROCS) when threads is 0.
+func (s *served) newPool(threads int) *kernels.Pool {
+	if threads <= 0 {
+		return nil
+	}
+	p := kernels.NewPool(threads)
+	s.pools = append(s.pools, p)
+	return p
 }
 
 // hold counts one more generation (gen) or session using s. The caller
@@ -91,6 +105,9 @@ func (s *served) close() {
 	if s.file != nil {
 		s.file.Close()
 	}
+	for _, p := range s.pools {
+		p.Close()
+	}
 }
 
 // budget is the node's KV-cache memory budget, shared by its models.
@@ -144,25 +161,65 @@ type scheduler struct {
 	window  time.Duration
 	maxRows int
 	active  func() int
-	slow    float64 // ComputeSlowdown
+	slow    float64     // ComputeSlowdown
+	cost    ComputeCost // emulated compute, if set
+	metrics *metrics.Metrics
 	log     *slog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	// batches and rows count engine calls and rows, for tests and stats.
-	mu      sync.Mutex
-	batches int
-	rows    int
-	maxSeen int
+	// stats counts engine calls, rows and sessions, for tests and stats.
+	mu    sync.Mutex
+	stats ComputeStats
 }
 
-func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, slowdown float64, log *slog.Logger, clk clock.Clock) *scheduler {
-	s := &scheduler{clock: clock.Or(clk), m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, slow: slowdown, log: log, done: make(chan struct{})}
+// ComputeStats is what a server's batch schedulers did: engine calls,
+// the rows and sessions' steps they ran, and the time they took.
+type ComputeStats struct {
+	Calls    int64         // engine calls
+	Rows     int64         // rows computed
+	Steps    int64         // sessions' steps computed (a call batches one or more)
+	MaxRows  int           // the largest call
+	Busy     time.Duration // engine time, stretched by the slow-down or emulation
+	Queue    time.Duration // steps' waits before their engine call, summed
+	Sessions int           // sessions open now
+}
+
+// Add sums two stats (MaxRows: the larger).
+func (a ComputeStats) Add(b ComputeStats) ComputeStats {
+	return ComputeStats{Calls: a.Calls + b.Calls, Rows: a.Rows + b.Rows, Steps: a.Steps + b.Steps, MaxRows: max(a.MaxRows, b.MaxRows),
+		Busy: a.Busy + b.Busy, Queue: a.Queue + b.Queue, Sessions: a.Sessions + b.Sessions}
+}
+
+// ComputeCost emulates a server's compute for benchmarks on small
+// machines: an engine call over b blocks with r rows takes at least
+// b*(Block + r*Row); the scheduler waits out what the real call did not
+// take. Block is a block's cost per call (reading its weights, which a
+// call does once for all its rows), Row its cost per row.
+type ComputeCost struct {
+	Block, Row time.Duration
+}
+
+func (c ComputeCost) of(blocks, rows int) time.Duration {
+	return time.Duration(blocks) * (c.Block + time.Duration(rows)*c.Row)
+}
+
+func newScheduler(m *engine.Model, window time.Duration, maxRows int, active func() int, slowdown float64, cost ComputeCost,
+	mets *metrics.Metrics, log *slog.Logger, clk clock.Clock) *scheduler {
+	s := &scheduler{clock: clock.Or(clk), m: m, in: make(chan *job), window: window, maxRows: maxRows, active: active, slow: slowdown, cost: cost,
+		metrics: mets, log: log, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
 	return s
+}
+
+// Stats returns what the scheduler did so far.
+func (s *scheduler) Stats() ComputeStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
 }
 
 func (s *scheduler) stop() {
@@ -252,23 +309,43 @@ func (s *scheduler) runBatch(batch []*job) {
 	}
 }
 
-// forward is one engine call, stretched by the slowdown factor. It
-// records each job's queue and compute time.
+// forward is one engine call, stretched by the slow-down factor or the
+// emulated cost. It records each job's queue and compute time.
 func (s *scheduler) forward(x []float32, rows []engine.Row, span sharding.Span, jobs ...*job) error {
 	start := s.clock.Now()
 	err := s.m.ForwardSpan(s.ctx, x, rows, span)
-	if el := s.clock.Since(start); s.slow > 1 && err == nil {
-		t := time.NewTimer(time.Duration(float64(el) * (s.slow - 1)))
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
-			t.Stop()
+	if err == nil {
+		el := s.clock.Since(start)
+		want := el
+		if s.slow > 1 {
+			want = time.Duration(float64(el) * s.slow)
+		}
+		want = max(want, s.cost.of(span.Len(), len(rows)))
+		if want > el {
+			t := time.NewTimer(want - el)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+			}
 		}
 	}
 	compute := s.clock.Since(start)
+	var queued time.Duration
 	for _, j := range jobs {
 		j.timing = protocol.StepTiming{Compute: compute, Queue: max(0, start.Sub(j.queued))}
+		queued += j.timing.Queue
+		s.metrics.ObserveStepQueue(j.timing.Queue)
 	}
+	s.metrics.ObserveBatch(len(jobs), len(rows), compute)
+	s.mu.Lock()
+	s.stats.Calls++
+	s.stats.Rows += int64(len(rows))
+	s.stats.Steps += int64(len(jobs))
+	s.stats.MaxRows = max(s.stats.MaxRows, len(rows))
+	s.stats.Busy += compute
+	s.stats.Queue += queued
+	s.mu.Unlock()
 	return err
 }
 
@@ -276,7 +353,6 @@ func (s *scheduler) runGroup(span sharding.Span, group []*job) {
 	if len(group) == 1 {
 		j := group[0]
 		j.done <- s.forward(j.x, j.rows, span, j)
-		s.count(1, len(j.rows))
 		return
 	}
 	var x []float32
@@ -293,7 +369,6 @@ func (s *scheduler) runGroup(span sharding.Span, group []*job) {
 		for _, j := range group {
 			j.done <- s.forward(j.x, j.rows, span, j)
 		}
-		s.count(len(group), len(rows))
 		return
 	}
 	off := 0
@@ -301,15 +376,6 @@ func (s *scheduler) runGroup(span sharding.Span, group []*job) {
 		off += copy(j.x, x[off:off+len(j.x)])
 		j.done <- nil
 	}
-	s.count(1, len(rows))
-}
-
-func (s *scheduler) count(batches, rows int) {
-	s.mu.Lock()
-	s.batches += batches
-	s.rows += rows
-	s.maxSeen = max(s.maxSeen, rows)
-	s.mu.Unlock()
 }
 
 // computeSession is a protocol.ComputeSession over a served span.

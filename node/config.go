@@ -88,6 +88,14 @@ type Config struct {
 	// engine call the scheduler waits (ComputeSlowdown-1) times the call's
 	// duration, so the node's capacity really drops by that factor.
 	ComputeSlowdown float64
+	// ComputeCost, when set, emulates a server's compute instead (or on
+	// top): an engine call takes at least its cost (see ComputeCost), the
+	// scheduler waiting out the rest. Benchmarks use it to emulate large
+	// models' step times with small ones on a small machine.
+	ComputeCost ComputeCost
+	// Threads is the number of kernel threads of each served model (0:
+	// GOMAXPROCS).
+	Threads int
 	// Store, when set, is the node's weight store: the node serves its
 	// blocks to peers (/orbit/blocks/1.0.0), and StoreSource reads models
 	// from it, fetching missing parts from the swarm. The caller owns it.
@@ -178,6 +186,8 @@ type ServeConfig struct {
 	BatchWindow     time.Duration
 	MaxBatchRows    int
 	ComputeSlowdown float64
+	ComputeCost     ComputeCost
+	Threads         int
 	Metrics         *metrics.Metrics
 }
 
@@ -204,7 +214,7 @@ func (c *Config) Swarm() SwarmConfig {
 func (c *Config) Serve() ServeConfig {
 	return ServeConfig{
 		KVCacheBytes: c.KVCacheBytes, IdleTimeout: c.IdleTimeout, IOTimeout: c.IOTimeout, BatchWindow: c.BatchWindow,
-		MaxBatchRows: c.MaxBatchRows, ComputeSlowdown: c.ComputeSlowdown, Metrics: c.Metrics,
+		MaxBatchRows: c.MaxBatchRows, ComputeSlowdown: c.ComputeSlowdown, ComputeCost: c.ComputeCost, Threads: c.Threads, Metrics: c.Metrics,
 	}
 }
 

@@ -240,9 +240,7 @@ func TestMultiModel(t *testing.T) {
 	// S1 ran both models, each on its own scheduler.
 	for _, m := range []string{aid.ID(), syn.ID()} {
 		sched := s1.servedModel(m).sched
-		sched.mu.Lock()
-		rows := sched.rows
-		sched.mu.Unlock()
+		rows := sched.Stats().Rows
 		if rows == 0 {
 			t.Errorf("S1 computed no rows of %s", m)
 		}

@@ -127,7 +127,7 @@ func (s *serveComponent) load(ctx context.Context, src ModelSource, blocks int, 
 	}
 	srv := &served{id: id, src: src, blocks: blocks, file: f}
 	if span.Len() > 0 {
-		srv.model, err = engine.Load(f, engine.Options{Blocks: span})
+		srv.model, err = engine.Load(f, engine.Options{Blocks: span, Pool: srv.newPool(s.cfg.Threads)})
 		if err != nil {
 			srv.close()
 			return nil, fmt.Errorf("node: load %v of %s: %w", span, id, err)
@@ -139,14 +139,17 @@ func (s *serveComponent) load(ctx context.Context, src ModelSource, blocks int, 
 		if s.cfg.ComputeSlowdown > 1 {
 			srv.throughput /= s.cfg.ComputeSlowdown
 		}
+		if c := s.cfg.ComputeCost.of(1, 1); c > 0 {
+			srv.throughput = min(srv.throughput, 1/c.Seconds())
+		}
 		srv.sched = newScheduler(srv.model, s.cfg.BatchWindow, s.cfg.MaxBatchRows, func() int {
 			srv.mu.Lock()
 			defer srv.mu.Unlock()
 			return srv.sessions
-		}, s.cfg.ComputeSlowdown, s.log, s.clock)
+		}, s.cfg.ComputeSlowdown, s.cfg.ComputeCost, s.cfg.Metrics, s.log, s.clock)
 	}
 	if entry {
-		srv.entry, err = engine.Load(f, engine.Options{NoBlocks: true, Embed: true, Head: true})
+		srv.entry, err = engine.Load(f, engine.Options{NoBlocks: true, Embed: true, Head: true, Pool: srv.newPool(s.cfg.Threads)})
 		if err != nil {
 			srv.close()
 			return nil, fmt.Errorf("node: load embedding and head of %s: %w", id, err)
@@ -218,4 +221,21 @@ func (s *serveComponent) closeModels() {
 		m.close()
 		delete(s.models, id)
 	}
+}
+
+// ComputeStats sums what the batch schedulers of the served spans did
+// (engine calls, rows, steps, busy time), with the sessions open now.
+func (s *serveComponent) ComputeStats() ComputeStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st ComputeStats
+	for _, m := range s.models {
+		if m.sched != nil {
+			st = st.Add(m.sched.Stats())
+		}
+		m.mu.Lock()
+		st.Sessions += m.sessions
+		m.mu.Unlock()
+	}
+	return st
 }
