@@ -418,6 +418,11 @@ func (c *computeSession) Forward(ctx context.Context, x []float32, pos int) erro
 	return err
 }
 
+// Truncate implements protocol.Truncater: the KV cache forgets positions
+// from n on. The server calls it between the session's steps, so no batch
+// holds the session.
+func (c *computeSession) Truncate(n int) { c.sess.Truncate(n) }
+
 func (c *computeSession) Close() {
 	c.once.Do(func() {
 		c.bud.release(c.bytes)

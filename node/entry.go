@@ -308,6 +308,17 @@ func (g *generation) stats(st Stats) Stats {
 	return st
 }
 
+// canTruncate reports whether every hop of the route now granted
+// the truncate capability: speculative steps run only on such routes.
+func (g *generation) canTruncate() bool {
+	for _, h := range g.core.Route() {
+		if c := g.conns[h.ID]; c == nil || !c.conn.Opened.Truncates {
+			return false
+		}
+	}
+	return true
+}
+
 // close ends every session the generation opened (those reset already
 // stay so).
 func (g *generation) close() {
@@ -348,6 +359,12 @@ func (g *generation) run(ctx context.Context, ev entry.Event) (protocol.Hidden, 
 				c.fail(c.conn.SetNext(g.nextHop(a.Next)))
 			case entry.Reset:
 				_ = g.conns[a.Hop].conn.Reset()
+			case entry.Truncate:
+				// A hop without the feature (an old server) is skipped:
+				// the next step rewrites the positions anyway.
+				if c := g.conns[a.Hop]; c.conn.Opened.Truncates {
+					c.fail(c.conn.Truncate(a.Seq, a.Len))
+				}
 			case entry.Ban:
 				g.n.markFailed(a.Peer)
 			case entry.Observe:
@@ -415,7 +432,8 @@ func (g *generation) open(ctx context.Context, a entry.Open) (entry.Event, error
 	}
 	for j := len(a.Hops) - 1; j >= 0; j-- {
 		h := a.Hops[j]
-		req := protocol.OpenRequest{Model: g.model, Span: h.Span, MaxLength: g.maxLen, Encodings: []protocol.Encoding{g.enc}, Next: next}
+		req := protocol.OpenRequest{Model: g.model, Span: h.Span, MaxLength: g.maxLen, Encodings: []protocol.Encoding{g.enc}, Next: next,
+			Truncate: true}
 		var conn *protocol.Hop
 		var err error
 		if h.Peer == g.n.host.ID() {

@@ -285,7 +285,10 @@ type InferOpen struct {
 	Next      *InferNextHop          `protobuf:"bytes,6,opt,name=next,proto3" json:"next,omitempty"`                                                      // absent on the last hop
 	// Capability: the entry node asks the server to sign its results
 	// (InferResult.proof). A server that does not know it ignores it.
-	Sign          bool `protobuf:"varint,7,opt,name=sign,proto3" json:"sign,omitempty"`
+	Sign bool `protobuf:"varint,7,opt,name=sign,proto3" json:"sign,omitempty"`
+	// Capability: the entry node will send InferTruncate (speculative
+	// decoding's rollback). A server that does not know it ignores it.
+	Truncate      bool `protobuf:"varint,8,opt,name=truncate,proto3" json:"truncate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +368,13 @@ func (x *InferOpen) GetNext() *InferNextHop {
 func (x *InferOpen) GetSign() bool {
 	if x != nil {
 		return x.Sign
+	}
+	return false
+}
+
+func (x *InferOpen) GetTruncate() bool {
+	if x != nil {
+		return x.Truncate
 	}
 	return false
 }
@@ -528,6 +538,62 @@ func (x *InferSetNext) GetNext() *InferNextHop {
 	return nil
 }
 
+// InferTruncate forgets every position from length on, as of step seq:
+// it is ignored when a later step already ran (that step rewrote the
+// positions from its own on). Only for sessions opened with truncate and
+// answered with truncates.
+type InferTruncate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Length        uint32                 `protobuf:"varint,2,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InferTruncate) Reset() {
+	*x = InferTruncate{}
+	mi := &file_infer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InferTruncate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InferTruncate) ProtoMessage() {}
+
+func (x *InferTruncate) ProtoReflect() protoreflect.Message {
+	mi := &file_infer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InferTruncate.ProtoReflect.Descriptor instead.
+func (*InferTruncate) Descriptor() ([]byte, []int) {
+	return file_infer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *InferTruncate) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *InferTruncate) GetLength() uint32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
 // InferHello is the first message of every /orbit/infer/1.0.0 stream:
 // open a session (the entry node's control stream) or attach to one (a
 // previous hop's push stream).
@@ -544,7 +610,7 @@ type InferHello struct {
 
 func (x *InferHello) Reset() {
 	*x = InferHello{}
-	mi := &file_infer_proto_msgTypes[6]
+	mi := &file_infer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +622,7 @@ func (x *InferHello) String() string {
 func (*InferHello) ProtoMessage() {}
 
 func (x *InferHello) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[6]
+	mi := &file_infer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +635,7 @@ func (x *InferHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferHello.ProtoReflect.Descriptor instead.
 func (*InferHello) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{6}
+	return file_infer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InferHello) GetMsg() isInferHello_Msg {
@@ -621,6 +687,7 @@ type InferRequest struct {
 	//
 	//	*InferRequest_Step
 	//	*InferRequest_SetNext
+	//	*InferRequest_Truncate
 	Msg           isInferRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -628,7 +695,7 @@ type InferRequest struct {
 
 func (x *InferRequest) Reset() {
 	*x = InferRequest{}
-	mi := &file_infer_proto_msgTypes[7]
+	mi := &file_infer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +707,7 @@ func (x *InferRequest) String() string {
 func (*InferRequest) ProtoMessage() {}
 
 func (x *InferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[7]
+	mi := &file_infer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +720,7 @@ func (x *InferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferRequest.ProtoReflect.Descriptor instead.
 func (*InferRequest) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{7}
+	return file_infer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InferRequest) GetMsg() isInferRequest_Msg {
@@ -681,6 +748,15 @@ func (x *InferRequest) GetSetNext() *InferSetNext {
 	return nil
 }
 
+func (x *InferRequest) GetTruncate() *InferTruncate {
+	if x != nil {
+		if x, ok := x.Msg.(*InferRequest_Truncate); ok {
+			return x.Truncate
+		}
+	}
+	return nil
+}
+
 type isInferRequest_Msg interface {
 	isInferRequest_Msg()
 }
@@ -693,9 +769,15 @@ type InferRequest_SetNext struct {
 	SetNext *InferSetNext `protobuf:"bytes,2,opt,name=set_next,json=setNext,proto3,oneof"`
 }
 
+type InferRequest_Truncate struct {
+	Truncate *InferTruncate `protobuf:"bytes,3,opt,name=truncate,proto3,oneof"`
+}
+
 func (*InferRequest_Step) isInferRequest_Msg() {}
 
 func (*InferRequest_SetNext) isInferRequest_Msg() {}
+
+func (*InferRequest_Truncate) isInferRequest_Msg() {}
 
 // InferOpened answers InferOpen.
 type InferOpened struct {
@@ -703,14 +785,15 @@ type InferOpened struct {
 	SessionId     []byte                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	Encoding      HiddenEncoding         `protobuf:"varint,2,opt,name=encoding,proto3,enum=orbit.infer.v1.HiddenEncoding" json:"encoding,omitempty"` // chosen for this session
 	Dim           uint32                 `protobuf:"varint,3,opt,name=dim,proto3" json:"dim,omitempty"`
-	Signs         bool                   `protobuf:"varint,4,opt,name=signs,proto3" json:"signs,omitempty"` // every result of the session carries a proof
+	Signs         bool                   `protobuf:"varint,4,opt,name=signs,proto3" json:"signs,omitempty"`         // every result of the session carries a proof
+	Truncates     bool                   `protobuf:"varint,5,opt,name=truncates,proto3" json:"truncates,omitempty"` // the session takes InferTruncate
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InferOpened) Reset() {
 	*x = InferOpened{}
-	mi := &file_infer_proto_msgTypes[8]
+	mi := &file_infer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +805,7 @@ func (x *InferOpened) String() string {
 func (*InferOpened) ProtoMessage() {}
 
 func (x *InferOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[8]
+	mi := &file_infer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +818,7 @@ func (x *InferOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferOpened.ProtoReflect.Descriptor instead.
 func (*InferOpened) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{8}
+	return file_infer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InferOpened) GetSessionId() []byte {
@@ -766,6 +849,13 @@ func (x *InferOpened) GetSigns() bool {
 	return false
 }
 
+func (x *InferOpened) GetTruncates() bool {
+	if x != nil {
+		return x.Truncates
+	}
+	return false
+}
+
 // InferProof is a server's signed claim about one result: with its libp2p
 // key, over the model, session, seq, position, rows, span and the two
 // digests (see package protocol, Claim). Digests are chained per row from
@@ -783,7 +873,7 @@ type InferProof struct {
 
 func (x *InferProof) Reset() {
 	*x = InferProof{}
-	mi := &file_infer_proto_msgTypes[9]
+	mi := &file_infer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +885,7 @@ func (x *InferProof) String() string {
 func (*InferProof) ProtoMessage() {}
 
 func (x *InferProof) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[9]
+	mi := &file_infer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +898,7 @@ func (x *InferProof) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferProof.ProtoReflect.Descriptor instead.
 func (*InferProof) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{9}
+	return file_infer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InferProof) GetInputDigest() []byte {
@@ -848,7 +938,7 @@ type InferResult struct {
 
 func (x *InferResult) Reset() {
 	*x = InferResult{}
-	mi := &file_infer_proto_msgTypes[10]
+	mi := &file_infer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +950,7 @@ func (x *InferResult) String() string {
 func (*InferResult) ProtoMessage() {}
 
 func (x *InferResult) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[10]
+	mi := &file_infer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +963,7 @@ func (x *InferResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferResult.ProtoReflect.Descriptor instead.
 func (*InferResult) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{10}
+	return file_infer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InferResult) GetSeq() uint64 {
@@ -937,7 +1027,7 @@ type InferError struct {
 
 func (x *InferError) Reset() {
 	*x = InferError{}
-	mi := &file_infer_proto_msgTypes[11]
+	mi := &file_infer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1039,7 @@ func (x *InferError) String() string {
 func (*InferError) ProtoMessage() {}
 
 func (x *InferError) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[11]
+	mi := &file_infer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1052,7 @@ func (x *InferError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferError.ProtoReflect.Descriptor instead.
 func (*InferError) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{11}
+	return file_infer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InferError) GetCode() InferErrorCode {
@@ -1001,7 +1091,7 @@ type InferResponse struct {
 
 func (x *InferResponse) Reset() {
 	*x = InferResponse{}
-	mi := &file_infer_proto_msgTypes[12]
+	mi := &file_infer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1103,7 @@ func (x *InferResponse) String() string {
 func (*InferResponse) ProtoMessage() {}
 
 func (x *InferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[12]
+	mi := &file_infer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1116,7 @@ func (x *InferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InferResponse.ProtoReflect.Descriptor instead.
 func (*InferResponse) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{12}
+	return file_infer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InferResponse) GetMsg() isInferResponse_Msg {
@@ -1094,7 +1184,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_infer_proto_msgTypes[13]
+	mi := &file_infer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1196,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[13]
+	mi := &file_infer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1209,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{13}
+	return file_infer_proto_rawDescGZIP(), []int{14}
 }
 
 // InfoModel is one model span a peer serves.
@@ -1140,7 +1230,7 @@ type InfoModel struct {
 
 func (x *InfoModel) Reset() {
 	*x = InfoModel{}
-	mi := &file_infer_proto_msgTypes[14]
+	mi := &file_infer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1242,7 @@ func (x *InfoModel) String() string {
 func (*InfoModel) ProtoMessage() {}
 
 func (x *InfoModel) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[14]
+	mi := &file_infer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1255,7 @@ func (x *InfoModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoModel.ProtoReflect.Descriptor instead.
 func (*InfoModel) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{14}
+	return file_infer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InfoModel) GetModelId() string {
@@ -1242,7 +1332,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_infer_proto_msgTypes[15]
+	mi := &file_infer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1344,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_infer_proto_msgTypes[15]
+	mi := &file_infer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1357,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_infer_proto_rawDescGZIP(), []int{15}
+	return file_infer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InfoResponse) GetVersion() string {
@@ -1298,7 +1388,7 @@ const file_infer_proto_rawDesc = "" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x14\n" +
 	"\x05addrs\x18\x02 \x03(\fR\x05addrs\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x03 \x01(\fR\tsessionId\"\xf1\x01\n" +
+	"session_id\x18\x03 \x01(\fR\tsessionId\"\x8d\x02\n" +
 	"\tInferOpen\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\rR\x05start\x12\x10\n" +
@@ -1307,7 +1397,8 @@ const file_infer_proto_rawDesc = "" +
 	"max_length\x18\x04 \x01(\rR\tmaxLength\x12<\n" +
 	"\tencodings\x18\x05 \x03(\x0e2\x1e.orbit.infer.v1.HiddenEncodingR\tencodings\x120\n" +
 	"\x04next\x18\x06 \x01(\v2\x1c.orbit.infer.v1.InferNextHopR\x04next\x12\x12\n" +
-	"\x04sign\x18\a \x01(\bR\x04sign\",\n" +
+	"\x04sign\x18\a \x01(\bR\x04sign\x12\x1a\n" +
+	"\btruncate\x18\b \x01(\bR\btruncate\",\n" +
 	"\vInferAttach\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\fR\tsessionId\"\x88\x01\n" +
@@ -1317,22 +1408,27 @@ const file_infer_proto_rawDesc = "" +
 	"\x06hidden\x18\x03 \x01(\v2\x1b.orbit.infer.v1.InferHiddenR\x06hidden\x12\x18\n" +
 	"\aforward\x18\x04 \x01(\rR\aforward\"@\n" +
 	"\fInferSetNext\x120\n" +
-	"\x04next\x18\x01 \x01(\v2\x1c.orbit.infer.v1.InferNextHopR\x04next\"{\n" +
+	"\x04next\x18\x01 \x01(\v2\x1c.orbit.infer.v1.InferNextHopR\x04next\"9\n" +
+	"\rInferTruncate\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
+	"\x06length\x18\x02 \x01(\rR\x06length\"{\n" +
 	"\n" +
 	"InferHello\x12/\n" +
 	"\x04open\x18\x01 \x01(\v2\x19.orbit.infer.v1.InferOpenH\x00R\x04open\x125\n" +
 	"\x06attach\x18\x02 \x01(\v2\x1b.orbit.infer.v1.InferAttachH\x00R\x06attachB\x05\n" +
-	"\x03msg\"\x81\x01\n" +
+	"\x03msg\"\xbe\x01\n" +
 	"\fInferRequest\x12/\n" +
 	"\x04step\x18\x01 \x01(\v2\x19.orbit.infer.v1.InferStepH\x00R\x04step\x129\n" +
-	"\bset_next\x18\x02 \x01(\v2\x1c.orbit.infer.v1.InferSetNextH\x00R\asetNextB\x05\n" +
-	"\x03msg\"\x90\x01\n" +
+	"\bset_next\x18\x02 \x01(\v2\x1c.orbit.infer.v1.InferSetNextH\x00R\asetNext\x12;\n" +
+	"\btruncate\x18\x03 \x01(\v2\x1d.orbit.infer.v1.InferTruncateH\x00R\btruncateB\x05\n" +
+	"\x03msg\"\xae\x01\n" +
 	"\vInferOpened\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\fR\tsessionId\x12:\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x1e.orbit.infer.v1.HiddenEncodingR\bencoding\x12\x10\n" +
 	"\x03dim\x18\x03 \x01(\rR\x03dim\x12\x14\n" +
-	"\x05signs\x18\x04 \x01(\bR\x05signs\"r\n" +
+	"\x05signs\x18\x04 \x01(\bR\x05signs\x12\x1c\n" +
+	"\ttruncates\x18\x05 \x01(\bR\ttruncates\"r\n" +
 	"\n" +
 	"InferProof\x12!\n" +
 	"\finput_digest\x18\x01 \x01(\fR\vinputDigest\x12#\n" +
@@ -1402,7 +1498,7 @@ func file_infer_proto_rawDescGZIP() []byte {
 }
 
 var file_infer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_infer_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_infer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_infer_proto_goTypes = []any{
 	(HiddenEncoding)(0),   // 0: orbit.infer.v1.HiddenEncoding
 	(InferErrorCode)(0),   // 1: orbit.infer.v1.InferErrorCode
@@ -1412,16 +1508,17 @@ var file_infer_proto_goTypes = []any{
 	(*InferAttach)(nil),   // 5: orbit.infer.v1.InferAttach
 	(*InferStep)(nil),     // 6: orbit.infer.v1.InferStep
 	(*InferSetNext)(nil),  // 7: orbit.infer.v1.InferSetNext
-	(*InferHello)(nil),    // 8: orbit.infer.v1.InferHello
-	(*InferRequest)(nil),  // 9: orbit.infer.v1.InferRequest
-	(*InferOpened)(nil),   // 10: orbit.infer.v1.InferOpened
-	(*InferProof)(nil),    // 11: orbit.infer.v1.InferProof
-	(*InferResult)(nil),   // 12: orbit.infer.v1.InferResult
-	(*InferError)(nil),    // 13: orbit.infer.v1.InferError
-	(*InferResponse)(nil), // 14: orbit.infer.v1.InferResponse
-	(*InfoRequest)(nil),   // 15: orbit.infer.v1.InfoRequest
-	(*InfoModel)(nil),     // 16: orbit.infer.v1.InfoModel
-	(*InfoResponse)(nil),  // 17: orbit.infer.v1.InfoResponse
+	(*InferTruncate)(nil), // 8: orbit.infer.v1.InferTruncate
+	(*InferHello)(nil),    // 9: orbit.infer.v1.InferHello
+	(*InferRequest)(nil),  // 10: orbit.infer.v1.InferRequest
+	(*InferOpened)(nil),   // 11: orbit.infer.v1.InferOpened
+	(*InferProof)(nil),    // 12: orbit.infer.v1.InferProof
+	(*InferResult)(nil),   // 13: orbit.infer.v1.InferResult
+	(*InferError)(nil),    // 14: orbit.infer.v1.InferError
+	(*InferResponse)(nil), // 15: orbit.infer.v1.InferResponse
+	(*InfoRequest)(nil),   // 16: orbit.infer.v1.InfoRequest
+	(*InfoModel)(nil),     // 17: orbit.infer.v1.InfoModel
+	(*InfoResponse)(nil),  // 18: orbit.infer.v1.InfoResponse
 }
 var file_infer_proto_depIdxs = []int32{
 	0,  // 0: orbit.infer.v1.InferHidden.encoding:type_name -> orbit.infer.v1.HiddenEncoding
@@ -1433,19 +1530,20 @@ var file_infer_proto_depIdxs = []int32{
 	5,  // 6: orbit.infer.v1.InferHello.attach:type_name -> orbit.infer.v1.InferAttach
 	6,  // 7: orbit.infer.v1.InferRequest.step:type_name -> orbit.infer.v1.InferStep
 	7,  // 8: orbit.infer.v1.InferRequest.set_next:type_name -> orbit.infer.v1.InferSetNext
-	0,  // 9: orbit.infer.v1.InferOpened.encoding:type_name -> orbit.infer.v1.HiddenEncoding
-	2,  // 10: orbit.infer.v1.InferResult.hidden:type_name -> orbit.infer.v1.InferHidden
-	11, // 11: orbit.infer.v1.InferResult.proof:type_name -> orbit.infer.v1.InferProof
-	1,  // 12: orbit.infer.v1.InferError.code:type_name -> orbit.infer.v1.InferErrorCode
-	10, // 13: orbit.infer.v1.InferResponse.opened:type_name -> orbit.infer.v1.InferOpened
-	12, // 14: orbit.infer.v1.InferResponse.result:type_name -> orbit.infer.v1.InferResult
-	13, // 15: orbit.infer.v1.InferResponse.error:type_name -> orbit.infer.v1.InferError
-	16, // 16: orbit.infer.v1.InfoResponse.models:type_name -> orbit.infer.v1.InfoModel
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	8,  // 9: orbit.infer.v1.InferRequest.truncate:type_name -> orbit.infer.v1.InferTruncate
+	0,  // 10: orbit.infer.v1.InferOpened.encoding:type_name -> orbit.infer.v1.HiddenEncoding
+	2,  // 11: orbit.infer.v1.InferResult.hidden:type_name -> orbit.infer.v1.InferHidden
+	12, // 12: orbit.infer.v1.InferResult.proof:type_name -> orbit.infer.v1.InferProof
+	1,  // 13: orbit.infer.v1.InferError.code:type_name -> orbit.infer.v1.InferErrorCode
+	11, // 14: orbit.infer.v1.InferResponse.opened:type_name -> orbit.infer.v1.InferOpened
+	13, // 15: orbit.infer.v1.InferResponse.result:type_name -> orbit.infer.v1.InferResult
+	14, // 16: orbit.infer.v1.InferResponse.error:type_name -> orbit.infer.v1.InferError
+	17, // 17: orbit.infer.v1.InfoResponse.models:type_name -> orbit.infer.v1.InfoModel
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_infer_proto_init() }
@@ -1453,15 +1551,16 @@ func file_infer_proto_init() {
 	if File_infer_proto != nil {
 		return
 	}
-	file_infer_proto_msgTypes[6].OneofWrappers = []any{
+	file_infer_proto_msgTypes[7].OneofWrappers = []any{
 		(*InferHello_Open)(nil),
 		(*InferHello_Attach)(nil),
 	}
-	file_infer_proto_msgTypes[7].OneofWrappers = []any{
+	file_infer_proto_msgTypes[8].OneofWrappers = []any{
 		(*InferRequest_Step)(nil),
 		(*InferRequest_SetNext)(nil),
+		(*InferRequest_Truncate)(nil),
 	}
-	file_infer_proto_msgTypes[12].OneofWrappers = []any{
+	file_infer_proto_msgTypes[13].OneofWrappers = []any{
 		(*InferResponse_Opened)(nil),
 		(*InferResponse_Result)(nil),
 		(*InferResponse_Error)(nil),
@@ -1472,7 +1571,7 @@ func file_infer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_infer_proto_rawDesc), len(file_infer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

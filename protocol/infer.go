@@ -89,6 +89,10 @@ type OpenRequest struct {
 	// Sign asks the server to sign every result (Result.Proof); a server
 	// that does not know the capability ignores it (Opened.Signs false).
 	Sign bool
+	// Truncate asks for the truncate capability (Hop.Truncate, for
+	// speculative decoding's rollback); a server that does not know it
+	// ignores it (Opened.Truncates false) and still serves plain steps.
+	Truncate bool
 }
 
 // Opened is a server's answer to OpenRequest.
@@ -97,6 +101,16 @@ type Opened struct {
 	Encoding Encoding
 	Dim      int
 	Signs    bool // every result carries a Proof
+	// Truncates: the session takes Hop.Truncate.
+	Truncates bool
+}
+
+// Truncater is a ComputeSession whose KV cache can forget positions: a
+// server grants the truncate capability on its sessions.
+type Truncater interface {
+	// Truncate forgets every position from n on (a no-op when the
+	// session holds n positions or fewer).
+	Truncate(n int)
 }
 
 // Hidden is a batch of encoded hidden-state rows as they travel.
@@ -326,7 +340,7 @@ func nextFromWire(m *pb.InferNextHop) (*NextHop, error) {
 }
 
 func openToWire(r OpenRequest) *pb.InferOpen {
-	m := &pb.InferOpen{ModelId: r.Model, Start: uint32(r.Span.Start), End: uint32(r.Span.End), MaxLength: uint32(r.MaxLength), Next: nextToWire(r.Next), Sign: r.Sign}
+	m := &pb.InferOpen{ModelId: r.Model, Start: uint32(r.Span.Start), End: uint32(r.Span.End), MaxLength: uint32(r.MaxLength), Next: nextToWire(r.Next), Sign: r.Sign, Truncate: r.Truncate}
 	for _, e := range r.Encodings {
 		m.Encodings = append(m.Encodings, encodingToWire(e))
 	}
@@ -334,7 +348,7 @@ func openToWire(r OpenRequest) *pb.InferOpen {
 }
 
 func openFromWire(m *pb.InferOpen) (OpenRequest, error) {
-	r := OpenRequest{Model: m.GetModelId(), Span: sharding.Span{Start: int(m.GetStart()), End: int(m.GetEnd())}, MaxLength: int(m.GetMaxLength()), Sign: m.GetSign()}
+	r := OpenRequest{Model: m.GetModelId(), Span: sharding.Span{Start: int(m.GetStart()), End: int(m.GetEnd())}, MaxLength: int(m.GetMaxLength()), Sign: m.GetSign(), Truncate: m.GetTruncate()}
 	if r.Model == "" || len(r.Model) > MaxModelIDLen {
 		return r, fmt.Errorf("%w: model id of %d bytes", ErrBadRequest, len(r.Model))
 	}

@@ -96,7 +96,8 @@ func openOn(ctx context.Context, st duplex, p peer.ID, req OpenRequest, ioTimeou
 		if err != nil {
 			return fail(err)
 		}
-		op = Opened{Session: id, Encoding: enc, Dim: int(m.Opened.GetDim()), Signs: m.Opened.GetSigns()}
+		op = Opened{Session: id, Encoding: enc, Dim: int(m.Opened.GetDim()), Signs: m.Opened.GetSigns(),
+			Truncates: req.Truncate && m.Opened.GetTruncates()}
 	default:
 		return fail(fmt.Errorf("%w: open on %s answered without a session", ErrBadFrame, p))
 	}
@@ -174,6 +175,16 @@ func (h *Hop) send(m *pb.InferRequest) error {
 // Send sends a step on the control stream.
 func (h *Hop) Send(st Step) error {
 	return h.send(&pb.InferRequest{Msg: &pb.InferRequest_Step{Step: stepToWire(st)}})
+}
+
+// Truncate tells the session to forget every position from n on, as of
+// step seq (ignored by the server when a later step already ran). The
+// session must have granted the capability (Opened.Truncates).
+func (h *Hop) Truncate(seq uint64, n int) error {
+	if !h.Opened.Truncates {
+		return fmt.Errorf("%w: %s did not grant truncate", ErrBadRequest, h.Peer)
+	}
+	return h.send(&pb.InferRequest{Msg: &pb.InferRequest_Truncate{Truncate: &pb.InferTruncate{Seq: seq, Length: uint32(max(n, 0))}}})
 }
 
 // SetNext changes where the session pushes; nil stops pushing.

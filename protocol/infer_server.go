@@ -303,6 +303,8 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 	if req.Sign {
 		ss.initSigning(req)
 	}
+	_, canTruncate := comp.(Truncater)
+	ss.truncate = req.Truncate && canTruncate
 	ss.ctx, ss.cancel = context.WithCancel(context.Background())
 	s.mu.Lock()
 	if s.closing {
@@ -316,7 +318,7 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 	ss.idle = time.AfterFunc(s.cfg.IdleTimeout, func() {
 		ss.close(&RemoteError{Code: CodeIdle, Message: fmt.Sprintf("session idle for %v", s.cfg.IdleTimeout)})
 	})
-	opened := &pb.InferResponse{Msg: &pb.InferResponse_Opened{Opened: &pb.InferOpened{SessionId: ss.id[:], Encoding: encodingToWire(enc), Dim: uint32(dim), Signs: ss.key != nil}}}
+	opened := &pb.InferResponse{Msg: &pb.InferResponse_Opened{Opened: &pb.InferOpened{SessionId: ss.id[:], Encoding: encodingToWire(enc), Dim: uint32(dim), Signs: ss.key != nil, Truncates: ss.truncate}}}
 	if err := ss.write(opened); err != nil {
 		ss.close(err)
 		return
@@ -340,6 +342,8 @@ func (s *InferServer) serveControl(st duplex, fr *FrameReader, m *pb.InferOpen, 
 			ferr = ss.stepWire(m.Step, false)
 		case *pb.InferRequest_SetNext:
 			ferr = ss.setNext(m.SetNext.GetNext())
+		case *pb.InferRequest_Truncate:
+			ferr = ss.truncateTo(m.Truncate.GetSeq(), int(m.Truncate.GetLength()))
 		default:
 			ferr = fmt.Errorf("%w: empty request", ErrBadFrame)
 		}
@@ -405,6 +409,8 @@ type serverSession struct {
 	wmu   sync.Mutex // guards ctrl writes
 	ctrl  duplex
 	ctrlW *FrameWriter
+
+	truncate bool // the session takes truncates (OpenRequest.Truncate)
 
 	mu      sync.Mutex // serializes steps; guards the fields below
 	closed  bool
@@ -474,6 +480,24 @@ func (ss *serverSession) dropPushLocked() {
 		ss.pushRel()
 		ss.push, ss.pushW, ss.pushRel, ss.local = nil, nil, nil, false
 	}
+}
+
+// truncateTo forgets the positions from n on if no step after seq ran
+// (a later one rewrote its positions already: the entry node sends the
+// truncate on the control stream, and the next step may come pushed by
+// the previous hop before it).
+func (ss *serverSession) truncateTo(seq uint64, n int) error {
+	if !ss.truncate {
+		return fmt.Errorf("%w: truncate on a session that was not granted it", ErrBadRequest)
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.closed && ss.lastSeq == seq {
+		ss.comp.(Truncater).Truncate(n)
+		ss.filled = min(ss.filled, n)
+	}
+	ss.idle.Reset(ss.srv.cfg.IdleTimeout)
+	return nil
 }
 
 // stepWire runs one step. It returns an error only when the session must

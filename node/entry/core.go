@@ -403,9 +403,11 @@ func (c *Core) submit(now time.Time, ev Submit) {
 	c.await(now, first, c.seq, c.step.rows)
 }
 
-// rollback forgets every hop's inputs from position n on.
+// rollback forgets every hop's inputs from position n on and tells the
+// hops to truncate their caches.
 func (c *Core) rollback(n int) {
 	for _, h := range c.hops {
+		c.emit(Truncate{Hop: h.ID, Seq: c.seq, Len: n})
 		keep := h.inputs[:0]
 		for _, r := range h.inputs {
 			switch {

@@ -103,6 +103,8 @@ func (h *harness) format(acts []Action) string {
 			fmt.Fprintf(&b, "set-next %d:%s -> %d:%s", a.Hop, h.hops[a.Hop], a.Next, h.hops[a.Next])
 		case Reset:
 			fmt.Fprintf(&b, "reset %d:%s", a.Hop, h.hops[a.Hop])
+		case Truncate:
+			fmt.Fprintf(&b, "truncate %d:%s seq=%d len=%d", a.Hop, h.hops[a.Hop], a.Seq, a.Len)
 		case Ban:
 			fmt.Fprintf(&b, "ban %s", h.name(a.Peer))
 		case Observe:

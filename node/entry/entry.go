@@ -128,9 +128,10 @@ type Submit struct {
 
 // Rollback drops every position from Len on: the inputs kept for replay
 // forget them, so a later failover replays only the accepted positions,
-// and the next Submit at Len writes over them on the servers (their KV
-// caches are positional). It is for speculative decoding, whose rejected
-// draft tokens are rolled back; answered with Ready.
+// every hop is told to Truncate its KV cache, and the next Submit at Len
+// writes over them on the servers (their KV caches are positional). It is
+// for speculative decoding, whose rejected draft tokens are rolled back;
+// answered with the Truncates and Ready.
 type Rollback struct{ Len int }
 
 // StepResult answers Await: the hop's result, checked by the driver (its
@@ -201,6 +202,16 @@ type Await struct {
 // the hop's next Await.
 type SetNext struct{ Hop, Next HopID }
 
+// Truncate tells a hop to forget every position from Len on, as of step
+// Seq (the last step it ran). A hop that cannot (a server without the
+// truncate capability) is skipped: the next step rewrites the positions
+// anyway. A failed send is reported by the hop's next Await.
+type Truncate struct {
+	Hop HopID
+	Seq uint64
+	Len int
+}
+
 // Reset aborts a hop's session.
 type Reset struct{ Hop HopID }
 
@@ -263,3 +274,6 @@ func (a Output) String() string {
 	return fmt.Sprintf("output seq=%d rows=%d", a.Seq, a.Hidden.Rows)
 }
 func (a Fail) String() string { return fmt.Sprintf("fail: %v", a.Err) }
+func (a Truncate) String() string {
+	return fmt.Sprintf("truncate %d seq=%d len=%d", a.Hop, a.Seq, a.Len)
+}
