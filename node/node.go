@@ -32,6 +32,9 @@ type Node struct {
 	fetcher *weights.Fetcher      // nil without a weight store
 	// transfers records the imports and fetches of weights.
 	transfers *transfers
+	// admission remembers the generations running when each view was
+	// first used to size admission (AdmissionLimit).
+	admission admissionMemo
 
 	stopInfo func()
 	ctx      context.Context // cancelled by Close: background work

@@ -28,8 +28,10 @@ import (
 
 // Options tune a Backend. Zero values take the defaults noted.
 type Options struct {
-	// MaxConcurrent caps the generations running at once (4); MaxQueue
-	// the ones waiting beyond those (16; negative: none wait).
+	// MaxConcurrent caps the generations running at once; 0 sizes the
+	// cap for each request from the swarm (node.AdmissionLimit: 4 per hop
+	// of the route, no more than the servers' KV caches hold). MaxQueue
+	// caps the ones waiting beyond those (16; negative: none wait).
 	MaxConcurrent int
 	MaxQueue      int
 	// Metrics is fed with tokens, generations, load and per-hop step
@@ -49,6 +51,7 @@ type Backend struct {
 	opt     Options
 	started time.Time
 	slots   *api.Slots
+	auto    bool // slots sized from the swarm
 	log     *slog.Logger
 
 	mu   sync.Mutex
@@ -60,8 +63,9 @@ var _ api.Backend = (*Backend)(nil)
 // New returns an api.Backend running generations through the swarm with n
 // as their entry.
 func New(n *node.Node, opt Options) *Backend {
-	if opt.MaxConcurrent <= 0 {
-		opt.MaxConcurrent = 4
+	auto := opt.MaxConcurrent <= 0
+	if auto {
+		opt.MaxConcurrent = node.AdmissionPerHop // until a route is known
 	}
 	if opt.MaxQueue == 0 {
 		opt.MaxQueue = 16
@@ -72,7 +76,7 @@ func New(n *node.Node, opt Options) *Backend {
 		opt.Logger = slog.Default()
 	}
 	return &Backend{n: n, opt: opt, started: time.Now(), slots: api.NewSlots(opt.MaxConcurrent, opt.MaxQueue, opt.Metrics),
-		log: opt.Logger.With("component", "api"), toks: map[string]*tokenizer.Tokenizer{}}
+		auto: auto, log: opt.Logger.With("component", "api"), toks: map[string]*tokenizer.Tokenizer{}}
 }
 
 // entry finds a model the node is an entry of, by ID or general.name.
@@ -280,6 +284,15 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 			return res, err
 		}
 		stop = tok.IsEOG
+	}
+	if b.auto {
+		// Sized to the route and the KV caches it would use now; a swarm
+		// without a route keeps the last size (the generation fails
+		// on its own).
+		maxLen := min(len(req.Prompt)+req.MaxTokens, cfg.Context)
+		if n, err := b.n.AdmissionLimit(ctx, id, maxLen, b.slots.Load().Active); err == nil {
+			b.slots.SetLimit(n)
+		}
 	}
 	if err := b.slots.Acquire(ctx); err != nil {
 		return res, err

@@ -45,7 +45,46 @@ type runFlags struct {
 	kvCacheMiB                                           int64
 	wait, drain, rebalance                               time.Duration
 	params                                               sample.Params
+	// autoConcurrent: --max-concurrent auto (the default), sized from
+	// the swarm for each request; maxConcurrent is then unused.
+	autoConcurrent bool
 }
+
+// concurrency is the API backend's MaxConcurrent: 0 for auto.
+func (f *runFlags) concurrency() int {
+	if f.autoConcurrent {
+		return 0
+	}
+	return f.maxConcurrent
+}
+
+// concurrencyFlag is --max-concurrent: a number, or auto.
+type concurrencyFlag struct {
+	n    *int
+	auto *bool
+}
+
+func (c concurrencyFlag) String() string {
+	if c.auto == nil || *c.auto {
+		return "auto"
+	}
+	return strconv.Itoa(*c.n)
+}
+
+func (c concurrencyFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "auto" {
+		*c.auto, *c.n = true, 0
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("want a number or auto, not %q", v)
+	}
+	*c.auto, *c.n = false, n
+	return nil
+}
+
+func (c concurrencyFlag) Type() string { return "N|auto" }
 
 // runExtension extends `orbit run` for another entry point that runs the
 // same node: `orbit bench node` adds the bench's link emulator this way,
@@ -123,7 +162,9 @@ text like 'orbit generate', and exits.`,
 	fl.Uint64Var(&f.params.Seed, "seed", 0, "random seed")
 	fl.StringVar(&f.apiAddr, "api", api.DefaultAddr, "address of the HTTP API and dashboard")
 	fl.BoolVar(&f.noAPI, "no-api", false, "do not serve the HTTP API")
-	fl.IntVar(&f.maxConcurrent, "max-concurrent", 4, "generations this entry node's API runs at once")
+	f.autoConcurrent = true
+	fl.Var(concurrencyFlag{&f.maxConcurrent, &f.autoConcurrent}, "max-concurrent",
+		"generations this entry node's API runs at once: N, or auto (4 per hop of the route, no more than the servers' KV caches hold)")
 	fl.IntVar(&f.maxQueue, "max-queue", 16, "generations waiting beyond those; more get HTTP 503")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key required from clients (default $ORBIT_API_KEY)")
 	fl.StringSliceVar(&f.corsOrigins, "cors-origin", nil, "web origins (scheme://host:port, or *) allowed to call the API from a browser; others are refused")
@@ -257,7 +298,7 @@ func parseRunFlags(f *runFlags) (runSettings, error) {
 	if set.sampler, err = sample.New(f.params); err != nil {
 		return set, err
 	}
-	if f.maxConcurrent < 1 {
+	if f.maxConcurrent < 1 && !f.autoConcurrent {
 		return set, errors.New("--max-concurrent must be at least 1")
 	}
 	if f.maxQueue < 0 {
@@ -383,7 +424,7 @@ func startRunAPI(ctx context.Context, n *node.Node, f *runFlags, key string, met
 	if queue == 0 {
 		queue = -1 // swarmbackend.Options: negative means no queue
 	}
-	srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{MaxConcurrent: f.maxConcurrent, MaxQueue: queue, Metrics: mets, Logger: log}),
+	srv := api.NewServer(swarmbackend.New(n, swarmbackend.Options{MaxConcurrent: f.concurrency(), MaxQueue: queue, Metrics: mets, Logger: log}),
 		api.Options{APIKey: key, Metrics: mets, Logger: log, CORSOrigins: f.corsOrigins})
 	a.url = "http://" + ln.Addr().String()
 	a.done = make(chan error, 1)

@@ -441,6 +441,40 @@ func TestRunAdmissionFlags(t *testing.T) {
 	}
 }
 
+// TestRunMaxConcurrentAuto: --max-concurrent is auto by default (the
+// API sizes its slots from the swarm), and a number still overrides it.
+func TestRunMaxConcurrentAuto(t *testing.T) {
+	cmd := newRunCmd()
+	fl := cmd.Flags()
+	if got := fl.Lookup("max-concurrent").DefValue; got != "auto" {
+		t.Fatalf("default %q, want auto", got)
+	}
+	for _, tc := range []struct {
+		set     string
+		want    int // concurrency(): 0 is auto
+		wantErr string
+	}{
+		{"auto", 0, ""},
+		{"8", 8, ""},
+		{"0", 0, "--max-concurrent must be at least 1"},
+		{"many", 0, "want a number or auto"},
+	} {
+		f := runFlags{autoConcurrent: true, route: "latency", encoding: "f16", noAPI: true}
+		err := concurrencyFlag{&f.maxConcurrent, &f.autoConcurrent}.Set(tc.set)
+		if err == nil {
+			_, err = parseRunFlags(&f)
+		}
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.set, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: error %v, want %q", tc.set, err, tc.wantErr)
+		case tc.wantErr == "" && f.concurrency() != tc.want:
+			t.Errorf("%s: concurrency %d, want %d", tc.set, f.concurrency(), tc.want)
+		}
+	}
+}
+
 // TestRunBootstrapUnreachable: a node whose pre-shared key keeps it from
 // every bootstrap peer says so and exits non-zero instead of printing
 // ready and serving alone; the first node of a swarm (no --bootstrap)
