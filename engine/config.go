@@ -30,7 +30,7 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama", "qwen2" or "qwen3"
+	Arch       string // "llama", "qwen2", "qwen3" or "qwen3moe"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
@@ -49,6 +49,44 @@ type Config struct {
 	// RopeFreqFactors divides each rope frequency (Llama 3.1 style scaling);
 	// nil when the model has none.
 	RopeFreqFactors []float32
+
+	// Mixture of experts (Mixtral in llama files, qwen3moe): every block's
+	// feed-forward is Experts gated feed-forwards of ExpertHidden, of which
+	// a router picks ExpertsUsed per row. Experts is 0 in a dense model.
+	Experts      int
+	ExpertsUsed  int
+	ExpertHidden int
+	// ExpertNorm divides the chosen experts' router probabilities by their
+	// sum (Mixtral, Qwen3-MoE's norm_topk_prob).
+	ExpertNorm bool
+	// ExpertScale multiplies the chosen experts' weights when it is
+	// neither 0 nor 1 (expert_weights_scale).
+	ExpertScale float32
+}
+
+// MoE reports whether the blocks' feed-forwards are mixtures of experts.
+func (c *Config) MoE() bool { return c.Experts > 0 }
+
+// BlockParams is the number of weights of one transformer block (norms and
+// biases left out): attention, and the feed-forward or all of its experts
+// and the router.
+func (c *Config) BlockParams() int64 {
+	qd, kv, dim := int64(c.QDim()), int64(c.KVDim()), int64(c.Dim)
+	n := 2*dim*qd + 2*dim*kv
+	if c.MoE() {
+		return n + int64(c.Experts)*(dim+3*dim*int64(c.ExpertHidden))
+	}
+	return n + 3*dim*int64(c.Hidden)
+}
+
+// ActiveBlockParams is the number of weights one token reads in one block:
+// BlockParams with only the ExpertsUsed experts a row is routed to.
+func (c *Config) ActiveBlockParams() int64 {
+	if !c.MoE() {
+		return c.BlockParams()
+	}
+	qd, kv, dim := int64(c.QDim()), int64(c.KVDim()), int64(c.Dim)
+	return 2*dim*qd + 2*dim*kv + int64(c.Experts)*dim + int64(c.ExpertsUsed)*3*dim*int64(c.ExpertHidden)
 }
 
 // KVDim is the width of the keys and values of one position in one layer.
@@ -58,7 +96,57 @@ func (c *Config) KVDim() int { return c.KVHeads * c.HeadDim }
 // position (Dim unless the heads are sized apart, as in qwen3).
 func (c *Config) QDim() int { return c.Heads * c.HeadDim }
 
-// ConfigFromGGUF reads the hyper-parameters of a llama or qwen2 GGUF.
+// readExperts reads the mixture-of-experts keys: expert_count and
+// expert_used_count (both or neither), the experts' width (llama, as
+// llama.cpp reads Mixtral: feed_forward_length; qwen3moe:
+// expert_feed_forward_length, else feed_forward_length / expert_used_count), expert_weights_norm (default
+// true: Mixtral and Qwen3-MoE renormalize) and expert_weights_scale.
+func (c *Config) readExperts(f *gguf.File) error {
+	a := c.Arch
+	ne, e1 := f.Int(a + ".expert_count")
+	nu, e2 := f.Int(a + ".expert_used_count")
+	if e1 != nil || ne == 0 {
+		if c.Arch == "qwen3moe" {
+			return fmt.Errorf("engine: qwen3moe without %s.expert_count", a)
+		}
+		return nil
+	}
+	if e2 != nil || ne < 0 || ne > 1<<12 || nu <= 0 || nu > ne {
+		return fmt.Errorf("engine: %d experts with %d used per token out of range", ne, nu)
+	}
+	c.Experts, c.ExpertsUsed = int(ne), int(nu)
+	c.ExpertHidden = c.Hidden
+	if c.Arch == "qwen3moe" {
+		c.ExpertHidden = c.Hidden / c.ExpertsUsed
+		if h, err := f.Int(a + ".expert_feed_forward_length"); err == nil {
+			if h <= 0 || h > 1<<24 {
+				return fmt.Errorf("engine: %s.expert_feed_forward_length = %d out of range", a, h)
+			}
+			c.ExpertHidden = int(h)
+		}
+	}
+	if c.ExpertHidden <= 0 {
+		return fmt.Errorf("engine: expert feed-forward length %d out of range", c.ExpertHidden)
+	}
+	c.ExpertNorm = true
+	if v, ok := f.Get(a + ".expert_weights_norm"); ok {
+		b, ok := v.Any().(bool)
+		if !ok {
+			return fmt.Errorf("engine: %s.expert_weights_norm is %s, want a bool", a, v.Type)
+		}
+		c.ExpertNorm = b
+	}
+	if v, err := f.Float(a + ".expert_weights_scale"); err == nil {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("engine: %s.expert_weights_scale = %v out of range", a, v)
+		}
+		c.ExpertScale = float32(v)
+	}
+	return nil
+}
+
+// ConfigFromGGUF reads the hyper-parameters of a llama, qwen2, qwen3 or
+// qwen3moe GGUF.
 func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	var c Config
 	arch, err := f.String("general.architecture")
@@ -66,9 +154,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3", "mistral":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2 or qwen3)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3 or qwen3moe)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -137,9 +225,12 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if v, e := f.Float(arch + ".attention.layer_norm_rms_epsilon"); e == nil {
 		c.Eps = float32(v)
 	}
-	c.RopeNeox = arch == "qwen2" || arch == "qwen3"
+	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe"
 	c.QKVBias = arch == "qwen2"
-	c.QKNorm = arch == "qwen3"
+	c.QKNorm = arch == "qwen3" || arch == "qwen3moe"
+	if err := c.readExperts(f); err != nil {
+		return c, err
+	}
 	// The vocabulary size comes from the embedding when the file has it, else
 	// from metadata, so a file holding only some blocks still loads.
 	if emb, ok := f.Tensor("token_embd.weight"); ok {

@@ -69,6 +69,7 @@ type scratch struct {
 	cos, sin                  []float32
 	scores                    [][]float32 // per worker
 	attn                      attnJob
+	moe                       moeScratch
 }
 
 func grow(b *[]float32, n int) []float32 {
@@ -285,11 +286,18 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	}
 	addTo(x, xb)
 
-	hb := grow(&b.hb, n*hidden)
-	hb2 := grow(&b.hb2, n*hidden)
 	for r := 0; r < n; r++ {
 		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], l.ffnNorm, c.Eps)
 	}
+	if l.router.Rows > 0 {
+		if err := m.moe(l, xb, n); err != nil {
+			return err
+		}
+		addTo(x, xb)
+		return nil
+	}
+	hb := grow(&b.hb, n*hidden)
+	hb2 := grow(&b.hb2, n*hidden)
 	// hb = SiLU(gate) * up, computed per row chunk in the products' job
 	// (bitwise as the two products followed by the elementwise loop).
 	if err := m.pool.MatMulGLU(hb, l.wGate, hb2, l.wUp, xb, n); err != nil {

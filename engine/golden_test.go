@@ -71,6 +71,21 @@ func goldenCases() []struct {
 			typ   kernels.DType
 		}{"qwen2/" + t.String(), qwen, t})
 	}
+	// The newer architectures, at their small synthetic shapes.
+	for _, a := range []struct {
+		shape string
+		typ   kernels.DType
+	}{{"mixtral-tiny", kernels.Q8_0}, {"mixtral-tiny", kernels.Q4_K}, {"qwen3moe-tiny", kernels.Q8_0}} {
+		s, err := synth.ShapeByName(a.shape)
+		if err != nil {
+			panic(err)
+		}
+		cs = append(cs, struct {
+			name  string
+			shape synth.Shape
+			typ   kernels.DType
+		}{a.shape + "/" + a.typ.String(), s, a.typ})
+	}
 	return cs
 }
 

@@ -44,10 +44,18 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, uint64) {
 	qwen2 := synth.Shape{Name: "qwen2-256", Arch: "qwen2", Dim: 256, Hidden: 768, Layers: 4, Heads: 4, KVHeads: 2,
 		Context: 512, RopeBase: 1e6, Eps: 1e-6, QKVBias: true, TiedEmbeddings: true}
 	qwen3, _ := synth.ShapeByName("qwen3-tiny")
-	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3}
+	// Mixtral's router with experts in tied pairs and 3 used: the third
+	// choice is always between two experts of exactly equal probability.
+	ties, _ := synth.ShapeByName("mixtral-tiny")
+	ties.Name, ties.RouterTies, ties.ExpertsUsed = "mixtral-ties", true, 3
+	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties}
 	arch, typ, _ := strings.Cut(name, "/")
 	t, _ := kernels.ParseDType(typ)
-	return shapes[arch], t, 11
+	s, ok := shapes[arch]
+	if !ok {
+		s, _ = synth.ShapeByName(arch)
+	}
+	return s, t, 11
 }
 
 func writeLlamaCppModel(t *testing.T, dir string, c llamaCppCase) string {

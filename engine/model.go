@@ -32,6 +32,10 @@ type layer struct {
 	qNorm, kNorm      []float32 // per-head RMSNorm weights (qwen3)
 	ffnNorm           []float32
 	wGate, wUp, wDown kernels.Mat
+	// Mixture of experts: the router ([Experts rows, Dim cols]) and each
+	// expert's gate, up and down matrices (nil in a dense block).
+	router                  kernels.Mat
+	expGate, expUp, expDown []kernels.Mat
 }
 
 // Model is a loaded model (or a part of one). Its methods may be called from
@@ -128,9 +132,16 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 			wv:       ld.mat(p+"attn_v.weight", kv, cfg.Dim),
 			wo:       ld.mat(p+"attn_output.weight", cfg.Dim, qd),
 			ffnNorm:  ld.vec(p+"ffn_norm.weight", cfg.Dim),
-			wGate:    ld.mat(p+"ffn_gate.weight", cfg.Hidden, cfg.Dim),
-			wUp:      ld.mat(p+"ffn_up.weight", cfg.Hidden, cfg.Dim),
-			wDown:    ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden),
+		}
+		if cfg.MoE() {
+			l.router = ld.mat(p+"ffn_gate_inp.weight", cfg.Experts, cfg.Dim)
+			l.expGate = ld.experts(p+"ffn_gate_exps.weight", cfg.ExpertHidden, cfg.Dim)
+			l.expUp = ld.experts(p+"ffn_up_exps.weight", cfg.ExpertHidden, cfg.Dim)
+			l.expDown = ld.experts(p+"ffn_down_exps.weight", cfg.Dim, cfg.ExpertHidden)
+		} else {
+			l.wGate = ld.mat(p+"ffn_gate.weight", cfg.Hidden, cfg.Dim)
+			l.wUp = ld.mat(p+"ffn_up.weight", cfg.Hidden, cfg.Dim)
+			l.wDown = ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden)
 		}
 		if cfg.QKVBias {
 			l.bq = ld.vec(p+"attn_q.bias", qd)
@@ -171,6 +182,47 @@ func (ld *loader) mat(name string, rows, cols int) kernels.Mat {
 	return w
 }
 
+// experts binds a 3-D tensor of Experts matrices [rows, cols] (GGUF dims
+// cols, rows, experts) as one Mat per expert.
+func (ld *loader) experts(name string, rows, cols int) []kernels.Mat {
+	if ld.err != nil {
+		return nil
+	}
+	ms, err := ld.m.expertMats(name, rows, cols)
+	ld.err = err
+	return ms
+}
+
+func (m *Model) expertMats(name string, rows, cols int) ([]kernels.Mat, error) {
+	n := m.Config.Experts
+	t, ok := m.file.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("engine: missing tensor %s", name)
+	}
+	if len(t.Dims) != 3 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) || t.Dims[2] != uint64(n) {
+		return nil, fmt.Errorf("engine: tensor %s has shape %v, want [%d %d %d]", name, t.Dims, cols, rows, n)
+	}
+	dt := kernels.DType(t.Type)
+	if !dt.Valid() {
+		return nil, fmt.Errorf("%w: tensor %s has type %s", ErrUnsupported, name, t.Type)
+	}
+	rb, err := dt.RowBytes(cols)
+	if err != nil {
+		return nil, fmt.Errorf("engine: tensor %s: %w", name, err)
+	}
+	data, size := m.file.TensorData(t), rb*rows
+	if len(data) != size*n {
+		return nil, fmt.Errorf("engine: tensor %s holds %d bytes, want %d", name, len(data), size*n)
+	}
+	ms := make([]kernels.Mat, n)
+	for e := range ms {
+		if ms[e], err = kernels.NewMat(dt, rows, cols, data[e*size:(e+1)*size]); err != nil {
+			return nil, fmt.Errorf("engine: tensor %s expert %d: %w", name, e, err)
+		}
+	}
+	return ms, nil
+}
+
 func (ld *loader) vec(name string, n int) []float32 {
 	if ld.err != nil {
 		return nil
@@ -195,12 +247,21 @@ func (m *Model) Close() error {
 func (m *Model) HasEmbed() bool { return m.hasEmbed }
 func (m *Model) HasHead() bool  { return m.hasHead }
 
-// WeightBytes is the number of bytes of weights the loaded parts read per token.
+// WeightBytes is the number of bytes of weights the loaded parts read per
+// token: of a mixture of experts, the router and ExpertsUsed experts' share
+// of the experts.
 func (m *Model) WeightBytes() int64 {
 	var n int64
 	for _, l := range m.layers {
-		for _, w := range []kernels.Mat{l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown} {
+		for _, w := range []kernels.Mat{l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown, l.router} {
 			n += int64(len(w.Data))
+		}
+		var exp int64
+		for e := range l.expGate {
+			exp += int64(len(l.expGate[e].Data) + len(l.expUp[e].Data) + len(l.expDown[e].Data))
+		}
+		if len(l.expGate) > 0 {
+			n += exp * int64(m.Config.ExpertsUsed) / int64(len(l.expGate))
 		}
 	}
 	if m.hasHead {

@@ -11,6 +11,8 @@ import (
 // blockBytes is the size of one transformer block's weights: the sum of
 // block 0's tensors when the file lists them, else an estimate from the
 // shape and general.file_type (metadata-only files from the weight store).
+// A block of a mixture of experts holds all its experts, though a token
+// reads only a few of them.
 func blockBytes(f *gguf.File, c *engine.Config) int64 {
 	var sum int64
 	for i := range f.Tensors {
@@ -21,7 +23,7 @@ func blockBytes(f *gguf.File, c *engine.Config) int64 {
 	if sum > 0 {
 		return sum
 	}
-	params := int64(2*c.Dim*c.Dim + 2*c.Dim*c.KVDim() + 3*c.Dim*c.Hidden)
+	params := c.BlockParams() // a mixture of experts: every expert
 	// Bytes per weight of the file type's main tensor type (default f16).
 	bpw := 2.0
 	if ft, err := f.Int("general.file_type"); err == nil && ft >= 0 && ft <= math.MaxUint32 {

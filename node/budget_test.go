@@ -3,10 +3,13 @@ package node
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/synth"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
 func TestBlockBytes(t *testing.T) {
@@ -64,5 +67,57 @@ func TestServeMemoryBudget(t *testing.T) {
 		if st.Span.Len() != tc.want {
 			t.Errorf("budget %d: span %v, want %d blocks", tc.budget, st.Span, tc.want)
 		}
+	}
+}
+
+// TestBlockBytesMoE: a mixture-of-experts block counts every expert and the
+// router, from the tensors and in the metadata-only estimate.
+func TestBlockBytesMoE(t *testing.T) {
+	shape, err := synth.ShapeByName("mixtral-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := &tokenizer.Vocab{Model: "llama", Tokens: make([]string, 300), BOS: 1, EOS: 2, UNK: 0, PAD: -1}
+	for i := range vocab.Tokens {
+		vocab.Tokens[i] = fmt.Sprintf("t%d", i)
+	}
+	var buf bytes.Buffer
+	if err := synth.Write(&buf, synth.Options{Shape: shape, Vocab: vocab}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := engine.ConfigFromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, e, h := int64(shape.Dim), int64(shape.Experts), int64(shape.Hidden)
+	params := 2*d*int64(shape.QDim()) + 2*d*int64(shape.KVDim()) + e*d + e*3*d*h
+	if got := cfg.BlockParams(); got != params {
+		t.Fatalf("BlockParams = %d, want %d", got, params)
+	}
+	if got, want := blockBytes(f, &cfg), 4*(params+2*d); got != want {
+		t.Errorf("block bytes from tensors = %d, want %d", got, want)
+	}
+	w := gguf.NewWriter()
+	for _, kv := range f.KV {
+		w.Set(kv.Key, kv.Value)
+	}
+	buf.Reset()
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := blockBytes(meta, &cfg), 4*params; got != want {
+		t.Errorf("estimated block bytes = %d, want %d", got, want)
+	}
+	active := params - int64(shape.Experts-shape.ExpertsUsed)*3*d*h
+	if a := cfg.ActiveBlockParams(); a != active {
+		t.Errorf("a token reads %d of the block's %d weights, want %d", a, params, active)
 	}
 }

@@ -198,6 +198,13 @@ func synthModel(t testing.TB) string {
 // given number of blocks.
 func synthModelLayers(t testing.TB, layers int) string {
 	t.Helper()
+	return synthShapeLayers(t, "tiny", layers)
+}
+
+// synthShapeLayers writes a random-weight q8_0 GGUF of the named synthetic
+// shape with the given number of blocks.
+func synthShapeLayers(t testing.TB, name string, layers int) string {
+	t.Helper()
 	vf, err := gguf.Open(spmVocabPath)
 	if err != nil {
 		t.Skipf("vocabulary not available: %v", err)
@@ -207,11 +214,11 @@ func synthModelLayers(t testing.TB, layers int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shape, err := synth.ShapeByName("tiny")
+	shape, err := synth.ShapeByName(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), fmt.Sprintf("tiny%d.gguf", layers))
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d.gguf", name, layers))
 	if err := synth.WriteFile(path, synth.Options{Shape: shape, Type: kernels.Q8_0, Vocab: vocab, Seed: 7, Layers: layers}); err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +281,35 @@ func TestSynthetic12(t *testing.T) {
 			}
 			if len(st.Route) != 3 || st.Route[0].Peer != a.ID() {
 				t.Errorf("route %+v, want 3 hops starting at the entry", st.Route)
+			}
+		})
+	}
+}
+
+// TestSwarmArchitectures serves a 3-block synthetic model of each newer
+// architecture on 3 nodes, one block each, and compares the generation with
+// the single-process engine: every family runs through the same pipeline.
+func TestSwarmArchitectures(t *testing.T) {
+	for _, name := range []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny"} {
+		t.Run(name, func(t *testing.T) {
+			path := synthShapeLayers(t, name, 3)
+			src := fileSource(t, path)
+			acfg := testConfig(t)
+			acfg.Encoding = protocol.EncodingF32
+			a := startNode(t, acfg)
+			serve(t, a, src, ServeOptions{Blocks: sharding.Span{Start: 0, End: 1}, Entry: true})
+			b := startNode(t, testConfig(t, a))
+			serve(t, b, src, ServeOptions{Blocks: sharding.Span{Start: 1, End: 2}})
+			c := startNode(t, testConfig(t, a))
+			serve(t, c, src, ServeOptions{Blocks: sharding.Span{Start: 2, End: 3}})
+			prompt := []int32{1, 450, 4996, 17354, 29871}
+			want := localGenerate(t, path, prompt, 16)
+			got, st := generate(t, a, src.ID(), prompt, 16)
+			if !slices.Equal(got, want) {
+				t.Fatalf("swarm %v\nlocal %v", got, want)
+			}
+			if len(st.Route) != 3 {
+				t.Errorf("route %+v, want 3 hops", st.Route)
 			}
 		})
 	}

@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama", "qwen2" or "qwen3"
+	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3" or "qwen3moe"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -54,6 +54,22 @@ type Shape struct {
 	Head int
 	// QKNorm: per-head RMSNorm of queries and keys before RoPE (qwen3).
 	QKNorm bool
+	// Experts > 0 makes every block's feed-forward a mixture of Experts
+	// experts (ffn_gate_inp, ffn_{gate,up,down}_exps), ExpertsUsed per
+	// token, each ExpertHidden wide (0: Hidden, as Mixtral's llama files;
+	// qwen3moe writes it as expert_feed_forward_length).
+	Experts, ExpertsUsed, ExpertHidden int
+	// RouterTies gives experts 2i and 2i+1 the same router row, so their
+	// router probabilities tie exactly (to test top-k tie-breaking).
+	RouterTies bool
+}
+
+// ExpertWidth is the feed-forward width of one expert.
+func (s Shape) ExpertWidth() int {
+	if s.ExpertHidden > 0 {
+		return s.ExpertHidden
+	}
+	return s.Hidden
 }
 
 // maxContext caps the context length of the large shapes so that KV caches
@@ -70,6 +86,10 @@ const maxContext = 8192
 //	qwen2-0.5b  Qwen2 0.5B: dim 896, hidden 4864, 24 layers, 14/2 heads, QKV bias, tied
 //	qwen3-tiny  qwen3, dim 256, hidden 768, 4 layers, 4/2 heads of 128, q/k norms, tied
 //	qwen3-0.6b  Qwen3 0.6B: dim 1024, hidden 3072, 28 layers, 16/8 heads of 128, q/k norms, tied
+//	mixtral-tiny      llama MoE, dim 256, 8 experts of 256 (2 used), 2 layers, 4/2 heads, tied
+//	mixtral-8x7b      Mixtral 8x7B: dim 4096, 8 experts of 14336 (2 used), 32 layers, 32/8 heads, untied
+//	qwen3moe-tiny     qwen3moe, dim 256, 16 experts of 128 (4 used), 2 layers, 4/2 heads of 64, tied
+//	qwen3moe-30b-a3b  Qwen3-30B-A3B: dim 2048, 128 experts of 768 (8 used), 48 layers, 32/4 heads of 128, untied
 //
 // Context lengths above 8192 are capped to 8192. Llama 3's rope frequency
 // scaling (rope_freqs.weight) is not reproduced.
@@ -89,6 +109,14 @@ func Shapes() []Shape {
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true},
 		{Name: "qwen3-0.6b", Arch: "qwen3", Dim: 1024, Hidden: 3072, Layers: 28, Heads: 16, KVHeads: 8, Head: 128, Context: min(40960, maxContext),
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true},
+		{Name: "mixtral-tiny", Arch: "llama", Dim: 256, Hidden: 256, Layers: 2, Heads: 4, KVHeads: 2, Context: 512,
+			RopeBase: 1e6, Eps: 1e-5, TiedEmbeddings: true, Experts: 8, ExpertsUsed: 2},
+		{Name: "mixtral-8x7b", Arch: "llama", Dim: 4096, Hidden: 14336, Layers: 32, Heads: 32, KVHeads: 8, Context: maxContext,
+			RopeBase: 1e6, Eps: 1e-5, Experts: 8, ExpertsUsed: 2},
+		{Name: "qwen3moe-tiny", Arch: "qwen3moe", Dim: 256, Hidden: 512, Layers: 2, Heads: 4, KVHeads: 2, Head: 64, Context: 512,
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true, Experts: 16, ExpertsUsed: 4, ExpertHidden: 128},
+		{Name: "qwen3moe-30b-a3b", Arch: "qwen3moe", Dim: 2048, Hidden: 6144, Layers: 48, Heads: 32, KVHeads: 4, Head: 128, Context: min(40960, maxContext),
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, Experts: 128, ExpertsUsed: 8, ExpertHidden: 768},
 	}
 }
 
@@ -120,11 +148,19 @@ func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
-	if s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" {
+	switch s.Arch {
+	case "llama", "qwen2", "qwen3", "qwen3moe":
+	default:
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
 	}
 	if s.Dim <= 0 || s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.Context <= 0 {
 		return fmt.Errorf("synth: shape %q: sizes must be positive: %+v", s.Name, s)
+	}
+	if s.Experts < 0 || s.ExpertHidden < 0 || (s.Experts > 0 && (s.ExpertsUsed <= 0 || s.ExpertsUsed > s.Experts)) {
+		return fmt.Errorf("synth: shape %q: %d experts, %d used per token", s.Name, s.Experts, s.ExpertsUsed)
+	}
+	if (s.Arch == "qwen3moe") != (s.Experts > 0 && s.Arch != "llama") {
+		return fmt.Errorf("synth: shape %q: architecture %s with %d experts", s.Name, s.Arch, s.Experts)
 	}
 	if (s.Head == 0 && s.Dim%s.Heads != 0) || s.HeadDim()%2 != 0 {
 		return fmt.Errorf("synth: shape %q: dim %d is not an even head size times %d heads", s.Name, s.Dim, s.Heads)
@@ -178,6 +214,8 @@ type Tensor struct {
 	// are centred on Const; when it is 0 every element equals Const.
 	Std   float32
 	Const float32
+	// PairRows gives rows 2i and 2i+1 the same values.
+	PairRows bool
 }
 
 // RowLen is the length of the contiguous dimension.
@@ -210,6 +248,9 @@ func (t *Tensor) Row(seed uint64, r int, dst []float32) {
 			dst[i] = t.Const
 		}
 		return
+	}
+	if t.PairRows {
+		r &^= 1
 	}
 	rng := newRowRNG(seed, t.Name, r)
 	// Uniform in [-a, a): each 64-bit draw gives two 32-bit values.
@@ -296,6 +337,20 @@ func Tensors(opt Options) ([]Tensor, error) {
 		}
 		matrix(p+"attn_output.weight", qd, dim)
 		norm(p + "ffn_norm.weight")
+		if s.Experts > 0 {
+			// The router stays f32, as llama.cpp's quantizer leaves it.
+			ne, eh := uint64(s.Experts), uint64(s.ExpertWidth())
+			ts = append(ts, Tensor{Name: p + "ffn_gate_inp.weight", Dims: []uint64{dim, ne}, Type: kernels.F32,
+				Std: float32(1 / math.Sqrt(float64(dim))), PairRows: s.RouterTies})
+			experts := func(name string, cols, rows uint64, t kernels.DType) {
+				ts = append(ts, Tensor{Name: name, Dims: []uint64{cols, rows, ne}, Type: matrixType(t, int(cols)),
+					Std: float32(1 / math.Sqrt(float64(cols)))})
+			}
+			experts(p+"ffn_gate_exps.weight", dim, eh, opt.Type)
+			experts(p+"ffn_down_exps.weight", eh, dim, blockMore)
+			experts(p+"ffn_up_exps.weight", dim, eh, opt.Type)
+			continue
+		}
 		matrix(p+"ffn_gate.weight", dim, hidden)
 		typed(p+"ffn_down.weight", hidden, dim, blockMore)
 		matrix(p+"ffn_up.weight", dim, hidden)
@@ -378,6 +433,13 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 	u32("rope.dimension_count", s.HeadDim())
 	u32("attention.head_count", s.Heads)
 	u32("attention.head_count_kv", s.KVHeads)
+	if s.Experts > 0 {
+		u32("expert_count", s.Experts)
+		u32("expert_used_count", s.ExpertsUsed)
+		if s.ExpertHidden > 0 {
+			u32("expert_feed_forward_length", s.ExpertHidden)
+		}
+	}
 	if s.Head > 0 {
 		u32("attention.key_length", s.Head)
 		u32("attention.value_length", s.Head)

@@ -74,6 +74,8 @@ func TestShapes(t *testing.T) {
 		{"llama-1b", 128256, 64, 1.236},
 		{"llama-8b", 128256, 128, 8.030},
 		{"qwen2-0.5b", 151936, 64, 0.494},
+		{"mixtral-8x7b", 32000, 128, 46.70},
+		{"qwen3moe-30b-a3b", 151936, 128, 30.53},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ShapeByName(tc.name)
