@@ -80,7 +80,7 @@ func Open(path string, opt Options) (*Model, error) {
 // Load builds a model over an already parsed GGUF file, which must stay
 // open while the model is used. Only the tensors of the requested parts
 // are validated and touched.
-func Load(f *gguf.File, opt Options) (*Model, error) {
+func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 	cfg, err := ConfigFromGGUF(f)
 	if err != nil {
 		return nil, err
@@ -104,6 +104,17 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		m.Config.RopeFreqFactors = v
 	}
 	m.ropeScale = ropeThetaScale(&m.Config)
+	if opt.Pool != nil {
+		m.pool = opt.Pool
+	} else {
+		m.pool = kernels.NewPool(0)
+		m.ownPool = true
+		defer func() {
+			if err != nil {
+				m.pool.Close()
+			}
+		}()
+	}
 	if opt.Embed || (opt.Head && cfg.TiedOutput) {
 		if m.embd, err = m.matrix("token_embd.weight", cfg.VocabSize, cfg.Dim); err != nil {
 			return nil, err
@@ -116,7 +127,7 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 		}
 		if cfg.TiedOutput {
 			m.output = m.embd
-		} else if m.output, err = m.matrix("output.weight", cfg.VocabSize, cfg.Dim); err != nil {
+		} else if m.output, err = m.packedMatrix("output.weight", cfg.VocabSize, cfg.Dim); err != nil {
 			return nil, err
 		}
 		m.hasHead = true
@@ -153,17 +164,12 @@ func Load(f *gguf.File, opt Options) (*Model, error) {
 			l.kNorm = ld.vec(p+"attn_k_norm.weight", cfg.HeadDim)
 		}
 		if ld.err != nil {
-			return nil, ld.err
+			err = ld.err
+			return nil, err
 		}
 		m.layers = append(m.layers, l)
 	}
 	m.attnFn = m.attnWorker
-	if opt.Pool != nil {
-		m.pool = opt.Pool
-	} else {
-		m.pool = kernels.NewPool(0)
-		m.ownPool = true
-	}
 	return m, nil
 }
 
@@ -177,7 +183,7 @@ func (ld *loader) mat(name string, rows, cols int) kernels.Mat {
 	if ld.err != nil {
 		return kernels.Mat{}
 	}
-	w, err := ld.m.matrix(name, rows, cols)
+	w, err := ld.m.packedMatrix(name, rows, cols)
 	ld.err = err
 	return w
 }
@@ -299,6 +305,22 @@ func (m *Model) matrix(name string, rows, cols int) (kernels.Mat, error) {
 		return kernels.Mat{}, fmt.Errorf("engine: tensor %s: %w", name, err)
 	}
 	return mat, nil
+}
+
+// packedMatrix is matrix in the layout the model's pool reads fastest
+// (kernels.Pool.Repack): a repacked copy, the file's pages of the
+// original dropped from memory, or the file's data as it is.
+func (m *Model) packedMatrix(name string, rows, cols int) (kernels.Mat, error) {
+	w, err := m.matrix(name, rows, cols)
+	if err != nil {
+		return w, err
+	}
+	if p := m.pool.Repack(w); p.Repacked() {
+		t, _ := m.file.Tensor(name)
+		m.file.DropTensor(t)
+		return p, nil
+	}
+	return w, nil
 }
 
 // vector loads a 1-D tensor (norm weights, biases) as float32.

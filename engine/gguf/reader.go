@@ -116,6 +116,20 @@ func (f *File) TensorData(t *TensorInfo) []byte {
 	return f.data[start : start+t.Size : start+t.Size]
 }
 
+// DropTensor tells the OS that t's data will not be read for a while (a
+// model keeps a repacked copy): for a memory-mapped file its pages leave
+// the process's resident memory, to be read from the file again if they
+// are touched. It does nothing for a file parsed from memory.
+func (f *File) DropTensor(t *TensorInfo) {
+	if f.parts != nil {
+		f.parts[f.tPart[f.tIndex[t.Name]]].DropTensor(t)
+		return
+	}
+	if f.mapped && f.data != nil {
+		platform.Drop(f.data, int(f.DataStart+t.Offset), int(t.Size))
+	}
+}
+
 // String returns the string value of key, or an error naming the key.
 func (f *File) String(key string) (string, error) {
 	v, ok := f.Get(key)

@@ -127,6 +127,8 @@ var (
 		},
 		q4_0Tile8: q4_0x4x8VNNI,
 		siluMul:   siluMulAsm,
+		q4_0P1:    q4_0P1VNNI,
+		q4_0P4:    q4_0P4VNNI,
 	}
 )
 
@@ -296,3 +298,9 @@ func kRowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb 
 		}
 	}
 }
+
+//go:noescape
+func q4_0P1VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+//go:noescape
+func q4_0P4VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

@@ -67,20 +67,34 @@ func BenchmarkMatVec(b *testing.B) {
 	for _, typ := range benchTypes {
 		for _, sz := range [][2]int{{2048, 2048}, {8192, 2048}} {
 			rows, cols := sz[0], sz[1]
-			b.Run(fmt.Sprintf("%s/%dx%d", typ, rows, cols), func(b *testing.B) {
-				w := benchWeights(b, typ, rows, cols)
-				x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
-				dst := make([]float32, rows)
-				b.SetBytes(int64(len(w.Data)))
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := p.MatMul(dst, w, x, 1); err != nil {
-						b.Fatal(err)
+			for _, packed := range packModes(p, typ) {
+				b.Run(fmt.Sprintf("%s%s/%dx%d", typ, packed, rows, cols), func(b *testing.B) {
+					w := benchWeights(b, typ, rows, cols)
+					if packed != "" {
+						w = p.Repack(w)
 					}
-				}
-			})
+					x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
+					dst := make([]float32, rows)
+					b.SetBytes(int64(len(w.Data)))
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						if err := p.MatMul(dst, w, x, 1); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
+}
+
+// packModes returns the benchmark name suffixes for typ: "" (block
+// layout) and, where the pool repacks typ, "+packed" (Pool.Repack).
+func packModes(p *Pool, typ DType) []string {
+	if p.set.packedFor(typ) {
+		return []string{"", "+packed"}
+	}
+	return []string{""}
 }
 
 // BenchmarkMatMul reports GFLOP/s (2*rows*cols*batch per product).
@@ -90,18 +104,23 @@ func BenchmarkMatMul(b *testing.B) {
 	const rows, cols = 2048, 2048
 	for _, typ := range benchTypes {
 		for _, n := range []int{16, 64} {
-			b.Run(fmt.Sprintf("%s/%dx%d/b%d", typ, rows, cols, n), func(b *testing.B) {
-				w := benchWeights(b, typ, rows, cols)
-				x := randVec(rand.New(rand.NewPCG(1, 1)), n*cols)
-				dst := make([]float32, n*rows)
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := p.MatMul(dst, w, x, n); err != nil {
-						b.Fatal(err)
+			for _, packed := range packModes(p, typ) {
+				b.Run(fmt.Sprintf("%s%s/%dx%d/b%d", typ, packed, rows, cols, n), func(b *testing.B) {
+					w := benchWeights(b, typ, rows, cols)
+					if packed != "" {
+						w = p.Repack(w)
 					}
-				}
-				b.ReportMetric(2*rows*cols*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+					x := randVec(rand.New(rand.NewPCG(1, 1)), n*cols)
+					dst := make([]float32, n*rows)
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						if err := p.MatMul(dst, w, x, n); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(2*rows*cols*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }

@@ -83,6 +83,43 @@ type kernelSet struct {
 	// row kernels); bitwise the row kernels' results.
 	q4KCols kColsFn
 	q6KCols kColsFn
+
+	// Optional kernels for repacked matrices (repack.go; nil: the set
+	// does not repack that type): the 16 rows of a group against 1 or 4
+	// activation columns, each element bitwise the generic result.
+	q4_0P1 pColFn
+	q4_0P4 pColsFn
+	q4KP1  pColFn
+	q4KP4  pColsFn
+}
+
+// pColFn computes the 16 rows of the repacked group at w against one
+// quantized activation column: xq its values, xd its scales, xs its sums
+// of 32 values; nb is the number of blocks per row (super-blocks for the
+// k-quants). The 16 results go to out.
+type pColFn func(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+// pColsFn is pColFn for 4 columns in the Pool's layout: column c's values
+// xqs*c bytes after xq, its scales and sums one column's worth (nb, or
+// for the k-quants nb and 8*nb, elements) further per column; column c's
+// results go to out + c*ostride (bytes).
+type pColsFn func(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+// packedFor reports whether the set has kernels for repacked t matrices.
+func (s *kernelSet) packedFor(t DType) bool {
+	p1, _ := s.packedKernels(t)
+	return p1 != nil
+}
+
+// packedKernels returns the set's kernels for repacked t matrices.
+func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
+	switch t {
+	case Q4_0:
+		return s.q4_0P1, s.q4_0P4
+	case Q4_K:
+		return s.q4KP1, s.q4KP4
+	}
+	return nil, nil
 }
 
 // kColsFn computes 1 k-quant row x 4 quantized activation columns (the

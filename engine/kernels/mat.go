@@ -17,10 +17,16 @@ var (
 
 // Mat is a row-major weight matrix: Rows rows of Cols elements each, in GGUF
 // block layout (each row is Type.RowBytes(Cols) bytes; rows are contiguous).
+//
+// A matrix returned by Pool.Repack stores its rows in the interleaved
+// layout the pool's kernels read fastest (see repack.go): Data then has the
+// same size, but only Row gives a row's bytes in block layout.
 type Mat struct {
 	Type       DType
 	Rows, Cols int
 	Data       []byte
+
+	packed bool // rows [0, Rows&^15) interleaved in groups of 16 (repack.go)
 }
 
 // NewMat validates the sizes and returns the matrix. data must hold at least
@@ -44,9 +50,15 @@ func (m Mat) RowBytes() int {
 	return rb
 }
 
-// Row returns the bytes of row r.
+// Row returns the bytes of row r in block layout: a slice of Data, or for
+// a row of a repacked matrix's interleaved groups a new copy.
 func (m Mat) Row(r int) []byte {
 	rb := m.RowBytes()
+	if m.packed && r < m.Rows&^(packRows-1) {
+		out := make([]byte, rb)
+		unpackRow(out, m, r)
+		return out
+	}
 	return m.Data[r*rb : (r+1)*rb]
 }
 

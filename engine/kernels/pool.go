@@ -418,6 +418,9 @@ func (p *Pool) runProducts(x []float32, n, k int, glu bool) {
 		pr.dst = pr.dst[:n*pr.w.Rows]
 		pr.rb = pr.w.RowBytes()
 		pr.chunkRows = p.pickChunk(pr.w.Rows, n, pr.rb)
+		if pr.w.packed {
+			pr.chunkRows = (pr.chunkRows + packRows - 1) &^ (packRows - 1)
+		}
 		pr.first = chunks
 		if !glu || i == 0 {
 			chunks += (pr.w.Rows + pr.chunkRows - 1) / pr.chunkRows
@@ -459,7 +462,7 @@ func (p *Pool) growScratch(elems int) {
 // planTiles sets p.tiles, p.g8 and p.g4 for the current job.
 func (p *Pool) planTiles() {
 	p.tiles, p.g8, p.g4 = false, 0, 0
-	if p.batch < 4 || p.w.Cols == 0 || noTiles || p.set.tileFor(p.w.Type) == nil {
+	if p.batch < 4 || p.w.Cols == 0 || noTiles || p.w.packed || p.set.tileFor(p.w.Type) == nil {
 		return
 	}
 	p.tiles = true
@@ -541,6 +544,65 @@ func (p *Pool) matChunk(c int) {
 
 // matRows computes rows [r0, r1) of product pr for every column.
 func (p *Pool) matRows(pr *prod, r0, r1 int) {
+	if pr.w.packed {
+		p.matRowsPacked(pr, r0, r1)
+		return
+	}
+	p.matRowsFlat(pr, r0, r1)
+}
+
+// matRowsPacked is matRows for a repacked matrix; r0 is a multiple of 16.
+// Whole groups go through the set's kernels for the layout (or, in a set
+// without them, are unpacked first); the last Rows%16 rows are in block
+// layout.
+func (p *Pool) matRowsPacked(pr *prod, r0, r1 int) {
+	rows, cols, rb := pr.w.Rows, pr.w.Cols, pr.rb
+	g16 := rows &^ (packRows - 1)
+	dst := pr.dst
+	p1, p4 := p.set.packedKernels(pr.w.Type)
+	nb := cols / qk // blocks of 32: the sums
+	nd := nb        // scales
+	if kQuant(pr.w.Type) {
+		nd = cols / qkK
+	}
+	var buf []byte
+	for r := r0; r < min(r1, g16); r += packRows {
+		grp := pr.w.Data[r*rb : (r+packRows)*rb]
+		if p1 == nil {
+			if buf == nil {
+				buf = make([]byte, len(grp))
+			}
+			unpackGroup(buf, grp, pr.w.Type, rb)
+			for b := 0; b < p.batch; b++ {
+				p.rowsCol(b, dst[b*rows+r:b*rows+r+packRows], buf, rb)
+			}
+			continue
+		}
+		b := 0
+		if p4 != nil {
+			for ; b+4 <= p.batch; b += 4 {
+				_ = p.aq[(b+4)*cols-1]
+				_ = p.ad[(b+4)*nd-1]
+				_ = p.as[(b+4)*nb-1]
+				_ = dst[(b+3)*rows+r+packRows-1]
+				p4(&grp[0], nd, &p.aq[b*cols], &p.ad[b*nd], &p.as[b*nb], cols, &dst[b*rows+r], 4*rows)
+			}
+		}
+		for ; b < p.batch; b++ {
+			_ = p.aq[(b+1)*cols-1]
+			_ = p.ad[(b+1)*nd-1]
+			_ = p.as[(b+1)*nb-1]
+			_ = dst[b*rows+r+packRows-1]
+			p1(&grp[0], nd, &p.aq[b*cols], &p.ad[b*nd], &p.as[b*nb], &dst[b*rows+r])
+		}
+	}
+	if r1 > g16 {
+		p.matRowsFlat(pr, max(r0, g16), r1)
+	}
+}
+
+// matRowsFlat is matRows for rows in block layout.
+func (p *Pool) matRowsFlat(pr *prod, r0, r1 int) {
 	rows, cols, rb := pr.w.Rows, pr.w.Cols, pr.rb
 	wd := pr.w.Data[r0*rb : r1*rb]
 	dst := pr.dst

@@ -24,3 +24,15 @@ func Unmap(data []byte) error {
 	}
 	return unix.Munmap(data)
 }
+
+// Drop tells the OS that data[off:off+n], part of a mapping made by Map,
+// will not be read for a while: its whole pages leave the process's
+// resident memory (and are read from the file again if touched).
+func Drop(data []byte, off, n int) {
+	ps := os.Getpagesize()
+	start := (off + ps - 1) / ps * ps
+	end := (off + n) / ps * ps
+	if end > start && end <= len(data) {
+		_ = unix.Madvise(data[start:end], unix.MADV_DONTNEED)
+	}
+}

@@ -42,3 +42,7 @@ func Unmap(data []byte) error {
 	}
 	return nil
 }
+
+// Drop does nothing on Windows: the working set manager trims file pages
+// that are not touched.
+func Drop([]byte, int, int) {}

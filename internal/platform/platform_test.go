@@ -30,6 +30,12 @@ func TestMap(t *testing.T) {
 		if !bytes.Equal(data, want) {
 			t.Errorf("size %d: mapped bytes differ from the file", size)
 		}
+		// Dropped pages read back from the file.
+		Drop(data, 1, size-1)
+		Drop(data, 0, size)
+		if !bytes.Equal(data, want) {
+			t.Errorf("size %d: bytes differ from the file after Drop", size)
+		}
 		if err := Unmap(data); err != nil {
 			t.Errorf("size %d: unmap: %v", size, err)
 		}

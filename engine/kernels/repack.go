@@ -1,0 +1,134 @@
+package kernels
+
+// Repacked (row-interleaved) weight layouts.
+//
+// A mat-vec kernel that reads one row at a time spends most of its
+// instructions on unpacking nibbles and gathering scales, not on memory.
+// Pool.Repack stores a matrix so that one vector load gives the same
+// values of 16 consecutive rows, one row per 32-bit lane: the kernels then
+// form the 16 rows' exact int32 block sums side by side and do each row's
+// float steps in its own lane. The arithmetic of every row is unchanged
+// (see the package documentation): the same exact int32 per block, the
+// same float operations in the same order, so a repacked matrix gives
+// bitwise the results of the original one.
+//
+// A repacked matrix has the same size as the original. Rows [0, Rows&^15)
+// form groups of 16 consecutive rows; group g takes the bytes of its rows
+// (16*RowBytes from offset 16*g*RowBytes), and the last Rows%16 rows stay
+// in block layout where they were. Within a group the block positions
+// follow in order; each position holds the 16 rows' blocks as a sequence
+// of pieces, a piece being n bytes (2 or 4) at one offset of every row's
+// block, stored row after row (16*n bytes):
+//
+//	q4_0 (18 bytes, 288 per position): d (2); then for k = 0..3 the
+//	     bytes qs[4k..4k+3] (4): dword r of piece k holds row r's values
+//	     4k..4k+3 in its low nibbles and 16+4k..16+4k+3 in its high ones.
+//	q4_k (144 bytes, 2304 per position): d (2), dmin (2), the 12 bytes of
+//	     scales and mins as 3 dwords (4 each), then the 128 bytes of
+//	     nibbles as 32 dwords (4 each): dword i of a row holds values
+//	     4(i%8)..4(i%8)+3 of sub-block 2(i/8) in its low nibbles and of
+//	     sub-block 2(i/8)+1 in its high ones.
+
+// packRows is the number of rows a repacked group interleaves.
+const packRows = 16
+
+// piece is n bytes at offset off of every row's block.
+type piece struct{ off, n int }
+
+var (
+	packPiecesQ4_0 = []piece{{0, 2}, {2, 4}, {6, 4}, {10, 4}, {14, 4}}
+	packPiecesQ4K  = func() []piece {
+		ps := []piece{{0, 2}, {2, 2}, {4, 4}, {8, 4}, {12, 4}}
+		for i := 0; i < 32; i++ {
+			ps = append(ps, piece{16 + 4*i, 4})
+		}
+		return ps
+	}()
+)
+
+// packPieces returns t's pieces, or nil if t has no repacked layout.
+func packPieces(t DType) []piece {
+	switch t {
+	case Q4_0:
+		return packPiecesQ4_0
+	case Q4_K:
+		return packPiecesQ4K
+	}
+	return nil
+}
+
+// Repack returns w in the layout the pool's kernels read fastest: a new
+// matrix over a copy of the data, row-interleaved as described in
+// repack.go, when the pool's kernel set has kernels for it (AVX-512: q4_0
+// and q4_k matrices of at least 16 rows); otherwise w itself. Products
+// with a repacked matrix give bitwise the results of the original on
+// every pool (a pool without such kernels reads its rows back first), so
+// repacking is only a question of speed. The original data is not used
+// by the result.
+func (p *Pool) Repack(w Mat) Mat {
+	if w.packed || w.Rows < packRows || w.Cols == 0 || !p.set.packedFor(w.Type) {
+		return w
+	}
+	if _, err := w.size(); err != nil {
+		return w
+	}
+	rb := w.RowBytes()
+	out := w
+	out.Data = make([]byte, len(w.Data))
+	out.packed = true
+	g16 := w.Rows &^ (packRows - 1)
+	packData(out.Data[:g16*rb], w.Data[:g16*rb], w.Type, rb)
+	copy(out.Data[g16*rb:], w.Data[g16*rb:])
+	return out
+}
+
+// Repacked reports whether w is stored row-interleaved (Pool.Repack).
+func (w Mat) Repacked() bool { return w.packed }
+
+// packData interleaves whole groups of 16 rows of rb bytes (type t) from
+// src into dst.
+func packData(dst, src []byte, t DType, rb int) {
+	bs := t.BlockBytes()
+	ps := packPieces(t)
+	gb := packRows * rb
+	for g := 0; g+gb <= len(src); g += gb {
+		for b := 0; b < rb; b += bs {
+			o := g + packRows*b
+			for _, pc := range ps {
+				for r := 0; r < packRows; r++ {
+					copy(dst[o+r*pc.n:o+(r+1)*pc.n], src[g+r*rb+b+pc.off:][:pc.n])
+				}
+				o += packRows * pc.n
+			}
+		}
+	}
+}
+
+// unpackGroup writes the 16 rows of the group at src (16*rb bytes) in
+// block layout to dst.
+func unpackGroup(dst, src []byte, t DType, rb int) {
+	for r := 0; r < packRows; r++ {
+		unpackGroupRow(dst[r*rb:(r+1)*rb], src, t, rb, r)
+	}
+}
+
+// unpackGroupRow writes row r of the group at src to dst in block layout.
+func unpackGroupRow(dst, src []byte, t DType, rb, r int) {
+	bs := t.BlockBytes()
+	ps := packPieces(t)
+	for b := 0; b < rb; b += bs {
+		o := packRows * b
+		for _, pc := range ps {
+			copy(dst[b+pc.off:b+pc.off+pc.n], src[o+r*pc.n:])
+			o += packRows * pc.n
+		}
+	}
+}
+
+// unpackRow writes row r (in an interleaved group) of the repacked m to
+// dst in block layout.
+func unpackRow(dst []byte, m Mat, r int) {
+	rb := m.RowBytes()
+	g := r / packRows * packRows
+	unpackGroupRow(dst, m.Data[g*rb:(g+packRows)*rb], m.Type, rb, r-g)
+}

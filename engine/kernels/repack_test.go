@@ -1,0 +1,108 @@
+package kernels
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// packForTest repacks w whatever the kernel sets support (Pool.Repack
+// only repacks for a set with kernels for the layout).
+func packForTest(w Mat) Mat {
+	rb := w.RowBytes()
+	out := w
+	out.Data = make([]byte, len(w.Data))
+	out.packed = true
+	g16 := w.Rows &^ (packRows - 1)
+	packData(out.Data[:g16*rb], w.Data[:g16*rb], w.Type, rb)
+	copy(out.Data[g16*rb:], w.Data[g16*rb:])
+	return out
+}
+
+// TestRepackLayout checks that a repacked matrix keeps its size and gives
+// back every row, and that unpacking a group inverts packing.
+func TestRepackLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, typ := range []DType{Q4_0, Q4_K} {
+		for _, rows := range []int{16, 21, 48} {
+			w, _ := randMat(t, rng, typ, rows, 2*typ.BlockSize())
+			pw := packForTest(w)
+			if len(pw.Data) != len(w.Data) || !pw.Repacked() || w.Repacked() {
+				t.Fatalf("%s: %d bytes repacked, %d before", typ, len(pw.Data), len(w.Data))
+			}
+			for r := 0; r < rows; r++ {
+				if !bytes.Equal(pw.Row(r), w.Row(r)) {
+					t.Fatalf("%s %d rows: row %d differs", typ, rows, r)
+				}
+			}
+			rb := w.RowBytes()
+			buf := make([]byte, packRows*rb)
+			unpackGroup(buf, pw.Data[:packRows*rb], typ, rb)
+			if !bytes.Equal(buf, w.Data[:packRows*rb]) {
+				t.Fatalf("%s: unpackGroup is not the inverse of packData", typ)
+			}
+		}
+	}
+}
+
+// TestCanonicalRepacked checks products with repacked matrices bitwise
+// against the generic kernels on the original ones, for every
+// implementation (those without kernels for the layout unpack it), batch
+// and a last partial group.
+func TestCanonicalRepacked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	gen, _ := NewPoolImpl(1, Generic)
+	defer gen.Close()
+	for _, impl := range Available() {
+		p, _ := NewPoolImpl(2, impl)
+		defer p.Close()
+		for _, typ := range []DType{Q4_0, Q4_K} {
+			if r := p.Repack(Mat{Type: typ, Rows: 16, Cols: typ.BlockSize(), Data: make([]byte, 16*typ.BlockBytes())}); r.Repacked() != p.set.packedFor(typ) {
+				t.Errorf("%s %s: Repack gave repacked=%v", impl, typ, r.Repacked())
+			}
+			bs := typ.BlockSize()
+			for _, cols := range []int{bs, 3 * bs, 8 * bs} {
+				for _, rows := range []int{16, 37, 64} {
+					for _, n := range []int{1, 3, 4, 5, 9} {
+						t.Run(fmt.Sprintf("%s/%s/%dx%d/n%d", impl, typ, rows, cols, n), func(t *testing.T) {
+							w, _ := randMat(t, rng, typ, rows, cols)
+							if typ == Q4_0 {
+								clear(w.Data[2:q4_0Bytes]) // a zero block
+							}
+							pw := p.Repack(w)
+							if !pw.Repacked() {
+								pw = packForTest(w)
+							}
+							x := randVec(rng, n*cols)
+							want := make([]float32, n*rows)
+							got := make([]float32, n*rows)
+							if err := gen.MatMul(want, w, x, n); err != nil {
+								t.Fatal(err)
+							}
+							if err := p.MatMul(got, pw, x, n); err != nil {
+								t.Fatal(err)
+							}
+							if i := bitsEqual(got, want); i >= 0 {
+								t.Fatalf("[%d] = %g, generic %g", i, got[i], want[i])
+							}
+							// Gate and up, one repacked and one not.
+							hb, up := make([]float32, n*rows), make([]float32, n*rows)
+							wantUp := make([]float32, n*rows)
+							if err := gen.MatMul(wantUp, w, x, n); err != nil {
+								t.Fatal(err)
+							}
+							siluMul(want, wantUp)
+							if err := p.MatMulGLU(hb, pw, up, w, x, n); err != nil {
+								t.Fatal(err)
+							}
+							if i := bitsEqual(hb, want); i >= 0 {
+								t.Fatalf("glu [%d] = %g, generic %g", i, hb[i], want[i])
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
