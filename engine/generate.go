@@ -24,6 +24,12 @@ type GenerateOptions struct {
 	// The slice is valid only during the call.
 	Logits       func(pos int, logits []float32)
 	PromptLogits bool
+	// Decode, when set, runs the decode after the prefill instead of one
+	// token a pass (speculative decoding, package engine/speculate): from
+	// the prompt (held by the session) and the logits after it, it
+	// generates up to MaxTokens tokens and reports how many and whether a
+	// Stop token ended them.
+	Decode func(ctx context.Context, prompt []int32, logits []float32) (generated int, stopped bool, err error)
 }
 
 // Stats reports what a generation did and how long it took.
@@ -114,6 +120,12 @@ func (m *Model) Generate(ctx context.Context, sess *Session, prompt []int32, opt
 	st.PromptTokens = len(prompt)
 	st.Prefill = time.Since(start)
 	start = time.Now()
+	if opt.Decode != nil {
+		var err error
+		st.GeneratedTokens, st.StoppedByToken, err = opt.Decode(ctx, prompt, logits)
+		st.Decode = time.Since(start)
+		return st, err
+	}
 	x = x[:dim]
 	for st.GeneratedTokens < opt.MaxTokens {
 		if opt.Logits != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/pnet"
 
 	"github.com/orbitswarm/orbit/clock"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
@@ -66,6 +67,13 @@ type Config struct {
 	// this generation) or MaxThroughput (loaded servers cost more again,
 	// so concurrent generations spread over replicas).
 	RouteMode sharding.Mode
+	// Speculate is how the node's generations speculate (package
+	// engine/speculate; the zero value is off): drafted tokens are checked
+	// in one step through the route, on routes whose every hop takes
+	// truncates. Draft is the draft model of speculate.Draft and Auto
+	// (nil: prompt lookup); its vocabulary must be the model's.
+	Speculate speculate.Mode
+	Draft     *speculate.DraftModel
 	// ViewTTL is how long a gathered swarm view is reused (10s).
 	ViewTTL time.Duration
 	// DiscoveryTimeout bounds a DHT provider lookup (3s).
@@ -198,6 +206,8 @@ type EntryConfig struct {
 	IOTimeout   time.Duration // opening sessions
 	Encoding    protocol.Encoding
 	RouteMode   sharding.Mode
+	Speculate   speculate.Mode
+	Draft       *speculate.DraftModel
 }
 
 // Swarm is the swarm component's part of c.
@@ -220,5 +230,6 @@ func (c *Config) Serve() ServeConfig {
 
 // Entry is the entry generations' part of c.
 func (c *Config) Entry() EntryConfig {
-	return EntryConfig{StepTimeout: c.StepTimeout, IOTimeout: c.IOTimeout, Encoding: c.Encoding, RouteMode: c.RouteMode}
+	return EntryConfig{StepTimeout: c.StepTimeout, IOTimeout: c.IOTimeout, Encoding: c.Encoding, RouteMode: c.RouteMode,
+		Speculate: c.Speculate, Draft: c.Draft}
 }

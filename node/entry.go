@@ -10,6 +10,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/node/entry"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
@@ -39,6 +40,10 @@ type Stats struct {
 	// Hops are the time every server took, summed over the steps it ran,
 	// in order of first use (replaced hops included).
 	Hops []HopStats
+	// Speculate is the speculation mode the decode ran with (Off when
+	// the route could not truncate), and Speculation what it did.
+	Speculate   speculate.Mode
+	Speculation speculate.Stats
 }
 
 // HopStats is where a hop's time went, summed over its steps (see
@@ -94,6 +99,8 @@ type genOptions struct {
 	// logits and promptLogits are GenerateHooks.Logits and PromptLogits.
 	logits       func(pos int, logits []float32)
 	promptLogits bool
+	// speculate overrides Config.Speculate when set.
+	speculate *speculate.Mode
 }
 
 func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, opt genOptions) (Stats, error) {
@@ -132,7 +139,16 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 	st.PromptTokens = len(prompt)
 	st.Prefill = n.clock.Since(start)
 	start = n.clock.Now()
-	err = g.decode(ctx, &st, prompt, maxTokens, logits, sampler, stop, emit, opt)
+	mode := n.cfg.Speculate
+	if opt.speculate != nil {
+		mode = *opt.speculate
+	}
+	if d := g.drafter(mode, cfg.VocabSize); d != nil && g.canTruncate() {
+		st.Speculate = mode
+		err = g.speculate(ctx, &st, prompt, maxTokens, logits, sampler, stop, emit, opt, mode, d)
+	} else {
+		err = g.decode(ctx, &st, prompt, maxTokens, logits, sampler, stop, emit, opt)
+	}
 	st.Decode = n.clock.Since(start)
 	return g.stats(st), err
 }
@@ -244,6 +260,58 @@ func (g *generation) decode(ctx context.Context, st *Stats, prompt []int32, maxT
 		}
 	}
 	return nil
+}
+
+// drafter returns the drafter of mode (nil for Off): the node's draft
+// model for Draft and Auto when it has one of the model's vocabulary,
+// else prompt lookup.
+func (g *generation) drafter(mode speculate.Mode, vocab int) speculate.Drafter {
+	if mode == speculate.Off {
+		return nil
+	}
+	if dm := g.n.cfg.Draft; dm != nil && mode != speculate.NGram && dm.Model.Config.VocabSize == vocab {
+		d, err := dm.NewDrafter(g.maxLen)
+		if err == nil {
+			return d
+		}
+		g.n.log.Warn("draft model unusable, drafting by prompt lookup", "err", err)
+	}
+	return speculate.PromptLookup{}
+}
+
+// speculate is decode with speculative steps: drafted tokens go through
+// the route as one step, the longest prefix the model agrees with is
+// kept, and the route is rolled back past it.
+func (g *generation) speculate(ctx context.Context, st *Stats, prompt []int32, maxTokens int, logits []float32, sampler *sample.Sampler,
+	stop func(int32) bool, emit func(int32) error, opt genOptions, mode speculate.Mode, d speculate.Drafter) error {
+	dec := speculate.Decoder{
+		Target: routeTarget{g}, Drafter: d, Control: speculate.NewController(mode), Sampler: sampler,
+		Vocab: len(logits), MaxLen: g.maxLen, Stop: stop, Emit: emit, Logits: opt.logits, Now: g.n.clock.Now,
+	}
+	res, err := dec.Decode(ctx, prompt, logits, maxTokens)
+	st.GeneratedTokens, st.StoppedByToken, st.Speculation = res.Generated, res.StoppedByToken, res.Stats
+	return err
+}
+
+// routeTarget verifies drafts through the generation's route.
+type routeTarget struct{ g *generation }
+
+func (t routeTarget) Step(ctx context.Context, pos int, toks []int32, logits []float32) error {
+	g := t.g
+	x := make([]float32, len(toks)*g.dim)
+	if err := g.m.Embed(toks, x); err != nil {
+		return err
+	}
+	out, err := g.step(ctx, pos, x)
+	if err != nil {
+		return err
+	}
+	return g.m.Head(out, len(toks), logits)
+}
+
+func (t routeTarget) Rollback(ctx context.Context, n int) error {
+	_, err := t.g.run(ctx, entry.Rollback{Len: n})
+	return err
 }
 
 // planRoute returns the route a generation of model (of blocks blocks)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -77,12 +78,15 @@ type GenerateHooks struct {
 	// hop's output rows of the prompt go through the head).
 	Logits       func(pos int, logits []float32)
 	PromptLogits bool
+	// Speculate, when set, overrides the node's Config.Speculate for this
+	// generation.
+	Speculate *speculate.Mode
 }
 
 // GenerateWith is Generate with hooks.
 func (n *Node) GenerateWith(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler,
 	stop func(int32) bool, emit func(int32) error, h GenerateHooks) (Stats, error) {
-	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: h.Observe, logits: h.Logits, promptLogits: h.PromptLogits})
+	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: h.Observe, logits: h.Logits, promptLogits: h.PromptLogits, speculate: h.Speculate})
 }
 
 // PlanRoute returns the route a generation of model would take now.

@@ -107,6 +107,92 @@ func Argmax(logits []float32) int32 {
 // Sample picks a token from logits given the tokens so far. It may modify
 // logits (the penalties).
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {
+	c, tok := s.filter(logits, history)
+	if c == nil {
+		return tok
+	}
+	var sum float64
+	for _, x := range c {
+		sum += x.p
+	}
+	r := s.rng.Float64() * sum
+	for _, x := range c {
+		r -= x.p
+		if r < 0 {
+			return x.id
+		}
+	}
+	return c[len(c)-1].id
+}
+
+// Deterministic reports whether Sample always picks the argmax of the
+// (penalized) logits: temperature 0.
+func (s *Sampler) Deterministic() bool { return s.p.Temperature == 0 }
+
+// Params returns the sampler's parameters.
+func (s *Sampler) Params() Params { return s.p }
+
+// Dist writes into p (grown to len(logits)) the distribution Sample draws
+// from for these logits and history: every token's probability after the
+// penalties, temperature and filters, zero for the tokens filtered out
+// (a point mass on the argmax at temperature 0). It may modify logits as
+// Sample does, and draws nothing.
+func (s *Sampler) Dist(logits []float32, history []int32, p []float64) []float64 {
+	if cap(p) < len(logits) {
+		p = make([]float64, len(logits))
+	}
+	p = p[:len(logits)]
+	clear(p)
+	c, tok := s.filter(logits, history)
+	if c == nil {
+		p[tok] = 1
+		return p
+	}
+	var sum float64
+	for _, x := range c {
+		sum += x.p
+	}
+	for _, x := range c {
+		p[x.id] = x.p / sum
+	}
+	return p
+}
+
+// Float64 draws a number in [0, 1) from the sampler's random stream.
+func (s *Sampler) Float64() float64 { return s.rng.Float64() }
+
+// Pick draws an index from weights w (non-negative, not necessarily
+// normalized) with the sampler's random stream; -1 when they sum to 0.
+func (s *Sampler) Pick(w []float64) int32 {
+	var sum float64
+	last := -1
+	for i, x := range w {
+		sum += x
+		if x > 0 {
+			last = i
+		}
+	}
+	if !(sum > 0) {
+		return -1
+	}
+	r := s.rng.Float64() * sum
+	for i, x := range w {
+		if x <= 0 {
+			continue
+		}
+		r -= x
+		if r < 0 {
+			return int32(i)
+		}
+	}
+	return int32(last)
+}
+
+// filter applies the penalties and, at a positive temperature, returns
+// the candidates Sample draws from with their probabilities (summing to
+// 1 before the min-p and top-p cuts). At temperature 0, or when every
+// logit is NaN, it returns nil and the token to take.
+func (s *Sampler) filter(logits []float32, history []int32) ([]cand, int32) {
 	if s.p.RepeatPenalty > 0 && s.p.RepeatPenalty != 1 {
 		clear(s.seen)
 		for _, t := range history[max(0, len(history)-s.p.RepeatLastN):] {
@@ -132,7 +218,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 	}
 	if s.p.Temperature == 0 {
-		return Argmax(logits)
+		return nil, Argmax(logits)
 	}
 	c := s.cands[:0]
 	for i, v := range logits {
@@ -141,7 +227,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 	}
 	if len(c) == 0 {
-		return Argmax(logits)
+		return nil, Argmax(logits)
 	}
 	// Sort by logit, descending; ties by id for determinism.
 	slices.SortFunc(c, func(a, b cand) int {
@@ -186,17 +272,6 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 		c = c[:k]
 	}
-	sum = 0
-	for _, x := range c {
-		sum += x.p
-	}
-	r := s.rng.Float64() * sum
 	s.cands = c
-	for _, x := range c {
-		r -= x.p
-		if r < 0 {
-			return x.id
-		}
-	}
-	return c[len(c)-1].id
+	return c, 0
 }
