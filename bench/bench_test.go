@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,6 +165,11 @@ func TestParseErrors(t *testing.T) {
 		{"memory size", base + "nodes: [{name: e, entry: true, memory: -1MiB}]\n", "size"},
 		{"memory on a fixed span", base + "nodes: [{name: e, entry: true, span: [0, 2], memory: 1GiB}]\n", "memory budgets an auto span"},
 		{"memory on no span", base + "nodes: [{name: e, entry: true, span: none, memory: 1GiB}]\n", "memory budgets an auto span"},
+		{"threads", base + "nodes: [{name: e, entry: true, threads: -2}]\n", "threads"},
+		{"compute cost", base + "nodes: [{name: e, entry: true, compute_cost: {block: 2m}}]\n", "compute_cost"},
+		{"concurrency", base + node + "workload: {concurrency: [1, 0]}\n", "concurrency 0"},
+		{"concurrency poisson", base + node + "workload: {arrival: poisson, rate: 1, concurrency: [1, 2]}\n", "closed-loop"},
+		{"concurrency events", base + node + "workload: {concurrency: [1]}\nevents: [{at: 1s, cut: [a, b]}]\n", "no events"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))
@@ -418,6 +424,9 @@ func TestExampleScenariosRun(t *testing.T) {
 		if strings.Contains(sc.Name, "processes") {
 			continue // TestProcesses runs processes mode
 		}
+		if len(sc.Workload.Concurrency) > 0 {
+			continue // TestConcurrencySweep runs the sweep
+		}
 		ran++
 		t.Run(sc.Name, func(t *testing.T) {
 			const dur = 3 * time.Second
@@ -464,6 +473,83 @@ func TestExampleScenariosRun(t *testing.T) {
 	if ran < 4 {
 		t.Errorf("ran %d example scenarios, want lan, home-broadband, leo-satellite and intercontinental", ran)
 	}
+}
+
+// TestConcurrencySweep runs the example sweep (streams 1 and 4,
+// shortened) in mocknet mode: the servers' emulated step time makes one
+// stream leave three of the four stages idle, so four streams give more
+// than twice its tokens/s, with the servers batching several sessions
+// per engine call; sweep.csv and the sweep plots are written.
+func TestConcurrencySweep(t *testing.T) {
+	needVocab(t)
+	sc, err := LoadFile("scenarios/concurrency.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Override(Overrides{Concurrency: []int{1, 4}}); err != nil {
+		t.Fatal(err)
+	}
+	// Short prompts: the steps measure decoding.
+	sc.Workload.Warmup, sc.Workload.PromptTokens, sc.Workload.OutputTokens = 0, 4, 24
+	opt := testOptions(t)
+	opt.Duration = 4 * time.Second
+	res, err := Run(context.Background(), sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Sweep) != 2 {
+		t.Fatalf("%d sweep points, want 2", len(res.Sweep))
+	}
+	one, four := res.Sweep[0], res.Sweep[1]
+	for _, p := range res.Sweep {
+		t.Logf("%d streams: %.1f tok/s (%.2fx), per token p50 %.1f ms, nodes %+v", p.Streams, p.TokensPerS, p.Speedup, p.PerTokenP50MS, p.Nodes)
+		if p.Completed == 0 || p.Failed != 0 || p.Tokens == 0 {
+			t.Errorf("%d streams: %d completed, %d failed, %d tokens", p.Streams, p.Completed, p.Failed, p.Tokens)
+		}
+		if len(p.Nodes) != 4 {
+			t.Errorf("%d streams: %d servers computed, want 4", p.Streams, len(p.Nodes))
+		}
+		for _, n := range p.Nodes {
+			if n.Busy <= 0 || n.Busy > 1.05 || n.Calls == 0 {
+				t.Errorf("%d streams: %s busy %.2f in %d calls", p.Streams, n.Name, n.Busy, n.Calls)
+			}
+		}
+	}
+	if one.Streams != 1 || one.Speedup != 1 || four.Speedup < 2 || four.Speedup != four.TokensPerS/one.TokensPerS {
+		t.Errorf("4 streams: %.2fx one stream's tokens/s, want more than 2x", four.Speedup)
+	}
+	batched := false
+	for _, n := range four.Nodes {
+		batched = batched || n.MeanSessions > 1
+	}
+	if !batched {
+		t.Error("with 4 streams no server batched several sessions per engine call")
+	}
+	dir := t.TempDir()
+	if err := res.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "sweep.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) != 1+2*4 || rows[0][0] != "streams" || rows[0][1] != "tokens_per_s" {
+		t.Errorf("sweep.csv: %d rows (%v), header %v", len(rows), err, rows[0])
+	}
+	for _, name := range []string{"sweep_throughput.png", "sweep_latency.png"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() < 100 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	checkPlots(t, dir)
 }
 
 // latencyScenario: an entry-only node and two servers of half the model
@@ -1129,5 +1215,43 @@ func checkPlots(t *testing.T, dir string) {
 		if err != nil || img.Bounds().Dx() < 100 {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestOverrides: orbit bench's flags change the loaded scenario (model,
+// every group's threads and compute cost, the sweep) and are validated.
+func TestOverrides(t *testing.T) {
+	sc, err := LoadFile("scenarios/concurrency.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Override(Overrides{Shape: "llama-8b", Type: "q4_0", Threads: 4, ComputeCost: "none", Concurrency: []int{1, 8}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := sc.Model.Synthetic; s.Shape != "llama-8b" || s.Type != "q4_0" || s.Layers != 32 {
+		t.Errorf("model %+v", s)
+	}
+	for _, g := range sc.Nodes {
+		if g.Threads != 4 || g.ComputeCost != nil {
+			t.Errorf("group %s: threads %d, compute cost %v", g.Name, g.Threads, g.ComputeCost)
+		}
+	}
+	if !slices.Equal(sc.Workload.Concurrency, []int{1, 8}) {
+		t.Errorf("concurrency %v", sc.Workload.Concurrency)
+	}
+	if err := sc.Override(Overrides{ComputeCost: "2ms,500us"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := sc.Nodes[1].ComputeCost.Node(); c.Block != 2*time.Millisecond || c.Row != 500*time.Microsecond {
+		t.Errorf("compute cost %+v", c)
+	}
+	for _, o := range []Overrides{{ComputeCost: "2ms"}, {ComputeCost: "fast,1ms"}, {Concurrency: []int{0}}, {Threads: -1}} {
+		if err := sc.Override(o); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	path := mustParse(t, "model: {path: m.gguf}\nnodes: [{name: e, entry: true}]\n")
+	if err := path.Override(Overrides{Shape: "llama-1b"}); err == nil {
+		t.Error("--shape on a model file: no error")
 	}
 }

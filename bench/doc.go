@@ -14,6 +14,23 @@
 // entry nodes' Generate, applies the events, and returns Results, which
 // Write stores as results.json, CSV tables and PNG plots.
 //
+// # Concurrency sweeps
+//
+// A closed-loop workload with concurrency: [1, 2, 4, 8, 16] runs once per
+// entry on the same swarm, each step for the workload's duration, and the
+// results add a SweepPoint per step: the aggregate tokens/s of its
+// measured window (after its warm-up), its speed-up over one stream, one
+// stream's per-token and first-token latency, and per server its busy
+// fraction (the share of the step its engine computed), engine calls and
+// rows and sessions per call (node.ComputeStats; in processes mode read
+// from each process's /metrics, orbit bench node --metrics-addr). Write
+// adds sweep.csv, sweep_throughput.png and sweep_latency.png. A group's
+// compute_cost emulates a bigger model's step time (node.ComputeCost: an
+// engine call over b blocks and r rows takes at least b*(block+r*row), the
+// node sleeping out the rest), so a sweep of a 4-stage pipeline runs on a
+// small machine; threads sets its kernel threads. See
+// bench/scenarios/concurrency.yaml.
+//
 // # Modes
 //
 // Mode "mocknet" (the default) runs every node in this process on a

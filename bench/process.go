@@ -28,6 +28,7 @@ import (
 	"github.com/orbitswarm/orbit/api/client"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/internal/platform"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/runstatus"
 )
@@ -45,6 +46,7 @@ type procNode struct {
 	peer     string
 	addrs    []string
 	api      string // host:port of its OpenAI API ("" without one)
+	metrics  string // host:port of its /metrics ("" without)
 	span     [2]int
 	through  float64
 	started  time.Duration
@@ -103,6 +105,10 @@ type procCluster struct {
 	// link-emulation files.
 	emuNodes []EmulatedNode
 
+	// nodeMetrics: the binary's bench node serves --metrics-addr (an
+	// older one does not; its nodes then report no compute stats).
+	nodeMetrics bool
+
 	cutMu sync.Mutex // one cut or heal at a time
 
 	mu    sync.Mutex
@@ -141,6 +147,8 @@ func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcf
 	if pc.emuNodes, err = emulatedNodes(sc, seed); err != nil {
 		return pc, err
 	}
+	help, _ := exec.CommandContext(ctx, bin, "bench", "node", "--help").CombinedOutput()
+	pc.nodeMetrics = strings.Contains(string(help), "--metrics-addr")
 	for i := range sc.Nodes {
 		if g := &sc.Nodes[i]; !g.Deferred {
 			if err := pc.add(ctx, g); err != nil {
@@ -226,12 +234,27 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 		args = append(args, "--entry", "--api", addr)
 		pn.api = addr
 	}
+	if g.ComputeCost != nil {
+		args = append(args, "--compute-cost", g.ComputeCost.String())
+	}
+	if pc.nodeMetrics {
+		addr, err := freePort()
+		if err != nil {
+			return err
+		}
+		args = append(args, "--metrics-addr", addr)
+		pn.metrics = addr
+	}
 	if pc.verbose {
 		args = append(args, "-v")
 	}
 	// Not CommandContext: the processes outlive start's context and are
 	// stopped by kill and close.
 	cmd := exec.Command(pc.bin, args...)
+	if g.Threads > 0 {
+		// The engine's kernel pools run GOMAXPROCS threads.
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(g.Threads))
+	}
 	cmd.Stderr = pn.tail
 	if pc.logs != "" {
 		f, err := os.Create(filepath.Join(pc.logs, name+".log"))
@@ -504,6 +527,69 @@ func (pc *procCluster) nodeResults(setup time.Duration) []NodeResult {
 }
 
 func (pc *procCluster) linkStats() []LinkStats { return nil }
+
+// computeStats scrapes every live node's /metrics (--metrics-addr) for
+// its batch schedulers' counts (MaxRows is not among them).
+func (pc *procCluster) computeStats(ctx context.Context) map[string]node.ComputeStats {
+	pc.mu.Lock()
+	nodes := append([]*procNode(nil), pc.nodes...)
+	pc.mu.Unlock()
+	out := map[string]node.ComputeStats{}
+	for _, n := range nodes {
+		if n.metrics == "" || n.killedAt > 0 {
+			continue
+		}
+		st, err := pc.scrapeCompute(ctx, n.metrics)
+		if err != nil {
+			pc.log.Warn("reading a node's metrics", "node", n.name, "err", err)
+			continue
+		}
+		out[n.name] = st
+	}
+	return out
+}
+
+func (pc *procCluster) scrapeCompute(ctx context.Context, addr string) (node.ComputeStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return node.ComputeStats{}, err
+	}
+	resp, err := pc.http.Do(req)
+	if err != nil {
+		return node.ComputeStats{}, err
+	}
+	defer resp.Body.Close()
+	sc, err := metrics.ParseText(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return node.ComputeStats{}, err
+	}
+	return computeFromMetrics(sc), nil
+}
+
+// computeFromMetrics reads a node's batch scheduler counts from its
+// metrics.
+func computeFromMetrics(sc metrics.Scrape) node.ComputeStats {
+	var st node.ComputeStats
+	hist := func(name string) (count uint64, sum float64) {
+		if mf := sc[name]; mf != nil && len(mf.GetMetric()) > 0 {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+		return 0, 0
+	}
+	calls, rows := hist("orbit_batch_rows")
+	_, steps := hist("orbit_batch_sessions")
+	_, queue := hist("orbit_step_queue_seconds")
+	busy, _ := sc.Value("orbit_compute_busy_seconds_total")
+	sessions, _ := sc.Value("orbit_sessions")
+	st.Calls, st.Rows, st.Steps = int64(calls), int64(rows), int64(steps)
+	st.Busy = time.Duration(busy * float64(time.Second))
+	st.Queue = time.Duration(queue * float64(time.Second))
+	st.Sessions = int(sessions)
+	return st
+}
 
 // close stops every process: SIGTERM, then SIGKILL after a grace period.
 func (pc *procCluster) close() {

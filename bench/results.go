@@ -35,6 +35,8 @@ type Results struct {
 	// ThroughputBinS bins.
 	ThroughputBinS float64           `json:"throughput_bin_s"`
 	Throughput     []ThroughputPoint `json:"throughput"`
+	// Sweep is a concurrency sweep's steps (Workload.Concurrency).
+	Sweep []SweepPoint `json:"sweep,omitempty"`
 
 	tokenTimes []float64
 }
@@ -94,7 +96,8 @@ type RequestResult struct {
 	Route        []RouteHop  `json:"route"`        // at the end
 	Hops         []HopTiming `json:"hop_timings,omitempty"`
 	Failovers    int         `json:"failovers"`
-	Warmup       bool        `json:"warmup,omitempty"` // excluded from the summary
+	Warmup       bool        `json:"warmup,omitempty"`  // excluded from the summary
+	Streams      int         `json:"streams,omitempty"` // a sweep's step: its concurrent streams
 	Error        string      `json:"error,omitempty"`
 }
 
@@ -308,6 +311,11 @@ func (r *Results) Write(dir string) error {
 	}
 	if err := writeCSV(filepath.Join(dir, "links.csv"), rows); err != nil {
 		return err
+	}
+	if len(r.Sweep) > 0 {
+		if err := r.writeSweep(dir); err != nil {
+			return err
+		}
 	}
 	return r.plot(dir)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/internal/progress"
+	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
 )
 
@@ -61,6 +62,9 @@ type cluster interface {
 	setCut(ctx context.Context, a, b string, cut bool) error
 	nodeResults(setup time.Duration) []NodeResult
 	linkStats() []LinkStats
+	// computeStats is what the nodes' batch schedulers did so far, by
+	// node name (nodes it cannot read are left out).
+	computeStats(ctx context.Context) map[string]node.ComputeStats
 	close()
 }
 
@@ -161,8 +165,13 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	setup := time.Since(t0)
 	log.Info("swarm up", "mode", opt.Mode, "nodes", len(cl.nodeResults(setup)), "setup", setup)
 
-	r := &runner{cl: cl, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log}
-	res := r.run(ctx, opt)
+	var res *Results
+	if len(sc.Workload.Concurrency) > 0 {
+		res = sweep(ctx, cl, sc, sched, seed, dur, mcfg.VocabSize, log, opt)
+	} else {
+		r := &runner{cl: cl, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log}
+		res = r.run(ctx, opt)
+	}
 	res.Mode, res.Seed, res.SetupS = opt.Mode, seed, setup.Seconds()
 	if procs != nil {
 		res.Notes = append(res.Notes, procs.note())
@@ -187,6 +196,8 @@ type runner struct {
 	dur   time.Duration
 	vocab int
 	log   *slog.Logger
+	// idBase is added to request IDs (the steps of a sweep).
+	idBase int
 
 	start time.Time
 
@@ -222,7 +233,7 @@ func (r *runner) run(ctx context.Context, opt Options) *Results {
 					if r.since() >= r.dur || wctx.Err() != nil {
 						return
 					}
-					id := k*w.Clients + c
+					id := r.idBase + k*w.Clients + c
 					pause := time.Duration(w.Think)
 					if !r.request(wctx, entries[c%len(entries)], id, c, r.since()) {
 						// A client whose request failed backs off instead of

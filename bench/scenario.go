@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
@@ -69,9 +70,51 @@ type Group struct {
 	Memory   Bytes   `yaml:"memory"`
 	KVCache  Bytes   `yaml:"kv_cache"` // KV-cache budget (node default 1GiB)
 	Slowdown float64 `yaml:"slowdown"` // compute slow-down factor (>= 1; 1 = as measured)
+	// ComputeCost emulates the step time of a bigger model or machine
+	// (node.ComputeCost): an engine call over b blocks with r rows takes at
+	// least b*(block + r*row), the node waiting out what the real call
+	// did not take.
+	ComputeCost *ComputeCost `yaml:"compute_cost"`
+	// Threads is the kernel threads of each of the node's models (0: the
+	// machine's; processes mode: the process's GOMAXPROCS).
+	Threads int `yaml:"threads"`
 	// Deferred groups are not started at time 0 but by an "add" event
 	// naming them.
 	Deferred bool `yaml:"deferred"`
+}
+
+// ComputeCost is an emulated step time: per block, per engine call and
+// per row.
+type ComputeCost struct {
+	Block Duration `yaml:"block" json:"block"`
+	Row   Duration `yaml:"row" json:"row"`
+}
+
+// Node is the cost as the node takes it.
+func (c *ComputeCost) Node() node.ComputeCost {
+	if c == nil {
+		return node.ComputeCost{}
+	}
+	return node.ComputeCost{Block: time.Duration(c.Block), Row: time.Duration(c.Row)}
+}
+
+// String is the cost as ParseComputeCost reads it ("BLOCK,ROW").
+func (c *ComputeCost) String() string {
+	return time.Duration(c.Block).String() + "," + time.Duration(c.Row).String()
+}
+
+// ParseComputeCost reads "BLOCK,ROW" (two durations, as 4ms,800us).
+func ParseComputeCost(s string) (node.ComputeCost, error) {
+	a, b, ok := strings.Cut(s, ",")
+	if !ok {
+		return node.ComputeCost{}, fmt.Errorf("compute cost %q: want BLOCK,ROW such as 4ms,800us", s)
+	}
+	block, err1 := time.ParseDuration(strings.TrimSpace(a))
+	row, err2 := time.ParseDuration(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || block < 0 || row < 0 || block > time.Minute || row > time.Minute {
+		return node.ComputeCost{}, fmt.Errorf("compute cost %q: want BLOCK,ROW such as 4ms,800us", s)
+	}
+	return node.ComputeCost{Block: block, Row: row}, nil
 }
 
 // SpanSpec is a node's span: Auto, None, or the fixed blocks [Start, End).
@@ -160,6 +203,12 @@ type Workload struct {
 	Duration     Duration `yaml:"duration"`      // no request starts after it
 	Think        Duration `yaml:"think"`         // closed loop: pause between a client's requests (at least 100ms after a failed one)
 	Warmup       Duration `yaml:"warmup"`        // requests arriving before it are excluded from summaries
+	// Concurrency, when set, sweeps closed-loop clients over these
+	// numbers of concurrent streams on the same swarm: a step of duration
+	// each (its first warmup excluded), one after another; results add
+	// the aggregate tokens/s and per-stream latency of every step (see
+	// SweepPoint).
+	Concurrency []int `yaml:"concurrency"`
 }
 
 // Event is something that happens at time At: exactly one of Kill, Add
@@ -474,6 +523,12 @@ func (sc *Scenario) Validate() error {
 		if g.Memory < 0 {
 			return fmt.Errorf("node %s: memory is negative", g.Name)
 		}
+		if g.Threads < 0 || g.Threads > 1024 {
+			return fmt.Errorf("node %s: threads %d: want 0..1024", g.Name, g.Threads)
+		}
+		if c := g.ComputeCost; c != nil && (c.Block < 0 || c.Row < 0 || time.Duration(c.Block) > time.Minute || time.Duration(c.Row) > time.Minute) {
+			return fmt.Errorf("node %s: compute_cost: want durations under a minute", g.Name)
+		}
 		if g.Memory > 0 && !g.Span.Auto {
 			return fmt.Errorf("node %s: memory budgets an auto span; span %v is not auto", g.Name, g.Span)
 		}
@@ -509,7 +564,18 @@ func (sc *Scenario) Validate() error {
 		if w.Clients < 1 || w.Clients > maxClients {
 			return fmt.Errorf("workload: clients %d: want 1..%d", w.Clients, maxClients)
 		}
+		for _, c := range w.Concurrency {
+			if c < 1 || c > maxClients {
+				return fmt.Errorf("workload: concurrency %d: want 1..%d", c, maxClients)
+			}
+		}
+		if len(w.Concurrency) > 0 && len(sc.Events) > 0 {
+			return errors.New("workload: a concurrency sweep takes no events")
+		}
 	case "poisson":
+		if len(w.Concurrency) > 0 {
+			return errors.New("workload: concurrency sweeps closed-loop clients; arrival poisson takes none")
+		}
 		if !(w.Rate > 0) || w.Rate > 1e4 || math.IsInf(w.Rate, 0) {
 			return fmt.Errorf("workload: rate %v: a poisson workload needs 0 < rate <= 10000 requests/s", w.Rate)
 		}
@@ -626,4 +692,58 @@ func (l Links) LinkBetween(a, b string) Link {
 		}
 	}
 	return l.Default
+}
+
+// Overrides change a loaded scenario from the command line (orbit bench
+// --shape, --type, ...); zero fields change nothing.
+type Overrides struct {
+	Shape, Type string // model.synthetic's (the model must be synthetic)
+	Layers      int    // model.synthetic.layers
+	Threads     int    // every node group's threads
+	// ComputeCost is every node group's compute_cost: "BLOCK,ROW", or
+	// "none" for the real compute.
+	ComputeCost string
+	Concurrency []int // workload.concurrency
+}
+
+// Override applies o and validates the result.
+func (sc *Scenario) Override(o Overrides) error {
+	if o.Shape != "" || o.Type != "" || o.Layers != 0 {
+		s := sc.Model.Synthetic
+		if s == nil {
+			return errors.New("--shape, --type and --layers change a synthetic model; the scenario's is not")
+		}
+		if o.Shape != "" {
+			s.Shape = o.Shape
+		}
+		if o.Type != "" {
+			s.Type = o.Type
+		}
+		if o.Layers != 0 {
+			s.Layers = o.Layers
+		}
+	}
+	var cost *ComputeCost
+	switch o.ComputeCost {
+	case "", "none":
+	default:
+		c, err := ParseComputeCost(o.ComputeCost)
+		if err != nil {
+			return err
+		}
+		cost = &ComputeCost{Block: Duration(c.Block), Row: Duration(c.Row)}
+	}
+	for i := range sc.Nodes {
+		g := &sc.Nodes[i]
+		if o.Threads != 0 {
+			g.Threads = o.Threads
+		}
+		if o.ComputeCost != "" {
+			g.ComputeCost = cost
+		}
+	}
+	if len(o.Concurrency) > 0 {
+		sc.Workload.Concurrency = o.Concurrency
+	}
+	return sc.Validate()
 }

@@ -289,6 +289,8 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		Version:          "bench",
 		Logger:           s.nodeL.With("node", name),
 		ComputeSlowdown:  g.Slowdown,
+		ComputeCost:      g.ComputeCost.Node(),
+		Threads:          g.Threads,
 	}
 	cfg.RouteMode, _ = sharding.ParseMode(s.sc.Route) // Validate checked it
 	if boot != "" {
@@ -440,6 +442,19 @@ func (s *swarm) nodeResults(setup time.Duration) []NodeResult {
 }
 
 func (s *swarm) linkStats() []LinkStats { return s.sh.stats() }
+
+// computeStats reads every live node's batch schedulers.
+func (s *swarm) computeStats(context.Context) map[string]node.ComputeStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]node.ComputeStats{}
+	for _, m := range s.members {
+		if m.killedAt == 0 {
+			out[m.name] = m.n.ComputeStats()
+		}
+	}
+	return out
+}
 
 // close stops every node and the mocknet.
 func (s *swarm) close() {

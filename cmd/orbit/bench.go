@@ -14,13 +14,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/orbitswarm/orbit/bench"
+	"github.com/orbitswarm/orbit/metrics"
+	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/runstatus"
 )
 
 // newBenchCmd is `orbit bench SCENARIO.yaml`: run a whole swarm under an
 // emulated network and write results.json, CSV tables and PNG plots.
 func newBenchCmd() *cobra.Command {
-	var out, mode, work, dataDir string
+	var out, mode, work, dataDir, orbitBin string
+	var ov bench.Overrides
 	var seed uint64
 	var duration time.Duration
 	cmd := &cobra.Command{
@@ -47,6 +50,9 @@ routes, per-hop timings and per-link statistics are not reported.`,
 			if err != nil {
 				return err
 			}
+			if err := sc.Override(ov); err != nil {
+				return fmt.Errorf("bench: %s: %w", args[0], err)
+			}
 			if out == "" {
 				name := strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
 				out = filepath.Join("bench-results", name+"-"+time.Now().Format("20060102-150405"))
@@ -54,7 +60,7 @@ routes, per-hop timings and per-link statistics are not reported.`,
 			log := slog.Default()
 			verbose, _ := cmd.Flags().GetBool("verbose")
 			opt := bench.Options{Mode: mode, Seed: seed, Duration: duration, WorkDir: work, DataDir: dataDir, Progress: cmd.ErrOrStderr(),
-				Logger: log, NodeLogger: log.With("component", "node"), ProcessLogs: filepath.Join(out, "logs"), ProcessVerbose: verbose}
+				Logger: log, NodeLogger: log.With("component", "node"), ProcessLogs: filepath.Join(out, "logs"), ProcessVerbose: verbose, Orbit: orbitBin}
 			res, err := bench.Run(cmd.Context(), sc, opt)
 			if res != nil {
 				if werr := res.Write(out); werr != nil && err == nil {
@@ -75,6 +81,14 @@ routes, per-hop timings and per-link statistics are not reported.`,
 				s.ThroughputTokS, s.TTFTP50MS, s.TTFTP95MS, s.PerTokenP50MS, s.PerTokenP95MS, s.DecodeTokSP50)
 			fmt.Fprintf(w, "per token: %.2f hops, %.2f network traversals; compute %.1f ms, network %.1f ms, queue %.1f ms, entry %.1f ms\n",
 				s.MeanHops, s.MeanTraversals, s.MeanComputeMS, s.MeanNetworkMS, s.MeanQueueMS, s.MeanEntryMS)
+			for _, p := range res.Sweep {
+				fmt.Fprintf(w, "streams %2d: %7.1f tok/s (%.2fx); per token p50 %.1f ms p95 %.1f ms; TTFT p50 %.1f ms", p.Streams, p.TokensPerS, p.Speedup,
+					p.PerTokenP50MS, p.PerTokenP95MS, p.TTFTP50MS)
+				for _, n := range p.Nodes {
+					fmt.Fprintf(w, "; %s busy %.0f%% rows/call %.1f", n.Name, 100*n.Busy, n.MeanRows)
+				}
+				fmt.Fprintln(w)
+			}
 			fmt.Fprintf(w, "results in %s\n", out)
 			return nil
 		},
@@ -86,6 +100,13 @@ routes, per-hop timings and per-link statistics are not reported.`,
 	fl.DurationVar(&duration, "duration", 0, "workload duration (0: the scenario's)")
 	fl.StringVar(&work, "work-dir", filepath.Join(os.TempDir(), "orbit-bench-models"), "where generated synthetic models (and models exported from the weight store) are kept between runs")
 	fl.StringVar(&dataDir, "data-dir", weightsDefaultDataDir(), "weight store a scenario's model.cid (root CID or name) is exported from (default $ORBIT_DATA_DIR or ~/.orbit)")
+	fl.StringVar(&ov.Shape, "shape", "", "synthetic model shape instead of the scenario's (llama-1b, llama-8b, ...)")
+	fl.StringVar(&ov.Type, "type", "", "synthetic model weight type instead of the scenario's (q4_0, q8_0, ...)")
+	fl.IntVar(&ov.Layers, "layers", 0, "synthetic model blocks instead of the scenario's")
+	fl.IntVar(&ov.Threads, "threads", 0, "kernel threads of every node (processes mode: its GOMAXPROCS) instead of the scenario's")
+	fl.StringVar(&ov.ComputeCost, "compute-cost", "", "every node's emulated compute instead of the scenario's: BLOCK,ROW (an engine call over b blocks and r rows takes at least b*(BLOCK+r*ROW)) or none (real compute only)")
+	fl.IntSliceVar(&ov.Concurrency, "concurrency", nil, "sweep these numbers of concurrent streams instead of the scenario's workload.concurrency")
+	fl.StringVar(&orbitBin, "orbit", "", "processes mode: the orbit binary its nodes run (default: this one)")
 	cmd.AddCommand(newBenchNodeCmd())
 	return cmd
 }
@@ -96,10 +117,25 @@ routes, per-hop timings and per-link statistics are not reported.`,
 // (bench.StartLinkEmulation; SIGUSR1 reloads it). Only the bench starts
 // it, so it is hidden; `orbit run` itself has no link emulation.
 func newBenchNodeCmd() *cobra.Command {
-	var links string
+	var links, cost, metricsAddr string
 	cmd := newRunCmdWith(runExtension{
 		flags: func(fl *pflag.FlagSet) {
 			fl.StringVar(&links, "link-emulation", "", "JSON file of emulated links written by orbit bench (SIGUSR1 reloads it)")
+			fl.StringVar(&cost, "compute-cost", "", "emulated compute, BLOCK,ROW: an engine call over b blocks and r rows takes at least b*(BLOCK+r*ROW)")
+			fl.StringVar(&metricsAddr, "metrics-addr", "", "serve the node's Prometheus metrics on this address (at /metrics), API or not")
+		},
+		node: func(ctx context.Context, cfg *node.Config, mets *metrics.Metrics, log *slog.Logger) error {
+			if cost != "" {
+				c, err := bench.ParseComputeCost(cost)
+				if err != nil {
+					return fmt.Errorf("--compute-cost: %w", err)
+				}
+				cfg.ComputeCost = c
+			}
+			if metricsAddr != "" {
+				return bench.ServeMetrics(ctx, metricsAddr, mets, log)
+			}
+			return nil
 		},
 		wrapHost: func(ctx context.Context, dataDir string, status *runstatus.Writer, log *slog.Logger) (func(host.Host) host.Host, error) {
 			if links == "" {

@@ -96,6 +96,9 @@ type runExtension struct {
 	// that ends when the command returns; it returns a wrapper of the
 	// node's host (nil: none) and may print status (link acknowledgements).
 	wrapHost func(ctx context.Context, dataDir string, status *runstatus.Writer, log *slog.Logger) (func(host.Host) host.Host, error)
+	// node, when set, may change the node's configuration and use its
+	// metrics, with a context that ends when the command returns.
+	node func(ctx context.Context, cfg *node.Config, mets *metrics.Metrics, log *slog.Logger) error
 }
 
 func newRunCmd() *cobra.Command { return newRunCmdWith(runExtension{}) }
@@ -353,6 +356,11 @@ func runNodeConfig(ctx context.Context, f *runFlags, set runSettings, storeDir s
 		if wrap != nil {
 			count := cfg.WrapHost
 			cfg.WrapHost = func(h host.Host) host.Host { return wrap(count(h)) }
+		}
+	}
+	if ext.node != nil {
+		if err := ext.node(ctx, &cfg, mets, log); err != nil {
+			return cfg, err
 		}
 	}
 	if f.psk != "" {
