@@ -43,6 +43,7 @@ type Metrics struct {
 	busy                     prometheus.Counter
 	batchRows, batchSessions prometheus.Histogram
 	stepQueue, admissionWait prometheus.Histogram
+	headRows                 prometheus.Histogram
 	slots                    prometheus.Gauge
 }
 
@@ -88,6 +89,8 @@ func New() *Metrics {
 		Help: "Wait of a step in this server's batch scheduler before its engine call.", Buckets: stepBuckets()})
 	m.admissionWait = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_generation_wait_seconds",
 		Help: "Wait of an admitted generation for a slot at this entry node.", Buckets: stepBuckets()})
+	m.headRows = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_head_batch_rows",
+		Help: "Rows per head call of this entry node (its concurrent generations' rows batched).", Buckets: batchBuckets()})
 	m.slots = gauge("orbit_generation_slots", "Generations this entry node runs at once (its admission limit).")
 	// Both directions are reported from the start, as zeros.
 	httpBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_http_bytes_total",
@@ -100,7 +103,7 @@ func New() *Metrics {
 		m.tokens, m.promptTokens, m.generations, m.chunks, m.failovers, m.relayed,
 		m.sessions, m.kvBytes, m.active, m.queued,
 		httpBytes, netBytes, m.requests, m.steps, m.transferDone, m.transferTotal,
-		m.busy, m.batchRows, m.batchSessions, m.stepQueue, m.admissionWait, m.slots,
+		m.busy, m.batchRows, m.batchSessions, m.stepQueue, m.admissionWait, m.headRows, m.slots,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -209,6 +212,13 @@ func (m *Metrics) ObserveBatch(sessions, rows int, busy time.Duration) {
 func (m *Metrics) ObserveStepQueue(d time.Duration) {
 	if m != nil {
 		m.stepQueue.Observe(d.Seconds())
+	}
+}
+
+// ObserveHeadBatch records one head call of an entry node over rows rows.
+func (m *Metrics) ObserveHeadBatch(rows int) {
+	if m != nil {
+		m.headRows.Observe(float64(rows))
 	}
 }
 

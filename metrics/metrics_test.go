@@ -41,6 +41,7 @@ func exercise(m *Metrics) {
 	m.ObserveStepQueue(2 * time.Millisecond)
 	m.ObserveAdmission(40 * time.Millisecond)
 	m.SetSlots(16)
+	m.ObserveHeadBatch(4)
 }
 
 // TestExposition: every metric keeps its name, type and labels, and the
@@ -83,6 +84,7 @@ func TestExposition(t *testing.T) {
 		{"orbit_step_queue_seconds", dto.MetricType_HISTOGRAM, nil, nil},
 		{"orbit_generation_wait_seconds", dto.MetricType_HISTOGRAM, nil, nil},
 		{"orbit_generation_slots", dto.MetricType_GAUGE, nil, [][]any{{16.0}}},
+		{"orbit_head_batch_rows", dto.MetricType_HISTOGRAM, nil, nil},
 		{"orbit_transfer_bytes", dto.MetricType_GAUGE, []string{"kind", "model"},
 			[][]any{{"fetch", "bafyModel", 25.0}, {"import", "/models/m.gguf", 7.0}}},
 		{"orbit_transfer_size_bytes", dto.MetricType_GAUGE, []string{"kind", "model"},

@@ -149,6 +149,7 @@ func TestBatchedBitwise(t *testing.T) {
 		servers, mets = append(servers, n), append(mets, cfg.Metrics)
 	}
 	cfg := testConfig(t, servers[0])
+	cfg.Metrics = metrics.New()
 	entry := startNode(t, cfg)
 	serve(t, entry, src, ServeOptions{NoBlocks: true, Entry: true})
 
@@ -177,6 +178,20 @@ func TestBatchedBitwise(t *testing.T) {
 				t.Fatalf("generation %d: logits of row %d differ between batched and alone", i, p)
 			}
 		}
+	}
+	// The entry batched its generations' heads too.
+	var b strings.Builder
+	if err := cfg.Metrics.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	esc, err := metrics.ParseText(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := esc["orbit_head_batch_rows"].GetMetric()[0].GetHistogram()
+	t.Logf("entry: %v head rows in %d calls", heads.GetSampleSum(), heads.GetSampleCount())
+	if heads.GetSampleSum() <= float64(heads.GetSampleCount()) {
+		t.Errorf("entry: %v head rows in %d calls: never batched", heads.GetSampleSum(), heads.GetSampleCount())
 	}
 	for i, s := range servers {
 		st := s.ComputeStats()

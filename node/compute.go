@@ -24,6 +24,7 @@ type served struct {
 	file       *gguf.File
 	model      *engine.Model // the span's blocks; nil if only the entry parts
 	entry      *engine.Model // embedding and head; nil if not an entry
+	heads      *headBatcher  // runs entry's head; nil if not an entry
 	throughput float64       // tokens/s through one block
 	sched      *scheduler
 
@@ -95,6 +96,9 @@ func (s *served) span() sharding.Span {
 func (s *served) close() {
 	if s.sched != nil {
 		s.sched.stop()
+	}
+	if s.heads != nil {
+		s.heads.stop()
 	}
 	if s.model != nil {
 		s.model.Close()

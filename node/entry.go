@@ -170,7 +170,7 @@ func (n *Node) newGeneration(srv *served, maxLen int, opt genOptions) (*generati
 			pinned[i] = entry.RouteHop{Peer: h.Peer, Span: h.Span}
 		}
 	}
-	return &generation{n: n, m: srv.entry, model: srv.id, dim: cfg.Dim, enc: enc, maxLen: maxLen, chunk: chunk, observe: opt.observe,
+	return &generation{n: n, m: srv.entry, heads: srv.heads, model: srv.id, dim: cfg.Dim, enc: enc, maxLen: maxLen, chunk: chunk, observe: opt.observe,
 		conns: map[entry.HopID]*hopConn{},
 		core: entry.New(entry.Config{
 			Model: srv.id, Blocks: srv.blocks, Dim: cfg.Dim, Encoding: enc, MaxLen: maxLen, Chunk: chunk,
@@ -195,7 +195,7 @@ func (g *generation) prefill(ctx context.Context, prompt []int32, logits []float
 		}
 		if opt.logits != nil && opt.promptLogits {
 			all := make([]float32, len(part)*vocab)
-			if err := m.Head(out, len(part), all); err != nil {
+			if err := g.head(ctx, out, len(part), all); err != nil {
 				return err
 			}
 			for r := range part {
@@ -209,7 +209,7 @@ func (g *generation) prefill(ctx context.Context, prompt []int32, logits []float
 			continue
 		}
 		if off+len(part) == len(prompt) {
-			if err := m.Head(out[(len(part)-1)*dim:], 1, logits); err != nil {
+			if err := g.head(ctx, out[(len(part)-1)*dim:], 1, logits); err != nil {
 				return err
 			}
 		}
@@ -255,7 +255,7 @@ func (g *generation) decode(ctx context.Context, st *Stats, prompt []int32, maxT
 			return err
 		}
 		pos++
-		if err := g.m.Head(out, 1, logits); err != nil {
+		if err := g.head(ctx, out, 1, logits); err != nil {
 			return err
 		}
 	}
@@ -306,7 +306,7 @@ func (t routeTarget) Step(ctx context.Context, pos int, toks []int32, logits []f
 	if err != nil {
 		return err
 	}
-	return g.m.Head(out, len(toks), logits)
+	return g.head(ctx, out, len(toks), logits)
 }
 
 func (t routeTarget) Rollback(ctx context.Context, n int) error {
@@ -359,6 +359,7 @@ type generation struct {
 	n       *Node
 	core    *entry.Core
 	m       *engine.Model // the embedding and head
+	heads   *headBatcher  // runs m's head for all the node's generations
 	model   string
 	dim     int
 	enc     protocol.Encoding
@@ -393,6 +394,15 @@ func (g *generation) close() {
 	for _, h := range g.conns {
 		_ = h.conn.Close()
 	}
+}
+
+// head writes the logits of n rows x into logits, batched with the
+// node's other generations.
+func (g *generation) head(ctx context.Context, x []float32, n int, logits []float32) error {
+	if g.heads == nil {
+		return g.m.Head(x, n, logits)
+	}
+	return g.heads.head(ctx, x, n, logits)
 }
 
 // step runs rows x at positions pos.. through the route and returns the

@@ -154,6 +154,7 @@ func (s *serveComponent) load(ctx context.Context, src ModelSource, blocks int, 
 			srv.close()
 			return nil, fmt.Errorf("node: load embedding and head of %s: %w", id, err)
 		}
+		srv.heads = newHeadBatcher(srv.entry, s.cfg.Metrics)
 	}
 	return srv, nil
 }
