@@ -129,6 +129,8 @@ var (
 		siluMul:   siluMulAsm,
 		q4_0P1:    q4_0P1VNNI,
 		q4_0P4:    q4_0P4VNNI,
+		q4KP1:     q4KP1VNNI,
+		q4KP4:     q4KP4VNNI,
 	}
 )
 
@@ -304,3 +306,9 @@ func q4_0P1VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
 
 //go:noescape
 func q4_0P4VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4KP1VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+//go:noescape
+func q4KP4VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

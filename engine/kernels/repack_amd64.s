@@ -139,3 +139,272 @@ q4p4_done:
 	VMOVUPS Z22, (AX)(BX*1)
 	VZEROUPPER
 	RET
+
+// ---- q4_k ----
+//
+//	func q4KP1VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+//	func q4KP4VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//
+// nsb super-blocks per row; xd one scale per super-block, xs the sums of
+// 32 values; in P4 column c's values are xqs*c bytes after xq, its sums
+// xqs/8*c bytes after xs and its scales 4*nsb*c bytes after xd.
+//
+// Per super-block and row, exactly in int32: isd = sum_j sc_j*isum_j
+// (isum_j: VPDPBUSD of sub-block j's nibbles and values, times sc_j with
+// VPMULLD) and ism = sum_j m_j*s_j (VPDPWSSD of the mins as words and the
+// sums as words); then acc += float(isd)*(d*dx), acc -= float(ism)*(dmin*dx).
+//
+// Registers: Z31 0x0f bytes, Z30 0xff dwords, Z29 0x3f bytes, Z28 0x30
+// bytes, Z27 0x00ff words; per super-block Z16 = sc0..3 and Z18 = sc4..7
+// (bytes of each lane), Z21..Z24 the mins as word pairs (m0,m2), (m1,m3),
+// (m4,m6), (m5,m7); Z25, Z26 the two scales of a sub-block pair; Z1..Z8
+// unpacked nibbles; Z9..Z12 isd per column; Z0, Z13..Z15 acc per column.
+
+#define KDECODE \
+	VPANDD    64(SI), Z29, Z16 \
+	VPANDD    128(SI), Z29, Z17 \
+	VPSRLD    $2, 64(SI), Z18 \
+	VPANDD    Z28, Z18, Z18 \
+	VPANDD    192(SI), Z31, Z19 \
+	VPORD     Z19, Z18, Z18 \
+	VPSRLD    $2, 128(SI), Z19 \
+	VPANDD    Z28, Z19, Z19 \
+	VPSRLD    $4, 192(SI), Z20 \
+	VPANDD    Z31, Z20, Z20 \
+	VPORD     Z20, Z19, Z19 \
+	VPANDD    Z27, Z17, Z21 \
+	VPSRLD    $8, Z17, Z22 \
+	VPANDD    Z27, Z22, Z22 \
+	VPANDD    Z27, Z19, Z23 \
+	VPSRLD    $8, Z19, Z24 \
+	VPANDD    Z27, Z24, Z24
+
+// Scales of sub-blocks 4h, 4h+1 (bytes 0, 1 of SRC) or 4h+2, 4h+3 (2, 3).
+#define KSC01(SRC) \
+	VPANDD Z30, SRC, Z25 \
+	VPSRLD $8, SRC, Z26 \
+	VPANDD Z30, Z26, Z26
+
+#define KSC23(SRC) \
+	VPSRLD $16, SRC, Z25 \
+	VPANDD Z30, Z25, Z25 \
+	VPSRLD $24, SRC, Z26
+
+#define KUNL(P, Q, W) \
+	VPANDD 256+512*P+64*Q(SI), Z31, W
+
+#define KUNH(P, Q, W) \
+	VPSRLW $4, 256+512*P+64*Q(SI), W \
+	VPANDD Z31, W, W
+
+#define KUNPACKLO(P) \
+	KUNL(P, 0, Z1) \
+	KUNL(P, 1, Z2) \
+	KUNL(P, 2, Z5) \
+	KUNL(P, 3, Z6) \
+	KUNL(P, 4, Z7) \
+	KUNL(P, 5, Z8) \
+	KUNL(P, 6, Z3) \
+	KUNL(P, 7, Z4)
+
+#define KUNPACKHI(P) \
+	KUNH(P, 0, Z1) \
+	KUNH(P, 1, Z2) \
+	KUNH(P, 2, Z5) \
+	KUNH(P, 3, Z6) \
+	KUNH(P, 4, Z7) \
+	KUNH(P, 5, Z8) \
+	KUNH(P, 6, Z3) \
+	KUNH(P, 7, Z4)
+
+// One sub-block of one column: ISD += SC * (nibbles . values at XOFF(XQ)).
+#define KHALF(XQ, XOFF, SC, ISD) \
+	VPXORD        Z17, Z17, Z17 \
+	VPXORD        Z19, Z19, Z19 \
+	VPDPBUSD.BCST XOFF+0(XQ), Z1, Z17 \
+	VPDPBUSD.BCST XOFF+4(XQ), Z2, Z19 \
+	VPDPBUSD.BCST XOFF+8(XQ), Z5, Z17 \
+	VPDPBUSD.BCST XOFF+12(XQ), Z6, Z19 \
+	VPDPBUSD.BCST XOFF+16(XQ), Z7, Z17 \
+	VPDPBUSD.BCST XOFF+20(XQ), Z8, Z19 \
+	VPDPBUSD.BCST XOFF+24(XQ), Z3, Z17 \
+	VPDPBUSD.BCST XOFF+28(XQ), Z4, Z19 \
+	VPADDD        Z19, Z17, Z17 \
+	VPMULLD       SC, Z17, Z17 \
+	VPADDD        Z17, ISD, ISD
+
+// Z20 += min word pair (M) times the sums at A and B of XS, as words.
+#define KPAIR(XS, A, B, M) \
+	MOVL         A(XS), AX \
+	MOVL         B(XS), BX \
+	SHLL         $16, BX \
+	MOVWLZX      AX, AX \
+	ORL          BX, AX \
+	VPBROADCASTD AX, Z17 \
+	VPDPWSSD     Z17, M, Z20
+
+// A column's min sum and float steps (KDV first): its scale at (XD), its
+// sums at XS.
+#define KEND(XS, XD, ISD, ACC) \
+	VPXORD      Z20, Z20, Z20 \
+	KPAIR(XS, 0, 8, Z21) \
+	KPAIR(XS, 4, 12, Z22) \
+	KPAIR(XS, 16, 24, Z23) \
+	KPAIR(XS, 20, 28, Z24) \
+	VMULPS.BCST (XD), Z1, Z5 \
+	VCVTDQ2PS   ISD, Z6 \
+	VMULPS      Z5, Z6, Z6 \
+	VADDPS      Z6, ACC, ACC \
+	VMULPS.BCST (XD), Z2, Z5 \
+	VCVTDQ2PS   Z20, Z7 \
+	VMULPS      Z5, Z7, Z7 \
+	VSUBPS      Z7, ACC, ACC
+
+#define KCONSTS \
+	MOVL         $0x0f0f0f0f, AX \
+	VPBROADCASTD AX, Z31 \
+	MOVL         $0xff, AX \
+	VPBROADCASTD AX, Z30 \
+	MOVL         $0x3f3f3f3f, AX \
+	VPBROADCASTD AX, Z29 \
+	MOVL         $0x30303030, AX \
+	VPBROADCASTD AX, Z28 \
+	MOVL         $0x00ff00ff, AX \
+	VPBROADCASTD AX, Z27
+
+// The 16 rows' d and dmin into Z1, Z2.
+#define KDV \
+	VCVTPH2PS (SI), Z1 \
+	VCVTPH2PS 32(SI), Z2
+
+TEXT ·q4KP1VNNI(SB), NOSPLIT, $0-48
+	MOVQ   w+0(FP), SI
+	MOVQ   nsb+8(FP), CX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   xs+32(FP), R8
+	KCONSTS
+	VPXORD Z0, Z0, Z0
+	TESTQ  CX, CX
+	JZ     q4kp1_done
+
+q4kp1_loop:
+	KDECODE
+	VPXORD    Z9, Z9, Z9
+	KSC01(Z16)
+	KUNPACKLO(0)
+	KHALF(DI, 0, Z25, Z9)
+	KUNPACKHI(0)
+	KHALF(DI, 32, Z26, Z9)
+	KSC23(Z16)
+	KUNPACKLO(1)
+	KHALF(DI, 64, Z25, Z9)
+	KUNPACKHI(1)
+	KHALF(DI, 96, Z26, Z9)
+	KSC01(Z18)
+	KUNPACKLO(2)
+	KHALF(DI, 128, Z25, Z9)
+	KUNPACKHI(2)
+	KHALF(DI, 160, Z26, Z9)
+	KSC23(Z18)
+	KUNPACKLO(3)
+	KHALF(DI, 192, Z25, Z9)
+	KUNPACKHI(3)
+	KHALF(DI, 224, Z26, Z9)
+	KDV
+	KEND(R8, DX, Z9, Z0)
+	ADDQ      $2304, SI
+	ADDQ      $256, DI
+	ADDQ      $32, R8
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       q4kp1_loop
+
+q4kp1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+// Both sub-blocks of pair P for the 4 columns.
+#define KPAIR4(P, SC) \
+	KUNPACKLO(P) \
+	KHALF(DI, 64*P, Z25, Z9) \
+	KHALF(R13, 64*P, Z25, Z10) \
+	KHALF(R14, 64*P, Z25, Z11) \
+	KHALF(R15, 64*P, Z25, Z12) \
+	KUNPACKHI(P) \
+	KHALF(DI, 64*P+32, Z26, Z9) \
+	KHALF(R13, 64*P+32, Z26, Z10) \
+	KHALF(R14, 64*P+32, Z26, Z11) \
+	KHALF(R15, 64*P+32, Z26, Z12)
+
+TEXT ·q4KP4VNNI(SB), NOSPLIT, $0-64
+	MOVQ   w+0(FP), SI
+	MOVQ   nsb+8(FP), CX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   xs+32(FP), R8
+	MOVQ   xqs+40(FP), R10
+	LEAQ   (DI)(R10*1), R13
+	LEAQ   (R13)(R10*1), R14
+	LEAQ   (R14)(R10*1), R15
+	MOVQ   R10, R11
+	SHRQ   $3, R11
+	MOVQ   CX, R12
+	SHLQ   $2, R12
+	KCONSTS
+	VPXORD Z0, Z0, Z0
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  CX, CX
+	JZ     q4kp4_done
+
+q4kp4_loop:
+	KDECODE
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	KSC01(Z16)
+	KPAIR4(0, Z16)
+	KSC23(Z16)
+	KPAIR4(1, Z16)
+	KSC01(Z18)
+	KPAIR4(2, Z18)
+	KSC23(Z18)
+	KPAIR4(3, Z18)
+	KDV
+	KEND(R8, DX, Z9, Z0)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	KEND(R9, R10, Z10, Z13)
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	KEND(R9, R10, Z11, Z14)
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	KEND(R9, R10, Z12, Z15)
+	ADDQ   $2304, SI
+	ADDQ   $256, DI
+	ADDQ   $256, R13
+	ADDQ   $256, R14
+	ADDQ   $256, R15
+	ADDQ   $32, R8
+	ADDQ   $4, DX
+	DECQ   CX
+	JNZ    q4kp4_loop
+
+q4kp4_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z13, (AX)(BX*1)
+	LEAQ    (AX)(BX*2), AX
+	VMOVUPS Z14, (AX)
+	VMOVUPS Z15, (AX)(BX*1)
+	VZEROUPPER
+	RET
