@@ -74,6 +74,12 @@ type Config struct {
 	// (nil: prompt lookup); its vocabulary must be the model's.
 	Speculate speculate.Mode
 	Draft     *speculate.DraftModel
+	// RouteSpread makes concurrent generations spread over replicas:
+	// routes within 1+RouteSpread of the cheapest are near-equal, and the
+	// least loaded of them is taken (DefaultRouteSpread; negative takes
+	// the cheapest). Whatever it is, a route's cost counts the sessions
+	// this node's other generations hold on its servers.
+	RouteSpread float64
 	// ViewTTL is how long a gathered swarm view is reused (10s).
 	ViewTTL time.Duration
 	// DiscoveryTimeout bounds a DHT provider lookup (3s).
@@ -153,6 +159,12 @@ func (c *Config) fill() {
 	if c.MaxBatchRows <= 0 {
 		c.MaxBatchRows = 64
 	}
+	switch {
+	case c.RouteSpread == 0:
+		c.RouteSpread = DefaultRouteSpread
+	case c.RouteSpread < 0:
+		c.RouteSpread = 0
+	}
 	if c.Encoding == 0 {
 		c.Encoding = protocol.DefaultEncoding
 	}
@@ -208,6 +220,7 @@ type EntryConfig struct {
 	RouteMode   sharding.Mode
 	Speculate   speculate.Mode
 	Draft       *speculate.DraftModel
+	RouteSpread float64
 }
 
 // Swarm is the swarm component's part of c.
@@ -231,5 +244,5 @@ func (c *Config) Serve() ServeConfig {
 // Entry is the entry generations' part of c.
 func (c *Config) Entry() EntryConfig {
 	return EntryConfig{StepTimeout: c.StepTimeout, IOTimeout: c.IOTimeout, Encoding: c.Encoding, RouteMode: c.RouteMode,
-		Speculate: c.Speculate, Draft: c.Draft}
+		Speculate: c.Speculate, Draft: c.Draft, RouteSpread: c.RouteSpread}
 }

@@ -28,9 +28,11 @@
 //   - the serving component (serve.go, compute.go, budget.go): the served
 //     spans, their schedulers with continuous batching, the KV-cache budget
 //     and the inference server;
-//   - the entry side (entry.go): a driver that does the streams of a
-//     generation for its pure core, package node/entry, which decides the
-//     route, the steps, failovers and replays;
+//   - the entry side (entry.go, routeload.go): a driver that does the
+//     streams of a generation for its pure core, package node/entry, which
+//     decides the route, the steps, failovers and replays; the driver
+//     tells the core the sessions the node's generations hold on each
+//     server, so that concurrent generations spread over replicas;
 //
 // and the node's own work across them: announcing spans, rebalancing,
 // weight transfers and the store. Time is read through Config.Clock.

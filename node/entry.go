@@ -174,7 +174,7 @@ func (n *Node) newGeneration(srv *served, maxLen int, opt genOptions) (*generati
 		conns: map[entry.HopID]*hopConn{},
 		core: entry.New(entry.Config{
 			Model: srv.id, Blocks: srv.blocks, Dim: cfg.Dim, Encoding: enc, MaxLen: maxLen, Chunk: chunk,
-			Mode: n.cfg.RouteMode, StepTimeout: n.cfg.StepTimeout, Route: pinned, Logger: n.log,
+			Mode: n.cfg.RouteMode, Spread: n.cfg.RouteSpread, StepTimeout: n.cfg.StepTimeout, Route: pinned, Logger: n.log,
 		})}, nil
 }
 
@@ -317,7 +317,7 @@ func (t routeTarget) Rollback(ctx context.Context, n int) error {
 // planRoute returns the route a generation of model (of blocks blocks)
 // would open now: the entry core's first Open.
 func (n *Node) planRoute(ctx context.Context, model string, blocks int) ([]RouteHop, error) {
-	g := &generation{n: n, model: model, core: entry.New(entry.Config{Model: model, Blocks: blocks, MaxLen: 1, Mode: n.cfg.RouteMode})}
+	g := &generation{n: n, model: model, core: entry.New(entry.Config{Model: model, Blocks: blocks, MaxLen: 1, Mode: n.cfg.RouteMode, Spread: n.cfg.RouteSpread})}
 	var ev entry.Event = entry.Start{}
 	for ev != nil {
 		acts := g.core.Step(n.clock.Now(), ev)
@@ -368,6 +368,30 @@ type generation struct {
 	observe stepObserver
 	conns   map[entry.HopID]*hopConn
 	out     []float32
+	// held are the hops whose sessions the node counts for route
+	// planning (Node.routes), from their Open until they end.
+	held map[entry.HopID]peer.ID
+}
+
+// hold counts the sessions of the hops of an Open for route planning.
+func (g *generation) hold(hops []entry.Hop) {
+	if g.held == nil {
+		g.held = map[entry.HopID]peer.ID{}
+	}
+	for _, h := range hops {
+		if _, ok := g.held[h.ID]; !ok {
+			g.held[h.ID] = h.Peer
+			g.n.routes.hold(h.Peer)
+		}
+	}
+}
+
+// release ends the count of hop id's session.
+func (g *generation) release(id entry.HopID) {
+	if p, ok := g.held[id]; ok {
+		delete(g.held, id)
+		g.n.routes.release(p)
+	}
 }
 
 func (g *generation) stats(st Stats) Stats {
@@ -393,6 +417,9 @@ func (g *generation) canTruncate() bool {
 func (g *generation) close() {
 	for _, h := range g.conns {
 		_ = h.conn.Close()
+	}
+	for id := range g.held {
+		g.release(id)
 	}
 }
 
@@ -437,6 +464,7 @@ func (g *generation) run(ctx context.Context, ev entry.Event) (protocol.Hidden, 
 				c.fail(c.conn.SetNext(g.nextHop(a.Next)))
 			case entry.Reset:
 				_ = g.conns[a.Hop].conn.Reset()
+				g.release(a.Hop)
 			case entry.Truncate:
 				// A hop without the feature (an old server) is skipped:
 				// the next step rewrites the positions anyway.
@@ -452,6 +480,7 @@ func (g *generation) run(ctx context.Context, ev entry.Event) (protocol.Hidden, 
 			case entry.FetchView:
 				ev, err = g.view(ctx, a.Fresh)
 			case entry.Open:
+				g.hold(a.Hops)
 				ev, err = g.open(ctx, a)
 			case entry.Await:
 				ev, err = g.await(ctx, a)
@@ -484,7 +513,8 @@ func (g *generation) view(ctx context.Context, fresh bool) (entry.Event, error) 
 			banned[id] = true
 		}
 	}
-	return entry.ViewUpdate{Swarm: v.Swarm, Peers: v.Peers, Banned: banned}, nil
+	sessions := g.n.routes.plan(v.Peers)
+	return entry.ViewUpdate{Swarm: floorRTTs(v.Swarm, g.n.host.ID().String()), Peers: v.Peers, Banned: banned, Sessions: sessions}, nil
 }
 
 func (g *generation) nextHop(id entry.HopID) *protocol.NextHop {
@@ -530,6 +560,9 @@ func (g *generation) open(ctx context.Context, a entry.Open) (entry.Event, error
 			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			for _, o := range a.Hops {
+				g.release(o.ID)
 			}
 			return entry.OpenFailed{Hop: h.ID, Err: err}, nil
 		}

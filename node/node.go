@@ -35,6 +35,9 @@ type Node struct {
 	// admission remembers the generations running when each view was
 	// first used to size admission (AdmissionLimit).
 	admission admissionMemo
+	// routes counts the sessions this node's generations hold, for route
+	// planning.
+	routes *routeLoad
 
 	stopInfo func()
 	ctx      context.Context // cancelled by Close: background work
@@ -50,7 +53,7 @@ type Node struct {
 // , unless disabled, mDNS. It connects to the bootstrap peers it can reach.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	cfg.fill()
-	n := &Node{cfg: cfg, clock: clock.Or(cfg.Clock)}
+	n := &Node{cfg: cfg, clock: clock.Or(cfg.Clock), routes: newRouteLoad()}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	sw, err := newSwarmComponent(n.ctx, cfg.Swarm(), cfg.Logger, n.clock)
 	if err != nil {

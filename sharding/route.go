@@ -106,6 +106,25 @@ type RouteOptions struct {
 	// (an inference session needs KV-cache room). 0 ignores FreeCache, as a
 	// forward-only pass does.
 	NeedCache int
+
+	// Sessions counts the sessions the planning client holds already on
+	// each server (by ID), for its other generations: work the servers'
+	// announced Load may not show yet. A server holding k of them shares
+	// its time k+1 ways, so its compute cost is multiplied by k+1 (in
+	// both modes); routes planned one after another then spread over
+	// replicas in proportion to their throughput.
+	Sessions map[string]int
+
+	// Spread, when positive, chooses the least loaded of the near-equal
+	// routes, those costing at most 1+Spread times the cheapest: Route
+	// weighs compute (where Load and Sessions count) against network
+	// more and more, by factors 1+w for w = 1024, 256, ..., 1/4, and
+	// takes the first route so planned that is near-equal (else the
+	// cheapest). Network costs that differ by less than the spread (round
+	// trips measured with noise) then give way to the servers' load, and
+	// routes planned one after another spread over replicas even when
+	// compute is a small part of the cost.
+	Spread float64
 }
 
 // ErrNoRoute means some block in the requested range has no usable server.
@@ -140,7 +159,8 @@ type label struct {
 // cover [from, to) exactly, and each lies within its server's span. Among
 // routes of equal cost the one with fewer hops wins; remaining ties go to
 // the lowest server ID, then to the earlier entry in Swarm.Servers. Server
-// IDs are expected to be unique.
+// IDs are expected to be unique. With RouteOptions.Spread the route is
+// instead the least loaded of the near-cheapest (see there).
 //
 // A server is usable when it is not excluded, has a positive throughput and,
 // if NeedCache > 0, at least NeedCache free cache positions. When a block of
@@ -168,16 +188,62 @@ func Route(sw Swarm, from, to int, opt RouteOptions) ([]Hop, error) {
 		path []Hop
 		err  error
 	)
-	switch {
-	case opt.HopCost != nil:
-		path, err = routeMesh(sw, cands, from, to, opt)
-	default:
-		path, err = routeStar(sw, cands, from, to, opt)
+	if opt.Spread > 0 {
+		path, err = routeSpread(sw, cands, from, to, opt)
+	} else {
+		path, err = plan(sw, cands, from, to, opt)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return path, nil
+}
+
+// maxSpread bounds RouteOptions.Spread: a route may cost at most 1+maxSpread
+// times the cheapest.
+const maxSpread = 10.0
+
+// plan runs the shortest-path search for the topology opt asks for.
+func plan(sw Swarm, cands []candidate, from, to int, opt RouteOptions) ([]Hop, error) {
+	if opt.HopCost != nil {
+		return routeMesh(sw, cands, from, to, opt)
+	}
+	return routeStar(sw, cands, from, to, opt)
+}
+
+// routeSpread is Route with a Spread: the near-equal route planned with
+// the most weight on compute (see RouteOptions.Spread).
+func routeSpread(sw Swarm, cands []candidate, from, to int, opt RouteOptions) ([]Hop, error) {
+	best, err := plan(sw, cands, from, to, opt)
+	if err != nil {
+		return nil, err
+	}
+	bestCost, err := RouteCost(sw, best, opt)
+	if err != nil {
+		return nil, err
+	}
+	budget := float64(bestCost) * (1 + min(opt.Spread, maxSpread))
+	weighted := make([]candidate, len(cands))
+	// The extra weights of compute, most load-aware first.
+	for _, w := range [...]float64{1024, 256, 64, 16, 4, 1, 0.25} {
+		for i, c := range cands {
+			c.per = clampCost(float64(c.per) * (1 + w))
+			c.factor *= 1 + w
+			weighted[i] = c
+		}
+		path, err := plan(sw, weighted, from, to, opt)
+		if err != nil {
+			return nil, err
+		}
+		cost, err := RouteCost(sw, path, opt)
+		if err != nil {
+			return nil, err
+		}
+		if float64(cost) <= budget {
+			return path, nil
+		}
+	}
+	return best, nil
 }
 
 // loadFactor returns 1/(1-load) with load clamped to [0, maxLoad].
@@ -255,6 +321,9 @@ func candidates(sw Swarm, from, to int, opt RouteOptions) []candidate {
 		*c = candidate{srv: i, lo: l, hi: min(s.Span.clip(sw.Blocks).End, to), factor: 1}
 		if opt.Mode == MaxThroughput {
 			c.factor = lf
+		}
+		if k := opt.Sessions[s.ID]; k > 0 {
+			c.factor *= float64(k) + 1
 		}
 		rtt := s.RTT
 		if rtt <= 0 {
@@ -574,6 +643,7 @@ func reverse(h []Hop) []Hop {
 // and sums network and compute costs with the same model as Route. The error
 // wraps ErrNoRoute for an unusable or unknown server or a hop outside its
 // server's span, and ErrBadRange for non-contiguous or empty hops.
+// Sessions count as in Route; Spread plays no part.
 func RouteCost(sw Swarm, hops []Hop, opt RouteOptions) (time.Duration, error) {
 	var total int64
 	prevID := ""

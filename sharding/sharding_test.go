@@ -291,6 +291,22 @@ func TestRoute(t *testing.T) {
 				}
 				return time.Second
 			}}, want: "c[0,4)"},
+		// Sessions the client holds: b's compute (100ms/block) shared 3
+		// ways costs 300ms/block, more than c at 5 tokens/s (200ms).
+		{name: "sessions: replica without them wins", sw: Swarm{4, []Server{srv("a", 0, 4, 10), srv("b", 0, 4, 10)}}, to: 4,
+			opt: RouteOptions{Sessions: map[string]int{"a": 1}}, want: "b[0,4)"},
+		{name: "sessions: shared fast server loses to idle slower one", sw: Swarm{2, []Server{srv("b", 0, 2, 10), srv("c", 0, 2, 5)}}, to: 2,
+			opt: RouteOptions{Sessions: map[string]int{"b": 2}}, want: "c[0,2)"},
+		{name: "sessions: one each, tie to lowest ID", sw: Swarm{4, []Server{srv("b", 0, 4, 10), srv("a", 0, 4, 10)}}, to: 4,
+			opt: RouteOptions{Sessions: map[string]int{"a": 1, "b": 1}}, want: "a[0,4)"},
+		{name: "sessions: per span", sw: Swarm{4, []Server{srv("a", 0, 2, 10), srv("b", 0, 2, 10), srv("c", 2, 4, 10), srv("d", 2, 4, 10)}}, to: 4,
+			opt: RouteOptions{Sessions: map[string]int{"a": 1, "d": 2}}, want: "b[0,2) c[2,4)"},
+		{name: "sessions: multiply the load factor", sw: Swarm{2, []Server{withLoad(srv("a", 0, 2, 10), 0.5), srv("b", 0, 2, 10.0/3)}}, to: 2,
+			opt: RouteOptions{Sessions: map[string]int{"a": 1}}, want: "b[0,2)"},
+		{name: "sessions: custom compute too", sw: Swarm{4, []Server{srv("a", 0, 4, 10), srv("b", 0, 4, 10)}}, to: 4,
+			opt: RouteOptions{Sessions: map[string]int{"a": 1}, ComputeCost: func(s Server, n int) time.Duration { return time.Second }}, want: "b[0,4)"},
+		{name: "sessions: unknown ID and negative count ignored", sw: Swarm{4, []Server{srv("b", 0, 4, 10), srv("a", 0, 4, 10)}}, to: 4,
+			opt: RouteOptions{Sessions: map[string]int{"zz": 9, "a": -3}}, want: "a[0,4)"},
 		{name: "mesh: excluded", sw: Swarm{4, []Server{srv("a", 0, 2, 10), srv("b", 2, 4, 10), srv("c", 0, 4, 10)}}, to: 4,
 			opt: RouteOptions{Exclude: map[string]bool{"c": true}, HopCost: func(from, to string) time.Duration { return ms }}, want: "a[0,2) b[2,4)"},
 	}
@@ -378,5 +394,148 @@ func checkRoute(t *testing.T, sw Swarm, from, to int, opt RouteOptions, hops []H
 	}
 	if at != to {
 		t.Fatalf("route ends at %d, want %d (%s)", at, to, hopsString(hops))
+	}
+}
+
+// TestRouteSpreadsLoad plans routes one after another for a client that
+// keeps every route's sessions open, as concurrent generations of an
+// entry node do, and counts the sessions each server ends up with: they
+// follow the servers' throughput, and every replica of a span gets some.
+func TestRouteSpreadsLoad(t *testing.T) {
+	ms := time.Millisecond
+	withRTT := func(s Server, d time.Duration) Server { s.RTT = d; return s }
+	// Loopback under load, as an entry node measured it (round trips
+	// below 5ms floored to 5ms): compute is cheap (6k to 44k tokens/s a
+	// block) and round trips differ by more than the compute of many
+	// sessions.
+	loopback := Swarm{4, []Server{
+		withRTT(srv("s1", 0, 2, 21700), 5*ms), withRTT(srv("s2", 0, 2, 6700), 5400*time.Microsecond),
+		withRTT(srv("s3", 2, 4, 27500), 6200*time.Microsecond), withRTT(srv("s4", 2, 4, 43700), 5*ms)}}
+	tests := []struct {
+		name   string
+		sw     Swarm
+		mode   Mode
+		spread float64
+		n      int
+		want   map[string]int // sessions per server, ±tol
+		tol    int
+	}{
+		{name: "two equal replicas", sw: Swarm{4, []Server{srv("a", 0, 4, 10), srv("b", 0, 4, 10)}},
+			n: 8, want: map[string]int{"a": 4, "b": 4}},
+		{name: "two equal replicas, spread", sw: Swarm{4, []Server{srv("a", 0, 4, 10), srv("b", 0, 4, 10)}},
+			spread: 0.2, n: 8, want: map[string]int{"a": 4, "b": 4}},
+		{name: "capacity 2:1", sw: Swarm{4, []Server{srv("a", 0, 4, 20), srv("b", 0, 4, 10)}},
+			n: 12, want: map[string]int{"a": 8, "b": 4}, tol: 1},
+		{name: "capacity 2:1, spread", sw: Swarm{4, []Server{srv("a", 0, 4, 20), srv("b", 0, 4, 10)}},
+			spread: 0.2, n: 12, want: map[string]int{"a": 8, "b": 4}, tol: 1},
+		{name: "capacity 3:1, throughput mode", sw: Swarm{4, []Server{srv("a", 0, 4, 30), srv("b", 0, 4, 10)}}, mode: MaxThroughput,
+			spread: 0.2, n: 16, want: map[string]int{"a": 12, "b": 4}, tol: 1},
+		{name: "two replicas per span", sw: Swarm{8, []Server{
+			withRTT(srv("s1", 0, 4, 50), 300*time.Microsecond), withRTT(srv("s2", 0, 4, 50), 350*time.Microsecond),
+			withRTT(srv("s3", 4, 8, 50), 320*time.Microsecond), withRTT(srv("s4", 4, 8, 50), 310*time.Microsecond)}},
+			spread: 0.2, n: 8, want: map[string]int{"s1": 4, "s2": 4, "s3": 4, "s4": 4}, tol: 1},
+		// Without a spread the noisy round trips decide: s3 stays idle.
+		{name: "loopback, no spread", sw: loopback, n: 8, want: map[string]int{"s1": 7, "s2": 1, "s3": 0, "s4": 8}},
+		// With it, compute decides: s4 gets more than s3, s1 than s2.
+		{name: "loopback, spread", sw: loopback, spread: 0.2, n: 16,
+			want: map[string]int{"s1": 12, "s2": 4, "s3": 6, "s4": 10}, tol: 1},
+		{name: "loopback, spread, throughput mode", sw: loopback, mode: MaxThroughput, spread: 0.2, n: 16,
+			want: map[string]int{"s1": 12, "s2": 4, "s3": 6, "s4": 10}, tol: 1},
+		// A replica 30ms away costs far more than sharing a near one.
+		{name: "far replica stays idle", sw: Swarm{4, []Server{withRTT(srv("near", 0, 4, 1000), ms), withRTT(srv("far", 0, 4, 1000), 30*ms)}},
+			spread: 0.2, n: 6, want: map[string]int{"near": 6, "far": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sessions := map[string]int{}
+			for range tt.n {
+				opt := RouteOptions{Mode: tt.mode, Sessions: sessions, Spread: tt.spread}
+				hops, err := Route(tt.sw, 0, tt.sw.Blocks, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkRoute(t, tt.sw, 0, tt.sw.Blocks, opt, hops)
+				for _, h := range hops {
+					sessions[h.Server]++
+				}
+			}
+			for id, want := range tt.want {
+				if got := sessions[id]; got < want-tt.tol || got > want+tt.tol {
+					t.Errorf("%s holds %d sessions, want %d±%d (all: %v)", id, got, want, tt.tol, sessions)
+				}
+			}
+		})
+	}
+}
+
+// TestRouteSpread: with Spread, Route takes the least loaded route of
+// those within 1+Spread of the cheapest, and never one beyond.
+func TestRouteSpread(t *testing.T) {
+	ms := time.Millisecond
+	withRTT := func(s Server, d time.Duration) Server { s.RTT = d; return s }
+	withLoad := func(s Server, l float64) Server { s.Load = l; return s }
+	tests := []struct {
+		name string
+		sw   Swarm
+		opt  RouteOptions
+		want string
+	}{
+		// a: 10ms + 1ms compute, b: 12ms + 0.5ms; within 20%, b is less loaded.
+		{name: "near-equal: the less loaded", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 4000), 10*ms), withRTT(srv("b", 0, 4, 8000), 12*ms)}},
+			opt: RouteOptions{Spread: 0.2}, want: "b[0,4)"},
+		{name: "near-equal: no spread, the cheapest", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 4000), 10*ms), withRTT(srv("b", 0, 4, 8000), 12*ms)}},
+			want: "a[0,4)"},
+		{name: "not near-equal: the cheapest", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 4000), 10*ms), withRTT(srv("b", 0, 4, 8000), 14*ms)}},
+			opt: RouteOptions{Spread: 0.2}, want: "a[0,4)"},
+		{name: "wider spread", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 4000), 10*ms), withRTT(srv("b", 0, 4, 8000), 14*ms)}},
+			opt: RouteOptions{Spread: 0.5}, want: "b[0,4)"},
+		{name: "announced load counts", sw: Swarm{4, []Server{withLoad(withRTT(srv("a", 0, 4, 8000), 10*ms), 0.75), withRTT(srv("b", 0, 4, 8000), 11*ms)}},
+			opt: RouteOptions{Spread: 0.2}, want: "b[0,4)"},
+		{name: "sessions count", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 8000), 10*ms), withRTT(srv("b", 0, 4, 8000), 11*ms)}},
+			opt: RouteOptions{Spread: 0.2, Sessions: map[string]int{"a": 1}}, want: "b[0,4)"},
+		{name: "per span", sw: Swarm{4, []Server{withRTT(srv("a", 0, 2, 4000), 10*ms), withRTT(srv("b", 0, 2, 8000), 11*ms),
+			withRTT(srv("c", 2, 4, 8000), 10*ms), withRTT(srv("d", 2, 4, 4000), 10*ms)}},
+			opt: RouteOptions{Spread: 0.2}, want: "b[0,2) c[2,4)"},
+		{name: "mesh", sw: Swarm{4, []Server{srv("a", 0, 4, 4000), srv("b", 0, 4, 8000)}},
+			opt: RouteOptions{Spread: 0.2, HopCost: func(from, to string) time.Duration {
+				if from == "a" || to == "a" {
+					return 5 * ms
+				}
+				return 6 * ms
+			}}, want: "b[0,4)"},
+		{name: "custom compute", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 1), 10*ms), withRTT(srv("b", 0, 4, 1), 11*ms)}},
+			opt: RouteOptions{Spread: 0.2, ComputeCost: func(s Server, n int) time.Duration {
+				if s.ID == "a" {
+					return time.Duration(n) * 250 * time.Microsecond
+				}
+				return time.Duration(n) * 100 * time.Microsecond
+			}}, want: "b[0,4)"},
+		{name: "spread capped", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 4000), ms), withRTT(srv("b", 0, 4, 8000), 100*time.Second)}},
+			opt: RouteOptions{Spread: math.Inf(1)}, want: "a[0,4)"},
+		{name: "NaN spread is none", sw: Swarm{4, []Server{withRTT(srv("a", 0, 4, 4000), 10*ms), withRTT(srv("b", 0, 4, 8000), 12*ms)}},
+			opt: RouteOptions{Spread: math.NaN()}, want: "a[0,4)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hops, err := Route(tt.sw, 0, tt.sw.Blocks, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRoute(t, tt.sw, 0, tt.sw.Blocks, tt.opt, hops)
+			if got := hopsString(hops); got != tt.want {
+				t.Errorf("Route = %q, want %q", got, tt.want)
+			}
+			exact := tt.opt
+			exact.Spread = 0
+			best, err := Route(tt.sw, 0, tt.sw.Blocks, exact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bestCost, _ := RouteCost(tt.sw, best, exact)
+			cost, _ := RouteCost(tt.sw, hops, exact)
+			if s := tt.opt.Spread; s > 0 && float64(cost) > float64(bestCost)*(1+min(s, maxSpread)) {
+				t.Errorf("%s costs %v, more than 1+%v times the cheapest %s (%v)", hopsString(hops), cost, s, hopsString(best), bestCost)
+			}
+		})
 	}
 }

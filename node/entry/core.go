@@ -20,6 +20,9 @@ type Config struct {
 	MaxLen   int // positions the sessions hold (prompt and new tokens)
 	Chunk    int // rows a replay step may carry at most
 	Mode     sharding.Mode
+	// Spread makes routes the least loaded of those within 1+Spread of
+	// the cheapest (sharding.RouteOptions.Spread); 0 takes the cheapest.
+	Spread float64
 	// StepTimeout is how long a hop has for a step's result.
 	StepTimeout time.Duration
 	// Route, when set, is opened as the route instead of a planned one;
@@ -302,7 +305,8 @@ func (c *Core) onView(v ViewUpdate) {
 		}
 	}
 	span := c.plan.span
-	route, err := sharding.Route(v.Swarm, span.Start, span.End, sharding.RouteOptions{Mode: c.cfg.Mode, Exclude: ex, NeedCache: c.cfg.MaxLen})
+	route, err := sharding.Route(v.Swarm, span.Start, span.End, sharding.RouteOptions{Mode: c.cfg.Mode, Exclude: ex, NeedCache: c.cfg.MaxLen,
+		Sessions: v.Sessions, Spread: c.cfg.Spread})
 	if err != nil {
 		if !c.plan.fresh {
 			c.fetch(span, true)

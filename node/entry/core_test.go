@@ -24,9 +24,9 @@ import (
 //
 // Commands (each prints the actions the core returned, one a line):
 //
-//	new blocks=N [chunk=R] [maxlen=L] [timeout=D] [mode=throughput] [pinned=(a:0-2,b:2-4)]
+//	new blocks=N [chunk=R] [maxlen=L] [timeout=D] [mode=throughput] [spread=X] [pinned=(a:0-2,b:2-4)]
 //	start
-//	view                        input: one server a line, "NAME START END [tput=T] [load=L] [banned]"
+//	view                        input: one server a line, "NAME START END [tput=T] [load=L] [sessions=K] [banned]"
 //	view-failed
 //	opened
 //	open-failed hop=ID [err=unreachable|cache-full|unknown-model]
@@ -186,6 +186,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		if arg("mode", "") == "throughput" {
 			cfg.Mode = sharding.MaxThroughput
 		}
+		if x, err := strconv.ParseFloat(arg("spread", "0"), 64); err == nil {
+			cfg.Spread = x
+		}
 		if p := arg("pinned", ""); p != "" {
 			cfg.Route = []RouteHop{}
 			for _, x := range strings.Split(p, ",") {
@@ -198,7 +201,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	case "start":
 		return h.step(Start{})
 	case "view":
-		v := ViewUpdate{Peers: map[string]peer.ID{}, Banned: map[string]bool{}}
+		v := ViewUpdate{Peers: map[string]peer.ID{}, Banned: map[string]bool{}, Sessions: map[string]int{}}
 		v.Swarm.Blocks = h.core.cfg.Blocks
 		for _, l := range strings.Split(strings.TrimSpace(d.Input), "\n") {
 			f := strings.Fields(l)
@@ -220,6 +223,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 					s.Load = x
 				case "rtt":
 					s.RTT = time.Duration(x) * time.Millisecond
+				case "sessions":
+					v.Sessions[id] = int(x)
 				case "banned":
 					v.Banned[id] = true
 				}

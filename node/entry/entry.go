@@ -104,6 +104,10 @@ type ViewUpdate struct {
 	Swarm  sharding.Swarm
 	Peers  map[string]peer.ID // sharding server ID -> peer
 	Banned map[string]bool    // sharding server IDs
+	// Sessions counts the sessions the node's other generations hold on
+	// each server (sharding server IDs), so that routes spread over
+	// replicas (sharding.RouteOptions.Sessions).
+	Sessions map[string]int
 }
 
 // ViewFailed answers FetchView when no view could be had; the generation
