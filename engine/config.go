@@ -30,7 +30,7 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama", "qwen2", "qwen3" or "qwen3moe"
+	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe" or "phi3"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
@@ -49,6 +49,17 @@ type Config struct {
 	// RopeFreqFactors divides each rope frequency (Llama 3.1 style scaling);
 	// nil when the model has none.
 	RopeFreqFactors []float32
+
+	// RopeAttnFactor multiplies RoPE's cos and sin (LongRoPE's
+	// rope.scaling.attn_factor); 0 or 1 for none.
+	RopeAttnFactor float32
+	// RopeOrigContext is rope.scaling.original_context_length: a phi3
+	// model whose Context exceeds it rotates with rope_factors_long, else
+	// with rope_factors_short.
+	RopeOrigContext int
+	// ScaleQueries multiplies the queries by 1/sqrt(HeadDim) before the
+	// scores instead of scaling the scores (phi3, as llama.cpp computes it).
+	ScaleQueries bool
 
 	// Mixture of experts (Mixtral in llama files, qwen3moe): every block's
 	// feed-forward is Experts gated feed-forwards of ExpertHidden, of which
@@ -154,9 +165,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3 or qwen3moe)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe or phi3)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -225,7 +236,18 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if v, e := f.Float(arch + ".attention.layer_norm_rms_epsilon"); e == nil {
 		c.Eps = float32(v)
 	}
-	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe"
+	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3"
+	c.ScaleQueries = arch == "phi3"
+	c.RopeOrigContext = c.Context
+	if v, e := f.Int(arch + ".rope.scaling.original_context_length"); e == nil && v > 0 && v <= 1<<24 {
+		c.RopeOrigContext = int(v)
+	}
+	if v, e := f.Float(arch + ".rope.scaling.attn_factor"); e == nil {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return c, fmt.Errorf("engine: %s.rope.scaling.attn_factor = %v out of range", arch, v)
+		}
+		c.RopeAttnFactor = float32(v)
+	}
 	c.QKVBias = arch == "qwen2"
 	c.QKNorm = arch == "qwen3" || arch == "qwen3moe"
 	if err := c.readExperts(f); err != nil {

@@ -212,6 +212,10 @@ func (m *Model) ropeTables(rows []Row) {
 			}
 			s, c := kernels.Sincos(float64(t))
 			cos[r*half+j], sin[r*half+j] = float32(c), float32(s)
+			if af := m.Config.RopeAttnFactor; af != 0 && af != 1 {
+				cos[r*half+j] *= af
+				sin[r*half+j] *= af
+			}
 			theta *= m.ropeScale
 		}
 	}
@@ -276,6 +280,12 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 		}
 		m.rope(qr, c.Heads, r)
 		m.rope(kr, c.KVHeads, r)
+		if c.ScaleQueries {
+			scale := attnScale(c)
+			for i := range qr {
+				qr[i] *= scale
+			}
+		}
 		s := row.Session
 		copy(s.k[li][row.Pos*kvDim:(row.Pos+1)*kvDim], kr)
 		copy(s.v[li][row.Pos*kvDim:(row.Pos+1)*kvDim], vr)
@@ -314,9 +324,11 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 // over the row's session positions [0, Pos], writing into out (n * QDim).
 func (m *Model) attention(li int, q, out []float32, rows []Row) {
 	c := &m.Config
-	hd := c.HeadDim
 	group := c.Heads / c.KVHeads
-	scale := float32(1 / math.Sqrt(float64(hd)))
+	scale := attnScale(c)
+	if c.ScaleQueries {
+		scale = 1
+	}
 	tasks := len(rows) * c.Heads
 	workers := m.pool.Workers()
 	maxPos := 0
@@ -333,6 +345,9 @@ func (m *Model) attention(li int, q, out []float32, rows []Row) {
 	m.pool.Parallel(workers, m.attnFn)
 	m.buf.attn = attnJob{}
 }
+
+// attnScale is 1/sqrt(HeadDim) in float32.
+func attnScale(c *Config) float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // attnJob is the attention work of one layer, shared by the workers.
 type attnJob struct {

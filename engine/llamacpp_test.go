@@ -48,7 +48,13 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, uint64) {
 	// choice is always between two experts of exactly equal probability.
 	ties, _ := synth.ShapeByName("mixtral-tiny")
 	ties.Name, ties.RouterTies, ties.ExpertsUsed = "mixtral-ties", true, 3
-	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties}
+	// phi3 with LongRoPE factors (the long ones: context 8192 over an
+	// original 2048) and attn_factor. llama.cpp parts ways after 2
+	// tokens: how it applies the factors is not yet matched.
+	longrope, _ := synth.ShapeByName("phi3-tiny")
+	longrope.Name, longrope.LongRoPE, longrope.Context = "phi3-longrope", true, 8192
+	longrope.RopeOrigContext, longrope.RopeAttnFactor = 2048, 1.0943
+	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties, "phi3-longrope": longrope}
 	arch, typ, _ := strings.Cut(name, "/")
 	t, _ := kernels.ParseDType(typ)
 	s, ok := shapes[arch]

@@ -96,7 +96,17 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 	if m.Span.Start < 0 || m.Span.End > cfg.Layers || m.Span.Start > m.Span.End {
 		return nil, fmt.Errorf("engine: block span %v outside the model's %d blocks", m.Span, cfg.Layers)
 	}
-	if rf, ok := f.Tensor("rope_freqs.weight"); ok {
+	factors := "rope_freqs.weight"
+	if _, ok := f.Tensor("rope_factors_long.weight"); ok {
+		// LongRoPE (phi3): the long factors when the model's context
+		// exceeds the original one, as llama.cpp picks them for a context
+		// that long.
+		factors = "rope_factors_short.weight"
+		if cfg.Context > cfg.RopeOrigContext {
+			factors = "rope_factors_long.weight"
+		}
+	}
+	if rf, ok := f.Tensor(factors); ok {
 		v, err := m.vector(rf.Name, cfg.RopeDim/2)
 		if err != nil {
 			return nil, err
@@ -138,18 +148,31 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		p := fmt.Sprintf("blk.%d.", i)
 		l := layer{
 			attnNorm: ld.vec(p+"attn_norm.weight", cfg.Dim),
-			wq:       ld.mat(p+"attn_q.weight", qd, cfg.Dim),
-			wk:       ld.mat(p+"attn_k.weight", kv, cfg.Dim),
-			wv:       ld.mat(p+"attn_v.weight", kv, cfg.Dim),
 			wo:       ld.mat(p+"attn_output.weight", cfg.Dim, qd),
 			ffnNorm:  ld.vec(p+"ffn_norm.weight", cfg.Dim),
 		}
-		if cfg.MoE() {
+		if _, fused := f.Tensor(p + "attn_qkv.weight"); fused {
+			// Fused (phi3): the rows of Q, then K, then V.
+			qkv := ld.mat(p+"attn_qkv.weight", qd+2*kv, cfg.Dim)
+			l.wq, l.wk, l.wv = rowsOf(qkv, 0, qd), rowsOf(qkv, qd, qd+kv), rowsOf(qkv, qd+kv, qd+2*kv)
+		} else {
+			l.wq = ld.mat(p+"attn_q.weight", qd, cfg.Dim)
+			l.wk = ld.mat(p+"attn_k.weight", kv, cfg.Dim)
+			l.wv = ld.mat(p+"attn_v.weight", kv, cfg.Dim)
+		}
+		_, hasGate := f.Tensor(p + "ffn_gate.weight")
+		switch {
+		case cfg.MoE():
 			l.router = ld.mat(p+"ffn_gate_inp.weight", cfg.Experts, cfg.Dim)
 			l.expGate = ld.experts(p+"ffn_gate_exps.weight", cfg.ExpertHidden, cfg.Dim)
 			l.expUp = ld.experts(p+"ffn_up_exps.weight", cfg.ExpertHidden, cfg.Dim)
 			l.expDown = ld.experts(p+"ffn_down_exps.weight", cfg.Dim, cfg.ExpertHidden)
-		} else {
+		case !hasGate && cfg.Arch == "phi3":
+			// ffn_up holds the gate's rows, then the up rows.
+			up := ld.mat(p+"ffn_up.weight", 2*cfg.Hidden, cfg.Dim)
+			l.wGate, l.wUp = rowsOf(up, 0, cfg.Hidden), rowsOf(up, cfg.Hidden, 2*cfg.Hidden)
+			l.wDown = ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden)
+		default:
 			l.wGate = ld.mat(p+"ffn_gate.weight", cfg.Hidden, cfg.Dim)
 			l.wUp = ld.mat(p+"ffn_up.weight", cfg.Hidden, cfg.Dim)
 			l.wDown = ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden)
@@ -186,6 +209,15 @@ func (ld *loader) mat(name string, rows, cols int) kernels.Mat {
 	w, err := ld.m.packedMatrix(name, rows, cols)
 	ld.err = err
 	return w
+}
+
+// rowsOf is rows [a,b) of w (w may be empty after a loader error).
+func rowsOf(w kernels.Mat, a, b int) kernels.Mat {
+	if w.Rows == 0 {
+		return w
+	}
+	rb := w.RowBytes()
+	return kernels.Mat{Type: w.Type, Rows: b - a, Cols: w.Cols, Data: w.Data[a*rb : b*rb : b*rb]}
 }
 
 // experts binds a 3-D tensor of Experts matrices [rows, cols] (GGUF dims

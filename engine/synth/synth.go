@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3" or "qwen3moe"
+	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe" or "phi3"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -59,6 +59,12 @@ type Shape struct {
 	// token, each ExpertHidden wide (0: Hidden, as Mixtral's llama files;
 	// qwen3moe writes it as expert_feed_forward_length).
 	Experts, ExpertsUsed, ExpertHidden int
+	// LongRoPE (phi3): rope_factors_long and rope_factors_short, with
+	// RopeOrigContext as rope.scaling.original_context_length and
+	// RopeAttnFactor as rope.scaling.attn_factor.
+	LongRoPE        bool
+	RopeOrigContext int
+	RopeAttnFactor  float32
 	// RouterTies gives experts 2i and 2i+1 the same router row, so their
 	// router probabilities tie exactly (to test top-k tie-breaking).
 	RouterTies bool
@@ -90,6 +96,8 @@ const maxContext = 8192
 //	mixtral-8x7b      Mixtral 8x7B: dim 4096, 8 experts of 14336 (2 used), 32 layers, 32/8 heads, untied
 //	qwen3moe-tiny     qwen3moe, dim 256, 16 experts of 128 (4 used), 2 layers, 4/2 heads of 64, tied
 //	qwen3moe-30b-a3b  Qwen3-30B-A3B: dim 2048, 128 experts of 768 (8 used), 48 layers, 32/4 heads of 128, untied
+//	phi3-tiny         phi3 (fused attn_qkv, ffn_up holding gate and up), dim 256, hidden 512, 2 layers, 4 heads, untied
+//	phi3-mini         Phi-3-mini-128k: dim 3072, hidden 8192, 32 layers, 32 heads, LongRoPE, untied
 //
 // Context lengths above 8192 are capped to 8192. Llama 3's rope frequency
 // scaling (rope_freqs.weight) is not reproduced.
@@ -117,6 +125,10 @@ func Shapes() []Shape {
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true, Experts: 16, ExpertsUsed: 4, ExpertHidden: 128},
 		{Name: "qwen3moe-30b-a3b", Arch: "qwen3moe", Dim: 2048, Hidden: 6144, Layers: 48, Heads: 32, KVHeads: 4, Head: 128, Context: min(40960, maxContext),
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, Experts: 128, ExpertsUsed: 8, ExpertHidden: 768},
+		{Name: "phi3-tiny", Arch: "phi3", Dim: 256, Hidden: 512, Layers: 2, Heads: 4, KVHeads: 4, Context: 2048,
+			RopeBase: 10000, Eps: 1e-5},
+		{Name: "phi3-mini", Arch: "phi3", Dim: 3072, Hidden: 8192, Layers: 32, Heads: 32, KVHeads: 32, Context: maxContext,
+			RopeBase: 10000, Eps: 1e-5, LongRoPE: true, RopeOrigContext: 4096, RopeAttnFactor: 1.1902},
 	}
 }
 
@@ -149,7 +161,7 @@ func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
 	switch s.Arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3":
 	default:
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
 	}
@@ -310,6 +322,13 @@ func Tensors(opt Options) ([]Tensor, error) {
 	} else {
 		matrix("token_embd.weight", dim, vocab)
 	}
+	if s.LongRoPE {
+		// Frequency divisors: near 1 for the short context, growing to
+		// about 30 over the dimensions for the long one.
+		half := uint64(s.HeadDim() / 2)
+		ts = append(ts, Tensor{Name: "rope_factors_long.weight", Dims: []uint64{half}, Type: kernels.F32, Const: 16, Std: 8},
+			Tensor{Name: "rope_factors_short.weight", Dims: []uint64{half}, Type: kernels.F32, Const: 1.05, Std: 0.02})
+	}
 	for i := 0; i < s.Layers; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
 		blockMore := opt.Type
@@ -317,6 +336,14 @@ func Tensors(opt Options) ([]Tensor, error) {
 			blockMore = more
 		}
 		norm(p + "attn_norm.weight")
+		if s.Arch == "phi3" {
+			typed(p+"attn_qkv.weight", dim, qd+2*kv, opt.Type)
+			matrix(p+"attn_output.weight", qd, dim)
+			norm(p + "ffn_norm.weight")
+			typed(p+"ffn_down.weight", hidden, dim, blockMore)
+			matrix(p+"ffn_up.weight", dim, 2*hidden)
+			continue
+		}
 		for _, qkv := range []struct {
 			name string
 			out  uint64
@@ -439,6 +466,10 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 		if s.ExpertHidden > 0 {
 			u32("expert_feed_forward_length", s.ExpertHidden)
 		}
+	}
+	if s.LongRoPE {
+		u32("rope.scaling.original_context_length", s.RopeOrigContext)
+		w.Set(a+".rope.scaling.attn_factor", gguf.Float32(s.RopeAttnFactor))
 	}
 	if s.Head > 0 {
 		u32("attention.key_length", s.Head)

@@ -76,6 +76,7 @@ func TestShapes(t *testing.T) {
 		{"qwen2-0.5b", 151936, 64, 0.494},
 		{"mixtral-8x7b", 32000, 128, 46.70},
 		{"qwen3moe-30b-a3b", 151936, 128, 30.53},
+		{"phi3-mini", 32064, 96, 3.821},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ShapeByName(tc.name)
