@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/protocol"
@@ -29,6 +32,16 @@ type Config struct {
 	// it must cover the blocks in order. Failovers plan as usual.
 	Route  []RouteHop
 	Logger *slog.Logger
+	// VerifyRate is the share of (step, hop) pairs checked by
+	// recomputation (0: none, 1: every step of every hop); see Check.
+	VerifyRate float64
+	// Seed seeds the choice of the steps checked and of the verifiers
+	// (the driver draws it from crypto/rand, so a peer cannot predict
+	// it; equal seeds give equal actions).
+	Seed uint64
+	// Self is the entry node's own peer: a hop it serves is not checked,
+	// and it verifies, and judges, spans it serves itself.
+	Self peer.ID
 }
 
 type phase int
@@ -41,10 +54,13 @@ const (
 	phaseStepping               // waiting for hops[step.i]'s result
 	phaseReplaying              // waiting for a replay step's result
 	phaseDone                   // failed: no more events
+	phaseCheckView              // a check waits for a view to pick a verifier or judge
+	phaseCheckOpen              // a check waits for its verifier's or judge's Open
+	phaseChecking               // a check waits for a verifier's or judge's result
 )
 
 func (p phase) String() string {
-	return [...]string{"idle", "planning", "opening", "ready", "stepping", "replaying", "done"}[p]
+	return [...]string{"idle", "planning", "opening", "ready", "stepping", "replaying", "done", "check-view", "check-open", "checking"}[p]
 }
 
 // record is one step's input to a hop, kept for replay.
@@ -58,14 +74,37 @@ type hop struct {
 	Hop
 	inputs []record
 	timing int // index in Core.timing, -1 until the hop ran a step
+
+	// Verification: the outputs the hop returned (one per input, in
+	// order), the digest chains of its inputs and outputs by position
+	// (as a signing server computes them: inCh[p] covers rows 0..p-1),
+	// the positions a check has confirmed, the session that checks it
+	// (a shadow of its span on another server, in sync with its inputs)
+	// and its last signed answer.
+	outputs     []record
+	inCh, outCh []protocol.Digest
+	checked     int
+	shadow      *hop
+	fed         int // of a shadow: the positions it has been given
+	answer      Answer
 }
 
 func (h *hop) setInput(r record) {
+	h.inCh = extendChain(h.inCh, r)
 	if k := len(h.inputs); k > 0 && h.inputs[k-1].seq == r.seq {
 		h.inputs[k-1] = r
 		return
 	}
 	h.inputs = append(h.inputs, r)
+}
+
+func (h *hop) setOutput(r record) {
+	h.outCh = extendChain(h.outCh, r)
+	if k := len(h.outputs); k > 0 && h.outputs[k-1].seq == r.seq {
+		h.outputs[k-1] = r
+		return
+	}
+	h.outputs = append(h.outputs, r)
 }
 
 // Core is the state of one generation. Its zero value is not usable;
@@ -83,6 +122,11 @@ type Core struct {
 	steps   int
 	relayed int
 	timing  []HopStats
+	rng     *rand.Rand
+	chk     check
+	verify  VerifyStats
+	// noVerify are servers that failed as verifiers in this generation.
+	noVerify map[string]bool
 
 	// The step running.
 	step struct {
@@ -100,10 +144,10 @@ type Core struct {
 		last    error
 		pending []*hop // the Open's hops
 		tail    HopID
-		// failover: the index of the hop replaced, and the hop itself;
-		// nil at the start.
-		old *hop
-		k   int
+		// failover: the hops replaced, k..m-1, and hop k itself (whose
+		// inputs are replayed); nil at the start.
+		old  *hop
+		k, m int
 	}
 	// The replay into plan.pending.
 	replay struct {
@@ -119,7 +163,8 @@ type Core struct {
 
 // New returns the core of a generation; Step it a Start to begin.
 func New(cfg Config) *Core {
-	c := &Core{cfg: cfg, log: cfg.Logger, exclude: map[string]bool{}}
+	c := &Core{cfg: cfg, log: cfg.Logger, exclude: map[string]bool{}, noVerify: map[string]bool{},
+		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -131,7 +176,7 @@ func New(cfg Config) *Core {
 
 // Stats returns the generation's counters so far.
 func (c *Core) Stats() Stats {
-	st := Stats{Failovers: c.fails, Steps: c.steps, Relayed: c.relayed, Hops: append([]HopStats(nil), c.timing...)}
+	st := Stats{Failovers: c.fails, Steps: c.steps, Relayed: c.relayed, Hops: append([]HopStats(nil), c.timing...), Verify: c.verify}
 	for _, h := range c.hops {
 		st.Route = append(st.Route, RouteHop{Peer: h.Peer, Span: h.Span})
 	}
@@ -158,25 +203,41 @@ func (c *Core) Step(now time.Time, ev Event) []Action {
 		}
 		c.start()
 	case ViewUpdate:
-		if c.phase != phasePlanning {
+		switch c.phase {
+		case phasePlanning:
+			c.onView(ev)
+		case phaseCheckView:
+			c.onCheckView(now, ev)
+		default:
 			return c.unexpected(ev)
 		}
-		c.onView(ev)
 	case ViewFailed:
-		if c.phase != phasePlanning {
+		switch c.phase {
+		case phasePlanning:
+			c.fail(ev.Err)
+		case phaseCheckView:
+			c.noCheckServer(now)
+		default:
 			return c.unexpected(ev)
 		}
-		c.fail(ev.Err)
 	case Opened:
-		if c.phase != phaseOpening {
+		switch c.phase {
+		case phaseOpening:
+			c.onOpened(now)
+		case phaseCheckOpen:
+			c.onCheckOpened(now)
+		default:
 			return c.unexpected(ev)
 		}
-		c.onOpened(now)
 	case OpenFailed:
-		if c.phase != phaseOpening {
+		switch {
+		case c.phase == phaseOpening:
+			c.onOpenFailed(ev)
+		case c.phase == phaseCheckOpen && ev.Hop == c.chk.v.ID:
+			c.onCheckOpenFailed(now, ev.Err)
+		default:
 			return c.unexpected(ev)
 		}
-		c.onOpenFailed(ev)
 	case Submit:
 		if c.phase != phaseReady {
 			return c.unexpected(ev)
@@ -191,9 +252,12 @@ func (c *Core) Step(now time.Time, ev Event) []Action {
 		if !c.due(ev.Hop, ev.Seq) {
 			return c.unexpected(ev)
 		}
-		if c.phase == phaseReplaying {
+		switch c.phase {
+		case phaseReplaying:
 			c.onReplayResult(now, ev.Result)
-		} else {
+		case phaseChecking:
+			c.onCheckResult(now, ev.Result)
+		default:
 			c.onResult(now, ev.Result)
 		}
 	case HopFailed:
@@ -235,6 +299,8 @@ func (c *Core) dueHop() *hop {
 		return c.hops[c.step.i]
 	case phaseReplaying:
 		return c.plan.pending[c.replay.j]
+	case phaseChecking:
+		return c.chk.v
 	}
 	return nil
 }
@@ -244,8 +310,11 @@ func (c *Core) due(id HopID, seq uint64) bool {
 	if h == nil || h.ID != id {
 		return false
 	}
-	if c.phase == phaseReplaying {
+	switch c.phase {
+	case phaseReplaying:
 		return seq == c.replay.seq
+	case phaseChecking:
+		return seq == c.chk.seq
 	}
 	return seq == c.step.seq
 }
@@ -412,22 +481,28 @@ func (c *Core) submit(now time.Time, ev Submit) {
 func (c *Core) rollback(n int) {
 	for _, h := range c.hops {
 		c.emit(Truncate{Hop: h.ID, Seq: c.seq, Len: n})
-		keep := h.inputs[:0]
-		for _, r := range h.inputs {
-			switch {
-			case r.pos+r.h.Rows <= n:
-				keep = append(keep, r)
-			case r.pos < n:
-				rows := n - r.pos
-				rb := len(r.h.Data) / r.h.Rows
-				r.h.Rows, r.h.Data = rows, r.h.Data[:rows*rb]
-				keep = append(keep, r)
-			}
-		}
-		clear(h.inputs[len(keep):])
-		h.inputs = keep
+		h.inputs = truncate(h.inputs, n)
+		h.rollbackChecks(n)
 	}
 	c.emit(Ready{})
+}
+
+// truncate drops the rows of rs from position n on.
+func truncate(rs []record, n int) []record {
+	keep := rs[:0]
+	for _, r := range rs {
+		switch {
+		case r.pos+r.h.Rows <= n:
+			keep = append(keep, r)
+		case r.pos < n:
+			rows := n - r.pos
+			rb := len(r.h.Data) / r.h.Rows
+			r.h.Rows, r.h.Data = rows, r.h.Data[:rows*rb]
+			keep = append(keep, r)
+		}
+	}
+	clear(rs[len(keep):])
+	return keep
 }
 
 func (c *Core) onResult(now time.Time, res protocol.Result) {
@@ -437,6 +512,11 @@ func (c *Core) onResult(now time.Time, res protocol.Result) {
 	}
 	i := c.step.i
 	h := c.hops[i]
+	h.setOutput(record{seq: c.step.seq, pos: c.step.pos, h: res.Hidden})
+	if err := c.checkProof(h, h, c.step.seq, res); err != nil {
+		c.onHopFailed(now, err)
+		return
+	}
 	c.record(h, res, now.Sub(c.step.mark))
 	c.step.mark = now
 	if i+1 < len(c.hops) {
@@ -447,6 +527,10 @@ func (c *Core) onResult(now time.Time, res protocol.Result) {
 			c.relayed++
 			c.emit(Send{Hop: nh.ID, Step: protocol.Step{Seq: c.step.seq, Pos: c.step.pos, Hidden: res.Hidden, Forward: len(c.hops) - i - 2}})
 		}
+	}
+	if c.drawCheck(h) {
+		c.beginCheck(now, i, res.Hidden)
+		return
 	}
 	c.advance(now, i+1, res.Hidden)
 }
@@ -479,6 +563,10 @@ func (c *Core) record(h *hop, res protocol.Result, roundTrip time.Duration) {
 }
 
 func (c *Core) onHopFailed(now time.Time, err error) {
+	if c.phase == phaseChecking {
+		c.verifierFailed(now, err)
+		return
+	}
 	if c.phase == phaseReplaying {
 		c.replayFailed(err)
 		return
@@ -502,23 +590,40 @@ func (c *Core) failover(k int) {
 	c.emit(Reset{Hop: old.ID})
 	c.exclude[old.Peer.String()] = true
 	c.emit(Ban{Peer: old.Peer})
+	c.replace(k, k+1)
+}
+
+// replace replaces hops k..m-1 (reset already, their servers excluded)
+// by a route planned anew over their blocks, into which hop k's inputs
+// are replayed; the last new hop pushes to hop m.
+func (c *Core) replace(k, m int) {
+	for _, h := range c.hops[k:m] {
+		if h.shadow != nil {
+			c.emit(Reset{Hop: h.shadow.ID})
+			h.shadow = nil
+		}
+	}
 	c.fails++
 	if c.fails > MaxFailovers {
 		c.fail(fmt.Errorf("%w: %d hops failed", ErrNoRoute, c.fails-1))
 		return
 	}
-	c.plan.old, c.plan.k, c.plan.attempt, c.plan.last = old, k, 0, nil
+	old := c.hops[k]
+	c.plan.old, c.plan.k, c.plan.m, c.plan.attempt, c.plan.last = old, k, m, 0, nil
 	c.plan.tail = NoHop
-	if k+1 < len(c.hops) {
-		c.plan.tail = c.hops[k+1].ID
+	if m < len(c.hops) {
+		c.plan.tail = c.hops[m].ID
 	}
-	c.fetch(old.Span, true)
+	c.fetch(sharding.Span{Start: old.Span.Start, End: c.hops[m-1].Span.End}, true)
 }
 
 // replayInto starts replaying in into hop plan.pending[replay.j].
 func (c *Core) replayInto(now time.Time, in []record) {
 	h := c.plan.pending[c.replay.j]
-	h.inputs = append([]record(nil), in...)
+	h.inputs, h.inCh = nil, nil
+	for _, r := range in {
+		h.setInput(r)
+	}
 	c.replay.in, c.replay.a, c.replay.outs = in, 0, make([]record, 0, len(in))
 	c.replayBatch(now)
 }
@@ -527,24 +632,30 @@ func (c *Core) replayInto(now time.Time, in []record) {
 // coalesced into steps of up to Chunk rows (results do not depend on how
 // rows are batched), without pushing.
 func (c *Core) replayBatch(now time.Time) {
-	in, a := c.replay.in, c.replay.a
+	b, st := c.batch(c.replay.in, c.replay.a)
+	h := c.plan.pending[c.replay.j]
+	c.replay.b, c.replay.seq, c.replay.pos, c.replay.rows = b, st.Seq, st.Pos, st.Hidden.Rows
+	c.emit(Send{Hop: h.ID, Step: st})
+	c.await(now, h, st.Seq, st.Hidden.Rows)
+}
+
+// batch coalesces consecutive inputs from in[a] on into one step of up
+// to Chunk rows (an input larger than Chunk goes alone), without
+// pushing, and returns it and the index after its last input.
+func (c *Core) batch(in []record, a int) (int, protocol.Step) {
 	b, rows := a, 0
 	for b < len(in) && rows+in[b].h.Rows <= c.cfg.Chunk && (b == a || in[b].pos == in[b-1].pos+in[b-1].h.Rows) {
 		rows += in[b].h.Rows
 		b++
 	}
-	if b == a { // an input larger than Chunk goes alone
+	if b == a {
 		rows, b = in[a].h.Rows, a+1
 	}
 	var data []byte
 	for _, r := range in[a:b] {
 		data = append(data, r.h.Data...)
 	}
-	h := c.plan.pending[c.replay.j]
-	st := protocol.Step{Seq: in[b-1].seq, Pos: in[a].pos, Hidden: protocol.Hidden{Encoding: c.cfg.Encoding, Rows: rows, Dim: c.cfg.Dim, Data: data}}
-	c.replay.b, c.replay.seq, c.replay.pos, c.replay.rows = b, st.Seq, st.Pos, rows
-	c.emit(Send{Hop: h.ID, Step: st})
-	c.await(now, h, st.Seq, rows)
+	return b, protocol.Step{Seq: in[b-1].seq, Pos: in[a].pos, Hidden: protocol.Hidden{Encoding: c.cfg.Encoding, Rows: rows, Dim: c.cfg.Dim, Data: data}}
 }
 
 func (c *Core) onReplayResult(now time.Time, res protocol.Result) {
@@ -570,6 +681,11 @@ func (c *Core) onReplayResult(now time.Time, res protocol.Result) {
 		return
 	}
 	cur := c.replay.outs
+	ph := c.plan.pending[c.replay.j]
+	ph.outputs, ph.outCh = nil, nil
+	for _, r := range cur {
+		ph.setOutput(r)
+	}
 	c.replay.j++
 	if c.replay.j < len(c.plan.pending) {
 		c.replayInto(now, cur)
@@ -596,7 +712,7 @@ func (c *Core) replayFailed(err error) {
 func (c *Core) replaced(now time.Time, out protocol.Hidden) {
 	old, k, seg := c.plan.old, c.plan.k, c.plan.pending
 	c.log.Info("hop replaced", "failed", old.Peer, "span", old.Span, "by", len(seg), "attempt", c.plan.attempt, "replayed_steps", len(old.inputs))
-	rest := append([]*hop(nil), c.hops[k+1:]...)
+	rest := append([]*hop(nil), c.hops[c.plan.m:]...)
 	c.hops = append(append(c.hops[:k], seg...), rest...)
 	c.plan.pending, c.plan.old = nil, nil
 	if k > 0 {

@@ -24,7 +24,8 @@ import (
 //
 // Commands (each prints the actions the core returned, one a line):
 //
-//	new blocks=N [chunk=R] [maxlen=L] [timeout=D] [mode=throughput] [spread=X] [pinned=(a:0-2,b:2-4)]
+//	new blocks=N [chunk=R] [maxlen=L] [timeout=D] [mode=throughput] [spread=X] [pinned=(a:0-2,b:2-4)] [verify=RATE] [seed=S] [self=NAME]
+//	liars NAME...               these servers' results are wrong (stage byte +50)
 //	start
 //	view                        input: one server a line, "NAME START END [tput=T] [load=L] [sessions=K] [banned]"
 //	view-failed
@@ -50,6 +51,7 @@ type harness struct {
 	// inputs[hop][seq] is the last step sent to a hop (by the core).
 	inputs map[HopID]map[uint64]protocol.Hidden
 	last   protocol.Hidden // the last result given
+	liars  map[string]bool
 }
 
 func (h *harness) peer(name string) peer.ID {
@@ -111,6 +113,15 @@ func (h *harness) format(acts []Action) string {
 			fmt.Fprintf(&b, "observe %s[%d,%d) %v", h.name(a.Peer), a.Span.Start, a.Span.End, a.RoundTrip)
 		case Output:
 			fmt.Fprintf(&b, "output seq=%d rows=%s", a.Seq, rowsOf(a.Hidden))
+		case Checked:
+			fmt.Fprintf(&b, "checked %s[%d,%d) by %s rows=%d", h.name(a.Peer), a.Span.Start, a.Span.End, h.name(a.Verifier), a.Rows)
+		case Mismatch:
+			judge := "-"
+			if a.Judge != nil {
+				judge = h.name(a.Judge.Peer)
+			}
+			fmt.Fprintf(&b, "mismatch [%d,%d) pos=%d accused=%s verifier=%s judge=%s liar=%s", a.Span.Start, a.Span.End, a.Pos,
+				h.name(a.Accused.Peer), h.name(a.Verifier.Peer), judge, h.name(a.Liar))
 		case Fail:
 			fmt.Fprintf(&b, "fail: %v", a.Err)
 		default:
@@ -183,6 +194,11 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	case "new":
 		cfg := Config{Model: "m", Blocks: num("blocks", "4"), Dim: 2, Encoding: protocol.EncodingF32,
 			MaxLen: num("maxlen", "16"), Chunk: num("chunk", "8"), StepTimeout: dur("timeout", "30s")}
+		cfg.VerifyRate, _ = strconv.ParseFloat(arg("verify", "0"), 64)
+		cfg.Seed = uint64(num("seed", "1"))
+		if s := arg("self", ""); s != "" {
+			cfg.Self = h.peer(s)
+		}
 		if arg("mode", "") == "throughput" {
 			cfg.Mode = sharding.MaxThroughput
 		}
@@ -257,6 +273,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		out := protocol.Hidden{Encoding: in.Encoding, Rows: in.Rows, Dim: in.Dim, Data: append([]byte(nil), in.Data...)}
 		for r := 1; r < len(out.Data); r += 2 {
 			out.Data[r]++
+			if h.liars[h.hops[a.Hop]] {
+				out.Data[r] += 50
+			}
 		}
 		pos := in.Data[0]
 		res := protocol.Result{Seq: a.Seq, Pos: num("pos", strconv.Itoa(int(pos))), Hidden: out,
@@ -275,6 +294,12 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	case "timeout":
 		a := due()
 		return h.step(Timeout{Hop: a.Hop, Seq: a.Seq})
+	case "liars":
+		h.liars = map[string]bool{}
+		for _, a := range d.CmdArgs {
+			h.liars[a.Key] = true
+		}
+		return ""
 	case "advance":
 		h.now = h.now.Add(dur("d", "0s"))
 		return ""
@@ -284,6 +309,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		st := h.core.Stats()
 		var b strings.Builder
 		fmt.Fprintf(&b, "steps=%d failovers=%d relayed=%d\n", st.Steps, st.Failovers, st.Relayed)
+		if v := st.Verify; v != (VerifyStats{}) {
+			fmt.Fprintf(&b, "checks=%d mismatches=%d skipped=%d rows=%d\n", v.Checks, v.Mismatches, v.Skipped, v.Rows)
+		}
 		var route []string
 		for _, r := range st.Route {
 			route = append(route, fmt.Sprintf("%s[%d,%d)", h.name(r.Peer), r.Span.Start, r.Span.End))

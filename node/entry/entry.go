@@ -37,6 +37,10 @@ import (
 // ErrNoRoute is wrapped when the swarm cannot run a model's blocks.
 var ErrNoRoute = errors.New("node: no route through the swarm")
 
+// ErrUnverified is wrapped when a hop and its verifier disagree and no
+// third server can tell which of them lied.
+var ErrUnverified = errors.New("node: verification failed")
+
 // MaxFailovers bounds the hops one generation may replace.
 const MaxFailovers = 16
 
@@ -89,6 +93,7 @@ type Stats struct {
 	Steps     int        // pipeline passes
 	Relayed   int        // steps handed on by the entry node after a failed push
 	Hops      []HopStats // per server, in order of first use
+	Verify    VerifyStats
 }
 
 // Event is something that happened, fed to Core.Step.

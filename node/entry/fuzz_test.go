@@ -20,8 +20,14 @@ func FuzzCore(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 4, 7, 1, 2, 5, 5, 4, 8, 1, 2, 9, 5})
 	f.Add([]byte{0, 1, 3, 1, 3, 1, 3, 1, 3})
 	f.Add([]byte{0, 1, 2, 14, 5, 5, 119, 4, 5, 7, 1, 2, 5, 5})
+	f.Add([]byte{0, 1, 2, 4, 5, 1, 2, 5, 5, 1, 2, 5, 4, 5, 5, 4, 105, 5, 1, 2, 5, 1, 2, 5})
+	f.Add([]byte{0, 1, 2, 4, 5, 1, 2, 105, 1, 2, 5, 1, 2, 5, 5, 5, 1, 2, 5, 5})
 	f.Fuzz(func(t *testing.T, script []byte) {
-		c := New(Config{Model: "m", Blocks: 4, Dim: 2, Encoding: protocol.EncodingF32, MaxLen: 64, Chunk: 3, StepTimeout: time.Second})
+		// Scripts of every length mod 3 run with checks at rate 0, 1/2
+		// or 1; results of bytes 100..199 differ from the others, so
+		// checks find mismatches too.
+		c := New(Config{Model: "m", Blocks: 4, Dim: 2, Encoding: protocol.EncodingF32, MaxLen: 64, Chunk: 3, StepTimeout: time.Second,
+			VerifyRate: float64(len(script)%3) / 2, Seed: uint64(len(script)), Self: "z"})
 		now := time.Unix(0, 0)
 		var await *Await
 		var open *Open
@@ -63,6 +69,9 @@ func FuzzCore(f *testing.F) {
 				res := protocol.Result{Seq: await.Seq, Hidden: protocol.Hidden{Encoding: protocol.EncodingF32, Rows: await.Rows, Dim: 2, Data: make([]byte, 8*await.Rows)}}
 				if b%10 == 6 {
 					res.PushError = "refused"
+				}
+				if b >= 100 && b < 200 {
+					res.Hidden.Data[0] = b
 				}
 				// The position is the last Submit's, right for most
 				// steps; a wrong one (replays, b >= 200) is a lie the core
