@@ -45,6 +45,10 @@ type Metrics struct {
 	stepQueue, admissionWait prometheus.Histogram
 	headRows                 prometheus.Histogram
 	slots                    prometheus.Gauge
+
+	// Verification: checks by recomputation, mismatches, reports.
+	verifyChecks, verifyMismatches prometheus.Counter
+	verifyReports                  *prometheus.CounterVec // by verdict
 }
 
 // batchBuckets are the upper bounds of the batch size histograms (rows or
@@ -92,6 +96,10 @@ func New() *Metrics {
 	m.headRows = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "orbit_head_batch_rows",
 		Help: "Rows per head call of this entry node (its concurrent generations' rows batched).", Buckets: batchBuckets()})
 	m.slots = gauge("orbit_generation_slots", "Generations this entry node runs at once (its admission limit).")
+	m.verifyChecks = counter("orbit_verify_checks_total", "Checks of a hop's outputs by recomputation on another server (each covers every row since the hop's previous check).")
+	m.verifyMismatches = counter("orbit_verify_mismatches_total", "Checks whose recomputed outputs differed from the hop's.")
+	m.verifyReports = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_verify_reports_total",
+		Help: "Reports of lying peers received from other entry nodes, by verdict (banned, rejected, ignored)."}, []string{"verdict"})
 	// Both directions are reported from the start, as zeros.
 	httpBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_http_bytes_total",
 		Help: "HTTP API bytes: request bodies in, responses out."}, []string{"direction"})
@@ -104,6 +112,7 @@ func New() *Metrics {
 		m.sessions, m.kvBytes, m.active, m.queued,
 		httpBytes, netBytes, m.requests, m.steps, m.transferDone, m.transferTotal,
 		m.busy, m.batchRows, m.batchSessions, m.stepQueue, m.admissionWait, m.headRows, m.slots,
+		m.verifyChecks, m.verifyMismatches, m.verifyReports,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -204,6 +213,22 @@ func (m *Metrics) ObserveBatch(sessions, rows int, busy time.Duration) {
 		m.batchSessions.Observe(float64(sessions))
 		m.batchRows.Observe(float64(rows))
 		m.busy.Add(busy.Seconds())
+	}
+}
+
+// AddVerify counts checks by recomputation and those that found a
+// mismatch.
+func (m *Metrics) AddVerify(checks, mismatches int) {
+	if m != nil {
+		m.verifyChecks.Add(float64(checks))
+		m.verifyMismatches.Add(float64(mismatches))
+	}
+}
+
+// CountReport counts a received report by verdict.
+func (m *Metrics) CountReport(verdict string) {
+	if m != nil {
+		m.verifyReports.WithLabelValues(verdict).Inc()
 	}
 }
 

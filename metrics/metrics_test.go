@@ -42,6 +42,11 @@ func exercise(m *Metrics) {
 	m.ObserveAdmission(40 * time.Millisecond)
 	m.SetSlots(16)
 	m.ObserveHeadBatch(4)
+	m.AddVerify(4, 1)
+	m.AddVerify(2, 0)
+	m.CountReport("banned")
+	m.CountReport("rejected")
+	m.CountReport("rejected")
 }
 
 // TestExposition: every metric keeps its name, type and labels, and the
@@ -85,6 +90,9 @@ func TestExposition(t *testing.T) {
 		{"orbit_generation_wait_seconds", dto.MetricType_HISTOGRAM, nil, nil},
 		{"orbit_generation_slots", dto.MetricType_GAUGE, nil, [][]any{{16.0}}},
 		{"orbit_head_batch_rows", dto.MetricType_HISTOGRAM, nil, nil},
+		{"orbit_verify_checks_total", dto.MetricType_COUNTER, nil, [][]any{{6.0}}},
+		{"orbit_verify_mismatches_total", dto.MetricType_COUNTER, nil, [][]any{{1.0}}},
+		{"orbit_verify_reports_total", dto.MetricType_COUNTER, []string{"verdict"}, [][]any{{"banned", 1.0}, {"rejected", 2.0}}},
 		{"orbit_transfer_bytes", dto.MetricType_GAUGE, []string{"kind", "model"},
 			[][]any{{"fetch", "bafyModel", 25.0}, {"import", "/models/m.gguf", 7.0}}},
 		{"orbit_transfer_size_bytes", dto.MetricType_GAUGE, []string{"kind", "model"},

@@ -80,6 +80,10 @@ type Config struct {
 	// the cheapest). Whatever it is, a route's cost counts the sessions
 	// this node's other generations hold on its servers.
 	RouteSpread float64
+	// VerifyRate is the share of each hop's steps the entry node checks
+	// by recomputing them on another server (0: none; 1: every step; see
+	// package node/entry). A generation may ask for another.
+	VerifyRate float64
 	// ViewTTL is how long a gathered swarm view is reused (10s).
 	ViewTTL time.Duration
 	// DiscoveryTimeout bounds a DHT provider lookup (3s).
@@ -221,6 +225,7 @@ type EntryConfig struct {
 	Speculate   speculate.Mode
 	Draft       *speculate.DraftModel
 	RouteSpread float64
+	VerifyRate  float64
 }
 
 // Swarm is the swarm component's part of c.
@@ -244,5 +249,5 @@ func (c *Config) Serve() ServeConfig {
 // Entry is the entry generations' part of c.
 func (c *Config) Entry() EntryConfig {
 	return EntryConfig{StepTimeout: c.StepTimeout, IOTimeout: c.IOTimeout, Encoding: c.Encoding, RouteMode: c.RouteMode,
-		Speculate: c.Speculate, Draft: c.Draft, RouteSpread: c.RouteSpread}
+		Speculate: c.Speculate, Draft: c.Draft, RouteSpread: c.RouteSpread, VerifyRate: c.VerifyRate}
 }

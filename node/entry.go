@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -44,6 +46,8 @@ type Stats struct {
 	// the route could not truncate), and Speculation what it did.
 	Speculate   speculate.Mode
 	Speculation speculate.Stats
+	// Verify counts the generation's checks by recomputation.
+	Verify entry.VerifyStats
 }
 
 // HopStats is where a hop's time went, summed over its steps (see
@@ -101,6 +105,11 @@ type genOptions struct {
 	promptLogits bool
 	// speculate overrides Config.Speculate when set.
 	speculate *speculate.Mode
+	// verifyRate, when set, overrides the node's verify rate.
+	verifyRate *float64
+	// seed, when set, seeds the choice of checks instead of crypto/rand
+	// (tests).
+	seed *uint64
 }
 
 func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler, stop func(int32) bool, emit func(int32) error, opt genOptions) (Stats, error) {
@@ -170,11 +179,22 @@ func (n *Node) newGeneration(srv *served, maxLen int, opt genOptions) (*generati
 			pinned[i] = entry.RouteHop{Peer: h.Peer, Span: h.Span}
 		}
 	}
+	rate := n.cfg.VerifyRate
+	if opt.verifyRate != nil {
+		rate = *opt.verifyRate
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand: a peer cannot predict the steps checked
+	seed := binary.LittleEndian.Uint64(b[:])
+	if opt.seed != nil {
+		seed = *opt.seed
+	}
 	return &generation{n: n, m: srv.entry, heads: srv.heads, model: srv.id, dim: cfg.Dim, enc: enc, maxLen: maxLen, chunk: chunk, observe: opt.observe,
 		conns: map[entry.HopID]*hopConn{},
 		core: entry.New(entry.Config{
 			Model: srv.id, Blocks: srv.blocks, Dim: cfg.Dim, Encoding: enc, MaxLen: maxLen, Chunk: chunk,
 			Mode: n.cfg.RouteMode, Spread: n.cfg.RouteSpread, StepTimeout: n.cfg.StepTimeout, Route: pinned, Logger: n.log,
+			VerifyRate: rate, Seed: seed, Self: n.host.ID(),
 		})}, nil
 }
 
@@ -343,6 +363,7 @@ func (n *Node) planRoute(ctx context.Context, model string, blocks int) ([]Route
 // hopConn is the driver's stream to one hop of the core.
 type hopConn struct {
 	conn    *protocol.Hop
+	span    sharding.Span
 	sendErr error // a failed send or relink, reported by the next await
 }
 
@@ -396,7 +417,7 @@ func (g *generation) release(id entry.HopID) {
 
 func (g *generation) stats(st Stats) Stats {
 	cs := g.core.Stats()
-	st.Failovers, st.Steps, st.Relayed = cs.Failovers, cs.Steps, cs.Relayed
+	st.Failovers, st.Steps, st.Relayed, st.Verify = cs.Failovers, cs.Steps, cs.Relayed, cs.Verify
 	st.Hops, st.Route = cs.Hops, toRoute(cs.Route)
 	return st
 }
@@ -473,6 +494,10 @@ func (g *generation) run(ctx context.Context, ev entry.Event) (protocol.Hidden, 
 				}
 			case entry.Ban:
 				g.n.markFailed(a.Peer)
+			case entry.Checked:
+				g.n.verify.checked(a)
+			case entry.Mismatch:
+				g.n.verify.mismatch(g.evidence(a))
 			case entry.Observe:
 				if g.observe != nil {
 					g.observe(a.Peer, a.Span, a.RoundTrip)
@@ -509,7 +534,7 @@ func (g *generation) view(ctx context.Context, fresh bool) (entry.Event, error) 
 	}
 	banned := map[string]bool{}
 	for id, p := range v.Peers {
-		if g.n.isFailed(p) {
+		if g.n.isFailed(p) || g.n.verify.isLiar(p) {
 			banned[id] = true
 		}
 	}
@@ -541,7 +566,7 @@ func (g *generation) open(ctx context.Context, a entry.Open) (entry.Event, error
 	for j := len(a.Hops) - 1; j >= 0; j-- {
 		h := a.Hops[j]
 		req := protocol.OpenRequest{Model: g.model, Span: h.Span, MaxLength: g.maxLen, Encodings: []protocol.Encoding{g.enc}, Next: next,
-			Truncate: true}
+			Truncate: true, Sign: true}
 		var conn *protocol.Hop
 		var err error
 		if h.Peer == g.n.host.ID() {
@@ -566,7 +591,7 @@ func (g *generation) open(ctx context.Context, a entry.Open) (entry.Event, error
 			}
 			return entry.OpenFailed{Hop: h.ID, Err: err}, nil
 		}
-		g.conns[h.ID] = &hopConn{conn: conn}
+		g.conns[h.ID] = &hopConn{conn: conn, span: h.Span}
 		next = g.nextHop(h.ID)
 	}
 	return entry.Opened{}, nil
@@ -586,6 +611,9 @@ func (g *generation) await(ctx context.Context, a entry.Await) (entry.Event, err
 	}
 	if err == nil {
 		g.out, err = res.Hidden.Decode(g.out, g.enc, a.Rows, g.dim)
+	}
+	if err == nil {
+		err = g.checkSignature(c, a.Seq, res)
 	}
 	switch {
 	case err == nil:

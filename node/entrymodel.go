@@ -81,12 +81,16 @@ type GenerateHooks struct {
 	// Speculate, when set, overrides the node's Config.Speculate for this
 	// generation.
 	Speculate *speculate.Mode
+	// VerifyRate, when set, is the generation's verify rate instead of
+	// the node's (Config.VerifyRate).
+	VerifyRate *float64
 }
 
 // GenerateWith is Generate with hooks.
 func (n *Node) GenerateWith(ctx context.Context, modelID string, prompt []int32, maxTokens int, sampler *sample.Sampler,
 	stop func(int32) bool, emit func(int32) error, h GenerateHooks) (Stats, error) {
-	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: h.Observe, logits: h.Logits, promptLogits: h.PromptLogits, speculate: h.Speculate})
+	return n.generate(ctx, modelID, prompt, maxTokens, sampler, stop, emit, genOptions{observe: h.Observe, logits: h.Logits, promptLogits: h.PromptLogits,
+		speculate: h.Speculate, verifyRate: h.VerifyRate})
 }
 
 // PlanRoute returns the route a generation of model would take now.

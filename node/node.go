@@ -40,9 +40,13 @@ type Node struct {
 	routes *routeLoad
 
 	stopInfo func()
-	ctx      context.Context // cancelled by Close: background work
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// verify records checks, disputes and liars; stopReports removes its
+	// /orbit/report/1.0.0 handler.
+	verify      *verifier
+	stopReports func()
+	ctx         context.Context // cancelled by Close: background work
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 	// repairing is set while a repair of the store (after a corrupt
 	// block) runs; stopRepair stops the store's hook.
 	repairing  atomic.Bool
@@ -77,6 +81,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.stopRepair = cfg.Store.OnCorrupt(n.repairStore)
 	}
 	n.stopInfo = protocol.ServeInfo(h, n.info, n.log)
+	n.verify = newVerifier(n.ctx, &n.wg, h, n.clock, n.log, cfg.Metrics, cfg.IOTimeout)
+	n.stopReports = protocol.ServeReports(h, n.verify.receive, n.log)
 	n.join(ctx)
 	if cfg.RebalanceInterval > 0 {
 		n.wg.Add(1)
@@ -94,6 +100,7 @@ func (n *Node) Close() error {
 	}
 	n.infer.Close()
 	n.stopInfo()
+	n.stopReports()
 	if n.blocks != nil {
 		_ = n.blocks.Close()
 	}

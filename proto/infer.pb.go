@@ -1374,6 +1374,162 @@ func (x *InfoResponse) GetModels() []*InfoModel {
 	return nil
 }
 
+// InferSignedAnswer is a server's signed claim about one result (see
+// InferProof), with the fields the signature covers.
+type InferSignedAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PeerId        string                 `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	ModelId       string                 `protobuf:"bytes,2,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	SessionId     []byte                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Start         uint32                 `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
+	End           uint32                 `protobuf:"varint,5,opt,name=end,proto3" json:"end,omitempty"`
+	Seq           uint64                 `protobuf:"varint,6,opt,name=seq,proto3" json:"seq,omitempty"`
+	Position      uint32                 `protobuf:"varint,7,opt,name=position,proto3" json:"position,omitempty"`
+	Rows          uint32                 `protobuf:"varint,8,opt,name=rows,proto3" json:"rows,omitempty"`
+	Proof         *InferProof            `protobuf:"bytes,9,opt,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InferSignedAnswer) Reset() {
+	*x = InferSignedAnswer{}
+	mi := &file_infer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InferSignedAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InferSignedAnswer) ProtoMessage() {}
+
+func (x *InferSignedAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_infer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InferSignedAnswer.ProtoReflect.Descriptor instead.
+func (*InferSignedAnswer) Descriptor() ([]byte, []int) {
+	return file_infer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *InferSignedAnswer) GetPeerId() string {
+	if x != nil {
+		return x.PeerId
+	}
+	return ""
+}
+
+func (x *InferSignedAnswer) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
+func (x *InferSignedAnswer) GetSessionId() []byte {
+	if x != nil {
+		return x.SessionId
+	}
+	return nil
+}
+
+func (x *InferSignedAnswer) GetStart() uint32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *InferSignedAnswer) GetEnd() uint32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *InferSignedAnswer) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *InferSignedAnswer) GetPosition() uint32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *InferSignedAnswer) GetRows() uint32 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *InferSignedAnswer) GetProof() *InferProof {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+// InferReport is the one message of a /orbit/report/1.0.0 stream: the
+// signed answers of a dispute over the same inputs, the accused's first.
+type InferReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Answers       []*InferSignedAnswer   `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InferReport) Reset() {
+	*x = InferReport{}
+	mi := &file_infer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InferReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InferReport) ProtoMessage() {}
+
+func (x *InferReport) ProtoReflect() protoreflect.Message {
+	mi := &file_infer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InferReport.ProtoReflect.Descriptor instead.
+func (*InferReport) Descriptor() ([]byte, []int) {
+	return file_infer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *InferReport) GetAnswers() []*InferSignedAnswer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
 var File_infer_proto protoreflect.FileDescriptor
 
 const file_infer_proto_rawDesc = "" +
@@ -1469,7 +1625,20 @@ const file_infer_proto_rawDesc = "" +
 	"\x05entry\x18\t \x01(\bR\x05entry\"[\n" +
 	"\fInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x121\n" +
-	"\x06models\x18\x02 \x03(\v2\x19.orbit.infer.v1.InfoModelR\x06models*}\n" +
+	"\x06models\x18\x02 \x03(\v2\x19.orbit.infer.v1.InfoModelR\x06models\"\x82\x02\n" +
+	"\x11InferSignedAnswer\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x19\n" +
+	"\bmodel_id\x18\x02 \x01(\tR\amodelId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x03 \x01(\fR\tsessionId\x12\x14\n" +
+	"\x05start\x18\x04 \x01(\rR\x05start\x12\x10\n" +
+	"\x03end\x18\x05 \x01(\rR\x03end\x12\x10\n" +
+	"\x03seq\x18\x06 \x01(\x04R\x03seq\x12\x1a\n" +
+	"\bposition\x18\a \x01(\rR\bposition\x12\x12\n" +
+	"\x04rows\x18\b \x01(\rR\x04rows\x120\n" +
+	"\x05proof\x18\t \x01(\v2\x1a.orbit.infer.v1.InferProofR\x05proof\"J\n" +
+	"\vInferReport\x12;\n" +
+	"\aanswers\x18\x01 \x03(\v2!.orbit.infer.v1.InferSignedAnswerR\aanswers*}\n" +
 	"\x0eHiddenEncoding\x12\x1f\n" +
 	"\x1bHIDDEN_ENCODING_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13HIDDEN_ENCODING_F32\x10\x01\x12\x17\n" +
@@ -1498,27 +1667,29 @@ func file_infer_proto_rawDescGZIP() []byte {
 }
 
 var file_infer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_infer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_infer_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_infer_proto_goTypes = []any{
-	(HiddenEncoding)(0),   // 0: orbit.infer.v1.HiddenEncoding
-	(InferErrorCode)(0),   // 1: orbit.infer.v1.InferErrorCode
-	(*InferHidden)(nil),   // 2: orbit.infer.v1.InferHidden
-	(*InferNextHop)(nil),  // 3: orbit.infer.v1.InferNextHop
-	(*InferOpen)(nil),     // 4: orbit.infer.v1.InferOpen
-	(*InferAttach)(nil),   // 5: orbit.infer.v1.InferAttach
-	(*InferStep)(nil),     // 6: orbit.infer.v1.InferStep
-	(*InferSetNext)(nil),  // 7: orbit.infer.v1.InferSetNext
-	(*InferTruncate)(nil), // 8: orbit.infer.v1.InferTruncate
-	(*InferHello)(nil),    // 9: orbit.infer.v1.InferHello
-	(*InferRequest)(nil),  // 10: orbit.infer.v1.InferRequest
-	(*InferOpened)(nil),   // 11: orbit.infer.v1.InferOpened
-	(*InferProof)(nil),    // 12: orbit.infer.v1.InferProof
-	(*InferResult)(nil),   // 13: orbit.infer.v1.InferResult
-	(*InferError)(nil),    // 14: orbit.infer.v1.InferError
-	(*InferResponse)(nil), // 15: orbit.infer.v1.InferResponse
-	(*InfoRequest)(nil),   // 16: orbit.infer.v1.InfoRequest
-	(*InfoModel)(nil),     // 17: orbit.infer.v1.InfoModel
-	(*InfoResponse)(nil),  // 18: orbit.infer.v1.InfoResponse
+	(HiddenEncoding)(0),       // 0: orbit.infer.v1.HiddenEncoding
+	(InferErrorCode)(0),       // 1: orbit.infer.v1.InferErrorCode
+	(*InferHidden)(nil),       // 2: orbit.infer.v1.InferHidden
+	(*InferNextHop)(nil),      // 3: orbit.infer.v1.InferNextHop
+	(*InferOpen)(nil),         // 4: orbit.infer.v1.InferOpen
+	(*InferAttach)(nil),       // 5: orbit.infer.v1.InferAttach
+	(*InferStep)(nil),         // 6: orbit.infer.v1.InferStep
+	(*InferSetNext)(nil),      // 7: orbit.infer.v1.InferSetNext
+	(*InferTruncate)(nil),     // 8: orbit.infer.v1.InferTruncate
+	(*InferHello)(nil),        // 9: orbit.infer.v1.InferHello
+	(*InferRequest)(nil),      // 10: orbit.infer.v1.InferRequest
+	(*InferOpened)(nil),       // 11: orbit.infer.v1.InferOpened
+	(*InferProof)(nil),        // 12: orbit.infer.v1.InferProof
+	(*InferResult)(nil),       // 13: orbit.infer.v1.InferResult
+	(*InferError)(nil),        // 14: orbit.infer.v1.InferError
+	(*InferResponse)(nil),     // 15: orbit.infer.v1.InferResponse
+	(*InfoRequest)(nil),       // 16: orbit.infer.v1.InfoRequest
+	(*InfoModel)(nil),         // 17: orbit.infer.v1.InfoModel
+	(*InfoResponse)(nil),      // 18: orbit.infer.v1.InfoResponse
+	(*InferSignedAnswer)(nil), // 19: orbit.infer.v1.InferSignedAnswer
+	(*InferReport)(nil),       // 20: orbit.infer.v1.InferReport
 }
 var file_infer_proto_depIdxs = []int32{
 	0,  // 0: orbit.infer.v1.InferHidden.encoding:type_name -> orbit.infer.v1.HiddenEncoding
@@ -1539,11 +1710,13 @@ var file_infer_proto_depIdxs = []int32{
 	13, // 15: orbit.infer.v1.InferResponse.result:type_name -> orbit.infer.v1.InferResult
 	14, // 16: orbit.infer.v1.InferResponse.error:type_name -> orbit.infer.v1.InferError
 	17, // 17: orbit.infer.v1.InfoResponse.models:type_name -> orbit.infer.v1.InfoModel
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	12, // 18: orbit.infer.v1.InferSignedAnswer.proof:type_name -> orbit.infer.v1.InferProof
+	19, // 19: orbit.infer.v1.InferReport.answers:type_name -> orbit.infer.v1.InferSignedAnswer
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_infer_proto_init() }
@@ -1571,7 +1744,7 @@ func file_infer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_infer_proto_rawDesc), len(file_infer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -108,14 +108,23 @@ func (c Claim) Sign(key crypto.PrivKey) ([]byte, error) {
 }
 
 // Verify checks sig over the claim with the public key c.Peer names (an
-// ed25519 or secp256k1 peer ID embeds it; other keys are unverifiable).
-func (c Claim) Verify(sig []byte) error {
+// ed25519 or secp256k1 peer ID embeds it; for others see VerifyKey).
+func (c Claim) Verify(sig []byte) error { return c.VerifyKey(nil, sig) }
+
+// VerifyKey checks sig over the claim with pub, which must be c.Peer's
+// key (a peerstore holds the keys of peers met, RSA ones included); nil
+// pub means the key embedded in the peer ID.
+func (c Claim) VerifyKey(pub crypto.PubKey, sig []byte) error {
 	if len(sig) == 0 || len(sig) > MaxSignature {
 		return fmt.Errorf("%w: signature of %d bytes", ErrBadProof, len(sig))
 	}
-	pub, err := c.Peer.ExtractPublicKey()
-	if err != nil {
-		return fmt.Errorf("%w: no public key in peer id %s: %w", ErrBadProof, c.Peer, err)
+	if pub == nil {
+		var err error
+		if pub, err = c.Peer.ExtractPublicKey(); err != nil {
+			return fmt.Errorf("%w: no public key in peer id %s: %w", ErrBadProof, c.Peer, err)
+		}
+	} else if !c.Peer.MatchesPublicKey(pub) {
+		return fmt.Errorf("%w: the key given is not %s's", ErrBadProof, c.Peer)
 	}
 	ok, err := pub.Verify(c.Bytes(), sig)
 	if err != nil || !ok {

@@ -363,7 +363,9 @@ func (c *Core) mismatch(judge *hop) Mismatch {
 // checkDone ends a check whose replay is complete.
 func (c *Core) checkDone(now time.Time) {
 	h, v := c.hops[c.chk.i], c.chk.v
-	c.verify.Checks++
+	if !c.chk.judging {
+		c.verify.Checks++
+	}
 	end := 0
 	if k := len(h.inputs); k > 0 {
 		end = h.inputs[k-1].pos + h.inputs[k-1].h.Rows
