@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -106,6 +108,9 @@ type GenerateRequest struct {
 	// during the call.
 	Logits       func(pos int, logits []float32)
 	PromptLogits bool
+	// Speculate, when set, overrides the backend's speculative decoding
+	// mode for this request (the "orbit" extension's "speculate").
+	Speculate *speculate.Mode
 }
 
 // Finish reasons, as in OpenAI's API.
@@ -133,9 +138,35 @@ type GenerateResult struct {
 type SwarmStats struct {
 	Route     []SwarmHop `json:"route"`
 	Failovers int        `json:"failovers"`
+	// Speculation is what speculative decoding did (absent when off).
+	Speculation *SpeculationStats `json:"speculation,omitempty"`
 	// Hops are every server's time, summed over the steps it ran, in order
 	// of first use (replaced hops included).
 	Hops []SwarmHopTiming `json:"hops"`
+}
+
+// SpeculationStats is what speculative decoding did in a generation, or
+// summed over a node's generations.
+type SpeculationStats struct {
+	Mode     string `json:"mode,omitempty"` // of a generation: ngram, draft or auto
+	Passes   int64  `json:"passes"`         // pipeline passes of the decodes
+	Tokens   int64  `json:"tokens"`         // tokens they produced
+	Drafted  int64  `json:"drafted"`        // draft tokens checked
+	Accepted int64  `json:"accepted"`       // draft tokens kept
+	// AcceptanceRate is Accepted/Drafted, TokensPerPass Tokens/Passes.
+	AcceptanceRate float64 `json:"acceptance_rate"`
+	TokensPerPass  float64 `json:"tokens_per_pass"`
+	SavedMS        float64 `json:"saved_ms"` // decode time saved (estimated)
+}
+
+// Rates fills AcceptanceRate and TokensPerPass from the counts.
+func (s *SpeculationStats) Rates() {
+	if s.Drafted > 0 {
+		s.AcceptanceRate = float64(s.Accepted) / float64(s.Drafted)
+	}
+	if s.Passes > 0 {
+		s.TokensPerPass = float64(s.Tokens) / float64(s.Passes)
+	}
 }
 
 // SwarmHop is a hop of a generation's route: a peer and its blocks.
@@ -232,6 +263,33 @@ type NodeStatus struct {
 	// Transfers are the node's imports and fetches of weights (see
 	// Transfer); empty for a node without a weight store.
 	Transfers []Transfer `json:"transfers"`
+	// Speculation sums what speculative decoding did in the node's
+	// generations (absent before any speculated).
+	Speculation *SpeculationStats `json:"speculation,omitempty"`
+}
+
+// NodeSpeculation is the speculation counters of snap, nil when there
+// were none.
+func NodeSpeculation(snap metrics.Snapshot) *SpeculationStats {
+	if snap.SpecPasses == 0 {
+		return nil
+	}
+	s := &SpeculationStats{Passes: snap.SpecPasses, Tokens: snap.SpecTokens, Drafted: snap.SpecDrafted, Accepted: snap.SpecAccepted,
+		SavedMS: snap.SpecSaved * 1000}
+	s.Rates()
+	return s
+}
+
+// GenerationSpeculation is what speculative decoding did in one
+// generation run with mode, nil when off.
+func GenerationSpeculation(mode speculate.Mode, st speculate.Stats) *SpeculationStats {
+	if mode == speculate.Off {
+		return nil
+	}
+	s := &SpeculationStats{Mode: mode.String(), Passes: int64(st.Passes), Tokens: int64(st.Tokens), Drafted: int64(st.Drafted),
+		Accepted: int64(st.Accepted), SavedMS: float64(st.Saved) / float64(time.Millisecond)}
+	s.Rates()
+	return s
 }
 
 // PeerInfo describes another peer of the swarm.

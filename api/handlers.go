@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
@@ -21,6 +22,7 @@ type job struct {
 	maxTokens int
 	params    sample.Params
 	stops     []string
+	speculate *speculate.Mode // the request's override, nil: the node's
 	// rec, when set, records log-probabilities: of the prompt too when
 	// promptLogits (echo). base is where the generated text starts in the
 	// choice's text (after an echoed prompt), for text offsets.
@@ -50,7 +52,7 @@ func (s *Server) prepare(ctx context.Context, model string, prompt []int32, tok 
 		defMax = room
 	}
 	maxTok := min(sp.maxTokens(defMax), room)
-	return &job{model: info.ID, tok: tok, prompt: prompt, maxTokens: maxTok, params: sp.params(), stops: sp.stops}, nil
+	return &job{model: info.ID, tok: tok, prompt: prompt, maxTokens: maxTok, params: sp.params(), stops: sp.stops, speculate: sp.speculate()}, nil
 }
 
 // run generates and passes text to onText as it becomes final (stop strings
@@ -77,7 +79,7 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 		return nil
 	}
 	req := GenerateRequest{
-		Model: j.model, Prompt: j.prompt, MaxTokens: j.maxTokens, Params: j.params,
+		Model: j.model, Prompt: j.prompt, MaxTokens: j.maxTokens, Params: j.params, Speculate: j.speculate,
 		Stop: func(t int32) bool { return j.tok.IsEOG(t) || (t == bos && bos >= 0) },
 	}
 	textLen := j.base

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/sharding"
@@ -37,6 +38,12 @@ type LocalOptions struct {
 	Version  string           // reported by Status
 	Metrics  *metrics.Metrics // updated with tokens, sessions and step latencies; may be nil
 	Logger   *slog.Logger
+	// Speculate is the generations' speculative decoding (off by
+	// default; a request's "orbit" extension may override it), Draft the
+	// draft model of speculate.Draft and Auto (nil: prompt lookup); it
+	// applies to the models of its vocabulary size.
+	Speculate speculate.Mode
+	Draft     *speculate.DraftModel
 }
 
 // LocalBackend runs whole models in this process. It implements Backend.
@@ -136,7 +143,7 @@ func (b *LocalBackend) Status(ctx context.Context) (NodeStatus, error) {
 		PeerID: b.opt.PeerID, Version: b.opt.Version, StartedAt: b.started,
 		UptimeSeconds: time.Since(b.started).Seconds(), Load: load,
 		Requests: snap.Generations, TokensGenerated: snap.TokensGenerated, PromptTokens: snap.PromptTokens,
-		Spans: []Span{}, Transfers: []Transfer{},
+		Spans: []Span{}, Transfers: []Transfer{}, Speculation: NodeSpeculation(snap),
 	}
 	for _, m := range b.models {
 		st.Spans = append(st.Spans, Span{Model: m.ID, Span: sharding.Span{Start: 0, End: m.Model.Config.Layers}})
@@ -211,7 +218,7 @@ func (b *LocalBackend) Generate(ctx context.Context, req GenerateRequest, emit f
 	}
 	last := time.Now()
 	stopped := false
-	st, err := m.Model.Generate(ctx, sess, req.Prompt, opt, func(tok int32) error {
+	emitTok := func(tok int32) error {
 		now := time.Now()
 		b.opt.Metrics.ObserveStep("local", now.Sub(last))
 		last = now
@@ -223,7 +230,26 @@ func (b *LocalBackend) Generate(ctx context.Context, req GenerateRequest, emit f
 			return err
 		}
 		return nil
-	})
+	}
+	mode := b.opt.Speculate
+	if req.Speculate != nil {
+		mode = *req.Speculate
+	}
+	mode = mode.For(sampler)
+	var spec speculate.Stats
+	if mode != speculate.Off {
+		var d speculate.Drafter = speculate.PromptLookup{}
+		if dm := b.opt.Draft; dm != nil && mode != speculate.NGram && dm.Model.Config.VocabSize == cfg.VocabSize {
+			if md, err := dm.NewDrafter(maxLen); err == nil {
+				d = md
+			}
+		}
+		opt.Decode = speculate.Local(m.Model, sess, opt, mode, d, emitTok, &spec)
+	}
+	st, err := m.Model.Generate(ctx, sess, req.Prompt, opt, emitTok)
+	if mode != speculate.Off {
+		b.opt.Metrics.AddSpeculation(spec.Passes, spec.Tokens, spec.Drafted, spec.Accepted, spec.Saved)
+	}
 	b.opt.Metrics.AddPromptTokens(st.PromptTokens)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode
 	switch {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 )
 
 // maxStops caps the stop strings of one request.
@@ -76,11 +77,33 @@ type Sampling struct {
 	N           *int            `json:"n,omitempty"`
 	Logprobs    json.RawMessage `json:"logprobs,omitempty"`
 	TopLogprobs *int            `json:"top_logprobs,omitempty"`
+	// Orbit is Orbit's extension of requests (OpenAI clients send it as
+	// an extra body field).
+	Orbit *RequestOrbit `json:"orbit,omitempty"`
 
 	stops []string
 	// topLogprobs is how many alternatives each token's log-probability
 	// comes with; -1 when no log-probabilities were asked for.
 	topLogprobs int
+}
+
+// RequestOrbit is how a request asks Orbit to run its generation.
+type RequestOrbit struct {
+	// Speculate overrides the node's --speculate for this request: "off",
+	// "auto", "ngram" or "draft".
+	Speculate string `json:"speculate,omitempty"`
+}
+
+// speculate is the request's speculation mode; nil: the node's.
+func (s *Sampling) speculate() *speculate.Mode {
+	if s.Orbit == nil || s.Orbit.Speculate == "" {
+		return nil
+	}
+	m, err := speculate.ParseMode(s.Orbit.Speculate)
+	if err != nil {
+		return nil // validate refused it
+	}
+	return &m
 }
 
 // apiError is an error in OpenAI's shape with its HTTP status.
@@ -185,6 +208,11 @@ func stringOrStrings(r json.RawMessage, param string) ([]string, error) {
 
 // validate checks the sampling fields and fills stops.
 func (s *Sampling) validate() error {
+	if s.Orbit != nil && s.Orbit.Speculate != "" {
+		if _, err := speculate.ParseMode(s.Orbit.Speculate); err != nil {
+			return badRequest("orbit.speculate", "invalid_value", "orbit.speculate must be off, auto, ngram or draft, got %q", s.Orbit.Speculate)
+		}
+	}
 	if s.N != nil && (*s.N < 1 || *s.N > maxChoices) {
 		return badRequest("n", "invalid_value", "n must be between 1 and %d, got %d", maxChoices, *s.N)
 	}

@@ -49,6 +49,9 @@ type Metrics struct {
 	// Verification: checks by recomputation, mismatches, reports.
 	verifyChecks, verifyMismatches prometheus.Counter
 	verifyReports                  *prometheus.CounterVec // by verdict
+
+	// Speculative decoding at the entry.
+	specPasses, specTokens, specDrafted, specAccepted, specSaved prometheus.Counter
 }
 
 // batchBuckets are the upper bounds of the batch size histograms (rows or
@@ -100,6 +103,11 @@ func New() *Metrics {
 	m.verifyMismatches = counter("orbit_verify_mismatches_total", "Checks whose recomputed outputs differed from the hop's.")
 	m.verifyReports = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_verify_reports_total",
 		Help: "Reports of lying peers received from other entry nodes, by verdict (banned, rejected, ignored)."}, []string{"verdict"})
+	m.specPasses = counter("orbit_speculate_passes_total", "Pipeline passes of speculative decodes (each checks the drafted tokens in one step).")
+	m.specTokens = counter("orbit_speculate_tokens_total", "Tokens those passes produced (tokens per pass is the ratio of the rates).")
+	m.specDrafted = counter("orbit_speculate_drafted_tokens_total", "Draft tokens checked by speculative decoding.")
+	m.specAccepted = counter("orbit_speculate_accepted_tokens_total", "Draft tokens kept (the acceptance rate is the ratio to drafted).")
+	m.specSaved = counter("orbit_speculate_saved_seconds_total", "Decode time speculative decoding saved against one token a pass (estimated).")
 	// Both directions are reported from the start, as zeros.
 	httpBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_http_bytes_total",
 		Help: "HTTP API bytes: request bodies in, responses out."}, []string{"direction"})
@@ -113,6 +121,7 @@ func New() *Metrics {
 		httpBytes, netBytes, m.requests, m.steps, m.transferDone, m.transferTotal,
 		m.busy, m.batchRows, m.batchSessions, m.stepQueue, m.admissionWait, m.headRows, m.slots,
 		m.verifyChecks, m.verifyMismatches, m.verifyReports,
+		m.specPasses, m.specTokens, m.specDrafted, m.specAccepted, m.specSaved,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -123,6 +132,19 @@ func New() *Metrics {
 func (m *Metrics) AddTokens(n int) {
 	if m != nil {
 		m.tokens.Add(float64(n))
+	}
+}
+
+// AddSpeculation counts a speculative decode: its pipeline passes, the
+// tokens they produced, the draft tokens checked and kept, and the time
+// it saved.
+func (m *Metrics) AddSpeculation(passes, tokens, drafted, accepted int, saved time.Duration) {
+	if m != nil {
+		m.specPasses.Add(float64(passes))
+		m.specTokens.Add(float64(tokens))
+		m.specDrafted.Add(float64(drafted))
+		m.specAccepted.Add(float64(accepted))
+		m.specSaved.Add(max(0, saved.Seconds()))
 	}
 }
 
@@ -282,6 +304,10 @@ func (m *Metrics) CountRequest(path string, code int) {
 type Snapshot struct {
 	Generations, TokensGenerated, PromptTokens int64
 	Sessions, KVCacheBytes                     int64
+	// Speculative decoding: passes, their tokens, drafted and kept draft
+	// tokens, and the seconds saved.
+	SpecPasses, SpecTokens, SpecDrafted, SpecAccepted int64
+	SpecSaved                                         float64
 }
 
 // Snapshot returns the current counters.
@@ -295,6 +321,11 @@ func (m *Metrics) Snapshot() Snapshot {
 		PromptTokens:    value(m.promptTokens),
 		Sessions:        value(m.sessions),
 		KVCacheBytes:    value(m.kvBytes),
+		SpecPasses:      value(m.specPasses),
+		SpecTokens:      value(m.specTokens),
+		SpecDrafted:     value(m.specDrafted),
+		SpecAccepted:    value(m.specAccepted),
+		SpecSaved:       floatValue(m.specSaved),
 	}
 }
 
@@ -312,6 +343,14 @@ func value(c prometheus.Metric) int64 {
 		return int64(d.Gauge.GetValue())
 	}
 	return 0
+}
+
+func floatValue(c prometheus.Counter) float64 {
+	var d dto.Metric
+	if err := c.Write(&d); err != nil || d.Counter == nil {
+		return 0
+	}
+	return d.Counter.GetValue()
 }
 
 // Registry is the metrics' own registry, for more collectors or to gather

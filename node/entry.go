@@ -152,6 +152,7 @@ func (n *Node) generate(ctx context.Context, modelID string, prompt []int32, max
 	if opt.speculate != nil {
 		mode = *opt.speculate
 	}
+	mode = mode.For(sampler)
 	if d := g.drafter(mode, cfg.VocabSize); d != nil && g.canTruncate() {
 		st.Speculate = mode
 		err = g.speculate(ctx, &st, prompt, maxTokens, logits, sampler, stop, emit, opt, mode, d)

@@ -17,12 +17,14 @@ import (
 	"github.com/orbitswarm/orbit/sharding"
 )
 
-// specShapes are small models of every architecture the engine runs, with
+// specShapes are small models of every architecture the engine runs (mixtures of experts too), with
 // the 512-token vocabulary of aidreams260K.
 var specShapes = []synth.Shape{
 	{Name: "llama-spec", Arch: "llama", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 10000, Eps: 1e-5, TiedEmbeddings: true},
 	{Name: "qwen2-spec", Arch: "qwen2", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 1e6, Eps: 1e-6, QKVBias: true, TiedEmbeddings: true},
 	{Name: "qwen3-spec", Arch: "qwen3", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Head: 32, QKNorm: true, Context: 256, RopeBase: 1e6, Eps: 1e-6, TiedEmbeddings: true},
+	{Name: "mixtral-spec", Arch: "llama", Dim: 64, Hidden: 96, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 1e6, Eps: 1e-5, TiedEmbeddings: true, Experts: 4, ExpertsUsed: 2},
+	{Name: "qwen3moe-spec", Arch: "qwen3moe", Dim: 64, Hidden: 96, Layers: 4, Heads: 4, KVHeads: 2, Head: 32, QKNorm: true, Context: 256, RopeBase: 1e6, Eps: 1e-6, TiedEmbeddings: true, Experts: 8, ExpertsUsed: 2, ExpertHidden: 48},
 }
 
 // specModel writes a small synthetic model of shape with aidreams260K's
@@ -54,7 +56,7 @@ func TestSpeculateIdentical(t *testing.T) {
 	}
 	models := []model{{"aidreams260K", aidreamsPath}}
 	for _, s := range specShapes {
-		models = append(models, model{s.Arch, specModel(t, s, 11)})
+		models = append(models, model{s.Name, specModel(t, s, 11)})
 	}
 	var total speculate.Stats
 	for _, m := range models {

@@ -20,6 +20,7 @@ import (
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/metrics"
 	"github.com/orbitswarm/orbit/node"
@@ -150,7 +151,7 @@ func (b *Backend) Status(ctx context.Context) (api.NodeStatus, error) {
 		PeerID: b.n.ID().String(), Version: b.n.Version(), StartedAt: b.started,
 		UptimeSeconds: time.Since(b.started).Seconds(), Load: load, Spans: []api.Span{},
 		Requests: snap.Generations, TokensGenerated: snap.TokensGenerated, PromptTokens: snap.PromptTokens,
-		Peers: len(b.n.Host().Network().Peers()), Transfers: []api.Transfer{},
+		Peers: len(b.n.Host().Network().Peers()), Transfers: []api.Transfer{}, Speculation: api.NodeSpeculation(snap),
 	}
 	for _, t := range b.n.Transfers() {
 		st.Transfers = append(st.Transfers, Transfer(t, time.Now()))
@@ -310,7 +311,10 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 		return nil
 	}, node.GenerateHooks{Observe: func(p peer.ID, span sharding.Span, d time.Duration) {
 		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", node.ShortID(p), span.Start, span.End), d)
-	}, Logits: req.Logits, PromptLogits: req.PromptLogits})
+	}, Logits: req.Logits, PromptLogits: req.PromptLogits, Speculate: req.Speculate})
+	if sp := st.Speculation; st.Speculate != speculate.Off {
+		m.AddSpeculation(sp.Passes, sp.Tokens, sp.Drafted, sp.Accepted, sp.Saved)
+	}
 	m.AddPromptTokens(st.PromptTokens)
 	m.AddRouteEvents(st.Failovers, st.Relayed)
 	res.GeneratedTokens, res.Prefill, res.Decode = st.GeneratedTokens, st.Prefill, st.Decode
@@ -343,7 +347,8 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 // API reports them.
 func swarmStats(st node.Stats) *api.SwarmStats {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	out := &api.SwarmStats{Route: []api.SwarmHop{}, Failovers: st.Failovers, Hops: []api.SwarmHopTiming{}}
+	out := &api.SwarmStats{Route: []api.SwarmHop{}, Failovers: st.Failovers, Hops: []api.SwarmHopTiming{},
+		Speculation: api.GenerationSpeculation(st.Speculate, st.Speculation)}
 	for _, h := range st.Route {
 		out.Route = append(out.Route, api.SwarmHop{Peer: h.Peer.String(), Start: h.Span.Start, End: h.Span.End})
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/orbitswarm/orbit/api/swarmbackend"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/internal/filelock"
 	"github.com/orbitswarm/orbit/internal/netcount"
@@ -45,6 +46,7 @@ type runFlags struct {
 	kvCacheMiB                                           int64
 	wait, drain, rebalance                               time.Duration
 	params                                               sample.Params
+	spec                                                 speculateFlags
 	// autoConcurrent: --max-concurrent auto (the default), sized from
 	// the swarm for each request; maxConcurrent is then unused.
 	autoConcurrent bool
@@ -173,6 +175,7 @@ text like 'orbit generate', and exits.`,
 	fl.StringSliceVar(&f.corsOrigins, "cors-origin", nil, "web origins (scheme://host:port, or *) allowed to call the API from a browser; others are refused")
 	fl.DurationVar(&f.rebalance, "rebalance-every", time.Minute, "how often the node considers moving to a span the swarm needs more (0: never)")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running sessions may take to finish")
+	f.spec.add(fl)
 	fl.BoolVar(&f.statusJSON, "status-json", false, "print the ready line and the later status lines as JSON objects, one a line, for programs")
 	if ext.flags != nil {
 		ext.flags(fl)
@@ -196,6 +199,7 @@ func parseSpan(s string) (sharding.Span, error) {
 // runSettings are the flags of orbit run checked and parsed, before
 // anything starts.
 type runSettings struct {
+	spec    speculate.Mode
 	route   sharding.Mode
 	enc     protocol.Encoding
 	sampler *sample.Sampler
@@ -232,6 +236,14 @@ func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 	if gf != nil {
 		defer gf.Close()
 	}
+	draft, err := f.spec.openDraft(nil)
+	if err != nil {
+		return err
+	}
+	if draft != nil {
+		defer draft.Close()
+		cfg.Draft = draft.dm
+	}
 	// Imports and fetches of weights show as progress bars on stderr (and
 	// in the node API).
 	cfg.OnTransfer = newTransferBars(cmd.ErrOrStderr()).report
@@ -254,6 +266,11 @@ func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 	if err != nil {
 		return err
 	}
+	if draft != nil {
+		if err := checkRunDraft(n, st.Model, draft); err != nil {
+			return err
+		}
+	}
 	var addrs []string
 	for _, a := range n.Addrs() {
 		addrs = append(addrs, a.String())
@@ -267,6 +284,18 @@ func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
 		return err
 	}
 	return drainRun(ctx, n, f.drain, a, status, log)
+}
+
+// checkRunDraft refuses a --draft whose vocabulary is not the served
+// model's (on an entry node; others do not generate).
+func checkRunDraft(n *node.Node, model string, draft *draftModel) error {
+	tok, err := n.Tokenizer(model)
+	if err != nil {
+		slog.Warn("--draft is unused: this node is not an entry node of the model", "model", model, "err", err)
+		return nil
+	}
+	// The vocabulary sizes are compared when a generation starts.
+	return draft.check(tok, draft.model.Config.VocabSize)
 }
 
 // openRunStore takes the data directory (--data-dir, or the default) for
@@ -294,6 +323,9 @@ func parseRunFlags(f *runFlags) (runSettings, error) {
 	var err error
 	if set.route, err = sharding.ParseMode(f.route); err != nil {
 		return set, fmt.Errorf("--route: %w", err)
+	}
+	if set.spec, err = f.spec.parse(); err != nil {
+		return set, err
 	}
 	if set.enc, err = protocol.ParseEncoding(f.encoding); err != nil {
 		return set, err
@@ -342,7 +374,7 @@ func runNodeConfig(ctx context.Context, f *runFlags, set runSettings, storeDir s
 	cfg := node.Config{
 		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
 		KVCacheBytes: f.kvCacheMiB << 20, Encoding: set.enc, Version: version, Store: store, Metrics: mets, Logger: log,
-		RebalanceInterval: f.rebalance, RouteMode: set.route,
+		RebalanceInterval: f.rebalance, RouteMode: set.route, Speculate: set.spec,
 	}
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put

@@ -14,6 +14,7 @@ import (
 
 	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/metrics"
 )
 
@@ -21,6 +22,7 @@ type serveFlags struct {
 	model, tokenizer, id, listen, apiKey string
 	threads, maxConcurrent, maxQueue     int
 	corsOrigins                          []string
+	spec                                 speculateFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -57,6 +59,7 @@ variable); clients then send "Authorization: Bearer KEY".`,
 	fl.IntVar(&f.threads, "threads", 0, "compute threads (0: all cores)")
 	fl.IntVar(&f.maxConcurrent, "max-concurrent", 4, "generations running at once")
 	fl.IntVar(&f.maxQueue, "max-queue", 16, "generations waiting beyond those; more get HTTP 503")
+	f.spec.add(fl)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -72,6 +75,10 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.maxQueue < 0 {
 		return errors.New("--max-queue must not be negative")
+	}
+	mode, err := f.spec.parse()
+	if err != nil {
+		return err
 	}
 	pool := kernels.NewPool(f.threads)
 	defer pool.Close()
@@ -94,6 +101,18 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if id == "" {
 		id = strings.TrimSuffix(filepath.Base(f.model), filepath.Ext(f.model))
 	}
+	draft, err := f.spec.openDraft(pool)
+	if err != nil {
+		return err
+	}
+	var dm *speculate.DraftModel
+	if draft != nil {
+		defer draft.Close()
+		if err := draft.check(lm.tok, lm.model.Config.VocabSize); err != nil {
+			return err
+		}
+		dm = draft.dm
+	}
 	name, _ := lm.file.String("general.name")
 	mets := metrics.New()
 	log := slog.Default()
@@ -102,7 +121,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		maxQueue = -1 // LocalOptions: negative means no queue
 	}
 	b, err := api.NewLocalBackend([]api.LocalModel{{ID: id, Name: name, Model: lm.model, Tokenizer: lm.tok}},
-		api.LocalOptions{MaxConcurrent: f.maxConcurrent, MaxQueue: maxQueue, Version: version, Metrics: mets, Logger: log})
+		api.LocalOptions{MaxConcurrent: f.maxConcurrent, MaxQueue: maxQueue, Version: version, Metrics: mets, Logger: log,
+			Speculate: mode, Draft: dm})
 	if err != nil {
 		return err
 	}

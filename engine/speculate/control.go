@@ -100,6 +100,9 @@ func (c *Controller) K() int {
 		return 0
 	}
 	if c.nBase == 0 && !c.guessed {
+		if c.mode == Auto {
+			return 0 // measure a plain pass first
+		}
 		return 4 // nothing measured yet
 	}
 	best, bestRate := 0, c.rate(0)

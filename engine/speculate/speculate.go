@@ -72,6 +72,19 @@ func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 // UnmarshalText reads m as ParseMode does.
 func (m *Mode) UnmarshalText(b []byte) error { return enum.Unmarshal(m, b, ParseMode) }
 
+// For is the mode a request sampled by s (nil: greedy) runs with: Auto
+// speculates only on deterministic requests (greedy, temperature 0),
+// whose tokens are those of plain decoding; a seeded sampled request
+// then draws the same tokens run after run (with speculation the draws
+// depend on the draft lengths, which adapt to measured times). NGram and
+// Draft speculate on every request.
+func (m Mode) For(s *sample.Sampler) Mode {
+	if m == Auto && s != nil && !s.Deterministic() {
+		return Off
+	}
+	return m
+}
+
 // MaxDraft caps the tokens drafted for one pass.
 const MaxDraft = 16
 
@@ -101,6 +114,7 @@ type Drafter interface {
 // Stats count what speculation did in a generation.
 type Stats struct {
 	Passes   int           // target passes of the decode (verification steps)
+	Tokens   int           // tokens they produced: each its kept drafts and one of the model's
 	Drafted  int           // draft tokens sent for verification
 	Accepted int           // draft tokens kept
 	Saved    time.Duration // estimated decode time saved against one token a pass
@@ -309,6 +323,7 @@ func (d *Decoder) Decode(ctx context.Context, history []int32, logits []float32,
 		tok = next
 	}
 	d.st.Saved = ctrl.saved(d.st)
+	d.st.Tokens = d.st.Passes + d.st.Accepted
 	res.Stats = d.st
 	return res, nil
 }

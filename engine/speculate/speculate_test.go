@@ -22,6 +22,8 @@ var shapes = []synth.Shape{
 	{Name: "llama-spec", Arch: "llama", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 10000, Eps: 1e-5, TiedEmbeddings: true},
 	{Name: "qwen2-spec", Arch: "qwen2", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 1e6, Eps: 1e-6, QKVBias: true, TiedEmbeddings: true},
 	{Name: "qwen3-spec", Arch: "qwen3", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Head: 32, QKNorm: true, Context: 256, RopeBase: 1e6, Eps: 1e-6, TiedEmbeddings: true},
+	{Name: "mixtral-spec", Arch: "llama", Dim: 64, Hidden: 96, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 1e6, Eps: 1e-5, TiedEmbeddings: true, Experts: 4, ExpertsUsed: 2},
+	{Name: "qwen3moe-spec", Arch: "qwen3moe", Dim: 64, Hidden: 96, Layers: 4, Heads: 4, KVHeads: 2, Head: 32, QKNorm: true, Context: 256, RopeBase: 1e6, Eps: 1e-6, TiedEmbeddings: true, Experts: 8, ExpertsUsed: 2, ExpertHidden: 48},
 }
 
 // model writes and loads a synthetic model of shape with aidreams260K's
@@ -79,7 +81,7 @@ func TestLocalIdentical(t *testing.T) {
 	other := model(t, shapes[0], 12)
 	models := map[string]*engine.Model{"aidreams260K": open(t, filepath.Join(shared, "models", "aidreams260K.gguf"))}
 	for _, s := range shapes {
-		models[s.Arch] = model(t, s, 11)
+		models[s.Name] = model(t, s, 11)
 	}
 	for name, m := range models {
 		t.Run(name, func(t *testing.T) {

@@ -163,6 +163,9 @@
       const l = status.load || {};
       $("load").textContent = (l.active || 0) + " running, " + (l.queued || 0) + " queued";
       $("tokens-total").textContent = status.tokens_generated;
+      const sp = status.speculation;
+      $("speculation").textContent = sp ? (100 * sp.acceptance_rate).toFixed(0) + "% kept · " +
+        sp.tokens_per_pass.toFixed(2) + " tok/pass · " + (sp.saved_ms / 1000).toFixed(1) + " s saved" : "off";
       $("peer-count").textContent = peers.peers.length;
       renderTransfers(status.transfers || []);
       renderModels(status, peers.peers, models.models);
