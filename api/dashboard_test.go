@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +41,10 @@ func dumpDOM(t *testing.T, chromium, u string) string {
 
 // TestDashboard renders the dashboard in headless Chromium over a fake
 // multi-peer backend (whose text comes from the real local engine) and
-// checks that the DOM shows the peers, their spans and coverage, and that
-// the playground streamed the engine's text.
+// checks that the DOM shows the peers (short IDs, the full one as title
+// and copy button), their spans and coverage, labelled throughputs, the
+// model by name, the history sparklines, the KV caches, and that the
+// playground streamed the engine's text.
 func TestDashboard(t *testing.T) {
 	chromium := needChromium(t)
 	local, m, tok := newLocal(t, api.LocalOptions{})
@@ -65,8 +68,17 @@ func TestDashboard(t *testing.T) {
 	for _, s := range []string{
 		`data-peer="12D3KooWSelfNode"`, `data-peer="12D3KooWPeerAlpha"`, `data-peer="12D3KooWPeerBravo"`,
 		`data-model="aidreams"`,
-		"[0,2) · this node", "[0,2) · 12.5 tok/s · rtt 3.2 ms", "[2,4) · 9.8 tok/s · rtt 4.1 ms",
-		"connected",
+		"[0,2) · this node", "[0,2) · 12.5 tok/s per peer · rtt 3.2 ms", "[2,4) · 9.8 tok/s per peer · rtt 4.1 ms",
+		"connected", "tok/s per block", "bottleneck 9.8 tok/s per block",
+		// Short peer IDs, the full one as title and for the copy button.
+		`<span class="pid-text" title="12D3KooWPeerAlpha" data-full="12D3KooWPeerAlpha">12D3Ko…rAlpha</span>`,
+		`data-copy="12D3KooWPeerBravo"`,
+		// The model by name in the playground's list and its heading.
+		`<option value="` + testModelID + `" title="` + testModelID + `">fake swarm model</option>`,
+		// KV caches: used against budget, or not reported.
+		`<tr class="kv-row self" data-peer="12D3KooWSelfNode" data-model="` + testModelID + `">`,
+		"128 / 4096 positions (3.1%) · 1.0 MiB / 32.0 MiB", "2048 / 4096 positions (50.0%)", "3 sessions", "not reported",
+		`data-points="60"`,
 	} {
 		if !strings.Contains(dom, html.EscapeString(s)) && !strings.Contains(dom, s) {
 			t.Errorf("the dashboard lacks %q", s)
@@ -82,6 +94,24 @@ func TestDashboard(t *testing.T) {
 		if !strings.Contains(dom, html.EscapeString(s)) && !strings.Contains(dom, s) {
 			t.Errorf("the dashboard's transfers lack %q", s)
 		}
+	}
+	// No full peer ID is shown as text in the swarm grid: every one is
+	// shortened.
+	for _, th := range regexp.MustCompile(`(?s)<tr class="peer[^"]*" data-peer="[^"]*"><th>(.*?)</th>`).FindAllStringSubmatch(dom, -1) {
+		if strings.Contains(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(th[1], ""), "12D3KooW") {
+			t.Errorf("a grid row shows a full peer ID: %s", th[1])
+		}
+	}
+	// The history: the playground's tokens show in the tokens/s line.
+	peak := regexp.MustCompile(`<div class="spark-value" id="hist-tokens">[0-9.]+ tok/s now · peak ([0-9.]+)</div>`).FindStringSubmatch(dom)
+	if v, err := strconv.ParseFloat(peak[len(peak)-1], 64); peak == nil || err != nil || v <= 0 {
+		t.Errorf("the tokens/s history shows no tokens: %v", peak)
+	}
+	if pts := regexp.MustCompile(`<polyline points="([^"]*)" class="spark-line"`).FindAllStringSubmatch(dom, -1); len(pts) != 2 || strings.Count(pts[0][1], ",") != 60 {
+		t.Errorf("sparklines: %v", pts)
+	}
+	if regexp.MustCompile(`<section id="kv-box"[^>]*hidden`).MatchString(dom) {
+		t.Error("the KV cache section is hidden")
 	}
 	if regexp.MustCompile(`<section id="transfers-box"[^>]*hidden`).MatchString(dom) {
 		t.Error("the transfers section is hidden")

@@ -3,8 +3,10 @@
 // streaming), the ollama API (/api/tags, /api/show, /api/generate,
 // /api/chat, streaming newline-delimited JSON, errors as {"error": ...}),
 // the node API (/api/v1/status, /api/v1/peers, /api/v1/models,
-// /api/v1/route), Prometheus metrics (/metrics) and the embedded dashboard
-// (/).
+// /api/v1/route, /api/v1/history: the last minutes of the node's
+// generations from a ring buffer of intervals, /api/v1/kv: the KV caches of
+// the servers, from backends that are KVCacheReporters), Prometheus metrics
+// (/metrics) and the embedded dashboard (/).
 //
 // The server sits on a Backend, a small token-level interface: today
 // NewLocalBackend runs one or more models in this process through package

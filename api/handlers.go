@@ -87,6 +87,7 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 		req.Logits, req.PromptLogits = j.rec.logits, j.promptLogits
 	}
 	res, err := s.b.Generate(ctx, req, func(t int32) error {
+		s.hist.addTokens(1)
 		if j.rec != nil {
 			j.rec.generated(t, textLen)
 		}
@@ -94,6 +95,9 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 		textLen += len(text)
 		return push(text)
 	})
+	if err == nil || res.GeneratedTokens > 0 {
+		s.hist.addGeneration(res.Prefill, res.Decode, res.GeneratedTokens)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -569,4 +573,23 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		hops = []RouteHop{}
 	}
 	s.writeJSON(w, http.StatusOK, RouteResponse{Model: info.ID, Hops: hops})
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, http.StatusOK, s.hist.samples())
+}
+
+func (s *Server) kvCache(w http.ResponseWriter, r *http.Request) {
+	out := KVCacheResponse{Servers: []KVCacheUse{}}
+	if kr, ok := s.b.(KVCacheReporter); ok {
+		servers, err := kr.KVCache(r.Context())
+		if err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
+		if servers != nil {
+			out.Servers = servers
+		}
+	}
+	s.writeJSON(w, http.StatusOK, out)
 }

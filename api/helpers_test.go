@@ -161,6 +161,16 @@ func (f *fakeSwarm) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 	}, nil
 }
 
+// KVCache: this node's cache a little used, Alpha's not reported (an
+// older peer), Bravo's half full.
+func (f *fakeSwarm) KVCache(ctx context.Context) ([]api.KVCacheUse, error) {
+	return []api.KVCacheUse{
+		{Peer: "12D3KooWSelfNode", Self: true, Model: f.model, Start: 0, End: 2, Sessions: 1, UsedTokens: 128, BudgetTokens: 4096, UsedBytes: 1 << 20, BudgetBytes: 32 << 20},
+		{Peer: "12D3KooWPeerAlpha", Model: f.model, Start: 0, End: 2, Sessions: -1},
+		{Peer: "12D3KooWPeerBravo", Model: f.model, Start: 2, End: 4, Sessions: 3, UsedTokens: 2048, BudgetTokens: 4096, UsedBytes: 16 << 20, BudgetBytes: 32 << 20},
+	}, nil
+}
+
 func (f *fakeSwarm) Route(ctx context.Context, model string) ([]api.RouteHop, error) {
 	if model != f.model {
 		return nil, api.ErrUnknownModel

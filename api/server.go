@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/orbitswarm/orbit/api/web"
+	"github.com/orbitswarm/orbit/clock"
 	"github.com/orbitswarm/orbit/metrics"
 )
 
@@ -56,6 +57,13 @@ type Options struct {
 	// BodyTimeout bounds the time to receive a request body (default
 	// DefaultBodyTimeout): a client trickling its body is cut off.
 	BodyTimeout time.Duration
+	// HistoryInterval and HistoryLength shape /api/v1/history
+	// (DefaultHistoryInterval, DefaultHistoryLength).
+	HistoryInterval time.Duration
+	HistoryLength   int
+	// Clock is the server's time source for the history (the system
+	// clock).
+	Clock clock.Clock
 }
 
 // Server is the node's HTTP handler: OpenAI API, node API, metrics and
@@ -71,6 +79,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	hosts []string // see Options.Hosts
+
+	hist *history
 }
 
 // NewServer returns the handler over b.
@@ -87,7 +97,14 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.BodyTimeout <= 0 {
 		opt.BodyTimeout = DefaultBodyTimeout
 	}
-	s := &Server{b: b, opt: opt, log: opt.Logger, mux: http.NewServeMux(), hosts: slices.Clone(opt.Hosts)}
+	if opt.HistoryInterval <= 0 {
+		opt.HistoryInterval = DefaultHistoryInterval
+	}
+	if opt.HistoryLength <= 0 {
+		opt.HistoryLength = DefaultHistoryLength
+	}
+	s := &Server{b: b, opt: opt, log: opt.Logger, mux: http.NewServeMux(), hosts: slices.Clone(opt.Hosts),
+		hist: newHistory(opt.Clock, opt.HistoryInterval, opt.HistoryLength)}
 	if opt.APIKey != "" {
 		s.auth = true
 		s.key = sha256.Sum256([]byte(opt.APIKey))
@@ -106,6 +123,8 @@ func NewServer(b Backend, opt Options) *Server {
 	s.handle("/api/v1/peers", http.MethodGet, true, s.peers)
 	s.handle("/api/v1/models", http.MethodGet, true, s.nodeModels)
 	s.handle("/api/v1/route", http.MethodGet, true, s.route)
+	s.handle("/api/v1/history", http.MethodGet, true, s.history)
+	s.handle("/api/v1/kv", http.MethodGet, true, s.kvCache)
 	s.handle("/metrics", http.MethodGet, true, opt.Metrics.Handler().ServeHTTP)
 	if !opt.NoDashboard {
 		static := web.Handler()

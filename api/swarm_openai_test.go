@@ -231,10 +231,20 @@ func TestSwarmDashboard(t *testing.T) {
 	for _, s := range []string{
 		`data-peer="` + p.entry.ID().String() + `"`, `data-peer="` + p.server.ID().String() + `"`,
 		`data-model="` + p.root.String() + `"`, "[0,2) · this node",
+		// 52-character peer IDs show as their first and last 6.
+		`title="` + p.server.ID().String() + `" data-full="` + p.server.ID().String() + `">` + p.server.ID().String()[:6] + "…" + p.server.ID().String()[46:] + "<",
+		`data-copy="` + p.entry.ID().String() + `"`,
+		// The playground lists the model by its name.
+		`<option value="` + p.root.String() + `" title="` + p.root.String() + `">aidreams260K</option>`,
+		// Both servers' KV caches, with their budgets.
+		`<tr class="kv-row self" data-peer="` + p.entry.ID().String() + `"`, `<tr class="kv-row" data-peer="` + p.server.ID().String() + `"`,
 	} {
 		if !strings.Contains(dom, html.EscapeString(s)) && !strings.Contains(dom, s) {
 			t.Errorf("the dashboard lacks %q", s)
 		}
+	}
+	if n := len(regexp.MustCompile(`>0 / [1-9][0-9]* positions \(0\.0%\) · 0 B / 1\.0 GiB<`).FindAllString(dom, -1)); n != 2 {
+		t.Errorf("%d KV caches shown empty with a budget of 1 GiB, want 2", n)
 	}
 	cov := regexp.MustCompile(`class="blk cov(\d)"[^>]*>(\d)<`).FindAllStringSubmatch(dom, -1)
 	var got []string

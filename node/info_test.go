@@ -11,10 +11,10 @@ import (
 
 // TestInfoAnswers: a server's /orbit/info/1.0.0 answer, as another peer
 // reads it over the network, carries its version, its span, the
-// throughput it measured when it loaded the span, its free KV-cache room
-// and its load, and follows its sessions: an open session takes room and
-// adds load, a closed one gives them back, and a draining server stops
-// reporting spans.
+// throughput it measured when it loaded the span, its KV-cache budget, its
+// free room and its load, and follows its sessions: an open session is
+// counted, takes room (its positions) and adds load, a closed one gives
+// them back, and a draining server stops reporting spans.
 func TestInfoAnswers(t *testing.T) {
 	src := fileSource(t, aidreamsPath)
 	const budget = 64 << 20
@@ -50,6 +50,8 @@ func TestInfoAnswers(t *testing.T) {
 				return fmt.Errorf("throughput %v, measured %v", mi.Throughput, st.Throughput)
 			case mi.FreeCacheBytes != budget || mi.FreeCacheTokens <= 0 || mi.Load != 0:
 				return fmt.Errorf("free %d bytes, %d tokens, load %v; want %d bytes, some tokens, no load", mi.FreeCacheBytes, mi.FreeCacheTokens, mi.Load, budget)
+			case mi.CacheBytes != budget || mi.CacheTokens != mi.FreeCacheTokens || mi.Sessions != 0:
+				return fmt.Errorf("budget %d bytes, %d tokens, %d sessions; want %d bytes, the %d free tokens, none", mi.CacheBytes, mi.CacheTokens, mi.Sessions, budget, mi.FreeCacheTokens)
 			}
 			return nil
 		}},
@@ -66,10 +68,15 @@ func TestInfoAnswers(t *testing.T) {
 				return fmt.Errorf("free %d bytes, %d tokens, load %v with a session of 64 positions open (idle: %d, %d)",
 					mi.FreeCacheBytes, mi.FreeCacheTokens, mi.Load, full.FreeCacheBytes, full.FreeCacheTokens)
 			}
+			// The session reserves its 64 positions of the budget.
+			if mi.Sessions != 1 || mi.CacheBytes != budget || mi.CacheTokens != full.CacheTokens || mi.CacheTokens-mi.FreeCacheTokens != 64 {
+				return fmt.Errorf("%d sessions, budget %d bytes and %d tokens of which %d free; want 1 session holding 64 positions",
+					mi.Sessions, mi.CacheBytes, mi.CacheTokens, mi.FreeCacheTokens)
+			}
 			return nil
 		}},
 		{"the session closed", func() error { return hop.Close() }, func(in protocol.Info) error {
-			if len(in.Models) != 1 || in.Models[0].FreeCacheBytes != budget || in.Models[0].Load != 0 {
+			if len(in.Models) != 1 || in.Models[0].FreeCacheBytes != budget || in.Models[0].Load != 0 || in.Models[0].Sessions != 0 {
 				return fmt.Errorf("answer %+v, want the whole budget back and no load", in)
 			}
 			return nil

@@ -189,13 +189,16 @@ func (s *serveComponent) modelInfos() []protocol.ModelInfo {
 	defer s.mu.Unlock()
 	var out []protocol.ModelInfo
 	for id, m := range s.models {
-		mi := protocol.ModelInfo{Model: id, Span: m.span(), Blocks: m.blocks, Throughput: m.throughput, FreeCacheBytes: free, Entry: m.entry != nil}
+		mi := protocol.ModelInfo{Model: id, Span: m.span(), Blocks: m.blocks, Throughput: m.throughput, FreeCacheBytes: free, Entry: m.entry != nil,
+			CacheBytes: s.budget.limit}
 		if m.model != nil {
 			if per := m.model.SessionBytes(1); per > 0 {
 				mi.FreeCacheTokens = int(min(free/per, 1<<30))
+				mi.CacheTokens = int(min(s.budget.limit/per, 1<<30))
 			}
 			m.mu.Lock()
 			mi.Load = min(0.99, float64(m.sessions)/float64(s.cfg.MaxBatchRows))
+			mi.Sessions = m.sessions
 			m.mu.Unlock()
 		}
 		out = append(out, mi)

@@ -26,6 +26,9 @@ type View struct {
 	Swarm sharding.Swarm
 	Peers map[string]peer.ID // sharding server ID -> peer
 	At    time.Time
+	// Info is what each server said of its span on /orbit/info/1.0.0
+	// (by sharding server ID), for reports such as its KV cache's use.
+	Info map[string]protocol.ModelInfo
 }
 
 // SwarmView returns the servers of model, from a recent view or gathered
@@ -93,7 +96,7 @@ func (s *swarmComponent) gather(ctx context.Context, model string, blocks int) (
 	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
 
 	known := blocks > 0
-	v := &View{Model: model, Peers: map[string]peer.ID{}, At: s.clock.Now()}
+	v := &View{Model: model, Peers: map[string]peer.ID{}, At: s.clock.Now(), Info: map[string]protocol.ModelInfo{}}
 	for _, a := range answers {
 		for _, mi := range a.in.Models {
 			if mi.Model != model {
@@ -117,6 +120,7 @@ func (s *swarmComponent) gather(ctx context.Context, model string, blocks int) (
 				Throughput: mi.Throughput, Load: mi.Load, FreeCache: mi.FreeCacheTokens, RTT: rtt,
 			})
 			v.Peers[id] = a.p
+			v.Info[id] = mi
 		}
 	}
 	if !known && blocks > 0 {

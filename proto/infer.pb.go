@@ -1224,6 +1224,9 @@ type InfoModel struct {
 	FreeCacheTokens uint32                 `protobuf:"varint,7,opt,name=free_cache_tokens,json=freeCacheTokens,proto3" json:"free_cache_tokens,omitempty"` // positions that still fit
 	Load            float64                `protobuf:"fixed64,8,opt,name=load,proto3" json:"load,omitempty"`                                               // open sessions / capacity, 0..1
 	Entry           bool                   `protobuf:"varint,9,opt,name=entry,proto3" json:"entry,omitempty"`                                              // holds embedding and head
+	Sessions        uint32                 `protobuf:"varint,10,opt,name=sessions,proto3" json:"sessions,omitempty"`                                       // sessions open on the span
+	CacheBytes      uint64                 `protobuf:"varint,11,opt,name=cache_bytes,json=cacheBytes,proto3" json:"cache_bytes,omitempty"`                 // the KV-cache budget (all models)
+	CacheTokens     uint32                 `protobuf:"varint,12,opt,name=cache_tokens,json=cacheTokens,proto3" json:"cache_tokens,omitempty"`              // positions the whole budget holds
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1319,6 +1322,27 @@ func (x *InfoModel) GetEntry() bool {
 		return x.Entry
 	}
 	return false
+}
+
+func (x *InfoModel) GetSessions() uint32 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *InfoModel) GetCacheBytes() uint64 {
+	if x != nil {
+		return x.CacheBytes
+	}
+	return 0
+}
+
+func (x *InfoModel) GetCacheTokens() uint32 {
+	if x != nil {
+		return x.CacheTokens
+	}
+	return 0
 }
 
 // InfoResponse answers InfoRequest.
@@ -1610,7 +1634,7 @@ const file_infer_proto_rawDesc = "" +
 	"\x06result\x18\x02 \x01(\v2\x1b.orbit.infer.v1.InferResultH\x00R\x06result\x122\n" +
 	"\x05error\x18\x03 \x01(\v2\x1a.orbit.infer.v1.InferErrorH\x00R\x05errorB\x05\n" +
 	"\x03msg\"\r\n" +
-	"\vInfoRequest\"\x86\x02\n" +
+	"\vInfoRequest\"\xe6\x02\n" +
 	"\tInfoModel\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\rR\x05start\x12\x10\n" +
@@ -1622,7 +1646,12 @@ const file_infer_proto_rawDesc = "" +
 	"\x10free_cache_bytes\x18\x06 \x01(\x04R\x0efreeCacheBytes\x12*\n" +
 	"\x11free_cache_tokens\x18\a \x01(\rR\x0ffreeCacheTokens\x12\x12\n" +
 	"\x04load\x18\b \x01(\x01R\x04load\x12\x14\n" +
-	"\x05entry\x18\t \x01(\bR\x05entry\"[\n" +
+	"\x05entry\x18\t \x01(\bR\x05entry\x12\x1a\n" +
+	"\bsessions\x18\n" +
+	" \x01(\rR\bsessions\x12\x1f\n" +
+	"\vcache_bytes\x18\v \x01(\x04R\n" +
+	"cacheBytes\x12!\n" +
+	"\fcache_tokens\x18\f \x01(\rR\vcacheTokens\"[\n" +
 	"\fInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x121\n" +
 	"\x06models\x18\x02 \x03(\v2\x19.orbit.infer.v1.InfoModelR\x06models\"\x82\x02\n" +

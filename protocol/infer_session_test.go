@@ -179,7 +179,8 @@ func TestInferIdleTimeout(t *testing.T) {
 // protocol's caps or make no sense are errors, never half-believed.
 func TestQueryInfo(t *testing.T) {
 	honest := Info{Version: "orbit/1.2.3", Models: []ModelInfo{
-		{Model: "bafkreimodel", Span: spanOf(1, 3), Blocks: 4, Throughput: 12.5, FreeCacheBytes: 1 << 30, FreeCacheTokens: 4096, Load: 0.25},
+		{Model: "bafkreimodel", Span: spanOf(1, 3), Blocks: 4, Throughput: 12.5, FreeCacheBytes: 1 << 30, FreeCacheTokens: 4096, Load: 0.25,
+			Sessions: 3, CacheBytes: 2 << 30, CacheTokens: 8192},
 		{Model: "other", Span: spanOf(0, 0), Blocks: 8, Entry: true},
 	}}
 	frame := func(m proto.Message) []byte {

@@ -32,6 +32,12 @@ type ModelInfo struct {
 	FreeCacheTokens int
 	Load            float64 // 0..1
 	Entry           bool    // holds embedding and head
+	// Sessions are the sessions open on the span; CacheBytes is the
+	// KV-cache budget (shared by the peer's models) and CacheTokens the
+	// positions it holds for this model. 0 from peers that do not say.
+	Sessions    int
+	CacheBytes  int64
+	CacheTokens int
 }
 
 // Info is what a peer says about itself on /orbit/info/1.0.0.
@@ -47,6 +53,8 @@ func infoToWire(in Info) *pb.InfoResponse {
 			ModelId: x.Model, Start: uint32(x.Span.Start), End: uint32(x.Span.End), Blocks: uint32(x.Blocks),
 			Throughput: x.Throughput, FreeCacheBytes: uint64(max(x.FreeCacheBytes, 0)),
 			FreeCacheTokens: uint32(max(x.FreeCacheTokens, 0)), Load: x.Load, Entry: x.Entry,
+			Sessions: uint32(min(max(x.Sessions, 0), math.MaxUint32)), CacheBytes: uint64(max(x.CacheBytes, 0)),
+			CacheTokens: uint32(min(max(x.CacheTokens, 0), math.MaxUint32)),
 		})
 	}
 	return m
@@ -67,6 +75,7 @@ func infoFromWire(m *pb.InfoResponse) (Info, error) {
 			Model: x.GetModelId(), Span: sharding.Span{Start: int(x.GetStart()), End: int(x.GetEnd())}, Blocks: int(x.GetBlocks()),
 			Throughput: x.GetThroughput(), FreeCacheBytes: int64(min(x.GetFreeCacheBytes(), math.MaxInt64)),
 			FreeCacheTokens: int(x.GetFreeCacheTokens()), Load: x.GetLoad(), Entry: x.GetEntry(),
+			Sessions: int(x.GetSessions()), CacheBytes: int64(min(x.GetCacheBytes(), math.MaxInt64)), CacheTokens: int(x.GetCacheTokens()),
 		}
 		switch {
 		case mi.Model == "" || len(mi.Model) > MaxModelIDLen:

@@ -59,7 +59,10 @@ type Backend struct {
 	toks map[string]*tokenizer.Tokenizer
 }
 
-var _ api.Backend = (*Backend)(nil)
+var (
+	_ api.Backend         = (*Backend)(nil)
+	_ api.KVCacheReporter = (*Backend)(nil)
+)
 
 // New returns an api.Backend running generations through the swarm with n
 // as their entry.
@@ -215,6 +218,48 @@ func (b *Backend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 		out = append(out, *pi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// KVCache lists the KV caches of the servers of the node's models (this
+// node's included), as their info answers in the swarm views tell them.
+func (b *Backend) KVCache(ctx context.Context) ([]api.KVCacheUse, error) {
+	out := []api.KVCacheUse{}
+	for _, m := range b.n.Models() {
+		if !m.Entry {
+			continue
+		}
+		v, err := b.n.SwarmView(ctx, m.Model, false)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		for _, s := range v.Swarm.Servers {
+			p := v.Peers[s.ID]
+			u := api.KVCacheUse{Peer: p.String(), Self: p == b.n.ID(), Model: m.Model, Start: s.Span.Start, End: s.Span.End, Sessions: -1}
+			if in, ok := v.Info[s.ID]; ok {
+				if in.CacheTokens > 0 || in.CacheBytes > 0 {
+					u.Sessions = in.Sessions
+					u.BudgetTokens, u.BudgetBytes = in.CacheTokens, in.CacheBytes
+					u.UsedTokens = max(in.CacheTokens-in.FreeCacheTokens, 0)
+					u.UsedBytes = max(in.CacheBytes-in.FreeCacheBytes, 0)
+				}
+			}
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, c := out[i], out[j]
+		if a.Model != c.Model {
+			return a.Model < c.Model
+		}
+		if a.Start != c.Start {
+			return a.Start < c.Start
+		}
+		return a.Peer < c.Peer
+	})
 	return out, nil
 }
 

@@ -32,7 +32,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve a local model over the OpenAI-compatible API, the node API and the dashboard",
 		Long: `Serve runs a whole model in this process and serves it over HTTP:
   /v1/models, /v1/completions, /v1/chat/completions   OpenAI-compatible API
-  /api/v1/status, /api/v1/peers, /api/v1/models, /api/v1/route   node API
+  /api/v1/status, /api/v1/peers, /api/v1/models, /api/v1/route,
+  /api/v1/history, /api/v1/kv                         node API
   /metrics                                            Prometheus metrics
   /                                                   dashboard and playground
 The default address is 127.0.0.1:7717 (--api, as for orbit run; --listen is

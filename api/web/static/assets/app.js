@@ -39,6 +39,33 @@
   }
   const spanText = (s) => "[" + s.start + "," + s.end + ")";
 
+  // Peer IDs (52 characters) show as their first and last 6; the full ID
+  // is the title and what the copy button copies.
+  const shortID = (id) => (id && id.length > 14 ? id.slice(0, 6) + "…" + id.slice(-6) : id || "");
+  async function copyText(text, btn) {
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+      } else {
+        const ta = el("textarea", { class: "offscreen", readonly: "" });
+        ta.value = text;
+        document.body.append(ta);
+        ta.select();
+        document.execCommand("copy");
+        ta.remove();
+      }
+      btn.textContent = "copied";
+    } catch (e) {
+      btn.textContent = "copy failed";
+    }
+    setTimeout(() => { btn.textContent = "copy"; }, 1500);
+  }
+  function peerLabel(id) {
+    const btn = el("button", { type: "button", class: "copy", title: "copy the peer ID", "data-copy": id, text: "copy" });
+    btn.addEventListener("click", (ev) => { ev.preventDefault(); copyText(id, btn); });
+    return el("span", { class: "pid" }, el("span", { class: "pid-text", title: id, "data-full": id, text: shortID(id) }), " ", btn);
+  }
+
   // Bytes as the orbit CLI prints them: 1.5 MiB.
   function fmtBytes(n) {
     if (n < 1024) return Math.round(n) + " B";
@@ -96,32 +123,34 @@
       if (m.throughput && m.throughput.length === m.blocks) {
         // The swarm's capacity per block; the weakest block bounds it.
         const weakest = Math.min(...m.throughput);
-        const tp = el("tr", { class: "throughput" }, el("th", { text: "tok/s" }));
+        const tp = el("tr", { class: "throughput" }, el("th", { text: "tok/s per block",
+          title: "the swarm's capacity at each block: the summed throughput of the peers serving it, in tokens/s" }));
         for (let b = 0; b < m.blocks; b++) {
           const v = m.throughput[b];
           tp.append(el("td", { class: "blk tp" + (v === weakest ? " weakest" : ""), title: "block " + b + ": " + v.toFixed(1) + " tokens/s", text: v >= 1000 ? (v / 1000).toFixed(v >= 10000 ? 0 : 1) + "k" : v >= 100 ? v.toFixed(0) : v.toFixed(1) }));
         }
-        tp.append(el("td", { class: "meta", text: "bottleneck " + weakest.toFixed(1) + " tok/s" }));
+        tp.append(el("td", { class: "meta", text: "bottleneck " + weakest.toFixed(1) + " tok/s per block" }));
         table.append(tp);
       }
       for (const r of rows) {
         const spans = r.spans.filter((s) => s.model === m.id);
         if (!r.self && spans.length === 0) continue;
         const tr = el("tr", { class: "peer" + (r.self ? " self" : ""), "data-peer": r.id });
-        tr.append(el("th", { text: (r.self ? "★ " : "") + r.id }));
+        tr.append(el("th", {}, r.self ? "★ " : null, peerLabel(r.id)));
         for (let b = 0; b < m.blocks; b++) {
           const on = spans.some((s) => b >= s.start && b < s.end);
           tr.append(el("td", { class: "blk" + (on ? " on" : ""), title: "block " + b }));
         }
         let meta = spans.map(spanText).join(" ") || "no span";
         if (r.self) meta += " · this node";
-        if (r.throughput) meta += " · " + r.throughput.toFixed(1) + " tok/s";
+        if (r.throughput) meta += " · " + r.throughput.toFixed(1) + " tok/s per peer";
         if (r.rtt) meta += " · rtt " + r.rtt.toFixed(1) + " ms";
-        tr.append(el("td", { class: "meta span-text", text: meta }));
+        tr.append(el("td", { class: "meta span-text", text: meta,
+          title: "tok/s per peer: tokens per second through the peer's whole span (its per-block rate over its blocks)" }));
         table.append(tr);
       }
       box.append(el("div", { class: "model" },
-        el("h3", {}, m.id + " ", el("small", { text: m.name || "" })), table));
+        el("h3", {}, m.name || m.id, " ", el("small", { title: m.id, text: m.name ? shortID(m.id) : "" })), table));
     }
   }
 
@@ -129,7 +158,7 @@
     const sel = $("model");
     const want = params.get("model") || sel.value;
     if (sel.options.length === models.length && [...sel.options].every((o, i) => o.value === models[i].id)) return;
-    sel.replaceChildren(...models.map((m) => el("option", { value: m.id, text: m.id })));
+    sel.replaceChildren(...models.map((m) => el("option", { value: m.id, title: m.id, text: m.name || m.id })));
     if (want && models.some((m) => m.id === want)) sel.value = want;
   }
 
@@ -138,16 +167,78 @@
     try {
       const r = await getJSON("/api/v1/route?model=" + encodeURIComponent(model));
       $("route").replaceChildren(...r.hops.map((h) => el("li", { "data-peer": h.peer },
-        h.peer + " " + spanText(h) + (h.local ? " (this node)" : "") + (h.rtt_ms ? " · rtt " + h.rtt_ms.toFixed(1) + " ms" : ""))));
+        peerLabel(h.peer), " " + spanText(h) + (h.local ? " (this node)" : "") + (h.rtt_ms ? " · rtt " + h.rtt_ms.toFixed(1) + " ms" : ""))));
     } catch (e) {
       $("route").replaceChildren(el("li", { class: "error", text: String(e.message || e) }));
     }
   }
 
+  // A sparkline of values (oldest first) as an SVG polyline, scaled to
+  // the largest value; the last point is marked.
+  function sparkline(svg, values) {
+    const w = 240, h = 48, pad = 3;
+    const top = Math.max(...values, 0) || 1;
+    const xs = (i) => pad + (values.length > 1 ? i * (w - 2 * pad) / (values.length - 1) : 0);
+    const ys = (v) => h - pad - (v / top) * (h - 2 * pad);
+    const pts = values.map((v, i) => xs(i).toFixed(1) + "," + ys(v).toFixed(1)).join(" ");
+    const line = document.createElementNS(svg.namespaceURI, "polyline");
+    line.setAttribute("points", pts);
+    line.setAttribute("class", "spark-line");
+    const kids = [line];
+    if (values.length) {
+      const dot = document.createElementNS(svg.namespaceURI, "circle");
+      dot.setAttribute("cx", xs(values.length - 1).toFixed(1));
+      dot.setAttribute("cy", ys(values[values.length - 1]).toFixed(1));
+      dot.setAttribute("r", "2.5");
+      dot.setAttribute("class", "spark-dot");
+      kids.push(dot);
+    }
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("data-points", String(values.length));
+    svg.setAttribute("data-max", top.toFixed(3));
+    svg.replaceChildren(...kids);
+  }
+
+  // Tokens/s and latency over the last minutes (/api/v1/history).
+  function renderHistory(hist) {
+    const s = hist.samples || [];
+    const tps = s.map((x) => x.tokens_per_s), lat = s.map((x) => x.latency_ms);
+    sparkline($("spark-tokens"), tps);
+    sparkline($("spark-latency"), lat);
+    const mins = Math.round(s.length * hist.interval_s / 60);
+    $("history-span").textContent = "last " + mins + " min, " + hist.interval_s + " s intervals";
+    const lastTps = tps.length ? tps[tps.length - 1] : 0;
+    const seen = lat.filter((v) => v > 0);
+    $("hist-tokens").textContent = lastTps.toFixed(1) + " tok/s now · peak " + Math.max(0, ...tps).toFixed(1);
+    $("hist-latency").textContent = seen.length ? seen[seen.length - 1].toFixed(1) + " ms/token last · peak " + Math.max(...seen).toFixed(1) : "no generations yet";
+  }
+
+  // KV-cache use per server (/api/v1/kv).
+  function renderKV(kv) {
+    const rows = kv.servers || [];
+    $("kv-box").hidden = rows.length === 0;
+    $("kv").replaceChildren(...rows.map((u) => {
+      const known = u.budget_tokens > 0;
+      const frac = known ? Math.min(1, u.used_tokens / u.budget_tokens) : 0;
+      const bar = el("div", { class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": (frac * 100).toFixed(1) },
+        el("div", { class: "fill", style: "width:" + (frac * 100).toFixed(1) + "%" }));
+      const text = known
+        ? u.used_tokens + " / " + u.budget_tokens + " positions (" + (frac * 100).toFixed(1) + "%) · " + fmtBytes(u.used_bytes) + " / " + fmtBytes(u.budget_bytes)
+        : "not reported";
+      return el("tr", { class: "kv-row" + (u.self ? " self" : ""), "data-peer": u.peer, "data-model": u.model },
+        el("th", {}, u.self ? "★ " : null, peerLabel(u.peer)),
+        el("td", { class: "kv-span", text: spanText(u) }),
+        el("td", { class: "kv-sessions", text: u.sessions >= 0 ? u.sessions + " session" + (u.sessions === 1 ? "" : "s") : "?" }),
+        el("td", { class: "kv-bar" }, bar),
+        el("td", { class: "kv-text", text: text }));
+    }));
+  }
+
   async function poll() {
     try {
-      const [status, peers, models] = await Promise.all([
-        getJSON("/api/v1/status"), getJSON("/api/v1/peers"), getJSON("/api/v1/models")]);
+      const [status, peers, models, hist, kv] = await Promise.all([
+        getJSON("/api/v1/status"), getJSON("/api/v1/peers"), getJSON("/api/v1/models"),
+        getJSON("/api/v1/history"), getJSON("/api/v1/kv")]);
       const now = performance.now();
       if (state.last) {
         const dt = (now - state.last.t) / 1000;
@@ -157,7 +248,7 @@
         }
       }
       state.last = { t: now, requests: status.requests, tokens: status.tokens_generated };
-      $("node-id").textContent = status.peer_id;
+      $("node-id").replaceChildren(peerLabel(status.peer_id));
       $("node-version").textContent = status.version || "dev";
       $("node-uptime").textContent = fmtUptime(status.uptime_seconds);
       const l = status.load || {};
@@ -170,6 +261,8 @@
       renderTransfers(status.transfers || []);
       renderModels(status, peers.peers, models.models);
       renderModelSelect(models.models);
+      renderHistory(hist);
+      renderKV(kv);
       await renderRoute($("model").value);
       $("conn").textContent = "connected";
       $("conn").className = "conn ok";
