@@ -30,7 +30,7 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe" or "phi3"
+	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3" or "gemma3"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
@@ -57,9 +57,27 @@ type Config struct {
 	// model whose Context exceeds it rotates with rope_factors_long, else
 	// with rope_factors_short.
 	RopeOrigContext int
-	// ScaleQueries multiplies the queries by 1/sqrt(HeadDim) before the
-	// scores instead of scaling the scores (phi3, as llama.cpp computes it).
-	ScaleQueries bool
+	// QueryScale, when not 0, multiplies the queries after RoPE and the
+	// scores are not scaled (phi3: 1/sqrt(HeadDim); gemma3: the same, or
+	// 1/sqrt(Dim/Heads) for its 27B, as llama.cpp computes them).
+	QueryScale float32
+
+	// Gemma 3: EmbedScale multiplies the embeddings (sqrt(Dim)); PostNorms:
+	// RMSNorms of the attention and feed-forward outputs before their
+	// residual adds; GELU: the gated feed-forward is GELU(gate)*up.
+	EmbedScale float32
+	PostNorms  bool
+	GELU       bool
+	// SlidingWindow > 0: the blocks Local reports attend only to the last
+	// SlidingWindow positions and rotate with RopeBaseLocal, unscaled.
+	SlidingWindow  int
+	SlidingPattern int // every SlidingPattern-th block is global (0: all local)
+	RopeBaseLocal  float64
+	// RopeFreqScale multiplies the global blocks' rope angles (linear
+	// scaling, 1/rope.scaling.factor); 0 or 1 for none.
+	RopeFreqScale float32
+	// FinalSoftcap, when not 0, caps the logits: cap*tanh(logit/cap).
+	FinalSoftcap float32
 
 	// Mixture of experts (Mixtral in llama files, qwen3moe): every block's
 	// feed-forward is Experts gated feed-forwards of ExpertHidden, of which
@@ -73,6 +91,14 @@ type Config struct {
 	// ExpertScale multiplies the chosen experts' weights when it is
 	// neither 0 nor 1 (expert_weights_scale).
 	ExpertScale float32
+}
+
+// Local reports whether block i uses sliding-window attention.
+func (c *Config) Local(i int) bool {
+	if c.SlidingWindow <= 0 {
+		return false
+	}
+	return c.SlidingPattern == 0 || i%c.SlidingPattern < c.SlidingPattern-1
 }
 
 // MoE reports whether the blocks' feed-forwards are mixtures of experts.
@@ -106,6 +132,66 @@ func (c *Config) KVDim() int { return c.KVHeads * c.HeadDim }
 // QDim is the width of the queries and of the attention output of one
 // position (Dim unless the heads are sized apart, as in qwen3).
 func (c *Config) QDim() int { return c.Heads * c.HeadDim }
+
+// invSqrt32 is 1/sqrt(n) computed in float32, as llama.cpp writes
+// 1.0f/sqrtf(float(n)).
+func invSqrt32(n int) float32 {
+	return 1 / float32(math.Sqrt(float64(float32(n))))
+}
+
+// readGemma3 reads Gemma 3's settings as llama.cpp does: embeddings times
+// sqrt(Dim), post-norms, GELU, queries scaled by 1/sqrt(HeadDim) (the
+// 62-block 27B: 1/sqrt(Dim/Heads)); with attention.sliding_window, blocks
+// local but every sliding_window_pattern-th (default 6), local blocks
+// rotating with rope.freq_base_swa (default 10000); linear rope scaling
+// (rope.scaling.factor) of the global blocks; final_logit_softcapping.
+// The norm weights are used as stored: llama.cpp's converter already
+// added Gemma's +1.
+func (c *Config) readGemma3(f *gguf.File) error {
+	a := c.Arch
+	c.EmbedScale = float32(math.Sqrt(float64(float32(c.Dim))))
+	c.PostNorms, c.GELU = true, true
+	c.QueryScale = invSqrt32(c.HeadDim)
+	if c.Layers == 62 {
+		c.QueryScale = invSqrt32(c.Dim / c.Heads)
+	}
+	if w, err := f.Int(a + ".attention.sliding_window"); err == nil && w > 0 {
+		if w > 1<<24 {
+			return fmt.Errorf("engine: %s.attention.sliding_window = %d out of range", a, w)
+		}
+		c.SlidingWindow, c.SlidingPattern = int(w), 6
+		if v, ok := f.Get(a + ".attention.sliding_window_pattern"); ok {
+			p, ok := v.Int()
+			if !ok || p < 0 || p > 1<<16 {
+				return fmt.Errorf("%w: %s.attention.sliding_window_pattern %v", ErrUnsupported, a, v.Any())
+			}
+			c.SlidingPattern = int(p)
+		}
+		c.RopeBaseLocal = 10000
+		if v, e := f.Float(a + ".rope.freq_base_swa"); e == nil {
+			c.RopeBaseLocal = v
+		}
+		if !(c.RopeBaseLocal > 1) || math.IsInf(c.RopeBaseLocal, 0) {
+			return fmt.Errorf("engine: local rope base %v invalid", c.RopeBaseLocal)
+		}
+	}
+	if v, e := f.Float(a + ".rope.scaling.factor"); e == nil && v != 0 && v != 1 {
+		if t, e := f.String(a + ".rope.scaling.type"); e == nil && t != "linear" {
+			return fmt.Errorf("%w: %s rope scaling %q", ErrUnsupported, a, t)
+		}
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("engine: %s.rope.scaling.factor = %v out of range", a, v)
+		}
+		c.RopeFreqScale = 1 / float32(v)
+	}
+	if v, e := f.Float(a + ".final_logit_softcapping"); e == nil && v != 0 {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("engine: %s.final_logit_softcapping = %v out of range", a, v)
+		}
+		c.FinalSoftcap = float32(v)
+	}
+	return nil
+}
 
 // readExperts reads the mixture-of-experts keys: expert_count and
 // expert_used_count (both or neither), the experts' width (llama, as
@@ -165,9 +251,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma3":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe or phi3)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3 or gemma3)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -236,8 +322,15 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if v, e := f.Float(arch + ".attention.layer_norm_rms_epsilon"); e == nil {
 		c.Eps = float32(v)
 	}
-	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3"
-	c.ScaleQueries = arch == "phi3"
+	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3" || arch == "gemma3"
+	if arch == "phi3" {
+		c.QueryScale = invSqrt32(c.HeadDim)
+	}
+	if arch == "gemma3" {
+		if err := c.readGemma3(f); err != nil {
+			return c, err
+		}
+	}
 	c.RopeOrigContext = c.Context
 	if v, e := f.Int(arch + ".rope.scaling.original_context_length"); e == nil && v > 0 && v <= 1<<24 {
 		c.RopeOrigContext = int(v)
@@ -249,7 +342,7 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		c.RopeAttnFactor = float32(v)
 	}
 	c.QKVBias = arch == "qwen2"
-	c.QKNorm = arch == "qwen3" || arch == "qwen3moe"
+	c.QKNorm = arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3"
 	if err := c.readExperts(f); err != nil {
 		return c, err
 	}

@@ -67,6 +67,7 @@ func (s *Session) Truncate(n int) {
 type scratch struct {
 	xb, q, k, v, att, hb, hb2 []float32
 	cos, sin                  []float32
+	cosLocal, sinLocal        []float32   // sliding-window blocks' RoPE
 	scores                    [][]float32 // per worker
 	attn                      attnJob
 	moe                       moeScratch
@@ -101,6 +102,11 @@ func (m *Model) Embed(tokens []int32, out []float32) error {
 		if err := kernels.Dequantize(out[i*dim:(i+1)*dim], row, m.embd.Type); err != nil {
 			return fmt.Errorf("engine: embedding of token %d: %w", t, err)
 		}
+		if s := m.Config.EmbedScale; s != 0 {
+			for j := range out[i*dim : (i+1)*dim] {
+				out[i*dim+j] *= s
+			}
+		}
 	}
 	return nil
 }
@@ -121,7 +127,17 @@ func (m *Model) Head(x []float32, n int, logits []float32) error {
 	for r := 0; r < n; r++ {
 		rmsNorm(xb[r*dim:(r+1)*dim], x[r*dim:(r+1)*dim], m.outNorm, m.Config.Eps)
 	}
-	return m.pool.MatMul(logits, m.output, xb, n)
+	if err := m.pool.MatMul(logits, m.output, xb, n); err != nil {
+		return err
+	}
+	if cp := m.Config.FinalSoftcap; cp != 0 {
+		// cap * tanh(logit * (1/cap)), as llama.cpp scales, tanh, scales.
+		inv := 1 / cp
+		for i, v := range logits[:n*vocab] {
+			logits[i] = kernels.Tanh32(v*inv) * cp
+		}
+	}
+	return nil
 }
 
 // Forward runs the loaded blocks over a batch of hidden rows in place:
@@ -187,9 +203,9 @@ func (m *Model) checkRows(rows []Row) error {
 
 // ropeThetaScale is llama.cpp's theta_scale, base^(-2/ropeDim) in float32
 // (the exponent divided in float32, as ggml does).
-func ropeThetaScale(c *Config) float32 {
-	e := float32(-2) / float32(c.RopeDim)
-	return float32(kernels.Pow(c.RopeBase, float64(e)))
+func ropeThetaScale(base float64, ropeDim int) float32 {
+	e := float32(-2) / float32(ropeDim)
+	return float32(kernels.Pow(base, float64(e)))
 }
 
 // ropeTables fills the cos and sin tables of the rows' positions. The
@@ -198,11 +214,26 @@ func ropeThetaScale(c *Config) float32 {
 // when the model has them; cos and sin are the canonical float64 ones
 // rounded to float32. So the tables are the same bits on every CPU and
 // the same angles as llama.cpp's.
+//
+// A model with sliding-window blocks gets a second pair of tables for them
+// (their own base, no frequency factors or scaling).
 func (m *Model) ropeTables(rows []Row) {
+	c := &m.Config
+	m.ropeTable(rows, &m.buf.cos, &m.buf.sin, m.ropeScale, c.RopeFreqFactors, c.RopeFreqScale)
+	if c.SlidingWindow > 0 {
+		m.ropeTable(rows, &m.buf.cosLocal, &m.buf.sinLocal, m.ropeScaleLocal, nil, 0)
+	}
+}
+
+// ropeTable fills one pair of tables: the angle of pair j is theta_j (the
+// recurrence), divided by ff[j] when ff is set, then times freqScale when
+// that is neither 0 nor 1; cos and sin times RopeAttnFactor when that is
+// neither 0 nor 1 (ggml's rope_yarn without extrapolation mixing).
+func (m *Model) ropeTable(rows []Row, cosb, sinb *[]float32, thetaScale float32, ff []float32, freqScale float32) {
 	half := m.Config.RopeDim / 2
-	ff := m.Config.RopeFreqFactors
-	cos := grow(&m.buf.cos, len(rows)*half)
-	sin := grow(&m.buf.sin, len(rows)*half)
+	af := m.Config.RopeAttnFactor
+	cos := grow(cosb, len(rows)*half)
+	sin := grow(sinb, len(rows)*half)
 	for r, row := range rows {
 		theta := float32(row.Pos)
 		for j := 0; j < half; j++ {
@@ -210,23 +241,31 @@ func (m *Model) ropeTables(rows []Row) {
 			if ff != nil {
 				t /= ff[j]
 			}
+			if freqScale != 0 && freqScale != 1 {
+				t = freqScale * t
+			}
 			s, c := kernels.Sincos(float64(t))
 			cos[r*half+j], sin[r*half+j] = float32(c), float32(s)
-			if af := m.Config.RopeAttnFactor; af != 0 && af != 1 {
+			if af != 0 && af != 1 {
 				cos[r*half+j] *= af
 				sin[r*half+j] *= af
 			}
-			theta *= m.ropeScale
+			theta *= thetaScale
 		}
 	}
 }
 
-// rope rotates each head of vec (heads * HeadDim values) for table row r.
-func (m *Model) rope(vec []float32, heads, r int) {
+// rope rotates each head of vec (heads * HeadDim values) for table row r
+// (of the sliding-window blocks' tables when local).
+func (m *Model) rope(vec []float32, heads, r int, local bool) {
 	c := &m.Config
 	half := c.RopeDim / 2
 	cos := m.buf.cos[r*half : (r+1)*half]
 	sin := m.buf.sin[r*half : (r+1)*half]
+	if local {
+		cos = m.buf.cosLocal[r*half : (r+1)*half]
+		sin = m.buf.sinLocal[r*half : (r+1)*half]
+	}
 	for h := 0; h < heads; h++ {
 		v := vec[h*c.HeadDim : (h+1)*c.HeadDim]
 		for j := 0; j < half; j++ {
@@ -244,6 +283,7 @@ func (m *Model) rope(vec []float32, heads, r int) {
 func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	c := &m.Config
 	l := &m.layers[li]
+	local := c.Local(m.Span.Start + li)
 	n, dim, kvDim, qDim, hidden := len(rows), c.Dim, c.KVDim(), c.QDim(), c.Hidden
 	b := &m.buf
 	xb := grow(&b.xb, n*dim)
@@ -278,22 +318,26 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 				rmsNorm(kr[h*hd:(h+1)*hd], kr[h*hd:(h+1)*hd], l.kNorm, c.Eps)
 			}
 		}
-		m.rope(qr, c.Heads, r)
-		m.rope(kr, c.KVHeads, r)
-		if c.ScaleQueries {
-			scale := attnScale(c)
+		m.rope(qr, c.Heads, r, local)
+		m.rope(kr, c.KVHeads, r, local)
+		if c.QueryScale != 0 {
 			for i := range qr {
-				qr[i] *= scale
+				qr[i] *= c.QueryScale
 			}
 		}
 		s := row.Session
 		copy(s.k[li][row.Pos*kvDim:(row.Pos+1)*kvDim], kr)
 		copy(s.v[li][row.Pos*kvDim:(row.Pos+1)*kvDim], vr)
 	}
-	m.attention(li, q, att, rows)
+	window := 0
+	if local {
+		window = c.SlidingWindow
+	}
+	m.attention(li, q, att, rows, window)
 	if err := m.pool.MatMul(xb, l.wo, att, n); err != nil {
 		return err
 	}
+	m.postNorm(xb, l.attnPostNorm, n)
 	addTo(x, xb)
 
 	for r := 0; r < n; r++ {
@@ -308,6 +352,19 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	}
 	hb := grow(&b.hb, n*hidden)
 	hb2 := grow(&b.hb2, n*hidden)
+	if c.GELU {
+		// hb = GELU(gate) * up.
+		if err := m.pool.MatMulShared(xb, n, kernels.Product{Dst: hb, W: l.wGate}, kernels.Product{Dst: hb2, W: l.wUp}); err != nil {
+			return err
+		}
+		kernels.GeGLU(hb, hb2)
+		if err := m.pool.MatMul(xb, l.wDown, hb, n); err != nil {
+			return err
+		}
+		m.postNorm(xb, l.ffnPostNorm, n)
+		addTo(x, xb)
+		return nil
+	}
 	// hb = SiLU(gate) * up, computed per row chunk in the products' job
 	// (bitwise as the two products followed by the elementwise loop).
 	if err := m.pool.MatMulGLU(hb, l.wGate, hb2, l.wUp, xb, n); err != nil {
@@ -320,13 +377,25 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	return nil
 }
 
+// postNorm RMS-normalizes n rows of xb in place with w (nil: nothing).
+func (m *Model) postNorm(xb, w []float32, n int) {
+	if w == nil {
+		return
+	}
+	dim := m.Config.Dim
+	for r := 0; r < n; r++ {
+		rmsNorm(xb[r*dim:(r+1)*dim], xb[r*dim:(r+1)*dim], w, m.Config.Eps)
+	}
+}
+
 // attention computes, for every row and query head, softmax(q.K/sqrt(d)).V
-// over the row's session positions [0, Pos], writing into out (n * QDim).
-func (m *Model) attention(li int, q, out []float32, rows []Row) {
+// over the row's session positions [0, Pos] (the last window of them when
+// window > 0), writing into out (n * QDim).
+func (m *Model) attention(li int, q, out []float32, rows []Row, window int) {
 	c := &m.Config
 	group := c.Heads / c.KVHeads
 	scale := attnScale(c)
-	if c.ScaleQueries {
+	if c.QueryScale != 0 {
 		scale = 1
 	}
 	tasks := len(rows) * c.Heads
@@ -341,7 +410,7 @@ func (m *Model) attention(li int, q, out []float32, rows []Row) {
 	for w := 0; w < workers; w++ {
 		grow(&m.buf.scores[w], maxPos)
 	}
-	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale}
+	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale, window: window}
 	m.pool.Parallel(workers, m.attnFn)
 	m.buf.attn = attnJob{}
 }
@@ -357,6 +426,7 @@ type attnJob struct {
 	tasks, workers int
 	group          int
 	scale          float32
+	window         int // attend to the last window positions (0: all)
 }
 
 // attnWorker computes the (row, head) tasks w, w+workers, ... of the current
@@ -372,8 +442,12 @@ func (m *Model) attnWorker(w int) {
 		row := j.rows[r]
 		kc, vc := row.Session.k[j.li], row.Session.v[j.li]
 		qh := j.q[r*qDim+h*hd : r*qDim+(h+1)*hd]
-		kvOff := (h / j.group) * hd
-		sc := scores[:row.Pos+1]
+		start := 0
+		if j.window > 0 {
+			start = max(0, row.Pos-j.window+1)
+		}
+		kvOff := start*kvDim + (h/j.group)*hd
+		sc := scores[:row.Pos+1-start]
 		kernels.DotRowsF32(sc, qh, kc[kvOff:], kvDim)
 		maxS := float32(math.Inf(-1))
 		for p, s := range sc {

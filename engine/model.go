@@ -32,6 +32,8 @@ type layer struct {
 	qNorm, kNorm      []float32 // per-head RMSNorm weights (qwen3)
 	ffnNorm           []float32
 	wGate, wUp, wDown kernels.Mat
+	// RMSNorms of the attention and feed-forward outputs (gemma3).
+	attnPostNorm, ffnPostNorm []float32
 	// Mixture of experts: the router ([Experts rows, Dim cols]) and each
 	// expert's gate, up and down matrices (nil in a dense block).
 	router                  kernels.Mat
@@ -55,6 +57,8 @@ type Model struct {
 	hasEmbed  bool
 	hasHead   bool
 	ropeScale float32 // theta_scale of the RoPE angle recurrence
+	// theta_scale of the sliding-window blocks (their own base)
+	ropeScaleLocal float32
 
 	mu     sync.Mutex
 	buf    scratch
@@ -113,7 +117,10 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		}
 		m.Config.RopeFreqFactors = v
 	}
-	m.ropeScale = ropeThetaScale(&m.Config)
+	m.ropeScale = ropeThetaScale(m.Config.RopeBase, m.Config.RopeDim)
+	if cfg.SlidingWindow > 0 {
+		m.ropeScaleLocal = ropeThetaScale(cfg.RopeBaseLocal, cfg.RopeDim)
+	}
 	if opt.Pool != nil {
 		m.pool = opt.Pool
 	} else {
@@ -181,6 +188,10 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 			l.bq = ld.vec(p+"attn_q.bias", qd)
 			l.bk = ld.vec(p+"attn_k.bias", kv)
 			l.bv = ld.vec(p+"attn_v.bias", kv)
+		}
+		if cfg.PostNorms {
+			l.attnPostNorm = ld.vec(p+"post_attention_norm.weight", cfg.Dim)
+			l.ffnPostNorm = ld.vec(p+"post_ffw_norm.weight", cfg.Dim)
 		}
 		if cfg.QKNorm {
 			l.qNorm = ld.vec(p+"attn_q_norm.weight", cfg.HeadDim)

@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe" or "phi3"
+	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3" or "gemma3"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -65,6 +65,13 @@ type Shape struct {
 	LongRoPE        bool
 	RopeOrigContext int
 	RopeAttnFactor  float32
+	// Gemma 3: SlidingWindow > 0 makes every block but each
+	// SlidingPattern-th a sliding-window block rotating with RopeBaseLocal;
+	// RopeScaling is the global blocks' linear rope scaling factor (0:
+	// none); FinalSoftcap the final logit soft-capping (0: none).
+	SlidingWindow, SlidingPattern int
+	RopeBaseLocal, RopeScaling    float32
+	FinalSoftcap                  float32
 	// RouterTies gives experts 2i and 2i+1 the same router row, so their
 	// router probabilities tie exactly (to test top-k tie-breaking).
 	RouterTies bool
@@ -98,6 +105,10 @@ const maxContext = 8192
 //	qwen3moe-30b-a3b  Qwen3-30B-A3B: dim 2048, 128 experts of 768 (8 used), 48 layers, 32/4 heads of 128, untied
 //	phi3-tiny         phi3 (fused attn_qkv, ffn_up holding gate and up), dim 256, hidden 512, 2 layers, 4 heads, untied
 //	phi3-mini         Phi-3-mini-128k: dim 3072, hidden 8192, 32 layers, 32 heads, LongRoPE, untied
+//	gemma3-tiny       gemma3, dim 256, hidden 512, 4 layers, 4/2 heads, sliding window 8 every other block,
+//	                  global rope scaled by 8, final logit soft-capping 30, tied
+//	gemma3-1b         Gemma 3 1B: dim 1152, hidden 6912, 26 layers, 4/1 heads of 256, window 512 (5 of 6 blocks), tied
+//	gemma3-4b         Gemma 3 4B (text): dim 2560, hidden 10240, 34 layers, 8/4 heads of 256, window 1024, rope x8, tied
 //
 // Context lengths above 8192 are capped to 8192. Llama 3's rope frequency
 // scaling (rope_freqs.weight) is not reproduced.
@@ -129,6 +140,13 @@ func Shapes() []Shape {
 			RopeBase: 10000, Eps: 1e-5},
 		{Name: "phi3-mini", Arch: "phi3", Dim: 3072, Hidden: 8192, Layers: 32, Heads: 32, KVHeads: 32, Context: maxContext,
 			RopeBase: 10000, Eps: 1e-5, LongRoPE: true, RopeOrigContext: 4096, RopeAttnFactor: 1.1902},
+		{Name: "gemma3-tiny", Arch: "gemma3", Dim: 256, Hidden: 512, Layers: 4, Heads: 4, KVHeads: 2, Context: 2048,
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true,
+			SlidingWindow: 8, SlidingPattern: 2, RopeBaseLocal: 10000, RopeScaling: 8, FinalSoftcap: 30},
+		{Name: "gemma3-1b", Arch: "gemma3", Dim: 1152, Hidden: 6912, Layers: 26, Heads: 4, KVHeads: 1, Head: 256, Context: min(32768, maxContext),
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true, SlidingWindow: 512, SlidingPattern: 6, RopeBaseLocal: 10000},
+		{Name: "gemma3-4b", Arch: "gemma3", Dim: 2560, Hidden: 10240, Layers: 34, Heads: 8, KVHeads: 4, Head: 256, Context: min(131072, maxContext),
+			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true, SlidingWindow: 1024, SlidingPattern: 6, RopeBaseLocal: 10000, RopeScaling: 8},
 	}
 }
 
@@ -161,7 +179,7 @@ func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
 	switch s.Arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma3":
 	default:
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
 	}
@@ -363,7 +381,13 @@ func Tensors(opt Options) ([]Tensor, error) {
 			}
 		}
 		matrix(p+"attn_output.weight", qd, dim)
+		if s.Arch == "gemma3" {
+			norm(p + "post_attention_norm.weight")
+		}
 		norm(p + "ffn_norm.weight")
+		if s.Arch == "gemma3" {
+			norm(p + "post_ffw_norm.weight")
+		}
 		if s.Experts > 0 {
 			// The router stays f32, as llama.cpp's quantizer leaves it.
 			ne, eh := uint64(s.Experts), uint64(s.ExpertWidth())
@@ -466,6 +490,18 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 		if s.ExpertHidden > 0 {
 			u32("expert_feed_forward_length", s.ExpertHidden)
 		}
+	}
+	if s.SlidingWindow > 0 {
+		u32("attention.sliding_window", s.SlidingWindow)
+		u32("attention.sliding_window_pattern", s.SlidingPattern)
+		w.Set(a+".rope.freq_base_swa", gguf.Float32(s.RopeBaseLocal))
+	}
+	if s.RopeScaling != 0 {
+		w.Set(a+".rope.scaling.type", gguf.String("linear"))
+		w.Set(a+".rope.scaling.factor", gguf.Float32(s.RopeScaling))
+	}
+	if s.FinalSoftcap != 0 {
+		w.Set(a+".final_logit_softcapping", gguf.Float32(s.FinalSoftcap))
 	}
 	if s.LongRoPE {
 		u32("rope.scaling.original_context_length", s.RopeOrigContext)

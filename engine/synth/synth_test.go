@@ -77,6 +77,8 @@ func TestShapes(t *testing.T) {
 		{"mixtral-8x7b", 32000, 128, 46.70},
 		{"qwen3moe-30b-a3b", 151936, 128, 30.53},
 		{"phi3-mini", 32064, 96, 3.821},
+		{"gemma3-1b", 262144, 256, 0.99989},
+		{"gemma3-4b", 262144, 256, 3.880},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ShapeByName(tc.name)

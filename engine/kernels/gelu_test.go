@@ -1,0 +1,35 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+func TestTanh(t *testing.T) {
+	for _, x := range []float64{0, 1e-30, -1e-9, 3e-5, 0.00097, 0.001, -0.3, 0.5, 1, -2.5, 7, 21.9, 22, -40, math.Inf(1)} {
+		got, want := Tanh(x), math.Tanh(x)
+		if d := math.Abs(got - want); d > 1e-13*math.Abs(want) {
+			t.Errorf("Tanh(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if !math.IsNaN(Tanh(math.NaN())) {
+		t.Error("Tanh(NaN) is not NaN")
+	}
+}
+
+func TestGeGLU(t *testing.T) {
+	g := []float32{-11, -10, -3, -0.5, 0, 0.25, 1, 2.5, 9.99, 10, 12}
+	u := []float32{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}
+	got := append([]float32(nil), g...)
+	GeGLU(got, u)
+	for i, x := range g {
+		exact := 0.5 * float64(x) * (1 + math.Tanh(math.Sqrt(2/math.Pi)*float64(x)*(1+0.044715*float64(x)*float64(x)))) * 2
+		// float16 rounding of the input and of GELU: about 3 significant digits.
+		if d := math.Abs(float64(got[i]) - exact); d > 2e-3*math.Abs(exact)+2e-3 {
+			t.Errorf("GeGLU(%v, 2) = %v, want about %v", x, got[i], exact)
+		}
+	}
+	if got[0] != 0 || got[1] != 0 || got[9] != 20 || got[10] != 24 {
+		t.Errorf("the ranges past ±10: %v", got)
+	}
+}
