@@ -111,6 +111,10 @@ type GenerateRequest struct {
 	// Speculate, when set, overrides the backend's speculative decoding
 	// mode for this request (the "orbit" extension's "speculate").
 	Speculate *speculate.Mode
+	// VerifyRate, when set, is the share of steps a swarm node checks by
+	// recomputation for this request (the request's "orbit" extension);
+	// nil: the node's --verify-rate. A local backend ignores it.
+	VerifyRate *float64
 }
 
 // Finish reasons, as in OpenAI's API.
@@ -143,6 +147,61 @@ type SwarmStats struct {
 	// Hops are every server's time, summed over the steps it ran, in order
 	// of first use (replaced hops included).
 	Hops []SwarmHopTiming `json:"hops"`
+	// Verify is what the checks by recomputation did (absent when none
+	// were drawn).
+	Verify *SwarmVerify `json:"verify,omitempty"`
+}
+
+// SwarmVerify counts a generation's checks by recomputation: checks run,
+// mismatches found, checks drawn without a verifier at hand, rows the
+// verifiers recomputed and the time the generation spent checking.
+type SwarmVerify struct {
+	Checks     int     `json:"checks"`
+	Mismatches int     `json:"mismatches"`
+	Skipped    int     `json:"skipped"`
+	Rows       int     `json:"rows"`
+	CheckMS    float64 `json:"check_ms"`
+}
+
+// VerifyStatus is what a swarm node's checks by recomputation found: its
+// counters, the peers it banned for lying (from its own checks or from
+// reports whose signed evidence proved them wrong), the latest disputes
+// and the reports received by verdict.
+type VerifyStatus struct {
+	Checks     int64          `json:"checks"`
+	Mismatches int64          `json:"mismatches"`
+	Banned     []BannedPeer   `json:"banned"`
+	Disputes   []Dispute      `json:"disputes"`
+	Reports    map[string]int `json:"reports"`
+}
+
+// BannedPeer is a peer banned for lying.
+type BannedPeer struct {
+	Peer     string    `json:"peer"`
+	Model    string    `json:"model"`
+	Start    int       `json:"start"`
+	End      int       `json:"end"`
+	Source   string    `json:"source"` // "check" or "report"
+	Reporter string    `json:"reporter,omitempty"`
+	Until    time.Time `json:"until"`
+}
+
+// Dispute is a check whose outputs differed: who was checked, by whom,
+// the judge, the verdict (liar, empty when undecided), the first position
+// that differed and the step that found it, and whether a signed report
+// was published.
+type Dispute struct {
+	At        time.Time `json:"at"`
+	Model     string    `json:"model"`
+	Start     int       `json:"start"`
+	End       int       `json:"end"`
+	Pos       int       `json:"pos"`
+	FoundAt   int       `json:"found_at"`
+	Accused   string    `json:"accused"`
+	Verifier  string    `json:"verifier"`
+	Judge     string    `json:"judge,omitempty"`
+	Liar      string    `json:"liar,omitempty"`
+	Published bool      `json:"published"`
 }
 
 // SpeculationStats is what speculative decoding did in a generation, or
@@ -266,6 +325,9 @@ type NodeStatus struct {
 	// Speculation sums what speculative decoding did in the node's
 	// generations (absent before any speculated).
 	Speculation *SpeculationStats `json:"speculation,omitempty"`
+	// Verify is what the node's checks by recomputation found (swarm
+	// nodes only).
+	Verify *VerifyStatus `json:"verify,omitempty"`
 }
 
 // NodeSpeculation is the speculation counters of snap, nil when there

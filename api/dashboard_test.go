@@ -113,6 +113,15 @@ func TestDashboard(t *testing.T) {
 	if regexp.MustCompile(`<section id="kv-box"[^>]*hidden`).MatchString(dom) {
 		t.Error("the KV cache section is hidden")
 	}
+	// Verification: counters, the banned liar and the dispute.
+	for _, s := range []string{
+		"57 checks · 1 mismatches · reports: 2 banned", `data-peer="12D3KooWPeerLiar0000"`, "banned 12D3KooW…ar0000 [2,4) · caught by this node",
+		"[2,4) from position 9: 12D3KooW…ar0000 vs 12D3KooW…rBravo, judge 12D3KooW…rAlpha → liar 12D3KooW…ar0000 · report published",
+	} {
+		if !strings.Contains(dom, html.EscapeString(s)) && !strings.Contains(dom, s) {
+			t.Errorf("the dashboard's verification lacks %q", s)
+		}
+	}
 	if regexp.MustCompile(`<section id="transfers-box"[^>]*hidden`).MatchString(dom) {
 		t.Error("the transfers section is hidden")
 	}

@@ -29,6 +29,7 @@ type job struct {
 	rec          *logprobRecorder
 	promptLogits bool
 	base         int
+	verifyRate   *float64
 }
 
 // prepare resolves the model, fills the token limit and checks the context.
@@ -52,7 +53,11 @@ func (s *Server) prepare(ctx context.Context, model string, prompt []int32, tok 
 		defMax = room
 	}
 	maxTok := min(sp.maxTokens(defMax), room)
-	return &job{model: info.ID, tok: tok, prompt: prompt, maxTokens: maxTok, params: sp.params(), stops: sp.stops, speculate: sp.speculate()}, nil
+	j := &job{model: info.ID, tok: tok, prompt: prompt, maxTokens: maxTok, params: sp.params(), stops: sp.stops, speculate: sp.speculate()}
+	if sp.Orbit != nil {
+		j.verifyRate = sp.Orbit.VerifyRate
+	}
+	return j, nil
 }
 
 // run generates and passes text to onText as it becomes final (stop strings
@@ -80,7 +85,8 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 	}
 	req := GenerateRequest{
 		Model: j.model, Prompt: j.prompt, MaxTokens: j.maxTokens, Params: j.params, Speculate: j.speculate,
-		Stop: func(t int32) bool { return j.tok.IsEOG(t) || (t == bos && bos >= 0) },
+		Stop:       func(t int32) bool { return j.tok.IsEOG(t) || (t == bos && bos >= 0) },
+		VerifyRate: j.verifyRate,
 	}
 	textLen := j.base
 	if j.rec != nil {
@@ -345,7 +351,17 @@ func addSwarmStats(a, b *SwarmStats) *SwarmStats {
 		}
 		return a
 	}
-	return &SwarmStats{Route: b.Route, Failovers: a.Failovers + b.Failovers, Hops: append(append([]SwarmHopTiming(nil), a.Hops...), b.Hops...)}
+	out := &SwarmStats{Route: b.Route, Failovers: a.Failovers + b.Failovers, Hops: append(append([]SwarmHopTiming(nil), a.Hops...), b.Hops...)}
+	if a.Verify != nil || b.Verify != nil {
+		v := &SwarmVerify{}
+		for _, x := range []*SwarmVerify{a.Verify, b.Verify} {
+			if x != nil {
+				v.Checks, v.Mismatches, v.Skipped, v.Rows, v.CheckMS = v.Checks+x.Checks, v.Mismatches+x.Mismatches, v.Skipped+x.Skipped, v.Rows+x.Rows, v.CheckMS+x.CheckMS
+			}
+		}
+		out.Verify = v
+	}
+	return out
 }
 
 func (s *Server) modelAndTokenizer(ctx context.Context, model string) (ModelInfo, *tokenizer.Tokenizer, error) {

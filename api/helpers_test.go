@@ -139,7 +139,9 @@ func (f *fakeSwarm) Models(ctx context.Context) ([]api.ModelInfo, error) {
 func (f *fakeSwarm) Status(ctx context.Context) (api.NodeStatus, error) {
 	return api.NodeStatus{PeerID: "12D3KooWSelfNode", Version: "test", StartedAt: time.Unix(1700000000, 0).UTC(), UptimeSeconds: 42,
 		Spans: []api.Span{{Model: f.model, Span: sharding.Span{Start: 0, End: 2}}}, Load: api.Load{Active: 0, MaxConcurrent: 4, MaxQueue: 16}, Peers: 2,
-		Transfers: fakeTransfers(f.model)}, nil
+		Transfers: fakeTransfers(f.model), Verify: &api.VerifyStatus{Checks: 57, Mismatches: 1, Reports: map[string]int{"banned": 2},
+			Banned:   []api.BannedPeer{{Peer: "12D3KooWPeerLiar0000", Model: f.model, Start: 2, End: 4, Source: "check"}},
+			Disputes: []api.Dispute{{Model: f.model, Start: 2, End: 4, Pos: 9, FoundAt: 10, Accused: "12D3KooWPeerLiar0000", Verifier: "12D3KooWPeerBravo", Judge: "12D3KooWPeerAlpha", Liar: "12D3KooWPeerLiar0000", Published: true}}}}, nil
 }
 
 // fakeTransfers are a failed import and a fetch of model's blocks 0-2 at

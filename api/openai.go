@@ -92,6 +92,10 @@ type RequestOrbit struct {
 	// Speculate overrides the node's --speculate for this request: "off",
 	// "auto", "ngram" or "draft".
 	Speculate string `json:"speculate,omitempty"`
+	// VerifyRate is the share of each hop's steps the swarm node checks
+	// by recomputation for this request (0 to 1); absent: the node's
+	// --verify-rate.
+	VerifyRate *float64 `json:"verify_rate,omitempty"`
 }
 
 // speculate is the request's speculation mode; nil: the node's.
@@ -246,6 +250,9 @@ func (s *Sampling) validate() error {
 		if f.v != nil && !(*f.v >= -2 && *f.v <= 2) {
 			return badRequest(f.name, "invalid_value", "%s must be between -2 and 2, got %v", f.name, *f.v)
 		}
+	}
+	if o := s.Orbit; o != nil && o.VerifyRate != nil && !(*o.VerifyRate >= 0 && *o.VerifyRate <= 1) {
+		return badRequest("orbit.verify_rate", "invalid_value", "orbit.verify_rate must be between 0 and 1, got %v", *o.VerifyRate)
 	}
 	stops, err := stringOrStrings(s.Stop, "stop")
 	if err != nil {

@@ -155,6 +155,7 @@ func (b *Backend) Status(ctx context.Context) (api.NodeStatus, error) {
 		UptimeSeconds: time.Since(b.started).Seconds(), Load: load, Spans: []api.Span{},
 		Requests: snap.Generations, TokensGenerated: snap.TokensGenerated, PromptTokens: snap.PromptTokens,
 		Peers: len(b.n.Host().Network().Peers()), Transfers: []api.Transfer{}, Speculation: api.NodeSpeculation(snap),
+		Verify: verifyStatus(b.n.VerifyStatus()),
 	}
 	for _, t := range b.n.Transfers() {
 		st.Transfers = append(st.Transfers, Transfer(t, time.Now()))
@@ -356,7 +357,7 @@ func (b *Backend) Generate(ctx context.Context, req api.GenerateRequest, emit fu
 		return nil
 	}, node.GenerateHooks{Observe: func(p peer.ID, span sharding.Span, d time.Duration) {
 		m.ObserveStep(fmt.Sprintf("%s[%d,%d)", node.ShortID(p), span.Start, span.End), d)
-	}, Logits: req.Logits, PromptLogits: req.PromptLogits, Speculate: req.Speculate})
+	}, Logits: req.Logits, PromptLogits: req.PromptLogits, Speculate: req.Speculate, VerifyRate: req.VerifyRate})
 	if sp := st.Speculation; st.Speculate != speculate.Off {
 		m.AddSpeculation(sp.Passes, sp.Tokens, sp.Drafted, sp.Accepted, sp.Saved)
 	}
@@ -400,6 +401,34 @@ func swarmStats(st node.Stats) *api.SwarmStats {
 	for _, h := range st.Hops {
 		out.Hops = append(out.Hops, api.SwarmHopTiming{SwarmHop: api.SwarmHop{Peer: h.Server.String(), Start: h.Span.Start, End: h.Span.End},
 			Steps: h.Steps, ComputeMS: ms(h.Compute), QueueMS: ms(h.Queue), NetworkMS: ms(h.Network)})
+	}
+	if v := st.Verify; v.Checks+v.Skipped > 0 {
+		out.Verify = &api.SwarmVerify{Checks: v.Checks, Mismatches: v.Mismatches, Skipped: v.Skipped, Rows: v.Rows, CheckMS: ms(v.Time)}
+	}
+	return out
+}
+
+// verifyStatus is the node's VerifyStatus as the node API reports it.
+func verifyStatus(vs node.VerifyStatus) *api.VerifyStatus {
+	out := &api.VerifyStatus{Checks: vs.Checks, Mismatches: vs.Mismatches, Banned: []api.BannedPeer{}, Disputes: []api.Dispute{}, Reports: vs.Reports}
+	for _, l := range vs.Liars {
+		b := api.BannedPeer{Peer: l.Peer.String(), Model: l.Model, Start: l.Span.Start, End: l.Span.End, Source: l.Source, Until: l.Until}
+		if l.Reporter != "" {
+			b.Reporter = l.Reporter.String()
+		}
+		out.Banned = append(out.Banned, b)
+	}
+	sort.Slice(out.Banned, func(i, j int) bool { return out.Banned[i].Peer < out.Banned[j].Peer })
+	for _, d := range vs.Disputes {
+		x := api.Dispute{At: d.At, Model: d.Model, Start: d.Span.Start, End: d.Span.End, Pos: d.Pos, FoundAt: d.End,
+			Accused: d.Accused.String(), Verifier: d.Verifier.String(), Published: d.Published}
+		if d.Judge != "" {
+			x.Judge = d.Judge.String()
+		}
+		if d.Liar != "" {
+			x.Liar = d.Liar.String()
+		}
+		out.Disputes = append(out.Disputes, x)
 	}
 	return out
 }

@@ -47,6 +47,7 @@ type runFlags struct {
 	wait, drain, rebalance                               time.Duration
 	params                                               sample.Params
 	spec                                                 speculateFlags
+	verifyRate                                           float64
 	// autoConcurrent: --max-concurrent auto (the default), sized from
 	// the swarm for each request; maxConcurrent is then unused.
 	autoConcurrent bool
@@ -157,6 +158,7 @@ text like 'orbit generate', and exits.`,
 	fl.BoolVar(&f.entry, "entry", false, "load the embedding and head to serve generations (implied by --prompt)")
 	fl.Int64Var(&f.kvCacheMiB, "kv-cache", 1024, "KV-cache budget in MiB")
 	fl.StringVar(&f.encoding, "encoding", "f16", "hidden-state encoding between hops: f32, f16 or q8_0")
+	fl.Float64Var(&f.verifyRate, "verify-rate", 0.05, "share of each hop's steps this entry node checks by recomputing them on another server (0 to 1; 1 checks every step; a request may ask for another with \"orbit\": {\"verify_rate\": R})")
 	fl.StringVar(&f.route, "route", "latency", "what this entry node's routes optimize: latency (each generation's speed) or throughput (spread generations over replicas, avoiding loaded servers)")
 	fl.StringVarP(&f.prompt, "prompt", "p", "", "generate from this prompt through the swarm, print and exit")
 	fl.IntVarP(&f.n, "n", "n", 128, "tokens to generate at most, with --prompt")
@@ -339,6 +341,9 @@ func parseRunFlags(f *runFlags) (runSettings, error) {
 	if f.maxQueue < 0 {
 		return set, errors.New("--max-queue must not be negative")
 	}
+	if !(f.verifyRate >= 0 && f.verifyRate <= 1) {
+		return set, fmt.Errorf("--verify-rate must be between 0 and 1, got %v", f.verifyRate)
+	}
 	set.apiKey = f.apiKey
 	if set.apiKey == "" {
 		set.apiKey = os.Getenv("ORBIT_API_KEY")
@@ -374,7 +379,7 @@ func runNodeConfig(ctx context.Context, f *runFlags, set runSettings, storeDir s
 	cfg := node.Config{
 		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
 		KVCacheBytes: f.kvCacheMiB << 20, Encoding: set.enc, Version: version, Store: store, Metrics: mets, Logger: log,
-		RebalanceInterval: f.rebalance, RouteMode: set.route, Speculate: set.spec,
+		RebalanceInterval: f.rebalance, RouteMode: set.route, Speculate: set.spec, VerifyRate: f.verifyRate,
 	}
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put

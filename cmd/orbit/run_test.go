@@ -58,6 +58,12 @@ type process struct {
 
 func startRun(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
+	return startRunEnv(t, bin, nil, args...)
+}
+
+// startRunEnv is startRun with env added to the process's environment.
+func startRunEnv(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
 	dir := t.TempDir()
 	p := &process{out: filepath.Join(dir, "stdout"), errPath: filepath.Join(dir, "stderr"), done: make(chan error, 1)}
 	stdout, err := os.Create(p.out)
@@ -69,6 +75,9 @@ func startRun(t *testing.T, bin string, args ...string) *process {
 		t.Fatal(err)
 	}
 	p.cmd = exec.Command(bin, append([]string{"run"}, args...)...)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

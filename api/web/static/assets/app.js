@@ -105,6 +105,25 @@
     }));
   }
 
+  // Checks by recomputation: counters, banned peers, latest disputes.
+  function renderVerify(v) {
+    $("verify-box").hidden = !v;
+    if (!v) return;
+    const short = (id) => id && id.length > 16 ? id.slice(0, 8) + "…" + id.slice(-6) : (id || "–");
+    const reports = Object.entries(v.reports || {}).map(([k, n]) => n + " " + k).join(", ");
+    const kids = [el("div", { class: "verify-counts", text: v.checks + " checks · " + v.mismatches + " mismatches" + (reports ? " · reports: " + reports : "") })];
+    for (const b of v.banned || []) {
+      kids.push(el("div", { class: "banned", "data-peer": b.peer,
+        text: "banned " + short(b.peer) + " [" + b.start + "," + b.end + ") · " + (b.source === "report" ? "reported by " + short(b.reporter) : "caught by this node") }));
+    }
+    for (const d of (v.disputes || []).slice(-5).reverse()) {
+      kids.push(el("div", { class: "dispute",
+        text: "[" + d.start + "," + d.end + ") from position " + d.pos + ": " + short(d.accused) + " vs " + short(d.verifier) +
+          (d.judge ? ", judge " + short(d.judge) : "") + " → " + (d.liar ? "liar " + short(d.liar) : "undecided") + (d.published ? " · report published" : "") }));
+    }
+    $("verify").replaceChildren(...kids);
+  }
+
   // One table per model: coverage row, this node's row, one row per peer.
   function renderModels(status, peers, models) {
     const box = $("models");
@@ -259,6 +278,7 @@
         sp.tokens_per_pass.toFixed(2) + " tok/pass · " + (sp.saved_ms / 1000).toFixed(1) + " s saved" : "off";
       $("peer-count").textContent = peers.peers.length;
       renderTransfers(status.transfers || []);
+      renderVerify(status.verify);
       renderModels(status, peers.peers, models.models);
       renderModelSelect(models.models);
       renderHistory(hist);
