@@ -72,6 +72,30 @@ type Cost struct {
 	// ReplaySpeedup is how much faster than decoding a server re-processes
 	// the tokens a client replays after a failover (a batched prefill).
 	ReplaySpeedup float64 `json:"replay_speedup"`
+	// MemoryBandwidthGBps is the reference node's memory bandwidth, which
+	// ForBlock turns a block's weights into decode time with.
+	MemoryBandwidthGBps float64 `json:"memory_bandwidth_gbps,omitempty"`
+}
+
+// ForBlock is c for a model named name whose block holds blockBytes of
+// weights of which decoding one token reads activeBytes (all of them in a
+// dense block; the router, attention and the experts a token is routed to
+// in a mixture of experts): decode is memory-bound, activeBytes at
+// MemoryBandwidthGBps per block and token, and a block takes its weights
+// plus a tenth for its share of KV cache in memory. So a mixture of
+// experts' block costs the memory of all its experts and the time of a
+// few.
+func (c Cost) ForBlock(name string, blockBytes, activeBytes int64) Cost {
+	bw := c.MemoryBandwidthGBps
+	if !(bw > 0) {
+		bw = DefaultCost().MemoryBandwidthGBps
+	}
+	c.MemoryBandwidthGBps = bw
+	c.BlockMillisPerToken = float64(activeBytes) / (bw * 1e9) * 1000
+	c.BlockMemoryGiB = float64(blockBytes) * 1.1 / (1 << 30)
+	c.Reference = fmt.Sprintf("%s: %.3g GiB of weights per block, %.3g GiB read per token, memory-bound at %g GB/s",
+		name, float64(blockBytes)/(1<<30), float64(activeBytes)/(1<<30), bw)
+	return c
 }
 
 // DefaultCost is a Llama-2-70B-shaped model (80 blocks) in Q4_0 on the
@@ -86,6 +110,7 @@ func DefaultCost() Cost {
 		BlockLoadSeconds:    5,
 		BlockMemoryGiB:      0.5,
 		ReplaySpeedup:       8,
+		MemoryBandwidthGBps: 28,
 	}
 }
 

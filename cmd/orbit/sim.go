@@ -10,6 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/synth"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/sim"
 )
 
@@ -17,6 +20,7 @@ import (
 // it is given on the command line.
 type simFlags struct {
 	config, cost, regions, routeMode, topology, out, csv string
+	shape, typ                                           string
 	peers, blocks, tokens, viewK, candidates             int
 	duration, rebalancePeriod, sampleEvery               time.Duration
 	seed                                                 uint64
@@ -57,6 +61,8 @@ each (a mean session of two hours), requests of peers/1000 per second.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "JSON configuration to start from (default: built-in defaults)")
 	fl.StringVar(&f.cost, "cost", "", "JSON cost model or benchmark results to calibrate from")
+	fl.StringVar(&f.shape, "shape", "", "model shape (as orbit synth --shape names them, mixtures of experts included): its blocks, and the cost of its block from its weights, memory-bound")
+	fl.StringVar(&f.typ, "type", "q4_k", "weight type of --shape")
 	fl.IntVar(&f.peers, "peers", def.Peers, "servers at the start")
 	fl.IntVar(&f.blocks, "blocks", def.Blocks, "transformer blocks of the model")
 	fl.DurationVar(&f.duration, "duration", def.Duration.D(), "simulated time")
@@ -97,6 +103,22 @@ func (f *simFlags) build(cmd *cobra.Command) (sim.Config, error) {
 		cfg.Cost = c
 	}
 	set := cmd.Flags().Changed
+	if f.shape != "" {
+		shape, err := synth.ShapeByName(f.shape)
+		if err != nil {
+			return cfg, fmt.Errorf("--shape: %w", err)
+		}
+		typ, mixed, err := synth.ParseType(f.typ)
+		if err != nil {
+			return cfg, fmt.Errorf("--type: %w", err)
+		}
+		block, active, err := shapeBlockBytes(shape, typ, mixed)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Cost = cfg.Cost.ForBlock(shape.Name+" "+f.typ, block, active)
+		cfg.Blocks = shape.Layers
+	}
 	if set("regions") {
 		r, err := sim.ParseRegions(f.regions)
 		if err != nil {
@@ -134,6 +156,33 @@ func (f *simFlags) build(cmd *cobra.Command) (sim.Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// shapeBlockBytes is the size of the weights of one block of shape (block
+// 0) and the part of them one token reads: of a mixture of experts, the
+// router, attention, norms and ExpertsUsed of the Experts experts.
+func shapeBlockBytes(shape synth.Shape, typ kernels.DType, mixed bool) (block, active int64, err error) {
+	ts, err := synth.Tensors(synth.Options{Shape: shape, Type: typ, Mixed: mixed, Layers: 1,
+		Vocab: &tokenizer.Vocab{Model: "llama", Tokens: []string{"<unk>"}, BOS: -1, EOS: -1, UNK: 0, PAD: -1}})
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := range ts {
+		t := &ts[i]
+		if !strings.HasPrefix(t.Name, "blk.0.") {
+			continue
+		}
+		n, err := t.Size()
+		if err != nil {
+			return 0, 0, err
+		}
+		block += int64(n)
+		if strings.Contains(t.Name, "_exps.") {
+			n = n / uint64(shape.Experts) * uint64(shape.ExpertsUsed)
+		}
+		active += int64(n)
+	}
+	return block, active, nil
 }
 
 // runSim runs cfg and writes the summary, the report and the time series.
