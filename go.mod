@@ -3,6 +3,7 @@ module github.com/orbitswarm/orbit
 go 1.26.8
 
 require (
+	github.com/ardanlabs/jinja v1.8.0
 	github.com/cockroachdb/datadriven v1.0.3
 	github.com/dustin/go-humanize v1.0.1
 	github.com/ipfs/go-cid v0.6.2

@@ -34,6 +34,9 @@ type ChatTemplate struct {
 	sysBlock bool
 	// phi3 only: whether the template knows <|system|>.
 	phiSystem bool
+	// jinja renders the GGUF's own template (ChatTemplateFor); nil: the
+	// family's built-in rendering.
+	jinja *jinjaTemplate
 }
 
 // DetectChatTemplate recognises the family of a Jinja chat template from
@@ -117,6 +120,13 @@ func (t ChatTemplate) RenderLiteral(msgs []ChatMessage) (string, [][2]int, error
 			return "", nil, err
 		}
 		norm[i] = ChatMessage{Role: r, Content: m.Content}
+	}
+	if t.jinja != nil {
+		if text, lit, err := t.jinja.render(norm); err == nil {
+			return text, lit, nil
+		}
+		// A template that fails on this conversation (one that raises on
+		// roles it does not take, say): the built-in rendering.
 	}
 	w := &chatWriter{}
 	switch t.Family {

@@ -393,7 +393,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	tmpl := DetectChatTemplate(tok.Vocab().ChatTemplate)
+	tmpl := ChatTemplateFor(tok.Vocab())
 	text, literal, err := tmpl.RenderLiteral(msgs)
 	if err != nil {
 		s.fail(w, r, nil, err)

@@ -268,7 +268,7 @@ func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string,
 	if raw {
 		prompt = tok.Encode(rawPrompt, true, false)
 	} else {
-		tmpl := DetectChatTemplate(tok.Vocab().ChatTemplate)
+		tmpl := ChatTemplateFor(tok.Vocab())
 		text, literal, err := tmpl.RenderLiteral(msgs)
 		if err != nil {
 			s.ollamaError(w, err)
