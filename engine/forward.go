@@ -90,15 +90,11 @@ func (m *Model) Embed(tokens []int32, out []float32) error {
 	if len(out) != len(tokens)*dim {
 		return fmt.Errorf("%w: embed output has %d values, want %d", ErrBadInput, len(out), len(tokens)*dim)
 	}
-	rowBytes, err := m.embd.Type.RowBytes(dim)
-	if err != nil {
-		return err
-	}
 	for i, t := range tokens {
 		if t < 0 || int(t) >= m.Config.VocabSize {
 			return fmt.Errorf("%w: token %d outside vocabulary of %d", ErrBadInput, t, m.Config.VocabSize)
 		}
-		row := m.embd.Data[int(t)*rowBytes : (int(t)+1)*rowBytes]
+		row := m.embd.Row(int(t)) // a copy if the matrix is repacked (also the output)
 		if err := kernels.Dequantize(out[i*dim:(i+1)*dim], row, m.embd.Type); err != nil {
 			return fmt.Errorf("engine: embedding of token %d: %w", t, err)
 		}

@@ -133,7 +133,11 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		}()
 	}
 	if opt.Embed || (opt.Head && cfg.TiedOutput) {
-		if m.embd, err = m.matrix("token_embd.weight", cfg.VocabSize, cfg.Dim); err != nil {
+		get := m.matrix
+		if opt.Head && cfg.TiedOutput {
+			get = m.packedMatrix // also the output matrix
+		}
+		if m.embd, err = get("token_embd.weight", cfg.VocabSize, cfg.Dim); err != nil {
 			return nil, err
 		}
 		m.hasEmbed = opt.Embed
@@ -264,10 +268,16 @@ func (m *Model) expertMats(name string, rows, cols int) ([]kernels.Mat, error) {
 		return nil, fmt.Errorf("engine: tensor %s holds %d bytes, want %d", name, len(data), size*n)
 	}
 	ms := make([]kernels.Mat, n)
+	packed := false
 	for e := range ms {
 		if ms[e], err = kernels.NewMat(dt, rows, cols, data[e*size:(e+1)*size]); err != nil {
 			return nil, fmt.Errorf("engine: tensor %s expert %d: %w", name, e, err)
 		}
+		ms[e] = m.pool.Repack(ms[e])
+		packed = packed || ms[e].Repacked()
+	}
+	if packed {
+		m.file.DropTensor(t)
 	}
 	return ms, nil
 }

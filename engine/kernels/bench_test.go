@@ -316,3 +316,22 @@ func BenchmarkMatVecDRAM(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRepack measures Pool.Repack of an 8192x2048 matrix (MB/s of
+// weights repacked: the cost it adds to loading a model).
+func BenchmarkRepack(b *testing.B) {
+	p := NewPool(1)
+	defer p.Close()
+	for _, typ := range []DType{Q4_0, Q4_K} {
+		if !p.set.packedFor(typ) {
+			continue
+		}
+		b.Run(typ.String(), func(b *testing.B) {
+			w := benchWeights(b, typ, 8192, 2048)
+			b.SetBytes(int64(len(w.Data)))
+			for i := 0; i < b.N; i++ {
+				p.Repack(w)
+			}
+		})
+	}
+}

@@ -1,5 +1,7 @@
 package kernels
 
+import "encoding/binary"
+
 // Repacked (row-interleaved) weight layouts.
 //
 // A mat-vec kernel that reads one row at a time spends most of its
@@ -77,7 +79,14 @@ func (p *Pool) Repack(w Mat) Mat {
 	out.Data = make([]byte, len(w.Data))
 	out.packed = true
 	g16 := w.Rows &^ (packRows - 1)
-	packData(out.Data[:g16*rb], w.Data[:g16*rb], w.Type, rb)
+	gb := packRows * rb
+	// Groups spread over the workers, several per job item.
+	const per = 8
+	ng := g16 / packRows
+	p.Parallel((ng+per-1)/per, func(i int) {
+		lo, hi := i*per*gb, min((i+1)*per, ng)*gb
+		packData(out.Data[lo:hi], w.Data[lo:hi], w.Type, rb)
+	})
 	copy(out.Data[g16*rb:], w.Data[g16*rb:])
 	return out
 }
@@ -92,13 +101,20 @@ func packData(dst, src []byte, t DType, rb int) {
 	ps := packPieces(t)
 	gb := packRows * rb
 	for g := 0; g+gb <= len(src); g += gb {
-		for b := 0; b < rb; b += bs {
-			o := g + packRows*b
-			for _, pc := range ps {
-				for r := 0; r < packRows; r++ {
-					copy(dst[o+r*pc.n:o+(r+1)*pc.n], src[g+r*rb+b+pc.off:][:pc.n])
+		grp, out := src[g:g+gb], dst[g:g+gb]
+		for r := 0; r < packRows; r++ {
+			row := grp[r*rb : (r+1)*rb]
+			for b := 0; b < rb; b += bs {
+				blk := row[b : b+bs]
+				o := packRows * b
+				for _, pc := range ps {
+					if pc.n == 2 {
+						binary.LittleEndian.PutUint16(out[o+2*r:], binary.LittleEndian.Uint16(blk[pc.off:]))
+					} else {
+						binary.LittleEndian.PutUint32(out[o+4*r:], binary.LittleEndian.Uint32(blk[pc.off:]))
+					}
+					o += packRows * pc.n
 				}
-				o += packRows * pc.n
 			}
 		}
 	}
