@@ -1245,7 +1245,10 @@ func TestOverrides(t *testing.T) {
 	if c := sc.Nodes[1].ComputeCost.Node(); c.Block != 2*time.Millisecond || c.Row != 500*time.Microsecond {
 		t.Errorf("compute cost %+v", c)
 	}
-	for _, o := range []Overrides{{ComputeCost: "2ms"}, {ComputeCost: "fast,1ms"}, {Concurrency: []int{0}}, {Threads: -1}} {
+	if err := sc.Override(Overrides{MaxConcurrent: "4"}); err != nil || sc.Nodes[0].MaxConcurrent != "4" || sc.Nodes[1].MaxConcurrent != "" {
+		t.Errorf("max_concurrent: %v, entry %q, server %q", err, sc.Nodes[0].MaxConcurrent, sc.Nodes[1].MaxConcurrent)
+	}
+	for _, o := range []Overrides{{ComputeCost: "2ms"}, {ComputeCost: "fast,1ms"}, {Concurrency: []int{0}}, {Threads: -1}, {MaxConcurrent: "lots"}} {
 		if err := sc.Override(o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}

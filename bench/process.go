@@ -233,6 +233,9 @@ func (pc *procCluster) start(ctx context.Context, g *Group, name string) error {
 		}
 		args = append(args, "--entry", "--api", addr)
 		pn.api = addr
+		if g.MaxConcurrent != "" {
+			args = append(args, "--max-concurrent", g.MaxConcurrent, "--max-queue", strconv.Itoa(maxClients))
+		}
 	}
 	if g.ComputeCost != nil {
 		args = append(args, "--compute-cost", g.ComputeCost.String())

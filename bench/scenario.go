@@ -78,6 +78,11 @@ type Group struct {
 	// Threads is the kernel threads of each of the node's models (0: the
 	// machine's; processes mode: the process's GOMAXPROCS).
 	Threads int `yaml:"threads"`
+	// MaxConcurrent is an entry node's admission (orbit run
+	// --max-concurrent): a number, or auto (sized from the swarm). Empty:
+	// orbit run's default in processes mode, no admission in mocknet mode
+	// (every client's generation runs at once).
+	MaxConcurrent string `yaml:"max_concurrent"`
 	// Deferred groups are not started at time 0 but by an "add" event
 	// naming them.
 	Deferred bool `yaml:"deferred"`
@@ -523,6 +528,9 @@ func (sc *Scenario) Validate() error {
 		if g.Memory < 0 {
 			return fmt.Errorf("node %s: memory is negative", g.Name)
 		}
+		if _, err := g.admission(); err != nil {
+			return fmt.Errorf("node %s: %w", g.Name, err)
+		}
 		if g.Threads < 0 || g.Threads > 1024 {
 			return fmt.Errorf("node %s: threads %d: want 0..1024", g.Name, g.Threads)
 		}
@@ -663,6 +671,19 @@ func (l Link) validate() error {
 	return nil
 }
 
+// admission parses MaxConcurrent: 0 for auto or none, else the number.
+func (g Group) admission() (int, error) {
+	switch g.MaxConcurrent {
+	case "", "auto":
+		return 0, nil
+	}
+	n, err := strconv.Atoi(g.MaxConcurrent)
+	if err != nil || n < 1 || n > maxClients {
+		return 0, fmt.Errorf("max_concurrent %q: want auto or 1..%d", g.MaxConcurrent, maxClients)
+	}
+	return n, nil
+}
+
 // NodeNames are the names of the group's nodes.
 func (g Group) NodeNames() []string {
 	if g.Count <= 1 {
@@ -704,6 +725,8 @@ type Overrides struct {
 	// "none" for the real compute.
 	ComputeCost string
 	Concurrency []int // workload.concurrency
+	// MaxConcurrent is every entry group's max_concurrent (N or auto).
+	MaxConcurrent string
 }
 
 // Override applies o and validates the result.
@@ -740,6 +763,9 @@ func (sc *Scenario) Override(o Overrides) error {
 		}
 		if o.ComputeCost != "" {
 			g.ComputeCost = cost
+		}
+		if o.MaxConcurrent != "" && g.Entry {
+			g.MaxConcurrent = o.MaxConcurrent
 		}
 	}
 	if len(o.Concurrency) > 0 {

@@ -19,6 +19,7 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/orbitswarm/orbit/api"
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
@@ -173,6 +174,7 @@ type member struct {
 	status   node.ModelStatus
 	started  time.Duration
 	killedAt time.Duration // 0: alive
+	slots    *api.Slots    // an entry's admission (Group.MaxConcurrent); nil: none
 }
 
 // swarm is the in-process swarm on a libp2p mocknet: every node has a
@@ -317,6 +319,13 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		return err
 	}
 	m := &member{name: name, group: g, n: n, h: h, status: st, started: time.Since(s.t0)}
+	if g.Entry && g.MaxConcurrent != "" {
+		limit, _ := g.admission() // Validate checked it
+		if limit == 0 {
+			limit = node.AdmissionPerHop // until a route is known
+		}
+		m.slots = api.NewSlots(limit, maxClients, nil)
+	}
 	s.mu.Lock()
 	if s.boot == "" {
 		if a := n.Addrs(); len(a) > 0 {
@@ -413,6 +422,17 @@ func (s *swarm) generate(ctx context.Context, entry string, prompt []int32, maxT
 	m := s.memberNamed(entry)
 	if m == nil {
 		return genStats{}, fmt.Errorf("bench: no entry node %s", entry)
+	}
+	if m.slots != nil {
+		if m.group.MaxConcurrent == "auto" {
+			if n, err := m.n.AdmissionLimit(ctx, s.src.ID(), len(prompt)+maxTokens, m.slots.Load().Active); err == nil {
+				m.slots.SetLimit(n)
+			}
+		}
+		if err := m.slots.Acquire(ctx); err != nil {
+			return genStats{}, err
+		}
+		defer m.slots.Release()
 	}
 	st, err := m.n.Generate(ctx, s.src.ID(), prompt, maxTokens, nil, nil, func(int32) error { emit(); return nil })
 	gs := genStats{failovers: st.Failovers, timed: true}

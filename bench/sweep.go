@@ -67,12 +67,15 @@ func sweep(ctx context.Context, cl cluster, sc *Scenario, sched Schedule, seed u
 	var all *Results
 	var first time.Time
 	warm := time.Duration(sc.Workload.Warmup)
+	if warm >= dur {
+		warm = 0 // a run shortened below its warm-up counts all of it
+	}
 	for i, k := range sc.Workload.Concurrency {
 		if ctx.Err() != nil {
 			break
 		}
 		step := *sc
-		step.Workload.Clients = k
+		step.Workload.Clients, step.Workload.Warmup = k, Duration(warm)
 		before := cl.computeStats(ctx)
 		r := &runner{cl: cl, sc: &step, sched: sched, seed: seed, dur: dur, vocab: vocab, log: log, idBase: i * 1_000_000}
 		res := r.run(ctx, opt)
@@ -119,9 +122,6 @@ func sweep(ctx context.Context, cl cluster, sc *Scenario, sched Schedule, seed u
 
 // sweepPoint summarizes one step's results.
 func sweepPoint(streams int, res *Results, warm, dur time.Duration) SweepPoint {
-	if warm >= dur {
-		warm = 0 // a run shortened below its warm-up counts all of it
-	}
 	p := SweepPoint{Streams: streams, WindowS: (dur - warm).Seconds()}
 	for _, t := range res.tokenTimes {
 		if t >= warm.Seconds() && t < dur.Seconds() {

@@ -106,6 +106,7 @@ routes, per-hop timings and per-link statistics are not reported.`,
 	fl.IntVar(&ov.Threads, "threads", 0, "kernel threads of every node (processes mode: its GOMAXPROCS) instead of the scenario's")
 	fl.StringVar(&ov.ComputeCost, "compute-cost", "", "every node's emulated compute instead of the scenario's: BLOCK,ROW (an engine call over b blocks and r rows takes at least b*(BLOCK+r*ROW)) or none (real compute only)")
 	fl.IntSliceVar(&ov.Concurrency, "concurrency", nil, "sweep these numbers of concurrent streams instead of the scenario's workload.concurrency")
+	fl.StringVar(&ov.MaxConcurrent, "max-concurrent", "", "every entry node's admission instead of the scenario's: N or auto (orbit run --max-concurrent; mocknet mode admits all by default)")
 	fl.StringVar(&orbitBin, "orbit", "", "processes mode: the orbit binary its nodes run (default: this one)")
 	cmd.AddCommand(newBenchNodeCmd())
 	return cmd
