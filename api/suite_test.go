@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,28 @@ func TestSuite(t *testing.T) {
 	want := referenceText(t, m, tok, "I dream of", 24)
 	t.Run("text/in-process", func(t *testing.T) { textSuite(t, inProcess, want) })
 	t.Run("text/http", func(t *testing.T) { textSuite(t, overHTTP, want) })
+
+	// History and KV caches through the Go client: the text suite's
+	// generations count in the history; the caches are the backend's.
+	t.Run("history and kv/http", func(t *testing.T) {
+		ctx := context.Background()
+		h, err := overHTTP.History(ctx)
+		if err != nil || h.IntervalSeconds != api.DefaultHistoryInterval.Seconds() || len(h.Samples) != api.DefaultHistoryLength {
+			t.Fatalf("history: %v, %+v", err, h)
+		}
+		gens := 0
+		for _, s := range h.Samples {
+			gens += s.Generations
+		}
+		if gens == 0 {
+			t.Errorf("the history counts no generations: %+v", h.Samples)
+		}
+		got, err := overHTTP.KVCache(ctx)
+		wantKV, _ := swarm.KVCache(ctx)
+		if err != nil || !reflect.DeepEqual(got, wantKV) {
+			t.Errorf("kv caches %+v, %v; want %+v", got, err, wantKV)
+		}
+	})
 }
 
 // TestLocalBackendNodeAPI checks what a lone local backend reports.

@@ -177,6 +177,20 @@ func (c *Client) Route(ctx context.Context, model string) ([]api.RouteHop, error
 	return r.Hops, err
 }
 
+// History returns the node's recent activity (/api/v1/history).
+func (c *Client) History(ctx context.Context) (api.HistoryResponse, error) {
+	var h api.HistoryResponse
+	err := c.getJSON(ctx, "/api/v1/history", nil, &h)
+	return h, err
+}
+
+// KVCache lists the KV caches of the node's servers (/api/v1/kv).
+func (c *Client) KVCache(ctx context.Context) ([]api.KVCacheUse, error) {
+	var r api.KVCacheResponse
+	err := c.getJSON(ctx, "/api/v1/kv", nil, &r)
+	return r.Servers, err
+}
+
 // Metrics returns the node's Prometheus metrics text.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
 	resp, err := c.do(ctx, http.MethodGet, "/metrics", nil, nil)
