@@ -500,6 +500,9 @@ func (g *generation) run(ctx context.Context, ev entry.Event) (protocol.Hidden, 
 			case entry.Mismatch:
 				g.n.verify.mismatch(g.evidence(a))
 			case entry.Observe:
+				if a.Peer != g.n.host.ID() && a.Span.Start == 0 {
+					g.n.speeds.observe(a.Peer, a.Span.Len(), a.Rows, a.RoundTrip)
+				}
 				if g.observe != nil {
 					g.observe(a.Peer, a.Span, a.RoundTrip)
 				}
@@ -540,7 +543,8 @@ func (g *generation) view(ctx context.Context, fresh bool) (entry.Event, error) 
 		}
 	}
 	sessions := g.n.routes.plan(v.Peers)
-	return entry.ViewUpdate{Swarm: floorRTTs(v.Swarm, g.n.host.ID().String()), Peers: v.Peers, Banned: banned, Sessions: sessions}, nil
+	sw := g.n.speeds.capSwarm(floorRTTs(v.Swarm, g.n.host.ID().String()), v.Peers)
+	return entry.ViewUpdate{Swarm: sw, Peers: v.Peers, Banned: banned, Sessions: sessions}, nil
 }
 
 func (g *generation) nextHop(id entry.HopID) *protocol.NextHop {

@@ -38,6 +38,8 @@ type Node struct {
 	// routes counts the sessions this node's generations hold, for route
 	// planning.
 	routes *routeLoad
+	// speeds are the servers' speeds this entry node measured.
+	speeds *speeds
 
 	stopInfo func()
 	// verify records checks, disputes and liars; stopReports removes its
@@ -57,7 +59,7 @@ type Node struct {
 // , unless disabled, mDNS. It connects to the bootstrap peers it can reach.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	cfg.fill()
-	n := &Node{cfg: cfg, clock: clock.Or(cfg.Clock), routes: newRouteLoad()}
+	n := &Node{cfg: cfg, clock: clock.Or(cfg.Clock), routes: newRouteLoad(), speeds: newSpeeds()}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	sw, err := newSwarmComponent(n.ctx, cfg.Swarm(), cfg.Logger, n.clock)
 	if err != nil {

@@ -559,7 +559,7 @@ func (c *Core) record(h *hop, res protocol.Result, roundTrip time.Duration) {
 	t.Compute += res.Compute
 	t.Queue += res.Queue
 	t.Network += max(0, roundTrip-res.Compute-res.Queue)
-	c.emit(Observe{Peer: h.Peer, Span: h.Span, RoundTrip: roundTrip})
+	c.emit(Observe{Peer: h.Peer, Span: h.Span, Rows: res.Hidden.Rows, RoundTrip: roundTrip})
 }
 
 func (c *Core) onHopFailed(now time.Time, err error) {

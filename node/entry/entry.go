@@ -231,6 +231,7 @@ type Ban struct{ Peer peer.ID }
 type Observe struct {
 	Peer      peer.ID
 	Span      sharding.Span
+	Rows      int
 	RoundTrip time.Duration
 }
 
