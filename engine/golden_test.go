@@ -57,14 +57,15 @@ func goldenCases() []struct {
 		shape synth.Shape
 		typ   kernels.DType
 	}
-	for _, t := range []kernels.DType{kernels.F32, kernels.F16, kernels.BF16, kernels.Q8_0, kernels.Q4_0, kernels.Q4_K, kernels.Q6_K} {
+	for _, t := range []kernels.DType{kernels.F32, kernels.F16, kernels.BF16, kernels.Q8_0, kernels.Q4_0, kernels.Q4_K, kernels.Q6_K,
+		kernels.Q4_1, kernels.Q5_0, kernels.MXFP4, kernels.Q3_K, kernels.Q5_K, kernels.IQ4_XS} {
 		cs = append(cs, struct {
 			name  string
 			shape synth.Shape
 			typ   kernels.DType
 		}{"llama/" + t.String(), llama, t})
 	}
-	for _, t := range []kernels.DType{kernels.Q8_0, kernels.Q4_K} {
+	for _, t := range []kernels.DType{kernels.Q8_0, kernels.Q4_K, kernels.Q5_K} {
 		cs = append(cs, struct {
 			name  string
 			shape synth.Shape

@@ -38,7 +38,7 @@ type llamaCppCase struct {
 	Gen    []int32 `json:"generated_tokens"`
 }
 
-func llamaCppShape(name string) (synth.Shape, kernels.DType, uint64) {
+func llamaCppShape(name string) (synth.Shape, kernels.DType, bool, uint64) {
 	llama := synth.Shape{Name: "llama-256", Arch: "llama", Dim: 256, Hidden: 768, Layers: 4, Heads: 4, KVHeads: 2,
 		Context: 512, RopeBase: 500000, Eps: 1e-5}
 	qwen2 := synth.Shape{Name: "qwen2-256", Arch: "qwen2", Dim: 256, Hidden: 768, Layers: 4, Heads: 4, KVHeads: 2,
@@ -56,12 +56,12 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, uint64) {
 	longrope.RopeOrigContext, longrope.RopeAttnFactor = 2048, 1.0943
 	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties, "phi3-longrope": longrope}
 	arch, typ, _ := strings.Cut(name, "/")
-	t, _ := kernels.ParseDType(typ)
+	t, mixed, _ := synth.ParseType(typ)
 	s, ok := shapes[arch]
 	if !ok {
 		s, _ = synth.ShapeByName(arch)
 	}
-	return s, t, 11
+	return s, t, mixed, 11
 }
 
 func writeLlamaCppModel(t *testing.T, dir string, c llamaCppCase) string {
@@ -75,9 +75,9 @@ func writeLlamaCppModel(t *testing.T, dir string, c llamaCppCase) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shape, typ, seed := llamaCppShape(c.Name)
+	shape, typ, mixed, seed := llamaCppShape(c.Name)
 	path := filepath.Join(dir, filepath.Base(c.Name)+"-"+shape.Name+".gguf")
-	if err := synth.WriteFile(path, synth.Options{Shape: shape, Type: typ, Vocab: v, Seed: seed}); err != nil {
+	if err := synth.WriteFile(path, synth.Options{Shape: shape, Type: typ, Mixed: mixed, Vocab: v, Seed: seed}); err != nil {
 		t.Fatal(err)
 	}
 	return path

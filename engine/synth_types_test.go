@@ -14,7 +14,7 @@ import (
 )
 
 // TestSynthTypesGenerate: a synthetic model of every weight type orbit
-// synth makes (and the q4_k_m mix) has its matrices in that type, loads,
+// synth makes (and the q4_k_m and q5_k_m mixes) has its matrices in that type, loads,
 // generates, and computes prefill logits close to the f32 model's.
 func TestSynthTypesGenerate(t *testing.T) {
 	vocab, err := tokenizer.LoadLlama2C(filepath.Join(shared, "models", "tok512.bin"), 512)
@@ -68,11 +68,16 @@ func TestSynthTypesGenerate(t *testing.T) {
 		mixed bool
 		minR  float64 // least correlation of the prefill logits with f32's
 	}
-	cases := []tc{{"q4_k_m", kernels.Q4_K, true, 0.95}}
+	cases := []tc{{"q4_k_m", kernels.Q4_K, true, 0.95}, {"q5_k_m", kernels.Q5_K, true, 0.98}}
 	for _, typ := range kernels.Types() {
 		minR := 0.99
-		if typ == kernels.Q4_0 || typ == kernels.Q4_K {
+		switch typ {
+		case kernels.Q4_0, kernels.Q4_1, kernels.Q4_K, kernels.IQ4_XS:
 			minR = 0.95
+		case kernels.MXFP4:
+			minR = 0.92
+		case kernels.Q3_K:
+			minR = 0.9
 		}
 		cases = append(cases, tc{typ.String(), typ, false, minR})
 	}

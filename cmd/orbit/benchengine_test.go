@@ -120,7 +120,7 @@ func TestBenchEngine(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{
-		{"--threads", "0"}, {"--types", "q5_k"}, {"--kernels", "sse9"}, {"--prompt", "0", "--gen", "0"}, {"--reps", "0"},
+		{"--threads", "0"}, {"--types", "q2_k"}, {"--kernels", "sse9"}, {"--prompt", "0", "--gen", "0"}, {"--reps", "0"},
 	} {
 		if _, _, err := run(t, append([]string{"bench-engine", "--shape", "small", "--layers", "1", "--vocab", vocab, "--dir", dir}, bad...)...); err == nil {
 			t.Errorf("%v accepted", bad)

@@ -56,7 +56,7 @@ func newSynthCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&shape, "shape", "tiny", "model shape: "+strings.Join(names, ", "))
 	fl.StringVar(&typ, "type", "q8_0", "weight type: "+strings.Join(synth.TypeNames(), ", ")+
-		" (q4_k_m: q4_k with q6_k where llama.cpp's Q4_K_M puts it; k-quants need rows of whole 256-element blocks, others fall back to q8_0)")
+		" (q4_k_m, q5_k_m, q3_k_m: mixes with more bits where llama.cpp's recipes put them; k-quants need rows of whole 256-element blocks, others fall back to q8_0)")
 	fl.StringVar(&vocabPath, "vocab", "", "GGUF file whose tokenizer to use (default: a small vocabulary orbit generates)")
 	fl.StringVarP(&out, "output", "o", "", "output GGUF path")
 	fl.Uint64Var(&seed, "seed", 1, "random seed of the weights")

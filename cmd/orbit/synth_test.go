@@ -11,7 +11,7 @@ import (
 )
 
 // TestSynthEveryType: orbit synth writes a model of every weight type the
-// engine runs (and the q4_k_m mix) with its matrices in that type, and
+// engine runs (and the q4_k_m, q5_k_m and q3_k_m mixes) with its matrices in that type, and
 // orbit generate runs it.
 func TestSynthEveryType(t *testing.T) {
 	// aidreams260K's 512-token vocabulary keeps the embedding small.
@@ -30,6 +30,14 @@ func TestSynthEveryType(t *testing.T) {
 		{"q4_k", kernels.Q4_K, kernels.Q4_K, 15},
 		{"q6_k", kernels.Q6_K, kernels.Q6_K, 18},
 		{"q4_k_m", kernels.Q4_K, kernels.Q6_K, 15},
+		{"q4_1", kernels.Q4_1, kernels.Q4_1, 3},
+		{"q5_0", kernels.Q5_0, kernels.Q5_0, 8},
+		{"q3_k", kernels.Q3_K, kernels.Q3_K, 12},
+		{"q5_k", kernels.Q5_K, kernels.Q5_K, 17},
+		{"iq4_xs", kernels.IQ4_XS, kernels.IQ4_XS, 30},
+		{"mxfp4", kernels.MXFP4, kernels.MXFP4, 38},
+		{"q5_k_m", kernels.Q5_K, kernels.Q6_K, 17},
+		{"q3_k_m", kernels.Q3_K, kernels.Q6_K, 12},
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), tc.typ+".gguf")
@@ -58,7 +66,7 @@ func TestSynthEveryType(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := run(t, "synth", "--type", "q5_k", "--vocab", vocab, "-o", filepath.Join(t.TempDir(), "x.gguf")); err == nil || !strings.Contains(err.Error(), strings.Join(synth.TypeNames(), ", ")) {
+	if _, _, err := run(t, "synth", "--type", "q2_k", "--vocab", vocab, "-o", filepath.Join(t.TempDir(), "x.gguf")); err == nil || !strings.Contains(err.Error(), strings.Join(synth.TypeNames(), ", ")) {
 		t.Errorf("unknown type: %v", err)
 	}
 }

@@ -137,6 +137,11 @@ var fileTypes = [...]struct {
 	{17, 13}, // mostly q5_k (Q5_K_M)
 	{18, 14}, // mostly q6_k
 	{32, 30}, // mostly bf16
+	{3, 3},   // mostly q4_1
+	{8, 6},   // mostly q5_0
+	{12, 11}, // mostly q3_k (Q3_K_M)
+	{30, 23}, // mostly iq4_xs
+	{38, 39}, // mxfp4 (MoE experts)
 }
 
 // FileTypeOf returns the file type whose weights are mostly of type t;

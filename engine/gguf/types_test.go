@@ -59,7 +59,7 @@ func TestFileTypes(t *testing.T) {
 	for _, tc := range []struct {
 		ft FileType
 		t  TensorType
-	}{{0, 0}, {1, 1}, {2, 2}, {7, 8}, {15, 12}, {17, 13}, {18, 14}, {32, 30}} {
+	}{{0, 0}, {1, 1}, {2, 2}, {7, 8}, {15, 12}, {17, 13}, {18, 14}, {32, 30}, {3, 3}, {8, 6}, {12, 11}, {30, 23}, {38, 39}} {
 		if got, ok := tc.ft.TensorType(); !ok || got != tc.t {
 			t.Errorf("FileType(%d).TensorType() = %v, %v; want %v", tc.ft, got, ok, tc.t)
 		}
@@ -67,11 +67,11 @@ func TestFileTypes(t *testing.T) {
 			t.Errorf("FileTypeOf(%v) = %d, %v; want %d", tc.t, got, ok, tc.ft)
 		}
 	}
-	if _, ok := FileType(3).TensorType(); ok {
-		t.Error("file type 3 (q4_1, not written by Orbit) has a tensor type")
+	if _, ok := FileType(9).TensorType(); ok {
+		t.Error("file type 9 (q5_1, not written by Orbit) has a tensor type")
 	}
-	if _, ok := FileTypeOf(3); ok {
-		t.Error("q4_1 has a file type")
+	if _, ok := FileTypeOf(7); ok {
+		t.Error("q5_1 has a file type")
 	}
 }
 

@@ -98,6 +98,7 @@ var (
 		q4KCols:  q4Kx1x4AVX2,
 		q6KCols:  q6Kx1x4AVX2,
 		siluMul:  siluMulAsm,
+		ext:      avx2Ext,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
@@ -131,6 +132,7 @@ var (
 		q4_0P4:    q4_0P4VNNI,
 		q4KP1:     q4KP1VNNI,
 		q4KP4:     q4KP4VNNI,
+		ext:       avx512Ext,
 	}
 )
 

@@ -49,6 +49,22 @@ func benchWeights(b *testing.B, typ DType, rows, cols int) Mat {
 		for off := 0; off < len(data); off += typ.BlockBytes() {
 			scale(off + 208)
 		}
+	case Q4_1, Q5_0, Q5_K, IQ4_XS, Q3_K:
+		for off := 0; off < len(data); off += typ.BlockBytes() {
+			switch typ {
+			case Q3_K:
+				scale(off + 108)
+			case Q4_1, Q5_K:
+				scale(off)
+				scale(off + 2)
+			default:
+				scale(off)
+			}
+		}
+	case MXFP4:
+		for off := 0; off < len(data); off += typ.BlockBytes() {
+			data[off] = byte(118 + rng.IntN(8))
+		}
 	}
 	m, err := NewMat(typ, rows, cols, data)
 	if err != nil {
@@ -57,7 +73,7 @@ func benchWeights(b *testing.B, typ DType, rows, cols int) Mat {
 	return m
 }
 
-var benchTypes = []DType{Q8_0, Q4_0, Q4_K, Q6_K, F32, F16, BF16}
+var benchTypes = []DType{Q8_0, Q4_0, Q4_K, Q6_K, F32, F16, BF16, Q4_1, Q5_0, MXFP4, Q3_K, Q5_K, IQ4_XS}
 
 // BenchmarkMatVec reports the weight bytes streamed per second (MB/s) of a
 // batch-1 product with a pool of GOMAXPROCS workers.
@@ -178,7 +194,7 @@ func BenchmarkMemRead(b *testing.B) {
 func BenchmarkRowKernel(b *testing.B) {
 	for _, impl := range Available() {
 		set := setFor(impl)
-		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K} {
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, Q3_K, Q5_K, IQ4_XS} {
 			b.Run(impl.String()+"/"+typ.String(), func(b *testing.B) {
 				const rows, cols = 16, 2048
 				w := benchWeights(b, typ, rows, cols)
@@ -192,6 +208,9 @@ func BenchmarkRowKernel(b *testing.B) {
 				}
 				dst := make([]float32, rows)
 				fn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q6_K: set.q6KRows}[typ]
+				if fn == nil {
+					fn = set.ext.rows(typ)
+				}
 				b.SetBytes(int64(len(w.Data)))
 				for i := 0; i < b.N; i++ {
 					fn(dst, w.Data, w.RowBytes(), c)

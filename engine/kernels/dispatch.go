@@ -91,6 +91,10 @@ type kernelSet struct {
 	q4_0P4 pColsFn
 	q4KP1  pColFn
 	q4KP4  pColsFn
+
+	// The row kernels of the later types (q4_1, q5_0, mxfp4, q3_k, q5_k,
+	// iq4_xs).
+	ext extKernels
 }
 
 // pColFn computes the 16 rows of the repacked group at w against one

@@ -13,24 +13,30 @@ type DType uint32
 
 // Supported element types (GGUF ggml_type ids).
 const (
-	F32  DType = 0
-	F16  DType = 1
-	Q4_0 DType = 2
-	Q8_0 DType = 8
-	Q4_K DType = 12
-	Q6_K DType = 14
-	BF16 DType = 30
+	F32    DType = 0
+	F16    DType = 1
+	Q4_0   DType = 2
+	Q4_1   DType = 3
+	Q5_0   DType = 6
+	Q8_0   DType = 8
+	Q3_K   DType = 11
+	Q4_K   DType = 12
+	Q5_K   DType = 13
+	Q6_K   DType = 14
+	IQ4_XS DType = 23
+	BF16   DType = 30
+	MXFP4  DType = 39
 )
 
 // Block sizes (elements per block) of the quantized types, for the
 // kernels' arithmetic; TestLayoutMatchesGGUF holds them to GGUF's table.
 const (
-	qk  = 32  // q4_0, q8_0 and activation blocks
+	qk  = 32  // q4_0, q4_1, q5_0, q8_0, mxfp4 and activation blocks
 	qkK = 256 // k-quant super-blocks
 )
 
 // DTypes lists every supported type, in id order.
-var allTypes = [...]DType{F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, BF16}
+var allTypes = [...]DType{F32, F16, Q4_0, Q4_1, Q5_0, Q8_0, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, BF16, MXFP4}
 
 // Types returns the supported types in id order.
 func Types() []DType {
@@ -68,17 +74,18 @@ func (t *DType) UnmarshalText(b []byte) error { return enum.Unmarshal(t, b, Pars
 // Valid reports whether t is one of the supported types.
 func (t DType) Valid() bool {
 	switch t {
-	case F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, BF16:
+	case F32, F16, BF16:
 		return true
 	}
-	return false
+	return t.Quantized()
 }
 
-// Quantized reports whether t is an integer block type (q4_0, q8_0, q4_k,
-// q6_k), whose products use int8-quantized activations.
+// Quantized reports whether t is an integer block type (every supported
+// type but f32, f16 and bf16), whose products use int8-quantized
+// activations.
 func (t DType) Quantized() bool {
 	switch t {
-	case Q4_0, Q8_0, Q4_K, Q6_K:
+	case Q4_0, Q4_1, Q5_0, Q8_0, MXFP4, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS:
 		return true
 	}
 	return false
@@ -100,6 +107,13 @@ const (
 	q8_0Bytes = 2 + qk                     // 34
 	q4KBytes  = 2 + 2 + 12 + qkK/2         // 144
 	q6KBytes  = qkK/2 + qkK/4 + qkK/16 + 2 // 210
+
+	q4_1Bytes  = 2 + 2 + qk/2               // 20
+	q5_0Bytes  = 2 + 4 + qk/2               // 22
+	mxfp4Bytes = 1 + qk/2                   // 17
+	q3KBytes   = qkK/8 + qkK/4 + 12 + 2     // 110
+	q5KBytes   = 2 + 2 + 12 + qkK/8 + qkK/2 // 176
+	iq4XSBytes = 2 + 2 + qkK/64 + qkK/2     // 136
 )
 
 // BlockBytes returns the number of bytes per block (from GGUF's type

@@ -16,8 +16,8 @@ func TestDTypeText(t *testing.T) {
 		}
 	}
 	dt := Q4_K
-	if err := dt.UnmarshalText([]byte("q5_k")); err == nil || dt != Q4_K {
-		t.Errorf("UnmarshalText(q5_k) = %v, left %v", err, dt)
+	if err := dt.UnmarshalText([]byte("q2_k")); err == nil || dt != Q4_K {
+		t.Errorf("UnmarshalText(q2_k) = %v, left %v", err, dt)
 	}
 }
 
@@ -32,6 +32,12 @@ func TestLayoutMatchesGGUF(t *testing.T) {
 		{Q8_0, qk, q8_0Bytes},
 		{Q4_K, qkK, q4KBytes},
 		{Q6_K, qkK, q6KBytes},
+		{Q4_1, qk, q4_1Bytes},
+		{Q5_0, qk, q5_0Bytes},
+		{MXFP4, qk, mxfp4Bytes},
+		{Q3_K, qkK, q3KBytes},
+		{Q5_K, qkK, q5KBytes},
+		{IQ4_XS, qkK, iq4XSBytes},
 	} {
 		g := gguf.TensorType(tc.t)
 		if g.BlockSize() != tc.size || g.BlockBytes() != tc.byts {
@@ -47,7 +53,7 @@ func TestLayoutMatchesGGUF(t *testing.T) {
 }
 
 func FuzzParseDType(f *testing.F) {
-	for _, s := range []string{"q4_k", "F16", "q5_k", ""} {
+	for _, s := range []string{"q4_k", "F16", "q5_k", "q2_k", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -298,4 +298,5 @@ var genericSet = kernelSet{
 	q4_0Rows: rowsLoop(dotQ4_0Generic),
 	q4KRows:  rowsLoop(dotQ4KGeneric),
 	q6KRows:  rowsLoop(dotQ6KGeneric),
+	ext:      genericExt,
 }

@@ -21,6 +21,12 @@ func TestDTypeTable(t *testing.T) {
 		{Q4_K, "q4_k", 256, 144},
 		{Q6_K, "q6_k", 256, 210},
 		{BF16, "bf16", 1, 2},
+		{Q4_1, "q4_1", 32, 20},
+		{Q5_0, "q5_0", 32, 22},
+		{MXFP4, "mxfp4", 32, 17},
+		{Q3_K, "q3_k", 256, 110},
+		{Q5_K, "q5_k", 256, 176},
+		{IQ4_XS, "iq4_xs", 256, 136},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,7 +57,7 @@ func TestDTypeTable(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []DType{3, 7, 13, 29, 31, 1000} {
+	for _, bad := range []DType{4, 7, 10, 29, 31, 1000} {
 		if bad.Valid() || bad.BlockSize() != 0 || bad.BlockBytes() != 0 {
 			t.Errorf("%v considered valid", bad)
 		}
@@ -59,8 +65,8 @@ func TestDTypeTable(t *testing.T) {
 			t.Errorf("%v: RowBytes gave no error", bad)
 		}
 	}
-	if _, err := ParseDType("q5_k"); err == nil {
-		t.Error("ParseDType accepted q5_k")
+	if _, err := ParseDType("q2_k"); err == nil {
+		t.Error("ParseDType accepted q2_k")
 	}
 }
 
@@ -306,6 +312,12 @@ func TestQuantizeRoundTrip(t *testing.T) {
 		{Q6_K, 0.04},
 		{Q4_0, 0.15},
 		{Q4_K, 0.12},
+		{Q4_1, 0.15},
+		{Q5_0, 0.08},
+		{MXFP4, 0.25},
+		{Q3_K, 0.25},
+		{Q5_K, 0.06},
+		{IQ4_XS, 0.12},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range tests {
@@ -364,6 +376,13 @@ func TestBadSizes(t *testing.T) {
 		{"dequant short src", func() error { return Dequantize(f[:64], b[:67], Q8_0) }},
 		{"dequant bad type", func() error { return Dequantize(f, b, 5) }},
 		{"dequant k partial", func() error { return Dequantize(f, b, Q4_K) }},
+		{"dequant q5_k partial", func() error { return Dequantize(f, b, Q5_K) }},
+		{"dequant q5_0 short src", func() error { return Dequantize(f[:64], b[:43], Q5_0) }},
+		{"dequant q3_k short src", func() error { return Dequantize(make([]float32, 256), b[:109], Q3_K) }},
+		{"dequant iq4_xs short src", func() error { return Dequantize(make([]float32, 256), b[:135], IQ4_XS) }},
+		{"dequant mxfp4 short src", func() error { return Dequantize(f[:32], b[:16], MXFP4) }},
+		{"quant q4_1 short dst", func() error { return Quantize(b[:39], f, Q4_1) }},
+		{"newmat q5_k short", func() error { _, err := NewMat(Q5_K, 2, 256, b[:351]); return err }},
 		{"quant partial block", func() error { return Quantize(b, f[:31], Q4_0) }},
 		{"quant short dst", func() error { return Quantize(b[:35], f, Q8_0) }},
 		{"quant bad type", func() error { return Quantize(b, f, 99) }},
@@ -419,6 +438,14 @@ func FuzzDequantize(f *testing.F) {
 	f.Add([]byte{1, 2, 3}, uint32(8), 32)
 	f.Add(make([]byte, 210), uint32(14), 256)
 	f.Add(make([]byte, 144), uint32(12), 256)
+	for _, t := range []DType{Q4_1, Q5_0, MXFP4, Q3_K, Q5_K, IQ4_XS} {
+		b := make([]byte, t.BlockBytes())
+		for i := range b {
+			b[i] = byte(i * 37)
+		}
+		f.Add(b, uint32(t), t.BlockSize())
+		f.Add(b[:len(b)-1], uint32(t), t.BlockSize())
+	}
 	f.Fuzz(func(t *testing.T, data []byte, typ uint32, n int) {
 		if n < 0 || n > 1<<16 {
 			n &= 0xffff

@@ -490,7 +490,13 @@ func (p *Pool) packed(b int) (grp []byte, width, slot int) {
 
 // kQuant reports whether t's activations are quantized per super-block
 // of 256 (quantizeActK) rather than per block of 32.
-func kQuant(t DType) bool { return t == Q4_K || t == Q6_K }
+func kQuant(t DType) bool {
+	switch t {
+	case Q4_K, Q6_K, Q3_K, Q5_K, IQ4_XS:
+		return true
+	}
+	return false
+}
 
 func (p *Pool) col(b int) qcol {
 	cols := p.w.Cols
@@ -697,5 +703,7 @@ func (p *Pool) rowsCol(b int, dst []float32, wd []byte, rb int) {
 		set.q4KRows(dst, wd, rb, p.col(b))
 	case Q6_K:
 		set.q6KRows(dst, wd, rb, p.col(b))
+	default:
+		set.ext.rows(p.w.Type)(dst, wd, rb, p.col(b))
 	}
 }

@@ -48,6 +48,8 @@ func Dequantize(dst []float32, src []byte, t DType) error {
 		for b := 0; b < len(dst)/qkK; b++ {
 			dequantQ6KBlock(dst[b*qkK:(b+1)*qkK], src[b*q6KBytes:(b+1)*q6KBytes])
 		}
+	default:
+		dequantExt(dst, src, t)
 	}
 	return nil
 }
@@ -173,6 +175,8 @@ func Quantize(dst []byte, src []float32, t DType) error {
 		for b := 0; b < len(src)/qkK; b++ {
 			quantQ6KBlock(dst[b*q6KBytes:(b+1)*q6KBytes], src[b*qkK:(b+1)*qkK])
 		}
+	default:
+		quantExt(dst, src, t)
 	}
 	return nil
 }

@@ -213,10 +213,14 @@ type Options struct {
 	// a multiple of the type's block size is stored as q8_0 (if the row
 	// length allows) or f16, as llama.cpp's quantizer falls back.
 	Type kernels.DType
-	// Mixed gives some matrices more bits, as llama.cpp's Q4_K_M recipe
-	// does; only with Type Q4_K. The output matrix (token_embd when the
-	// head is tied), and attn_v and ffn_down of the first and last eighth
-	// of the blocks and of every third block between them, are Q6_K.
+	// Mixed gives some matrices more bits, as llama.cpp's Q4_K_M, Q5_K_M
+	// and Q3_K_M recipes do; only with Type Q4_K, Q5_K or Q3_K. Q4_K_M and
+	// Q5_K_M: the output matrix (token_embd when the head is tied), and
+	// attn_v and ffn_down of the first and last eighth of the blocks and
+	// of every third block between them, are Q6_K. Q3_K_M: the output is
+	// Q6_K, attn_output Q4_K, attn_v Q5_K in the first two blocks and Q4_K
+	// after, ffn_down Q5_K in the first sixteenth of the blocks, Q4_K in
+	// the other blocks given more bits, Q3_K elsewhere.
 	Mixed bool
 	// Vocab is the tokenizer; the model's vocabulary size is len(Tokens).
 	Vocab *tokenizer.Vocab
@@ -313,9 +317,10 @@ func Tensors(opt Options) ([]Tensor, error) {
 	if !opt.Type.Valid() {
 		return nil, fmt.Errorf("synth: unsupported weight type %v", opt.Type)
 	}
-	if opt.Mixed && opt.Type != kernels.Q4_K {
-		return nil, fmt.Errorf("synth: a mixed model is q4_k (q4_k_m), not %v", opt.Type)
+	if opt.Mixed && mixName(opt.Type) == "" {
+		return nil, fmt.Errorf("synth: a mixed model is q4_k, q5_k or q3_k (q4_k_m, q5_k_m, q3_k_m), not %v", opt.Type)
 	}
+	q3m := opt.Mixed && opt.Type == kernels.Q3_K
 	vocab := uint64(len(opt.Vocab.Tokens))
 	dim, hidden, kv, qd := uint64(s.Dim), uint64(s.Hidden), uint64(s.KVDim()), uint64(s.QDim())
 	var ts []Tensor
@@ -369,6 +374,12 @@ func Tensors(opt Options) ([]Tensor, error) {
 			t := opt.Type
 			if qkv.name == "attn_v" {
 				t = blockMore
+				if q3m {
+					t = kernels.Q4_K
+					if i < 2 {
+						t = kernels.Q5_K
+					}
+				}
 			}
 			typed(p+qkv.name+".weight", dim, qkv.out, t)
 			if s.QKVBias {
@@ -380,7 +391,19 @@ func Tensors(opt Options) ([]Tensor, error) {
 				ts = append(ts, Tensor{Name: p + n + ".weight", Dims: []uint64{uint64(s.HeadDim())}, Type: kernels.F32, Const: 1, Std: 0.1})
 			}
 		}
-		matrix(p+"attn_output.weight", qd, dim)
+		down := blockMore
+		if q3m {
+			typed(p+"attn_output.weight", qd, dim, kernels.Q4_K)
+			down = kernels.Q3_K
+			switch {
+			case i < s.Layers/16:
+				down = kernels.Q5_K
+			case moreBits(i, s.Layers):
+				down = kernels.Q4_K
+			}
+		} else {
+			matrix(p+"attn_output.weight", qd, dim)
+		}
 		if s.Arch == "gemma3" {
 			norm(p + "post_attention_norm.weight")
 		}
@@ -398,12 +421,12 @@ func Tensors(opt Options) ([]Tensor, error) {
 					Std: float32(1 / math.Sqrt(float64(cols)))})
 			}
 			experts(p+"ffn_gate_exps.weight", dim, eh, opt.Type)
-			experts(p+"ffn_down_exps.weight", eh, dim, blockMore)
+			experts(p+"ffn_down_exps.weight", eh, dim, down)
 			experts(p+"ffn_up_exps.weight", dim, eh, opt.Type)
 			continue
 		}
 		matrix(p+"ffn_gate.weight", dim, hidden)
-		typed(p+"ffn_down.weight", hidden, dim, blockMore)
+		typed(p+"ffn_down.weight", hidden, dim, down)
 		matrix(p+"ffn_up.weight", dim, hidden)
 	}
 	norm("output_norm.weight")
@@ -420,12 +443,27 @@ func moreBits(i, n int) bool {
 	return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2
 }
 
+// mixes are the k-quant types with a mix (Options.Mixed).
+var mixes = [...]kernels.DType{kernels.Q4_K, kernels.Q5_K, kernels.Q3_K}
+
+// mixName is the name of t's mix ("q4_k_m"), or "" if t has none.
+func mixName(t kernels.DType) string {
+	for _, m := range mixes {
+		if m == t {
+			return t.String() + "_m"
+		}
+	}
+	return ""
+}
+
 // ParseType reads a weight type as orbit synth takes it: a kernels.DType
-// name ("q8_0", "q4_k", ...) or "q4_k_m", Q4_K mixed with Q6_K
-// (Options.Mixed), case-insensitively.
+// name ("q8_0", "q4_k", ...) or a mix (Options.Mixed): "q4_k_m", "q5_k_m"
+// or "q3_k_m", case-insensitively.
 func ParseType(s string) (t kernels.DType, mixed bool, err error) {
-	if strings.EqualFold(strings.TrimSpace(s), "q4_k_m") {
-		return kernels.Q4_K, true, nil
+	for _, m := range mixes {
+		if strings.EqualFold(strings.TrimSpace(s), mixName(m)) {
+			return m, true, nil
+		}
 	}
 	t, err = kernels.ParseDType(s)
 	if err != nil {
@@ -441,13 +479,16 @@ func TypeNames() []string {
 	for _, t := range kernels.Types() {
 		names = append(names, t.String())
 	}
-	return append(names, "q4_k_m")
+	for _, m := range mixes {
+		names = append(names, mixName(m))
+	}
+	return names
 }
 
 // TypeName is the name ParseType reads back as (t, mixed).
 func TypeName(t kernels.DType, mixed bool) string {
-	if mixed && t == kernels.Q4_K {
-		return "q4_k_m"
+	if n := mixName(t); mixed && n != "" {
+		return n
 	}
 	return t.String()
 }

@@ -527,6 +527,72 @@ func TestMixed(t *testing.T) {
 
 // The k-quant types need rows of whole 256-element super-blocks: the small
 // shape has them, so every matrix is of the asked type.
+// q5_k_m is q5_k with q6_k where q4_k_m has it; q3_k_m follows llama.cpp's
+// Q3_K_M recipe: q6_k output, q4_k attn_output, attn_v q5_k in the first
+// two blocks and q4_k after, ffn_down q5_k in the first sixteenth, q4_k in
+// the other more-bits blocks, q3_k elsewhere.
+func TestMixesQ5Q3(t *testing.T) {
+	s, err := ShapeByName("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := tokenizer.LoadLlama2C("../../../shared/models/tok512.bin", 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Dim, s.Hidden = 256, 256
+	const layers = 16 // more-bits blocks: 0, 1, 4, 7, 10, 13, 14, 15
+	more := map[int]bool{0: true, 1: true, 4: true, 7: true, 10: true, 13: true, 14: true, 15: true}
+	for _, tc := range []struct {
+		typ    kernels.DType
+		ft     int64
+		wantOf func(i int, name string) kernels.DType
+	}{
+		{kernels.Q5_K, 17, func(i int, name string) kernels.DType {
+			if (name == "attn_v" || name == "ffn_down") && more[i] {
+				return kernels.Q6_K
+			}
+			return kernels.Q5_K
+		}},
+		{kernels.Q3_K, 12, func(i int, name string) kernels.DType {
+			switch {
+			case name == "attn_output":
+				return kernels.Q4_K
+			case name == "attn_v" && i < 2:
+				return kernels.Q5_K
+			case name == "attn_v":
+				return kernels.Q4_K
+			case name == "ffn_down" && i < 1:
+				return kernels.Q5_K
+			case name == "ffn_down" && more[i]:
+				return kernels.Q4_K
+			}
+			return kernels.Q3_K
+		}},
+	} {
+		t.Run(TypeName(tc.typ, true), func(t *testing.T) {
+			f, err := gguf.Parse(write(t, Options{Shape: s, Type: tc.typ, Mixed: true, Vocab: vocab, Seed: 2, Layers: layers}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]kernels.DType{"token_embd.weight": kernels.Q6_K}
+			for i := 0; i < layers; i++ {
+				for _, n := range []string{"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"} {
+					want[fmt.Sprintf("blk.%d.%s.weight", i, n)] = tc.wantOf(i, n)
+				}
+			}
+			for name, wt := range want {
+				if ti, ok := f.Tensor(name); !ok || kernels.DType(ti.Type) != wt {
+					t.Errorf("%s: %v, want %v", name, ti, wt)
+				}
+			}
+			if ft, err := f.Int("general.file_type"); err != nil || ft != tc.ft {
+				t.Errorf("file type %d (%v), want %d", ft, err, tc.ft)
+			}
+		})
+	}
+}
+
 func TestSmallEveryType(t *testing.T) {
 	s, err := ShapeByName("small")
 	if err != nil {
@@ -558,7 +624,9 @@ func TestParseType(t *testing.T) {
 		{"q4_k", kernels.Q4_K, false, true},
 		{"q6_k", kernels.Q6_K, false, true},
 		{"Q4_K_M", kernels.Q4_K, true, true},
-		{"q5_k_m", 0, false, false},
+		{"q5_k_m", kernels.Q5_K, true, true},
+		{"Q3_K_M", kernels.Q3_K, true, true},
+		{"q8_0_m", 0, false, false},
 		{"", 0, false, false},
 	} {
 		typ, mixed, err := ParseType(tc.in)
@@ -575,7 +643,7 @@ func TestParseType(t *testing.T) {
 			t.Errorf("TypeNames lists %q, which ParseType refuses: %v", n, err)
 		}
 	}
-	if len(names) != len(kernels.Types())+1 {
+	if len(names) != len(kernels.Types())+3 {
 		t.Errorf("TypeNames() = %v", names)
 	}
 }
