@@ -2,9 +2,59 @@
 
 package kernels
 
-// The amd64 row kernels of the later types; the generic ones where there
-// is no assembly yet.
+//go:noescape
+func q5_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q4_1x4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nb int, out *float32)
+
+//go:noescape
+func mxfp4x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q5Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
+func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
+func iq4XSx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+// The amd64 row kernels of the later types (qx_avx2_amd64.s), 4 rows x 1
+// column, bitwise the generic ones. The AVX-512 set uses the same
+// kernels.
 var (
-	avx2Ext   = genericExt
-	avx512Ext = genericExt
+	avx2Ext = extKernels{
+		q4_1Rows:  sRowsAsm(q4_1x4AVX2),
+		q5_0Rows:  q4RowsAsm(q5_0x4AVX2),
+		mxfp4Rows: q4RowsAsm(mxfp4x4AVX2),
+		q3KRows:   kRowsAsm(q3Kx4AVX2),
+		q5KRows:   kRowsAsm(q5Kx4AVX2),
+		iq4XSRows: kRowsAsm(iq4XSx4AVX2),
+	}
+	avx512Ext = avx2Ext
 )
+
+// sRowsAsm adapts a 4-row asm kernel of blocks of 32 that also takes the
+// activation sums, like q4RowsAsm.
+func sRowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nb := len(a.d)
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nb*qk]
+		_ = a.s[:nb]
+		r := 0
+		for ; r+4 <= len(dst); r += 4 {
+			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], &a.s[0], nb, &dst[r])
+		}
+		var out [4]float32
+		for ; r < len(dst); r++ {
+			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], &a.s[0], nb, &out[0])
+			dst[r] = out[0]
+		}
+	}
+}

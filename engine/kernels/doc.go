@@ -22,6 +22,9 @@
 //	q6_k 256 elements, 210 bytes: 128 bytes low nibbles, 64 bytes of 2-bit
 //	      high parts, 16 int8 sub-block scales (sub-blocks of 16), fp16 d
 //
+// and q4_1, q5_0, mxfp4 (blocks of 32), q3_k, q5_k and iq4_xs (256), laid
+// out in quantx.go.
+//
 // Dequantize is bit-exact with ggml's reference dequantizers.
 //
 // # Canonical arithmetic
@@ -52,6 +55,16 @@
 //     (d*dx) and acc -= float(ism)*(dmin*dx). q6_k: isum = sum over the 16
 //     groups of 16 of sc_g*dot_g (values q-32), acc += float(isum)*(d*dx).
 //     Super-blocks in order, one accumulator per row.
+//   - q5_0 and mxfp4 as q4_0: isum exact per block (q5_0: the five-bit
+//     values minus 16; mxfp4: twice the e2m1 values), acc += float(isum)*
+//     (dw*dx) with dw the fp16 d, or 2^(e-128) for mxfp4's E8M0 e. q4_1:
+//     isum of the nibbles (0..15), acc += float(isum)*(d*dx), then acc +=
+//     float(s)*(m*dx) with s the block's activation sum (llama.cpp pairs
+//     q4_1 with q8_1, whose blocks carry that sum). q5_k as q4_k with
+//     five-bit values. q3_k as q6_k over its 16 groups of 16 (values
+//     -4..3, scales sc-32); iq4_xs likewise over its 8 sub-blocks of 32
+//     (grid values, scales ls-32). The k-quants take the per-256
+//     activations (q8_K), the others the per-32 ones (q8_0).
 //   - f32, f16 and bf16 weights and the float dot products (DotF32,
 //     DotRowsF32: attention scores): 16 lanes, element i added to lane i%16
 //     as lane += w_i*x_i, then h_k = lane_k + lane_k+8 and hsum8(h).
@@ -108,6 +121,8 @@
 // (a request the CPU cannot honour falls back to the best available one).
 // The AVX-512 set differs from the AVX2 one in its q8_0, q4_0 and q4_k
 // kernels (VNNI integer dot products) and activation quantizer; it reuses
-// the AVX2 q6_k and float kernels. Other architectures run the generic
+// the AVX2 q6_k and float kernels, and the AVX2 row kernels of q4_1, q5_0,
+// mxfp4, q3_k, q5_k and iq4_xs (qx_avx2_amd64.s; their batches go through
+// the row kernels column by column). Other architectures run the generic
 // kernels. Whatever the set, the results are the canonical ones.
 package kernels
