@@ -170,6 +170,8 @@ func TestParseErrors(t *testing.T) {
 		{"concurrency", base + node + "workload: {concurrency: [1, 0]}\n", "concurrency 0"},
 		{"concurrency poisson", base + node + "workload: {arrival: poisson, rate: 1, concurrency: [1, 2]}\n", "closed-loop"},
 		{"concurrency events", base + node + "workload: {concurrency: [1]}\nevents: [{at: 1s, cut: [a, b]}]\n", "no events"},
+		{"speculate", base + node + "speculate: always\n", "speculate"},
+		{"speculate draft without a draft", base + node + "speculate: draft\n", "draft_layers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))
@@ -430,6 +432,11 @@ func TestExampleScenariosRun(t *testing.T) {
 		ran++
 		t.Run(sc.Name, func(t *testing.T) {
 			const dur = 3 * time.Second
+			if sc.Speculate != "off" {
+				// Runs twice, the second time without speculation over
+				// long links: shorter outputs.
+				sc.Workload.OutputTokens = min(sc.Workload.OutputTokens, 32)
+			}
 			// Events at 1.5 s, in their order.
 			for i := range sc.Events {
 				sc.Events[i].At = Duration(1500*time.Millisecond + time.Duration(i)*100*time.Millisecond)
@@ -456,6 +463,14 @@ func TestExampleScenariosRun(t *testing.T) {
 			for _, e := range res.Events {
 				if e.Error != "" {
 					t.Errorf("event %+v", e)
+				}
+			}
+			if sc.Speculate != "off" {
+				// Speculation: drafts checked and kept, more than a token
+				// a pass, and the same workload without it for comparison.
+				sp := res.Speculation
+				if sp == nil || sp.Baseline.Completed == 0 || s.Drafted == 0 || s.Accepted == 0 || s.TokensPerPass <= 1 || sp.Baseline.TokensPerPass != 1 {
+					t.Fatalf("speculation %+v, summary %+v", sp, s)
 				}
 			}
 			dir := t.TempDir()

@@ -31,6 +31,19 @@
 // small machine; threads sets its kernel threads. See
 // bench/scenarios/concurrency.yaml.
 //
+// # Speculative decoding
+//
+// speculate: auto or ngram (or draft, with draft_layers: N, the entry
+// nodes then drafting with the served model's first N blocks and its
+// head) turns on the entry nodes' speculative decoding. Run then runs the
+// workload a second time without it on a fresh swarm of the scenario, and
+// Results.Speculation holds that run's summary and the speed-ups of the
+// per-stream decode rate and of the swarm's throughput; the summary and
+// each request count the decode's pipeline passes and the drafts checked
+// and kept. workload.prompts gives text prompts (tokenized with the
+// model's tokenizer) so that a trained model drafts on real text. See
+// bench/scenarios/leo-satellite-speculate.yaml.
+//
 // # Modes
 //
 // Mode "mocknet" (the default) runs every node in this process on a

@@ -120,6 +120,9 @@ type procCluster struct {
 
 // startProcesses starts the scenario's nodes as processes.
 func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcfg engine.Config, seed uint64, work string, opt Options, log *slog.Logger) (*procCluster, error) {
+	if sc.DraftLayers > 0 {
+		return nil, errors.New("draft_layers: the processes mode has no early-exit draft model (use ngram or auto)")
+	}
 	bin := opt.Orbit
 	if bin == "" {
 		exe, err := os.Executable()
@@ -185,7 +188,7 @@ func (pc *procCluster) add(ctx context.Context, g *Group) error {
 // every process of the swarm gets.
 func (pc *procCluster) baseArgs(dataDir string) []string {
 	args := []string{"bench", "node", "--status-json", "--model", pc.model, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data-dir", dataDir,
-		"--encoding", pc.sc.Encoding, "--route", pc.sc.Route}
+		"--encoding", pc.sc.Encoding, "--route", pc.sc.Route, "--speculate", pc.sc.Speculate}
 	pc.mu.Lock()
 	if pc.boot != "" {
 		args = append(args, "--bootstrap", pc.boot)
@@ -637,6 +640,9 @@ func (pc *procCluster) genStats(sw *api.SwarmStats) genStats {
 		return genStats{}
 	}
 	gs := genStats{failovers: sw.Failovers, timed: true}
+	if sp := sw.Speculation; sp != nil {
+		gs.passes, gs.drafted, gs.accepted = int(sp.Passes), int(sp.Drafted), int(sp.Accepted)
+	}
 	for _, h := range sw.Route {
 		gs.route = append(gs.route, RouteHop{Node: pc.nameOfPeer(h.Peer), Start: h.Start, End: h.End})
 	}

@@ -37,8 +37,23 @@ type Results struct {
 	Throughput     []ThroughputPoint `json:"throughput"`
 	// Sweep is a concurrency sweep's steps (Workload.Concurrency).
 	Sweep []SweepPoint `json:"sweep,omitempty"`
+	// Speculation is the run's speculative decoding, when the scenario
+	// turned it on: the summary of the same workload without it and the
+	// ratios.
+	Speculation *SpeculationResult `json:"speculation,omitempty"`
 
 	tokenTimes []float64
+}
+
+// SpeculationResult compares a run with speculative decoding to the same
+// workload without it (on a fresh swarm of the same scenario).
+type SpeculationResult struct {
+	Mode     string  `json:"mode"`
+	Baseline Summary `json:"baseline"` // the run without speculation
+	// DecodeSpeedup is the ratio of the median per-stream decode rates
+	// (tokens/s), ThroughputSpeedup of the swarm's tokens/s.
+	DecodeSpeedup     float64 `json:"decode_speedup"`
+	ThroughputSpeedup float64 `json:"throughput_speedup"`
 }
 
 // ModelInfo describes the served model.
@@ -99,6 +114,9 @@ type RequestResult struct {
 	Warmup       bool        `json:"warmup,omitempty"`  // excluded from the summary
 	Streams      int         `json:"streams,omitempty"` // a sweep's step: its concurrent streams
 	Error        string      `json:"error,omitempty"`
+	Passes       int         `json:"passes,omitempty"`   // decode pipeline passes (with speculation each yields its kept drafts and a token)
+	Drafted      int         `json:"drafted,omitempty"`  // speculative draft tokens checked
+	Accepted     int         `json:"accepted,omitempty"` // and kept
 }
 
 // HopTiming is one hop's mean time per step (pipeline pass, the prefill
@@ -160,6 +178,14 @@ type Summary struct {
 	MeanNetworkMS float64 `json:"mean_network_ms_per_token"`
 	MeanQueueMS   float64 `json:"mean_queue_ms_per_token"`
 	MeanEntryMS   float64 `json:"mean_entry_ms_per_token"`
+	// Speculative decoding over the completed requests: decode passes,
+	// draft tokens checked and kept, the share kept and the tokens per
+	// pass (1 without speculation).
+	Passes         int     `json:"passes"`
+	Drafted        int     `json:"drafted"`
+	Accepted       int     `json:"accepted"`
+	AcceptanceRate float64 `json:"acceptance_rate"`
+	TokensPerPass  float64 `json:"tokens_per_pass"`
 }
 
 func quantile(v []float64, q float64) float64 {
@@ -188,6 +214,7 @@ func (r *Results) finish() {
 	sort.Slice(r.Requests, func(i, j int) bool { return r.Requests[i].ID < r.Requests[j].ID })
 	var ttft, per, rate, comp, netw, queue, entry []float64
 	hops, trav := 0.0, 0.0
+	decoded := 0
 	s := &r.Summary
 	for _, q := range r.Requests {
 		s.Tokens += q.OutputTokens
@@ -201,6 +228,8 @@ func (r *Results) finish() {
 			continue
 		}
 		s.Completed++
+		s.Passes, s.Drafted, s.Accepted = s.Passes+q.Passes, s.Drafted+q.Drafted, s.Accepted+q.Accepted
+		decoded += max(0, q.OutputTokens-1)
 		ttft = append(ttft, q.TTFTMS)
 		if q.OutputTokens > 1 {
 			per = append(per, q.PerTokenMS)
@@ -239,6 +268,12 @@ func (r *Results) finish() {
 		s.MeanHops, s.MeanTraversals = hops/float64(s.Completed), trav/float64(s.Completed)
 	}
 	s.MeanComputeMS, s.MeanNetworkMS, s.MeanQueueMS, s.MeanEntryMS = mean(comp), mean(netw), mean(queue), mean(entry)
+	if s.Drafted > 0 {
+		s.AcceptanceRate = float64(s.Accepted) / float64(s.Drafted)
+	}
+	if s.Passes > 0 {
+		s.TokensPerPass = float64(decoded) / float64(s.Passes)
+	}
 
 	bin := 1.0
 	if r.DurationS <= 20 {

@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/internal/progress"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
@@ -74,6 +77,9 @@ type genStats struct {
 	failovers int
 	timed     bool        // hops carries the node's per-hop timings
 	hops      []hopTiming // in order of first use
+	// passes are the decode's pipeline passes, drafted and accepted its
+	// speculative drafts checked and kept.
+	passes, drafted, accepted int
 }
 
 // hopTiming is one hop's time summed over its steps, as the entry node
@@ -84,8 +90,39 @@ type hopTiming struct {
 	compute, queue, network time.Duration
 }
 
-// Run runs the scenario and returns its results.
+// Run runs the scenario and returns its results. A scenario with
+// speculative decoding runs twice, the second time without it on a fresh
+// swarm, for Results.Speculation.
 func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
+	res, err := runOnce(ctx, sc, opt)
+	if err != nil || sc.Speculate == "" || sc.Speculate == "off" {
+		return res, err
+	}
+	base := *sc
+	base.Speculate = "off"
+	bopt := opt
+	if opt.WorkDir != "" {
+		bopt.WorkDir = filepath.Join(opt.WorkDir, "baseline")
+	}
+	if opt.Logger != nil {
+		opt.Logger.Info("running the workload again without speculation, for comparison")
+	}
+	b, err := runOnce(ctx, &base, bopt)
+	if err != nil {
+		return res, fmt.Errorf("bench: the run without speculation: %w", err)
+	}
+	sp := &SpeculationResult{Mode: sc.Speculate, Baseline: b.Summary}
+	if b.Summary.DecodeTokSP50 > 0 {
+		sp.DecodeSpeedup = res.Summary.DecodeTokSP50 / b.Summary.DecodeTokSP50
+	}
+	if b.Summary.ThroughputTokS > 0 {
+		sp.ThroughputSpeedup = res.Summary.ThroughputTokS / b.Summary.ThroughputTokS
+	}
+	res.Speculation = sp
+	return res, nil
+}
+
+func runOnce(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	if opt.Mode == "" {
 		opt.Mode = ModeMocknet
 	}
@@ -169,7 +206,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	if len(sc.Workload.Concurrency) > 0 {
 		res = sweep(ctx, cl, sc, sched, seed, dur, mcfg.VocabSize, log, opt)
 	} else {
-		r := &runner{cl: cl, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log}
+		prompts, err := tokenizePrompts(src.Path, sc.Workload.Prompts)
+		if err != nil {
+			return nil, err
+		}
+		r := &runner{cl: cl, sc: sc, sched: sched, seed: seed, dur: dur, vocab: mcfg.VocabSize, log: log, prompts: prompts}
 		res = r.run(ctx, opt)
 	}
 	res.Mode, res.Seed, res.SetupS = opt.Mode, seed, setup.Seconds()
@@ -181,6 +222,28 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	res.Links = cl.linkStats()
 	res.finish()
 	return res, ctx.Err()
+}
+
+// tokenizePrompts tokenizes texts with the tokenizer of the GGUF at path,
+// each after a BOS.
+func tokenizePrompts(path string, texts []string) ([][]int32, error) {
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: prompts: %w", err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("bench: prompts: %w", err)
+	}
+	out := make([][]int32, len(texts))
+	for i, t := range texts {
+		out[i] = tok.Encode(t, true, false)
+	}
+	return out, nil
 }
 
 // failBackoff is the least pause of a closed-loop client after a failed
@@ -198,6 +261,8 @@ type runner struct {
 	log   *slog.Logger
 	// idBase is added to request IDs (the steps of a sweep).
 	idBase int
+	// prompts are Workload.Prompts tokenized (nil: random prompts).
+	prompts [][]int32
 
 	start time.Time
 
@@ -355,6 +420,9 @@ func (r *runner) runEvents(ctx context.Context) {
 func (r *runner) request(ctx context.Context, entry string, id, client int, arrival time.Duration) bool {
 	w := r.sc.Workload
 	prompt := Prompt(r.seed, id, w.PromptTokens, r.vocab)
+	if len(r.prompts) > 0 {
+		prompt = r.prompts[id%len(r.prompts)]
+	}
 	rr := RequestResult{ID: id, Client: client, Entry: entry, ArrivalS: arrival.Seconds(), StartS: r.since().Seconds(),
 		PromptTokens: len(prompt), Warmup: arrival < time.Duration(w.Warmup)}
 	r.mu.Lock()
@@ -382,6 +450,10 @@ func (r *runner) request(ctx context.Context, entry string, id, client int, arri
 		}
 	}
 	rr.Route = st.route
+	rr.Passes, rr.Drafted, rr.Accepted = st.passes, st.drafted, st.accepted
+	if st.passes == 0 {
+		rr.Passes = max(0, len(emits)-1) // one token a pass
+	}
 	if st.timed {
 		for _, h := range st.hops {
 			if h.steps == 0 {

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/node"
 	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
@@ -35,10 +36,21 @@ type Scenario struct {
 	Links      Links    `yaml:"links"`
 	Workload   Workload `yaml:"workload"`
 	Events     []Event  `yaml:"events"`
+	// Speculate is the entry nodes' speculative decoding: off (default),
+	// auto or ngram (node.Config.Speculate, orbit run --speculate; the
+	// bench has no draft model). A run with speculation also runs the
+	// workload without it on a fresh swarm, and its results show both
+	// (Results.Baseline).
+	Speculate string `yaml:"speculate"`
+	// DraftLayers > 0 gives speculate: draft (and auto) a draft model:
+	// the first DraftLayers blocks of the served model and its head, run
+	// by each entry node (self-speculation by early exit).
+	DraftLayers int `yaml:"draft_layers"`
 }
 
 // Model is the model the swarm serves: exactly one of Path, CID and
-// Synthetic.
+// Synthetic. A Path under ../shared/ is looked for as the shared test
+// data is (see DefaultVocab) when it is not there.
 type Model struct {
 	Path      string     `yaml:"path"`
 	CID       string     `yaml:"cid"`
@@ -208,6 +220,10 @@ type Workload struct {
 	Duration     Duration `yaml:"duration"`      // no request starts after it
 	Think        Duration `yaml:"think"`         // closed loop: pause between a client's requests (at least 100ms after a failed one)
 	Warmup       Duration `yaml:"warmup"`        // requests arriving before it are excluded from summaries
+	// Prompts, when set, are the requests' prompts (text, tokenized with
+	// the model's tokenizer after a BOS), taken in turn by request ID,
+	// instead of prompt_tokens random tokens.
+	Prompts []string `yaml:"prompts"`
 	// Concurrency, when set, sweeps closed-loop clients over these
 	// numbers of concurrent streams on the same swarm: a step of duration
 	// each (its first warmup excluded), one after another; results add
@@ -432,6 +448,9 @@ func (sc *Scenario) fill() {
 	if sc.Route == "" {
 		sc.Route = "latency"
 	}
+	if sc.Speculate == "" {
+		sc.Speculate = "off"
+	}
 	if sc.Model.Synthetic != nil {
 		s := sc.Model.Synthetic
 		if s.Shape == "" {
@@ -494,6 +513,14 @@ func (sc *Scenario) Validate() error {
 	}
 	if _, err := sharding.ParseMode(sc.Route); err != nil {
 		return fmt.Errorf("route: %w", err)
+	}
+	switch m, err := speculate.ParseMode(sc.Speculate); {
+	case err != nil:
+		return fmt.Errorf("speculate: %w", err)
+	case m == speculate.Draft && sc.DraftLayers <= 0:
+		return errors.New("speculate: draft needs draft_layers (the bench drafts with the model's first blocks)")
+	case sc.DraftLayers < 0:
+		return fmt.Errorf("draft_layers %d is negative", sc.DraftLayers)
 	}
 	if sc.SpanPolicy != "auto" && sc.SpanPolicy != "fixed" {
 		return fmt.Errorf("span_policy %q: want auto or fixed", sc.SpanPolicy)

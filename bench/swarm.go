@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/synth"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 	"github.com/orbitswarm/orbit/node"
@@ -80,6 +82,12 @@ func prepareModel(ctx context.Context, m Model, dir, dataDir string) (*node.File
 		}
 	case m.Path != "":
 		path = m.Path
+		// ../shared/... is the shared test data wherever it is found.
+		if rel, ok := strings.CutPrefix(filepath.ToSlash(path), "../shared/"); ok {
+			if _, err := os.Stat(path); err != nil {
+				path = findShared(filepath.FromSlash(rel))
+			}
+		}
 	default:
 		s := m.Synthetic
 		shape, err := synth.ShapeByName(s.Shape)
@@ -197,6 +205,8 @@ type swarm struct {
 	byPeer  map[peer.ID]*member
 	boot    string             // bootstrap address: the first node's
 	cut     map[[2]string]bool // region pairs whose links are cut
+	// draft is the entries' draft model, loaded on first use.
+	draft *speculate.DraftModel
 }
 
 func newSwarm(sc *Scenario, src *node.FileSource, mcfg engine.Config, enc protocol.Encoding, seed uint64, log, nodeLog *slog.Logger) *swarm {
@@ -222,6 +232,22 @@ func (s *swarm) nameOf(p peer.ID) string {
 		return m.name
 	}
 	return p.String()
+}
+
+// draftModel is the entry nodes' draft model (Scenario.DraftLayers): the
+// first blocks of the served model and its head, loaded once.
+func (s *swarm) draftModel() (*speculate.DraftModel, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draft == nil {
+		n := min(s.sc.DraftLayers, s.mcfg.Layers)
+		m, err := engine.Open(s.src.Path, engine.Options{Embed: true, Head: true, Blocks: sharding.Span{Start: 0, End: n}})
+		if err != nil {
+			return nil, fmt.Errorf("bench: draft model: %w", err)
+		}
+		s.draft = &speculate.DraftModel{Model: m}
+	}
+	return s.draft, nil
 }
 
 // startGroup starts every node of g, one after the other (each auto span
@@ -295,6 +321,15 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		Threads:          g.Threads,
 	}
 	cfg.RouteMode, _ = sharding.ParseMode(s.sc.Route) // Validate checked it
+	cfg.Speculate, _ = speculate.ParseMode(s.sc.Speculate)
+	if g.Entry && s.sc.DraftLayers > 0 {
+		d, err := s.draftModel()
+		if err != nil {
+			h.Close()
+			return err
+		}
+		cfg.Draft = d
+	}
 	if boot != "" {
 		cfg.Bootstrap = []string{boot}
 	}
@@ -436,6 +471,9 @@ func (s *swarm) generate(ctx context.Context, entry string, prompt []int32, maxT
 	}
 	st, err := m.n.Generate(ctx, s.src.ID(), prompt, maxTokens, nil, nil, func(int32) error { emit(); return nil })
 	gs := genStats{failovers: st.Failovers, timed: true}
+	if st.Speculate != speculate.Off {
+		gs.passes, gs.drafted, gs.accepted = st.Speculation.Passes, st.Speculation.Drafted, st.Speculation.Accepted
+	}
 	for _, h := range st.Route {
 		gs.route = append(gs.route, RouteHop{Node: s.nameOf(h.Peer), Start: h.Span.Start, End: h.Span.End})
 	}
@@ -492,6 +530,9 @@ func (s *swarm) close() {
 	wg.Wait()
 	s.sh.close()
 	_ = s.mn.Close()
+	if s.draft != nil {
+		_ = s.draft.Model.Close()
+	}
 }
 
 // nodeKey is the Ed25519 key of (seed, name): the same scenario and seed

@@ -81,6 +81,12 @@ routes, per-hop timings and per-link statistics are not reported.`,
 				s.ThroughputTokS, s.TTFTP50MS, s.TTFTP95MS, s.PerTokenP50MS, s.PerTokenP95MS, s.DecodeTokSP50)
 			fmt.Fprintf(w, "per token: %.2f hops, %.2f network traversals; compute %.1f ms, network %.1f ms, queue %.1f ms, entry %.1f ms\n",
 				s.MeanHops, s.MeanTraversals, s.MeanComputeMS, s.MeanNetworkMS, s.MeanQueueMS, s.MeanEntryMS)
+			if sp := res.Speculation; sp != nil {
+				b := sp.Baseline
+				fmt.Fprintf(w, "speculate %s: %.1f%% of %d drafts kept, %.2f tokens per pass; decode p50 %.1f tok/s per stream vs %.1f without (%.2fx), throughput %.1f vs %.1f tok/s (%.2fx)\n",
+					sp.Mode, 100*s.AcceptanceRate, s.Drafted, s.TokensPerPass, s.DecodeTokSP50, b.DecodeTokSP50, sp.DecodeSpeedup,
+					s.ThroughputTokS, b.ThroughputTokS, sp.ThroughputSpeedup)
+			}
 			for _, p := range res.Sweep {
 				fmt.Fprintf(w, "streams %2d: %7.1f tok/s (%.2fx); per token p50 %.1f ms p95 %.1f ms; TTFT p50 %.1f ms", p.Streams, p.TokensPerS, p.Speedup,
 					p.PerTokenP50MS, p.PerTokenP95MS, p.TTFTP50MS)

@@ -8,7 +8,6 @@ import (
 	"github.com/orbitswarm/orbit/engine"
 	"github.com/orbitswarm/orbit/engine/sample"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
-	"github.com/orbitswarm/orbit/sharding"
 )
 
 // PromptLookup drafts: it finds the latest earlier occurrence
@@ -53,18 +52,21 @@ func (g PromptLookup) Draft(_ context.Context, h []int32, k int, _ *sample.Sampl
 	return nil, nil, nil
 }
 
-// DraftModel is a small model with the target's vocabulary, loaded whole
-// in this process, that drafts tokens. It is safe for concurrent use; each
-// generation drafts through its own ModelDrafter.
+// DraftModel is a small model with the target's vocabulary, loaded in
+// this process, that drafts tokens: a whole model, or the first blocks of
+// the target itself with its head (self-speculation by early exit). It is
+// safe for concurrent use; each generation drafts through its own
+// ModelDrafter.
 type DraftModel struct {
 	Model *engine.Model
 }
 
 // NewDraftModel checks that m can draft for a target whose vocabulary is
-// target (same size, same tokens) and is fully loaded.
+// target (same size, same tokens): it has its embedding, its head and its
+// blocks from the first on.
 func NewDraftModel(m *engine.Model, draftTok, target *tokenizer.Tokenizer, targetVocab int) (*DraftModel, error) {
-	if !m.HasEmbed() || !m.HasHead() || m.Span != (sharding.Span{Start: 0, End: m.Config.Layers}) {
-		return nil, fmt.Errorf("speculate: the draft model must be fully loaded")
+	if !m.HasEmbed() || !m.HasHead() || m.Span.Start != 0 || m.Span.Len() == 0 {
+		return nil, fmt.Errorf("speculate: the draft model needs its embedding, head and first blocks loaded")
 	}
 	if err := CheckVocab(draftTok, target, m.Config.VocabSize, targetVocab); err != nil {
 		return nil, err
