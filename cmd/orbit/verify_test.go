@@ -78,7 +78,8 @@ func TestRunVerifyKernels(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	body := fmt.Sprintf(`{"model":"aidreams260K","prompt":%q,"max_tokens":60,"temperature":0}`, c.Prompt)
+	// One token a pass (no speculative decoding): 60 steps to check.
+	body := fmt.Sprintf(`{"model":"aidreams260K","prompt":%q,"max_tokens":60,"temperature":0,"orbit":{"speculate":"off"}}`, c.Prompt)
 	resp, err := http.Post(api+"/v1/completions", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
