@@ -67,3 +67,40 @@ func TestSpeculateLocal(t *testing.T) {
 		t.Fatalf("bad mode: HTTP %d %s, want 400 about orbit.speculate", resp.StatusCode, data)
 	}
 }
+
+// TestSwarmSpeculation: a swarm node speculates when a request's "orbit"
+// extension asks: the greedy text is the engine's, the completion's
+// "orbit" reports the drafts checked and kept, and so does the node
+// status; a request with speculation off reports none.
+func TestSwarmSpeculation(t *testing.T) {
+	_, m, tok := newLocal(t, api.LocalOptions{})
+	const prompt = "I dream of"
+	want := referenceText(t, m, tok, prompt, 100)
+	p := startSwarmPair(t)
+	srv, _ := serve(t, p.backend, api.Options{})
+	for _, mode := range []string{"ngram", "off"} {
+		var c api.Completion
+		postJSON(t, srv.URL, "/v1/completions", map[string]any{"model": p.root.String(), "prompt": prompt, "max_tokens": 100,
+			"temperature": 0, "orbit": map[string]any{"speculate": mode}}, &c)
+		if got := c.Choices[0].Text; got != want {
+			t.Fatalf("speculate %s: %q\nwant %q", mode, got, want)
+		}
+		sp := c.Orbit.Speculation
+		if mode == "off" {
+			if sp != nil {
+				t.Fatalf("speculation off reports %+v", sp)
+			}
+			continue
+		}
+		if sp == nil || sp.Mode != mode || sp.Drafted == 0 || sp.Accepted == 0 || sp.TokensPerPass <= 1 {
+			t.Fatalf("speculate %s: orbit.speculation %+v", mode, sp)
+		}
+	}
+	st, err := p.backend.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Speculation == nil || st.Speculation.Accepted == 0 {
+		t.Fatalf("status speculation %+v", st.Speculation)
+	}
+}

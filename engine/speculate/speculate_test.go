@@ -340,3 +340,24 @@ func chiSquare[K comparable](t *testing.T, what string, counts map[K]int, p map[
 		t.Fatalf("%s: chi-square %.1f with %d degrees of freedom exceeds %.1f: the distribution differs from plain sampling", what, stat, df, bound)
 	}
 }
+
+// FuzzParseMode: ParseMode accepts exactly the four names, and a parsed
+// mode prints back as its name.
+func FuzzParseMode(f *testing.F) {
+	for _, s := range []string{"off", "auto", "ngram", "draft", "", "Auto", "mode(9)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMode(s)
+		if err != nil {
+			return
+		}
+		if m.String() != s {
+			t.Fatalf("ParseMode(%q) = %v", s, m)
+		}
+		var back Mode
+		if err := back.UnmarshalText([]byte(s)); err != nil || back != m {
+			t.Fatalf("UnmarshalText(%q) = %v, %v", s, back, err)
+		}
+	})
+}
