@@ -161,6 +161,39 @@ func TestSpeculateFailover(t *testing.T) {
 	}
 }
 
+// TestSpeculateVerified: verification by recomputation keeps working with
+// speculative steps and the truncates after them: at verify rate 1, with
+// drafts mostly rejected (a rollback every pass), every check of honest
+// servers passes and the tokens are the reference ones.
+func TestSpeculateVerified(t *testing.T) {
+	c := loadReference(t)[1]
+	src := fileSource(t, aidreamsPath)
+	dm, err := engine.Open(specModel(t, specShapes[0], 12), engine.Full())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Close()
+	entry, _ := swarm(t, src, protocol.EncodingF32, spanOf(0, 2), spanOf(0, 2), spanOf(2, 4), spanOf(2, 4))
+	waitView(t, entry, src.ID(), 4)
+	entry.cfg.Draft = &speculate.DraftModel{Model: dm}
+	rate := 1.0
+	for _, mode := range []speculate.Mode{speculate.NGram, speculate.Draft} {
+		got, st := generateWith(t, entry, src.ID(), c.PromptTokens, c.Steps+1-len(c.PromptTokens), genOptions{verifyRate: &rate, speculate: &mode})
+		if !slices.Equal(got, c.GeneratedTokens) {
+			t.Fatalf("%v: got %v\nwant %v", mode, got, c.GeneratedTokens)
+		}
+		if st.Verify.Checks == 0 || st.Verify.Mismatches != 0 {
+			t.Fatalf("%v: verify %+v, want checks and no mismatch", mode, st.Verify)
+		}
+		if sp := st.Speculation; sp.Drafted == sp.Accepted {
+			t.Fatalf("%v: %d of %d drafts kept: no rollback", mode, sp.Accepted, sp.Drafted)
+		}
+	}
+	if vs := entry.VerifyStatus(); len(vs.Liars) != 0 || len(vs.Disputes) != 0 {
+		t.Fatalf("honest servers flagged: %+v", vs)
+	}
+}
+
 // generateMode generates greedily with speculation mode.
 func generateMode(t testing.TB, n *Node, model string, prompt []int32, maxTokens int, mode speculate.Mode) ([]int32, Stats) {
 	t.Helper()
