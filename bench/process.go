@@ -108,6 +108,9 @@ type procCluster struct {
 	// nodeMetrics: the binary's bench node serves --metrics-addr (an
 	// older one does not; its nodes then report no compute stats).
 	nodeMetrics bool
+	// noSpeculate: the binary's bench node has no --speculate (an older
+	// one, without speculative decoding; Options.Orbit for a comparison).
+	noSpeculate bool
 
 	cutMu sync.Mutex // one cut or heal at a time
 
@@ -152,6 +155,10 @@ func startProcesses(ctx context.Context, sc *Scenario, src *node.FileSource, mcf
 	}
 	help, _ := exec.CommandContext(ctx, bin, "bench", "node", "--help").CombinedOutput()
 	pc.nodeMetrics = strings.Contains(string(help), "--metrics-addr")
+	pc.noSpeculate = !strings.Contains(string(help), "--speculate")
+	if pc.noSpeculate && sc.Speculate != "off" {
+		return pc, fmt.Errorf("%s has no speculative decoding (--speculate); the scenario asks for speculate: %s", bin, sc.Speculate)
+	}
 	for i := range sc.Nodes {
 		if g := &sc.Nodes[i]; !g.Deferred {
 			if err := pc.add(ctx, g); err != nil {
@@ -188,7 +195,10 @@ func (pc *procCluster) add(ctx context.Context, g *Group) error {
 // every process of the swarm gets.
 func (pc *procCluster) baseArgs(dataDir string) []string {
 	args := []string{"bench", "node", "--status-json", "--model", pc.model, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data-dir", dataDir,
-		"--encoding", pc.sc.Encoding, "--route", pc.sc.Route, "--speculate", pc.sc.Speculate}
+		"--encoding", pc.sc.Encoding, "--route", pc.sc.Route}
+	if !pc.noSpeculate {
+		args = append(args, "--speculate", pc.sc.Speculate)
+	}
 	pc.mu.Lock()
 	if pc.boot != "" {
 		args = append(args, "--bootstrap", pc.boot)
