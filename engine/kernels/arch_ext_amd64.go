@@ -15,6 +15,9 @@ func mxfp4x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float3
 func q5Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
+func q5Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+
+//go:noescape
 func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -31,6 +34,7 @@ var (
 		q3KRows:   kRowsAsm(q3Kx4AVX2),
 		q5KRows:   kRowsAsm(q5Kx4AVX2),
 		iq4XSRows: kRowsAsm(iq4XSx4AVX2),
+		q5KCols:   q5Kx1x4AVX2,
 	}
 	avx512Ext = avx2Ext
 )

@@ -276,6 +276,8 @@ func (s *kernelSet) kColsFor(t DType) kColsFn {
 		return s.q4KCols
 	case Q6_K:
 		return s.q6KCols
+	case Q5_K:
+		return s.ext.q5KCols
 	}
 	return nil
 }

@@ -6,6 +6,10 @@ package kernels
 type extKernels struct {
 	q4_1Rows, q5_0Rows, mxfp4Rows qRowsFn
 	q3KRows, q5KRows, iq4XSRows   qRowsFn
+
+	// Optional 1-row x 4-column q5_k kernel for batches (nil: the row
+	// kernel), bitwise the row kernel's results.
+	q5KCols kColsFn
 }
 
 // rows returns the row kernel of t, or nil for a type of the first set.

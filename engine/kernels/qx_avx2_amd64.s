@@ -682,3 +682,154 @@ q3k_loop:
 
 q3k_done:
 	KXEPILOGUE
+
+// ---- q5_k, 1 row x 4 activation columns (batches) ----
+//
+//	func q5Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+//
+// The layout and method of q4Kx1x4AVX2 (kquant_avx2_amd64.s): per
+// super-block the row's five-bit values are unpacked once (to the stack)
+// and its scales, mins, d and dmin converted once; each column's int16
+// pairs value*x (at most 31*127*2) are multiplied by the sub-block scales
+// in VPMADDWD into one int32 accumulator, so isd and ism are exact, then
+// acc += float(isd)*(d*dx) and acc -= float(ism)*(dmin*dx) as q5Kx4AVX2
+// does: bitwise that kernel's results.
+//
+// X0..X3 the 4 columns' accumulators (lane 0); X4 the column's dx; X12 =
+// [d, dmin]; Y14 0x0f bytes, Y15 0x10 bytes, Y12 qh while unpacking; the
+// values at 0..255(SP), the mins (int32) at 256(SP), the scale vectors at
+// 288..543(SP).
+
+#define Q5K14_SUB(SO, XQ, ACC) \
+	VMOVDQU    SO(SP), Y6 \
+	VPMADDUBSW SO(XQ), Y6, Y6 \
+	VPMADDWD   288+SO(SP), Y6, Y6 \
+	VPADDD     Y6, ACC, ACC
+
+#define Q5K14_COL(XQ, XD, XS, ACC) \
+	VBROADCASTSS XD, X4 \
+	VPXOR        Y8, Y8, Y8 \
+	Q5K14_SUB(0, XQ, Y8) \
+	Q5K14_SUB(32, XQ, Y8) \
+	Q5K14_SUB(64, XQ, Y8) \
+	Q5K14_SUB(96, XQ, Y8) \
+	Q5K14_SUB(128, XQ, Y8) \
+	Q5K14_SUB(160, XQ, Y8) \
+	Q5K14_SUB(192, XQ, Y8) \
+	Q5K14_SUB(224, XQ, Y8) \
+	VMOVDQU      256(SP), Y10 \
+	VPMULLD      (XS), Y10, Y10 \
+	VPHADDD      Y10, Y8, Y8 \
+	VEXTRACTI128 $1, Y8, X10 \
+	VPADDD       X10, X8, X8 \
+	VPHADDD      X8, X8, X8 \
+	VCVTDQ2PS    X8, X8 \
+	VMULPS       X4, X12, X11 \
+	VMULPS       X11, X8, X8 \
+	VADDSS       X8, ACC, ACC \
+	VMOVSHDUP    X8, X8 \
+	VSUBSS       X8, ACC, ACC
+
+// The scale of sub-block J (int16 lane J of X15) broadcast to 288+32J(SP).
+#define Q5K14_SCALE(J) \
+	VPSRLDQ      $(2*J), X15, X13 \
+	VPBROADCASTW X13, Y13 \
+	VMOVDQU      Y13, 288+32*J(SP)
+
+// Pair c: the 32 bytes at QO(SI) with qh bits (OPL/NL, OPH/NH as in
+// Q5K_PAIR) into the stack at SO (sub-block 2c) and SO+32 (2c+1).
+#define Q5K14_UNPACK(QO, SO, OPL, NL, OPH, NH) \
+	VMOVDQU QO(SI), Y5 \
+	VPAND   Y14, Y5, Y6 \
+	VPSRLW  $4, Y5, Y7 \
+	VPAND   Y14, Y7, Y7 \
+	OPL     $NL, Y12, Y5 \
+	VPAND   Y15, Y5, Y5 \
+	VPOR    Y5, Y6, Y6 \
+	OPH     $NH, Y12, Y5 \
+	VPAND   Y15, Y5, Y5 \
+	VPOR    Y5, Y7, Y7 \
+	VMOVDQU Y6, SO(SP) \
+	VMOVDQU Y7, SO+32(SP)
+
+TEXT ·q5Kx1x4AVX2(SB), NOSPLIT, $544-56
+	MOVQ   w+0(FP), SI
+	MOVQ   xq+8(FP), DI
+	MOVQ   xd+16(FP), DX
+	MOVQ   xs+24(FP), R13
+	MOVQ   nsb+32(FP), CX
+	MOVQ   CX, R9
+	SHLQ   $8, R9
+	MOVQ   CX, R10
+	SHLQ   $5, R10
+	LEAQ   (DI)(R9*2), R14
+	MOVQ   CX, R15
+	SHLQ   $2, R15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	TESTQ        CX, CX
+	JZ           q5k14_done
+
+q5k14_loop:
+	PREFETCHT0   176(SI)
+	PREFETCHT0   240(SI)
+	PREFETCHT0   304(SI)
+	VMOVDQU      16(SI), Y12
+	Q5K14_UNPACK(48, 0, VPSLLW, 4, VPSLLW, 3)
+	Q5K14_UNPACK(80, 64, VPSLLW, 2, VPSLLW, 1)
+	Q5K14_UNPACK(112, 128, VPSRLW, 0, VPSRLW, 1)
+	Q5K14_UNPACK(144, 192, VPSRLW, 2, VPSRLW, 3)
+	MOVQ         SI, R8
+	KXSCALES(R8)
+	VPMOVZXBW    X9, X15
+	Q5K14_SCALE(0)
+	Q5K14_SCALE(1)
+	Q5K14_SCALE(2)
+	Q5K14_SCALE(3)
+	Q5K14_SCALE(4)
+	Q5K14_SCALE(5)
+	Q5K14_SCALE(6)
+	Q5K14_SCALE(7)
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VPMOVZXBD    X10, Y10
+	VMOVDQU      Y10, 256(SP)
+	VMOVD        0(SI), X12
+	VCVTPH2PS    X12, X12
+	Q5K14_COL(DI, (DX), R13, X0)
+	LEAQ         (DI)(R9*1), R11
+	LEAQ         (R13)(R10*1), BX
+	Q5K14_COL(R11, (DX)(R15*1), BX, X1)
+	LEAQ         (R13)(R10*2), BX
+	Q5K14_COL(R14, (DX)(R15*2), BX, X2)
+	LEAQ         (R14)(R9*1), R11
+	LEAQ         (BX)(R10*1), BX
+	LEAQ         (DX)(R15*2), R12
+	Q5K14_COL(R11, (R12)(R15*1), BX, X3)
+	ADDQ         $176, SI
+	ADDQ         $256, DI
+	ADDQ         $256, R14
+	ADDQ         $4, DX
+	ADDQ         $32, R13
+	DECQ         CX
+	JNZ          q5k14_loop
+
+q5k14_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    ostride+48(FP), BX
+	LEAQ    (BX)(BX*2), CX
+	VMOVSS  X0, (AX)
+	VMOVSS  X1, (AX)(BX*1)
+	VMOVSS  X2, (AX)(BX*2)
+	VMOVSS  X3, (AX)(CX*1)
+	VZEROUPPER
+	RET
