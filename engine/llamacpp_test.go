@@ -49,8 +49,7 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, bool, uint64) {
 	ties, _ := synth.ShapeByName("mixtral-tiny")
 	ties.Name, ties.RouterTies, ties.ExpertsUsed = "mixtral-ties", true, 3
 	// phi3 with LongRoPE factors (the long ones: context 8192 over an
-	// original 2048) and attn_factor. llama.cpp parts ways after 2
-	// tokens: how it applies the factors is not yet matched.
+	// original 2048) and attn_factor.
 	longrope, _ := synth.ShapeByName("phi3-tiny")
 	longrope.Name, longrope.LongRoPE, longrope.Context = "phi3-longrope", true, 8192
 	longrope.RopeOrigContext, longrope.RopeAttnFactor = 2048, 1.0943

@@ -346,10 +346,10 @@ func Tensors(opt Options) ([]Tensor, error) {
 		matrix("token_embd.weight", dim, vocab)
 	}
 	if s.LongRoPE {
-		// Frequency divisors: near 1 for the short context, growing to
-		// about 30 over the dimensions for the long one.
+		// Frequency divisors: near 1 for the short context, between 1.1
+		// and 2.9 for the long one.
 		half := uint64(s.HeadDim() / 2)
-		ts = append(ts, Tensor{Name: "rope_factors_long.weight", Dims: []uint64{half}, Type: kernels.F32, Const: 16, Std: 8},
+		ts = append(ts, Tensor{Name: "rope_factors_long.weight", Dims: []uint64{half}, Type: kernels.F32, Const: 2, Std: 0.5},
 			Tensor{Name: "rope_factors_short.weight", Dims: []uint64{half}, Type: kernels.F32, Const: 1.05, Std: 0.02})
 	}
 	for i := 0; i < s.Layers; i++ {
