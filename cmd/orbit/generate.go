@@ -15,6 +15,7 @@ import (
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
 	"github.com/orbitswarm/orbit/engine/sample"
+	"github.com/orbitswarm/orbit/engine/speculate"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
@@ -22,6 +23,7 @@ type generateFlags struct {
 	model, tokenizer, prompt string
 	n, threads, ctxLen       int
 	params                   sample.Params
+	spec                     speculateFlags
 }
 
 func newGenerateCmd() *cobra.Command {
@@ -51,6 +53,7 @@ prefill and decode speed go to stderr.`,
 	fl.Float32Var(&f.params.PresencePenalty, "presence-penalty", 0, "subtracted from the logit of every recently seen token (-2 to 2; 0: off)")
 	fl.Float32Var(&f.params.FrequencyPenalty, "frequency-penalty", 0, "subtracted from a recently seen token's logit per occurrence (-2 to 2; 0: off)")
 	fl.Uint64Var(&f.params.Seed, "seed", 0, "random seed (same seed, same output)")
+	f.spec.add(fl)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -99,6 +102,10 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 	if f.n < 0 {
 		return fmt.Errorf("-n must not be negative")
 	}
+	mode, err := f.spec.parse()
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	pool := kernels.NewPool(f.threads)
 	defer pool.Close()
@@ -107,6 +114,16 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 		return err
 	}
 	defer lm.Close()
+	draft, err := f.spec.openDraft(pool)
+	if err != nil {
+		return err
+	}
+	if draft != nil {
+		defer draft.Close()
+		if err := draft.check(lm.tok, lm.model.Config.VocabSize); err != nil {
+			return err
+		}
+	}
 	load := time.Since(t0)
 	cfg := lm.model.Config
 	prompt := lm.tok.Encode(f.prompt, true, false)
@@ -139,16 +156,30 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 	if !sampler.Greedy() {
 		opt.Sampler = sampler
 	}
-	st, err := lm.model.Generate(ctx, sess, prompt, opt, func(t int32) error {
+	emit := func(t int32) error {
 		out.WriteString(dec.Next(t))
 		return out.Flush()
-	})
+	}
+	var spec speculate.Stats
+	if mode = mode.For(sampler); mode != speculate.Off {
+		var d speculate.Drafter = speculate.PromptLookup{}
+		if draft != nil && mode != speculate.NGram {
+			if d, err = draft.dm.NewDrafter(ctxLen); err != nil {
+				return err
+			}
+		}
+		opt.Decode = speculate.Local(lm.model, sess, opt, mode, d, emit, &spec)
+	}
+	st, err := lm.model.Generate(ctx, sess, prompt, opt, emit)
 	out.WriteString("\n")
 	if err != nil {
 		return err
 	}
 	if verbose {
 		printGenerateStats(stderr, f.model, lm.model, pool, load, st)
+		if mode != speculate.Off && spec.Passes > 0 {
+			fmt.Fprintf(stderr, "speculate %v: %d of %d drafts kept, %.2f tokens per pass\n", mode, spec.Accepted, spec.Drafted, float64(spec.Tokens)/float64(spec.Passes))
+		}
 	}
 	return nil
 }

@@ -46,3 +46,27 @@ func TestSpeculateFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateSpeculate: orbit generate's greedy text is the same with
+// speculative decoding by prompt lookup or with a draft model (here the
+// model itself) as without.
+func TestGenerateSpeculate(t *testing.T) {
+	model := filepath.Join(shared, "models", "aidreams260K.gguf")
+	if _, err := os.Stat(model); err != nil {
+		t.Skipf("model not available: %v", err)
+	}
+	args := []string{"generate", "--model", model, "--prompt", "I dream of", "-n", "60", "--temperature", "0"}
+	want, _, err := run(t, append(args, "--speculate", "off")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range [][]string{{"--speculate", "ngram"}, {"--speculate", "draft", "--draft", model}, {"--speculate", "auto"}} {
+		got, _, err := run(t, append(args, extra...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", extra, err)
+		}
+		if got != want {
+			t.Fatalf("%v: %q\nwant %q", extra, got, want)
+		}
+	}
+}
