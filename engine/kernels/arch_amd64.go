@@ -99,6 +99,7 @@ var (
 		q6KCols:  q6Kx1x4AVX2,
 		siluMul:  siluMulAsm,
 		ext:      avx2Ext,
+		q4_0P1:   q4_0P1AVX2,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
@@ -314,3 +315,6 @@ func q4KP1VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
 
 //go:noescape
 func q4KP4VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4_0P1AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)

@@ -217,6 +217,28 @@ func BenchmarkRowKernel(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols/32), "ns/rowblock")
 			})
+			if p1, _ := set.packedKernels(typ); p1 != nil {
+				b.Run(impl.String()+"/"+typ.String()+"+packed", func(b *testing.B) {
+					const rows, cols = 16, 2048
+					w := packForTest(benchWeights(b, typ, rows, cols))
+					x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
+					c := qcol{q: make([]int8, cols), d: make([]float32, cols/32), s: make([]int32, cols/32)}
+					nd := cols / qk
+					if kQuant(typ) {
+						nd = cols / qkK
+						c.d = c.d[:nd]
+						quantizeActK(c, x)
+					} else {
+						quantizeAct(c, x)
+					}
+					dst := make([]float32, rows)
+					b.SetBytes(int64(len(w.Data)))
+					for i := 0; i < b.N; i++ {
+						p1(&w.Data[0], nd, &c.q[0], &c.d[0], &c.s[0], &dst[0])
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols/32), "ns/rowblock")
+				})
+			}
 		}
 	}
 }

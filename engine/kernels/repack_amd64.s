@@ -408,3 +408,98 @@ q4kp4_done:
 	VMOVUPS Z15, (AX)(BX*1)
 	VZEROUPPER
 	RET
+
+// ---- q4_0, AVX2: rows 0..7 and 8..15 of the group as two halves ----
+//
+//	func q4_0P1AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
+//
+// Per half, VPMADDUBSW of the nibbles (unsigned) and 4 broadcast values
+// (signed) gives 2-product int16 sums (|s| <= 2*15*127); 8 of them added
+// as int16 stay below 2^15, and VPMADDWD with ones makes the row's exact
+// int32 dot product. Then the same float steps as every other kernel.
+
+// Half at byte H of each piece (rows H/4..H/4+7), scales at DOFF.
+#define Q4A_HALF(H, DOFF, ACC) \
+	VPAND        32+H(SI), Y15, Y0 \
+	VPAND        96+H(SI), Y15, Y1 \
+	VPAND        160+H(SI), Y15, Y2 \
+	VPAND        224+H(SI), Y15, Y3 \
+	VMOVDQU      32+H(SI), Y4 \
+	VPSRLW       $4, Y4, Y4 \
+	VPAND        Y15, Y4, Y4 \
+	VMOVDQU      96+H(SI), Y5 \
+	VPSRLW       $4, Y5, Y5 \
+	VPAND        Y15, Y5, Y5 \
+	VMOVDQU      160+H(SI), Y6 \
+	VPSRLW       $4, Y6, Y6 \
+	VPAND        Y15, Y6, Y6 \
+	VMOVDQU      224+H(SI), Y7 \
+	VPSRLW       $4, Y7, Y7 \
+	VPAND        Y15, Y7, Y7 \
+	VPBROADCASTD 0(DI), Y10 \
+	VPMADDUBSW   Y10, Y0, Y8 \
+	VPBROADCASTD 4(DI), Y10 \
+	VPMADDUBSW   Y10, Y1, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD 8(DI), Y10 \
+	VPMADDUBSW   Y10, Y2, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD 12(DI), Y10 \
+	VPMADDUBSW   Y10, Y3, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD 16(DI), Y10 \
+	VPMADDUBSW   Y10, Y4, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD 20(DI), Y10 \
+	VPMADDUBSW   Y10, Y5, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD 24(DI), Y10 \
+	VPMADDUBSW   Y10, Y6, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD 28(DI), Y10 \
+	VPMADDUBSW   Y10, Y7, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPMADDWD     Y11, Y8, Y8 \
+	VPBROADCASTD (R8), Y9 \
+	VPSLLD       $3, Y9, Y9 \
+	VPSUBD       Y9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VCVTPH2PS    DOFF(SI), Y12 \
+	VBROADCASTSS (DX), Y9 \
+	VMULPS       Y9, Y12, Y12 \
+	VMULPS       Y12, Y8, Y8 \
+	VADDPS       Y8, ACC, ACC
+
+TEXT ·q4_0P1AVX2(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), SI
+	MOVQ         nb+8(FP), CX
+	MOVQ         xq+16(FP), DI
+	MOVQ         xd+24(FP), DX
+	MOVQ         xs+32(FP), R8
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	VXORPS       Y14, Y14, Y14
+	VXORPS       Y13, Y13, Y13
+	TESTQ        CX, CX
+	JZ           q4a1_done
+
+q4a1_loop:
+	Q4A_HALF(0, 0, Y14)
+	Q4A_HALF(32, 16, Y13)
+	ADDQ $288, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q4a1_loop
+
+q4a1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y14, (AX)
+	VMOVUPS Y13, 32(AX)
+	VZEROUPPER
+	RET
