@@ -24,6 +24,9 @@ var shapes = []synth.Shape{
 	{Name: "qwen3-spec", Arch: "qwen3", Dim: 64, Hidden: 160, Layers: 4, Heads: 4, KVHeads: 2, Head: 32, QKNorm: true, Context: 256, RopeBase: 1e6, Eps: 1e-6, TiedEmbeddings: true},
 	{Name: "mixtral-spec", Arch: "llama", Dim: 64, Hidden: 96, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 1e6, Eps: 1e-5, TiedEmbeddings: true, Experts: 4, ExpertsUsed: 2},
 	{Name: "qwen3moe-spec", Arch: "qwen3moe", Dim: 64, Hidden: 96, Layers: 4, Heads: 4, KVHeads: 2, Head: 32, QKNorm: true, Context: 256, RopeBase: 1e6, Eps: 1e-6, TiedEmbeddings: true, Experts: 8, ExpertsUsed: 2, ExpertHidden: 48},
+	{Name: "phi3-spec", Arch: "phi3", Dim: 64, Hidden: 128, Layers: 4, Heads: 4, KVHeads: 4, Context: 256, RopeBase: 10000, Eps: 1e-5},
+	{Name: "gemma3-spec", Arch: "gemma3", Dim: 64, Hidden: 128, Layers: 4, Heads: 4, KVHeads: 2, Context: 256, RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true,
+		SlidingWindow: 8, SlidingPattern: 2, RopeBaseLocal: 10000, RopeScaling: 8, FinalSoftcap: 30},
 }
 
 // model writes and loads a synthetic model of shape with aidreams260K's
