@@ -164,8 +164,8 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		}
 		if _, fused := f.Tensor(p + "attn_qkv.weight"); fused {
 			// Fused (phi3): the rows of Q, then K, then V.
-			qkv := ld.mat(p+"attn_qkv.weight", qd+2*kv, cfg.Dim)
-			l.wq, l.wk, l.wv = rowsOf(qkv, 0, qd), rowsOf(qkv, qd, qd+kv), rowsOf(qkv, qd+kv, qd+2*kv)
+			qkv := ld.split(p+"attn_qkv.weight", cfg.Dim, qd, kv, kv)
+			l.wq, l.wk, l.wv = qkv[0], qkv[1], qkv[2]
 		} else {
 			l.wq = ld.mat(p+"attn_q.weight", qd, cfg.Dim)
 			l.wk = ld.mat(p+"attn_k.weight", kv, cfg.Dim)
@@ -180,8 +180,8 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 			l.expDown = ld.experts(p+"ffn_down_exps.weight", cfg.Dim, cfg.ExpertHidden)
 		case !hasGate && cfg.Arch == "phi3":
 			// ffn_up holds the gate's rows, then the up rows.
-			up := ld.mat(p+"ffn_up.weight", 2*cfg.Hidden, cfg.Dim)
-			l.wGate, l.wUp = rowsOf(up, 0, cfg.Hidden), rowsOf(up, cfg.Hidden, 2*cfg.Hidden)
+			up := ld.split(p+"ffn_up.weight", cfg.Dim, cfg.Hidden, cfg.Hidden)
+			l.wGate, l.wUp = up[0], up[1]
 			l.wDown = ld.mat(p+"ffn_down.weight", cfg.Dim, cfg.Hidden)
 		default:
 			l.wGate = ld.mat(p+"ffn_gate.weight", cfg.Hidden, cfg.Dim)
@@ -226,13 +226,36 @@ func (ld *loader) mat(name string, rows, cols int) kernels.Mat {
 	return w
 }
 
-// rowsOf is rows [a,b) of w (w may be empty after a loader error).
-func rowsOf(w kernels.Mat, a, b int) kernels.Mat {
-	if w.Rows == 0 {
-		return w
+// split binds a tensor holding several matrices one after the other
+// (parts[i] rows each, cols columns) as one Mat per part, each in the
+// layout the pool reads fastest (a repacked matrix cannot be cut by rows,
+// so the parts are cut first and repacked each).
+func (ld *loader) split(name string, cols int, parts ...int) []kernels.Mat {
+	out := make([]kernels.Mat, len(parts))
+	if ld.err != nil {
+		return out
 	}
-	rb := w.RowBytes()
-	return kernels.Mat{Type: w.Type, Rows: b - a, Cols: w.Cols, Data: w.Data[a*rb : b*rb : b*rb]}
+	rows := 0
+	for _, n := range parts {
+		rows += n
+	}
+	w, err := ld.m.matrix(name, rows, cols)
+	if err != nil {
+		ld.err = err
+		return out
+	}
+	rb, a, packed := w.RowBytes(), 0, false
+	for i, n := range parts {
+		part := kernels.Mat{Type: w.Type, Rows: n, Cols: w.Cols, Data: w.Data[a*rb : (a+n)*rb : (a+n)*rb]}
+		out[i] = ld.m.pool.Repack(part)
+		packed = packed || out[i].Repacked()
+		a += n
+	}
+	if packed {
+		t, _ := ld.m.file.Tensor(name)
+		ld.m.file.DropTensor(t)
+	}
+	return out
 }
 
 // experts binds a 3-D tensor of Experts matrices [rows, cols] (GGUF dims
