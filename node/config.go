@@ -51,8 +51,12 @@ type Config struct {
 	IdleTimeout time.Duration
 	// IOTimeout bounds handshakes and writes (30s).
 	IOTimeout time.Duration
-	// StepTimeout is how long the entry node waits for a hop's result
-	// before failing it over (30s).
+	// StepTimeout, when positive, is how long the entry node waits for a
+	// hop's result before failing it over. Zero (the default) derives each
+	// step's deadline from the hop's observed step times and RTT (see
+	// entry.Config.StepTimeout): between 2s and 30s, a few times what the
+	// step should take. It also bounds opening a session over a
+	// connection already up.
 	StepTimeout time.Duration
 	// BatchWindow is how long a server waits to batch concurrent sessions'
 	// steps (1.5ms); MaxBatchRows caps a batch (64).
@@ -149,7 +153,6 @@ func (c *Config) fill() {
 	}
 	def(&c.IdleTimeout, 5*time.Minute)
 	def(&c.IOTimeout, 30*time.Second)
-	def(&c.StepTimeout, 30*time.Second)
 	def(&c.BatchWindow, 1500*time.Microsecond)
 	def(&c.AnnounceInterval, 30*time.Minute)
 	def(&c.ViewTTL, 10*time.Second)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/orbitswarm/orbit/engine"
@@ -494,12 +495,13 @@ func (g *generation) run(ctx context.Context, ev entry.Event) (protocol.Hidden, 
 					c.fail(c.conn.Truncate(a.Seq, a.Len))
 				}
 			case entry.Ban:
-				g.n.markFailed(a.Peer)
+				g.n.markFailed(a.Peer, a.Span)
 			case entry.Checked:
 				g.n.verify.checked(a)
 			case entry.Mismatch:
 				g.n.verify.mismatch(g.evidence(a))
 			case entry.Observe:
+				g.n.markOK(a.Peer, a.Span)
 				if a.Peer != g.n.host.ID() && a.Span.Start == 0 {
 					g.n.speeds.observe(a.Peer, a.Span.Len(), a.Rows, a.RoundTrip)
 				}
@@ -538,12 +540,22 @@ func (g *generation) view(ctx context.Context, fresh bool) (entry.Event, error) 
 	}
 	banned := map[string]bool{}
 	for id, p := range v.Peers {
-		if g.n.isFailed(p) || g.n.verify.isLiar(p) {
+		if g.n.verify.isLiar(p) {
 			banned[id] = true
 		}
 	}
 	sessions := g.n.routes.plan(v.Peers)
+	// A peer that failed a hop is left out over the span it failed, for
+	// its backoff; its other spans stay.
 	sw := g.n.speeds.capSwarm(floorRTTs(v.Swarm, g.n.host.ID().String()), v.Peers)
+	servers := make([]sharding.Server, 0, len(sw.Servers))
+	for _, s := range sw.Servers {
+		if p, ok := v.Peers[s.ID]; ok && g.n.avoided(p, s.Span) {
+			continue
+		}
+		servers = append(servers, s)
+	}
+	sw.Servers = servers
 	return entry.ViewUpdate{Swarm: sw, Peers: v.Peers, Banned: banned, Sessions: sessions}, nil
 }
 
@@ -577,7 +589,16 @@ func (g *generation) open(ctx context.Context, a entry.Open) (entry.Event, error
 		if h.Peer == g.n.host.ID() {
 			conn, err = g.n.infer.OpenLocal(ctx, req, g.n.cfg.IOTimeout)
 		} else {
-			conn, err = protocol.OpenHop(ctx, g.n.host, h.Peer, req, g.n.cfg.IOTimeout)
+			octx, cancel := context.WithTimeout(ctx, g.openTimeout(h.Peer))
+			conn, err = protocol.OpenHop(octx, g.n.host, h.Peer, req, g.n.cfg.IOTimeout)
+			if err != nil && ctx.Err() == nil && octx.Err() != nil {
+				// No answer in time over a connection that may be dead
+				// (a killed peer's QUIC connection stays up until its
+				// idle timeout): drop it, so no one else waits on it.
+				_ = g.n.host.Network().ClosePeer(h.Peer)
+				err = fmt.Errorf("%w: %s did not open a session in %v: %w", protocol.ErrTimeout, h.Peer, g.openTimeout(h.Peer), err)
+			}
+			cancel()
 		}
 		if err == nil && conn.Opened.Dim != g.dim {
 			_ = conn.Reset()
@@ -600,6 +621,23 @@ func (g *generation) open(ctx context.Context, a entry.Open) (entry.Event, error
 		next = g.nextHop(h.ID)
 	}
 	return entry.Opened{}, nil
+}
+
+// openTimeout bounds opening a session on p. Over a connection already
+// up, an open is a round trip and the server's allocation of a session:
+// it gets what a step gets at least (the fixed step timeout, or the floor
+// of derived ones), or 8 RTTs if more, and at most IOTimeout. A dial (and
+// its handshakes) gets IOTimeout.
+func (g *generation) openTimeout(p peer.ID) time.Duration {
+	io := g.n.cfg.IOTimeout
+	if g.n.host.Network().Connectedness(p) != network.Connected {
+		return io
+	}
+	d := g.n.cfg.StepTimeout
+	if d <= 0 {
+		d = max(entry.DefaultStepFloor, 8*g.n.host.Peerstore().LatencyEWMA(p))
+	}
+	return min(d, io)
 }
 
 // await answers Await: the hop's result, checked to decode as the rows

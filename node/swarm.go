@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/orbitswarm/orbit/clock"
 	"github.com/orbitswarm/orbit/protocol"
+	"github.com/orbitswarm/orbit/sharding"
 )
 
 // swarmComponent is the node's place in the swarm: its libp2p host, the
@@ -38,13 +40,29 @@ type swarmComponent struct {
 
 	mu     sync.Mutex
 	views  map[string]*View
-	failed map[peer.ID]time.Time // peers that failed a hop, avoided until then
+	failed map[peer.ID]*avoidance // peers that failed a hop
+}
+
+// Backoff of a peer that failed a hop: avoided over the failed span for
+// avoidBase, doubled with every failure since its last success, up to
+// avoidMax.
+const (
+	avoidBase = 10 * time.Second
+	avoidMax  = 10 * time.Minute
+)
+
+// avoidance is what a node holds against a peer that failed hops: the
+// spans it failed, each avoided until a time, and the failures since its
+// last success (the backoff's exponent).
+type avoidance struct {
+	strikes int
+	spans   map[sharding.Span]time.Time
 }
 
 // newSwarmComponent builds (or takes) the host and starts the DHT on it;
 // join connects it to the swarm. ctx is the node's background context.
 func newSwarmComponent(ctx context.Context, cfg SwarmConfig, log *slog.Logger, clk clock.Clock) (*swarmComponent, error) {
-	s := &swarmComponent{cfg: cfg, clock: clk, ctx: ctx, views: map[string]*View{}, failed: map[peer.ID]time.Time{}}
+	s := &swarmComponent{cfg: cfg, clock: clk, ctx: ctx, views: map[string]*View{}, failed: map[peer.ID]*avoidance{}}
 	for _, b := range cfg.Bootstrap {
 		ai, err := peer.AddrInfoFromString(b)
 		if err != nil {
@@ -182,22 +200,67 @@ func (s *swarmComponent) Addrs() []ma.Multiaddr {
 	return out
 }
 
-// markFailed keeps p out of routes for a while.
-func (s *swarmComponent) markFailed(p peer.ID) {
-	s.mu.Lock()
-	s.failed[p] = s.clock.Now().Add(time.Minute)
-	s.mu.Unlock()
-}
-
-func (s *swarmComponent) isFailed(p peer.ID) bool {
+// markFailed keeps p out of routes over span for a while: avoidBase,
+// doubled for every failure since its last success, at most avoidMax.
+// Its other spans stay routable.
+func (s *swarmComponent) markFailed(p peer.ID, span sharding.Span) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	until, ok := s.failed[p]
-	if ok && s.clock.Now().After(until) {
+	a := s.failed[p]
+	if a == nil {
+		a = &avoidance{spans: map[sharding.Span]time.Time{}}
+		s.failed[p] = a
+	}
+	d := avoidMax
+	if a.strikes < 16 {
+		d = min(avoidMax, avoidBase<<a.strikes)
+	}
+	a.strikes++
+	a.spans[span] = s.clock.Now().Add(d)
+}
+
+// markOK records that p answered a step: its backoff starts over, and
+// it is no longer avoided over span.
+func (s *swarmComponent) markOK(p peer.ID, span sharding.Span) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.failed[p]
+	if a == nil {
+		return
+	}
+	a.strikes = 0
+	delete(a.spans, span)
+	if len(a.spans) == 0 {
 		delete(s.failed, p)
+	}
+}
+
+// avoided reports whether p is avoided over any block of span; expired
+// avoidances are forgotten (the strikes stay until a success).
+func (s *swarmComponent) avoided(p peer.ID, span sharding.Span) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.failed[p]
+	if a == nil {
 		return false
 	}
-	return ok
+	now := s.clock.Now()
+	hit := false
+	for sp, until := range a.spans {
+		if now.After(until) {
+			delete(a.spans, sp)
+			continue
+		}
+		if sp.Start < span.End && span.Start < sp.End {
+			hit = true
+		}
+	}
+	return hit
+}
+
+// isFailed reports whether p is avoided over any span.
+func (s *swarmComponent) isFailed(p peer.ID) bool {
+	return s.avoided(p, sharding.Span{Start: 0, End: math.MaxInt})
 }
 
 // cachedView is the view of model gathered last, or nil.

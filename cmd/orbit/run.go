@@ -39,6 +39,7 @@ import (
 
 type runFlags struct {
 	model, blocks, dataDir, psk, prompt, encoding, route string
+	stepTimeout                                          string
 	apiAddr, apiKey                                      string
 	maxBlocks, n, memoryMiB, maxConcurrent, maxQueue     int
 	listen, bootstrap, allow, corsOrigins                []string
@@ -159,6 +160,7 @@ text like 'orbit generate', and exits.`,
 	fl.Int64Var(&f.kvCacheMiB, "kv-cache", 1024, "KV-cache budget in MiB")
 	fl.StringVar(&f.encoding, "encoding", "f16", "hidden-state encoding between hops: f32, f16 or q8_0")
 	fl.Float64Var(&f.verifyRate, "verify-rate", 0.05, "share of each hop's steps this entry node checks by recomputing them on another server (0 to 1; 1 checks every step; a request may ask for another with \"orbit\": {\"verify_rate\": R})")
+	fl.StringVar(&f.stepTimeout, "step-timeout", "auto", "how long this entry node waits for a hop's step before replaying it elsewhere: auto (a few times what the hop's steps take, from its observed step times and RTT, 2s to 30s) or a duration")
 	fl.StringVar(&f.route, "route", "latency", "what this entry node's routes optimize: latency (each generation's speed) or throughput (spread generations over replicas, avoiding loaded servers)")
 	fl.StringVarP(&f.prompt, "prompt", "p", "", "generate from this prompt through the swarm, print and exit")
 	fl.IntVarP(&f.n, "n", "n", 128, "tokens to generate at most, with --prompt")
@@ -207,6 +209,20 @@ type runSettings struct {
 	sampler *sample.Sampler
 	apiKey  string
 	serve   node.ServeOptions
+	// stepTimeout is node.Config.StepTimeout: 0 derives step deadlines.
+	stepTimeout time.Duration
+}
+
+// parseStepTimeout parses --step-timeout: auto (0) or a positive duration.
+func parseStepTimeout(s string) (time.Duration, error) {
+	if s == "" || s == "auto" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--step-timeout %q: want auto or a positive duration such as 5s", s)
+	}
+	return d, nil
 }
 
 func runRun(cmd *cobra.Command, f *runFlags, ext runExtension) error {
@@ -332,6 +348,9 @@ func parseRunFlags(f *runFlags) (runSettings, error) {
 	if set.enc, err = protocol.ParseEncoding(f.encoding); err != nil {
 		return set, err
 	}
+	if set.stepTimeout, err = parseStepTimeout(f.stepTimeout); err != nil {
+		return set, err
+	}
 	if set.sampler, err = sample.New(f.params); err != nil {
 		return set, err
 	}
@@ -380,6 +399,7 @@ func runNodeConfig(ctx context.Context, f *runFlags, set runSettings, storeDir s
 		DataDir: storeDir, Listen: f.listen, Bootstrap: f.bootstrap, DisableMDNS: f.noMDNS, NAT: f.nat,
 		KVCacheBytes: f.kvCacheMiB << 20, Encoding: set.enc, Version: version, Store: store, Metrics: mets, Logger: log,
 		RebalanceInterval: f.rebalance, RouteMode: set.route, Speculate: set.spec, VerifyRate: f.verifyRate,
+		StepTimeout: set.stepTimeout,
 	}
 	if f.rebalance <= 0 || f.blocks != "" {
 		cfg.RebalanceInterval = -1 // a span given by hand stays put

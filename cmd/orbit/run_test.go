@@ -484,6 +484,30 @@ func TestRunMaxConcurrentAuto(t *testing.T) {
 	}
 }
 
+// TestRunStepTimeoutFlag: --step-timeout is auto (derived deadlines, 0)
+// or a positive duration.
+func TestRunStepTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"auto", 0, true}, {"", 0, true}, {"5s", 5 * time.Second, true}, {"1m30s", 90 * time.Second, true},
+		{"0s", 0, false}, {"-1s", 0, false}, {"fast", 0, false},
+	} {
+		f := runFlags{maxConcurrent: 4, maxQueue: 16, route: "latency", encoding: "f16", noAPI: true, stepTimeout: tc.in}
+		set, err := parseRunFlags(&f)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%q: %v", tc.in, err)
+		case !tc.ok && (err == nil || !strings.Contains(err.Error(), "--step-timeout")):
+			t.Errorf("%q: error %v, want one naming --step-timeout", tc.in, err)
+		case tc.ok && set.stepTimeout != tc.want:
+			t.Errorf("%q: %v, want %v", tc.in, set.stepTimeout, tc.want)
+		}
+	}
+}
+
 // TestRunBootstrapUnreachable: a node whose pre-shared key keeps it from
 // every bootstrap peer says so and exits non-zero instead of printing
 // ready and serving alone; the first node of a swarm (no --bootstrap)

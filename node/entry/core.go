@@ -26,8 +26,17 @@ type Config struct {
 	// Spread makes routes the least loaded of those within 1+Spread of
 	// the cheapest (sharding.RouteOptions.Spread); 0 takes the cheapest.
 	Spread float64
-	// StepTimeout is how long a hop has for a step's result.
+	// StepTimeout, when positive, is how long a hop has for every
+	// step's result. Zero derives each step's deadline from the hop's
+	// observed step times (round trips less compute, and compute per row,
+	// as moving averages) or, before its first result, from the RTT and
+	// throughput the view gives it: a multiple of the expected time, no
+	// shorter than StepFloor and no longer than StepCap, so a stalled hop
+	// is given up on in about the time its step should take.
 	StepTimeout time.Duration
+	// StepFloor and StepCap bound the derived deadlines
+	// (DefaultStepFloor, DefaultStepCap).
+	StepFloor, StepCap time.Duration
 	// Route, when set, is opened as the route instead of a planned one;
 	// it must cover the blocks in order. Failovers plan as usual.
 	Route  []RouteHop
@@ -87,6 +96,8 @@ type hop struct {
 	shadow      *hop
 	fed         int // of a shadow: the positions it has been given
 	answer      Answer
+
+	pace pace // how fast it answers, for its step deadlines
 }
 
 func (h *hop) setInput(r record) {
@@ -122,6 +133,7 @@ type Core struct {
 	steps   int
 	relayed int
 	timing  []HopStats
+	waited  time.Duration // the deadline of the last Await, from its start
 	rng     *rand.Rand
 	chk     check
 	verify  VerifyStats
@@ -158,6 +170,7 @@ type Core struct {
 		seq  uint64
 		pos  int
 		rows int
+		mark time.Time // when the batch was sent
 	}
 }
 
@@ -170,6 +183,12 @@ func New(cfg Config) *Core {
 	}
 	if c.cfg.Chunk <= 0 {
 		c.cfg.Chunk = 1
+	}
+	if c.cfg.StepCap <= 0 {
+		c.cfg.StepCap = DefaultStepCap
+	}
+	if c.cfg.StepFloor <= 0 {
+		c.cfg.StepFloor = min(DefaultStepFloor, c.cfg.StepCap)
 	}
 	return c
 }
@@ -270,7 +289,7 @@ func (c *Core) Step(now time.Time, ev Event) []Action {
 			return c.unexpected(ev)
 		}
 		h := c.dueHop()
-		c.onHopFailed(now, fmt.Errorf("%w: %s gave no result for step %d in %v", protocol.ErrTimeout, h.Peer, ev.Seq, c.cfg.StepTimeout))
+		c.onHopFailed(now, fmt.Errorf("%w: %s gave no result for step %d in %v", protocol.ErrTimeout, h.Peer, ev.Seq, c.waited))
 	default:
 		return c.unexpected(ev)
 	}
@@ -319,8 +338,15 @@ func (c *Core) due(id HopID, seq uint64) bool {
 	return seq == c.step.seq
 }
 
+// await asks for hop h's result of step seq by its deadline: the fixed
+// StepTimeout, or one derived from the hop's pace.
 func (c *Core) await(now time.Time, h *hop, seq uint64, rows int) {
-	c.emit(Await{Hop: h.ID, Seq: seq, Rows: rows, Deadline: now.Add(c.cfg.StepTimeout)})
+	d := c.cfg.StepTimeout
+	if d <= 0 {
+		d = h.pace.deadline(rows, c.cfg.StepFloor, c.cfg.StepCap)
+	}
+	c.waited = d
+	c.emit(Await{Hop: h.ID, Seq: seq, Rows: rows, Deadline: now.Add(d)})
 }
 
 func (c *Core) newHop(p RouteHop) *hop {
@@ -387,6 +413,7 @@ func (c *Core) onView(v ViewUpdate) {
 	hops := make([]*hop, len(route))
 	for i, h := range route {
 		hops[i] = c.newHop(RouteHop{Peer: v.Peers[h.Server], Span: sharding.Span{Start: h.Span.Start, End: h.Span.End}})
+		hops[i].pace.priorFromView(v.Swarm.Servers, h.Server, hops[i].Span)
 	}
 	c.open(hops)
 }
@@ -422,7 +449,7 @@ func (c *Core) onOpenFailed(ev OpenFailed) {
 	c.log.Info("hop refused or unreachable", "hop", h.Peer, "span", h.Span, "err", ev.Err)
 	c.exclude[h.Peer.String()] = true
 	if !stale(ev.Err) {
-		c.emit(Ban{Peer: h.Peer})
+		c.emit(Ban{Peer: h.Peer, Span: h.Span})
 	}
 	if c.plan.old == nil && c.cfg.Route != nil {
 		c.fail(fmt.Errorf("node: could not open the pinned route for %s: %w", c.cfg.Model, ev.Err))
@@ -559,6 +586,7 @@ func (c *Core) record(h *hop, res protocol.Result, roundTrip time.Duration) {
 	t.Compute += res.Compute
 	t.Queue += res.Queue
 	t.Network += max(0, roundTrip-res.Compute-res.Queue)
+	h.pace.sample(roundTrip, res.Compute, c.step.rows)
 	c.emit(Observe{Peer: h.Peer, Span: h.Span, Rows: res.Hidden.Rows, RoundTrip: roundTrip})
 }
 
@@ -589,7 +617,7 @@ func (c *Core) failover(k int) {
 	old := c.hops[k]
 	c.emit(Reset{Hop: old.ID})
 	c.exclude[old.Peer.String()] = true
-	c.emit(Ban{Peer: old.Peer})
+	c.emit(Ban{Peer: old.Peer, Span: old.Span})
 	c.replace(k, k+1)
 }
 
@@ -634,7 +662,7 @@ func (c *Core) replayInto(now time.Time, in []record) {
 func (c *Core) replayBatch(now time.Time) {
 	b, st := c.batch(c.replay.in, c.replay.a)
 	h := c.plan.pending[c.replay.j]
-	c.replay.b, c.replay.seq, c.replay.pos, c.replay.rows = b, st.Seq, st.Pos, st.Hidden.Rows
+	c.replay.b, c.replay.seq, c.replay.pos, c.replay.rows, c.replay.mark = b, st.Seq, st.Pos, st.Hidden.Rows, now
 	c.emit(Send{Hop: h.ID, Step: st})
 	c.await(now, h, st.Seq, st.Hidden.Rows)
 }
@@ -668,6 +696,7 @@ func (c *Core) onReplayResult(now time.Time, res protocol.Result) {
 		c.replayFailed(fmt.Errorf("%w: replay result of %d rows (%d bytes), want %d rows", protocol.ErrBadHidden, res.Hidden.Rows, len(res.Hidden.Data), rows))
 		return
 	}
+	c.plan.pending[c.replay.j].pace.sample(now.Sub(c.replay.mark), res.Compute, rows)
 	rb := len(res.Hidden.Data) / rows
 	off := 0
 	for _, r := range c.replay.in[c.replay.a:c.replay.b] {
@@ -698,7 +727,7 @@ func (c *Core) replayFailed(err error) {
 	h := c.plan.pending[c.replay.j]
 	c.log.Info("replay failed", "hop", h.Peer, "err", err)
 	c.exclude[h.Peer.String()] = true
-	c.emit(Ban{Peer: h.Peer})
+	c.emit(Ban{Peer: h.Peer, Span: h.Span})
 	for _, p := range c.plan.pending {
 		c.emit(Reset{Hop: p.ID})
 	}

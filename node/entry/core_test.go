@@ -24,10 +24,10 @@ import (
 //
 // Commands (each prints the actions the core returned, one a line):
 //
-//	new blocks=N [chunk=R] [maxlen=L] [timeout=D] [mode=throughput] [spread=X] [pinned=(a:0-2,b:2-4)] [verify=RATE] [seed=S] [self=NAME]
+//	new blocks=N [chunk=R] [maxlen=L] [timeout=D|auto] [floor=D] [cap=D] [mode=throughput] [spread=X] [pinned=(a:0-2,b:2-4)] [verify=RATE] [seed=S] [self=NAME]
 //	liars NAME...               these servers' results are wrong (stage byte +50)
 //	start
-//	view                        input: one server a line, "NAME START END [tput=T] [load=L] [sessions=K] [banned]"
+//	view                        input: one server a line, "NAME START END [tput=T] [load=L] [rtt=MS] [sessions=K] [banned]"
 //	view-failed
 //	opened
 //	open-failed hop=ID [err=unreachable|cache-full|unknown-model]
@@ -193,7 +193,10 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "new":
 		cfg := Config{Model: "m", Blocks: num("blocks", "4"), Dim: 2, Encoding: protocol.EncodingF32,
-			MaxLen: num("maxlen", "16"), Chunk: num("chunk", "8"), StepTimeout: dur("timeout", "30s")}
+			MaxLen: num("maxlen", "16"), Chunk: num("chunk", "8"), StepFloor: dur("floor", "0s"), StepCap: dur("cap", "0s")}
+		if arg("timeout", "") != "auto" {
+			cfg.StepTimeout = dur("timeout", "30s")
+		}
 		cfg.VerifyRate, _ = strconv.ParseFloat(arg("verify", "0"), 64)
 		cfg.Seed = uint64(num("seed", "1"))
 		if s := arg("self", ""); s != "" {
@@ -213,6 +216,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			}
 		}
 		h.core = New(cfg)
+		h.epoch = h.now // deadlines print from the scenario's start
 		return ""
 	case "start":
 		return h.step(Start{})

@@ -224,8 +224,12 @@ type Truncate struct {
 // Reset aborts a hop's session.
 type Reset struct{ Hop HopID }
 
-// Ban keeps a peer out of this node's routes for a while.
-type Ban struct{ Peer peer.ID }
+// Ban keeps a peer out of this node's routes over Span for a while:
+// it failed a hop of that span (a step, an open or a replay).
+type Ban struct {
+	Peer peer.ID
+	Span sharding.Span
+}
 
 // Observe reports a hop's round trip of one step.
 type Observe struct {

@@ -218,6 +218,7 @@ func (c *Core) onCheckView(now time.Time, v ViewUpdate) {
 		return
 	}
 	c.chk.v = c.newHop(RouteHop{Peer: p, Span: h.Span})
+	c.chk.v.pace.priorFromView(v.Swarm.Servers, p.String(), h.Span)
 	c.phase = phaseCheckOpen
 	c.emit(Open{Hops: []Hop{c.chk.v.Hop}, Tail: NoHop})
 }
