@@ -92,6 +92,10 @@ type Config struct {
 	ViewTTL time.Duration
 	// DiscoveryTimeout bounds a DHT provider lookup (3s).
 	DiscoveryTimeout time.Duration
+	// InfoWait is how long gathering a view waits for peers' info answers
+	// (2s): a peer that has not answered by then keeps its place of the
+	// last view, and its answer is dropped when it comes.
+	InfoWait time.Duration
 	// Version is reported on /orbit/info/1.0.0.
 	Version string
 	Logger  *slog.Logger
@@ -157,6 +161,7 @@ func (c *Config) fill() {
 	def(&c.AnnounceInterval, 30*time.Minute)
 	def(&c.ViewTTL, 10*time.Second)
 	def(&c.DiscoveryTimeout, 3*time.Second)
+	def(&c.InfoWait, 2*time.Second)
 	if c.RebalanceInterval == 0 {
 		c.RebalanceInterval = time.Minute
 	}
@@ -200,6 +205,7 @@ type SwarmConfig struct {
 	AnnounceInterval time.Duration
 	ViewTTL          time.Duration
 	DiscoveryTimeout time.Duration
+	InfoWait         time.Duration
 	Version          string // the host's user agent
 }
 
@@ -237,7 +243,7 @@ func (c *Config) Swarm() SwarmConfig {
 		DataDir: c.DataDir, Listen: c.Listen, Bootstrap: c.Bootstrap, PSK: c.PSK, AllowPeers: c.AllowPeers,
 		DisableMDNS: c.DisableMDNS, NAT: c.NAT, reachability: c.reachability, Host: c.Host, WrapHost: c.WrapHost,
 		IOTimeout: c.IOTimeout, AnnounceInterval: c.AnnounceInterval, ViewTTL: c.ViewTTL, DiscoveryTimeout: c.DiscoveryTimeout,
-		Version: c.Version,
+		InfoWait: c.InfoWait, Version: c.Version,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -58,7 +59,7 @@ func (s *swarmComponent) DiscoverModels(ctx context.Context) ([]SwarmModel, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	answers := s.askInfo(ctx, cands)
+	answers, _ := s.askInfo(ctx, cands)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -66,24 +67,51 @@ func (s *swarmComponent) DiscoverModels(ctx context.Context) ([]SwarmModel, erro
 }
 
 // askInfo asks the candidates and every connected peer for their
-// /orbit/info/1.0.0 answer, at once; peers that fail are left out (and
-// logged). This node answers itself. Each answer on an already open
-// connection also updates the peer's RTT estimate (peerstore latency).
-func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) map[peer.ID]protocol.Info {
+// /orbit/info/1.0.0 answer, at once, and waits at most InfoWait for them:
+// peers that fail are left out (and logged); those that have not answered
+// by then, or whose last query is still running, are late (their answer,
+// when it comes, is dropped). This node answers itself. Each answer on an
+// already open connection also updates the peer's RTT estimate
+// (peerstore latency).
+func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (answers map[peer.ID]protocol.Info, late map[peer.ID]bool) {
 	for _, p := range s.host.Network().Peers() {
 		if s.host.Network().Connectedness(p) == network.Connected {
 			cands[p] = true
 		}
 	}
 	delete(cands, s.host.ID())
+	answers = map[peer.ID]protocol.Info{s.host.ID(): s.self()}
+	late = map[peer.ID]bool{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	answers := map[peer.ID]protocol.Info{s.host.ID(): s.self()}
+	done := make(chan struct{}, len(cands))
+	asked := 0
 	for p := range cands {
-		wg.Go(func() {
+		s.mu.Lock()
+		busy := s.asking[p]
+		s.asking[p] = true
+		s.mu.Unlock()
+		if busy {
+			late[p] = true
+			continue
+		}
+		late[p] = true // until it answers
+		asked++
+		s.wg.Go(func() {
+			defer func() { done <- struct{}{} }()
+			defer func() {
+				s.mu.Lock()
+				delete(s.asking, p)
+				s.mu.Unlock()
+			}()
 			connected := s.host.Network().Connectedness(p) == network.Connected
 			start := s.clock.Now()
-			in, err := protocol.QueryInfo(ctx, s.host, p)
+			in, err := protocol.QueryInfo(s.ctx, s.host, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if late == nil {
+				return // too late: dropped
+			}
+			delete(late, p)
 			if err != nil {
 				s.log.Debug("info", "from", p, "err", err)
 				return
@@ -94,13 +122,26 @@ func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) ma
 				// RTT estimate that routes are planned with.
 				s.host.Peerstore().RecordLatency(p, s.clock.Since(start))
 			}
-			mu.Lock()
 			answers[p] = in
-			mu.Unlock()
 		})
 	}
-	wg.Wait()
-	return answers
+	wait := time.NewTimer(s.cfg.InfoWait)
+	defer wait.Stop()
+collect:
+	for range asked {
+		select {
+		case <-done:
+		case <-wait.C:
+			break collect
+		case <-ctx.Done():
+			break collect
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	gotAnswers, gotLate := answers, late
+	answers, late = nil, nil // answers still running are dropped
+	return gotAnswers, gotLate
 }
 
 // modelsFromInfo groups info answers by model. A model's size is the block

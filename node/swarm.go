@@ -38,9 +38,12 @@ type swarmComponent struct {
 	// view it gathers.
 	self func() protocol.Info
 
-	mu     sync.Mutex
-	views  map[string]*View
-	failed map[peer.ID]*avoidance // peers that failed a hop
+	mu         sync.Mutex
+	views      map[string]*View
+	failed     map[peer.ID]*avoidance // peers that failed a hop
+	refreshing map[string]bool        // models whose view is being gathered in the background
+	asking     map[peer.ID]bool       // peers with an info query running
+	wg         sync.WaitGroup         // background refreshes and info queries
 }
 
 // Backoff of a peer that failed a hop: avoided over the failed span for
@@ -62,7 +65,8 @@ type avoidance struct {
 // newSwarmComponent builds (or takes) the host and starts the DHT on it;
 // join connects it to the swarm. ctx is the node's background context.
 func newSwarmComponent(ctx context.Context, cfg SwarmConfig, log *slog.Logger, clk clock.Clock) (*swarmComponent, error) {
-	s := &swarmComponent{cfg: cfg, clock: clk, ctx: ctx, views: map[string]*View{}, failed: map[peer.ID]*avoidance{}}
+	s := &swarmComponent{cfg: cfg, clock: clk, ctx: ctx, views: map[string]*View{}, failed: map[peer.ID]*avoidance{},
+		refreshing: map[string]bool{}, asking: map[peer.ID]bool{}}
 	for _, b := range cfg.Bootstrap {
 		ai, err := peer.AddrInfoFromString(b)
 		if err != nil {
@@ -137,6 +141,7 @@ func (s *swarmComponent) close() error {
 		_ = s.mdns.Close()
 	}
 	err := s.dht.Close()
+	s.wg.Wait() // the node's context is done: they end soon
 	if s.ownHost {
 		if herr := s.host.Close(); err == nil {
 			err = herr

@@ -29,20 +29,54 @@ type View struct {
 	// Info is what each server said of its span on /orbit/info/1.0.0
 	// (by sharding server ID), for reports such as its KV cache's use.
 	Info map[string]protocol.ModelInfo
+	// answered is when each peer's entries were last answered for.
+	answered map[peer.ID]time.Time
 }
 
-// SwarmView returns the servers of model, from a recent view or gathered
-// afresh from the DHT, connected peers and their info answers.
+// lateKeep is how long a peer that stopped answering info in time keeps
+// its last answer in the views.
+const lateKeep = time.Minute
+
+// SwarmView returns the servers of model: the view gathered last, or one
+// gathered afresh (from the DHT, connected peers and their info answers)
+// when fresh is set or there is none. A view older than ViewTTL is still
+// returned at once, and gathered anew in the background, so no caller
+// waits on a slow peer for a refresh.
 func (n *Node) SwarmView(ctx context.Context, model string, fresh bool) (*View, error) {
-	v := n.cachedView(model)
-	if v != nil && !fresh && n.clock.Since(v.At) < n.cfg.ViewTTL {
-		return v, nil
-	}
 	blocks := 0
 	if s := n.servedModel(model); s != nil { // a plain lookup: blocks is fixed at load
 		blocks = s.blocks
 	}
+	v := n.cachedView(model)
+	if v != nil && !fresh {
+		if n.clock.Since(v.At) >= n.cfg.ViewTTL {
+			n.refresh(model, blocks)
+		}
+		return v, nil
+	}
 	return n.gather(ctx, model, blocks)
+}
+
+// refresh gathers the view of model in the background, unless a refresh
+// of it is running already.
+func (s *swarmComponent) refresh(model string, blocks int) {
+	s.mu.Lock()
+	if s.refreshing[model] || s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.refreshing[model] = true
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		if _, err := s.gather(s.ctx, model, blocks); err != nil {
+			s.log.Debug("view refresh", "model", model, "err", err)
+		}
+		s.mu.Lock()
+		delete(s.refreshing, model)
+		s.mu.Unlock()
+	}()
 }
 
 // gather builds a view: providers of every block (DHT), plus connected
@@ -90,13 +124,32 @@ func (s *swarmComponent) gather(ctx context.Context, model string, blocks int) (
 		in protocol.Info
 	}
 	var answers []answer
-	for p, in := range s.askInfo(ctx, cands) {
+	got, late := s.askInfo(ctx, cands)
+	for p, in := range got {
 		answers = append(answers, answer{p, in})
 	}
 	sort.Slice(answers, func(i, j int) bool { return answers[i].p < answers[j].p })
 
 	known := blocks > 0
-	v := &View{Model: model, Peers: map[string]peer.ID{}, At: s.clock.Now(), Info: map[string]protocol.ModelInfo{}}
+	v := &View{Model: model, Peers: map[string]peer.ID{}, At: s.clock.Now(), Info: map[string]protocol.ModelInfo{},
+		answered: map[peer.ID]time.Time{}}
+	// A peer that did not answer in time keeps its place of the last view
+	// for a while (its late answer is dropped): the view does not wait on
+	// it, and does not lose it for being slow once.
+	if old := s.cachedView(model); old != nil && blocks > 0 && old.Swarm.Blocks == blocks {
+		for _, srv := range old.Swarm.Servers {
+			p, ok := old.Peers[srv.ID]
+			if !ok || !late[p] || s.clock.Since(old.answered[p]) > lateKeep {
+				continue
+			}
+			v.Swarm.Servers = append(v.Swarm.Servers, srv)
+			v.Peers[srv.ID] = p
+			if in, ok := old.Info[srv.ID]; ok {
+				v.Info[srv.ID] = in
+			}
+			v.answered[p] = old.answered[p]
+		}
+	}
 	for _, a := range answers {
 		for _, mi := range a.in.Models {
 			if mi.Model != model {
@@ -121,6 +174,7 @@ func (s *swarmComponent) gather(ctx context.Context, model string, blocks int) (
 			})
 			v.Peers[id] = a.p
 			v.Info[id] = mi
+			v.answered[a.p] = v.At
 		}
 	}
 	if !known && blocks > 0 {

@@ -141,6 +141,9 @@ func QueryInfo(ctx context.Context, h host.Host, p peer.ID) (Info, error) {
 	defer st.Scope().ReleaseMemory(maxInfoFrame)
 	deadline, _ := ctx.Deadline()
 	_ = st.SetDeadline(deadline)
+	// A cancelled query ends at once, not at its deadline.
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
 	if err := NewFrameWriter(st, maxInfoFrame).WriteMsg(&pb.InfoRequest{}); err != nil {
 		_ = st.Reset()
 		return Info{}, fmt.Errorf("protocol: info request to %s: %w", p, err)
