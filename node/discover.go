@@ -69,8 +69,8 @@ func (s *swarmComponent) DiscoverModels(ctx context.Context) ([]SwarmModel, erro
 // askInfo asks the candidates and every connected peer for their
 // /orbit/info/1.0.0 answer, at once, and waits at most InfoWait for them:
 // peers that fail are left out (and logged); those that have not answered
-// by then, or whose last query is still running, are late (their answer,
-// when it comes, is dropped). This node answers itself. Each answer on an
+// by then, whose last query is still running, or that failed a hop lately
+// (not asked) are late (an answer that comes later is dropped). This node answers itself. Each answer on an
 // already open connection also updates the peer's RTT estimate
 // (peerstore latency).
 func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (answers map[peer.ID]protocol.Info, late map[peer.ID]bool) {
@@ -86,6 +86,13 @@ func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (a
 	done := make(chan struct{}, len(cands))
 	asked := 0
 	for p := range cands {
+		if s.isFailed(p) {
+			// It failed a hop lately (it may be dead, and a dead peer's
+			// QUIC connection looks alive until its idle timeout): keep
+			// its last answer rather than wait for one.
+			late[p] = true
+			continue
+		}
 		s.mu.Lock()
 		busy := s.asking[p]
 		s.asking[p] = true
