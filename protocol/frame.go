@@ -22,6 +22,54 @@ type FrameReader struct {
 	r   *bufio.Reader
 	max int
 	buf []byte
+
+	// With a scope (ReserveFrames), each frame's bytes are reserved in it
+	// when its length arrives and held until the next read or Release.
+	scope MemoryScope
+	prio  uint8
+	held  int
+}
+
+// MemoryScope is where a FrameReader reserves its frames' memory: a
+// libp2p stream's resource scope.
+type MemoryScope interface {
+	ReserveMemory(size int, prio uint8) error
+	ReleaseMemory(size int)
+}
+
+// ErrFrameMemory is wrapped when a frame's memory could not be reserved.
+var ErrFrameMemory = errors.New("protocol: no memory for the frame")
+
+// keepFrameBuf is the largest frame buffer a reader with a scope keeps
+// between frames (larger ones are dropped with their reservation).
+const keepFrameBuf = 16 << 10
+
+// SetLimit changes the largest frame f reads (a handshake may allow less
+// than the frames after it).
+func (f *FrameReader) SetLimit(max int) { f.max = max }
+
+// ReserveFrames makes f reserve every frame's bytes in scope (at prio)
+// as the frame's length arrives, and release them when the next read
+// starts or at Release: a stream holds memory while it has a frame to
+// handle, not while it waits for one. A frame that cannot be reserved
+// fails the read with ErrFrameMemory.
+func (f *FrameReader) ReserveFrames(scope MemoryScope, prio uint8) {
+	f.scope, f.prio = scope, prio
+}
+
+// Release gives back the last frame's reservation (with ReserveFrames);
+// the frame's bytes are not to be used after it.
+func (f *FrameReader) Release() {
+	if f.scope == nil {
+		return
+	}
+	if f.held > 0 {
+		f.scope.ReleaseMemory(f.held)
+		f.held = 0
+	}
+	if cap(f.buf) > keepFrameBuf {
+		f.buf = nil
+	}
 }
 
 // NewFrameReader reads frames of at most max bytes from r.
@@ -31,6 +79,7 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 
 // Next returns the next frame's bytes, valid until the next call.
 func (f *FrameReader) Next() ([]byte, error) {
+	f.Release()
 	n, err := binary.ReadUvarint(f.r)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -43,6 +92,12 @@ func (f *FrameReader) Next() ([]byte, error) {
 	}
 	if n > uint64(f.max) {
 		return nil, fmt.Errorf("%w: %d bytes, cap %d", ErrFrameTooLarge, n, f.max)
+	}
+	if f.scope != nil && n > 0 {
+		if err := f.scope.ReserveMemory(int(n), f.prio); err != nil {
+			return nil, fmt.Errorf("%w: %d bytes: %w", ErrFrameMemory, n, err)
+		}
+		f.held = int(n)
 	}
 	if cap(f.buf) < int(n) {
 		f.buf = make([]byte, n)

@@ -76,3 +76,56 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// testScope is a MemoryScope with a limit.
+type testScope struct{ used, limit, peak int }
+
+func (s *testScope) ReserveMemory(n int, _ uint8) error {
+	if s.used+n > s.limit {
+		return errors.New("limit")
+	}
+	s.used += n
+	s.peak = max(s.peak, s.used)
+	return nil
+}
+
+func (s *testScope) ReleaseMemory(n int) { s.used -= n }
+
+// TestFrameReservations: a reader with a scope reserves each frame's
+// bytes when its length arrives and gives them back at the next read and
+// at Release; a frame the scope cannot hold fails the read (its stream is
+// to be reset).
+func TestFrameReservations(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewFrameWriter(&buf, 1<<20)
+	for _, n := range []int{100, 40 << 10, 3} {
+		if err := w.WriteFrame(make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteFrame(make([]byte, 600<<10)); err != nil {
+		t.Fatal(err)
+	}
+	sc := &testScope{limit: 512 << 10}
+	r := NewFrameReader(&buf, 1<<20)
+	r.ReserveFrames(sc, 0)
+	for _, n := range []int{100, 40 << 10, 3} {
+		b, err := r.Next()
+		if err != nil || len(b) != n {
+			t.Fatalf("frame of %d: %d bytes, %v", n, len(b), err)
+		}
+		if sc.used != n {
+			t.Fatalf("frame of %d bytes: %d reserved", n, sc.used)
+		}
+	}
+	if _, err := r.Next(); !errors.Is(err, ErrFrameMemory) {
+		t.Fatalf("a frame over the scope's limit: %v, want ErrFrameMemory", err)
+	}
+	if sc.used != 0 {
+		t.Fatalf("%d bytes reserved after a refused frame", sc.used)
+	}
+	r.Release()
+	if sc.used != 0 || sc.peak != 40<<10 {
+		t.Fatalf("used %d, peak %d; want 0 and the largest frame", sc.used, sc.peak)
+	}
+}

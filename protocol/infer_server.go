@@ -14,7 +14,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/orbitswarm/orbit/clock"
 	pb "github.com/orbitswarm/orbit/proto"
@@ -40,13 +42,28 @@ type ComputeSession interface {
 	Close()
 }
 
+// Default caps of a server's idle streams (ServerConfig).
+const (
+	DefaultMaxIdlePerPeer = 32
+	DefaultMaxIdlePerIP   = 64
+)
+
 // ServerConfig tunes an InferServer. Zero values take defaults.
 type ServerConfig struct {
 	// IdleTimeout closes a session no step touched for this long (5m).
 	IdleTimeout time.Duration
 	// IOTimeout bounds the open handshake, each write and each push (30s).
 	IOTimeout time.Duration
-	Logger    *slog.Logger
+	// HelloTimeout is how long a new stream has for its first message
+	// (5s, at most IOTimeout); streams waiting for it are idle.
+	HelloTimeout time.Duration
+	// MaxIdlePerPeer caps the idle streams of one peer
+	// (DefaultMaxIdlePerPeer): more are refused. MaxIdlePerIP caps those
+	// from one IP address (DefaultMaxIdlePerIP): a new one closes the
+	// oldest.
+	MaxIdlePerPeer, MaxIdlePerIP int
+
+	Logger *slog.Logger
 	// Clock times the steps a server computes (the system clock).
 	Clock clock.Clock
 }
@@ -57,6 +74,15 @@ func (c *ServerConfig) fill() {
 	}
 	if c.IOTimeout <= 0 {
 		c.IOTimeout = 30 * time.Second
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = min(5*time.Second, c.IOTimeout)
+	}
+	if c.MaxIdlePerPeer <= 0 {
+		c.MaxIdlePerPeer = DefaultMaxIdlePerPeer
+	}
+	if c.MaxIdlePerIP <= 0 {
+		c.MaxIdlePerIP = DefaultMaxIdlePerIP
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -75,6 +101,10 @@ type InferServer struct {
 	closing  bool
 	sessions map[SessionID]*serverSession
 	wg       sync.WaitGroup
+	// Idle streams (no first message yet): per peer, and per IP address
+	// in the order they came.
+	idlePeer map[peer.ID]int
+	idleIP   map[string][]network.Stream
 
 	pushedRemote, pushedLocal, pushFailed atomic.Uint64
 }
@@ -94,7 +124,8 @@ func (s *InferServer) PushStats() PushStats {
 // NewInferServer makes a server; Start registers its handler.
 func NewInferServer(h host.Host, b InferBackend, cfg ServerConfig) *InferServer {
 	cfg.fill()
-	return &InferServer{host: h, backend: b, cfg: cfg, log: cfg.Logger.With("proto", string(InferID)), sessions: map[SessionID]*serverSession{}}
+	return &InferServer{host: h, backend: b, cfg: cfg, log: cfg.Logger.With("proto", string(InferID)), sessions: map[SessionID]*serverSession{},
+		idlePeer: map[peer.ID]int{}, idleIP: map[string][]network.Stream{}}
 }
 
 // Start registers the stream handler.
@@ -124,7 +155,8 @@ func (s *InferServer) Close() {
 	s.wg.Wait()
 }
 
-// setupStream applies the handler template's resource steps: the service
+// setupStream applies the resource steps of a stream this node opens (an
+// entry node's control stream, a push stream to the next hop): the service
 // scope and a memory reservation for the largest frame.
 func setupStream(st network.Stream) (release func(), err error) {
 	if err := st.Scope().SetService(ServiceName); err != nil {
@@ -148,21 +180,33 @@ func (s *InferServer) handle(st network.Stream) {
 	defer s.wg.Done()
 
 	log := s.log.With("peer", st.Conn().RemotePeer())
-	release, err := setupStream(st)
-	if err != nil {
-		log.Debug("refusing stream", "err", err)
+	if err := st.Scope().SetService(ServiceName); err != nil {
+		log.Debug("refusing stream", "err", fmt.Errorf("protocol: attach stream to service: %w", err))
 		_ = st.Reset()
 		return
 	}
-	defer release()
-	_ = st.SetDeadline(deadlineIn(s.cfg.IOTimeout))
-	fr := NewFrameReader(st, MaxFrame)
+	active, ok := s.idle(st)
+	if !ok {
+		log.Debug("refusing stream: too many idle streams from the peer")
+		_ = st.Reset()
+		return
+	}
+	// Memory is reserved frame by frame as frames arrive (the first, a
+	// small one), not for the stream's life: idle streams hold none.
+	_ = st.SetReadDeadline(deadlineIn(s.cfg.HelloTimeout))
+	_ = st.SetWriteDeadline(deadlineIn(s.cfg.IOTimeout))
+	fr := NewFrameReader(st, maxHello)
+	fr.ReserveFrames(st.Scope(), FramePriority)
+	defer fr.Release()
 	var hello pb.InferHello
-	if err := fr.ReadMsg(&hello); err != nil {
+	err := fr.ReadMsg(&hello)
+	active()
+	if err != nil {
 		log.Debug("bad hello", "err", err)
 		_ = st.Reset()
 		return
 	}
+	fr.SetLimit(MaxFrame)
 	switch m := hello.Msg.(type) {
 	case *pb.InferHello_Open:
 		s.serveControl(st, fr, m.Open, log)
@@ -172,6 +216,72 @@ func (s *InferServer) handle(st network.Stream) {
 		log.Debug("hello without open or attach")
 		_ = st.Reset()
 	}
+}
+
+// maxHello caps a stream's first frame (an open or an attach).
+const maxHello = 64 << 10
+
+// idle counts st among the idle streams (waiting for their first frame)
+// of its peer and its IP address, or refuses it when its peer has
+// MaxIdlePerPeer already; when its address has MaxIdlePerIP, the oldest
+// of those is reset. active takes st out of them.
+func (s *InferServer) idle(st network.Stream) (active func(), ok bool) {
+	p := st.Conn().RemotePeer()
+	ip := ""
+	if a, err := manet.ToIP(st.Conn().RemoteMultiaddr()); err == nil {
+		ip = a.String()
+	}
+	s.mu.Lock()
+	if s.idlePeer[p] >= s.cfg.MaxIdlePerPeer {
+		s.mu.Unlock()
+		return nil, false
+	}
+	s.idlePeer[p]++
+	var evict network.Stream
+	if ip != "" {
+		q := s.idleIP[ip]
+		if len(q) >= s.cfg.MaxIdlePerIP {
+			evict, q = q[0], q[1:]
+		}
+		s.idleIP[ip] = append(q, st)
+	}
+	s.mu.Unlock()
+	if evict != nil {
+		_ = evict.Reset()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.idlePeer[p]--; s.idlePeer[p] <= 0 {
+				delete(s.idlePeer, p)
+			}
+			q := s.idleIP[ip]
+			for i, x := range q {
+				if x == st {
+					q = append(q[:i:i], q[i+1:]...)
+					break
+				}
+			}
+			if len(q) == 0 {
+				delete(s.idleIP, ip)
+			} else {
+				s.idleIP[ip] = q
+			}
+		})
+	}, true
+}
+
+// IdleStreams is the number of streams waiting for their first frame.
+func (s *InferServer) IdleStreams() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.idlePeer {
+		n += c
+	}
+	return n
 }
 
 // duplex is what a session needs of a control or push stream: a libp2p
