@@ -122,6 +122,12 @@ func (cfg *SwarmConfig) buildHost(key crypto.PrivKey, bootstrap []peer.AddrInfo)
 	perPeerInc := rcmgr.BaseLimitIncrease{StreamsInbound: 128, StreamsOutbound: 128, Streams: 256, Memory: 64 << 20}
 	limits.AddServicePeerLimit(protocol.ServiceName, perPeer, perPeerInc)
 	limits.AddProtocolPeerLimit(protocol.InferID, perPeer, perPeerInc)
+	// The request-answer protocols serve each peer a few streams at once
+	// (their handlers also rate-limit each peer's requests).
+	limits.AddProtocolPeerLimit(protocol.InfoID,
+		rcmgr.BaseLimit{StreamsInbound: 8, StreamsOutbound: 64, Streams: 72, Memory: 16 << 20}, rcmgr.BaseLimitIncrease{})
+	limits.AddProtocolPeerLimit(protocol.BlocksProtocol,
+		rcmgr.BaseLimit{StreamsInbound: 16, StreamsOutbound: 256, Streams: 272, Memory: 256 << 20}, rcmgr.BaseLimitIncrease{})
 	limits.AddProtocolLimit(protocol.InferID,
 		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: 512 << 20},
 		rcmgr.BaseLimitIncrease{StreamsInbound: 512, StreamsOutbound: 512, Streams: 1024, Memory: 128 << 20})

@@ -112,7 +112,10 @@ type BlockServerOptions struct {
 	MaxTotal int
 	// Timeout bounds every stream read and write (default 30s).
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Rate caps the requests served to one peer (DefaultBlocksRate; a
+	// negative Rate: no limit); one over it is reset at once.
+	Rate   RateLimit
+	Logger *slog.Logger
 }
 
 // BlockServer answers /orbit/blocks/1.0.0 requests from a BlockStore.
@@ -123,6 +126,7 @@ type BlockServer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	lim     *peerLimiter
 	mu      sync.Mutex
 	perPeer map[peer.ID]int
 	total   int
@@ -143,8 +147,11 @@ func NewBlockServer(h host.Host, store BlockStore, opt BlockServerOptions) *Bloc
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if opt.Rate.Rate == 0 {
+		opt.Rate = DefaultBlocksRate
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &BlockServer{h: h, store: store, opt: opt, ctx: ctx, cancel: cancel, perPeer: map[peer.ID]int{}}
+	s := &BlockServer{h: h, store: store, opt: opt, ctx: ctx, cancel: cancel, perPeer: map[peer.ID]int{}, lim: newPeerLimiter(opt.Rate, nil)}
 	h.SetStreamHandler(BlocksProtocol, s.handle)
 	return s
 }
@@ -181,6 +188,11 @@ func (s *BlockServer) handle(st network.Stream) {
 	log := s.opt.Logger.With("proto", BlocksProtocol, "peer", p)
 	if err := st.Scope().SetService(BlocksServiceName); err != nil {
 		log.Debug("blocks: service scope refused the stream", "err", err)
+		_ = st.Reset()
+		return
+	}
+	if !s.lim.allow(p) {
+		log.Debug("blocks: over the peer's request rate")
 		_ = st.Reset()
 		return
 	}

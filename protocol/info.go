@@ -90,13 +90,24 @@ func infoFromWire(m *pb.InfoResponse) (Info, error) {
 	return in, nil
 }
 
-// ServeInfo answers /orbit/info/1.0.0 on h with what get returns.
-// The returned function removes the handler.
+// ServeInfo answers /orbit/info/1.0.0 on h with what get returns, at
+// most DefaultInfoRate a peer. The returned function removes the handler.
 func ServeInfo(h host.Host, get func() Info, log *slog.Logger) (stop func()) {
+	return ServeInfoLimited(h, get, log, DefaultInfoRate)
+}
+
+// ServeInfoLimited is ServeInfo with the rate of queries each peer gets
+// answered (a zero Rate: no limit); a query over it is reset at once.
+func ServeInfoLimited(h host.Host, get func() Info, log *slog.Logger, rate RateLimit) (stop func()) {
 	if log == nil {
 		log = slog.Default()
 	}
+	lim := newPeerLimiter(rate, nil)
 	h.SetStreamHandler(InfoID, func(st network.Stream) {
+		if !lim.allow(st.Conn().RemotePeer()) {
+			_ = st.Reset()
+			return
+		}
 		if err := st.Scope().SetService(ServiceName); err != nil {
 			_ = st.Reset()
 			return
