@@ -59,6 +59,9 @@ func TestBanExpires(t *testing.T) {
 	if n.isFailed(p) {
 		t.Fatal("isFailed after every avoidance ended")
 	}
+	// An empty span bans every span.
+	n.markFailed(p, sharding.Span{})
+	check("banned over all", other, true)
 }
 
 // TestTransferTimes: a transfer's start, end and elapsed time are the

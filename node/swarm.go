@@ -205,10 +205,13 @@ func (s *swarmComponent) Addrs() []ma.Multiaddr {
 	return out
 }
 
-// markFailed keeps p out of routes over span for a while: avoidBase,
-// doubled for every failure since its last success, at most avoidMax.
-// Its other spans stay routable.
+// markFailed keeps p out of routes over span (an empty one: all spans)
+// for a while: avoidBase, doubled for every failure since its last
+// success, at most avoidMax. Its other spans stay routable.
 func (s *swarmComponent) markFailed(p peer.ID, span sharding.Span) {
+	if span.Len() <= 0 {
+		span = sharding.Span{Start: 0, End: math.MaxInt}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.failed[p]

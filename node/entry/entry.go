@@ -225,7 +225,8 @@ type Truncate struct {
 type Reset struct{ Hop HopID }
 
 // Ban keeps a peer out of this node's routes over Span for a while:
-// it failed a hop of that span (a step, an open or a replay).
+// it failed a hop of that span (a step, an open or a replay). An empty
+// Span bans it over every span.
 type Ban struct {
 	Peer peer.ID
 	Span sharding.Span
