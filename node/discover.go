@@ -69,28 +69,31 @@ func (s *swarmComponent) DiscoverModels(ctx context.Context) ([]SwarmModel, erro
 // askInfo asks the candidates and every connected peer for their
 // /orbit/info/1.0.0 answer, at once, and waits at most InfoWait for them:
 // peers that fail are left out (and logged); those that have not answered
-// by then, whose last query is still running, or that failed a hop lately
-// (not asked) are late (an answer that comes later is dropped). This node answers itself. Each answer on an
-// already open connection also updates the peer's RTT estimate
-// (peerstore latency).
-func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (answers map[peer.ID]protocol.Info, late map[peer.ID]bool) {
+// by then, whose last query is still running, or that failed a hop
+// lately (not asked) are late, and an answer that comes later is
+// dropped. This node answers itself. Each answer on an already open
+// connection also updates the peer's RTT estimate (peerstore latency).
+func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (map[peer.ID]protocol.Info, map[peer.ID]bool) {
 	for _, p := range s.host.Network().Peers() {
 		if s.host.Network().Connectedness(p) == network.Connected {
 			cands[p] = true
 		}
 	}
 	delete(cands, s.host.ID())
-	answers = map[peer.ID]protocol.Info{s.host.ID(): s.self()}
-	late = map[peer.ID]bool{}
-	var mu sync.Mutex
+	var mu sync.Mutex // guards the three below
+	answers := map[peer.ID]protocol.Info{s.host.ID(): s.self()}
+	late := map[peer.ID]bool{}
+	over := false // the wait is over: later answers are dropped
 	done := make(chan struct{}, len(cands))
 	asked := 0
+	for p := range cands {
+		late[p] = true // until it answers
+	}
 	for p := range cands {
 		if s.isFailed(p) {
 			// It failed a hop lately (it may be dead, and a dead peer's
 			// QUIC connection looks alive until its idle timeout): keep
 			// its last answer rather than wait for one.
-			late[p] = true
 			continue
 		}
 		s.mu.Lock()
@@ -98,10 +101,8 @@ func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (a
 		s.asking[p] = true
 		s.mu.Unlock()
 		if busy {
-			late[p] = true
 			continue
 		}
-		late[p] = true // until it answers
 		asked++
 		s.wg.Go(func() {
 			defer func() { done <- struct{}{} }()
@@ -115,7 +116,7 @@ func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (a
 			in, err := protocol.QueryInfo(s.ctx, s.host, p)
 			mu.Lock()
 			defer mu.Unlock()
-			if late == nil {
+			if over {
 				return // too late: dropped
 			}
 			delete(late, p)
@@ -132,13 +133,17 @@ func (s *swarmComponent) askInfo(ctx context.Context, cands map[peer.ID]bool) (a
 			answers[p] = in
 		})
 	}
-	wait := time.NewTimer(s.cfg.InfoWait)
-	defer wait.Stop()
+	wait := s.cfg.InfoWait
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 collect:
 	for range asked {
 		select {
 		case <-done:
-		case <-wait.C:
+		case <-timer.C:
 			break collect
 		case <-ctx.Done():
 			break collect
@@ -146,9 +151,8 @@ collect:
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	gotAnswers, gotLate := answers, late
-	answers, late = nil, nil // answers still running are dropped
-	return gotAnswers, gotLate
+	over = true
+	return answers, late
 }
 
 // modelsFromInfo groups info answers by model. A model's size is the block
