@@ -45,7 +45,7 @@ type ComputeSession interface {
 // Default caps of a server's idle streams (ServerConfig).
 const (
 	DefaultMaxIdlePerPeer = 32
-	DefaultMaxIdlePerIP   = 64
+	DefaultMaxIdlePerIP   = 128
 )
 
 // ServerConfig tunes an InferServer. Zero values take defaults.

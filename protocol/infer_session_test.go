@@ -244,3 +244,96 @@ func TestQueryInfo(t *testing.T) {
 		})
 	}
 }
+
+// TestInferIdleStreamCaps: streams that have not sent their first frame
+// are capped per peer (more are refused) and per IP address (a new one
+// closes the oldest), they reserve no memory, and one whose first frame
+// does not come in HelloTimeout is closed.
+func TestInferIdleStreamCaps(t *testing.T) {
+	server := newHost(t)
+	const perPeer, perIP = 3, 5
+	srv := NewInferServer(server, widthBackend{8}, ServerConfig{IOTimeout: 5 * time.Second, HelloTimeout: 2 * time.Second,
+		MaxIdlePerPeer: perPeer, MaxIdlePerIP: perIP, Logger: quiet})
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	open := func(c host.Host, n int) []network.Stream {
+		var out []network.Stream
+		for range n {
+			st, err := c.NewStream(ctx, server.ID(), InferID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Write([]byte{0x80}); err != nil { // half a length prefix
+				t.Fatal(err)
+			}
+			out = append(out, st)
+		}
+		return out
+	}
+	settle := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for srv.IdleStreams() != want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := srv.IdleStreams(); got != want {
+			t.Fatalf("%d idle streams, want %d", got, want)
+		}
+	}
+	alive := func(st network.Stream) bool {
+		_ = st.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err := st.Read(make([]byte, 1))
+		var ne interface{ Timeout() bool }
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	a, b := newHost(t), newHost(t)
+	for _, c := range []host.Host{a, b} {
+		if err := c.Connect(ctx, peer.AddrInfo{ID: server.ID(), Addrs: server.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := open(a, perPeer+2) // two over the peer's cap: refused
+	settle(perPeer)
+	var held []network.Stream
+	for _, st := range first {
+		if alive(st) {
+			held = append(held, st)
+		}
+	}
+	if len(held) != perPeer {
+		t.Fatalf("%d of peer a's streams alive, want %d", len(held), perPeer)
+	}
+	second := open(b, perPeer) // over the address's cap: the oldest (a's) go
+	settle(perIP)
+	kept := 0
+	for _, st := range held {
+		if alive(st) {
+			kept++
+		}
+	}
+	if want := perIP - perPeer; kept != want {
+		t.Errorf("after b's streams, %d of a's streams alive, want %d", kept, want)
+	}
+	for i, st := range second {
+		if !alive(st) {
+			t.Errorf("b's stream %d closed, want the oldest closed", i)
+		}
+	}
+	var mem int64
+	_ = server.Network().ResourceManager().ViewService(ServiceName, func(s network.ServiceScope) error {
+		mem = s.Stat().Memory
+		return nil
+	})
+	if mem != 0 {
+		t.Errorf("idle streams hold %d bytes", mem)
+	}
+	// No first frame within HelloTimeout: closed.
+	settle(0)
+	for i, st := range second {
+		if alive(st) {
+			t.Errorf("b's stream %d still open after the hello timeout", i)
+		}
+	}
+}
