@@ -429,6 +429,9 @@ func TestExampleScenariosRun(t *testing.T) {
 		if len(sc.Workload.Concurrency) > 0 {
 			continue // TestConcurrencySweep runs the sweep
 		}
+		if len(sc.Workload.VerifyRates) > 0 {
+			continue // TestVerifyRates runs the verification runs
+		}
 		ran++
 		t.Run(sc.Name, func(t *testing.T) {
 			const dur = 3 * time.Second
@@ -1271,5 +1274,50 @@ func TestOverrides(t *testing.T) {
 	path := mustParse(t, "model: {path: m.gguf}\nnodes: [{name: e, entry: true}]\n")
 	if err := path.Override(Overrides{Shape: "llama-1b"}); err == nil {
 		t.Error("--shape on a model file: no error")
+	}
+}
+
+// TestVerifyRates: a lying server (noise from position 20) in a route is
+// caught at verify rate 1 in the step it first lies in, wasting no token,
+// and never at rate 0, where every token after its first lie is wasted;
+// checking costs time at rate 1 and none at rate 0.
+func TestVerifyRates(t *testing.T) {
+	needVocab(t)
+	sc, err := LoadFile("scenarios/liars.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Workload.VerifyRates = []float64{0, 1}
+	sc.Workload.PromptTokens, sc.Workload.OutputTokens = 8, 24
+	opt := testOptions(t)
+	opt.Duration = time.Second
+	res, err := Run(context.Background(), sc, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Verify) != 2 {
+		t.Fatalf("%d verify points, want 2", len(res.Verify))
+	}
+	off, on := res.Verify[0], res.Verify[1]
+	for _, p := range res.Verify {
+		t.Logf("rate %.2f: %+v", p.Rate, p)
+		if p.Requests == 0 || p.Failed != 0 || p.Tokens == 0 {
+			t.Errorf("rate %v: %d requests, %d failed, %d tokens", p.Rate, p.Requests, p.Failed, p.Tokens)
+		}
+	}
+	if off.Detected || off.Checks != 0 || off.WastedTokens == 0 || len(off.Banned) != 0 {
+		t.Errorf("rate 0: %+v, want no check, the liar's tokens wasted", off)
+	}
+	if !on.Detected || on.DetectionSteps != 1 || on.DetectedAtRequest != 0 || on.WastedTokens != 0 || on.Checks == 0 || on.CheckS <= 0 ||
+		!slices.Equal(on.Banned, []string{"liar"}) {
+		t.Errorf("rate 1: %+v, want the liar caught at its first lie, no token wasted", on)
+	}
+	dir := t.TempDir()
+	if err := res.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "verify.csv"))
+	if err != nil || strings.Count(string(b), "\n") != 3 {
+		t.Fatalf("verify.csv: %v\n%s", err, b)
 	}
 }

@@ -44,6 +44,17 @@
 // model's tokenizer) so that a trained model drafts on real text. See
 // bench/scenarios/leo-satellite-speculate.yaml.
 //
+// # Liars and verification
+//
+// A group may lie (liar: echo, noise or random, from position lie_from of
+// every session: node.Config.Lie), and workload.verify_rates runs the
+// workload once per verify rate, each on a fresh mocknet swarm, requests
+// one after another from the first entry node; the results add a
+// VerifyPoint per rate (tokens/s, the share of time spent checking, rows
+// recomputed, how many positions after its first lie a liar was caught
+// and the tokens its lies cost) and Write adds verify.csv. See
+// bench/scenarios/liars.yaml and verify-overhead.yaml.
+//
 // # Modes
 //
 // Mode "mocknet" (the default) runs every node in this process on a

@@ -41,6 +41,8 @@ type Results struct {
 	// turned it on: the summary of the same workload without it and the
 	// ratios.
 	Speculation *SpeculationResult `json:"speculation,omitempty"`
+	// Verify is a verification run's rates (Workload.VerifyRates).
+	Verify []VerifyPoint `json:"verify,omitempty"`
 
 	tokenTimes []float64
 }
@@ -349,6 +351,11 @@ func (r *Results) Write(dir string) error {
 	}
 	if len(r.Sweep) > 0 {
 		if err := r.writeSweep(dir); err != nil {
+			return err
+		}
+	}
+	if len(r.Verify) > 0 {
+		if err := r.writeVerify(dir); err != nil {
 			return err
 		}
 	}

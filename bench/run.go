@@ -174,6 +174,18 @@ func runOnce(ctx context.Context, sc *Scenario, opt Options) (*Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: encoding: %w", err)
 	}
+	if len(w.VerifyRates) > 0 {
+		if opt.Mode != ModeMocknet {
+			return nil, fmt.Errorf("bench: workload.verify_rates runs in mocknet mode only")
+		}
+		t0 := time.Now()
+		res := &Results{Scenario: sc.Name, StartedAt: t0}
+		res.Verify, err = verifySweep(ctx, sc, src, mcfg, enc, seed, dur, log, nodeLog)
+		res.Mode, res.Seed = opt.Mode, seed
+		res.Model = ModelInfo{Path: src.Path, ID: src.ID(), Layers: mcfg.Layers, Dim: mcfg.Dim, Vocab: mcfg.VocabSize, Encoding: enc.String()}
+		res.DurationS = time.Since(t0).Seconds()
+		return res, err
+	}
 	sched := newSchedule(sc, seed, dur)
 	t0 := time.Now()
 	var cl cluster

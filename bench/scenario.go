@@ -90,6 +90,11 @@ type Group struct {
 	// Threads is the kernel threads of each of the node's models (0: the
 	// machine's; processes mode: the process's GOMAXPROCS).
 	Threads int `yaml:"threads"`
+	// Liar makes the group's servers lie from position LieFrom of every
+	// session on: echo (skip the compute, return the input), noise (add
+	// N(0, 0.1)) or random (uniform values); see Workload.VerifyRates.
+	Liar    string `yaml:"liar"`
+	LieFrom int    `yaml:"lie_from"`
 	// MaxConcurrent is an entry node's admission (orbit run
 	// --max-concurrent): a number, or auto (sized from the swarm). Empty:
 	// orbit run's default in processes mode, no admission in mocknet mode
@@ -230,6 +235,12 @@ type Workload struct {
 	// the aggregate tokens/s and per-stream latency of every step (see
 	// SweepPoint).
 	Concurrency []int `yaml:"concurrency"`
+	// VerifyRates, when set, runs the workload once per verify rate, each
+	// on a swarm started afresh: requests one after another from the
+	// first entry node, checked at that rate; results add, per rate, the
+	// checks' cost and, with liar nodes, how soon a liar was caught and
+	// the tokens its lies cost (see VerifyPoint). Mocknet mode only.
+	VerifyRates []float64 `yaml:"verify_rates"`
 }
 
 // Event is something that happens at time At: exactly one of Kill, Add
@@ -558,6 +569,14 @@ func (sc *Scenario) Validate() error {
 		if _, err := g.admission(); err != nil {
 			return fmt.Errorf("node %s: %w", g.Name, err)
 		}
+		switch g.Liar {
+		case "", LieEcho, LieNoise, LieRandom:
+		default:
+			return fmt.Errorf("node %s: liar %q: want echo, noise or random", g.Name, g.Liar)
+		}
+		if g.LieFrom < 0 {
+			return fmt.Errorf("node %s: lie_from %d is negative", g.Name, g.LieFrom)
+		}
 		if g.Threads < 0 || g.Threads > 1024 {
 			return fmt.Errorf("node %s: threads %d: want 0..1024", g.Name, g.Threads)
 		}
@@ -607,9 +626,15 @@ func (sc *Scenario) Validate() error {
 		if len(w.Concurrency) > 0 && len(sc.Events) > 0 {
 			return errors.New("workload: a concurrency sweep takes no events")
 		}
+		if err := validVerifyRates(w.VerifyRates); err != nil {
+			return err
+		}
+		if len(w.VerifyRates) > 0 && (len(w.Concurrency) > 0 || len(sc.Events) > 0) {
+			return errors.New("workload: verify_rates takes no concurrency sweep and no events")
+		}
 	case "poisson":
-		if len(w.Concurrency) > 0 {
-			return errors.New("workload: concurrency sweeps closed-loop clients; arrival poisson takes none")
+		if len(w.Concurrency) > 0 || len(w.VerifyRates) > 0 {
+			return errors.New("workload: concurrency and verify_rates run closed-loop clients; arrival poisson takes neither")
 		}
 		if !(w.Rate > 0) || w.Rate > 1e4 || math.IsInf(w.Rate, 0) {
 			return fmt.Errorf("workload: rate %v: a poisson workload needs 0 < rate <= 10000 requests/s", w.Rate)

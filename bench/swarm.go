@@ -318,6 +318,7 @@ func (s *swarm) startNode(ctx context.Context, g *Group, name string) error {
 		Logger:           s.nodeL.With("node", name),
 		ComputeSlowdown:  g.Slowdown,
 		ComputeCost:      g.ComputeCost.Node(),
+		Lie:              lieOf(g, s.seed, name),
 		Threads:          g.Threads,
 	}
 	cfg.RouteMode, _ = sharding.ParseMode(s.sc.Route) // Validate checked it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -393,6 +394,7 @@ type computeSession struct {
 	once    sync.Once
 	rows    []engine.Row
 	last    protocol.StepTiming
+	lie     func(pos int, in, out []float32) // ServeConfig.Lie
 }
 
 // LastTiming implements protocol.TimedSession.
@@ -414,10 +416,19 @@ func (c *computeSession) Forward(ctx context.Context, x []float32, pos int) erro
 	for i := range n {
 		c.rows = append(c.rows, engine.Row{Session: c.sess, Pos: pos + i})
 	}
+	var in []float32
+	if c.lie != nil {
+		in = slices.Clone(x)
+	}
 	j := &job{x: x, rows: c.rows, span: c.span}
 	err := c.srv.sched.submit(ctx, j)
 	if err == nil {
 		c.last = j.timing
+	}
+	if err == nil && c.lie != nil {
+		for i := range n {
+			c.lie(pos+i, in[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim])
+		}
 	}
 	return err
 }
@@ -480,7 +491,7 @@ func (s *serveComponent) openSession(model string, span sharding.Span, maxLen in
 	}
 	opened = true
 	s.cfg.Metrics.SessionOpened(bytes)
-	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &s.budget, metrics: s.cfg.Metrics}, nil
+	return &computeSession{srv: srv, sess: sess, span: span, bytes: bytes, bud: &s.budget, metrics: s.cfg.Metrics, lie: s.cfg.Lie}, nil
 }
 
 // benchmark measures tokens/s through one block of m: a few single-row

@@ -119,6 +119,12 @@ type Config struct {
 	// scheduler waiting out the rest. Benchmarks use it to emulate large
 	// models' step times with small ones on a small machine.
 	ComputeCost ComputeCost
+	// Lie, when set, emulates a lying server (orbit bench's liar nodes):
+	// after each step of its sessions it is given every row's position,
+	// input and computed output, and may change the output before the
+	// result is sent, signed and pushed as any. It may be called from
+	// several sessions at once.
+	Lie func(pos int, in, out []float32)
 	// Threads is the number of kernel threads of each served model (0:
 	// GOMAXPROCS).
 	Threads int
@@ -220,6 +226,7 @@ type ServeConfig struct {
 	MaxBatchRows    int
 	ComputeSlowdown float64
 	ComputeCost     ComputeCost
+	Lie             func(pos int, in, out []float32)
 	Threads         int
 	Metrics         *metrics.Metrics
 }
@@ -251,7 +258,7 @@ func (c *Config) Swarm() SwarmConfig {
 func (c *Config) Serve() ServeConfig {
 	return ServeConfig{
 		KVCacheBytes: c.KVCacheBytes, IdleTimeout: c.IdleTimeout, IOTimeout: c.IOTimeout, BatchWindow: c.BatchWindow,
-		MaxBatchRows: c.MaxBatchRows, ComputeSlowdown: c.ComputeSlowdown, ComputeCost: c.ComputeCost, Threads: c.Threads, Metrics: c.Metrics,
+		MaxBatchRows: c.MaxBatchRows, ComputeSlowdown: c.ComputeSlowdown, ComputeCost: c.ComputeCost, Lie: c.Lie, Threads: c.Threads, Metrics: c.Metrics,
 	}
 }
 

@@ -75,6 +75,20 @@ routes, per-hop timings and per-link statistics are not reported.`,
 			for _, n := range res.Notes {
 				fmt.Fprintf(w, "note: %s\n", n)
 			}
+			if len(res.Verify) > 0 {
+				fmt.Fprintf(w, "scenario %s, seed %d, %.1fs: one swarm per verify rate\n", res.Scenario, res.Seed, res.DurationS)
+				for _, p := range res.Verify {
+					fmt.Fprintf(w, "verify rate %.2f: %d requests, %.1f tok/s, %.0f%% of the time checking, %d checks over %d rows; ", p.Rate, p.Requests, p.TokensPerS,
+						100*p.CheckShare, p.Checks, p.CheckedRows)
+					if p.Detected {
+						fmt.Fprintf(w, "liar caught %d positions after its first lie (request %d), %d tokens wasted\n", p.DetectionSteps, p.DetectedAtRequest, p.WastedTokens)
+					} else {
+						fmt.Fprintf(w, "no liar caught, %d tokens wasted\n", p.WastedTokens)
+					}
+				}
+				fmt.Fprintf(w, "results in %s\n", out)
+				return nil
+			}
 			fmt.Fprintf(w, "scenario %s, seed %d, %d nodes, %.1fs (setup %.1fs)\n", res.Scenario, res.Seed, len(res.Nodes), res.DurationS, res.SetupS)
 			fmt.Fprintf(w, "requests %d: %d completed, %d failed, %d failovers\n", s.Requests, s.Completed, s.Failed, s.Failovers)
 			fmt.Fprintf(w, "throughput %.1f tok/s; TTFT p50 %.1f ms p95 %.1f ms; per-token p50 %.1f ms p95 %.1f ms; decode p50 %.1f tok/s\n",
