@@ -1308,7 +1308,7 @@ func TestVerifyRates(t *testing.T) {
 	if off.Detected || off.Checks != 0 || off.WastedTokens == 0 || len(off.Banned) != 0 {
 		t.Errorf("rate 0: %+v, want no check, the liar's tokens wasted", off)
 	}
-	if !on.Detected || on.DetectionSteps != 1 || on.DetectedAtRequest != 0 || on.WastedTokens != 0 || on.Checks == 0 || on.CheckS <= 0 ||
+	if !on.Detected || on.DetectionSteps != 1 || on.WastedTokens != 0 || on.Checks == 0 || on.CheckS <= 0 ||
 		!slices.Equal(on.Banned, []string{"liar"}) {
 		t.Errorf("rate 1: %+v, want the liar caught at its first lie, no token wasted", on)
 	}
