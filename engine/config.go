@@ -30,7 +30,7 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3" or "gemma3"
+	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2" or "gemma3"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
@@ -78,6 +78,9 @@ type Config struct {
 	RopeFreqScale float32
 	// FinalSoftcap, when not 0, caps the logits: cap*tanh(logit/cap).
 	FinalSoftcap float32
+	// AttnSoftcap, when not 0, caps the attention scores the same way
+	// before the softmax (gemma2).
+	AttnSoftcap float32
 
 	// Mixture of experts (Mixtral in llama files, qwen3moe): every block's
 	// feed-forward is Experts gated feed-forwards of ExpertHidden, of which
@@ -193,6 +196,56 @@ func (c *Config) readGemma3(f *gguf.File) error {
 	return nil
 }
 
+// readGemma2 reads Gemma 2's settings as llama.cpp does: gemma3's
+// embedding scale, post-norms, GELU and query scale (the 46-block 27B:
+// 1/sqrt(Dim/Heads)), every other block (the even ones) local with
+// attention.sliding_window (default 4096) rotating with rope.freq_base_swa
+// (default the global base), attention scores capped at
+// attn_logit_softcapping (default 50) and logits at
+// final_logit_softcapping (default 30). The head is always token_embd.
+func (c *Config) readGemma2(f *gguf.File) error {
+	a := c.Arch
+	c.EmbedScale = float32(math.Sqrt(float64(float32(c.Dim))))
+	c.PostNorms, c.GELU = true, true
+	c.QueryScale = invSqrt32(c.HeadDim)
+	if c.Layers == 46 {
+		c.QueryScale = invSqrt32(c.Dim / c.Heads)
+	}
+	c.SlidingWindow, c.SlidingPattern, c.RopeBaseLocal = 4096, 2, c.RopeBase
+	if w, err := f.Int(a + ".attention.sliding_window"); err == nil {
+		if w <= 0 || w > 1<<24 {
+			return fmt.Errorf("engine: %s.attention.sliding_window = %d out of range", a, w)
+		}
+		c.SlidingWindow = int(w)
+	}
+	if v, ok := f.Get(a + ".attention.sliding_window_pattern"); ok {
+		p, ok := v.Int()
+		if !ok || p < 0 || p > 1<<16 {
+			return fmt.Errorf("%w: %s.attention.sliding_window_pattern %v", ErrUnsupported, a, v.Any())
+		}
+		c.SlidingPattern = int(p)
+	}
+	if v, e := f.Float(a + ".rope.freq_base_swa"); e == nil {
+		if !(v > 1) || math.IsInf(v, 0) {
+			return fmt.Errorf("engine: local rope base %v invalid", v)
+		}
+		c.RopeBaseLocal = v
+	}
+	c.AttnSoftcap, c.FinalSoftcap = 50, 30
+	for _, k := range []struct {
+		key string
+		dst *float32
+	}{{"attn_logit_softcapping", &c.AttnSoftcap}, {"final_logit_softcapping", &c.FinalSoftcap}} {
+		if v, e := f.Float(a + "." + k.key); e == nil {
+			if !(v > 0) || math.IsInf(v, 0) {
+				return fmt.Errorf("engine: %s.%s = %v out of range", a, k.key, v)
+			}
+			*k.dst = float32(v)
+		}
+	}
+	return nil
+}
+
 // readExperts reads the mixture-of-experts keys: expert_count and
 // expert_used_count (both or neither), the experts' width (llama, as
 // llama.cpp reads Mixtral: feed_forward_length; qwen3moe:
@@ -251,9 +304,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma3":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma2", "gemma3":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3 or gemma3)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3, gemma2 or gemma3)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -322,12 +375,17 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if v, e := f.Float(arch + ".attention.layer_norm_rms_epsilon"); e == nil {
 		c.Eps = float32(v)
 	}
-	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3" || arch == "gemma3"
+	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3" || arch == "gemma2" || arch == "gemma3"
 	if arch == "phi3" {
 		c.QueryScale = invSqrt32(c.HeadDim)
 	}
 	if arch == "gemma3" {
 		if err := c.readGemma3(f); err != nil {
+			return c, err
+		}
+	}
+	if arch == "gemma2" {
+		if err := c.readGemma2(f); err != nil {
 			return c, err
 		}
 	}
@@ -361,6 +419,6 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, fmt.Errorf("engine: no token_embd.weight, %s.vocab_size or tokenizer to size the vocabulary", arch)
 	}
 	_, hasOut := f.Tensor("output.weight")
-	c.TiedOutput = !hasOut
+	c.TiedOutput = !hasOut || arch == "gemma2"
 	return c, nil
 }

@@ -407,6 +407,9 @@ func (m *Model) attention(li int, q, out []float32, rows []Row, window int) {
 		grow(&m.buf.scores[w], maxPos)
 	}
 	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale, window: window}
+	if sc := c.AttnSoftcap; sc != 0 {
+		m.buf.attn.softcap, m.buf.attn.softInv = sc, 1/sc
+	}
 	m.pool.Parallel(workers, m.attnFn)
 	m.buf.attn = attnJob{}
 }
@@ -423,6 +426,8 @@ type attnJob struct {
 	group          int
 	scale          float32
 	window         int // attend to the last window positions (0: all)
+	// softcap caps the scores (AttnSoftcap); softInv is 1/softcap.
+	softcap, softInv float32
 }
 
 // attnWorker computes the (row, head) tasks w, w+workers, ... of the current
@@ -448,6 +453,10 @@ func (m *Model) attnWorker(w int) {
 		maxS := float32(math.Inf(-1))
 		for p, s := range sc {
 			s *= j.scale
+			if j.softcap != 0 {
+				// cap * tanh(s * (1/cap)), as llama.cpp scales, tanh, scales.
+				s = kernels.Tanh32(s*j.softInv) * j.softcap
+			}
 			sc[p] = s
 			maxS = max(maxS, s)
 		}

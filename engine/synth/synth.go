@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3" or "gemma3"
+	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2" or "gemma3"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -72,6 +72,8 @@ type Shape struct {
 	SlidingWindow, SlidingPattern int
 	RopeBaseLocal, RopeScaling    float32
 	FinalSoftcap                  float32
+	// AttnSoftcap caps the attention scores (gemma2; 0: none).
+	AttnSoftcap float32
 	// RouterTies gives experts 2i and 2i+1 the same router row, so their
 	// router probabilities tie exactly (to test top-k tie-breaking).
 	RouterTies bool
@@ -105,6 +107,9 @@ const maxContext = 8192
 //	qwen3moe-30b-a3b  Qwen3-30B-A3B: dim 2048, 128 experts of 768 (8 used), 48 layers, 32/4 heads of 128, untied
 //	phi3-tiny         phi3 (fused attn_qkv, ffn_up holding gate and up), dim 256, hidden 512, 2 layers, 4 heads, untied
 //	phi3-mini         Phi-3-mini-128k: dim 3072, hidden 8192, 32 layers, 32 heads, LongRoPE, untied
+//	gemma2-tiny       gemma2, dim 256, hidden 512, 4 layers, 4/2 heads, sliding window 8 every other block,
+//	                  attention and final logit soft-capping (50, 30), tied
+//	gemma2-2b         Gemma 2 2B: dim 2304, hidden 9216, 26 layers, 8/4 heads of 256, window 4096, tied
 //	gemma3-tiny       gemma3, dim 256, hidden 512, 4 layers, 4/2 heads, sliding window 8 every other block,
 //	                  global rope scaled by 8, final logit soft-capping 30, tied
 //	gemma3-1b         Gemma 3 1B: dim 1152, hidden 6912, 26 layers, 4/1 heads of 256, window 512 (5 of 6 blocks), tied
@@ -140,6 +145,12 @@ func Shapes() []Shape {
 			RopeBase: 10000, Eps: 1e-5},
 		{Name: "phi3-mini", Arch: "phi3", Dim: 3072, Hidden: 8192, Layers: 32, Heads: 32, KVHeads: 32, Context: maxContext,
 			RopeBase: 10000, Eps: 1e-5, LongRoPE: true, RopeOrigContext: 4096, RopeAttnFactor: 1.1902},
+		{Name: "gemma2-tiny", Arch: "gemma2", Dim: 256, Hidden: 512, Layers: 4, Heads: 4, KVHeads: 2, Context: 2048,
+			RopeBase: 10000, Eps: 1e-6, TiedEmbeddings: true,
+			SlidingWindow: 8, SlidingPattern: 2, RopeBaseLocal: 10000, AttnSoftcap: 50, FinalSoftcap: 30},
+		{Name: "gemma2-2b", Arch: "gemma2", Dim: 2304, Hidden: 9216, Layers: 26, Heads: 8, KVHeads: 4, Head: 256, Context: 8192,
+			RopeBase: 10000, Eps: 1e-6, TiedEmbeddings: true,
+			SlidingWindow: 4096, SlidingPattern: 2, RopeBaseLocal: 10000, AttnSoftcap: 50, FinalSoftcap: 30},
 		{Name: "gemma3-tiny", Arch: "gemma3", Dim: 256, Hidden: 512, Layers: 4, Heads: 4, KVHeads: 2, Context: 2048,
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true,
 			SlidingWindow: 8, SlidingPattern: 2, RopeBaseLocal: 10000, RopeScaling: 8, FinalSoftcap: 30},
@@ -179,7 +190,7 @@ func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
 	switch s.Arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma3":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3":
 	default:
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
 	}
@@ -404,11 +415,11 @@ func Tensors(opt Options) ([]Tensor, error) {
 		} else {
 			matrix(p+"attn_output.weight", qd, dim)
 		}
-		if s.Arch == "gemma3" {
+		if s.Arch == "gemma2" || s.Arch == "gemma3" {
 			norm(p + "post_attention_norm.weight")
 		}
 		norm(p + "ffn_norm.weight")
-		if s.Arch == "gemma3" {
+		if s.Arch == "gemma2" || s.Arch == "gemma3" {
 			norm(p + "post_ffw_norm.weight")
 		}
 		if s.Experts > 0 {
@@ -543,6 +554,9 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 	}
 	if s.FinalSoftcap != 0 {
 		w.Set(a+".final_logit_softcapping", gguf.Float32(s.FinalSoftcap))
+	}
+	if s.AttnSoftcap != 0 {
+		w.Set(a+".attn_logit_softcapping", gguf.Float32(s.AttnSoftcap))
 	}
 	if s.LongRoPE {
 		u32("rope.scaling.original_context_length", s.RopeOrigContext)
