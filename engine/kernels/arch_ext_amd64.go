@@ -18,6 +18,9 @@ func q5Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, o
 func q5Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 //go:noescape
+func iq4XSx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+
+//go:noescape
 func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -35,6 +38,7 @@ var (
 		q5KRows:   kRowsAsm(q5Kx4AVX2),
 		iq4XSRows: kRowsAsm(iq4XSx4AVX2),
 		q5KCols:   q5Kx1x4AVX2,
+		iq4XSCols: iq4XSx1x4AVX2,
 	}
 	avx512Ext = avx2Ext
 )

@@ -278,6 +278,8 @@ func (s *kernelSet) kColsFor(t DType) kColsFn {
 		return s.q6KCols
 	case Q5_K:
 		return s.ext.q5KCols
+	case IQ4_XS:
+		return s.ext.iq4XSCols
 	}
 	return nil
 }

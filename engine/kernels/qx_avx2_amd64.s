@@ -833,3 +833,123 @@ q5k14_done:
 	VMOVSS  X3, (AX)(CX*1)
 	VZEROUPPER
 	RET
+
+// ---- iq4_xs, 1 row x 4 activation columns (batches) ----
+//
+//	func iq4XSx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+//
+// The layout of q5Kx1x4AVX2 (xs is not used). Per super-block the row's
+// grid values are looked up once (to the stack at 0..255) and its scales
+// ls-32 broadcast as int16 per sub-block (256..511); each column's pairs |w|*(x*sign(w)) (at most
+// 127*127*2) are multiplied by the scales in VPMADDWD into one int32
+// accumulator, so isum is exact, then acc += float(isum)*(d*dx) as
+// iq4XSx4AVX2 does: bitwise that kernel's results.
+//
+// X0..X3 the 4 columns' accumulators (lane 0); X4 the column's dx; X12 d;
+// Y14 0x0f bytes; Y12 the grid while unpacking.
+
+#define IQ414_SUB(SO, XQ, ACC) \
+	VMOVDQU    SO(XQ), Y6 \
+	VPSIGNB    SO(SP), Y6, Y6 \
+	VPABSB     SO(SP), Y7 \
+	VPMADDUBSW Y6, Y7, Y7 \
+	VPMADDWD   256+SO(SP), Y7, Y7 \
+	VPADDD     Y7, ACC, ACC
+
+#define IQ414_COL(XQ, XD, ACC) \
+	VBROADCASTSS XD, X4 \
+	VPXOR        Y8, Y8, Y8 \
+	IQ414_SUB(0, XQ, Y8) \
+	IQ414_SUB(32, XQ, Y8) \
+	IQ414_SUB(64, XQ, Y8) \
+	IQ414_SUB(96, XQ, Y8) \
+	IQ414_SUB(128, XQ, Y8) \
+	IQ414_SUB(160, XQ, Y8) \
+	IQ414_SUB(192, XQ, Y8) \
+	IQ414_SUB(224, XQ, Y8) \
+	KXFOLD8 \
+	VMULSS       X4, X12, X10 \
+	VMULSS       X10, X8, X8 \
+	VADDSS       X8, ACC, ACC
+
+// Sub-block IB's grid values to the stack.
+#define IQ414_UNPACK(IB) \
+	XNIB(SI, (8+16*IB), Y6, X6) \
+	VPSHUFB Y6, Y12, Y6 \
+	VMOVDQU Y6, (32*IB)(SP)
+
+#define IQ414_SCALE(J) \
+	VPSRLDQ      $(2*J), X15, X13 \
+	VPBROADCASTW X13, Y13 \
+	VMOVDQU      Y13, (256+32*J)(SP)
+
+TEXT ·iq4XSx1x4AVX2(SB), NOSPLIT, $512-56
+	MOVQ   w+0(FP), SI
+	MOVQ   xq+8(FP), DI
+	MOVQ   xd+16(FP), DX
+	MOVQ   nsb+32(FP), CX
+	MOVQ   CX, R9
+	SHLQ   $8, R9
+	LEAQ   (DI)(R9*2), R14
+	MOVQ   CX, R15
+	SHLQ   $2, R15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ        CX, CX
+	JZ           iq414_done
+
+iq414_loop:
+	PREFETCHT0   136(SI)
+	PREFETCHT0   200(SI)
+	PREFETCHT0   264(SI)
+	VMOVDQU      xiq4v<>(SB), Y12
+	IQ414_UNPACK(0)
+	IQ414_UNPACK(1)
+	IQ414_UNPACK(2)
+	IQ414_UNPACK(3)
+	IQ414_UNPACK(4)
+	IQ414_UNPACK(5)
+	IQ414_UNPACK(6)
+	IQ414_UNPACK(7)
+	IQ4_SCALES(SI)
+	VEXTRACTI128 $1, Y9, X10
+	VPACKSSDW    X10, X9, X15
+	IQ414_SCALE(0)
+	IQ414_SCALE(1)
+	IQ414_SCALE(2)
+	IQ414_SCALE(3)
+	IQ414_SCALE(4)
+	IQ414_SCALE(5)
+	IQ414_SCALE(6)
+	IQ414_SCALE(7)
+	VPBROADCASTW 0(SI), X12
+	VCVTPH2PS    X12, X12
+	IQ414_COL(DI, (DX), X0)
+	LEAQ         (DI)(R9*1), R11
+	IQ414_COL(R11, (DX)(R15*1), X1)
+	IQ414_COL(R14, (DX)(R15*2), X2)
+	LEAQ         (R14)(R9*1), R11
+	LEAQ         (DX)(R15*2), R12
+	IQ414_COL(R11, (R12)(R15*1), X3)
+	ADDQ         $136, SI
+	ADDQ         $256, DI
+	ADDQ         $256, R14
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          iq414_loop
+
+iq414_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    ostride+48(FP), BX
+	LEAQ    (BX)(BX*2), CX
+	VMOVSS  X0, (AX)
+	VMOVSS  X1, (AX)(BX*1)
+	VMOVSS  X2, (AX)(BX*2)
+	VMOVSS  X3, (AX)(CX*1)
+	VZEROUPPER
+	RET
