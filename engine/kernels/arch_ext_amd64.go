@@ -21,6 +21,9 @@ func q5Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float3
 func iq4XSx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 //go:noescape
+func mxfp4x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
 func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -39,6 +42,7 @@ var (
 		iq4XSRows: kRowsAsm(iq4XSx4AVX2),
 		q5KCols:   q5Kx1x4AVX2,
 		iq4XSCols: iq4XSx1x4AVX2,
+		mxfp4Cols: mxfp4x2x4AVX2,
 	}
 	avx512Ext = avx2Ext
 )

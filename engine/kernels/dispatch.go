@@ -265,6 +265,8 @@ func (s *kernelSet) colsFor(t DType) qColsFn {
 		return s.q8_0Cols
 	case Q4_0:
 		return s.q4_0Cols
+	case MXFP4:
+		return s.ext.mxfp4Cols
 	}
 	return nil
 }

@@ -10,6 +10,9 @@ type extKernels struct {
 	// Optional 1-row x 4-column q5_k and iq4_xs kernels for batches (nil:
 	// the row kernels), bitwise the row kernels' results.
 	q5KCols, iq4XSCols kColsFn
+	// Optional 2-row x 4-column mxfp4 kernel for batches (nil: the row
+	// kernel), bitwise the row kernel's results.
+	mxfp4Cols qColsFn
 }
 
 // rows returns the row kernel of t, or nil for a type of the first set.

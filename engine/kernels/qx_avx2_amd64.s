@@ -953,3 +953,118 @@ iq414_done:
 	VMOVSS  X3, (AX)(CX*1)
 	VZEROUPPER
 	RET
+
+// ---- mxfp4, 2 rows x 4 activation columns (batches) ----
+//
+//	func mxfp4x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+//
+// The layout of q4_0x2x4AVX2 (tile_avx2_amd64.s): column c's values at
+// xq + c*nb*32, its scales at xd + c*nb*4; (row i, column c) stored at out
+// + c*ostride + 4*i. Per block each row's e2m1 values are looked up once
+// and its E8M0 scale converted once for the 4 columns; each element goes
+// through mxfp4x4AVX2's operations (exact int32 dot, float(isum)*(dw*dx)
+// added to its accumulator, blocks in order): bitwise its results.
+//
+// Y0..Y3 a row's int32 lanes for columns 0..3; Y4..Y7, X12 temporaries
+// (X7 the reduced sums); Y8, Y9 the rows' signed values; Y11 a row's |w|;
+// X10 dw*dx; X13 the columns' dx; X14, X15 the rows' accumulators.
+
+// The signed values of the mxfp4 block at P into Y (X its low half).
+#define MXT2VALS(P, Y, X) \
+	VMOVDQU     1(P), X \
+	VPSRLW      $4, X, X12 \
+	VINSERTI128 $1, X12, Y, Y \
+	VPAND       Y11, Y, Y \
+	VMOVDQU     xmxv<>(SB), Y12 \
+	VPSHUFB     Y, Y12, Y
+
+// Signed values W (|W| in Y11) times the column at XQ: int32 lanes in OUT.
+#define MXT2COL(W, XQ, OUT) \
+	VMOVDQU    XQ, Y12 \
+	VPSIGNB    W, Y12, Y12 \
+	VPMADDUBSW Y12, Y11, OUT \
+	VPMADDWD   xones16<>(SB), OUT, OUT
+
+// X10 = 2^(e-128) for the E8M0 byte at P, broadcast, times the columns'
+// dx (X13). Clobbers AX, BX, R13.
+#define MXT2SCALE(P) \
+	MOVBLZX      (P), AX \
+	LEAL         1(AX), R13 \
+	SHLL         $21, R13 \
+	LEAL         -1(AX), BX \
+	SHLL         $23, BX \
+	CMPL         AX, $2 \
+	CMOVLCS      R13, BX \
+	VMOVD        BX, X10 \
+	VPBROADCASTD X10, X10 \
+	VMULPS       X13, X10, X10
+
+#define MXT2ROW(P, W, ACC) \
+	VPABSB       W, Y11 \
+	MXT2COL(W, (DI), Y0) \
+	MXT2COL(W, (DI)(R9*1), Y1) \
+	MXT2COL(W, (DI)(R9*2), Y2) \
+	MXT2COL(W, (DI)(R10*1), Y3) \
+	XIREDUCE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, X7, X12) \
+	MXT2SCALE(P) \
+	VCVTDQ2PS    X7, X7 \
+	VMULPS       X10, X7, X7 \
+	VADDPS       X7, ACC, ACC
+
+DATA xones16<>+0(SB)/8, $0x0001000100010001
+DATA xones16<>+8(SB)/8, $0x0001000100010001
+DATA xones16<>+16(SB)/8, $0x0001000100010001
+DATA xones16<>+24(SB)/8, $0x0001000100010001
+GLOBL xones16<>(SB), RODATA|NOPTR, $32
+
+TEXT ·mxfp4x2x4AVX2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), SI
+	MOVQ   stride+8(FP), BX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   nb+32(FP), CX
+	LEAQ   (SI)(BX*1), R8
+	MOVQ   CX, R9
+	SHLQ   $5, R9
+	LEAQ   (R9)(R9*2), R10
+	MOVQ   CX, R11
+	SHLQ   $2, R11
+	LEAQ   (R11)(R11*2), R12
+	VXORPS X14, X14, X14
+	VXORPS X15, X15, X15
+	TESTQ  CX, CX
+	JZ     mxt2_done
+
+mxt2_loop:
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	MXT2VALS(SI, Y8, X8)
+	MXT2VALS(R8, Y9, X9)
+	VMOVSS       (DX), X13
+	VINSERTPS    $0x10, (DX)(R11*1), X13, X13
+	VINSERTPS    $0x20, (DX)(R11*2), X13, X13
+	VINSERTPS    $0x30, (DX)(R12*1), X13, X13
+	MXT2ROW(SI, Y8, X14)
+	MXT2ROW(R8, Y9, X15)
+	ADDQ         $17, SI
+	ADDQ         $17, R8
+	ADDQ         $32, DI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          mxt2_loop
+
+mxt2_done:
+	MOVQ       out+40(FP), AX
+	MOVQ       ostride+48(FP), BX
+	LEAQ       (BX)(BX*2), CX
+	VMOVSS     X14, (AX)
+	VEXTRACTPS $1, X14, (AX)(BX*1)
+	VEXTRACTPS $2, X14, (AX)(BX*2)
+	VEXTRACTPS $3, X14, (AX)(CX*1)
+	VMOVSS     X15, 4(AX)
+	VEXTRACTPS $1, X15, 4(AX)(BX*1)
+	VEXTRACTPS $2, X15, 4(AX)(BX*2)
+	VEXTRACTPS $3, X15, 4(AX)(CX*1)
+	VZEROUPPER
+	RET
