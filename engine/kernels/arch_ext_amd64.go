@@ -24,6 +24,9 @@ func iq4XSx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *floa
 func mxfp4x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
 
 //go:noescape
+func q3Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+
+//go:noescape
 func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -43,6 +46,7 @@ var (
 		q5KCols:   q5Kx1x4AVX2,
 		iq4XSCols: iq4XSx1x4AVX2,
 		mxfp4Cols: mxfp4x2x4AVX2,
+		q3KCols:   q3Kx1x4AVX2,
 	}
 	avx512Ext = avx2Ext
 )

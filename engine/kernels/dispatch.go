@@ -282,6 +282,8 @@ func (s *kernelSet) kColsFor(t DType) kColsFn {
 		return s.ext.q5KCols
 	case IQ4_XS:
 		return s.ext.iq4XSCols
+	case Q3_K:
+		return s.ext.q3KCols
 	}
 	return nil
 }

@@ -7,9 +7,9 @@ type extKernels struct {
 	q4_1Rows, q5_0Rows, mxfp4Rows qRowsFn
 	q3KRows, q5KRows, iq4XSRows   qRowsFn
 
-	// Optional 1-row x 4-column q5_k and iq4_xs kernels for batches (nil:
-	// the row kernels), bitwise the row kernels' results.
-	q5KCols, iq4XSCols kColsFn
+	// Optional 1-row x 4-column q5_k, iq4_xs and q3_k kernels for batches
+	// (nil: the row kernels), bitwise the row kernels' results.
+	q5KCols, iq4XSCols, q3KCols kColsFn
 	// Optional 2-row x 4-column mxfp4 kernel for batches (nil: the row
 	// kernel), bitwise the row kernel's results.
 	mxfp4Cols qColsFn

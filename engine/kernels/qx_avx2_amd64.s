@@ -1068,3 +1068,147 @@ mxt2_done:
 	VEXTRACTPS $3, X15, 4(AX)(CX*1)
 	VZEROUPPER
 	RET
+
+// ---- q3_k, 1 row x 4 activation columns (batches) ----
+//
+//	func q3Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
+//
+// The layout of q5Kx1x4AVX2 (xs is not used). Per super-block the row's
+// values u = q + 4*h (0..7) are unpacked once (to the stack at 0..255, in
+// element order) and its 16 scales sc-32 set out once as int16 vectors
+// (256+32k(SP): sub-block k's two groups of 16, the first group's scale in
+// words 0..7, the second's in 8..15). Per column and sub-block the int16
+// pairs u*x minus the bias 4*(x[2i]+x[2i+1]) are multiplied by the scales
+// in VPMADDWD into one int32 accumulator, so isum is exact, then acc +=
+// float(isum)*(d*dx) as q3Kx4AVX2 does: bitwise that kernel's results.
+
+#define Q3K14_SUB(SO, XQ, ACC) \
+	VMOVDQU    SO(SP), Y6 \
+	VPMADDUBSW SO(XQ), Y6, Y6 \
+	VPMADDUBSW SO(XQ), Y15, Y7 \
+	VPSUBW     Y7, Y6, Y6 \
+	VPMADDWD   256+SO(SP), Y6, Y6 \
+	VPADDD     Y6, ACC, ACC
+
+#define Q3K14_COL(XQ, XD, ACC) \
+	VBROADCASTSS XD, X4 \
+	VPXOR        Y8, Y8, Y8 \
+	Q3K14_SUB(0, XQ, Y8) \
+	Q3K14_SUB(32, XQ, Y8) \
+	Q3K14_SUB(64, XQ, Y8) \
+	Q3K14_SUB(96, XQ, Y8) \
+	Q3K14_SUB(128, XQ, Y8) \
+	Q3K14_SUB(160, XQ, Y8) \
+	Q3K14_SUB(192, XQ, Y8) \
+	Q3K14_SUB(224, XQ, Y8) \
+	KXFOLD8 \
+	VMULSS       X4, X12, X10 \
+	VMULSS       X10, X8, X8 \
+	VADDSS       X8, ACC, ACC
+
+// Sub-block J of half H (Y5 qs, Y7 hmask) to the stack at 128H+32J.
+#define Q3K14_UNPACK(H, J) \
+	VPSRLW  $(2*J), Y5, Y6 \
+	VPAND   Y14, Y6, Y6 \
+	VPSRLW  $(4*H+J), Y7, Y8 \
+	VPAND   Y15, Y8, Y8 \
+	VPSLLW  $2, Y8, Y8 \
+	VPOR    Y8, Y6, Y6 \
+	VMOVDQU Y6, (128*H+32*J)(SP)
+
+// Sub-block K's scale vector from the scale bytes at 512(SP).
+#define Q3K14_SCALE(K) \
+	MOVBLSX      (512+2*K)(SP), AX \
+	VMOVD        AX, X12 \
+	VPBROADCASTW X12, X12 \
+	MOVBLSX      (513+2*K)(SP), AX \
+	VMOVD        AX, X13 \
+	VPBROADCASTW X13, X13 \
+	VINSERTI128  $1, X13, Y12, Y12 \
+	VMOVDQU      Y12, (256+32*K)(SP)
+
+TEXT ·q3Kx1x4AVX2(SB), NOSPLIT, $528-56
+	MOVQ   w+0(FP), SI
+	MOVQ   xq+8(FP), DI
+	MOVQ   xd+16(FP), DX
+	MOVQ   nsb+32(FP), CX
+	MOVQ   CX, R9
+	SHLQ   $8, R9
+	LEAQ   (DI)(R9*2), R14
+	MOVQ   CX, R15
+	SHLQ   $2, R15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVL         $0x03030303, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ        CX, CX
+	JZ           q3k14_done
+
+q3k14_loop:
+	PREFETCHT0   110(SI)
+	PREFETCHT0   174(SI)
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU      32(SI), Y5
+	VMOVDQU      0(SI), Y7
+	Q3K14_UNPACK(0, 0)
+	Q3K14_UNPACK(0, 1)
+	Q3K14_UNPACK(0, 2)
+	Q3K14_UNPACK(0, 3)
+	VMOVDQU      64(SI), Y5
+	Q3K14_UNPACK(1, 0)
+	Q3K14_UNPACK(1, 1)
+	Q3K14_UNPACK(1, 2)
+	Q3K14_UNPACK(1, 3)
+	VMOVQ        96(SI), X10
+	VPUNPCKLQDQ  X10, X10, X10
+	VPSRLVD      xq3c<>+0(SB), X10, X10
+	VPAND        xq3c<>+32(SB), X10, X10
+	VPBROADCASTD 104(SI), X11
+	VPSRLVD      xq3c<>+16(SB), X11, X11
+	VPAND        xq3c<>+48(SB), X11, X11
+	VPSLLD       $4, X11, X11
+	VPOR         X11, X10, X10
+	VPSUBB       xq3c<>+64(SB), X10, X10
+	VMOVDQU      X10, 512(SP)
+	Q3K14_SCALE(0)
+	Q3K14_SCALE(1)
+	Q3K14_SCALE(2)
+	Q3K14_SCALE(3)
+	Q3K14_SCALE(4)
+	Q3K14_SCALE(5)
+	Q3K14_SCALE(6)
+	Q3K14_SCALE(7)
+	MOVL         $0x04040404, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VPBROADCASTW 108(SI), X12
+	VCVTPH2PS    X12, X12
+	Q3K14_COL(DI, (DX), X0)
+	LEAQ         (DI)(R9*1), R11
+	Q3K14_COL(R11, (DX)(R15*1), X1)
+	Q3K14_COL(R14, (DX)(R15*2), X2)
+	LEAQ         (R14)(R9*1), R11
+	LEAQ         (DX)(R15*2), R12
+	Q3K14_COL(R11, (R12)(R15*1), X3)
+	ADDQ         $110, SI
+	ADDQ         $256, DI
+	ADDQ         $256, R14
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          q3k14_loop
+
+q3k14_done:
+	MOVQ    out+40(FP), AX
+	MOVQ    ostride+48(FP), BX
+	LEAQ    (BX)(BX*2), CX
+	VMOVSS  X0, (AX)
+	VMOVSS  X1, (AX)(BX*1)
+	VMOVSS  X2, (AX)(BX*2)
+	VMOVSS  X3, (AX)(CX*1)
+	VZEROUPPER
+	RET
