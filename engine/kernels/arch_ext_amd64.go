@@ -27,6 +27,9 @@ func mxfp4x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *floa
 func q3Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float32, ostride int)
 
 //go:noescape
+func q5_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
 func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -47,6 +50,7 @@ var (
 		iq4XSCols: iq4XSx1x4AVX2,
 		mxfp4Cols: mxfp4x2x4AVX2,
 		q3KCols:   q3Kx1x4AVX2,
+		q5_0Cols:  q5_0x2x4AVX2,
 	}
 	avx512Ext = avx2Ext
 )

@@ -267,6 +267,8 @@ func (s *kernelSet) colsFor(t DType) qColsFn {
 		return s.q4_0Cols
 	case MXFP4:
 		return s.ext.mxfp4Cols
+	case Q5_0:
+		return s.ext.q5_0Cols
 	}
 	return nil
 }

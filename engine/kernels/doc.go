@@ -124,8 +124,7 @@
 // kernels (VNNI integer dot products) and activation quantizer; it reuses
 // the AVX2 q6_k and float kernels, and the AVX2 row kernels of q4_1, q5_0,
 // mxfp4, q3_k, q5_k and iq4_xs (qx_avx2_amd64.s), with batch kernels for
-// q5_k, q3_k and iq4_xs (1 row x 4 columns) and mxfp4 (2 rows x 4
-// columns); q4_1's and q5_0's batches go through the row kernels column by
-// column. Other architectures run the generic
+// q5_k, q3_k and iq4_xs (1 row x 4 columns) and mxfp4 and q5_0 (2 rows x 4
+// columns); q4_1's batches go through the row kernel column by column. Other architectures run the generic
 // kernels. Whatever the set, the results are the canonical ones.
 package kernels

@@ -10,9 +10,9 @@ type extKernels struct {
 	// Optional 1-row x 4-column q5_k, iq4_xs and q3_k kernels for batches
 	// (nil: the row kernels), bitwise the row kernels' results.
 	q5KCols, iq4XSCols, q3KCols kColsFn
-	// Optional 2-row x 4-column mxfp4 kernel for batches (nil: the row
-	// kernel), bitwise the row kernel's results.
-	mxfp4Cols qColsFn
+	// Optional 2-row x 4-column mxfp4 and q5_0 kernels for batches (nil:
+	// the row kernels), bitwise the row kernels' results.
+	mxfp4Cols, q5_0Cols qColsFn
 }
 
 // rows returns the row kernel of t, or nil for a type of the first set.

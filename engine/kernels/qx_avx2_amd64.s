@@ -1212,3 +1212,121 @@ q3k14_done:
 	VMOVSS  X3, (AX)(CX*1)
 	VZEROUPPER
 	RET
+
+// ---- q5_0, 2 rows x 4 activation columns (batches) ----
+//
+//	func q5_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+//
+// The layout of mxfp4x2x4AVX2. Per block each row's five-bit values are
+// unpacked once and the columns' bias sums 16*sum(x) formed once (X11);
+// each element goes through q5_0x4AVX2's operations (exact int32 dot minus
+// the bias, float(isum)*(d*dx) added to its accumulator, blocks in order):
+// bitwise its results.
+//
+// Y0..Y3 a row's int32 lanes for columns 0..3; Y4..Y7, X12 temporaries
+// (X7 the reduced sums); X8, X9 the rows' accumulators; Y10 0x10 bytes;
+// X11 the columns' bias sums; X13 the columns' dx; Y14, Y15 the rows'
+// values (then X14, X15 their dw*dx).
+
+DATA x0f32<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x0f32<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x0f32<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA x0f32<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL x0f32<>(SB), RODATA|NOPTR, $32
+
+// The five-bit values of the q5_0 block at P into Y (X its low half).
+// Clobbers Y12.
+#define Q5T2VALS(P, Y, X) \
+	VMOVDQU      6(P), X \
+	VPSRLW       $4, X, X12 \
+	VINSERTI128  $1, X12, Y, Y \
+	VPAND        x0f32<>(SB), Y, Y \
+	VPBROADCASTD 2(P), Y12 \
+	VPSHUFB      x5shuf<>(SB), Y12, Y12 \
+	VPAND        x5bits<>(SB), Y12, Y12 \
+	VPCMPEQB     x5bits<>(SB), Y12, Y12 \
+	VPAND        Y10, Y12, Y12 \
+	VPOR         Y12, Y, Y
+
+#define Q5T2BIAS(XQ, OUT) \
+	VPMADDUBSW XQ, Y10, OUT \
+	VPMADDWD   xones16<>(SB), OUT, OUT
+
+#define Q5T2COL(V, XQ, OUT) \
+	VMOVDQU    XQ, Y12 \
+	VPMADDUBSW Y12, V, OUT \
+	VPMADDWD   xones16<>(SB), OUT, OUT
+
+// One row (values V, block at P) against the 4 columns into ACC; XV (V's
+// low half) then holds dw*dx.
+#define Q5T2ROW(P, V, XV, ACC) \
+	Q5T2COL(V, (DI), Y0) \
+	Q5T2COL(V, (DI)(R9*1), Y1) \
+	Q5T2COL(V, (DI)(R9*2), Y2) \
+	Q5T2COL(V, (DI)(R10*1), Y3) \
+	XIREDUCE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, X7, X12) \
+	VPSUBD       X11, X7, X7 \
+	VPBROADCASTW (P), XV \
+	VCVTPH2PS    XV, XV \
+	VMULPS       X13, XV, XV \
+	VCVTDQ2PS    X7, X7 \
+	VMULPS       XV, X7, X7 \
+	VADDPS       X7, ACC, ACC
+
+TEXT ·q5_0x2x4AVX2(SB), NOSPLIT, $0-56
+	MOVQ   w+0(FP), SI
+	MOVQ   stride+8(FP), BX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   nb+32(FP), CX
+	LEAQ   (SI)(BX*1), R8
+	MOVQ   CX, R9
+	SHLQ   $5, R9
+	LEAQ   (R9)(R9*2), R10
+	MOVQ   CX, R11
+	SHLQ   $2, R11
+	LEAQ   (R11)(R11*2), R12
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	TESTQ  CX, CX
+	JZ     q5t2_done
+
+q5t2_loop:
+	Q5T2BIAS((DI), Y0)
+	Q5T2BIAS((DI)(R9*1), Y1)
+	Q5T2BIAS((DI)(R9*2), Y2)
+	Q5T2BIAS((DI)(R10*1), Y3)
+	XIREDUCE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, X7, X12)
+	VMOVDQA   X7, X11
+	Q5T2VALS(SI, Y14, X14)
+	Q5T2VALS(R8, Y15, X15)
+	VMOVSS    (DX), X13
+	VINSERTPS $0x10, (DX)(R11*1), X13, X13
+	VINSERTPS $0x20, (DX)(R11*2), X13, X13
+	VINSERTPS $0x30, (DX)(R12*1), X13, X13
+	Q5T2ROW(SI, Y14, X14, X8)
+	Q5T2ROW(R8, Y15, X15, X9)
+	ADDQ      $22, SI
+	ADDQ      $22, R8
+	ADDQ      $32, DI
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       q5t2_loop
+
+q5t2_done:
+	MOVQ       out+40(FP), AX
+	MOVQ       ostride+48(FP), BX
+	LEAQ       (BX)(BX*2), CX
+	VMOVSS     X8, (AX)
+	VEXTRACTPS $1, X8, (AX)(BX*1)
+	VEXTRACTPS $2, X8, (AX)(BX*2)
+	VEXTRACTPS $3, X8, (AX)(CX*1)
+	VMOVSS     X9, 4(AX)
+	VEXTRACTPS $1, X9, 4(AX)(BX*1)
+	VEXTRACTPS $2, X9, 4(AX)(BX*2)
+	VEXTRACTPS $3, X9, 4(AX)(CX*1)
+	VZEROUPPER
+	RET
