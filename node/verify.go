@@ -150,6 +150,9 @@ func (v *verifier) mismatch(d Dispute) {
 // publish sends r to the peers this node is connected to, but the liar,
 // in the background.
 func (v *verifier) publish(r protocol.Report, liar peer.ID) {
+	if v.ctx.Err() != nil {
+		return // the node is closing
+	}
 	var to []peer.ID
 	for _, p := range v.host.Network().Peers() {
 		if p != liar && p != v.host.ID() && len(to) < maxReportPeers {
