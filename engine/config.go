@@ -1,5 +1,7 @@
-// Package engine runs Llama-family transformer models on the CPU, split into
-// three separable stages so that a node can run any part of a model:
+// Package engine runs transformer language models (the llama, qwen2, qwen3,
+// qwen3moe, phi3, gemma2 and gemma3 architectures, dense or mixtures of
+// experts) on the CPU, split into three separable stages so that a node can
+// run any part of a model:
 //
 //	Embed(tokens)                 -> hidden states
 //	Blocks[a,b)(hidden, sessions) -> hidden states

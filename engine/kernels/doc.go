@@ -75,6 +75,11 @@
 //     RoPE tables use Sincos and Pow, and sampling uses Exp: float64
 //     functions with fixed operation sequences (fdlibm's algorithms), since
 //     Go's math package differs between architectures in the last bit.
+//   - Tanh (logit soft-capping) is float64 with a fixed sequence (a short
+//     series near 0, else 1 - 2/(Exp(2|x|)+1)); Tanh32 rounds it. GeGLU
+//     (Gemma's GELU-tanh gate) is ggml's: the float16 GELU of the float16
+//     gate, from a table of the float32 formula 0.5*x*(1+tanh(c*x*(1+a*x*x)))
+//     evaluated in a fixed order (gelu.go), times up.
 //   - RMSNorm sums squares in float64 in order (exact products), then
 //     scale = float32(1/sqrt(ss/n + eps)) and w*(x*scale); sqrt and
 //     division are correctly rounded everywhere.
