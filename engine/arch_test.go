@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -15,7 +17,7 @@ import (
 
 // archShapes are the small synthetic shapes of every architecture beyond
 // llama and qwen2, each checked for split and batch invariance.
-var archShapes = []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-tiny"}
+var archShapes = []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-tiny", "gpt-oss-tiny"}
 
 // synthFile writes a synthetic model of the named shape with n layers (0:
 // the shape's) and the tok512 vocabulary, in memory.
@@ -143,7 +145,7 @@ func TestRoute(t *testing.T) {
 			p := append([]float32(nil), tc.logits...)
 			softmax(p)
 			sel, w := make([]int32, tc.k), make([]float32, tc.k)
-			route(append([]float32(nil), tc.logits...), sel, w, tc.norm, tc.scale)
+			route(append([]float32(nil), tc.logits...), sel, w, false, tc.norm, tc.scale)
 			var sum float32
 			for j, e := range sel {
 				if e != tc.want[j] {
@@ -168,5 +170,79 @@ func TestRoute(t *testing.T) {
 				t.Errorf("weights %v sum to %v, want %v", w, sum, want)
 			}
 		})
+	}
+}
+
+// TestGPTOSSConfig reads gpt-oss-20b's metadata as llama.cpp does: the
+// experts' width, no renormalization, even blocks sliding-window rotating
+// as the others, YaRN x32 from 4096 with llama.cpp's correction range
+// (floor of 8.09 and ceil of 17.4 for base 150000 and 64 rotated
+// dimensions) and the attention factors cancelling to about 1.3466.
+func TestGPTOSSConfig(t *testing.T) {
+	w := gguf.NewWriter()
+	a := "gpt-oss"
+	w.Set("general.architecture", gguf.String(a))
+	for k, v := range map[string]uint32{"vocab_size": 201088, "context_length": 131072, "embedding_length": 2880,
+		"block_count": 24, "feed_forward_length": 2880, "expert_feed_forward_length": 2880, "attention.head_count": 64,
+		"attention.head_count_kv": 8, "attention.key_length": 64, "attention.value_length": 64, "rope.dimension_count": 64,
+		"expert_count": 32, "expert_used_count": 4, "attention.sliding_window": 128, "rope.scaling.original_context_length": 4096} {
+		w.Set(a+"."+k, gguf.Uint32(v))
+	}
+	w.Set(a+".rope.freq_base", gguf.Float32(150000))
+	w.Set(a+".rope.scaling.type", gguf.String("yarn"))
+	w.Set(a+".rope.scaling.factor", gguf.Float32(32))
+	w.Set(a+".attention.layer_norm_rms_epsilon", gguf.Float32(1e-5))
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ConfigFromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Experts != 32 || c.ExpertsUsed != 4 || c.ExpertHidden != 2880 || c.ExpertNorm || !c.WeightSoftmax || !c.SwiGLUOAI {
+		t.Errorf("experts %+v", c)
+	}
+	if !c.AttnSinks || !c.QKVBias || !c.OutBias || !c.ExpertBias || !c.RopeNeox || !c.LocalRopeShared {
+		t.Errorf("attention %+v", c)
+	}
+	if c.SlidingWindow != 128 || !c.Local(0) || c.Local(1) || !c.Local(22) || c.Local(23) {
+		t.Errorf("sliding window %d, pattern %d", c.SlidingWindow, c.SlidingPattern)
+	}
+	if !c.RopeYarn || c.RopeFreqScale != 1.0/32 || c.YarnLow != 8 || c.YarnHigh != 18 || math.Abs(float64(c.YarnMscale)-1.34657) > 1e-4 {
+		t.Errorf("yarn %v scale %v range [%v, %v] mscale %v", c.RopeYarn, c.RopeFreqScale, c.YarnLow, c.YarnHigh, c.YarnMscale)
+	}
+	w.Set(a+".rope.scaling.type", gguf.String("longrope"))
+	buf.Reset()
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = gguf.Parse(buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ConfigFromGGUF(f); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("longrope scaling: %v, want ErrUnsupported", err)
+	}
+}
+
+// TestRouteWeightSoftmax: gpt-oss's routing picks the top logits (the
+// lower index first of equal ones) and weighs them by the softmax over
+// the chosen logits alone.
+func TestRouteWeightSoftmax(t *testing.T) {
+	logits := []float32{1, 3, 2, 3, 0}
+	sel, w := make([]int32, 3), make([]float32, 3)
+	route(logits, sel, w, true, false, 0)
+	if sel[0] != 1 || sel[1] != 3 || sel[2] != 2 {
+		t.Fatalf("chosen %v, want [1 3 2]", sel)
+	}
+	want := []float64{math.E / (2*math.E + 1), math.E / (2*math.E + 1), 1 / (2*math.E + 1)}
+	for j := range w {
+		if math.Abs(float64(w[j])-want[j]) > 1e-6 {
+			t.Errorf("weights %v, want %v", w, want)
+		}
 	}
 }

@@ -1,5 +1,5 @@
 // Package engine runs transformer language models (the llama, qwen2, qwen3,
-// qwen3moe, phi3, gemma2 and gemma3 architectures, dense or mixtures of
+// qwen3moe, phi3, gemma2, gemma3 and gpt-oss architectures, dense or mixtures of
 // experts) on the CPU, split into three separable stages so that a node can
 // run any part of a model:
 //
@@ -25,6 +25,7 @@ import (
 	"math"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
 )
 
 // ErrUnsupported is wrapped by errors about models this engine cannot run.
@@ -32,7 +33,7 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2" or "gemma3"
+	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3" or "gpt-oss"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
@@ -96,6 +97,24 @@ type Config struct {
 	// ExpertScale multiplies the chosen experts' weights when it is
 	// neither 0 nor 1 (expert_weights_scale).
 	ExpertScale float32
+
+	// gpt-oss: AttnSinks: a learned logit per query head joins every
+	// softmax of attention (attn_sinks); OutBias: attn_output has a bias;
+	// ExpertBias: the router and the experts' matrices have biases;
+	// WeightSoftmax: the router picks the top ExpertsUsed logits and its
+	// weights are the softmax over those alone; SwiGLUOAI: the experts'
+	// activation is kernels.SwiGLUOAI; LocalRopeShared: sliding-window
+	// blocks rotate as the global ones (same base, same scaling).
+	AttnSinks, OutBias, ExpertBias bool
+	WeightSoftmax, SwiGLUOAI       bool
+	LocalRopeShared                bool
+	// YaRN RoPE scaling (rope.scaling.type yarn), as ggml's rope_yarn with
+	// ext_factor 1: pair j's angle mixes theta*RopeFreqScale and theta by
+	// ramp(j) = 1 - clamp((j - YarnLow) / max(0.001, YarnHigh - YarnLow), 0, 1),
+	// cos and sin times YarnMscale.
+	RopeYarn          bool
+	YarnLow, YarnHigh float32
+	YarnMscale        float32
 }
 
 // Local reports whether block i uses sliding-window attention.
@@ -248,6 +267,98 @@ func (c *Config) readGemma2(f *gguf.File) error {
 	return nil
 }
 
+// readGPTOSS reads gpt-oss's settings as llama.cpp does: every block a
+// mixture of expert_feed_forward_length experts with biases, routed by a
+// softmax over the top expert_used_count biased logits (no
+// renormalization), SwiGLU-OAI activations; attention sinks and biases on
+// q, k, v and the output; the even blocks sliding-window
+// (attention.sliding_window, required) rotating as the odd ones; YaRN
+// (rope.scaling.type yarn) with rope.scaling.factor and
+// original_context_length, beta_fast 32, beta_slow 1.
+func (c *Config) readGPTOSS(f *gguf.File) error {
+	a := c.Arch
+	if !c.MoE() {
+		return fmt.Errorf("engine: gpt-oss without %s.expert_count", a)
+	}
+	h, err := f.Int(a + ".expert_feed_forward_length")
+	if err != nil || h <= 0 || h > 1<<24 {
+		return fmt.Errorf("engine: gpt-oss %s.expert_feed_forward_length missing or out of range", a)
+	}
+	c.ExpertHidden = int(h)
+	if c.Hidden == 0 {
+		c.Hidden = c.ExpertHidden
+	}
+	c.ExpertNorm = false
+	c.AttnSinks, c.OutBias, c.ExpertBias = true, true, true
+	c.WeightSoftmax, c.SwiGLUOAI, c.LocalRopeShared = true, true, true
+	w, err := f.Int(a + ".attention.sliding_window")
+	if err != nil || w <= 0 || w > 1<<24 {
+		return fmt.Errorf("engine: gpt-oss %s.attention.sliding_window missing or out of range", a)
+	}
+	c.SlidingWindow, c.SlidingPattern, c.RopeBaseLocal = int(w), 2, c.RopeBase
+	if v, ok := f.Get(a + ".attention.sliding_window_pattern"); ok {
+		p, ok := v.Int()
+		if !ok || p < 0 || p > 1<<16 {
+			return fmt.Errorf("%w: %s.attention.sliding_window_pattern %v", ErrUnsupported, a, v.Any())
+		}
+		c.SlidingPattern = int(p)
+	}
+	if v, e := f.Float(a + ".rope.freq_base_swa"); e == nil && float32(v) != float32(c.RopeBase) {
+		return fmt.Errorf("%w: gpt-oss with a sliding-window rope base %v apart from %v", ErrUnsupported, v, c.RopeBase)
+	}
+	typ := "linear"
+	if t, e := f.String(a + ".rope.scaling.type"); e == nil {
+		typ = t
+	}
+	v, e := f.Float(a + ".rope.scaling.factor")
+	if e != nil || v == 0 || v == 1 || typ == "none" {
+		return nil
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("engine: %s.rope.scaling.factor = %v out of range", a, v)
+	}
+	fs := 1 / float32(v)
+	c.RopeFreqScale = fs
+	switch typ {
+	case "linear":
+		return nil
+	case "yarn":
+	default:
+		return fmt.Errorf("%w: %s rope scaling %q", ErrUnsupported, a, typ)
+	}
+	c.setYarn(fs)
+	return nil
+}
+
+// logf is the canonical natural logarithm rounded to float32.
+func logf(x float32) float32 { return float32(kernels.Log(float64(x))) }
+
+// setYarn computes YaRN's correction range and magnitude for frequency
+// scale fs as llama.cpp does in float32: factor = 1/fs; attn = (0.1*ln
+// factor + 1) * (1/(1 + 0.1*ln factor)) * rope.scaling.attn_factor (the
+// context's factor, cancelled against ggml's); mscale = attn * (1 + 0.1 *
+// ln(1/fs)); low = max(0, floor(d(32))), high = min(RopeDim-1, ceil(d(1)))
+// with d(beta) = RopeDim * ln(orig / (beta*2*pi)) / (2 * ln base).
+func (c *Config) setYarn(fs float32) {
+	c.RopeYarn = true
+	factor := 1 / fs
+	attn := float32(1)
+	if factor > 1 {
+		attn = float32(0.1)*logf(factor) + 1
+	}
+	attn *= 1 / (1 + float32(0.1)*logf(factor))
+	if c.RopeAttnFactor != 0 {
+		attn *= c.RopeAttnFactor
+	}
+	c.YarnMscale = attn * (1 + float32(0.1)*logf(1/fs))
+	base := float32(c.RopeBase)
+	corr := func(beta float32) float32 {
+		return float32(c.RopeDim) * logf(float32(c.RopeOrigContext)/(beta*2*float32(math.Pi))) / (2 * logf(base))
+	}
+	c.YarnLow = max(0, float32(math.Floor(float64(corr(32)))))
+	c.YarnHigh = min(float32(c.RopeDim-1), float32(math.Ceil(float64(corr(1)))))
+}
+
 // readExperts reads the mixture-of-experts keys: expert_count and
 // expert_used_count (both or neither), the experts' width (llama, as
 // llama.cpp reads Mixtral: feed_forward_length; qwen3moe:
@@ -277,7 +388,7 @@ func (c *Config) readExperts(f *gguf.File) error {
 			c.ExpertHidden = int(h)
 		}
 	}
-	if c.ExpertHidden <= 0 {
+	if c.ExpertHidden <= 0 && c.Arch != "gpt-oss" { // gpt-oss: readGPTOSS
 		return fmt.Errorf("engine: expert feed-forward length %d out of range", c.ExpertHidden)
 	}
 	c.ExpertNorm = true
@@ -306,9 +417,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma2", "gemma3":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma2", "gemma3", "gpt-oss":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3, gemma2 or gemma3)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3, gemma2, gemma3 or gpt-oss)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -331,7 +442,11 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		*dst = int(v)
 	}
 	geti("embedding_length", &c.Dim, -1)
-	geti("feed_forward_length", &c.Hidden, -1)
+	ffDefault := -1
+	if arch == "gpt-oss" {
+		ffDefault = 0 // optional: the experts' width is what counts
+	}
+	geti("feed_forward_length", &c.Hidden, ffDefault)
 	geti("block_count", &c.Layers, -1)
 	geti("attention.head_count", &c.Heads, -1)
 	geti("context_length", &c.Context, 2048)
@@ -377,7 +492,7 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if v, e := f.Float(arch + ".attention.layer_norm_rms_epsilon"); e == nil {
 		c.Eps = float32(v)
 	}
-	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3" || arch == "gemma2" || arch == "gemma3"
+	c.RopeNeox = arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe" || arch == "phi3" || arch == "gemma2" || arch == "gemma3" || arch == "gpt-oss"
 	if arch == "phi3" {
 		c.QueryScale = invSqrt32(c.HeadDim)
 	}
@@ -401,10 +516,15 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		}
 		c.RopeAttnFactor = float32(v)
 	}
-	c.QKVBias = arch == "qwen2"
+	c.QKVBias = arch == "qwen2" || arch == "gpt-oss"
 	c.QKNorm = arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3"
 	if err := c.readExperts(f); err != nil {
 		return c, err
+	}
+	if arch == "gpt-oss" {
+		if err := c.readGPTOSS(f); err != nil {
+			return c, err
+		}
 	}
 	// The vocabulary size comes from the embedding when the file has it, else
 	// from metadata, so a file holding only some blocks still loads.

@@ -216,7 +216,7 @@ func ropeThetaScale(base float64, ropeDim int) float32 {
 func (m *Model) ropeTables(rows []Row) {
 	c := &m.Config
 	m.ropeTable(rows, &m.buf.cos, &m.buf.sin, m.ropeScale, c.RopeFreqFactors, c.RopeFreqScale)
-	if c.SlidingWindow > 0 {
+	if c.SlidingWindow > 0 && !c.LocalRopeShared {
 		m.ropeTable(rows, &m.buf.cosLocal, &m.buf.sinLocal, m.ropeScaleLocal, nil, 0)
 	}
 }
@@ -230,12 +230,18 @@ func (m *Model) ropeTable(rows []Row, cosb, sinb *[]float32, thetaScale float32,
 	af := m.Config.RopeAttnFactor
 	cos := grow(cosb, len(rows)*half)
 	sin := grow(sinb, len(rows)*half)
+	yarn := m.Config.RopeYarn && freqScale != 0
 	for r, row := range rows {
 		theta := float32(row.Pos)
 		for j := 0; j < half; j++ {
 			t := theta
 			if ff != nil {
 				t /= ff[j]
+			}
+			if yarn {
+				cos[r*half+j], sin[r*half+j] = m.yarnCosSin(t, j, freqScale)
+				theta *= thetaScale
+				continue
 			}
 			if freqScale != 0 && freqScale != 1 {
 				t = freqScale * t
@@ -251,6 +257,20 @@ func (m *Model) ropeTable(rows []Row, cosb, sinb *[]float32, thetaScale float32,
 	}
 }
 
+// yarnCosSin is ggml's rope_yarn with ext_factor 1 for the angle
+// theta_extrap of pair j, in float32: interp = freqScale*theta_extrap,
+// mix = ramp(j), theta = interp*(1-mix) + theta_extrap*mix; cos and sin
+// of theta (the canonical float64 ones rounded) times YarnMscale.
+func (m *Model) yarnCosSin(extrap float32, j int, freqScale float32) (float32, float32) {
+	c := &m.Config
+	interp := freqScale * extrap
+	y := (float32(j) - c.YarnLow) / max(0.001, c.YarnHigh-c.YarnLow)
+	mix := 1 - min(1, max(0, y))
+	theta := float32(interp*(1-mix)) + float32(extrap*mix)
+	s, co := kernels.Sincos(float64(theta))
+	return float32(co) * c.YarnMscale, float32(s) * c.YarnMscale
+}
+
 // rope rotates each head of vec (heads * HeadDim values) for table row r
 // (of the sliding-window blocks' tables when local).
 func (m *Model) rope(vec []float32, heads, r int, local bool) {
@@ -258,7 +278,7 @@ func (m *Model) rope(vec []float32, heads, r int, local bool) {
 	half := c.RopeDim / 2
 	cos := m.buf.cos[r*half : (r+1)*half]
 	sin := m.buf.sin[r*half : (r+1)*half]
-	if local {
+	if local && !c.LocalRopeShared {
 		cos = m.buf.cosLocal[r*half : (r+1)*half]
 		sin = m.buf.sinLocal[r*half : (r+1)*half]
 	}
@@ -329,9 +349,14 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 	if local {
 		window = c.SlidingWindow
 	}
-	m.attention(li, q, att, rows, window)
+	m.attention(li, q, att, rows, window, l.sinks)
 	if err := m.pool.MatMul(xb, l.wo, att, n); err != nil {
 		return err
+	}
+	if l.bo != nil {
+		for r := 0; r < n; r++ {
+			addTo(xb[r*dim:(r+1)*dim], l.bo)
+		}
 	}
 	m.postNorm(xb, l.attnPostNorm, n)
 	addTo(x, xb)
@@ -387,7 +412,7 @@ func (m *Model) postNorm(xb, w []float32, n int) {
 // attention computes, for every row and query head, softmax(q.K/sqrt(d)).V
 // over the row's session positions [0, Pos] (the last window of them when
 // window > 0), writing into out (n * QDim).
-func (m *Model) attention(li int, q, out []float32, rows []Row, window int) {
+func (m *Model) attention(li int, q, out []float32, rows []Row, window int, sinks []float32) {
 	c := &m.Config
 	group := c.Heads / c.KVHeads
 	scale := attnScale(c)
@@ -406,7 +431,7 @@ func (m *Model) attention(li int, q, out []float32, rows []Row, window int) {
 	for w := 0; w < workers; w++ {
 		grow(&m.buf.scores[w], maxPos)
 	}
-	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale, window: window}
+	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale, window: window, sinks: sinks}
 	if sc := c.AttnSoftcap; sc != 0 {
 		m.buf.attn.softcap, m.buf.attn.softInv = sc, 1/sc
 	}
@@ -426,6 +451,9 @@ type attnJob struct {
 	group          int
 	scale          float32
 	window         int // attend to the last window positions (0: all)
+	// sinks, when set, holds a logit per query head that joins the
+	// softmax's denominator (gpt-oss).
+	sinks []float32
 	// softcap caps the scores (AttnSoftcap); softInv is 1/softcap.
 	softcap, softInv float32
 }
@@ -460,11 +488,17 @@ func (m *Model) attnWorker(w int) {
 			sc[p] = s
 			maxS = max(maxS, s)
 		}
+		if j.sinks != nil {
+			maxS = max(maxS, j.sinks[h])
+		}
 		var sum float32
 		for p, s := range sc {
 			e := kernels.Exp32(s - maxS)
 			sc[p] = e
 			sum += e
+		}
+		if j.sinks != nil {
+			sum += kernels.Exp32(j.sinks[h] - maxS)
 		}
 		o := j.out[r*qDim+h*hd : r*qDim+(h+1)*hd]
 		clear(o)

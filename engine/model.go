@@ -38,6 +38,12 @@ type layer struct {
 	// expert's gate, up and down matrices (nil in a dense block).
 	router                  kernels.Mat
 	expGate, expUp, expDown []kernels.Mat
+	// gpt-oss: the attention output's bias, the sinks (a logit per query
+	// head), the router's bias and the experts' biases (expert e's at
+	// [e*width, (e+1)*width)).
+	bo, sinks                  []float32
+	routerB                    []float32
+	expGateB, expUpB, expDownB []float32
 }
 
 // Model is a loaded model (or a part of one). Its methods may be called from
@@ -118,7 +124,7 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		m.Config.RopeFreqFactors = v
 	}
 	m.ropeScale = ropeThetaScale(m.Config.RopeBase, m.Config.RopeDim)
-	if cfg.SlidingWindow > 0 {
+	if cfg.SlidingWindow > 0 && !cfg.LocalRopeShared {
 		m.ropeScaleLocal = ropeThetaScale(cfg.RopeBaseLocal, cfg.RopeDim)
 	}
 	if opt.Pool != nil {
@@ -157,10 +163,14 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 	ld := loader{m: m}
 	for i := m.Span.Start; i < m.Span.End; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
+		ffnNorm := p + "ffn_norm.weight"
+		if cfg.Arch == "gpt-oss" {
+			ffnNorm = p + "post_attention_norm.weight" // before the experts
+		}
 		l := layer{
 			attnNorm: ld.vec(p+"attn_norm.weight", cfg.Dim),
 			wo:       ld.mat(p+"attn_output.weight", cfg.Dim, qd),
-			ffnNorm:  ld.vec(p+"ffn_norm.weight", cfg.Dim),
+			ffnNorm:  ld.vec(ffnNorm, cfg.Dim),
 		}
 		if _, fused := f.Tensor(p + "attn_qkv.weight"); fused {
 			// Fused (phi3): the rows of Q, then K, then V.
@@ -192,6 +202,18 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 			l.bq = ld.vec(p+"attn_q.bias", qd)
 			l.bk = ld.vec(p+"attn_k.bias", kv)
 			l.bv = ld.vec(p+"attn_v.bias", kv)
+		}
+		if cfg.OutBias {
+			l.bo = ld.vec(p+"attn_output.bias", cfg.Dim)
+		}
+		if cfg.AttnSinks {
+			l.sinks = ld.vec(p+"attn_sinks.weight", cfg.Heads)
+		}
+		if cfg.ExpertBias {
+			l.routerB = ld.vec(p+"ffn_gate_inp.bias", cfg.Experts)
+			l.expGateB = ld.vecs(p+"ffn_gate_exps.bias", cfg.ExpertHidden, cfg.Experts)
+			l.expUpB = ld.vecs(p+"ffn_up_exps.bias", cfg.ExpertHidden, cfg.Experts)
+			l.expDownB = ld.vecs(p+"ffn_down_exps.bias", cfg.Dim, cfg.Experts)
 		}
 		if cfg.PostNorms {
 			l.attnPostNorm = ld.vec(p+"post_attention_norm.weight", cfg.Dim)
@@ -312,6 +334,25 @@ func (ld *loader) vec(name string, n int) []float32 {
 	v, err := ld.m.vector(name, n)
 	ld.err = err
 	return v
+}
+
+// vecs loads a 2-D float tensor of rows vectors of n (the experts'
+// biases) as one slice.
+func (ld *loader) vecs(name string, n, rows int) []float32 {
+	if ld.err != nil {
+		return nil
+	}
+	t, err := ld.m.tensor(name, rows, n)
+	if err != nil {
+		ld.err = err
+		return nil
+	}
+	out := make([]float32, n*rows)
+	if err := kernels.Dequantize(out, ld.m.file.TensorData(t), kernels.DType(t.Type)); err != nil {
+		ld.err = fmt.Errorf("engine: tensor %s: %w", name, err)
+		return nil
+	}
+	return out
 }
 
 // Close releases the model's pool and file if it owns them.

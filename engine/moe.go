@@ -22,6 +22,10 @@ import (
 //     w_j / t; with ExpertScale (not 0 or 1), w_j = w_j * ExpertScale.
 //  5. y_j = down_j . (SiLU(gate_j . x) * (up_j . x)), as a dense block's
 //     feed-forward with the chosen expert's matrices.
+//     gpt-oss: the router's logits get its bias, the experts are chosen by
+//     logit (step 3 on the logits) and their weights are the softmax
+//     (step 2) of the chosen logits in slot order, not renormalized; y_j
+//     is expertOAI's: biases after each product, SwiGLUOAI activation.
 //  6. out = y_0*w_0, then out = out + y_j*w_j for j = 1, 2, ... (each
 //     product rounded before the sum).
 //
@@ -51,6 +55,11 @@ func (m *Model) moe(l *layer, xb []float32, n int) error {
 	if err := m.pool.MatMul(logits, l.router, xb, n); err != nil {
 		return err
 	}
+	if l.routerB != nil {
+		for r := 0; r < n; r++ {
+			addTo(logits[r*ne:(r+1)*ne], l.routerB)
+		}
+	}
 	if cap(b.sel) < n*k {
 		b.sel = make([]int32, n*k)
 		b.order = make([]int32, n*k)
@@ -63,7 +72,7 @@ func (m *Model) moe(l *layer, xb []float32, n int) error {
 	count := b.count[:ne+1]
 	clear(count)
 	for r := 0; r < n; r++ {
-		route(logits[r*ne:(r+1)*ne], sel[r*k:(r+1)*k], w[r*k:(r+1)*k], c.ExpertNorm, c.ExpertScale)
+		route(logits[r*ne:(r+1)*ne], sel[r*k:(r+1)*k], w[r*k:(r+1)*k], c.WeightSoftmax, c.ExpertNorm, c.ExpertScale)
 		for _, e := range sel[r*k : (r+1)*k] {
 			count[e+1]++
 		}
@@ -92,12 +101,18 @@ func (m *Model) moe(l *layer, xb []float32, n int) error {
 		}
 		he := grow(&b.he, rows*eh)
 		he2 := grow(&b.he2, rows*eh)
-		if err := m.pool.MatMulGLU(he, l.expGate[e], he2, l.expUp[e], xe, rows); err != nil {
-			return err
-		}
 		ye := grow(&b.ye, rows*dim)
-		if err := m.pool.MatMul(ye, l.expDown[e], he, rows); err != nil {
-			return err
+		if c.SwiGLUOAI {
+			if err := m.expertOAI(l, e, xe, he, he2, ye, rows); err != nil {
+				return err
+			}
+		} else {
+			if err := m.pool.MatMulGLU(he, l.expGate[e], he2, l.expUp[e], xe, rows); err != nil {
+				return err
+			}
+			if err := m.pool.MatMul(ye, l.expDown[e], he, rows); err != nil {
+				return err
+			}
 		}
 		for i, o := range order[start:end] {
 			copy(slots[int(o)*dim:(int(o)+1)*dim], ye[i*dim:(i+1)*dim])
@@ -122,14 +137,45 @@ func (m *Model) moe(l *layer, xb []float32, n int) error {
 	return nil
 }
 
+// expertOAI is a gpt-oss expert over rows gathered rows xe: gate = gate_e
+// . x + gate bias, up = up_e . x + up bias, h = SwiGLUOAI(gate, up), ye =
+// down_e . h + down bias (each bias added after its product, as llama.cpp's
+// add_id).
+func (m *Model) expertOAI(l *layer, e int, xe, he, he2, ye []float32, rows int) error {
+	c := &m.Config
+	eh, dim := c.ExpertHidden, c.Dim
+	if err := m.pool.MatMulShared(xe, rows, kernels.Product{Dst: he, W: l.expGate[e]}, kernels.Product{Dst: he2, W: l.expUp[e]}); err != nil {
+		return err
+	}
+	gb, ub, db := l.expGateB[e*eh:(e+1)*eh], l.expUpB[e*eh:(e+1)*eh], l.expDownB[e*dim:(e+1)*dim]
+	for r := 0; r < rows; r++ {
+		g, u := he[r*eh:(r+1)*eh], he2[r*eh:(r+1)*eh]
+		addTo(g, gb)
+		addTo(u, ub)
+		kernels.SwiGLUOAIRows(g, u)
+	}
+	if err := m.pool.MatMul(ye, l.expDown[e], he, rows); err != nil {
+		return err
+	}
+	for r := 0; r < rows; r++ {
+		addTo(ye[r*dim:(r+1)*dim], db)
+	}
+	return nil
+}
+
 // minExpertWeightSum is the smallest normal float16, the floor llama.cpp
 // clamps the chosen experts' weight sum to.
 const minExpertWeightSum = 6.103515625e-5
 
 // route turns one row's router logits (overwritten with probabilities)
 // into its chosen experts and their weights (steps 2 to 4 above).
-func route(logits []float32, sel []int32, w []float32, norm bool, scale float32) {
-	softmax(logits)
+//
+// With weightSoftmax (gpt-oss) the experts are chosen by their logits and
+// the weights are the softmax of the chosen logits in slot order.
+func route(logits []float32, sel []int32, w []float32, weightSoftmax, norm bool, scale float32) {
+	if !weightSoftmax {
+		softmax(logits)
+	}
 	for j := range sel {
 		best := -1
 		for e, p := range logits {
@@ -142,6 +188,9 @@ func route(logits []float32, sel []int32, w []float32, norm bool, scale float32)
 			best = e
 		}
 		sel[j], w[j] = int32(best), logits[best]
+	}
+	if weightSoftmax {
+		softmax(w)
 	}
 	if norm {
 		var s float64

@@ -89,6 +89,32 @@ func siluMul(g, u []float32) {
 	}
 }
 
+// SwiGLU-OAI constants (gpt-oss, llama.cpp's LLM_FFN_SWIGLU_OAI_MOE).
+const (
+	SwiGLUOAIAlpha = 1.702
+	SwiGLUOAILimit = 7.0
+)
+
+// SwiGLUOAI returns gpt-oss's gated activation of gate g and up u, the
+// canonical sequence of float32 operations: x = min(g, limit); y = u
+// clamped to [-limit, limit]; e = Exp32(alpha * -x); s = x / (1 + e);
+// s * (y + 1), with alpha 1.702 and limit 7.
+func SwiGLUOAI(g, u float32) float32 {
+	x := min(g, SwiGLUOAILimit)
+	y := max(min(u, SwiGLUOAILimit), -SwiGLUOAILimit)
+	e := Exp32(float32(SwiGLUOAIAlpha) * -x)
+	s := x / (1 + e)
+	return s * (y + 1)
+}
+
+// SwiGLUOAIRows replaces g[i] with SwiGLUOAI(g[i], u[i]).
+func SwiGLUOAIRows(g, u []float32) {
+	u = u[:len(g)]
+	for i, v := range g {
+		g[i] = SwiGLUOAI(v, u[i])
+	}
+}
+
 // Constants of Exp and Log (fdlibm's e_exp.c and e_log.c).
 const (
 	ln2Hi  = 6.93147180369123816490e-01

@@ -80,6 +80,11 @@
 //     (Gemma's GELU-tanh gate) is ggml's: the float16 GELU of the float16
 //     gate, from a table of the float32 formula 0.5*x*(1+tanh(c*x*(1+a*x*x)))
 //     evaluated in a fixed order (gelu.go), times up.
+//   - SwiGLU-OAI (gpt-oss's experts) is x = min(g, 7), y = clamp(u, -7, 7),
+//     (x/(1+Exp32(1.702*-x)))*(y+1) in float32 (cmath.go). Attention sinks
+//     add Exp32(sink-max) after the positions' terms (max taken over both).
+//     YaRN RoPE mixes theta*freqScale and theta by ggml's ramp in float32,
+//     magnitude from the canonical Log.
 //   - RMSNorm sums squares in float64 in order (exact products), then
 //     scale = float32(1/sqrt(ss/n + eps)) and w*(x*scale); sqrt and
 //     division are correctly rounded everywhere.

@@ -33,3 +33,31 @@ func TestGeGLU(t *testing.T) {
 		t.Errorf("the ranges past ±10: %v", got)
 	}
 }
+
+// TestSwiGLUOAI checks gpt-oss's activation against its float64 formula
+// and its clamps: the gate is capped at 7 above only, up at ±7.
+func TestSwiGLUOAI(t *testing.T) {
+	ref := func(g, u float64) float64 {
+		x, y := math.Min(g, 7), math.Max(math.Min(u, 7), -7)
+		return x / (1 + math.Exp(-1.702*x)) * (y + 1)
+	}
+	for _, tc := range []struct{ g, u float32 }{
+		{0, 0}, {1, 1}, {-1, 2}, {3.5, -0.5}, {7, 7}, {9, 1}, {1, 12}, {1, -12}, {-9, 3}, {-40, 1}, {0.01, -1},
+	} {
+		got, want := SwiGLUOAI(tc.g, tc.u), ref(float64(tc.g), float64(tc.u))
+		if d := math.Abs(float64(got) - want); d > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("SwiGLUOAI(%v, %v) = %v, want %v", tc.g, tc.u, got, want)
+		}
+	}
+	if SwiGLUOAI(9, 1) != SwiGLUOAI(7, 1) || SwiGLUOAI(1, 30) != SwiGLUOAI(1, 7) || SwiGLUOAI(1, -30) != SwiGLUOAI(1, -7) {
+		t.Error("clamps not applied")
+	}
+	g, u := []float32{9, -2, 0.5}, []float32{1, -30, 2}
+	want := []float32{SwiGLUOAI(9, 1), SwiGLUOAI(-2, -30), SwiGLUOAI(0.5, 2)}
+	SwiGLUOAIRows(g, u)
+	for i := range g {
+		if g[i] != want[i] {
+			t.Errorf("SwiGLUOAIRows[%d] = %v, want %v", i, g[i], want[i])
+		}
+	}
+}

@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2" or "gemma3"
+	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3" or "gpt-oss"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -77,6 +77,9 @@ type Shape struct {
 	// RouterTies gives experts 2i and 2i+1 the same router row, so their
 	// router probabilities tie exactly (to test top-k tie-breaking).
 	RouterTies bool
+	// YaRN (gpt-oss): RopeScaling is written as a yarn factor with
+	// RopeOrigContext as rope.scaling.original_context_length.
+	YaRN bool
 }
 
 // ExpertWidth is the feed-forward width of one expert.
@@ -114,6 +117,13 @@ const maxContext = 8192
 //	                  global rope scaled by 8, final logit soft-capping 30, tied
 //	gemma3-1b         Gemma 3 1B: dim 1152, hidden 6912, 26 layers, 4/1 heads of 256, window 512 (5 of 6 blocks), tied
 //	gemma3-4b         Gemma 3 4B (text): dim 2560, hidden 10240, 34 layers, 8/4 heads of 256, window 1024, rope x8, tied
+//	gpt-oss-tiny      gpt-oss, dim 256, 8 experts of 256 (4 used), 4 layers, 4/2 heads of 64, sliding window 8
+//	                  every other block, YaRN x8 from 256, attention sinks, biases, untied
+//	gpt-oss-20b       gpt-oss-20b: dim 2880, 32 experts of 2880 (4 used), 24 layers, 64/8 heads of 64,
+//	                  window 128, YaRN x32 from 4096, untied
+//
+// gpt-oss models of type mxfp4 store the experts as MXFP4 and the other
+// matrices as q8_0, as the published gpt-oss GGUFs do.
 //
 // Context lengths above 8192 are capped to 8192. Llama 3's rope frequency
 // scaling (rope_freqs.weight) is not reproduced.
@@ -158,6 +168,12 @@ func Shapes() []Shape {
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true, SlidingWindow: 512, SlidingPattern: 6, RopeBaseLocal: 10000},
 		{Name: "gemma3-4b", Arch: "gemma3", Dim: 2560, Hidden: 10240, Layers: 34, Heads: 8, KVHeads: 4, Head: 256, Context: min(131072, maxContext),
 			RopeBase: 1e6, Eps: 1e-6, QKNorm: true, TiedEmbeddings: true, SlidingWindow: 1024, SlidingPattern: 6, RopeBaseLocal: 10000, RopeScaling: 8},
+		{Name: "gpt-oss-tiny", Arch: "gpt-oss", Dim: 256, Hidden: 256, Layers: 4, Heads: 4, KVHeads: 2, Head: 64, Context: 2048,
+			RopeBase: 150000, Eps: 1e-5, QKVBias: true, Experts: 8, ExpertsUsed: 4, ExpertHidden: 256,
+			SlidingWindow: 8, SlidingPattern: 2, YaRN: true, RopeScaling: 8, RopeOrigContext: 256},
+		{Name: "gpt-oss-20b", Arch: "gpt-oss", Dim: 2880, Hidden: 2880, Layers: 24, Heads: 64, KVHeads: 8, Head: 64, Context: maxContext,
+			RopeBase: 150000, Eps: 1e-5, QKVBias: true, Experts: 32, ExpertsUsed: 4, ExpertHidden: 2880,
+			SlidingWindow: 128, SlidingPattern: 2, YaRN: true, RopeScaling: 32, RopeOrigContext: 4096},
 	}
 }
 
@@ -190,7 +206,7 @@ func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
 	switch s.Arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "gpt-oss":
 	default:
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
 	}
@@ -200,7 +216,7 @@ func (s Shape) Validate() error {
 	if s.Experts < 0 || s.ExpertHidden < 0 || (s.Experts > 0 && (s.ExpertsUsed <= 0 || s.ExpertsUsed > s.Experts)) {
 		return fmt.Errorf("synth: shape %q: %d experts, %d used per token", s.Name, s.Experts, s.ExpertsUsed)
 	}
-	if (s.Arch == "qwen3moe") != (s.Experts > 0 && s.Arch != "llama") {
+	if (s.Arch == "qwen3moe" || s.Arch == "gpt-oss") != (s.Experts > 0 && s.Arch != "llama") {
 		return fmt.Errorf("synth: shape %q: architecture %s with %d experts", s.Name, s.Arch, s.Experts)
 	}
 	if (s.Head == 0 && s.Dim%s.Heads != 0) || s.HeadDim()%2 != 0 {
@@ -344,7 +360,12 @@ func Tensors(opt Options) ([]Tensor, error) {
 		ts = append(ts, Tensor{Name: name, Dims: []uint64{cols, rows}, Type: matrixType(t, int(cols)),
 			Std: float32(1 / math.Sqrt(float64(cols)))})
 	}
-	matrix := func(name string, cols, rows uint64) { typed(name, cols, rows, opt.Type) }
+	// gpt-oss in mxfp4: the experts mxfp4, the other matrices q8_0.
+	dense := opt.Type
+	if s.Arch == "gpt-oss" && opt.Type == kernels.MXFP4 {
+		dense, more = kernels.Q8_0, kernels.Q8_0
+	}
+	matrix := func(name string, cols, rows uint64) { typed(name, cols, rows, dense) }
 	norm := func(name string) {
 		ts = append(ts, Tensor{Name: name, Dims: []uint64{dim}, Type: kernels.F32, Const: 1})
 	}
@@ -370,6 +391,10 @@ func Tensors(opt Options) ([]Tensor, error) {
 			blockMore = more
 		}
 		norm(p + "attn_norm.weight")
+		if s.Arch == "gpt-oss" {
+			ts = append(ts, gptOSSBlock(p, s, dense, opt.Type)...)
+			continue
+		}
 		if s.Arch == "phi3" {
 			typed(p+"attn_qkv.weight", dim, qd+2*kv, opt.Type)
 			matrix(p+"attn_output.weight", qd, dim)
@@ -445,6 +470,39 @@ func Tensors(opt Options) ([]Tensor, error) {
 		typed("output.weight", dim, vocab, more)
 	}
 	return ts, nil
+}
+
+// gptOSSBlock lists the tensors of one gpt-oss block (prefix p) after
+// attn_norm: attention
+// with biases and sinks (a logit per head, around 0 with spread 1),
+// post_attention_norm before the experts, the router (f32) with its bias,
+// and the experts (of type exp) with theirs.
+func gptOSSBlock(p string, s Shape, dense, exp kernels.DType) []Tensor {
+	dim, kv, qd := uint64(s.Dim), uint64(s.KVDim()), uint64(s.QDim())
+	ne, eh := uint64(s.Experts), uint64(s.ExpertWidth())
+	std := func(cols uint64) float32 { return float32(1 / math.Sqrt(float64(cols))) }
+	mat := func(name string, cols, rows uint64) Tensor {
+		return Tensor{Name: name, Dims: []uint64{cols, rows}, Type: matrixType(dense, int(cols)), Std: std(cols)}
+	}
+	vec := func(name string, dims ...uint64) Tensor {
+		return Tensor{Name: name, Dims: dims, Type: kernels.F32, Std: 0.02}
+	}
+	experts := func(name string, cols, rows uint64) Tensor {
+		return Tensor{Name: name, Dims: []uint64{cols, rows, ne}, Type: matrixType(exp, int(cols)), Std: std(cols)}
+	}
+	return []Tensor{
+		mat(p+"attn_q.weight", dim, qd), vec(p+"attn_q.bias", qd),
+		mat(p+"attn_k.weight", dim, kv), vec(p+"attn_k.bias", kv),
+		mat(p+"attn_v.weight", dim, kv), vec(p+"attn_v.bias", kv),
+		mat(p+"attn_output.weight", qd, dim), vec(p+"attn_output.bias", dim),
+		{Name: p + "attn_sinks.weight", Dims: []uint64{uint64(s.Heads)}, Type: kernels.F32, Std: 1},
+		{Name: p + "post_attention_norm.weight", Dims: []uint64{dim}, Type: kernels.F32, Const: 1},
+		{Name: p + "ffn_gate_inp.weight", Dims: []uint64{dim, ne}, Type: kernels.F32, Std: std(dim), PairRows: s.RouterTies},
+		vec(p+"ffn_gate_inp.bias", ne),
+		experts(p+"ffn_gate_exps.weight", dim, eh), vec(p+"ffn_gate_exps.bias", eh, ne),
+		experts(p+"ffn_down_exps.weight", eh, dim), vec(p+"ffn_down_exps.bias", dim, ne),
+		experts(p+"ffn_up_exps.weight", dim, eh), vec(p+"ffn_up_exps.bias", eh, ne),
+	}
 }
 
 // moreBits reports whether block i of n is one that llama.cpp's k-quant
@@ -543,12 +601,18 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 			u32("expert_feed_forward_length", s.ExpertHidden)
 		}
 	}
-	if s.SlidingWindow > 0 {
+	if s.SlidingWindow > 0 && s.Arch == "gpt-oss" {
+		u32("attention.sliding_window", s.SlidingWindow) // pattern 2, one rope
+	} else if s.SlidingWindow > 0 {
 		u32("attention.sliding_window", s.SlidingWindow)
 		u32("attention.sliding_window_pattern", s.SlidingPattern)
 		w.Set(a+".rope.freq_base_swa", gguf.Float32(s.RopeBaseLocal))
 	}
-	if s.RopeScaling != 0 {
+	if s.RopeScaling != 0 && s.YaRN {
+		w.Set(a+".rope.scaling.type", gguf.String("yarn"))
+		w.Set(a+".rope.scaling.factor", gguf.Float32(s.RopeScaling))
+		u32("rope.scaling.original_context_length", s.RopeOrigContext)
+	} else if s.RopeScaling != 0 {
 		w.Set(a+".rope.scaling.type", gguf.String("linear"))
 		w.Set(a+".rope.scaling.factor", gguf.Float32(s.RopeScaling))
 	}

@@ -80,6 +80,7 @@ func TestShapes(t *testing.T) {
 		{"gemma2-2b", 256000, 256, 2.614},
 		{"gemma3-1b", 262144, 256, 0.99989},
 		{"gemma3-4b", 262144, 256, 3.880},
+		{"gpt-oss-20b", 201088, 64, 20.91},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ShapeByName(tc.name)
