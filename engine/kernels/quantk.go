@@ -87,11 +87,27 @@ func makeQKX2Quants(x, w []float32, L, laux []uint8, nmax int32, rmin, rdelta fl
 }
 
 func quantQ4KBlock(b []byte, x []float32) {
-	x = x[:qkK]
-	var L, laux [qkK]uint8
+	var L [qkK]uint8
+	quantScaleMinK(b, x[:qkK], &L, 15, -1, 0.1, 20)
+	q := b[16 : 16+qkK/2]
+	for j := 0; j < qkK; j += 64 {
+		for l := 0; l < 32; l++ {
+			q[l] = L[j+l] | L[j+l+32]<<4
+		}
+		q = q[32:]
+	}
+}
+
+// quantScaleMinK is the part ggml's Q4_K and Q5_K quantizers share: it
+// fits a scale and a min to each 32 values of the super-block x (levels
+// 0..nmax, makeQKX2Quants with rmin, rdelta and nstep), writes the two
+// fp16 super-block scales and the twelve bytes of packed 6-bit sub-block
+// scales and mins to b[0:16], and sets L to each value's level under the
+// scales as stored.
+func quantScaleMinK(b []byte, x []float32, L *[qkK]uint8, nmax int32, rmin, rdelta float32, nstep int) {
+	var laux [qkK]uint8
 	var weights [32]float32
 	var scales, mins [qkK / 32]float32
-
 	var sumX2 float32
 	for _, v := range x {
 		sumX2 += float32(v * v)
@@ -103,7 +119,7 @@ func quantQ4KBlock(b []byte, x []float32) {
 		for l, v := range xs {
 			weights[l] = avX + abs32(v)
 		}
-		scales[j], mins[j] = makeQKX2Quants(xs, weights[:], L[32*j:32*j+32], laux[:32], 15, -1, 0.1, 20)
+		scales[j], mins[j] = makeQKX2Quants(xs, weights[:], L[32*j:32*j+32], laux[:32], nmax, rmin, rdelta, nstep)
 		if scales[j] > maxScale {
 			maxScale = scales[j]
 		}
@@ -119,9 +135,7 @@ func quantQ4KBlock(b []byte, x []float32) {
 		invMin = 63 / maxMin
 	}
 	sc := b[4:16]
-	for i := range sc {
-		sc[i] = 0
-	}
+	clear(sc)
 	for j := 0; j < qkK/32; j++ {
 		ls := uint8(min(63, max(0, nearestInt(invScale*scales[j]))))
 		lm := uint8(min(63, max(0, nearestInt(invMin*mins[j]))))
@@ -147,15 +161,8 @@ func quantQ4KBlock(b []byte, x []float32) {
 		dm := dminAll * float32(m)
 		for ii := 0; ii < 32; ii++ {
 			l := nearestInt((x[32*j+ii] + dm) / d)
-			L[32*j+ii] = uint8(min(15, max(0, l)))
+			L[32*j+ii] = uint8(min(nmax, max(0, l)))
 		}
-	}
-	q := b[16 : 16+qkK/2]
-	for j := 0; j < qkK; j += 64 {
-		for l := 0; l < 32; l++ {
-			q[l] = L[j+l] | L[j+l+32]<<4
-		}
-		q = q[32:]
 	}
 }
 

@@ -334,62 +334,8 @@ func quantMXFP4Block(b []byte, x []float32) {
 }
 
 func quantQ5KBlock(b []byte, x []float32) {
-	x = x[:qkK]
-	var L, laux [qkK]uint8
-	var weights [32]float32
-	var scales, mins [qkK / 32]float32
-	var sumX2 float32
-	for _, v := range x {
-		sumX2 += float32(v * v)
-	}
-	avX := float32(math.Sqrt(float64(sumX2 / qkK)))
-	var maxScale, maxMin float32
-	for j := 0; j < qkK/32; j++ {
-		xs := x[32*j : 32*j+32]
-		for l, v := range xs {
-			weights[l] = avX + abs32(v)
-		}
-		scales[j], mins[j] = makeQKX2Quants(xs, weights[:], L[32*j:32*j+32], laux[:32], 31, -0.5, 0.1, 15)
-		maxScale = max(maxScale, scales[j])
-		maxMin = max(maxMin, mins[j])
-	}
-	var invScale, invMin float32
-	if maxScale > 0 {
-		invScale = 63 / maxScale
-	}
-	if maxMin > 0 {
-		invMin = 63 / maxMin
-	}
-	sc := b[4:16]
-	clear(sc)
-	for j := 0; j < qkK/32; j++ {
-		ls := uint8(min(63, max(0, nearestInt(invScale*scales[j]))))
-		lm := uint8(min(63, max(0, nearestInt(invMin*mins[j]))))
-		if j < 4 {
-			sc[j] = ls
-			sc[j+4] = lm
-		} else {
-			sc[j+4] = (ls & 0x0f) | (lm&0x0f)<<4
-			sc[j-4] |= (ls >> 4) << 6
-			sc[j] |= (lm >> 4) << 6
-		}
-	}
-	binary.LittleEndian.PutUint16(b[0:], F32ToF16(maxScale/63))
-	binary.LittleEndian.PutUint16(b[2:], F32ToF16(maxMin/63))
-	dAll := f16At(b, 0)
-	dminAll := f16At(b, 2)
-	for j := 0; j < qkK/32; j++ {
-		s, m := scaleMinK4(j, sc)
-		d := dAll * float32(s)
-		if d == 0 {
-			continue
-		}
-		dm := dminAll * float32(m)
-		for ii := 0; ii < 32; ii++ {
-			l := nearestInt((x[32*j+ii] + dm) / d)
-			L[32*j+ii] = uint8(min(31, max(0, l)))
-		}
-	}
+	var L [qkK]uint8
+	quantScaleMinK(b, x[:qkK], &L, 31, -0.5, 0.1, 15)
 	qh := b[16:48]
 	ql := b[48:176]
 	clear(qh)
