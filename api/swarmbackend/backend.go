@@ -188,26 +188,22 @@ func (b *Backend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 		byID[p] = pi
 		return pi
 	}
-	for _, m := range b.n.Models() {
-		v, err := b.n.SwarmView(ctx, m.Model, false)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			continue
-		}
+	err := b.eachView(ctx, false, func(model string, v *node.View) {
 		for _, s := range v.Swarm.Servers {
 			p := v.Peers[s.ID]
 			if p == b.n.ID() {
 				continue
 			}
 			pi := add(p)
-			pi.Spans = append(pi.Spans, api.Span{Model: m.Model, Span: sharding.Span{Start: s.Span.Start, End: s.Span.End}})
+			pi.Spans = append(pi.Spans, api.Span{Model: model, Span: sharding.Span{Start: s.Span.Start, End: s.Span.End}})
 			if n := s.Span.End - s.Span.Start; n > 0 {
 				// Tokens/s through one block, over the span's blocks.
 				pi.Throughput += s.Throughput / float64(n)
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range h.Network().Peers() {
 		if h.Network().Connectedness(p) == network.Connected {
@@ -226,20 +222,10 @@ func (b *Backend) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 // node's included), as their info answers in the swarm views tell them.
 func (b *Backend) KVCache(ctx context.Context) ([]api.KVCacheUse, error) {
 	out := []api.KVCacheUse{}
-	for _, m := range b.n.Models() {
-		if !m.Entry {
-			continue
-		}
-		v, err := b.n.SwarmView(ctx, m.Model, false)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			continue
-		}
+	err := b.eachView(ctx, true, func(model string, v *node.View) {
 		for _, s := range v.Swarm.Servers {
 			p := v.Peers[s.ID]
-			u := api.KVCacheUse{Peer: p.String(), Self: p == b.n.ID(), Model: m.Model, Start: s.Span.Start, End: s.Span.End, Sessions: -1}
+			u := api.KVCacheUse{Peer: p.String(), Self: p == b.n.ID(), Model: model, Start: s.Span.Start, End: s.Span.End, Sessions: -1}
 			if in, ok := v.Info[s.ID]; ok {
 				if in.CacheTokens > 0 || in.CacheBytes > 0 {
 					u.Sessions = in.Sessions
@@ -250,6 +236,9 @@ func (b *Backend) KVCache(ctx context.Context) ([]api.KVCacheUse, error) {
 			}
 			out = append(out, u)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, c := out[i], out[j]
@@ -465,4 +454,24 @@ func (b *Backend) noRoute(ctx context.Context, model string, err error) error {
 		}
 	}
 	return &api.CoverageGapError{Model: g.Model, Missing: g.Missing, Joining: g.Joining}
+}
+
+// eachView calls fn with the swarm view of each of the node's models (of
+// those it is the entry node for, with entryOnly), skipping models whose
+// view fails unless ctx is done.
+func (b *Backend) eachView(ctx context.Context, entryOnly bool, fn func(model string, v *node.View)) error {
+	for _, m := range b.n.Models() {
+		if entryOnly && !m.Entry {
+			continue
+		}
+		v, err := b.n.SwarmView(ctx, m.Model, false)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		fn(m.Model, v)
+	}
+	return nil
 }
