@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,12 +24,7 @@ func TestRunKilledQUICPeer(t *testing.T) {
 		t.Skipf("model not available: %v", err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "orbit")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOrbit(t, dir)
 	common := []string{"--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--no-mdns", "--nat=false", "--model", runModelPath}
 	first := startRun(t, bin, append(common, "--blocks", "0:2", "--no-api", "--data-dir", filepath.Join(dir, "a"))...)
 	boot := strings.Split(field(first.readLine(t, "ready ", 30*time.Second), "addrs"), ",")[0]

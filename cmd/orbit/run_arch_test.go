@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,12 +29,7 @@ func TestRunProcessesMoE(t *testing.T) {
 	if !strings.HasPrefix(want, prompt) || len(strings.TrimSpace(want)) < len(prompt)+10 {
 		t.Fatalf("orbit generate printed %q", want)
 	}
-	bin := filepath.Join(dir, "orbit")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOrbit(t, dir)
 	common := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--encoding", "f32", "--no-api", "--model", model}
 	first := startRun(t, bin, append(common, "--blocks", "0:1", "--data-dir", filepath.Join(dir, "a"))...)
 	ready := first.readLine(t, "ready ", 30*time.Second)

@@ -210,13 +210,7 @@ func TestRunProcesses(t *testing.T) {
 	}
 	c := ref.Cases[1]
 
-	bin := filepath.Join(t.TempDir(), "orbit")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOrbit(t, t.TempDir())
 	common := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--encoding", "f32"}
 	dir := t.TempDir()
 	// The first node imports the GGUF and serves its API on a free port.
@@ -520,12 +514,7 @@ func TestRunBootstrapUnreachable(t *testing.T) {
 		t.Skipf("model not available: %v", err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "orbit")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOrbit(t, dir)
 	writeKey := func(name string, b byte) string {
 		path := filepath.Join(dir, name)
 		key := "/key/swarm/psk/1.0.0/\n/base16/\n" + strings.Repeat(fmt.Sprintf("%02x", b), 32) + "\n"
@@ -548,4 +537,17 @@ func TestRunBootstrapUnreachable(t *testing.T) {
 	if len(other.lines()) > 0 && strings.HasPrefix(other.lines()[0], "ready ") {
 		t.Fatalf("it printed ready first: %q", other.lines())
 	}
+}
+
+// buildOrbit builds this command into dir/orbit for a test that starts
+// orbit processes.
+func buildOrbit(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "orbit")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,12 +40,7 @@ func TestRunVerifyKernels(t *testing.T) {
 	}
 	c := ref.Cases[1]
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "orbit")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOrbit(t, dir)
 	common := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--encoding", "f32", "--model", runModelPath}
 	generic := startRunEnv(t, bin, []string{"ORBIT_KERNELS=generic"}, append(common, "--blocks", "0:4", "--no-api", "--data-dir", filepath.Join(dir, "a"))...)
 	boot := strings.Split(field(generic.readLine(t, "ready ", 30*time.Second), "addrs"), ",")[0]
