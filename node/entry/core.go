@@ -94,8 +94,10 @@ type hop struct {
 	inCh, outCh []protocol.Digest
 	checked     int
 	shadow      *hop
-	fed         int // of a shadow: the positions it has been given
-	answer      Answer
+	// unchecked: a check found no other server of the span (said once).
+	unchecked bool
+	fed       int // of a shadow: the positions it has been given
+	answer    Answer
 
 	pace pace // how fast it answers, for its step deadlines
 }

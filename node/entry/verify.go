@@ -228,7 +228,13 @@ func (c *Core) onCheckView(now time.Time, v ViewUpdate) {
 func (c *Core) noCheckServer(now time.Time) {
 	if !c.chk.judging {
 		c.verify.Skipped++
-		c.log.Info("no verifier for a check", "hop", c.hops[c.chk.i].Peer, "span", c.hops[c.chk.i].Span)
+		h := c.hops[c.chk.i]
+		if !h.unchecked {
+			h.unchecked = true
+			c.log.Info("no other server of the span to check this hop on; its checks are skipped", "hop", h.Peer, "span", h.Span)
+		} else {
+			c.log.Debug("no verifier for a check", "hop", h.Peer, "span", h.Span)
+		}
 		c.resume(now)
 		return
 	}
