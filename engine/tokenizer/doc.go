@@ -17,7 +17,9 @@
 //   - "gpt2": byte-level BPE (Llama 3, Qwen2, GPT-2). A pre-tokenizer chosen
 //     by Vocab.Pre splits the text into words: "gpt-2", "llama-bpe"/"llama3"
 //     (numbers in groups of up to three, case-insensitive contractions),
-//     "qwen2" (single digits) and llama.cpp's "default". They are hand-written
+//     "qwen2" (single digits), "gpt-4o" (o200k, gpt-oss: words split at
+//     case changes with their contractions, llama.cpp's rewrite that counts
+//     non-ASCII letters as both cases) and llama.cpp's "default". They are hand-written
 //     scanners equivalent to the regular expressions, lookahead included.
 //     Each word's bytes are mapped to GPT-2's printable characters and merged
 //     by merge rank (lowest first, ties leftmost). Llama 3 words that are

@@ -14,6 +14,7 @@ const (
 	preGPT2            // GPT-2
 	preLlama3          // Llama 3: case-insensitive contractions, letters with one leading non-letter, numbers by 1-3
 	preQwen2           // Llama 3 rules with single digits
+	preGPT4o           // o200k (gpt-oss, GPT-4o): case-aware words with contractions, numbers by 1-3
 )
 
 // preKindOf maps tokenizer.ggml.pre names to pre-tokenizers.
@@ -27,6 +28,8 @@ func preKindOf(name string) preKind {
 		return preLlama3
 	case "qwen2", "deepseek-r1-qwen", "megrez":
 		return preQwen2
+	case "gpt-4o", "minimax-m2":
+		return preGPT4o
 	}
 	return preUnknown
 }
@@ -271,6 +274,125 @@ func splitLlama3(group int) splitter {
 	}
 }
 
+// splitGPT4o implements llama.cpp's rewrite of the o200k regex (its
+// LLAMA_VOCAB_PRE_TYPE_GPT4O, run on text whose non-ASCII letters count as
+// both cases, since only A-Z and a-z have one):
+//
+//	[^\r\n\p{L}\p{N}]?U*W+C?|[^\r\n\p{L}\p{N}]?U+W*C?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// where U is a letter but a-z, W a letter but A-Z, and C one of the
+// contractions 's 't 're 've 'm 'll 'd in either case.
+func splitGPT4o(rt *runeText, lo, hi int, emit func(a, b int)) {
+	r, cls := rt.r, rt.cls
+	letter := func(i int) bool { return i < hi && cls[i]&clsLetter != 0 }
+	upper := func(i int) bool { return letter(i) && !(r[i] >= 'a' && r[i] <= 'z') }
+	lower := func(i int) bool { return letter(i) && !(r[i] >= 'A' && r[i] <= 'Z') }
+	contraction := func(i int) int {
+		if i+1 >= hi || r[i] != '\'' {
+			return 0
+		}
+		n := asciiLower(r[i+1])
+		if n == 's' || n == 't' || n == 'm' || n == 'd' {
+			return 2
+		}
+		if i+2 < hi {
+			nn := asciiLower(r[i+2])
+			if (n == 'r' && nn == 'e') || (n == 'v' && nn == 'e') || (n == 'l' && nn == 'l') {
+				return 3
+			}
+		}
+		return 0
+	}
+	for pos := lo; pos < hi; {
+		start := pos
+		c, f := r[pos], cls[pos]
+		// The optional leading character, then the letters.
+		p := pos
+		if !isCRLF(c) && f&(clsLetter|clsNumber) == 0 && letter(pos+1) {
+			p++
+		}
+		if letter(p) {
+			// U*W+: the longest run of U whose end leaves a W to start W+
+			// (backtracking gives back U's that are also W).
+			u := p
+			for upper(u) {
+				u++
+			}
+			k := u
+			for k > p && !lower(k) {
+				k--
+			}
+			end := -1
+			if lower(k) {
+				end = k
+				for lower(end) {
+					end++
+				}
+			} else if u > p { // U+W*: W* is empty here
+				end = u
+			}
+			if end >= 0 {
+				end += contraction(end)
+				emit(start, end)
+				pos = end
+				continue
+			}
+		}
+		// \p{N}{1,3}
+		if f&clsNumber != 0 {
+			end := pos
+			for end < hi && end-pos < 3 && cls[end]&clsNumber != 0 {
+				end++
+			}
+			emit(pos, end)
+			pos = end
+			continue
+		}
+		// ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
+		p = pos
+		if c == ' ' {
+			p++
+		}
+		if p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
+			for p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
+				p++
+			}
+			for p < hi && (isCRLF(r[p]) || r[p] == '/') {
+				p++
+			}
+			emit(start, p)
+			pos = p
+			continue
+		}
+		nws, lastNL := 0, 0
+		for pos+nws < hi && cls[pos+nws]&clsSpace != 0 {
+			if isCRLF(r[pos+nws]) {
+				lastNL = pos + nws + 1
+			}
+			nws++
+		}
+		switch {
+		case lastNL > 0: // \s*[\r\n]+
+			pos = lastNL
+		case nws > 1 && pos+nws < hi: // \s+(?!\S)
+			pos += nws - 1
+		case nws > 0: // \s+
+			pos += nws
+		default:
+			pos++
+		}
+		emit(start, pos)
+	}
+}
+
+// asciiLower lowers A-Z only (the contractions' classes are [sS] and so on).
+func asciiLower(r rune) rune {
+	if r >= 'A' && r <= 'Z' {
+		return r + 'a' - 'A'
+	}
+	return r
+}
+
 // runSplit returns a splitter that emits maximal runs of runes whose class
 // has any of the bits in mask, and the gaps between them, as separate words
 // (how llama.cpp applies a plain regex such as \p{N}+).
@@ -333,6 +455,8 @@ func splitterFor(k preKind) splitter {
 		return splitLlama3(3)
 	case preQwen2:
 		return splitLlama3(1)
+	case preGPT4o:
+		return splitGPT4o
 	case preDefault:
 		return chain(splitPunctRuns, splitGPT2, splitNumRuns, splitDigits3)
 	}

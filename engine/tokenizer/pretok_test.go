@@ -26,6 +26,10 @@ func TestPreTokenizers(t *testing.T) {
 		{"llama3", "  \n\n  x...\n\ny", []string{"  \n\n", " ", " x", "...\n\n", "y"}},
 		{"qwen2", "a 12345", []string{"a", " ", "1", "2", "3", "4", "5"}},
 		{"default", "a+b=12345 x", []string{"a", "+", "b", "=", "123", "45", " x"}},
+		{"gpt-4o", "Hello world  foo\n\nbar's 12345 ABC'S", []string{"Hello", " world", " ", " foo", "\n\n", "bar's", " ", "123", "45", " ABC'S"}},
+		{"gpt-4o", "helloWorld HTMLParser iPhone", []string{"hello", "World", " HTMLParser", " i", "Phone"}},
+		{"gpt-4o", "x !/\n/y", []string{"x", " !/\n/", "y"}},
+		{"gpt-4o", "ÄPFEL über", []string{"Ä", "PFEL", " über"}},
 	}
 	for _, tc := range tests {
 		got := splitWords(preKindOf(tc.pre), tc.in)
