@@ -100,6 +100,7 @@ var (
 		siluMul:  siluMulAsm,
 		ext:      avx2Ext,
 		q4_0P1:   q4_0P1AVX2,
+		q4KP1:    q4KP1AVX2,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
@@ -318,3 +319,6 @@ func q4KP4VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out 
 
 //go:noescape
 func q4_0P1AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+//go:noescape
+func q4KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)

@@ -498,3 +498,173 @@ q4a1_done:
 	VMOVUPS Y13, 32(AX)
 	VZEROUPPER
 	RET
+
+// ---- q4_k, AVX2: rows 0..7 and 8..15 of the group as two halves ----
+//
+//	func q4KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+//
+// Per half and sub-block pair, VPMADDUBSW of the nibbles (unsigned) and 4
+// broadcast values (signed) gives 2-product int16 sums (|s| <= 2*15*127);
+// the 8 of a sub-block added as int16 stay below 2^15. VPMADDWD with the
+// sub-block's scale in both words of a lane makes sc_j*isum_j exactly in
+// int32, summed into isd; ism = sum_j m_j*s_j by VPMADDWD of the mins as
+// word pairs (m_j, m_j+1) and the sums as word pairs (s_j, s_j+1) (|s_j|
+// <= 32*127). Then, per lane, acc += float(isd)*(d*dx), acc -= float(ism)*
+// (dmin*dx): the generic operations.
+//
+// Registers: Y0, Y1 acc of the halves; Y15 0x0f bytes; Y10 sc0..3 and
+// Y12 sc4..7 (bytes of each lane); Y13 ism, Y14 isd; Y2, Y3 the int16
+// sums of a sub-block pair; the stack holds the sums of the column's
+// super-block as word pairs: (s0,s1) at 0, (s2,s3) at 4, (s4,s5) at 16,
+// (s6,s7) at 20.
+
+// Dword Q of the pair P of the half at H: low nibbles (sub-block 2P,
+// values 4Q..4Q+3) into Y2, high ones (sub-block 2P+1) into Y3.
+#define K4A_Q(P, Q, H) \
+	VMOVDQU      256+512*P+64*Q+H(SI), Y4 \
+	VPAND        Y15, Y4, Y5 \
+	VPSRLW       $4, Y4, Y4 \
+	VPAND        Y15, Y4, Y4 \
+	VPBROADCASTD 64*P+4*Q(DI), Y6 \
+	VPMADDUBSW   Y6, Y5, Y5 \
+	VPADDW       Y5, Y2, Y2 \
+	VPBROADCASTD 64*P+32+4*Q(DI), Y6 \
+	VPMADDUBSW   Y6, Y4, Y4 \
+	VPADDW       Y4, Y3, Y3
+
+// Sub-blocks 2P and 2P+1 (scales: bytes KA and KB of SC) into isd.
+#define K4A_PAIR(P, H, SC, KA, KB) \
+	VPXOR    Y2, Y2, Y2 \
+	VPXOR    Y3, Y3, Y3 \
+	K4A_Q(P, 0, H) \
+	K4A_Q(P, 1, H) \
+	K4A_Q(P, 2, H) \
+	K4A_Q(P, 3, H) \
+	K4A_Q(P, 4, H) \
+	K4A_Q(P, 5, H) \
+	K4A_Q(P, 6, H) \
+	K4A_Q(P, 7, H) \
+	VPSHUFB  k4psc<>+32*KA(SB), SC, Y4 \
+	VPMADDWD Y4, Y2, Y2 \
+	VPADDD   Y2, Y14, Y14 \
+	VPSHUFB  k4psc<>+32*KB(SB), SC, Y4 \
+	VPMADDWD Y4, Y3, Y3 \
+	VPADDD   Y3, Y14, Y14
+
+// Y13 += the mins' word pairs of M (selected by mask MO) times the sums'
+// word pair at SO(SP).
+#define K4A_MIN(M, MO, SO) \
+	VPSHUFB      k4pm<>+MO(SB), M, Y7 \
+	VPBROADCASTD SO(SP), Y8 \
+	VPMADDWD     Y8, Y7, Y7 \
+	VPADDD       Y7, Y13, Y13
+
+// The half at H (bytes of the 32-byte pieces; its fp16 scales at HD).
+#define K4A_HALF(H, HD, ACC) \
+	VMOVDQU   64+H(SI), Y7 \
+	VMOVDQU   128+H(SI), Y8 \
+	VMOVDQU   192+H(SI), Y9 \
+	VPAND     k4pc<>(SB), Y7, Y10 \
+	VPAND     k4pc<>(SB), Y8, Y11 \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     k4pc<>+32(SB), Y7, Y7 \
+	VPAND     Y15, Y9, Y12 \
+	VPOR      Y7, Y12, Y12 \
+	VPSRLD    $2, Y8, Y8 \
+	VPAND     k4pc<>+32(SB), Y8, Y8 \
+	VPSRLD    $4, Y9, Y9 \
+	VPAND     Y15, Y9, Y9 \
+	VPOR      Y8, Y9, Y9 \
+	VPXOR     Y13, Y13, Y13 \
+	K4A_MIN(Y11, 0, 0) \
+	K4A_MIN(Y11, 32, 4) \
+	K4A_MIN(Y9, 0, 16) \
+	K4A_MIN(Y9, 32, 20) \
+	VPXOR     Y14, Y14, Y14 \
+	K4A_PAIR(0, H, Y10, 0, 1) \
+	K4A_PAIR(1, H, Y10, 2, 3) \
+	K4A_PAIR(2, H, Y12, 0, 1) \
+	K4A_PAIR(3, H, Y12, 2, 3) \
+	VBROADCASTSS (DX), Y3 \
+	VCVTPH2PS HD(SI), Y2 \
+	VMULPS    Y3, Y2, Y2 \
+	VCVTDQ2PS Y14, Y4 \
+	VMULPS    Y2, Y4, Y4 \
+	VADDPS    Y4, ACC, ACC \
+	VCVTPH2PS 32+HD(SI), Y2 \
+	VMULPS    Y3, Y2, Y2 \
+	VCVTDQ2PS Y13, Y4 \
+	VMULPS    Y2, Y4, Y4 \
+	VSUBPS    Y4, ACC, ACC
+
+TEXT ·q4KP1AVX2(SB), NOSPLIT, $32-48
+	MOVQ         w+0(FP), SI
+	MOVQ         nsb+8(FP), CX
+	MOVQ         xq+16(FP), DI
+	MOVQ         xd+24(FP), DX
+	MOVQ         xs+32(FP), R8
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	TESTQ        CX, CX
+	JZ           q4ka1_done
+
+q4ka1_loop:
+	VMOVDQU   (R8), Y2
+	VPACKSSDW Y2, Y2, Y2
+	VMOVDQU   Y2, (SP)
+	K4A_HALF(0, 0, Y0)
+	K4A_HALF(32, 16, Y1)
+	ADDQ      $2304, SI
+	ADDQ      $256, DI
+	ADDQ      $32, R8
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       q4ka1_loop
+
+q4ka1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+DATA k4psc<>+0(SB)/8, $0x8004800480008000
+DATA k4psc<>+8(SB)/8, $0x800c800c80088008
+DATA k4psc<>+16(SB)/8, $0x8004800480008000
+DATA k4psc<>+24(SB)/8, $0x800c800c80088008
+DATA k4psc<>+32(SB)/8, $0x8005800580018001
+DATA k4psc<>+40(SB)/8, $0x800d800d80098009
+DATA k4psc<>+48(SB)/8, $0x8005800580018001
+DATA k4psc<>+56(SB)/8, $0x800d800d80098009
+DATA k4psc<>+64(SB)/8, $0x8006800680028002
+DATA k4psc<>+72(SB)/8, $0x800e800e800a800a
+DATA k4psc<>+80(SB)/8, $0x8006800680028002
+DATA k4psc<>+88(SB)/8, $0x800e800e800a800a
+DATA k4psc<>+96(SB)/8, $0x8007800780038003
+DATA k4psc<>+104(SB)/8, $0x800f800f800b800b
+DATA k4psc<>+112(SB)/8, $0x8007800780038003
+DATA k4psc<>+120(SB)/8, $0x800f800f800b800b
+GLOBL k4psc<>(SB), RODATA|NOPTR, $128
+
+DATA k4pm<>+0(SB)/8, $0x8005800480018000
+DATA k4pm<>+8(SB)/8, $0x800d800c80098008
+DATA k4pm<>+16(SB)/8, $0x8005800480018000
+DATA k4pm<>+24(SB)/8, $0x800d800c80098008
+DATA k4pm<>+32(SB)/8, $0x8007800680038002
+DATA k4pm<>+40(SB)/8, $0x800f800e800b800a
+DATA k4pm<>+48(SB)/8, $0x8007800680038002
+DATA k4pm<>+56(SB)/8, $0x800f800e800b800a
+GLOBL k4pm<>(SB), RODATA|NOPTR, $64
+
+DATA k4pc<>+0(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA k4pc<>+8(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA k4pc<>+16(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA k4pc<>+24(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA k4pc<>+32(SB)/8, $0x3030303030303030
+DATA k4pc<>+40(SB)/8, $0x3030303030303030
+DATA k4pc<>+48(SB)/8, $0x3030303030303030
+DATA k4pc<>+56(SB)/8, $0x3030303030303030
+GLOBL k4pc<>(SB), RODATA|NOPTR, $64

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -100,6 +101,80 @@ func TestCanonicalRepacked(t *testing.T) {
 								t.Fatalf("glu [%d] = %g, generic %g", i, hb[i], want[i])
 							}
 						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCanonicalRepackedExtremes checks the repacked kernels bitwise
+// against the generic ones on raw weight bytes (every scale and min bit
+// pattern, all-15 nibbles) and activations at the int8 limits (every
+// sub-block's int16 partial sums at their largest), where an exact sum
+// that overflowed a narrow lane would show.
+func TestCanonicalRepackedExtremes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	gen, _ := NewPoolImpl(1, Generic)
+	defer gen.Close()
+	half := func() uint16 { return uint16(0x1000+rng.IntN(0x3000)) | uint16(rng.IntN(2))<<15 }
+	for _, impl := range Available() {
+		p, _ := NewPoolImpl(2, impl)
+		defer p.Close()
+		for _, typ := range []DType{Q4_0, Q4_K} {
+			const rows = 32
+			cols := 2 * max(typ.BlockSize(), 256)
+			rb := typ.BlockBytes() * cols / typ.BlockSize()
+			for _, wmode := range []string{"random", "ones"} {
+				data := make([]byte, rows*rb)
+				for i := range data {
+					data[i] = byte(rng.Uint32())
+					if wmode == "ones" {
+						data[i] = 0xff
+					}
+				}
+				nf := 1 // fp16 scales per block
+				if typ == Q4_K {
+					nf = 2
+				}
+				for off := 0; off < len(data); off += typ.BlockBytes() {
+					for k := 0; k < nf; k++ {
+						binary.LittleEndian.PutUint16(data[off+2*k:], half())
+					}
+				}
+				w, err := NewMat(typ, rows, cols, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pw := p.Repack(w)
+				if !pw.Repacked() {
+					pw = packForTest(w)
+				}
+				for _, xmode := range []string{"plus", "minus", "alternate", "random"} {
+					const n = 5
+					x := make([]float32, n*cols)
+					for i := range x {
+						switch xmode {
+						case "plus":
+							x[i] = 3
+						case "minus":
+							x[i] = -3
+						case "alternate":
+							x[i] = float32(1 - 2*(i/32%2))
+						default:
+							x[i] = float32(rng.NormFloat64())
+						}
+					}
+					want := make([]float32, n*rows)
+					got := make([]float32, n*rows)
+					if err := gen.MatMul(want, w, x, n); err != nil {
+						t.Fatal(err)
+					}
+					if err := p.MatMul(got, pw, x, n); err != nil {
+						t.Fatal(err)
+					}
+					if i := bitsEqual(got, want); i >= 0 {
+						t.Errorf("%s %s %s/%s: [%d] = %g, generic %g", impl, typ, wmode, xmode, i, got[i], want[i])
 					}
 				}
 			}
