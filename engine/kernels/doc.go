@@ -110,12 +110,12 @@
 // scales between columns.
 //
 // Pool.Repack stores a matrix row-interleaved for the pool's kernels
-// (AVX-512: q4_0 and q4_k, AVX2: q4_0; 16 rows' blocks side by side, see
+// (AVX-512 and AVX2: q4_0 and q4_k; 16 rows' blocks side by side, see
 // repack.go), so that one vector load gives 16 (AVX2: 8) rows' values and
 // each row's arithmetic runs in its own lane: the canonical operations per
-// row, unchanged. Products
-// with a repacked matrix are bitwise those with the original on every
-// pool; a pool without kernels for the layout reads the rows back first.
+// row, unchanged. Products with a repacked matrix are bitwise those with
+// the original on every pool; a pool without kernels for the layout reads
+// the rows back first.
 //
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and

@@ -61,8 +61,8 @@ func packPieces(t DType) []piece {
 
 // Repack returns w in the layout the pool's kernels read fastest: a new
 // matrix over a copy of the data, row-interleaved as described in
-// repack.go, when the pool's kernel set has kernels for it (AVX-512: q4_0
-// and q4_k, AVX2: q4_0; matrices of at least 16 rows); otherwise w itself. Products
+// repack.go, when the pool's kernel set has kernels for it (AVX-512 and
+// AVX2: q4_0 and q4_k; matrices of at least 16 rows); otherwise w itself. Products
 // with a repacked matrix give bitwise the results of the original on
 // every pool (a pool without such kernels reads its rows back first), so
 // repacking is only a question of speed. The original data is not used
