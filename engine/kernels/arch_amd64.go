@@ -101,6 +101,7 @@ var (
 		ext:      avx2Ext,
 		q4_0P1:   q4_0P1AVX2,
 		q4KP1:    q4KP1AVX2,
+		q4KP4:    q4KP4AVX2,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,
@@ -322,3 +323,6 @@ func q4_0P1AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
 
 //go:noescape
 func q4KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+//go:noescape
+func q4KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

@@ -631,6 +631,212 @@ q4ka1_done:
 	VZEROUPPER
 	RET
 
+//	func q4KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//
+// The same per half for 4 columns (the layout of q4KP4VNNI): each dword
+// of nibbles is loaded and unpacked once for the 4 columns. Y0..Y3 and
+// Y8..Y11 the columns' int16 sums of the low and high sub-block of a pair;
+// the columns' isd (int32) on the stack (R9 = SP) at 192+32c, the scales
+// of the half at 128 (sc0..3) and 160 (sc4..7), the sums' word pairs at
+// 32c, the sums' column stride at 320; the float
+// accumulators are the outputs themselves (zeroed first, each super-block
+// added in order: the same operations).
+
+// Dword Q of pair P against one column (values at XQ) into AL, AH.
+#define K4B_QC(XQ, P, Q, AL, AH) \
+	VPBROADCASTD 64*P+4*Q(XQ), Y6 \
+	VPMADDUBSW   Y6, Y5, Y7 \
+	VPADDW       Y7, AL, AL \
+	VPBROADCASTD 64*P+32+4*Q(XQ), Y6 \
+	VPMADDUBSW   Y6, Y4, Y7 \
+	VPADDW       Y7, AH, AH
+
+#define K4B_Q(P, Q, H) \
+	VMOVDQU 256+512*P+64*Q+H(SI), Y4 \
+	VPAND   Y15, Y4, Y5 \
+	VPSRLW  $4, Y4, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	K4B_QC(DI, P, Q, Y0, Y8) \
+	K4B_QC(R10, P, Q, Y1, Y9) \
+	K4B_QC(R11, P, Q, Y2, Y10) \
+	K4B_QC(R12, P, Q, Y3, Y11)
+
+// A column's sums of a pair times the scale words Y12, Y13, into its isd.
+#define K4B_FOLD(C, AL, AH) \
+	VPMADDWD Y12, AL, AL \
+	VPMADDWD Y13, AH, AH \
+	VPADDD   AH, AL, AL \
+	VPADDD   192+32*C(R9), AL, AL \
+	VMOVDQU  AL, 192+32*C(R9)
+
+// Sub-blocks 2P and 2P+1 (scales: bytes KA and KB of the stack's SCO).
+#define K4B_PAIR(P, H, SCO, KA, KB) \
+	VPXOR   Y0, Y0, Y0 \
+	VPXOR   Y1, Y1, Y1 \
+	VPXOR   Y2, Y2, Y2 \
+	VPXOR   Y3, Y3, Y3 \
+	VPXOR   Y8, Y8, Y8 \
+	VPXOR   Y9, Y9, Y9 \
+	VPXOR   Y10, Y10, Y10 \
+	VPXOR   Y11, Y11, Y11 \
+	K4B_Q(P, 0, H) \
+	K4B_Q(P, 1, H) \
+	K4B_Q(P, 2, H) \
+	K4B_Q(P, 3, H) \
+	K4B_Q(P, 4, H) \
+	K4B_Q(P, 5, H) \
+	K4B_Q(P, 6, H) \
+	K4B_Q(P, 7, H) \
+	VMOVDQU SCO(R9), Y14 \
+	VPSHUFB k4psc<>+32*KA(SB), Y14, Y12 \
+	VPSHUFB k4psc<>+32*KB(SB), Y14, Y13 \
+	K4B_FOLD(0, Y0, Y8) \
+	K4B_FOLD(1, Y1, Y9) \
+	K4B_FOLD(2, Y2, Y10) \
+	K4B_FOLD(3, Y3, Y11)
+
+// Column C's float steps for the half at H: its dx at (BX), its outputs
+// at H(AX); Y8 = d, Y9 = dmin of the half's rows, Y12, Y13, Y14, Y10 the
+// mins' word pairs for the sums' pairs at 0, 4, 16, 20.
+#define K4B_END(C, H) \
+	VPBROADCASTD 32*C(R9), Y0 \
+	VPMADDWD     Y0, Y12, Y1 \
+	VPBROADCASTD 32*C+4(R9), Y0 \
+	VPMADDWD     Y0, Y13, Y0 \
+	VPADDD       Y0, Y1, Y1 \
+	VPBROADCASTD 32*C+16(R9), Y0 \
+	VPMADDWD     Y0, Y14, Y0 \
+	VPADDD       Y0, Y1, Y1 \
+	VPBROADCASTD 32*C+20(R9), Y0 \
+	VPMADDWD     Y0, Y10, Y0 \
+	VPADDD       Y0, Y1, Y1 \
+	VBROADCASTSS (BX), Y2 \
+	VMULPS       Y2, Y8, Y3 \
+	VCVTDQ2PS    192+32*C(R9), Y4 \
+	VMULPS       Y3, Y4, Y4 \
+	VMOVUPS      H(AX), Y5 \
+	VADDPS       Y4, Y5, Y5 \
+	VMULPS       Y2, Y9, Y3 \
+	VCVTDQ2PS    Y1, Y4 \
+	VMULPS       Y3, Y4, Y4 \
+	VSUBPS       Y4, Y5, Y5 \
+	VMOVUPS      Y5, H(AX)
+
+#define K4B_HALF(H, HD) \
+	VMOVDQU   64+H(SI), Y7 \
+	VPAND     k4pc<>(SB), Y7, Y0 \
+	VMOVDQU   Y0, 128(R9) \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     k4pc<>+32(SB), Y7, Y7 \
+	VPAND     192+H(SI), Y15, Y0 \
+	VPOR      Y7, Y0, Y0 \
+	VMOVDQU   Y0, 160(R9) \
+	VPXOR     Y0, Y0, Y0 \
+	VMOVDQU   Y0, 192(R9) \
+	VMOVDQU   Y0, 224(R9) \
+	VMOVDQU   Y0, 256(R9) \
+	VMOVDQU   Y0, 288(R9) \
+	K4B_PAIR(0, H, 128, 0, 1) \
+	K4B_PAIR(1, H, 128, 2, 3) \
+	K4B_PAIR(2, H, 160, 0, 1) \
+	K4B_PAIR(3, H, 160, 2, 3) \
+	VMOVDQU   128+H(SI), Y7 \
+	VPAND     k4pc<>(SB), Y7, Y10 \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     k4pc<>+32(SB), Y7, Y7 \
+	VMOVDQU   192+H(SI), Y11 \
+	VPSRLD    $4, Y11, Y11 \
+	VPAND     Y15, Y11, Y11 \
+	VPOR      Y7, Y11, Y11 \
+	VPSHUFB   k4pm<>(SB), Y10, Y12 \
+	VPSHUFB   k4pm<>+32(SB), Y10, Y13 \
+	VPSHUFB   k4pm<>(SB), Y11, Y14 \
+	VPSHUFB   k4pm<>+32(SB), Y11, Y10 \
+	VCVTPH2PS HD(SI), Y8 \
+	VCVTPH2PS 32+HD(SI), Y9 \
+	MOVQ      DX, BX \
+	MOVQ      R14, AX \
+	K4B_END(0, H) \
+	ADDQ      R13, BX \
+	ADDQ      R15, AX \
+	K4B_END(1, H) \
+	ADDQ      R13, BX \
+	ADDQ      R15, AX \
+	K4B_END(2, H) \
+	ADDQ      R13, BX \
+	ADDQ      R15, AX \
+	K4B_END(3, H)
+
+TEXT ·q4KP4AVX2(SB), NOSPLIT, $328-64
+	MOVQ         w+0(FP), SI
+	MOVQ         nsb+8(FP), CX
+	MOVQ         xq+16(FP), DI
+	MOVQ         xd+24(FP), DX
+	MOVQ         xs+32(FP), R8
+	MOVQ         xqs+40(FP), R9
+	MOVQ         out+48(FP), R14
+	MOVQ         ostride+56(FP), R15
+	LEAQ         (DI)(R9*1), R10
+	LEAQ         (R10)(R9*1), R11
+	LEAQ         (R11)(R9*1), R12
+	SHRQ         $3, R9
+	MOVQ         R9, 320(SP)
+	LEAQ         0(SP), R9
+	MOVQ         CX, R13
+	SHLQ         $2, R13
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VXORPS       Y0, Y0, Y0
+	MOVQ         R14, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         R15, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         R15, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         R15, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	TESTQ        CX, CX
+	JZ           q4ka4_done
+
+q4ka4_loop:
+	MOVQ      R8, AX
+	MOVQ      320(SP), BX
+	VMOVDQU   (AX), Y0
+	VPACKSSDW Y0, Y0, Y0
+	VMOVDQU   Y0, 0(SP)
+	ADDQ      BX, AX
+	VMOVDQU   (AX), Y0
+	VPACKSSDW Y0, Y0, Y0
+	VMOVDQU   Y0, 32(SP)
+	ADDQ      BX, AX
+	VMOVDQU   (AX), Y0
+	VPACKSSDW Y0, Y0, Y0
+	VMOVDQU   Y0, 64(SP)
+	ADDQ      BX, AX
+	VMOVDQU   (AX), Y0
+	VPACKSSDW Y0, Y0, Y0
+	VMOVDQU   Y0, 96(SP)
+	K4B_HALF(0, 0)
+	K4B_HALF(32, 16)
+	ADDQ      $2304, SI
+	ADDQ      $256, DI
+	ADDQ      $256, R10
+	ADDQ      $256, R11
+	ADDQ      $256, R12
+	ADDQ      $32, R8
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       q4ka4_loop
+
+q4ka4_done:
+	VZEROUPPER
+	RET
+
 DATA k4psc<>+0(SB)/8, $0x8004800480008000
 DATA k4psc<>+8(SB)/8, $0x800c800c80088008
 DATA k4psc<>+16(SB)/8, $0x8004800480008000
