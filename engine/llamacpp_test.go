@@ -29,6 +29,17 @@ const llamaCppPath = "testdata/llamacpp.json"
 // model whose activations llama.cpp rounds differently (its float sums run
 // in another order) may part ways at a near tie; the cases that agree for
 // every token must keep doing so, the others must not regress.
+//
+// The short quantized cases, mixture-of-experts ones included, are such
+// near ties, not a mistake in the MoE path (checked for issue 11; see
+// BENCHMARKS.md, "Why quantized cases part from llama.cpp early"): fed
+// llama.cpp's tokens, the engine's logits differ from llama.cpp's by a
+// median 0.001 in f16 and 0.01 in q8_0/mxfp4, dense and MoE alike, and the
+// engine itself moves as much under a 1e-4 relative jitter of its
+// embeddings, parting from its own greedy path at the very tokens where it
+// parts from llama.cpp's (the q8_0 activation rounding turns small
+// differences into logit noise of about 0.01). Other prompts on the same
+// MoE q8_0 files agree for all 64 tokens and are recorded too.
 type llamaCppCase struct {
 	Name   string  `json:"name"`
 	Vocab  string  `json:"vocab"`
