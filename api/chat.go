@@ -19,8 +19,21 @@ const (
 
 // ChatMessage is one message of a conversation.
 type ChatMessage struct {
-	Role    string // system (or developer), user or assistant
+	Role    string // system (or developer), user, assistant or tool
 	Content string
+	// ToolCalls are an assistant message's calls of tools.
+	ToolCalls []ToolCall
+	// ToolCallID and Name are a tool message's call id and function.
+	ToolCallID, Name string
+}
+
+// RenderOptions are what a request adds to its conversation's rendering:
+// the tools the model may call and extra template variables
+// (chat_template_kwargs, such as enable_thinking). Only a GGUF's Jinja
+// template takes them.
+type RenderOptions struct {
+	Tools  []Tool
+	Kwargs map[string]any
 }
 
 // ChatTemplate renders conversations for one model.
@@ -90,10 +103,10 @@ func normRole(r string) (string, error) {
 	switch r {
 	case "system", "developer":
 		return "system", nil
-	case "user", "assistant":
+	case "user", "assistant", "tool":
 		return r, nil
 	}
-	return "", fmt.Errorf("%w: unsupported message role %q (use system, developer, user or assistant)", ErrBadRequest, r)
+	return "", fmt.Errorf("%w: unsupported message role %q (use system, developer, user, assistant or tool)", ErrBadRequest, r)
 }
 
 // Render turns a conversation into the prompt text that asks the model for
@@ -110,6 +123,21 @@ func (t ChatTemplate) Render(msgs []ChatMessage) (string, error) {
 // special token (<|im_end|>, </s>) cannot end its turn or open another;
 // only the template's own markers are special tokens.
 func (t ChatTemplate) RenderLiteral(msgs []ChatMessage) (string, [][2]int, error) {
+	return t.RenderWith(msgs, RenderOptions{})
+}
+
+// Thinking reports whether the model's template is a reasoning one (it
+// knows </think>, as Qwen3's): its output's leading <think> block is the
+// reasoning, not the content.
+func (t ChatTemplate) Thinking() bool {
+	return t.jinja != nil && strings.Contains(t.jinja.src, "</think>")
+}
+
+// RenderWith is RenderLiteral with tools and template variables. Tools,
+// tool messages and assistant tool calls need the GGUF's Jinja template
+// (one that reads tools when tools are given): the built-in renderings
+// refuse them.
+func (t ChatTemplate) RenderWith(msgs []ChatMessage, opt RenderOptions) (string, [][2]int, error) {
 	if len(msgs) == 0 {
 		return "", nil, fmt.Errorf("%w: messages must not be empty", ErrBadRequest)
 	}
@@ -119,10 +147,24 @@ func (t ChatTemplate) RenderLiteral(msgs []ChatMessage) (string, [][2]int, error
 		if err != nil {
 			return "", nil, err
 		}
-		norm[i] = ChatMessage{Role: r, Content: m.Content}
+		norm[i] = m
+		norm[i].Role = r
+	}
+	tooling := len(opt.Tools) > 0
+	for _, m := range norm {
+		tooling = tooling || m.Role == "tool" || len(m.ToolCalls) > 0
+	}
+	if tooling {
+		if t.jinja == nil {
+			return "", nil, fmt.Errorf("%w: this model's chat template cannot render tools, tool calls or tool messages (the GGUF has no Jinja chat template this server renders)", ErrBadRequest)
+		}
+		if len(opt.Tools) > 0 && !strings.Contains(t.jinja.src, "tools") {
+			return "", nil, fmt.Errorf("%w: this model's chat template takes no tools", ErrBadRequest)
+		}
+		return t.jinja.render(norm, opt)
 	}
 	if t.jinja != nil {
-		if text, lit, err := t.jinja.render(norm); err == nil {
+		if text, lit, err := t.jinja.render(norm, opt); err == nil {
 			return text, lit, nil
 		}
 		// A template that fails on this conversation (one that raises on

@@ -63,6 +63,19 @@
 // parses the whole rendered prompt; a prompt with special tokens can be
 // sent to /v1/completions as token ids.)
 //
+// # Tools and reasoning
+//
+// Chat takes tools (functions) and tool_choice "auto" or "none"
+// ("required" and named functions are refused: decoding is not
+// constrained), assistant messages' tool_calls and tool messages
+// (tool_call_id), all passed to the GGUF's Jinja template as Hugging Face
+// passes them, and chat_template_kwargs (extra template variables, such as
+// enable_thinking). Tool calls in the output (Hermes/Qwen <tool_call>
+// blocks, Mistral's [TOOL_CALLS] array, Llama 3.1's JSON calls) come back
+// as tool_calls with finish_reason "tool_calls"; malformed calls stay
+// content. A thinking template's <think> block comes back as
+// reasoning_content.
+//
 // # Log-probabilities
 //
 // Completions take logprobs: N (0 to 20 alternatives per token) and echo

@@ -394,7 +394,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tmpl := ChatTemplateFor(tok.Vocab())
-	text, literal, err := tmpl.RenderLiteral(msgs)
+	text, literal, err := tmpl.RenderWith(msgs, RenderOptions{Tools: req.Tools, Kwargs: req.ChatTemplateKwargs})
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
@@ -431,6 +431,21 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		return chatLogprobs(tok, entries)
 	}
+	// A thinking template's reasoning and the calls of declared tools are
+	// split off the generated text.
+	split := tmpl.Thinking() || req.toolNames != nil
+	message := func(text string, finish string) (ResponseMessage, string) {
+		m := ResponseMessage{Role: "assistant", Content: text}
+		if !split {
+			return m, finish
+		}
+		o := splitOutput(text, tmpl.Thinking(), req.toolNames)
+		m.Content, m.ReasoningContent, m.ToolCalls = o.Content, o.Reasoning, o.Calls
+		if len(o.Calls) > 0 && finish == "stop" {
+			finish = "tool_calls"
+		}
+		return m, finish
+	}
 	if !req.Stream {
 		out := ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: jobs[0].model, Choices: []ChatChoice{}}
 		for i, j := range jobs {
@@ -445,7 +460,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			if j.rec != nil {
 				l = lp(j, j.rec.entries)
 			}
-			out.Choices = append(out.Choices, ChatChoice{Index: i, Message: ResponseMessage{Role: "assistant", Content: string(text)}, Logprobs: l, FinishReason: &res.FinishReason})
+			msg, finish := message(string(text), res.FinishReason)
+			out.Choices = append(out.Choices, ChatChoice{Index: i, Message: msg, Logprobs: l, FinishReason: &finish})
 		}
 		out.Usage = &total
 		s.writeJSON(w, http.StatusOK, out)
@@ -464,7 +480,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return lp(j, j.rec.unsent())
 		}
 		first := true
+		var held []byte // the whole text, when it is split at the end
 		res, err := s.run(ctx, j, func(t string) error {
+			if split {
+				held = append(held, t...)
+				return nil
+			}
 			d := ChatDelta{Content: t}
 			if first {
 				d.Role, first = "assistant", false
@@ -476,11 +497,27 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		count(i, res)
+		finish := res.FinishReason
+		if split {
+			// Reasoning and tool calls are known once the text is: they
+			// come as one delta before the last.
+			var msg ResponseMessage
+			msg, finish = message(string(held), finish)
+			d := ChatDelta{Role: "assistant", Content: msg.Content, ReasoningContent: msg.ReasoningContent}
+			for k, c := range msg.ToolCalls {
+				c.Index = &k
+				d.ToolCalls = append(d.ToolCalls, c)
+			}
+			first = false
+			if err := ev.send(chunk(i, d, unsent(), nil)); err != nil {
+				return
+			}
+		}
 		last := ChatDelta{}
 		if first {
 			last.Role = "assistant"
 		}
-		if err := ev.send(chunk(i, last, unsent(), &res.FinishReason)); err != nil {
+		if err := ev.send(chunk(i, last, unsent(), &finish)); err != nil {
 			return
 		}
 	}

@@ -27,9 +27,9 @@ func ChatTemplateFor(v *tokenizer.Vocab) ChatTemplate {
 	}
 	jt := &jinjaTemplate{tmpl: j, src: v.ChatTemplate, bos: tokenText(v, v.BOS), eos: tokenText(v, v.EOS)}
 	probe := []ChatMessage{{Role: "system", Content: "s"}, {Role: "user", Content: "u"}, {Role: "assistant", Content: "a"}, {Role: "user", Content: "v"}}
-	if _, _, err := jt.render(probe); err != nil {
+	if _, _, err := jt.render(probe, RenderOptions{}); err != nil {
 		// Some templates refuse a system message; try without.
-		if _, _, err := jt.render(probe[1:]); err != nil {
+		if _, _, err := jt.render(probe[1:], RenderOptions{}); err != nil {
 			return t
 		}
 	}
@@ -61,17 +61,33 @@ var sentinelRE = regexp.MustCompile("\uE000([0-9]+)\uE001")
 var thinkRE = regexp.MustCompile(`(?s)^\s*<think>.*?</think>\s*`)
 
 // run renders the template over messages whose contents are given.
-func (j *jinjaTemplate) run(msgs []ChatMessage, contents []string) (string, error) {
+func (j *jinjaTemplate) run(msgs []ChatMessage, contents []string, opt RenderOptions) (string, error) {
 	ms := make([]any, len(msgs))
 	for i, m := range msgs {
-		ms[i] = map[string]any{"role": m.Role, "content": contents[i]}
+		mm := map[string]any{"role": m.Role, "content": contents[i]}
+		if len(m.ToolCalls) > 0 {
+			mm["tool_calls"] = templateToolCalls(m.ToolCalls)
+		}
+		if m.ToolCallID != "" {
+			mm["tool_call_id"] = m.ToolCallID
+		}
+		if m.Name != "" {
+			mm["name"] = m.Name
+		}
+		ms[i] = mm
 	}
-	out, err := j.tmpl.Render(map[string]any{
-		"messages":              ms,
-		"add_generation_prompt": true,
-		"bos_token":             j.bos,
-		"eos_token":             j.eos,
-	})
+	vars := make(map[string]any, len(opt.Kwargs)+5)
+	for k, v := range opt.Kwargs {
+		vars[k] = v
+	}
+	vars["messages"] = ms
+	vars["add_generation_prompt"] = true
+	vars["bos_token"] = j.bos
+	vars["eos_token"] = j.eos
+	if len(opt.Tools) > 0 {
+		vars["tools"] = templateTools(opt.Tools)
+	}
+	out, err := j.tmpl.Render(vars)
 	if err != nil {
 		return "", fmt.Errorf("%w: chat template: %v", ErrBadRequest, err)
 	}
@@ -92,7 +108,7 @@ func (j *jinjaTemplate) run(msgs []ChatMessage, contents []string) (string, erro
 // dropped (the tokenizer adds it). Assistant messages lose a leading
 // <think> block when the template knows </think>, as Qwen3's drops the
 // reasoning of past turns.
-func (j *jinjaTemplate) render(msgs []ChatMessage) (string, [][2]int, error) {
+func (j *jinjaTemplate) render(msgs []ChatMessage, opt RenderOptions) (string, [][2]int, error) {
 	think := strings.Contains(j.src, "</think>")
 	content := make([]string, len(msgs))
 	marks := make([]string, len(msgs))
@@ -102,19 +118,24 @@ func (j *jinjaTemplate) render(msgs []ChatMessage) (string, [][2]int, error) {
 			c = thinkRE.ReplaceAllString(c, "")
 		}
 		content[i], marks[i] = c, sentinel(i)
+		if c == "" {
+			// Nothing to mark; templates test empty content ({% if
+			// message.content %}), as an assistant's with tool calls.
+			marks[i] = ""
+		}
 	}
-	bare, err := j.run(msgs, marks)
+	bare, err := j.run(msgs, marks, opt)
 	if err != nil {
 		return "", nil, err
 	}
 	trim := make([]bool, len(msgs))
 	for i := range msgs {
-		if !strings.Contains(bare, marks[i]) {
+		if marks[i] == "" || !strings.Contains(bare, marks[i]) {
 			continue
 		}
 		padded := append([]string(nil), marks...)
 		padded[i] = " " + marks[i] + " "
-		out, err := j.run(msgs, padded)
+		out, err := j.run(msgs, padded, opt)
 		if err != nil {
 			return "", nil, err
 		}

@@ -46,7 +46,19 @@ const maxChoices = 64
 type ChatRequest struct {
 	Model    string           `json:"model"`
 	Messages []RequestMessage `json:"messages"`
+	// Tools are the functions the model may call; ToolChoice is "auto"
+	// (the default) or "none" ("required" and named functions are
+	// refused: decoding is not constrained).
+	Tools      []Tool          `json:"tools,omitempty"`
+	ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
+	// ChatTemplateKwargs are extra variables of the chat template, as
+	// vLLM and llama.cpp's server take them ({"enable_thinking": false}).
+	ChatTemplateKwargs map[string]any `json:"chat_template_kwargs,omitempty"`
 	Sampling
+
+	// toolNames are the declared tools whose calls the output is parsed
+	// for; nil when there are none or tool_choice is "none".
+	toolNames map[string]bool
 }
 
 // RequestMessage is a chat message as sent: content is a string or an
@@ -55,6 +67,10 @@ type RequestMessage struct {
 	Role    string          `json:"role"`
 	Content json.RawMessage `json:"content"`
 	Name    string          `json:"name,omitempty"`
+	// ToolCalls are an assistant message's calls; ToolCallID is the call
+	// a tool message answers.
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
 }
 
 // Sampling holds the request fields shared by completions and chat.
@@ -452,17 +468,47 @@ func ParseChatRequest(data []byte) (*ChatRequest, []ChatMessage, error) {
 	if len(r.Messages) == 0 {
 		return nil, nil, badRequest("messages", "invalid_value", "messages must be a non-empty array")
 	}
+	if err := validateTools(r.Tools); err != nil {
+		return nil, nil, err
+	}
+	none, err := parseToolChoice(r.ToolChoice)
+	if err != nil {
+		return nil, nil, err
+	}
+	if none {
+		r.Tools = nil // the template is not told of them, the output not parsed
+	}
+	if len(r.Tools) > 0 {
+		r.toolNames = make(map[string]bool, len(r.Tools))
+		for _, t := range r.Tools {
+			r.toolNames[t.Function.Name] = true
+		}
+	}
 	msgs := make([]ChatMessage, len(r.Messages))
 	for i, m := range r.Messages {
 		param := fmt.Sprintf("messages[%d]", i)
 		if _, err := normRole(m.Role); err != nil {
-			return nil, nil, badRequest(param+".role", "invalid_value", "%s: unsupported role %q (use system, developer, user or assistant)", param, m.Role)
+			return nil, nil, badRequest(param+".role", "invalid_value", "%s: unsupported role %q (use system, developer, user, assistant or tool)", param, m.Role)
 		}
 		text, err := messageText(m.Content)
 		if err != nil {
 			return nil, nil, badRequest(param+".content", "invalid_type", "%s: %v", param, err)
 		}
-		msgs[i] = ChatMessage{Role: m.Role, Content: text}
+		if m.Role == "tool" && m.ToolCallID == "" {
+			return nil, nil, badRequest(param+".tool_call_id", "invalid_value", "%s: a tool message needs the tool_call_id it answers", param)
+		}
+		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
+			return nil, nil, badRequest(param+".tool_calls", "invalid_value", "%s: only assistant messages have tool_calls", param)
+		}
+		for k, c := range m.ToolCalls {
+			if c.Function.Name == "" {
+				return nil, nil, badRequest(fmt.Sprintf("%s.tool_calls[%d].function.name", param, k), "invalid_value", "%s: tool call %d has no function name", param, k)
+			}
+		}
+		msgs[i] = ChatMessage{Role: m.Role, Content: text, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID}
+		if m.Role == "tool" {
+			msgs[i].Name = m.Name
+		}
 	}
 	return &r, msgs, nil
 }

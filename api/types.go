@@ -88,6 +88,12 @@ type ChatChoice struct {
 type ResponseMessage struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// ReasoningContent is a thinking model's reasoning (its <think>
+	// block), as llama.cpp's server returns it.
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	// ToolCalls are the calls of the request's tools found in the output
+	// (finish_reason "tool_calls").
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 }
 
 // ChatChunk is one streamed chunk of /v1/chat/completions (object
@@ -112,8 +118,10 @@ type ChatChunkChoice struct {
 
 // ChatDelta is the new part of the assistant's message.
 type ChatDelta struct {
-	Role    string `json:"role,omitempty"`
-	Content string `json:"content,omitempty"`
+	Role             string     `json:"role,omitempty"`
+	Content          string     `json:"content,omitempty"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 }
 
 // OpenAIModel is one entry of /v1/models.

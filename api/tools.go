@@ -1,0 +1,340 @@
+package api
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Tool is one entry of a chat request's tools: a function the model may
+// call.
+type Tool struct {
+	Type     string       `json:"type"` // "function"
+	Function ToolFunction `json:"function"`
+}
+
+// ToolFunction describes a function: its name, what it does and its
+// parameters (a JSON Schema).
+type ToolFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// ToolCall is a call of a tool: in an assistant message of a request, in
+// a response's message, and (with Index) in a streamed delta.
+type ToolCall struct {
+	Index    *int             `json:"index,omitempty"`
+	ID       string           `json:"id"`
+	Type     string           `json:"type"` // "function"
+	Function ToolCallFunction `json:"function"`
+}
+
+// ToolCallFunction is the function a ToolCall calls, with its arguments
+// as JSON text (as OpenAI sends them).
+type ToolCallFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// parseToolChoice reads a request's tool_choice: "auto" (the default) or "none".
+// "required" and a named function are refused: decoding is not
+// constrained, so the server cannot make the model call a tool.
+func parseToolChoice(raw json.RawMessage) (none bool, err error) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return false, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "auto":
+			return false, nil
+		case "none":
+			return true, nil
+		case "required":
+			return false, badRequest("tool_choice", "unsupported_value", "tool_choice \"required\" is not supported: this server does not constrain decoding, so it cannot force a tool call (use \"auto\" or \"none\")")
+		}
+		return false, badRequest("tool_choice", "invalid_value", "tool_choice must be \"auto\", \"none\", \"required\" or a named function, got %q", s)
+	}
+	var named struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if json.Unmarshal(raw, &named) != nil || named.Type != "function" || named.Function.Name == "" {
+		return false, badRequest("tool_choice", "invalid_type", "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}")
+	}
+	return false, badRequest("tool_choice", "unsupported_value", "a named tool_choice (%q) is not supported: this server does not constrain decoding, so it cannot force a tool call (use \"auto\")", named.Function.Name)
+}
+
+// validateTools checks a request's tools: functions with distinct names.
+func validateTools(tools []Tool) error {
+	seen := make(map[string]bool, len(tools))
+	for i, t := range tools {
+		param := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" {
+			return badRequest(param+".type", "invalid_value", "%s: type must be \"function\", got %q", param, t.Type)
+		}
+		if t.Function.Name == "" {
+			return badRequest(param+".function.name", "invalid_value", "%s: the function needs a name", param)
+		}
+		if seen[t.Function.Name] {
+			return badRequest(param+".function.name", "invalid_value", "%s: function %q is listed twice", param, t.Function.Name)
+		}
+		seen[t.Function.Name] = true
+		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && string(p) != "null" {
+			var obj map[string]any
+			if json.Unmarshal(p, &obj) != nil {
+				return badRequest(param+".function.parameters", "invalid_type", "%s: parameters must be a JSON Schema object", param)
+			}
+		}
+	}
+	return nil
+}
+
+// jsonValue is v as generic JSON values (maps, slices, strings, float64s),
+// as a template sees them.
+func jsonValue(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
+}
+
+// templateTools is tools as Hugging Face passes them to a chat template:
+// the list of {"type": "function", "function": {...}} objects.
+func templateTools(tools []Tool) []any {
+	out := make([]any, len(tools))
+	for i, t := range tools {
+		out[i] = jsonValue(t)
+	}
+	return out
+}
+
+// templateToolCalls is an assistant message's tool calls as templates
+// take them: arguments as an object when they are a JSON object (the
+// templates write them with tojson, as llama.cpp passes them), else the
+// text.
+func templateToolCalls(calls []ToolCall) []any {
+	out := make([]any, len(calls))
+	for i, c := range calls {
+		var args any = c.Function.Arguments
+		var obj map[string]any
+		if json.Unmarshal([]byte(c.Function.Arguments), &obj) == nil && obj != nil {
+			args = obj
+		}
+		fn := map[string]any{"name": c.Function.Name, "arguments": args}
+		typ := c.Type
+		if typ == "" {
+			typ = "function"
+		}
+		out[i] = map[string]any{"id": c.ID, "type": typ, "function": fn}
+	}
+	return out
+}
+
+// chatOutput is a generated assistant message split into its parts.
+type chatOutput struct {
+	Content   string
+	Reasoning string
+	Calls     []ToolCall
+}
+
+// parseReasoning splits a leading <think>...</think> block (or, when the
+// generation prompt opened it, text up to </think>) off text.
+func parseReasoning(text string) (reasoning, content string) {
+	t := strings.TrimLeft(text, " \t\r\n")
+	if rest, ok := strings.CutPrefix(t, "<think>"); ok {
+		r, c, closed := strings.Cut(rest, "</think>")
+		if !closed {
+			return strings.TrimSpace(rest), ""
+		}
+		return strings.TrimSpace(r), strings.TrimLeft(c, " \t\r\n")
+	}
+	if r, c, ok := strings.Cut(text, "</think>"); ok && !strings.Contains(r, "<think>") {
+		return strings.TrimSpace(r), strings.TrimLeft(c, " \t\r\n")
+	}
+	return "", text
+}
+
+// parseToolCalls finds the tool calls in a model's output, in the formats
+// of the common families: Hermes and Qwen's <tool_call>{json}</tool_call>
+// blocks, Mistral's [TOOL_CALLS][...] and Llama 3.1's <|python_tag|> or
+// bare {"name": ..., "parameters": ...}. The control tokens
+// [TOOL_CALLS] and <|python_tag|> do not reach the text (the detokenizer
+// drops control tokens), so a whole output that is a JSON object or
+// array of calls of declared tools is taken as calls too. names are the
+// declared tools. Output that is not well-formed calls (malformed JSON,
+// an unknown function) is returned as content, calls nil.
+func parseToolCalls(text string, names map[string]bool) (content string, calls []ToolCall) {
+	if strings.Contains(text, "<tool_call>") {
+		return parseHermes(text, names)
+	}
+	for _, marker := range []string{"[TOOL_CALLS]", "<|python_tag|>"} {
+		if before, after, ok := strings.Cut(text, marker); ok {
+			cs := parseJSONCalls(after, names, marker == "[TOOL_CALLS]")
+			if cs == nil {
+				return text, nil
+			}
+			return strings.TrimSpace(before), cs
+		}
+	}
+	t := strings.TrimSpace(text)
+	if strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
+		if cs := parseJSONCalls(t, names, strings.HasPrefix(t, "[")); cs != nil {
+			return "", cs
+		}
+	}
+	return text, nil
+}
+
+// parseHermes reads <tool_call>{"name": ..., "arguments": {...}}</tool_call>
+// blocks; the last may lack its closing tag (generation ended on it).
+func parseHermes(text string, names map[string]bool) (string, []ToolCall) {
+	var calls []ToolCall
+	var rest strings.Builder
+	s := text
+	for {
+		before, after, ok := strings.Cut(s, "<tool_call>")
+		if !ok {
+			rest.WriteString(s)
+			break
+		}
+		rest.WriteString(before)
+		body, tail, closed := strings.Cut(after, "</tool_call>")
+		if !closed {
+			tail = ""
+		}
+		c, ok := callFromJSON([]byte(strings.TrimSpace(body)), names)
+		if !ok {
+			return text, nil
+		}
+		calls = append(calls, c)
+		s = tail
+	}
+	return strings.TrimSpace(rest.String()), calls
+}
+
+// parseJSONCalls reads one call object, an array of them, or (Llama 3.1's
+// <|python_tag|>) objects separated by ';'. It returns nil unless all of
+// the text is calls of declared functions.
+func parseJSONCalls(text string, names map[string]bool, mistral bool) []ToolCall {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return nil
+	}
+	var raws []json.RawMessage
+	if strings.HasPrefix(t, "[") {
+		if json.Unmarshal([]byte(t), &raws) != nil {
+			return nil
+		}
+	} else {
+		dec := json.NewDecoder(strings.NewReader(t))
+		for {
+			var r json.RawMessage
+			if err := dec.Decode(&r); err != nil {
+				return nil
+			}
+			raws = append(raws, r)
+			rest := strings.TrimSpace(t[dec.InputOffset():])
+			rest = strings.TrimSpace(strings.TrimPrefix(rest, ";"))
+			if rest == "" {
+				break
+			}
+			dec = json.NewDecoder(strings.NewReader(rest))
+			t = rest
+		}
+	}
+	if len(raws) == 0 {
+		return nil
+	}
+	calls := make([]ToolCall, 0, len(raws))
+	for _, r := range raws {
+		c, ok := callFromJSON(r, names)
+		if !ok {
+			return nil
+		}
+		if mistral && c.ID == "" {
+			c.ID = alnumID(9) // Mistral's templates take 9-character ids
+		}
+		calls = append(calls, c)
+	}
+	return calls
+}
+
+// callFromJSON reads {"name": ..., "arguments"|"parameters": {...}[, "id": ...]}.
+func callFromJSON(raw []byte, names map[string]bool) (ToolCall, bool) {
+	var v struct {
+		Name       string          `json:"name"`
+		Arguments  json.RawMessage `json:"arguments"`
+		Parameters json.RawMessage `json:"parameters"`
+		ID         string          `json:"id"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.Name == "" || !names[v.Name] {
+		return ToolCall{}, false
+	}
+	args := bytes.TrimSpace(v.Arguments)
+	if len(args) == 0 {
+		args = bytes.TrimSpace(v.Parameters)
+	}
+	var argText string
+	switch {
+	case len(args) == 0 || string(args) == "null":
+		argText = "{}"
+	case args[0] == '"':
+		// Arguments sent as a JSON string holding a JSON object.
+		var obj map[string]any
+		if json.Unmarshal(args, &argText) != nil || json.Unmarshal([]byte(argText), &obj) != nil || obj == nil {
+			return ToolCall{}, false
+		}
+	case args[0] == '{':
+		var buf bytes.Buffer
+		if json.Compact(&buf, args) != nil {
+			return ToolCall{}, false
+		}
+		argText = buf.String()
+	default:
+		return ToolCall{}, false
+	}
+	id := v.ID
+	if id == "" {
+		id = newID("call_")
+	}
+	return ToolCall{ID: id, Type: "function", Function: ToolCallFunction{Name: v.Name, Arguments: argText}}, true
+}
+
+// alnumID is n random letters and digits.
+func alnumID(n int) string {
+	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = chars[int(b[i])%len(chars)]
+	}
+	return string(b)
+}
+
+// splitOutput splits a generated message: its reasoning when the template
+// is a thinking one, then its tool calls when tools are declared (names
+// non-nil).
+func splitOutput(text string, thinking bool, names map[string]bool) chatOutput {
+	var out chatOutput
+	out.Content = text
+	if thinking {
+		out.Reasoning, out.Content = parseReasoning(text)
+	}
+	if names != nil {
+		out.Content, out.Calls = parseToolCalls(out.Content, names)
+	}
+	return out
+}

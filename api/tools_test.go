@@ -1,0 +1,115 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestParseToolCalls(t *testing.T) {
+	names := map[string]bool{"get_weather": true, "add": true}
+	type call struct{ name, args string }
+	for _, tc := range []struct {
+		name, text string
+		content    string
+		calls      []call
+	}{
+		{"plain", "Hello there.", "Hello there.", nil},
+		{"hermes", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>", "", []call{{"get_weather", `{"city":"Paris"}`}}},
+		{"hermes two and text", "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 2}}\n</tool_call>",
+			"Let me check.", []call{{"get_weather", `{"city":"Paris"}`}, {"add", `{"a":1,"b":2}`}}},
+		{"hermes unclosed", "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}", "", []call{{"add", `{"a":1}`}}},
+		{"hermes arguments as string", `<tool_call>{"name": "add", "arguments": "{\"a\": 1}"}</tool_call>`, "", []call{{"add", `{"a": 1}`}}},
+		{"hermes malformed", "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}\n</tool_call>", "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}\n</tool_call>", nil},
+		{"hermes unknown function", `<tool_call>{"name": "rm", "arguments": {}}</tool_call>`, `<tool_call>{"name": "rm", "arguments": {}}</tool_call>`, nil},
+		{"llama3.1 json", `{"name": "get_weather", "parameters": {"city": "Oslo"}}`, "", []call{{"get_weather", `{"city":"Oslo"}`}}},
+		{"llama3.1 python_tag", `<|python_tag|>{"name": "add", "parameters": {"a": 2}}; {"name": "add", "parameters": {"a": 3}}`, "", []call{{"add", `{"a":2}`}, {"add", `{"a":3}`}}},
+		{"llama3.1 json unknown name", `{"name": "nope", "parameters": {}}`, `{"name": "nope", "parameters": {}}`, nil},
+		{"json not a call", `{"answer": 42}`, `{"answer": 42}`, nil},
+		{"mistral", `[TOOL_CALLS] [{"name": "add", "arguments": {"a": 1, "b": 2}}]`, "", []call{{"add", `{"a":1,"b":2}`}}},
+		{"mistral marker dropped", `[{"name": "get_weather", "arguments": {"city": "Rome"}}, {"name": "add", "arguments": {}}]`, "", []call{{"get_weather", `{"city":"Rome"}`}, {"add", `{}`}}},
+		{"mistral malformed", `[TOOL_CALLS] [{"name": "add", "arguments": {"a": 1}`, `[TOOL_CALLS] [{"name": "add", "arguments": {"a": 1}`, nil},
+		{"arguments not an object", `<tool_call>{"name": "add", "arguments": [1]}</tool_call>`, `<tool_call>{"name": "add", "arguments": [1]}</tool_call>`, nil},
+		{"empty call", `<tool_call></tool_call>`, `<tool_call></tool_call>`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			content, calls := parseToolCalls(tc.text, names)
+			if content != tc.content {
+				t.Errorf("content %q, want %q", content, tc.content)
+			}
+			if len(calls) != len(tc.calls) {
+				t.Fatalf("%d calls %+v, want %d", len(calls), calls, len(tc.calls))
+			}
+			for i, c := range calls {
+				if c.Function.Name != tc.calls[i].name || c.Function.Arguments != tc.calls[i].args || c.Type != "function" || c.ID == "" {
+					t.Errorf("call %d: %+v, want %s(%s)", i, c, tc.calls[i].name, tc.calls[i].args)
+				}
+			}
+		})
+	}
+}
+
+func TestParseReasoning(t *testing.T) {
+	for _, tc := range []struct{ text, reasoning, content string }{
+		{"<think>\nLet me add.\n</think>\n\nIt is 4.", "Let me add.", "It is 4."},
+		{"<think>\n\n</think>\n\nIt is 4.", "", "It is 4."},
+		{"Opened by the prompt.\n</think>\n\nIt is 4.", "Opened by the prompt.", "It is 4."},
+		{"<think>\nstill thinking", "still thinking", ""},
+		{"No reasoning.", "", "No reasoning."},
+	} {
+		r, c := parseReasoning(tc.text)
+		if r != tc.reasoning || c != tc.content {
+			t.Errorf("parseReasoning(%q) = %q, %q; want %q, %q", tc.text, r, c, tc.reasoning, tc.content)
+		}
+	}
+	o := splitOutput("<think>\nweather?\n</think>\n\n<tool_call>\n{\"name\": \"add\", \"arguments\": {}}\n</tool_call>", true, map[string]bool{"add": true})
+	if o.Reasoning != "weather?" || o.Content != "" || len(o.Calls) != 1 {
+		t.Errorf("splitOutput: %+v", o)
+	}
+}
+
+func TestParseToolChoice(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		none bool
+		ok   bool
+	}{
+		{``, false, true}, {`null`, false, true}, {`"auto"`, false, true}, {`"none"`, true, true},
+		{`"required"`, false, false}, {`{"type":"function","function":{"name":"add"}}`, false, false}, {`"sometimes"`, false, false}, {`3`, false, false},
+	} {
+		none, err := parseToolChoice(json.RawMessage(tc.raw))
+		if none != tc.none || (err == nil) != tc.ok {
+			t.Errorf("parseToolChoice(%s) = %v, %v", tc.raw, none, err)
+		}
+	}
+}
+
+// FuzzParseToolCalls: any output parses without a panic; calls are of
+// declared functions with JSON object arguments; an output with no calls
+// comes back whole.
+func FuzzParseToolCalls(f *testing.F) {
+	for _, s := range []string{
+		"<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_call>", `[TOOL_CALLS] [{"name": "add", "arguments": {}}]`,
+		`<|python_tag|>{"name": "add", "parameters": {}}; {"name": "add"}`, `{"name": "add", "parameters": {"x": [1, 2]}}`,
+		"<think>a</think>b", "<tool_call>{", `[{"name":"add","arguments":"{}"}]`, "plain",
+	} {
+		f.Add(s)
+	}
+	names := map[string]bool{"add": true}
+	f.Fuzz(func(t *testing.T, text string) {
+		o := splitOutput(text, true, names)
+		content, calls := parseToolCalls(text, names)
+		if calls == nil && content != text {
+			t.Fatalf("no calls, content %q != text %q", content, text)
+		}
+		for _, c := range append(calls, o.Calls...) {
+			var obj map[string]any
+			if !names[c.Function.Name] || json.Unmarshal([]byte(c.Function.Arguments), &obj) != nil || obj == nil {
+				t.Fatalf("bad call %+v from %q", c, text)
+			}
+		}
+		if !strings.Contains(text, o.Content) && o.Calls == nil && o.Reasoning == "" {
+			t.Fatalf("content %q not from %q", o.Content, text)
+		}
+	})
+}
