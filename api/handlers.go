@@ -433,13 +433,15 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	// A thinking template's reasoning and the calls of declared tools are
 	// split off the generated text.
-	split := tmpl.Thinking() || req.toolNames != nil
+	thinking := tmpl.Thinking()
+	opened := thinking && strings.HasSuffix(strings.TrimRight(text, " \t\r\n"), "<think>")
+	split := thinking || req.toolNames != nil
 	message := func(text string, finish string) (ResponseMessage, string) {
 		m := ResponseMessage{Role: "assistant", Content: text}
 		if !split {
 			return m, finish
 		}
-		o := splitOutput(text, tmpl.Thinking(), req.toolNames)
+		o := splitOutput(text, thinking, opened, req.toolNames)
 		m.Content, m.ReasoningContent, m.ToolCalls = o.Content, o.Reasoning, o.Calls
 		if len(o.Calls) > 0 && finish == "stop" {
 			finish = "tool_calls"
@@ -480,13 +482,26 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return lp(j, j.rec.unsent())
 		}
 		first := true
-		var held []byte // the whole text, when it is split at the end
+		// With tools, the whole text is held and split at the end; a
+		// thinking model's reasoning is split off as it comes.
+		hold := req.toolNames != nil
+		var held []byte
+		var ts *thinkStream
+		if thinking && !hold {
+			ts = newThinkStream(opened)
+		}
 		res, err := s.run(ctx, j, func(t string) error {
-			if split {
+			if hold {
 				held = append(held, t...)
 				return nil
 			}
 			d := ChatDelta{Content: t}
+			if ts != nil {
+				d.ReasoningContent, d.Content = ts.next(t)
+				if d.ReasoningContent == "" && d.Content == "" {
+					return nil
+				}
+			}
 			if first {
 				d.Role, first = "assistant", false
 			}
@@ -498,7 +513,18 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		count(i, res)
 		finish := res.FinishReason
-		if split {
+		if ts != nil {
+			if r, c := ts.flush(); r != "" || c != "" {
+				d := ChatDelta{Content: c, ReasoningContent: r}
+				if first {
+					d.Role, first = "assistant", false
+				}
+				if err := ev.send(chunk(i, d, unsent(), nil)); err != nil {
+					return
+				}
+			}
+		}
+		if hold {
 			// Reasoning and tool calls are known once the text is: they
 			// come as one delta before the last.
 			var msg ResponseMessage

@@ -150,21 +150,22 @@ type chatOutput struct {
 	Calls     []ToolCall
 }
 
-// parseReasoning splits a leading <think>...</think> block (or, when the
-// generation prompt opened it, text up to </think>) off text.
-func parseReasoning(text string) (reasoning, content string) {
-	t := strings.TrimLeft(text, " \t\r\n")
-	if rest, ok := strings.CutPrefix(t, "<think>"); ok {
-		r, c, closed := strings.Cut(rest, "</think>")
-		if !closed {
-			return strings.TrimSpace(rest), ""
+// parseReasoning splits a leading <think>...</think> block off text (or,
+// when the generation prompt opened the block, text up to </think>).
+func parseReasoning(text string, opened bool) (reasoning, content string) {
+	rest := text
+	if !opened {
+		t := strings.TrimLeft(text, " \t\r\n")
+		var ok bool
+		if rest, ok = strings.CutPrefix(t, "<think>"); !ok {
+			return "", text
 		}
-		return strings.TrimSpace(r), strings.TrimLeft(c, " \t\r\n")
 	}
-	if r, c, ok := strings.Cut(text, "</think>"); ok && !strings.Contains(r, "<think>") {
-		return strings.TrimSpace(r), strings.TrimLeft(c, " \t\r\n")
+	r, c, closed := strings.Cut(rest, "</think>")
+	if !closed {
+		return strings.Trim(rest, " \t\r\n"), ""
 	}
-	return "", text
+	return strings.Trim(r, " \t\r\n"), strings.TrimLeft(c, " \t\r\n")
 }
 
 // parseToolCalls finds the tool calls in a model's output, in the formats
@@ -325,16 +326,113 @@ func alnumID(n int) string {
 }
 
 // splitOutput splits a generated message: its reasoning when the template
-// is a thinking one, then its tool calls when tools are declared (names
+// is a thinking one (opened: the prompt ended in <think>), then its tool calls when tools are declared (names
 // non-nil).
-func splitOutput(text string, thinking bool, names map[string]bool) chatOutput {
+func splitOutput(text string, thinking, opened bool, names map[string]bool) chatOutput {
 	var out chatOutput
 	out.Content = text
 	if thinking {
-		out.Reasoning, out.Content = parseReasoning(text)
+		out.Reasoning, out.Content = parseReasoning(text, opened)
 	}
 	if names != nil {
 		out.Content, out.Calls = parseToolCalls(out.Content, names)
 	}
 	return out
+}
+
+// thinkStream splits a streamed thinking model's text into reasoning and
+// content as it comes, as parseReasoning splits the whole: a leading
+// <think> block (or, when the prompt opened one, the text up to </think>)
+// is reasoning, without the whitespace around it; the rest is content,
+// without the whitespace after </think>.
+type thinkStream struct {
+	state   int    // thinkStart, thinkIn, thinkAfter or thinkOut
+	pending string // text not yet given out
+	started bool   // some reasoning was given out
+}
+
+const (
+	thinkStart = iota // nothing but whitespace seen yet
+	thinkIn           // in the reasoning
+	thinkAfter        // after </think>, whitespace not yet skipped
+	thinkOut          // in the content
+)
+
+// newThinkStream starts a split; opened says the prompt ended in <think>.
+func newThinkStream(opened bool) *thinkStream {
+	if opened {
+		return &thinkStream{state: thinkIn}
+	}
+	return &thinkStream{}
+}
+
+// next takes the next piece of text and returns the reasoning and content
+// that are now certain.
+func (s *thinkStream) next(t string) (reasoning, content string) {
+	s.pending += t
+	var rb strings.Builder
+	for {
+		switch s.state {
+		case thinkStart:
+			p := strings.TrimLeft(s.pending, " \t\r\n")
+			if strings.HasPrefix(p, "<think>") {
+				s.pending, s.state = p[len("<think>"):], thinkIn
+				continue
+			}
+			if p == "" || strings.HasPrefix("<think>", p) {
+				return rb.String(), "" // may still open a block
+			}
+			s.state = thinkOut
+		case thinkIn:
+			if !s.started {
+				s.pending = strings.TrimLeft(s.pending, " \t\r\n")
+			}
+			if i := strings.Index(s.pending, "</think>"); i >= 0 {
+				rb.WriteString(strings.TrimRight(s.pending[:i], " \t\r\n"))
+				s.pending, s.state = s.pending[i+len("</think>"):], thinkAfter
+				continue
+			}
+			// Hold back what may start </think>, and trailing whitespace.
+			keep := 0
+			for k := min(len(s.pending), len("</think>")-1); k > 0; k-- {
+				if strings.HasPrefix("</think>", s.pending[len(s.pending)-k:]) {
+					keep = k
+					break
+				}
+			}
+			out := strings.TrimRight(s.pending[:len(s.pending)-keep], " \t\r\n")
+			if out != "" {
+				rb.WriteString(out)
+				s.pending = s.pending[len(out):]
+				s.started = true
+			}
+			return rb.String(), ""
+		case thinkAfter:
+			s.pending = strings.TrimLeft(s.pending, " \t\r\n")
+			if s.pending == "" {
+				return rb.String(), ""
+			}
+			s.state = thinkOut
+		default:
+			c := s.pending
+			s.pending = ""
+			return rb.String(), c
+		}
+	}
+}
+
+// flush gives out what is held at the end of the text.
+func (s *thinkStream) flush() (reasoning, content string) {
+	p := s.pending
+	s.pending = ""
+	switch s.state {
+	case thinkStart:
+		return "", p
+	case thinkIn:
+		if !s.started {
+			p = strings.TrimLeft(p, " \t\r\n")
+		}
+		return strings.TrimRight(p, " \t\r\n"), ""
+	}
+	return "", ""
 }

@@ -50,19 +50,28 @@ func TestParseToolCalls(t *testing.T) {
 }
 
 func TestParseReasoning(t *testing.T) {
-	for _, tc := range []struct{ text, reasoning, content string }{
-		{"<think>\nLet me add.\n</think>\n\nIt is 4.", "Let me add.", "It is 4."},
-		{"<think>\n\n</think>\n\nIt is 4.", "", "It is 4."},
-		{"Opened by the prompt.\n</think>\n\nIt is 4.", "Opened by the prompt.", "It is 4."},
-		{"<think>\nstill thinking", "still thinking", ""},
-		{"No reasoning.", "", "No reasoning."},
+	for _, tc := range []struct {
+		text               string
+		opened             bool
+		reasoning, content string
+	}{
+		{"<think>\nLet me add.\n</think>\n\nIt is 4.", false, "Let me add.", "It is 4."},
+		{"<think>\n\n</think>\n\nIt is 4.", false, "", "It is 4."},
+		{"Opened by the prompt.\n</think>\n\nIt is 4.", true, "Opened by the prompt.", "It is 4."},
+		{"Not opened.\n</think>\n\nIt is 4.", false, "", "Not opened.\n</think>\n\nIt is 4."},
+		{"<think>\nstill thinking", false, "still thinking", ""},
+		{"No reasoning.", false, "", "No reasoning."},
+		{" <thi", false, "", " <thi"},
 	} {
-		r, c := parseReasoning(tc.text)
+		r, c := parseReasoning(tc.text, tc.opened)
 		if r != tc.reasoning || c != tc.content {
-			t.Errorf("parseReasoning(%q) = %q, %q; want %q, %q", tc.text, r, c, tc.reasoning, tc.content)
+			t.Errorf("parseReasoning(%q, %v) = %q, %q; want %q, %q", tc.text, tc.opened, r, c, tc.reasoning, tc.content)
+		}
+		if sr, sc := streamSplit(tc.text, tc.opened, 1); sr != r || sc != c {
+			t.Errorf("streamed %q: %q, %q; want %q, %q", tc.text, sr, sc, r, c)
 		}
 	}
-	o := splitOutput("<think>\nweather?\n</think>\n\n<tool_call>\n{\"name\": \"add\", \"arguments\": {}}\n</tool_call>", true, map[string]bool{"add": true})
+	o := splitOutput("<think>\nweather?\n</think>\n\n<tool_call>\n{\"name\": \"add\", \"arguments\": {}}\n</tool_call>", true, false, map[string]bool{"add": true})
 	if o.Reasoning != "weather?" || o.Content != "" || len(o.Calls) != 1 {
 		t.Errorf("splitOutput: %+v", o)
 	}
@@ -97,7 +106,7 @@ func FuzzParseToolCalls(f *testing.F) {
 	}
 	names := map[string]bool{"add": true}
 	f.Fuzz(func(t *testing.T, text string) {
-		o := splitOutput(text, true, names)
+		o := splitOutput(text, true, false, names)
 		content, calls := parseToolCalls(text, names)
 		if calls == nil && content != text {
 			t.Fatalf("no calls, content %q != text %q", content, text)
@@ -110,6 +119,37 @@ func FuzzParseToolCalls(f *testing.F) {
 		}
 		if !strings.Contains(text, o.Content) && o.Calls == nil && o.Reasoning == "" {
 			t.Fatalf("content %q not from %q", o.Content, text)
+		}
+	})
+}
+
+// streamSplit runs text through a thinkStream in pieces of n bytes.
+func streamSplit(text string, opened bool, n int) (reasoning, content string) {
+	ts := newThinkStream(opened)
+	var r, c strings.Builder
+	for i := 0; i < len(text); i += n {
+		a, b := ts.next(text[i:min(i+n, len(text))])
+		r.WriteString(a)
+		c.WriteString(b)
+	}
+	a, b := ts.flush()
+	r.WriteString(a)
+	c.WriteString(b)
+	return r.String(), c.String()
+}
+
+// FuzzThinkStream: reasoning split off as the text streams in, in pieces
+// of any size, is the split of the whole text.
+func FuzzThinkStream(f *testing.F) {
+	for _, s := range []string{"<think>\na b\n</think>\n\nc", " \n<think> x </thi", "a</think>  b", "<think></think>", "  <th", "<think>\n\n </think> \n"} {
+		f.Add(s, false, uint8(1))
+		f.Add(s, true, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, text string, opened bool, n uint8) {
+		r, c := parseReasoning(text, opened)
+		sr, sc := streamSplit(text, opened, int(n%16)+1)
+		if sr != r || sc != c {
+			t.Fatalf("streamed %q in %d: %q, %q; whole: %q, %q", text, n%16+1, sr, sc, r, c)
 		}
 	})
 }
