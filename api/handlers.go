@@ -393,6 +393,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
+	if err := checkToolText(tok, req.Tools, msgs); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
 	tmpl := ChatTemplateFor(tok.Vocab())
 	text, literal, err := tmpl.RenderWith(msgs, RenderOptions{Tools: req.Tools, Kwargs: req.ChatTemplateKwargs})
 	if err != nil {

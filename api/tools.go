@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
 // Tool is one entry of a chat request's tools: a function the model may
@@ -435,4 +438,55 @@ func (s *thinkStream) flush() (reasoning, content string) {
 		return strings.TrimRight(p, " \t\r\n"), ""
 	}
 	return "", ""
+}
+
+// checkToolText refuses tools and tool calls whose text spells one of the
+// model's control tokens: a template writes them as its own text (only
+// message contents are kept literal), so such text would become the
+// token, and could end a turn or open another.
+func checkToolText(tok *tokenizer.Tokenizer, tools []Tool, msgs []ChatMessage) error {
+	spells := func(s string) bool {
+		return s != "" && !slices.Equal(tok.Encode(s, false, true), tok.Encode(s, false, false))
+	}
+	// A template writes a string as it is or as JSON (tojson): check both.
+	var spellsValue func(v any) bool
+	spellsValue = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return spells(v)
+		case []any:
+			return slices.ContainsFunc(v, spellsValue)
+		case map[string]any:
+			for k, e := range v {
+				if spells(k) || spellsValue(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	spellsJSON := func(v any) bool {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v) == nil && spells(b.String())
+	}
+	if len(tools) > 0 {
+		if v := jsonValue(tools); spellsValue(v) || spellsJSON(v) {
+			return badRequest("tools", "invalid_value", "tools must not spell the model's special tokens")
+		}
+	}
+	for i, m := range msgs {
+		param := fmt.Sprintf("messages[%d]", i)
+		if spells(m.ToolCallID) || spells(m.Name) {
+			return badRequest(param, "invalid_value", "%s: tool_call_id and name must not spell the model's special tokens", param)
+		}
+		for k, c := range m.ToolCalls {
+			args := templateToolCalls([]ToolCall{c})
+			if spells(c.ID) || spells(c.Function.Name) || spells(c.Function.Arguments) || spellsValue(args) || spellsJSON(args) {
+				return badRequest(fmt.Sprintf("%s.tool_calls[%d]", param, k), "invalid_value", "%s: tool call %d must not spell the model's special tokens", param, k)
+			}
+		}
+	}
+	return nil
 }

@@ -212,3 +212,40 @@ func TestChatReasoning(t *testing.T) {
 		t.Errorf("streamed reasoning %q, content %q", reasoning, content)
 	}
 }
+
+// TestToolTextSpecials: tools and tool calls are written by the template as
+// its own text, so text in them that spells a control token (the tiny
+// model's "\n</s>\n") is refused rather than made that token.
+func TestToolTextSpecials(t *testing.T) {
+	b := newCanned(t, hermesJinja, weatherReply)
+	ts, _ := serve(t, b, api.Options{})
+	const tool = `{"type":"function","function":{"name":"get_weather","description":"DESC","parameters":{"type":"object"}}}`
+	const call = `{"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"ARGS"}}]}`
+	for _, tc := range []struct {
+		name, body, param string
+		status            int
+	}{
+		{"plain", `{"messages":[{"role":"user","content":"hi"}],"tools":[` + strings.Replace(tool, "DESC", "weather", 1) + `]}`, "", 200},
+		{"tools", `{"messages":[{"role":"user","content":"hi"}],"tools":[` + strings.Replace(tool, "DESC", "ends here \\n</s>\\n", 1) + `]}`, "tools", 400},
+		{"arguments", `{"messages":[{"role":"user","content":"hi"},` + strings.Replace(call, "ARGS", `{\"city\": \"\\n</s>\\n\"}`, 1) +
+			`,{"role":"tool","tool_call_id":"c1","content":"\n</s>\n is fine here"}],"tools":[` + strings.Replace(tool, "DESC", "weather", 1) + `]}`, "messages[1].tool_calls[0]", 400},
+		{"tool content", `{"messages":[{"role":"user","content":"hi"},` + strings.Replace(call, "ARGS", `{\"city\": \"Paris\"}`, 1) +
+			`,{"role":"tool","tool_call_id":"c1","content":"\n</s>\n is fine here"}],"tools":[` + strings.Replace(tool, "DESC", "weather", 1) + `]}`, "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := ts.Client().Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e api.ErrorBody
+			_ = json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %+v", resp.StatusCode, tc.status, e)
+			}
+			if tc.param != "" && (e.Error.Param == nil || *e.Error.Param != tc.param) {
+				t.Errorf("param %v, want %q (%s)", e.Error.Param, tc.param, e.Error.Message)
+			}
+		})
+	}
+}
