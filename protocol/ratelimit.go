@@ -14,12 +14,16 @@ type RateLimit struct {
 	Burst int
 }
 
-// Default rates of the request-answer protocols, per peer. An entry node
-// asks a peer for its info about once per view refresh (10s) and model;
-// a fetch sends a request per batch of blocks, a few in flight.
+// Default rates of the request-answer protocols and of reports, per
+// peer. An entry node asks a peer for its info about once per view
+// refresh (10s) and model; a fetch sends a request per batch of blocks,
+// a few in flight.
 var (
 	DefaultInfoRate   = RateLimit{Rate: 10, Burst: 20}
 	DefaultBlocksRate = RateLimit{Rate: 500, Burst: 1000}
+	// An entry node sends a peer one report per liar it catches; each
+	// costs the receiver three signature checks.
+	DefaultReportRate = RateLimit{Rate: 1, Burst: 10}
 )
 
 // maxBuckets bounds the peers a limiter remembers at once; past it, the

@@ -149,3 +149,59 @@ func TestBlocksRateLimit(t *testing.T) {
 		t.Errorf("the other peer waited %v for an answer", slowest)
 	}
 }
+
+// TestReportRateLimit: a peer flooding /orbit/report/1.0.0 gets no more
+// reports judged than its bucket holds, while another peer's reports
+// are all judged.
+func TestReportRateLimit(t *testing.T) {
+	server, flooder, other := newHost(t), newHost(t), newHost(t)
+	// The other peer sends a report every 50ms (20 a second), within
+	// the bucket's 25; the flooder's 32 senders are far over it.
+	rate := RateLimit{Rate: 25, Burst: 5}
+	var mu sync.Mutex
+	judged := map[peer.ID]int{}
+	stop := ServeReportsLimited(server, func(from peer.ID, _ Report, _ error) {
+		mu.Lock()
+		judged[from]++
+		mu.Unlock()
+	}, quiet, rate)
+	defer stop()
+	for _, h := range []host.Host{flooder, other} {
+		if err := h.Connect(context.Background(), peer.AddrInfo{ID: server.ID(), Addrs: server.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, c := newSigner(t), newSigner(t), newSigner(t)
+	r := Report{a.answer(t, 1, Digest{1}, Digest{3}), []SignedAnswer{b.answer(t, 2, Digest{1}, Digest{2}), c.answer(t, 5, Digest{1}, Digest{2})}}
+	const d = time.Second
+	start := time.Now()
+	_, _, asked, _ := flood(t, d, func(ctx context.Context, from host.Host) error {
+		return SendReport(ctx, from, server.ID(), r, time.Second)
+	}, flooder, other)
+	el := time.Since(start)
+	// Reports already sent are judged after their streams close: wait
+	// until the other peer's have all been counted.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := judged[other.ID()]
+		mu.Unlock()
+		if got >= asked || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	limit := float64(rate.Burst) + rate.Rate*(el.Seconds()+0.5) + 1
+	t.Logf("flooder: %d reports judged in %v (limit %.0f); other peer: %d of %d", judged[flooder.ID()], el, limit, judged[other.ID()], asked)
+	if float64(judged[flooder.ID()]) > limit {
+		t.Errorf("the flooder got %d reports judged, more than %.0f", judged[flooder.ID()], limit)
+	}
+	if judged[flooder.ID()] == 0 {
+		t.Error("none of the flooder's reports was judged: the limit refuses everything")
+	}
+	if judged[other.ID()] != asked || asked == 0 {
+		t.Errorf("the other peer got %d of %d reports judged", judged[other.ID()], asked)
+	}
+}

@@ -189,12 +189,24 @@ func SendReport(ctx context.Context, h host.Host, p peer.ID, r Report, timeout t
 
 // ServeReports registers the ReportID handler: each report received is
 // decoded and passed to handle with its sender (handle judges it; see
-// Report.Verdict). It returns a function that removes the handler.
+// Report.Verdict), at most DefaultReportRate per peer. It returns a
+// function that removes the handler.
 func ServeReports(h host.Host, handle func(from peer.ID, r Report, err error), log *slog.Logger) func() {
+	return ServeReportsLimited(h, handle, log, DefaultReportRate)
+}
+
+// ServeReportsLimited is ServeReports with the rate of reports each peer
+// gets judged (a zero Rate: no limit); a report over it is reset unread.
+func ServeReportsLimited(h host.Host, handle func(from peer.ID, r Report, err error), log *slog.Logger, rate RateLimit) func() {
 	if log == nil {
 		log = slog.Default()
 	}
+	lim := newPeerLimiter(rate, nil)
 	h.SetStreamHandler(ReportID, func(st network.Stream) {
+		if !lim.allow(st.Conn().RemotePeer()) {
+			_ = st.Reset()
+			return
+		}
 		defer st.Close()
 		if err := st.Scope().SetService(ServiceName); err != nil {
 			_ = st.Reset()
