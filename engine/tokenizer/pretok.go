@@ -236,41 +236,47 @@ func splitLlama3(group int) splitter {
 				}
 				continue
 			}
-			// ` ?[^\s\p{L}\p{N}]+[\r\n]*`
-			p := pos
-			if c == ' ' {
-				p++
-			}
-			if p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
-				for p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
-					p++
-				}
-				for p < hi && isCRLF(r[p]) {
-					p++
-				}
-				emit(start, p)
-				pos = p
-				continue
-			}
-			nws, lastNL := 0, 0
-			for pos+nws < hi && cls[pos+nws]&clsSpace != 0 {
-				if isCRLF(r[pos+nws]) {
-					lastNL = pos + nws + 1
-				}
-				nws++
-			}
-			switch {
-			case lastNL > 0: // \s*[\r\n]+
-				pos = lastNL
-			case nws > 1 && pos+nws < hi: // \s+(?!\S)
-				pos += nws - 1
-			case nws > 0: // \s+
-				pos += nws
-			default:
-				pos++
-			}
+			pos = symbolsOrSpaces(rt, pos, hi, false)
 			emit(start, pos)
 		}
+	}
+}
+
+// symbolsOrSpaces returns the end of the piece at pos that the llama3
+// and gpt-4o patterns' last alternatives match: ` ?[^\s\p{L}\p{N}]+[\r\n]*`
+// (gpt-4o: `[\r\n/]*`, with slash), else `\s*[\r\n]+`, `\s+(?!\S)` or
+// `\s+`, else the one rune at pos.
+func symbolsOrSpaces(rt *runeText, pos, hi int, slash bool) int {
+	r, cls := rt.r, rt.cls
+	p := pos
+	if r[pos] == ' ' {
+		p++
+	}
+	if p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
+		for p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
+			p++
+		}
+		for p < hi && (isCRLF(r[p]) || slash && r[p] == '/') {
+			p++
+		}
+		return p
+	}
+	nws, lastNL := 0, 0
+	for pos+nws < hi && cls[pos+nws]&clsSpace != 0 {
+		if isCRLF(r[pos+nws]) {
+			lastNL = pos + nws + 1
+		}
+		nws++
+	}
+	switch {
+	case lastNL > 0: // \s*[\r\n]+
+		return lastNL
+	case nws > 1 && pos+nws < hi: // \s+(?!\S)
+		return pos + nws - 1
+	case nws > 0: // \s+
+		return pos + nws
+	default:
+		return pos + 1
 	}
 }
 
@@ -348,39 +354,7 @@ func splitGPT4o(rt *runeText, lo, hi int, emit func(a, b int)) {
 			pos = end
 			continue
 		}
-		// ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
-		p = pos
-		if c == ' ' {
-			p++
-		}
-		if p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
-			for p < hi && cls[p]&(clsSpace|clsLetter|clsNumber) == 0 {
-				p++
-			}
-			for p < hi && (isCRLF(r[p]) || r[p] == '/') {
-				p++
-			}
-			emit(start, p)
-			pos = p
-			continue
-		}
-		nws, lastNL := 0, 0
-		for pos+nws < hi && cls[pos+nws]&clsSpace != 0 {
-			if isCRLF(r[pos+nws]) {
-				lastNL = pos + nws + 1
-			}
-			nws++
-		}
-		switch {
-		case lastNL > 0: // \s*[\r\n]+
-			pos = lastNL
-		case nws > 1 && pos+nws < hi: // \s+(?!\S)
-			pos += nws - 1
-		case nws > 0: // \s+
-			pos += nws
-		default:
-			pos++
-		}
+		pos = symbolsOrSpaces(rt, pos, hi, true)
 		emit(start, pos)
 	}
 }
