@@ -44,27 +44,34 @@ func e8m0Half(e uint8) float32 {
 	return math.Float32frombits(uint32(e-1) << 23)
 }
 
+// extBlockFuncs returns the block dequantizer and quantizer of a type of
+// this file (nil for another type).
+func extBlockFuncs(t DType) (dequant func(y []float32, b []byte), quant func(b []byte, x []float32)) {
+	switch t {
+	case Q4_1:
+		return dequantQ4_1Block, quantQ4_1Block
+	case Q5_0:
+		return dequantQ5_0Block, quantQ5_0Block
+	case MXFP4:
+		return dequantMXFP4Block, quantMXFP4Block
+	case Q3_K:
+		return dequantQ3KBlock, quantQ3KBlock
+	case Q5_K:
+		return dequantQ5KBlock, quantQ5KBlock
+	case IQ4_XS:
+		return dequantIQ4XSBlock, quantIQ4XSBlock
+	}
+	return nil, nil
+}
+
 // dequantExt dequantizes the types of this file (sizes checked by the
 // caller).
 func dequantExt(dst []float32, src []byte, t DType) {
-	bs, bb := qk, 0
-	var f func(y []float32, b []byte)
-	switch t {
-	case Q4_1:
-		bb, f = q4_1Bytes, dequantQ4_1Block
-	case Q5_0:
-		bb, f = q5_0Bytes, dequantQ5_0Block
-	case MXFP4:
-		bb, f = mxfp4Bytes, dequantMXFP4Block
-	case Q3_K:
-		bs, bb, f = qkK, q3KBytes, dequantQ3KBlock
-	case Q5_K:
-		bs, bb, f = qkK, q5KBytes, dequantQ5KBlock
-	case IQ4_XS:
-		bs, bb, f = qkK, iq4XSBytes, dequantIQ4XSBlock
-	default:
+	f, _ := extBlockFuncs(t)
+	if f == nil {
 		return
 	}
+	bs, bb := t.BlockSize(), t.BlockBytes()
 	for b := 0; b < len(dst)/bs; b++ {
 		f(dst[b*bs:(b+1)*bs], src[b*bb:(b+1)*bb])
 	}
@@ -73,24 +80,11 @@ func dequantExt(dst []float32, src []byte, t DType) {
 // quantExt quantizes into the types of this file (sizes checked by the
 // caller).
 func quantExt(dst []byte, src []float32, t DType) {
-	bs, bb := qk, 0
-	var f func(b []byte, x []float32)
-	switch t {
-	case Q4_1:
-		bb, f = q4_1Bytes, quantQ4_1Block
-	case Q5_0:
-		bb, f = q5_0Bytes, quantQ5_0Block
-	case MXFP4:
-		bb, f = mxfp4Bytes, quantMXFP4Block
-	case Q3_K:
-		bs, bb, f = qkK, q3KBytes, quantQ3KBlock
-	case Q5_K:
-		bs, bb, f = qkK, q5KBytes, quantQ5KBlock
-	case IQ4_XS:
-		bs, bb, f = qkK, iq4XSBytes, quantIQ4XSBlock
-	default:
+	_, f := extBlockFuncs(t)
+	if f == nil {
 		return
 	}
+	bs, bb := t.BlockSize(), t.BlockBytes()
 	for b := 0; b < len(src)/bs; b++ {
 		f(dst[b*bb:(b+1)*bb], src[b*bs:(b+1)*bs])
 	}
