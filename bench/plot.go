@@ -16,14 +16,22 @@ import (
 
 // plot writes throughput.png, latency_cdf.png and hops.png.
 func (r *Results) plot(dir string) error {
-	for _, p := range []struct {
-		name string
-		make func() (figure, error)
-	}{
+	return writeFigures(dir, []namedFigure{
 		{"throughput.png", plotFigure(r.throughputPlot)},
 		{"latency_cdf.png", plotFigure(r.latencyPlot)},
 		{"hops.png", r.hopsPlot},
-	} {
+	})
+}
+
+// namedFigure is a PNG file of dir and how to draw it.
+type namedFigure struct {
+	name string
+	make func() (figure, error)
+}
+
+// writeFigures draws each figure into its file of dir (8 by 4.5 inches).
+func writeFigures(dir string, figs []namedFigure) error {
+	for _, p := range figs {
 		fig, err := p.make()
 		if err != nil {
 			return fmt.Errorf("bench: plot %s: %w", p.name, err)

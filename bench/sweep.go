@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sort"
@@ -195,19 +194,10 @@ func (r *Results) writeSweep(dir string) error {
 	if err := writeCSV(filepath.Join(dir, "sweep.csv"), rows); err != nil {
 		return err
 	}
-	for _, pl := range []struct {
-		name string
-		make func() (*plot.Plot, error)
-	}{{"sweep_throughput.png", r.sweepThroughputPlot}, {"sweep_latency.png", r.sweepLatencyPlot}} {
-		p, err := pl.make()
-		if err != nil {
-			return fmt.Errorf("bench: plot %s: %w", pl.name, err)
-		}
-		if err := p.Save(8*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, pl.name)); err != nil {
-			return fmt.Errorf("bench: plot %s: %w", pl.name, err)
-		}
-	}
-	return nil
+	return writeFigures(dir, []namedFigure{
+		{"sweep_throughput.png", plotFigure(r.sweepThroughputPlot)},
+		{"sweep_latency.png", plotFigure(r.sweepLatencyPlot)},
+	})
 }
 
 func (r *Results) sweepThroughputPlot() (*plot.Plot, error) {
