@@ -65,16 +65,24 @@
 //
 // # Tools and reasoning
 //
-// Chat takes tools (functions) and tool_choice "auto" or "none"
-// ("required" and named functions are refused: decoding is not
-// constrained), assistant messages' tool_calls and tool messages
-// (tool_call_id), all passed to the GGUF's Jinja template as Hugging Face
-// passes them, and chat_template_kwargs (extra template variables, such as
-// enable_thinking). Tool calls in the output (Hermes/Qwen <tool_call>
-// blocks, Mistral's [TOOL_CALLS] array, Llama 3.1's JSON calls) come back
-// as tool_calls with finish_reason "tool_calls"; malformed calls stay
-// content. A thinking template's <think> block comes back as
-// reasoning_content.
+// Chat takes tools (functions), tool_choice ("auto", "none": the tools are
+// not shown and no calls read, "required" and a named function: the
+// prompt ends with the start of a call in the template's format, which
+// the model continues; decoding is not constrained, so an output that is
+// not a call is a 500 tool_call_failed) and parallel_tool_calls (false:
+// generation ends after the first call), assistant messages' tool_calls
+// and tool messages (tool_call_id), all passed to the GGUF's Jinja
+// template as Hugging Face passes them, and chat_template_kwargs (extra
+// template variables, such as enable_thinking). Tool calls in the output
+// (Hermes/Qwen <tool_call> blocks, Mistral's [TOOL_CALLS] array, Llama
+// 3.1's JSON calls, gpt-oss's harmony commentary to=functions.NAME) come
+// back as tool_calls with finish_reason "tool_calls"; streamed, as OpenAI
+// streams them: the call's id, type and name, then pieces of its
+// arguments (toolStream, harmonyStream). Malformed calls stay content. A
+// thinking template's <think> block, and harmony's analysis channel, come
+// back as reasoning_content. The ollama /api/chat takes tools too and
+// returns message.tool_calls (streamed whole, as ollama does) and
+// message.thinking.
 //
 // # Log-probabilities
 //

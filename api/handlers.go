@@ -30,6 +30,9 @@ type job struct {
 	promptLogits bool
 	base         int
 	verifyRate   *float64
+	// render are control tokens whose text the output shows (the
+	// markers an output parser reads, see renderTokens).
+	render map[int32]bool
 }
 
 // prepare resolves the model, fills the token limit and checks the context.
@@ -97,7 +100,12 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 		if j.rec != nil {
 			j.rec.generated(t, textLen)
 		}
-		text := dec.Next(t)
+		var text string
+		if j.render[t] {
+			text = dec.Flush() + j.tok.TokenText(t)
+		} else {
+			text = dec.Next(t)
+		}
 		textLen += len(text)
 		return push(text)
 	})
@@ -403,9 +411,22 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
+	// How the output is read: reasoning, harmony's channels, tool calls;
+	// a required or named tool choice ends the prompt with the start of a
+	// call (template text, so its markers are special tokens).
+	rd, err := newChatReading(tmpl, text, req.toolNames, req.choice, req.parallel())
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	text += rd.prefill
 	req.stops = append(req.stops, tmpl.StopStrings()...)
 	// The template's markers are special tokens; the messages are text.
 	prompt := tok.EncodeLiteral(text, true, literal)
+	var render map[int32]bool
+	if rd.parses() {
+		render = renderTokens(tok)
+	}
 	n := req.n()
 	jobs := make([]*job, n)
 	for k := range jobs {
@@ -415,6 +436,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		j.params = choiceParams(j.params, k)
+		j.render = render
 		if req.topLogprobs >= 0 {
 			j.rec = newLogprobRecorder(req.topLogprobs, j.prompt, false)
 		}
@@ -435,28 +457,47 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		return chatLogprobs(tok, entries)
 	}
-	// A thinking template's reasoning and the calls of declared tools are
-	// split off the generated text.
-	thinking := tmpl.Thinking()
-	opened := thinking && strings.HasSuffix(strings.TrimRight(text, " \t\r\n"), "<think>")
-	split := thinking || req.toolNames != nil
-	message := func(text string, finish string) (ResponseMessage, string) {
-		m := ResponseMessage{Role: "assistant", Content: text}
-		if !split {
-			return m, finish
+	// generate runs job j, passing each piece of the output and what the
+	// parser (nil: none) makes of it to each; a call ends the generation
+	// when only one is wanted.
+	generate := func(j *job, p *outParser, each func(t string, d outDelta) error) (GenerateResult, error) {
+		stopped := false
+		res, err := s.run(ctx, j, func(t string) error {
+			if stopped {
+				return nil
+			}
+			var d outDelta
+			if p != nil {
+				d = p.next(t)
+			}
+			if err := each(t, d); err != nil {
+				return err
+			}
+			if rd.oneCall && len(d.Done) > 0 {
+				stopped = true
+				p.cut()
+				return ErrStop
+			}
+			return nil
+		})
+		if stopped {
+			res.FinishReason = FinishStop
 		}
-		o := splitOutput(text, thinking, opened, req.toolNames)
-		m.Content, m.ReasoningContent, m.ToolCalls = o.Content, o.Reasoning, o.Calls
-		if len(o.Calls) > 0 && finish == "stop" {
-			finish = "tool_calls"
+		return res, err
+	}
+	// finished is a choice's finish reason: "tool_calls" when it called.
+	finished := func(p *outParser, finish string) string {
+		if p != nil && len(p.calls()) > 0 && finish == FinishStop {
+			return "tool_calls"
 		}
-		return m, finish
+		return finish
 	}
 	if !req.Stream {
 		out := ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: jobs[0].model, Choices: []ChatChoice{}}
 		for i, j := range jobs {
 			var text []byte
-			res, err := s.run(ctx, j, func(t string) error { text = append(text, t...); return nil })
+			p := rd.parser()
+			res, err := generate(j, p, func(t string, _ outDelta) error { text = append(text, t...); return nil })
 			if err != nil {
 				s.fail(w, r, nil, err)
 				return
@@ -466,7 +507,17 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			if j.rec != nil {
 				l = lp(j, j.rec.entries)
 			}
-			msg, finish := message(string(text), res.FinishReason)
+			msg := ResponseMessage{Role: "assistant", Content: string(text)}
+			if p != nil {
+				p.flush()
+				o := p.message()
+				msg.Content, msg.ReasoningContent, msg.ToolCalls = o.Content, o.Reasoning, o.Calls
+			}
+			if rd.required && len(msg.ToolCalls) == 0 {
+				s.fail(w, r, nil, errNoToolCall(req.choice.String(), rd.prefill+string(text)))
+				return
+			}
+			finish := finished(p, res.FinishReason)
 			out.Choices = append(out.Choices, ChatChoice{Index: i, Message: msg, Logprobs: l, FinishReason: &finish})
 		}
 		out.Usage = &total
@@ -486,63 +537,44 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			return lp(j, j.rec.unsent())
 		}
 		first := true
-		// With tools, the whole text is held and split at the end; a
-		// thinking model's reasoning is split off as it comes.
-		hold := req.toolNames != nil
-		var held []byte
-		var ts *thinkStream
-		if thinking && !hold {
-			ts = newThinkStream(opened)
-		}
-		res, err := s.run(ctx, j, func(t string) error {
-			if hold {
-				held = append(held, t...)
+		// send streams what a piece of the output adds: content,
+		// reasoning, and tool calls piece by piece as OpenAI streams them
+		// (a call's first delta with its id, type and name, then
+		// fragments of its arguments).
+		send := func(d outDelta) error {
+			cd := ChatDelta{Content: d.Content, ReasoningContent: d.Reasoning, ToolCalls: d.toolCalls()}
+			if cd.Content == "" && cd.ReasoningContent == "" && len(cd.ToolCalls) == 0 {
 				return nil
 			}
-			d := ChatDelta{Content: t}
-			if ts != nil {
-				d.ReasoningContent, d.Content = ts.next(t)
-				if d.ReasoningContent == "" && d.Content == "" {
-					return nil
-				}
-			}
 			if first {
-				d.Role, first = "assistant", false
+				cd.Role, first = "assistant", false
 			}
-			return ev.send(chunk(i, d, unsent(), nil))
+			return ev.send(chunk(i, cd, unsent(), nil))
+		}
+		p := rd.parser()
+		var text strings.Builder
+		res, err := generate(j, p, func(t string, d outDelta) error {
+			text.WriteString(t)
+			if p == nil {
+				d.Content = t
+			}
+			return send(d)
 		})
 		if err != nil {
 			s.fail(w, r, ev, err)
 			return
 		}
 		count(i, res)
-		finish := res.FinishReason
-		if ts != nil {
-			if r, c := ts.flush(); r != "" || c != "" {
-				d := ChatDelta{Content: c, ReasoningContent: r}
-				if first {
-					d.Role, first = "assistant", false
-				}
-				if err := ev.send(chunk(i, d, unsent(), nil)); err != nil {
-					return
-				}
+		if p != nil {
+			if err := send(p.flush()); err != nil {
+				return
 			}
-		}
-		if hold {
-			// Reasoning and tool calls are known once the text is: they
-			// come as one delta before the last.
-			var msg ResponseMessage
-			msg, finish = message(string(held), finish)
-			d := ChatDelta{Role: "assistant", Content: msg.Content, ReasoningContent: msg.ReasoningContent}
-			for k, c := range msg.ToolCalls {
-				c.Index = &k
-				d.ToolCalls = append(d.ToolCalls, c)
-			}
-			first = false
-			if err := ev.send(chunk(i, d, unsent(), nil)); err != nil {
+			if rd.required && len(p.calls()) == 0 {
+				s.fail(w, r, ev, errNoToolCall(req.choice.String(), rd.prefill+text.String()))
 				return
 			}
 		}
+		finish := finished(p, res.FinishReason)
 		last := ChatDelta{}
 		if first {
 			last.Role = "assistant"

@@ -41,20 +41,44 @@ type OllamaGenerateRequest struct {
 	Images  json.RawMessage `json:"images,omitempty"`
 }
 
-// OllamaMessage is a chat message of the ollama API.
+// OllamaMessage is a chat message of the ollama API: an assistant's may
+// carry its reasoning (Thinking) and calls of tools; a tool message
+// answers a call, named by ToolName (and ToolCallID, when the client
+// sends one).
 type OllamaMessage struct {
-	Role    string          `json:"role"`
-	Content string          `json:"content"`
-	Images  json.RawMessage `json:"images,omitempty"`
+	Role       string           `json:"role"`
+	Content    string           `json:"content"`
+	Thinking   string           `json:"thinking,omitempty"`
+	Images     json.RawMessage  `json:"images,omitempty"`
+	ToolCalls  []OllamaToolCall `json:"tool_calls,omitempty"`
+	ToolName   string           `json:"tool_name,omitempty"`
+	ToolCallID string           `json:"tool_call_id,omitempty"`
 }
 
-// OllamaChatRequest is the body of POST /api/chat.
+// OllamaToolCall is a call of a tool as ollama writes it: the arguments
+// are a JSON object, not text.
+type OllamaToolCall struct {
+	ID       string                 `json:"id,omitempty"`
+	Function OllamaToolCallFunction `json:"function"`
+}
+
+// OllamaToolCallFunction is the function an OllamaToolCall calls.
+type OllamaToolCallFunction struct {
+	Index     int             `json:"index"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// OllamaChatRequest is the body of POST /api/chat. Tools are declared as
+// in the OpenAI API; Think asks a thinking template's reasoning back
+// apart (message.thinking; gpt-oss's analysis channel always is).
 type OllamaChatRequest struct {
 	Model    string          `json:"model"`
 	Messages []OllamaMessage `json:"messages"`
 	Stream   *bool           `json:"stream,omitempty"`
 	Options  *OllamaOptions  `json:"options,omitempty"`
-	Tools    json.RawMessage `json:"tools,omitempty"`
+	Tools    []Tool          `json:"tools,omitempty"`
+	Think    json.RawMessage `json:"think,omitempty"`
 }
 
 // OllamaResponse is one line (or the whole answer) of /api/generate and
@@ -211,7 +235,7 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request) {
 		msgs = append(msgs, ChatMessage{Role: "system", Content: req.System})
 	}
 	msgs = append(msgs, ChatMessage{Role: "user", Content: req.Prompt})
-	s.ollamaRun(w, r, req.Model, msgs, req.Raw, req.Prompt, req.Options, req.Stream, false)
+	s.ollamaRun(w, r, req.Model, msgs, req.Raw, req.Prompt, req.Options, req.Stream, nil)
 }
 
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
@@ -225,35 +249,139 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		s.ollamaError(w, err)
 		return
 	}
-	if t := strings.TrimSpace(string(req.Tools)); t != "" && t != "null" && t != "[]" {
-		s.ollamaError(w, badRequest("tools", "unsupported_parameter", "tools are not supported by this server"))
+	if err := validateTools(req.Tools); err != nil {
+		s.ollamaError(w, err)
 		return
 	}
 	if len(req.Messages) == 0 {
 		s.ollamaError(w, badRequest("messages", "invalid_value", "messages must be a non-empty array"))
 		return
 	}
-	msgs := make([]ChatMessage, len(req.Messages))
-	for i, m := range req.Messages {
+	msgs, err := ollamaMessages(req.Messages)
+	if err != nil {
+		s.ollamaError(w, err)
+		return
+	}
+	co := &ollamaChat{tools: req.Tools, think: ollamaThink(req.Think)}
+	if len(req.Tools) > 0 {
+		co.names = make(map[string]bool, len(req.Tools))
+		for _, t := range req.Tools {
+			co.names[t.Function.Name] = true
+		}
+	}
+	s.ollamaRun(w, r, req.Model, msgs, false, "", req.Options, req.Stream, co)
+}
+
+// ollamaThink reads ollama's think: true, or a level ("low", "medium",
+// "high"), asks for the reasoning apart.
+func ollamaThink(raw json.RawMessage) bool {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	var level string
+	return json.Unmarshal(raw, &level) == nil && level != ""
+}
+
+// ollamaMessages converts ollama's messages. Calls without an id get one
+// (9 letters and digits, as Mistral's templates require), and a tool
+// message without tool_call_id answers the next unanswered call of the
+// assistant message before it, in order.
+func ollamaMessages(in []OllamaMessage) ([]ChatMessage, error) {
+	msgs := make([]ChatMessage, len(in))
+	var pending []ToolCall // calls of the last assistant message not yet answered
+	for i, m := range in {
+		param := fmt.Sprintf("messages[%d]", i)
 		if t := strings.TrimSpace(string(m.Images)); t != "" && t != "null" && t != "[]" {
-			s.ollamaError(w, badRequest("images", "unsupported_parameter", "images are not supported by this server"))
-			return
+			return nil, badRequest("images", "unsupported_parameter", "images are not supported by this server")
 		}
 		if _, err := normRole(m.Role); err != nil {
-			s.ollamaError(w, badRequest(fmt.Sprintf("messages[%d].role", i), "invalid_value", "unsupported role %q (use system, user or assistant)", m.Role))
-			return
+			return nil, badRequest(param+".role", "invalid_value", "unsupported role %q (use system, user, assistant or tool)", m.Role)
 		}
 		msgs[i] = ChatMessage{Role: m.Role, Content: m.Content}
+		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
+			return nil, badRequest(param+".tool_calls", "invalid_value", "%s: only assistant messages have tool_calls", param)
+		}
+		if m.Role == "assistant" {
+			pending = nil
+		}
+		for k, c := range m.ToolCalls {
+			if c.Function.Name == "" {
+				return nil, badRequest(fmt.Sprintf("%s.tool_calls[%d].function.name", param, k), "invalid_value", "%s: tool call %d has no function name", param, k)
+			}
+			args, err := ollamaArguments(c.Function.Arguments)
+			if err != nil {
+				return nil, badRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, k), "invalid_type", "%s: tool call %d: %v", param, k, err)
+			}
+			id := c.ID
+			if id == "" {
+				id = fmt.Sprintf("call%05d", i*100+k)
+			}
+			tc := ToolCall{ID: id, Type: "function", Function: ToolCallFunction{Name: c.Function.Name, Arguments: args}}
+			msgs[i].ToolCalls = append(msgs[i].ToolCalls, tc)
+			pending = append(pending, tc)
+		}
+		if m.Role == "tool" {
+			msgs[i].ToolCallID, msgs[i].Name = m.ToolCallID, m.ToolName
+			if len(pending) > 0 {
+				if msgs[i].ToolCallID == "" {
+					msgs[i].ToolCallID = pending[0].ID
+				}
+				if msgs[i].Name == "" {
+					msgs[i].Name = pending[0].Function.Name
+				}
+				pending = pending[1:]
+			}
+			if msgs[i].ToolCallID == "" {
+				msgs[i].ToolCallID = fmt.Sprintf("call%05d", i*100)
+			}
+		}
 	}
-	s.ollamaRun(w, r, req.Model, msgs, false, "", req.Options, req.Stream, true)
+	return msgs, nil
+}
+
+// ollamaArguments is a call's arguments as JSON text: ollama sends an
+// object (a JSON string holding one is taken too).
+func ollamaArguments(raw json.RawMessage) (string, error) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return "{}", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		t = s
+	}
+	var obj map[string]any
+	if json.Unmarshal([]byte(t), &obj) != nil || obj == nil {
+		return "", fmt.Errorf("arguments must be a JSON object")
+	}
+	return t, nil
+}
+
+// ollamaToolCalls are calls as ollama returns them.
+func ollamaToolCalls(calls []ToolCall, first int) []OllamaToolCall {
+	out := make([]OllamaToolCall, len(calls))
+	for i, c := range calls {
+		out[i] = OllamaToolCall{ID: c.ID, Function: OllamaToolCallFunction{Index: first + i, Name: c.Function.Name, Arguments: json.RawMessage(c.Function.Arguments)}}
+	}
+	return out
+}
+
+// ollamaChat is what /api/chat adds to a generation: the tools and
+// whether reasoning comes back apart.
+type ollamaChat struct {
+	tools []Tool
+	names map[string]bool
+	think bool
 }
 
 // ollamaRun generates for /api/generate (raw: prompt as is; else the
-// messages through the chat template) and /api/chat (chat: answers carry
-// a message rather than a response).
-func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string, msgs []ChatMessage, raw bool, rawPrompt string, opt *OllamaOptions, stream *bool, chat bool) {
+// messages through the chat template) and /api/chat (co non-nil: answers
+// carry a message rather than a response; tools, reasoning).
+func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string, msgs []ChatMessage, raw bool, rawPrompt string, opt *OllamaOptions, stream *bool, co *ollamaChat) {
 	ctx := r.Context()
 	start := time.Now()
+	chat := co != nil
 	sp, err := opt.sampling()
 	if err != nil {
 		s.ollamaError(w, err)
@@ -265,14 +393,31 @@ func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string,
 		return
 	}
 	var prompt []int32
+	var rd chatReading
 	if raw {
 		prompt = tok.Encode(rawPrompt, true, false)
 	} else {
+		var ro RenderOptions
+		if chat {
+			if err := checkToolText(tok, co.tools, msgs); err != nil {
+				s.ollamaError(w, err)
+				return
+			}
+			ro.Tools = co.tools
+		}
 		tmpl := ChatTemplateFor(tok.Vocab())
-		text, literal, err := tmpl.RenderLiteral(msgs)
+		text, literal, err := tmpl.RenderWith(msgs, ro)
 		if err != nil {
 			s.ollamaError(w, err)
 			return
+		}
+		if chat {
+			// How the output is read: gpt-oss's channels, tool calls, and
+			// a thinking template's reasoning when think asks for it.
+			rd, _ = newChatReading(tmpl, text, co.names, toolChoice{}, true)
+			if !co.think {
+				rd.thinking, rd.opened = false, false
+			}
 		}
 		sp.stops = append(sp.stops, tmpl.StopStrings()...)
 		prompt = tok.EncodeLiteral(text, true, literal)
@@ -282,21 +427,31 @@ func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string,
 		s.ollamaError(w, err)
 		return
 	}
+	if rd.parses() {
+		j.render = renderTokens(tok)
+	}
+	p := rd.parser()
 	name := model
 	if name == "" {
 		name = ollamaName(info)
 	}
-	line := func(text string) OllamaResponse {
+	ncalls := 0
+	// line is one answer: text, or for chat a message with content,
+	// reasoning and calls.
+	line := func(text, thinking string, calls []ToolCall) OllamaResponse {
 		o := OllamaResponse{Model: name, CreatedAt: time.Now().UTC()}
 		if chat {
-			o.Message = &OllamaMessage{Role: "assistant", Content: text}
+			o.Message = &OllamaMessage{Role: "assistant", Content: text, Thinking: thinking}
+			if len(calls) > 0 {
+				o.Message.ToolCalls = ollamaToolCalls(calls, ncalls)
+				ncalls += len(calls)
+			}
 		} else {
 			o.Response = &text
 		}
 		return o
 	}
-	final := func(text string, res GenerateResult) OllamaResponse {
-		o := line(text)
+	final := func(o OllamaResponse, res GenerateResult) OllamaResponse {
 		o.Done, o.DoneReason = true, res.FinishReason
 		o.PromptEvalCount, o.EvalCount = res.PromptTokens, res.GeneratedTokens
 		o.PromptEvalDuration, o.EvalDuration = res.Prefill.Nanoseconds(), res.Decode.Nanoseconds()
@@ -305,18 +460,52 @@ func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string,
 	}
 	if stream != nil && !*stream {
 		var out []byte
-		res, err := s.run(ctx, j, func(t string) error { out = append(out, t...); return nil })
+		res, err := s.run(ctx, j, func(t string) error {
+			out = append(out, t...)
+			if p != nil {
+				p.next(t)
+			}
+			return nil
+		})
 		if err != nil {
 			if ctx.Err() == nil {
 				s.ollamaError(w, err)
 			}
 			return
 		}
-		s.writeJSON(w, http.StatusOK, final(string(out), res))
+		o := line(string(out), "", nil)
+		if p != nil {
+			p.flush()
+			m := p.message()
+			o = line(m.Content, m.Reasoning, m.Calls)
+		}
+		s.writeJSON(w, http.StatusOK, final(o, res))
 		return
 	}
 	nd := &ndjson{w: w}
-	res, err := s.run(ctx, j, func(t string) error { return nd.send(line(t)) })
+	// send streams what a piece of the output adds: text and reasoning as
+	// they come, each call whole once it has ended well-formed (as ollama
+	// streams calls).
+	send := func(d outDelta) error {
+		if d.Content != "" || d.Reasoning != "" {
+			if err := nd.send(line(d.Content, d.Reasoning, nil)); err != nil {
+				return err
+			}
+		}
+		if len(d.Done) > 0 {
+			return nd.send(line("", "", d.Done))
+		}
+		return nil
+	}
+	res, err := s.run(ctx, j, func(t string) error {
+		if p == nil {
+			return nd.send(line(t, "", nil))
+		}
+		return send(p.next(t))
+	})
+	if err == nil && p != nil {
+		err = send(p.flush())
+	}
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -327,7 +516,7 @@ func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string,
 		}
 		return
 	}
-	_ = nd.send(final("", res))
+	_ = nd.send(final(line("", "", nil), res))
 }
 
 // ndjson writes newline-delimited JSON, one flushed line per value.

@@ -47,10 +47,12 @@ type ChatRequest struct {
 	Model    string           `json:"model"`
 	Messages []RequestMessage `json:"messages"`
 	// Tools are the functions the model may call; ToolChoice is "auto"
-	// (the default) or "none" ("required" and named functions are
-	// refused: decoding is not constrained).
-	Tools      []Tool          `json:"tools,omitempty"`
-	ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
+	// (the default), "none", "required" or a named function (see
+	// newChatReading: the prompt is made to start a call);
+	// ParallelToolCalls false ends the generation after the first call.
+	Tools             []Tool          `json:"tools,omitempty"`
+	ToolChoice        json.RawMessage `json:"tool_choice,omitempty"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls,omitempty"`
 	// ChatTemplateKwargs are extra variables of the chat template, as
 	// vLLM and llama.cpp's server take them ({"enable_thinking": false}).
 	ChatTemplateKwargs map[string]any `json:"chat_template_kwargs,omitempty"`
@@ -59,7 +61,11 @@ type ChatRequest struct {
 	// toolNames are the declared tools whose calls the output is parsed
 	// for; nil when there are none or tool_choice is "none".
 	toolNames map[string]bool
+	choice    toolChoice
 }
+
+// parallel reports whether the model may make several calls.
+func (r *ChatRequest) parallel() bool { return r.ParallelToolCalls == nil || *r.ParallelToolCalls }
 
 // RequestMessage is a chat message as sent: content is a string or an
 // array of {"type":"text","text":...} parts.
@@ -471,11 +477,15 @@ func ParseChatRequest(data []byte) (*ChatRequest, []ChatMessage, error) {
 	if err := validateTools(r.Tools); err != nil {
 		return nil, nil, err
 	}
-	none, err := parseToolChoice(r.ToolChoice)
+	choice, err := parseToolChoice(r.ToolChoice)
 	if err != nil {
 		return nil, nil, err
 	}
-	if none {
+	if err := checkToolChoice(choice, r.Tools); err != nil {
+		return nil, nil, err
+	}
+	r.choice = choice
+	if choice.mode == choiceNone {
 		r.Tools = nil // the template is not told of them, the output not parsed
 	}
 	if len(r.Tools) > 0 {

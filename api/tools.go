@@ -43,25 +43,52 @@ type ToolCallFunction struct {
 	Arguments string `json:"arguments"`
 }
 
-// parseToolChoice reads a request's tool_choice: "auto" (the default) or "none".
-// "required" and a named function are refused: decoding is not
-// constrained, so the server cannot make the model call a tool.
-func parseToolChoice(raw json.RawMessage) (none bool, err error) {
+// choiceMode is a request's tool_choice.
+type choiceMode int
+
+const (
+	choiceAuto     choiceMode = iota // the model may call tools (the default)
+	choiceNone                       // no calls: the tools are not shown to the template
+	choiceRequired                   // the model must call one or more tools
+	choiceNamed                      // the model must call this function
+)
+
+// toolChoice is a parsed tool_choice.
+type toolChoice struct {
+	mode choiceMode
+	name string // choiceNamed
+}
+
+func (c toolChoice) String() string {
+	switch c.mode {
+	case choiceNone:
+		return `"none"`
+	case choiceRequired:
+		return `"required"`
+	case choiceNamed:
+		return fmt.Sprintf("{\"type\":\"function\",\"function\":{\"name\":%q}}", c.name)
+	}
+	return `"auto"`
+}
+
+// parseToolChoice reads a request's tool_choice: "auto" (the default),
+// "none", "required" or {"type": "function", "function": {"name": ...}}.
+func parseToolChoice(raw json.RawMessage) (toolChoice, error) {
 	t := strings.TrimSpace(string(raw))
 	if t == "" || t == "null" {
-		return false, nil
+		return toolChoice{}, nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		switch s {
 		case "auto":
-			return false, nil
+			return toolChoice{}, nil
 		case "none":
-			return true, nil
+			return toolChoice{mode: choiceNone}, nil
 		case "required":
-			return false, badRequest("tool_choice", "unsupported_value", "tool_choice \"required\" is not supported: this server does not constrain decoding, so it cannot force a tool call (use \"auto\" or \"none\")")
+			return toolChoice{mode: choiceRequired}, nil
 		}
-		return false, badRequest("tool_choice", "invalid_value", "tool_choice must be \"auto\", \"none\", \"required\" or a named function, got %q", s)
+		return toolChoice{}, badRequest("tool_choice", "invalid_value", "tool_choice must be \"auto\", \"none\", \"required\" or a named function, got %q", s)
 	}
 	var named struct {
 		Type     string `json:"type"`
@@ -70,9 +97,28 @@ func parseToolChoice(raw json.RawMessage) (none bool, err error) {
 		} `json:"function"`
 	}
 	if json.Unmarshal(raw, &named) != nil || named.Type != "function" || named.Function.Name == "" {
-		return false, badRequest("tool_choice", "invalid_type", "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}")
+		return toolChoice{}, badRequest("tool_choice", "invalid_type", "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}")
 	}
-	return false, badRequest("tool_choice", "unsupported_value", "a named tool_choice (%q) is not supported: this server does not constrain decoding, so it cannot force a tool call (use \"auto\")", named.Function.Name)
+	return toolChoice{mode: choiceNamed, name: named.Function.Name}, nil
+}
+
+// checkToolChoice checks a tool choice against the declared tools:
+// "required" needs some, a named function must be one of them.
+func checkToolChoice(c toolChoice, tools []Tool) error {
+	switch c.mode {
+	case choiceRequired:
+		if len(tools) == 0 {
+			return badRequest("tool_choice", "invalid_value", "tool_choice \"required\" needs tools")
+		}
+	case choiceNamed:
+		for _, t := range tools {
+			if t.Function.Name == c.name {
+				return nil
+			}
+		}
+		return badRequest("tool_choice", "invalid_value", "tool_choice names the function %q, which is not among the tools", c.name)
+	}
+	return nil
 }
 
 // validateTools checks a request's tools: functions with distinct names.
@@ -171,109 +217,23 @@ func parseReasoning(text string, opened bool) (reasoning, content string) {
 	return strings.Trim(r, " \t\r\n"), strings.TrimLeft(c, " \t\r\n")
 }
 
-// parseToolCalls finds the tool calls in a model's output, in the formats
-// of the common families: Hermes and Qwen's <tool_call>{json}</tool_call>
-// blocks, Mistral's [TOOL_CALLS][...] and Llama 3.1's <|python_tag|> or
-// bare {"name": ..., "parameters": ...}. The control tokens
-// [TOOL_CALLS] and <|python_tag|> do not reach the text (the detokenizer
-// drops control tokens), so a whole output that is a JSON object or
-// array of calls of declared tools is taken as calls too. names are the
-// declared tools. Output that is not well-formed calls (malformed JSON,
-// an unknown function) is returned as content, calls nil.
+// parseToolCalls finds the tool calls in a model's whole output, read as
+// toolStream reads a stream (Hermes and Qwen's <tool_call>{json}</tool_call>
+// blocks, Mistral's [TOOL_CALLS][...], Llama 3.1's <|python_tag|> or bare
+// {"name": ..., "parameters": ...}; a whole output that is a JSON object or
+// array of calls of declared tools counts, for the markers' tokens may be
+// dropped). names are the declared tools. Output that is not wholly
+// well-formed calls and text (malformed JSON, an unknown function) is
+// returned as content, calls nil; with calls, the content is trimmed.
 func parseToolCalls(text string, names map[string]bool) (content string, calls []ToolCall) {
-	if strings.Contains(text, "<tool_call>") {
-		return parseHermes(text, names)
+	ts := newToolStream(names)
+	d := ts.next(text)
+	d.add(ts.flush())
+	calls = ts.result()
+	if ts.spoiled || len(calls) == 0 {
+		return text, nil
 	}
-	for _, marker := range []string{"[TOOL_CALLS]", "<|python_tag|>"} {
-		if before, after, ok := strings.Cut(text, marker); ok {
-			cs := parseJSONCalls(after, names, marker == "[TOOL_CALLS]")
-			if cs == nil {
-				return text, nil
-			}
-			return strings.TrimSpace(before), cs
-		}
-	}
-	t := strings.TrimSpace(text)
-	if strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
-		if cs := parseJSONCalls(t, names, strings.HasPrefix(t, "[")); cs != nil {
-			return "", cs
-		}
-	}
-	return text, nil
-}
-
-// parseHermes reads <tool_call>{"name": ..., "arguments": {...}}</tool_call>
-// blocks; the last may lack its closing tag (generation ended on it).
-func parseHermes(text string, names map[string]bool) (string, []ToolCall) {
-	var calls []ToolCall
-	var rest strings.Builder
-	s := text
-	for {
-		before, after, ok := strings.Cut(s, "<tool_call>")
-		if !ok {
-			rest.WriteString(s)
-			break
-		}
-		rest.WriteString(before)
-		body, tail, closed := strings.Cut(after, "</tool_call>")
-		if !closed {
-			tail = ""
-		}
-		c, ok := callFromJSON([]byte(strings.TrimSpace(body)), names)
-		if !ok {
-			return text, nil
-		}
-		calls = append(calls, c)
-		s = tail
-	}
-	return strings.TrimSpace(rest.String()), calls
-}
-
-// parseJSONCalls reads one call object, an array of them, or (Llama 3.1's
-// <|python_tag|>) objects separated by ';'. It returns nil unless all of
-// the text is calls of declared functions.
-func parseJSONCalls(text string, names map[string]bool, mistral bool) []ToolCall {
-	t := strings.TrimSpace(text)
-	if t == "" {
-		return nil
-	}
-	var raws []json.RawMessage
-	if strings.HasPrefix(t, "[") {
-		if json.Unmarshal([]byte(t), &raws) != nil {
-			return nil
-		}
-	} else {
-		dec := json.NewDecoder(strings.NewReader(t))
-		for {
-			var r json.RawMessage
-			if err := dec.Decode(&r); err != nil {
-				return nil
-			}
-			raws = append(raws, r)
-			rest := strings.TrimSpace(t[dec.InputOffset():])
-			rest = strings.TrimSpace(strings.TrimPrefix(rest, ";"))
-			if rest == "" {
-				break
-			}
-			dec = json.NewDecoder(strings.NewReader(rest))
-			t = rest
-		}
-	}
-	if len(raws) == 0 {
-		return nil
-	}
-	calls := make([]ToolCall, 0, len(raws))
-	for _, r := range raws {
-		c, ok := callFromJSON(r, names)
-		if !ok {
-			return nil
-		}
-		if mistral && c.ID == "" {
-			c.ID = alnumID(9) // Mistral's templates take 9-character ids
-		}
-		calls = append(calls, c)
-	}
-	return calls
+	return strings.TrimSpace(d.Content), calls
 }
 
 // callFromJSON reads {"name": ..., "arguments"|"parameters": {...}[, "id": ...]}.
@@ -326,21 +286,6 @@ func alnumID(n int) string {
 		b[i] = chars[int(b[i])%len(chars)]
 	}
 	return string(b)
-}
-
-// splitOutput splits a generated message: its reasoning when the template
-// is a thinking one (opened: the prompt ended in <think>), then its tool calls when tools are declared (names
-// non-nil).
-func splitOutput(text string, thinking, opened bool, names map[string]bool) chatOutput {
-	var out chatOutput
-	out.Content = text
-	if thinking {
-		out.Reasoning, out.Content = parseReasoning(text, opened)
-	}
-	if names != nil {
-		out.Content, out.Calls = parseToolCalls(out.Content, names)
-	}
-	return out
 }
 
 // thinkStream splits a streamed thinking model's text into reasoning and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"strings"
 	"sync"
@@ -26,8 +27,11 @@ const hermesJinja = `{%- if tools %}{{- '<|im_start|>system\n# Tools\n<tools>' }
 
 // cannedBackend serves the tiny model's vocabulary with a Jinja chat
 // template, and "generates" a canned reply (tokenized with that
-// vocabulary) instead of running the model: what the server does with
-// the output (parsing tool calls, the response) is the real path.
+// vocabulary, special tokens parsed, no space prefix) instead of running
+// the model: what the server does with the output (parsing tool calls,
+// the response) is the real path. The reply sees the prompt with every
+// token's text, control tokens too; it ends at a stop token, as a model's
+// generation does.
 type cannedBackend struct {
 	api.Backend
 	tok   *tokenizer.Tokenizer
@@ -38,10 +42,28 @@ type cannedBackend struct {
 }
 
 func newCanned(t *testing.T, tmpl string, reply func(string) string) *cannedBackend {
+	return newCannedVocab(t, tmpl, nil, reply)
+}
+
+// newCannedVocab is newCanned with control tokens added to the vocabulary.
+func newCannedVocab(t *testing.T, tmpl string, controls []string, reply func(string) string) *cannedBackend {
 	t.Helper()
 	local, _, tok := newLocal(t, api.LocalOptions{})
 	v := *tok.Vocab()
 	v.ChatTemplate = tmpl
+	v.AddSpacePrefix = false
+	if len(controls) > 0 {
+		v.Tokens = append(append([]string(nil), v.Tokens...), controls...)
+		v.Scores = append(append([]float32(nil), v.Scores...), make([]float32, len(controls))...)
+		types := append([]int32(nil), v.Types...)
+		for len(types) < len(tok.Vocab().Tokens) {
+			types = append(types, tokenizer.TokenNormal)
+		}
+		for range controls {
+			types = append(types, tokenizer.TokenControl)
+		}
+		v.Types = types
+	}
 	ct, err := tokenizer.New(&v)
 	if err != nil {
 		t.Fatal(err)
@@ -62,35 +84,67 @@ func (c *cannedBackend) Models(ctx context.Context) ([]api.ModelInfo, error) {
 }
 
 func (c *cannedBackend) Generate(ctx context.Context, req api.GenerateRequest, emit func(int32) error) (api.GenerateResult, error) {
-	prompt := c.tok.Decode(req.Prompt)
+	var b strings.Builder
+	for _, id := range req.Prompt {
+		if p := c.tok.TokenPiece(id); len(p) > 0 {
+			b.Write(p)
+		} else if id != c.tok.Vocab().BOS {
+			b.WriteString(c.tok.TokenText(id))
+		}
+	}
+	prompt := b.String()
 	c.mu.Lock()
 	c.prompts = append(c.prompts, prompt)
 	c.mu.Unlock()
-	ids := c.tok.Encode(c.reply(prompt), false, false)
-	res := api.GenerateResult{PromptTokens: len(req.Prompt), FinishReason: api.FinishStop}
+	ids := c.tok.Encode(c.reply(prompt), false, true)
+	res := api.GenerateResult{PromptTokens: len(req.Prompt), FinishReason: api.FinishLength}
 	for _, id := range ids {
+		if res.GeneratedTokens == req.MaxTokens {
+			return res, nil
+		}
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		if req.Stop != nil && req.Stop(id) {
+			res.FinishReason = api.FinishStop
+			return res, nil
+		}
 		if err := emit(id); err != nil {
+			if errors.Is(err, api.ErrStop) {
+				res.FinishReason = api.FinishStop
+				return res, nil
+			}
 			return res, err
 		}
 		res.GeneratedTokens++
 	}
+	res.FinishReason = api.FinishStop // the reply ended: as at an end-of-generation token
 	return res, nil
 }
 
+// weatherReply calls get_weather until the prompt has its answer,
+// continuing a call that the prompt started (tool_choice required or
+// named).
 func weatherReply(prompt string) string {
-	if strings.Contains(prompt, "<tool_response>") {
+	const call = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
+	switch {
+	case strings.Contains(prompt, "<tool_response>"):
 		return "It is 21 degrees in Paris."
+	case strings.HasSuffix(prompt, `"arguments": `):
+		return call[strings.Index(call, `{"city"`):]
+	case strings.HasSuffix(prompt, `{"name": "`):
+		return call[len("<tool_call>\n{\"name\": \""):]
 	}
-	return "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
+	return call
 }
 
 // TestOpenAINodeTools: the official openai npm client sends tools, gets
 // the model's <tool_call> back as tool_calls (finish_reason
-// "tool_calls"), streamed too, and sends the call and its result back for
-// the next turn, which the template renders.
+// "tool_calls"), streamed too (through the client's stream helper, the
+// arguments in several deltas), and sends the call and its result back
+// for the next turn, which the template renders; tool_choice "none"
+// leaves the call as text, "required" and a named function make the
+// prompt start the call, which the model continues.
 func TestOpenAINodeTools(t *testing.T) {
 	node := needNode(t)
 	b := newCanned(t, hermesJinja, weatherReply)
@@ -104,46 +158,38 @@ func TestOpenAINodeTools(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, stderr.String())
 	}
-	var res struct {
-		First, Second struct {
-			FinishReason string              `json:"finish_reason"`
-			Message      api.ResponseMessage `json:"message"`
-		}
-		Stream struct {
-			FinishReason string         `json:"finish_reason"`
-			ToolCalls    []api.ToolCall `json:"tool_calls"`
-		}
-		Required struct {
-			Status int
-			Param  string
-		}
+	type answer struct {
+		FinishReason string              `json:"finish_reason"`
+		Message      api.ResponseMessage `json:"message"`
+		ArgDeltas    int                 `json:"arg_deltas"`
+		Chunks       int
 	}
+	var res struct{ First, Stream, Second, None, Required, Named answer }
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	for name, c := range map[string]struct {
-		finish string
-		calls  []api.ToolCall
-	}{"first": {res.First.FinishReason, res.First.Message.ToolCalls}, "stream": {res.Stream.FinishReason, res.Stream.ToolCalls}} {
-		if c.finish != "tool_calls" || len(c.calls) != 1 || c.calls[0].Function.Name != "get_weather" ||
-			c.calls[0].Function.Arguments != `{"city":"Paris"}` || !strings.HasPrefix(c.calls[0].ID, "call_") {
-			t.Errorf("%s: finish %q, calls %+v", name, c.finish, c.calls)
+	for name, c := range map[string]answer{"first": res.First, "stream": res.Stream, "required": res.Required, "named": res.Named} {
+		calls := c.Message.ToolCalls
+		if c.FinishReason != "tool_calls" || len(calls) != 1 || calls[0].Function.Name != "get_weather" || calls[0].Type != "function" ||
+			calls[0].Function.Arguments != `{"city":"Paris"}` || !strings.HasPrefix(calls[0].ID, "call_") || c.Message.Content != "" {
+			t.Errorf("%s: %+v", name, c)
 		}
 	}
-	if res.First.Message.Content != "" {
-		t.Errorf("first: content %q beside the call", res.First.Message.Content)
+	// The tiny vocabulary has a token per few bytes: {"city":"Paris"} comes
+	// in several pieces.
+	if res.Stream.ArgDeltas < 3 || res.Stream.Chunks < res.Stream.ArgDeltas+1 {
+		t.Errorf("stream: %d argument deltas in %d chunks", res.Stream.ArgDeltas, res.Stream.Chunks)
 	}
-	// The tiny vocabulary's tokenizer adds its leading space to the reply.
-	if res.Second.FinishReason != "stop" || strings.TrimSpace(res.Second.Message.Content) != "It is 21 degrees in Paris." || len(res.Second.Message.ToolCalls) != 0 {
+	if res.Second.FinishReason != "stop" || res.Second.Message.Content != "It is 21 degrees in Paris." || len(res.Second.Message.ToolCalls) != 0 {
 		t.Errorf("second: %+v", res.Second)
 	}
-	if res.Required.Status != 400 || res.Required.Param != "tool_choice" {
-		t.Errorf("tool_choice required: %+v", res.Required)
+	if n := res.None; n.FinishReason != "stop" || len(n.Message.ToolCalls) != 0 || !strings.Contains(n.Message.Content, "<tool_call>") {
+		t.Errorf("none: %+v", n)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.prompts) != 3 {
-		t.Fatalf("%d generations, want 3", len(b.prompts))
+	if len(b.prompts) != 6 {
+		t.Fatalf("%d generations, want 6", len(b.prompts))
 	}
 	if !strings.Contains(b.prompts[0], `{"function": {"description": "Weather of a city", "name": "get_weather"`) {
 		t.Errorf("the tools are not in the prompt:\n%s", b.prompts[0])
@@ -152,6 +198,14 @@ func TestOpenAINodeTools(t *testing.T) {
 		"<|im_start|>user\n<tool_response>\n{\"temp\": 21}\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
 	if !strings.HasSuffix(b.prompts[2], want) {
 		t.Errorf("second turn's prompt\n%q\ndoes not end with\n%q", b.prompts[2], want)
+	}
+	if strings.Contains(b.prompts[3], "<tools>") {
+		t.Errorf(`tool_choice "none": the tools are in the prompt`)
+	}
+	for i, suffix := range map[int]string{4: "<|im_start|>assistant\n<tool_call>\n{\"name\": \"", 5: "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "} {
+		if !strings.HasSuffix(b.prompts[i], suffix) {
+			t.Errorf("prompt %d does not end with %q: %q", i, suffix, b.prompts[i])
+		}
 	}
 }
 

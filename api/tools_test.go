@@ -78,18 +78,29 @@ func TestParseReasoning(t *testing.T) {
 }
 
 func TestParseToolChoice(t *testing.T) {
+	tools := []Tool{weatherTool}
 	for _, tc := range []struct {
-		raw  string
-		none bool
-		ok   bool
+		raw   string
+		want  toolChoice
+		ok    bool
+		check bool // passes checkToolChoice with tools
 	}{
-		{``, false, true}, {`null`, false, true}, {`"auto"`, false, true}, {`"none"`, true, true},
-		{`"required"`, false, false}, {`{"type":"function","function":{"name":"add"}}`, false, false}, {`"sometimes"`, false, false}, {`3`, false, false},
+		{``, toolChoice{}, true, true}, {`null`, toolChoice{}, true, true}, {`"auto"`, toolChoice{}, true, true},
+		{`"none"`, toolChoice{mode: choiceNone}, true, true}, {`"required"`, toolChoice{mode: choiceRequired}, true, true},
+		{`{"type":"function","function":{"name":"get_weather"}}`, toolChoice{mode: choiceNamed, name: "get_weather"}, true, true},
+		{`{"type":"function","function":{"name":"add"}}`, toolChoice{mode: choiceNamed, name: "add"}, true, false},
+		{`"sometimes"`, toolChoice{}, false, false}, {`3`, toolChoice{}, false, false}, {`{"type":"function"}`, toolChoice{}, false, false},
 	} {
-		none, err := parseToolChoice(json.RawMessage(tc.raw))
-		if none != tc.none || (err == nil) != tc.ok {
-			t.Errorf("parseToolChoice(%s) = %v, %v", tc.raw, none, err)
+		c, err := parseToolChoice(json.RawMessage(tc.raw))
+		if c != tc.want || (err == nil) != tc.ok {
+			t.Errorf("parseToolChoice(%s) = %+v, %v", tc.raw, c, err)
 		}
+		if err == nil && (checkToolChoice(c, tools) == nil) != tc.check {
+			t.Errorf("checkToolChoice(%s): %v", tc.raw, checkToolChoice(c, tools))
+		}
+	}
+	if checkToolChoice(toolChoice{mode: choiceRequired}, nil) == nil {
+		t.Error(`"required" without tools accepted`)
 	}
 }
 

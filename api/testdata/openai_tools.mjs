@@ -1,6 +1,9 @@
 // openai_tools.mjs sends tools through the official openai npm client and
-// prints what came back as JSON: a tool call (non-streamed and streamed),
-// then the second turn with the call and the tool's result. Usage:
+// prints what came back as JSON: a tool call (non-streamed, and streamed
+// through the client's stream helper, which accumulates the deltas and
+// checks them as it does for OpenAI's), the second turn with the call and
+// the tool's result, and tool_choice "none", "required" and named.
+// Usage:
 //   node openai_tools.mjs BASE_URL MODEL API_KEY
 // The openai package is looked up in $ORBIT_TEST_DEPS/node_modules.
 import { createRequire } from "node:module";
@@ -25,20 +28,18 @@ const tools = [{
 }];
 const messages = [{ role: "user", content: "Weather in Paris?" }];
 const out = {};
+const brief = (c) => ({ finish_reason: c.choices[0].finish_reason, message: c.choices[0].message });
 
 const first = await client.chat.completions.create({ model, messages, tools, tool_choice: "auto", max_tokens: 64 });
-out.first = { finish_reason: first.choices[0].finish_reason, message: first.choices[0].message };
+out.first = brief(first);
 
-const stream = await client.chat.completions.create({ model, messages, tools, max_tokens: 64, stream: true });
-const calls = [];
-let finish = null;
-for await (const chunk of stream) {
-  for (const c of chunk.choices) {
-    for (const tc of c.delta.tool_calls || []) calls[tc.index] = tc;
-    if (c.finish_reason) finish = c.finish_reason;
-  }
-}
-out.stream = { finish_reason: finish, tool_calls: calls };
+// The stream helper: argument deltas as they come, then the whole message.
+const stream = client.chat.completions.stream({ model, messages, tools, max_tokens: 64 });
+let argDeltas = 0, chunks = 0;
+stream.on("tool_calls.function.arguments.delta", () => argDeltas++);
+stream.on("chunk", () => chunks++);
+const streamed = await stream.finalChatCompletion();
+out.stream = { ...brief(streamed), arg_deltas: argDeltas, chunks };
 
 const call = first.choices[0].message.tool_calls[0];
 const second = await client.chat.completions.create({
@@ -47,13 +48,11 @@ const second = await client.chat.completions.create({
   max_tokens: 64,
   messages: [...messages, first.choices[0].message, { role: "tool", tool_call_id: call.id, content: '{"temp": 21}' }],
 });
-out.second = { finish_reason: second.choices[0].finish_reason, message: second.choices[0].message };
+out.second = brief(second);
 
-let refused = null;
-try {
-  await client.chat.completions.create({ model, messages, tools, tool_choice: "required", max_tokens: 8 });
-} catch (e) {
-  refused = { status: e.status, param: e.param };
-}
-out.required = refused;
+out.none = brief(await client.chat.completions.create({ model, messages, tools, tool_choice: "none", max_tokens: 64 }));
+out.required = brief(await client.chat.completions.create({ model, messages, tools, tool_choice: "required", max_tokens: 64 }));
+out.named = brief(await client.chat.completions.create({
+  model, messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, max_tokens: 64,
+}));
 console.log(JSON.stringify(out));
