@@ -30,6 +30,9 @@ func q3Kx1x4AVX2(w *byte, xq *int8, xd *float32, xs *int32, nsb int, out *float3
 func q5_0x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
 
 //go:noescape
+func q4_1x2x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
 func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
@@ -51,8 +54,13 @@ var (
 		mxfp4Cols: mxfp4x2x4AVX2,
 		q3KCols:   q3Kx1x4AVX2,
 		q5_0Cols:  q5_0x2x4AVX2,
+		q4_1Cols:  q4_1x2x4AVX2,
 	}
-	avx512Ext = avx2Ext
+	avx512Ext = func() extKernels {
+		e := avx2Ext
+		e.packed = avx512Packed
+		return e
+	}()
 )
 
 // sRowsAsm adapts a 4-row asm kernel of blocks of 32 that also takes the

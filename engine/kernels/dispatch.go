@@ -123,7 +123,7 @@ func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
 	case Q4_K:
 		return s.q4KP1, s.q4KP4
 	}
-	return nil, nil
+	return s.ext.packedKernels(t)
 }
 
 // kColsFn computes 1 k-quant row x 4 quantized activation columns (the
@@ -269,6 +269,8 @@ func (s *kernelSet) colsFor(t DType) qColsFn {
 		return s.ext.mxfp4Cols
 	case Q5_0:
 		return s.ext.q5_0Cols
+	case Q4_1:
+		return s.ext.q4_1Cols
 	}
 	return nil
 }

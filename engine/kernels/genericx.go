@@ -13,6 +13,13 @@ type extKernels struct {
 	// Optional 2-row x 4-column mxfp4 and q5_0 kernels for batches (nil:
 	// the row kernels), bitwise the row kernels' results.
 	mxfp4Cols, q5_0Cols qColsFn
+	// Optional 2-row x 4-column q4_1 kernel for batches (nil: the row
+	// kernel); it forms the columns' block sums (the m term) itself.
+	q4_1Cols qColsFn
+
+	// Optional kernels for repacked q4_1, q5_0, mxfp4 and iq4_xs
+	// matrices (repackx.go; nil: the set does not repack that type).
+	packed extPacked
 }
 
 // rows returns the row kernel of t, or nil for a type of the first set.

@@ -19,7 +19,7 @@ import "encoding/binary"
 // (16*RowBytes from offset 16*g*RowBytes), and the last Rows%16 rows stay
 // in block layout where they were. Within a group the block positions
 // follow in order; each position holds the 16 rows' blocks as a sequence
-// of pieces, a piece being n bytes (2 or 4) at one offset of every row's
+// of pieces, a piece being n bytes (1, 2 or 4) at one offset of every row's
 // block, stored row after row (16*n bytes):
 //
 //	q4_0 (18 bytes, 288 per position): d (2); then for k = 0..3 the
@@ -56,13 +56,14 @@ func packPieces(t DType) []piece {
 	case Q4_K:
 		return packPiecesQ4K
 	}
-	return nil
+	return packPiecesExt(t)
 }
 
 // Repack returns w in the layout the pool's kernels read fastest: a new
 // matrix over a copy of the data, row-interleaved as described in
 // repack.go, when the pool's kernel set has kernels for it (AVX-512 and
-// AVX2: q4_0 and q4_k; matrices of at least 16 rows); otherwise w itself. Products
+// AVX2: q4_0 and q4_k; AVX-512 also q4_1, q5_0, mxfp4 and iq4_xs;
+// matrices of at least 16 rows); otherwise w itself. Products
 // with a repacked matrix give bitwise the results of the original on
 // every pool (a pool without such kernels reads its rows back first), so
 // repacking is only a question of speed. The original data is not used
@@ -108,9 +109,12 @@ func packData(dst, src []byte, t DType, rb int) {
 				blk := row[b : b+bs]
 				o := packRows * b
 				for _, pc := range ps {
-					if pc.n == 2 {
+					switch pc.n {
+					case 1:
+						out[o+r] = blk[pc.off]
+					case 2:
 						binary.LittleEndian.PutUint16(out[o+2*r:], binary.LittleEndian.Uint16(blk[pc.off:]))
-					} else {
+					default:
 						binary.LittleEndian.PutUint32(out[o+4*r:], binary.LittleEndian.Uint32(blk[pc.off:]))
 					}
 					o += packRows * pc.n

@@ -25,7 +25,7 @@ func packForTest(w Mat) Mat {
 // back every row, and that unpacking a group inverts packing.
 func TestRepackLayout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	for _, typ := range []DType{Q4_0, Q4_K} {
+	for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 		for _, rows := range []int{16, 21, 48} {
 			w, _ := randMat(t, rng, typ, rows, 2*typ.BlockSize())
 			pw := packForTest(w)
@@ -58,7 +58,7 @@ func TestCanonicalRepacked(t *testing.T) {
 	for _, impl := range Available() {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
-		for _, typ := range []DType{Q4_0, Q4_K} {
+		for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			if r := p.Repack(Mat{Type: typ, Rows: 16, Cols: typ.BlockSize(), Data: make([]byte, 16*typ.BlockBytes())}); r.Repacked() != p.set.packedFor(typ) {
 				t.Errorf("%s %s: Repack gave repacked=%v", impl, typ, r.Repacked())
 			}
@@ -121,7 +121,7 @@ func TestCanonicalRepackedExtremes(t *testing.T) {
 	for _, impl := range Available() {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
-		for _, typ := range []DType{Q4_0, Q4_K} {
+		for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			const rows = 32
 			cols := 2 * max(typ.BlockSize(), 256)
 			rb := typ.BlockBytes() * cols / typ.BlockSize()
@@ -134,8 +134,11 @@ func TestCanonicalRepackedExtremes(t *testing.T) {
 					}
 				}
 				nf := 1 // fp16 scales per block
-				if typ == Q4_K {
+				switch typ {
+				case Q4_K, Q4_1:
 					nf = 2
+				case MXFP4:
+					nf = 0 // every E8M0 exponent is a valid scale
 				}
 				for off := 0; off < len(data); off += typ.BlockBytes() {
 					for k := 0; k < nf; k++ {
