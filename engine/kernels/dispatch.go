@@ -14,6 +14,7 @@ const (
 	Generic Impl = iota // portable pure Go
 	AVX2                // amd64 AVX2 + FMA + F16C
 	AVX512              // amd64 AVX-512 F/BW/VL/VNNI (+ F16C, FMA)
+	NEON                // arm64 Advanced SIMD with the dot-product extension (SDOT)
 )
 
 func (i Impl) String() string {
@@ -24,13 +25,15 @@ func (i Impl) String() string {
 		return "avx2"
 	case AVX512:
 		return "avx512"
+	case NEON:
+		return "neon"
 	}
 	return fmt.Sprintf("impl(%d)", uint8(i))
 }
 
 // ParseImpl is the case-insensitive inverse of Impl.String.
 func ParseImpl(s string) (Impl, error) {
-	for _, i := range []Impl{Generic, AVX2, AVX512} {
+	for _, i := range []Impl{Generic, AVX2, AVX512, NEON} {
 		if strings.EqualFold(strings.TrimSpace(s), i.String()) {
 			return i, nil
 		}
@@ -158,7 +161,7 @@ func chooseSet() *kernelSet {
 // (Generic is always first).
 func Available() []Impl {
 	out := []Impl{Generic}
-	for _, i := range []Impl{AVX2, AVX512} {
+	for _, i := range []Impl{AVX2, AVX512, NEON} {
 		if setFor(i) != nil {
 			out = append(out, i)
 		}

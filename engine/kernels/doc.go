@@ -126,10 +126,18 @@
 //
 // # Implementations
 //
+// On arm64 the NEON set (Advanced SIMD with the ARMv8.2 dot-product
+// extension: every Apple M-series and Neoverse core; ORBIT_KERNELS=neon)
+// has q8_0 and q4_0 kernels built on SDOT (4 rows x 1 column, and 2 rows
+// x 4 columns for batches) and the 16-lane float dot products and axpy
+// (f32, f16, bf16 weights; attention), with instructions Go's assembler
+// lacks emitted as WORDs (neon_arm64.h documents each encoding); the
+// other types run the generic kernels, as does a CPU without SDOT.
+//
 // On amd64 the kernels are written in Go assembly for AVX2 (+FMA, F16C) and
 // AVX-512 (F, BW, VL, VNNI); the best set supported by the CPU is selected
 // once at init using golang.org/x/sys/cpu. The environment variable
-// ORBIT_KERNELS=generic|avx2|avx512, read once at init, overrides the choice
+// ORBIT_KERNELS=generic|avx2|avx512 (neon on arm64), read once at init, overrides the choice
 // (a request the CPU cannot honour falls back to the best available one).
 // The AVX-512 set differs from the AVX2 one in its q8_0, q4_0 and q4_k
 // kernels (VNNI integer dot products) and activation quantizer; it reuses

@@ -1,0 +1,168 @@
+//go:build arm64
+
+package kernels
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The NEON set (arm64 Advanced SIMD with the ARMv8.2 dot-product
+// extension, which every Apple M-series and Neoverse core has): q8_0 and
+// q4_0 products with SDOT integer dot products (qdot_arm64.s: 4 rows x 1
+// column for vectors; qcols_arm64.s: 2 rows x 4 columns for batches), and
+// the float dot products and axpy (f32, f16 and bf16 weights, attention
+// scores and sums; floats_arm64.s), each bitwise the generic results;
+// everything else is the generic kernels. Without SDOT (HWCAP asimddp,
+// macOS hw.optional.arm.FEAT_DotProd) the CPU runs the generic set.
+
+//go:noescape
+func q8_0x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q4_0x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func q8_0x2x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
+func q4_0x2x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32, ostride int)
+
+//go:noescape
+func dotRowsNEON(a, b *float32, n, stride, rows int, out *float32)
+
+//go:noescape
+func dotF16NEON(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dotBF16NEON(w *byte, x *float32, n int) float32
+
+//go:noescape
+func axpyRowsNEON(y, x *float32, n, stride, rows int, coef *float32)
+
+var (
+	hasNEON = cpu.ARM64.HasASIMD && cpu.ARM64.HasASIMDDP
+
+	neonSet = func() kernelSet {
+		s := genericSet
+		s.impl = NEON
+		s.q8_0Rows = rows4NEON(q8_0x4NEON)
+		s.q4_0Rows = rows4NEON(q4_0x4NEON)
+		s.q8_0Cols = q8_0x2x4NEON
+		s.q4_0Cols = q4_0x2x4NEON
+		s.dotF32 = dotF32NEON
+		s.dotRows = dotRowsNEONFn
+		s.axpyF32 = axpyF32NEON
+		s.axpyRows = axpyRowsNEONFn
+		s.f32Rows = floatRowsNEON(4, dotF32RowNEON, dotF32Bytes)
+		s.f16Rows = floatRowsNEON(2, dotF16NEON, dotF16Generic)
+		s.bf16Rows = floatRowsNEON(2, dotBF16NEON, dotBF16Generic)
+		return s
+	}()
+)
+
+func archSet(i Impl) *kernelSet {
+	if i == NEON && hasNEON {
+		return &neonSet
+	}
+	return nil
+}
+
+// rows4NEON adapts a 4-row x 1-column kernel of 32-value blocks to a
+// qRowsFn; the last len(dst)%4 rows run the same kernel with stride 0, so
+// every row goes through identical operations.
+func rows4NEON(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nb := len(a.d)
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nb*qk]
+		r := 0
+		for ; r+4 <= len(dst); r += 4 {
+			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], nb, &dst[r])
+		}
+		var out [4]float32
+		for ; r < len(dst); r++ {
+			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], nb, &out[0])
+			dst[r] = out[0]
+		}
+	}
+}
+
+// The float kernels take whole multiples of fLanes (16) elements; other
+// lengths go to the generic kernels, which define the result.
+
+// dotF32NEON is the canonical dot product of a and b (len(b) >= len(a)).
+func dotF32NEON(a, b []float32) float32 {
+	n := len(a)
+	if n == 0 || n%fLanes != 0 {
+		return dotF32Generic(a, b)
+	}
+	_ = b[n-1]
+	var s float32
+	dotRowsNEON(&a[0], &b[0], n, 0, 1, &s)
+	return s
+}
+
+// dotRowsNEONFn is DotRowsF32's kernel (len(dst) > 0).
+func dotRowsNEONFn(dst, a, b []float32, stride int) {
+	n := len(a)
+	if n == 0 || n%fLanes != 0 {
+		dotRowsLoop(dst, a, b, stride, dotF32Generic)
+		return
+	}
+	_ = b[(len(dst)-1)*stride+n-1]
+	dotRowsNEON(&a[0], &b[0], n, stride, len(dst), &dst[0])
+}
+
+// dotF32RowNEON is the 16-lane dot of a float32 row (as bytes) with x,
+// the weights the first factors as in dotF32Bytes.
+func dotF32RowNEON(w *byte, x *float32, n int) float32 {
+	var s float32
+	dotRowsNEON((*float32)(unsafe.Pointer(w)), x, n, 0, 1, &s)
+	return s
+}
+
+// axpyF32NEON is y += a*x: whole groups of 16 in assembly, the rest
+// element by element as axpyF32Generic does.
+func axpyF32NEON(y []float32, a float32, x []float32) {
+	n := len(y)
+	x = x[:n]
+	m := n &^ (fLanes - 1)
+	if m > 0 {
+		axpyRowsNEON(&y[0], &x[0], m, 0, 1, &a)
+	}
+	axpyF32Generic(y[m:], a, x[m:])
+}
+
+// axpyRowsNEONFn is AxpyRowsF32's kernel (len(coef) > 0).
+func axpyRowsNEONFn(y, coef, x []float32, stride int) {
+	n := len(y)
+	if n == 0 || n%fLanes != 0 {
+		axpyRowsLoop(y, coef, x, stride, axpyF32NEON)
+		return
+	}
+	_ = x[(len(coef)-1)*stride+n-1]
+	axpyRowsNEON(&y[0], &x[0], n, stride, len(coef), &coef[0])
+}
+
+// floatRowsNEON adapts the dot k of size-byte float weights to an
+// fRowsFn; lengths that are not a multiple of 16 use generic.
+func floatRowsNEON(size int, k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, x []float32) {
+		n := len(x)
+		if n == 0 || n%fLanes != 0 {
+			fRowsLoop(generic)(dst, w, rowBytes, x)
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		for r := range dst {
+			row := w[r*rowBytes : r*rowBytes+size*n]
+			dst[r] = k(&row[0], &x[0], n)
+		}
+	}
+}
