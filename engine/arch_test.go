@@ -17,7 +17,7 @@ import (
 
 // archShapes are the small synthetic shapes of every architecture beyond
 // llama and qwen2, each checked for split and batch invariance.
-var archShapes = []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-tiny", "gpt-oss-tiny"}
+var archShapes = []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-tiny", "gpt-oss-tiny", "deepseek2-tiny", "deepseek3-tiny"}
 
 // synthFile writes a synthetic model of the named shape with n layers (0:
 // the shape's) and the tok512 vocabulary, in memory.

@@ -1,6 +1,6 @@
 // Package engine runs transformer language models (the llama, qwen2, qwen3,
-// qwen3moe, phi3, gemma2, gemma3 and gpt-oss architectures, dense or mixtures of
-// experts) on the CPU, split into three separable stages so that a node can
+// qwen3moe, phi3, gemma2, gemma3, gpt-oss and deepseek2 architectures, dense
+// or mixtures of experts) on the CPU, split into three separable stages so that a node can
 // run any part of a model:
 //
 //	Embed(tokens)                 -> hidden states
@@ -33,7 +33,7 @@ var ErrUnsupported = errors.New("engine: unsupported model")
 
 // Config holds a model's hyper-parameters.
 type Config struct {
-	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3" or "gpt-oss"
+	Arch       string // "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "gpt-oss" or "deepseek2"
 	Dim        int    // embedding length
 	Hidden     int    // feed-forward length
 	Layers     int    // transformer blocks
@@ -115,6 +115,10 @@ type Config struct {
 	RopeYarn          bool
 	YarnLow, YarnHigh float32
 	YarnMscale        float32
+
+	// DeepSeek-V2/V3 (deepseek2): multi-head latent attention and shared
+	// experts; see MLA.
+	MLA MLA
 }
 
 // Local reports whether block i uses sliding-window attention.
@@ -132,6 +136,9 @@ func (c *Config) MoE() bool { return c.Experts > 0 }
 // biases left out): attention, and the feed-forward or all of its experts
 // and the router.
 func (c *Config) BlockParams() int64 {
+	if c.MLA.On {
+		return c.mlaBlockParams(false)
+	}
 	qd, kv, dim := int64(c.QDim()), int64(c.KVDim()), int64(c.Dim)
 	n := 2*dim*qd + 2*dim*kv
 	if c.MoE() {
@@ -146,12 +153,22 @@ func (c *Config) ActiveBlockParams() int64 {
 	if !c.MoE() {
 		return c.BlockParams()
 	}
+	if c.MLA.On {
+		return c.mlaBlockParams(true)
+	}
 	qd, kv, dim := int64(c.QDim()), int64(c.KVDim()), int64(c.Dim)
 	return 2*dim*qd + 2*dim*kv + int64(c.Experts)*dim + int64(c.ExpertsUsed)*3*dim*int64(c.ExpertHidden)
 }
 
-// KVDim is the width of the keys and values of one position in one layer.
-func (c *Config) KVDim() int { return c.KVHeads * c.HeadDim }
+// KVDim is the width of the keys and values of one position in one layer
+// (of multi-head latent attention: the compressed keys and values and the
+// rotated key part that its KV cache holds).
+func (c *Config) KVDim() int {
+	if c.MLA.On {
+		return c.MLA.KVLora + c.RopeDim
+	}
+	return c.KVHeads * c.HeadDim
+}
 
 // QDim is the width of the queries and of the attention output of one
 // position (Dim unless the heads are sized apart, as in qwen3).
@@ -346,6 +363,9 @@ func (c *Config) setYarn(fs float32) {
 	if factor > 1 {
 		attn = float32(0.1)*logf(factor) + 1
 	}
+	if c.MLA.On && c.MLA.YarnLogMul != 0 {
+		attn = c.MLA.yarnMscaleRatio(factor)
+	}
 	attn *= 1 / (1 + float32(0.1)*logf(factor))
 	if c.RopeAttnFactor != 0 {
 		attn *= c.RopeAttnFactor
@@ -379,6 +399,9 @@ func (c *Config) readExperts(f *gguf.File) error {
 	}
 	c.Experts, c.ExpertsUsed = int(ne), int(nu)
 	c.ExpertHidden = c.Hidden
+	if c.Arch == "deepseek2" {
+		c.ExpertHidden = 0 // readDeepseek2: expert_feed_forward_length
+	}
 	if c.Arch == "qwen3moe" {
 		c.ExpertHidden = c.Hidden / c.ExpertsUsed
 		if h, err := f.Int(a + ".expert_feed_forward_length"); err == nil {
@@ -388,10 +411,10 @@ func (c *Config) readExperts(f *gguf.File) error {
 			c.ExpertHidden = int(h)
 		}
 	}
-	if c.ExpertHidden <= 0 && c.Arch != "gpt-oss" { // gpt-oss: readGPTOSS
+	if c.ExpertHidden <= 0 && c.Arch != "gpt-oss" && c.Arch != "deepseek2" { // readGPTOSS, readDeepseek2
 		return fmt.Errorf("engine: expert feed-forward length %d out of range", c.ExpertHidden)
 	}
-	c.ExpertNorm = true
+	c.ExpertNorm = c.Arch != "deepseek2" // llama.cpp's default for deepseek2: off
 	if v, ok := f.Get(a + ".expert_weights_norm"); ok {
 		b, ok := v.Any().(bool)
 		if !ok {
@@ -408,8 +431,8 @@ func (c *Config) readExperts(f *gguf.File) error {
 	return nil
 }
 
-// ConfigFromGGUF reads the hyper-parameters of a llama, qwen2, qwen3 or
-// qwen3moe GGUF.
+// ConfigFromGGUF reads the hyper-parameters of a GGUF of one of the
+// architectures the engine runs.
 func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	var c Config
 	arch, err := f.String("general.architecture")
@@ -417,9 +440,9 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 		return c, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma2", "gemma3", "gpt-oss":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gemma2", "gemma3", "gpt-oss", "deepseek2":
 	default:
-		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3, gemma2, gemma3 or gpt-oss)", ErrUnsupported, arch)
+		return c, fmt.Errorf("%w: architecture %q (want llama, mistral, qwen2, qwen3, qwen3moe, phi3, gemma2, gemma3, gpt-oss or deepseek2)", ErrUnsupported, arch)
 	}
 	c.Arch = arch
 	geti := func(key string, dst *int, def int) {
@@ -460,7 +483,11 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if c.Heads%c.KVHeads != 0 {
 		return c, fmt.Errorf("engine: %d heads, %d kv heads do not divide", c.Heads, c.KVHeads)
 	}
-	if kl, e := f.Int(arch + ".attention.key_length"); e == nil {
+	if arch == "deepseek2" {
+		if err := c.readMLAHeads(f); err != nil {
+			return c, err
+		}
+	} else if kl, e := f.Int(arch + ".attention.key_length"); e == nil {
 		if kl <= 0 || kl > 1<<12 || kl%2 != 0 {
 			return c, fmt.Errorf("engine: %s.attention.key_length = %d out of range", arch, kl)
 		}
@@ -478,7 +505,7 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if c.RopeDim > c.HeadDim || c.RopeDim%2 != 0 {
+	if c.RopeDim > c.HeadDim || c.RopeDim%2 != 0 || (c.MLA.On && c.RopeDim >= c.HeadDim) {
 		return c, fmt.Errorf("engine: rope dimension %d invalid for head size %d", c.RopeDim, c.HeadDim)
 	}
 	c.RopeBase = 10000
@@ -523,6 +550,11 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	}
 	if arch == "gpt-oss" {
 		if err := c.readGPTOSS(f); err != nil {
+			return c, err
+		}
+	}
+	if arch == "deepseek2" {
+		if err := c.readDeepseek2(f); err != nil {
 			return c, err
 		}
 	}

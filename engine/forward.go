@@ -40,14 +40,20 @@ func (m *Model) NewSession(maxLen int) (*Session, error) {
 	kv := m.Config.KVDim()
 	for range m.layers {
 		s.k = append(s.k, make([]float32, maxLen*kv))
-		s.v = append(s.v, make([]float32, maxLen*kv))
+		if !m.Config.MLA.On { // MLA caches one latent row, no values
+			s.v = append(s.v, make([]float32, maxLen*kv))
+		}
 	}
 	return s, nil
 }
 
 // SessionBytes is the memory a session of maxLen positions takes.
 func (m *Model) SessionBytes(maxLen int) int64 {
-	return int64(len(m.layers)) * int64(maxLen) * int64(m.Config.KVDim()) * 2 * 4
+	kv := int64(2)
+	if m.Config.MLA.On {
+		kv = 1
+	}
+	return int64(len(m.layers)) * int64(maxLen) * int64(m.Config.KVDim()) * kv * 4
 }
 
 // Len is the number of positions the session holds.
@@ -71,6 +77,7 @@ type scratch struct {
 	scores                    [][]float32 // per worker
 	attn                      attnJob
 	moe                       moeScratch
+	mla                       mlaScratch
 }
 
 func grow(b *[]float32, n int) []float32 {
@@ -297,6 +304,9 @@ func (m *Model) rope(vec []float32, heads, r int, local bool) {
 }
 
 func (m *Model) layerForward(li int, x []float32, rows []Row) error {
+	if m.layers[li].mla != nil {
+		return m.mlaLayerForward(li, x, rows)
+	}
 	c := &m.Config
 	l := &m.layers[li]
 	local := c.Local(m.Span.Start + li)

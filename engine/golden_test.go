@@ -76,7 +76,7 @@ func goldenCases() []struct {
 	for _, a := range []struct {
 		shape string
 		typ   kernels.DType
-	}{{"mixtral-tiny", kernels.Q8_0}, {"mixtral-tiny", kernels.Q4_K}, {"qwen3moe-tiny", kernels.Q8_0}, {"phi3-tiny", kernels.Q8_0}, {"gemma2-tiny", kernels.Q8_0}, {"gemma3-tiny", kernels.Q8_0}, {"gpt-oss-tiny", kernels.Q8_0}, {"gpt-oss-tiny", kernels.MXFP4}} {
+	}{{"mixtral-tiny", kernels.Q8_0}, {"mixtral-tiny", kernels.Q4_K}, {"qwen3moe-tiny", kernels.Q8_0}, {"phi3-tiny", kernels.Q8_0}, {"gemma2-tiny", kernels.Q8_0}, {"gemma3-tiny", kernels.Q8_0}, {"gpt-oss-tiny", kernels.Q8_0}, {"gpt-oss-tiny", kernels.MXFP4}, {"deepseek2-tiny", kernels.Q8_0}, {"deepseek3-tiny", kernels.Q4_K}} {
 		s, err := synth.ShapeByName(a.shape)
 		if err != nil {
 			panic(err)

@@ -64,7 +64,13 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, bool, uint64) {
 	longrope, _ := synth.ShapeByName("phi3-tiny")
 	longrope.Name, longrope.LongRoPE, longrope.Context = "phi3-longrope", true, 8192
 	longrope.RopeOrigContext, longrope.RopeAttnFactor = 2048, 1.0943
-	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties, "phi3-longrope": longrope}
+	// deepseek2 as files converted before llama.cpp split attn_kv_b: the
+	// engine absorbs attn_kv_b's key rows, llama.cpp decompresses the
+	// keys and values per head (its other attention path).
+	kvb, _ := synth.ShapeByName("deepseek2-tiny")
+	kvb.Name, kvb.MLA.LegacyKVB = "deepseek2-kvb", true
+	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties, "phi3-longrope": longrope,
+		"deepseek2-kvb": kvb}
 	arch, typ, _ := strings.Cut(name, "/")
 	t, mixed, _ := synth.ParseType(typ)
 	s, ok := shapes[arch]

@@ -44,6 +44,9 @@ type layer struct {
 	bo, sinks                  []float32
 	routerB                    []float32
 	expGateB, expUpB, expDownB []float32
+	// deepseek2: multi-head latent attention, shared experts (nil for
+	// the other architectures).
+	mla *mlaLayer
 }
 
 // Model is a loaded model (or a part of one). Its methods may be called from
@@ -69,6 +72,7 @@ type Model struct {
 	mu     sync.Mutex
 	buf    scratch
 	attnFn func(worker int) // m.attnWorker, bound once
+	mlaFn  func(worker int) // m.mlaWorker, bound once
 }
 
 // Open maps a GGUF file and loads the parts of the model opt asks for. The
@@ -163,6 +167,15 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 	ld := loader{m: m}
 	for i := m.Span.Start; i < m.Span.End; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
+		if cfg.MLA.On {
+			l := m.loadMLALayer(&ld, p, i)
+			if ld.err != nil {
+				err = ld.err
+				return nil, err
+			}
+			m.layers = append(m.layers, l)
+			continue
+		}
 		ffnNorm := p + "ffn_norm.weight"
 		if cfg.Arch == "gpt-oss" {
 			ffnNorm = p + "post_attention_norm.weight" // before the experts
@@ -230,6 +243,7 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		m.layers = append(m.layers, l)
 	}
 	m.attnFn = m.attnWorker
+	m.mlaFn = m.mlaWorker
 	return m, nil
 }
 
@@ -292,7 +306,12 @@ func (ld *loader) experts(name string, rows, cols int) []kernels.Mat {
 }
 
 func (m *Model) expertMats(name string, rows, cols int) ([]kernels.Mat, error) {
-	n := m.Config.Experts
+	return m.stackedMats(name, rows, cols, m.Config.Experts)
+}
+
+// stackedMats binds a 3-D tensor of n matrices [rows, cols] (GGUF dims
+// cols, rows, n) as one Mat each.
+func (m *Model) stackedMats(name string, rows, cols, n int) ([]kernels.Mat, error) {
 	t, ok := m.file.Tensor(name)
 	if !ok {
 		return nil, fmt.Errorf("engine: missing tensor %s", name)
@@ -385,6 +404,9 @@ func (m *Model) WeightBytes() int64 {
 		}
 		if len(l.expGate) > 0 {
 			n += exp * int64(m.Config.ExpertsUsed) / int64(len(l.expGate))
+		}
+		if l.mla != nil {
+			n += l.mla.bytes()
 		}
 	}
 	if m.hasHead {

@@ -72,7 +72,11 @@ func (m *Model) moe(l *layer, xb []float32, n int) error {
 	count := b.count[:ne+1]
 	clear(count)
 	for r := 0; r < n; r++ {
-		route(logits[r*ne:(r+1)*ne], sel[r*k:(r+1)*k], w[r*k:(r+1)*k], c.WeightSoftmax, c.ExpertNorm, c.ExpertScale)
+		if l.mla != nil {
+			routeMLA(c, logits[r*ne:(r+1)*ne], l.mla.probsB, sel[r*k:(r+1)*k], w[r*k:(r+1)*k], &m.buf.mla)
+		} else {
+			route(logits[r*ne:(r+1)*ne], sel[r*k:(r+1)*k], w[r*k:(r+1)*k], c.WeightSoftmax, c.ExpertNorm, c.ExpertScale)
+		}
 		for _, e := range sel[r*k : (r+1)*k] {
 			count[e+1]++
 		}

@@ -9,16 +9,22 @@ import (
 )
 
 // blockBytes is the size of one transformer block's weights: the sum of
-// block 0's tensors when the file lists them, else an estimate from the
-// shape and general.file_type (metadata-only files from the weight store).
-// A block of a mixture of experts holds all its experts, though a token
-// reads only a few of them.
+// the largest block's tensors when the file lists them (deepseek2's
+// leading blocks are dense, the others hold experts), else an estimate
+// from the shape and general.file_type (metadata-only files from the
+// weight store). A block of a mixture of experts holds all its experts,
+// though a token reads only a few of them.
 func blockBytes(f *gguf.File, c *engine.Config) int64 {
+	sums := map[string]int64{}
 	var sum int64
 	for i := range f.Tensors {
-		if strings.HasPrefix(f.Tensors[i].Name, "blk.0.") {
-			sum += int64(f.Tensors[i].Size)
+		name := f.Tensors[i].Name
+		if !strings.HasPrefix(name, "blk.") {
+			continue
 		}
+		blk, _, _ := strings.Cut(name[len("blk."):], ".")
+		sums[blk] += int64(f.Tensors[i].Size)
+		sum = max(sum, sums[blk])
 	}
 	if sum > 0 {
 		return sum

@@ -290,7 +290,7 @@ func TestSynthetic12(t *testing.T) {
 // architecture on 3 nodes, one block each, and compares the generation with
 // the single-process engine: every family runs through the same pipeline.
 func TestSwarmArchitectures(t *testing.T) {
-	for _, name := range []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-tiny", "gpt-oss-tiny"} {
+	for _, name := range []string{"qwen3-tiny", "mixtral-tiny", "qwen3moe-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-tiny", "gpt-oss-tiny", "deepseek2-tiny", "deepseek3-tiny"} {
 		t.Run(name, func(t *testing.T) {
 			path := synthShapeLayers(t, name, 3)
 			src := fileSource(t, path)

@@ -158,18 +158,25 @@ func (f *simFlags) build(cmd *cobra.Command) (sim.Config, error) {
 	return cfg, nil
 }
 
-// shapeBlockBytes is the size of the weights of one block of shape (block
-// 0) and the part of them one token reads: of a mixture of experts, the
-// router, attention, norms and ExpertsUsed of the Experts experts.
+// shapeBlockBytes is the size of the weights of one block of shape (the
+// first block with experts: deepseek2's leading blocks are dense; else
+// block 0) and the part of them one token reads: of a mixture of experts,
+// the router, attention, norms, the shared experts and ExpertsUsed of the
+// Experts experts.
 func shapeBlockBytes(shape synth.Shape, typ kernels.DType, mixed bool) (block, active int64, err error) {
-	ts, err := synth.Tensors(synth.Options{Shape: shape, Type: typ, Mixed: mixed, Layers: 1,
+	first := 0
+	if shape.Experts > 0 {
+		first = min(shape.MLA.LeadingDense, shape.Layers-1)
+	}
+	ts, err := synth.Tensors(synth.Options{Shape: shape, Type: typ, Mixed: mixed, Layers: first + 1,
 		Vocab: &tokenizer.Vocab{Model: "llama", Tokens: []string{"<unk>"}, BOS: -1, EOS: -1, UNK: 0, PAD: -1}})
 	if err != nil {
 		return 0, 0, err
 	}
+	prefix := fmt.Sprintf("blk.%d.", first)
 	for i := range ts {
 		t := &ts[i]
-		if !strings.HasPrefix(t.Name, "blk.0.") {
+		if !strings.HasPrefix(t.Name, prefix) {
 			continue
 		}
 		n, err := t.Size()

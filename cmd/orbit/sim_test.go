@@ -20,6 +20,8 @@ func TestShapeBlockBytes(t *testing.T) {
 		{"llama-8b", 1, 1},
 		{"mixtral-8x7b", 0.25, 0.30},     // 2 of 8 experts, plus attention
 		{"qwen3moe-30b-a3b", 0.06, 0.12}, // 8 of 128 experts, plus attention
+		{"deepseek-v2-lite", 0.12, 0.17}, // 6 of 64 experts and 2 shared, plus attention (not the dense block 0)
+		{"deepseek-v3", 0.04, 0.06},      // 8 of 256 experts and 1 shared, plus attention
 	} {
 		t.Run(tc.shape, func(t *testing.T) {
 			s, err := synth.ShapeByName(tc.shape)

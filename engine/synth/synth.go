@@ -38,7 +38,7 @@ import (
 // Shape is the architecture and hyperparameters of a model.
 type Shape struct {
 	Name           string
-	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3" or "gpt-oss"
+	Arch           string // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "gpt-oss" or "deepseek2"
 	Dim            int    // embedding width
 	Hidden         int    // feed-forward width
 	Layers         int
@@ -80,6 +80,34 @@ type Shape struct {
 	// YaRN (gpt-oss): RopeScaling is written as a yarn factor with
 	// RopeOrigContext as rope.scaling.original_context_length.
 	YaRN bool
+	// DeepSeek-V2/V3 (deepseek2; see MLA): Head is a head's query and key
+	// width, of which the last RopeDims are rotated.
+	MLA MLA
+}
+
+// MLA is the part of a Shape particular to deepseek2: multi-head latent
+// attention and mixtures of experts with shared experts.
+type MLA struct {
+	QLora    int // > 0: attn_q_a, attn_q_a_norm, attn_q_b (else attn_q)
+	KVLora   int // compressed keys' and values' width
+	RopeDims int // rotated part of a head's queries and keys
+	VHead    int // a head's value width
+	// LegacyKVB writes attn_kv_b (files converted before llama.cpp split
+	// it) instead of attn_k_b and attn_v_b.
+	LegacyKVB bool
+	// The first LeadingDense blocks are dense (Hidden wide); the others
+	// have SharedExperts shared experts beside the routed ones.
+	LeadingDense, SharedExperts int
+	// Sigmoid gating with an exp_probs_b bias (DeepSeek-V3), else softmax.
+	Sigmoid bool
+	// Groups > 1: expert groups, GroupsUsed of them chosen per token.
+	Groups, GroupsUsed int
+	// ExpertScale is expert_weights_scale; ExpertNorm expert_weights_norm.
+	ExpertScale float32
+	ExpertNorm  bool
+	// YarnLogMul is written as rope.scaling.yarn_log_multiplier (with
+	// YaRN; the converter's 0.1 * mscale_all_dim).
+	YarnLogMul float32
 }
 
 // ExpertWidth is the feed-forward width of one expert.
@@ -121,6 +149,18 @@ const maxContext = 8192
 //	                  every other block, YaRN x8 from 256, attention sinks, biases, untied
 //	gpt-oss-20b       gpt-oss-20b: dim 2880, 32 experts of 2880 (4 used), 24 layers, 64/8 heads of 64,
 //	                  window 128, YaRN x32 from 4096, untied
+//	deepseek2-tiny    deepseek2 (DeepSeek-V2-Lite style), dim 256, 3 layers (1 dense of 512), 4 heads of
+//	                  64+32 (values 64), queries by attn_q, latent 128, 8 experts of 128 (2 used) and 1
+//	                  shared, softmax routing, YaRN x4 from 512 with mscale 0.707, untied
+//	deepseek3-tiny    deepseek2 (DeepSeek-V3 style), dim 256, 3 layers (1 dense of 512), 4 heads of 64+32
+//	                  (values 64), queries through a rank-128 attn_q_a, latent 128, 16 experts of 128 in 4
+//	                  groups (2 used; 4 experts used) and 1 shared, sigmoid routing with exp_probs_b,
+//	                  renormalized and scaled by 2.5, YaRN x4 from 512, untied
+//	deepseek-v2-lite  DeepSeek-V2-Lite: dim 2048, 27 layers (1 dense of 10944), 16 heads of 128+64 (values
+//	                  128), latent 512, 64 experts of 1408 (6 used) and 2 shared, YaRN x40 from 4096, untied
+//	deepseek-v3       DeepSeek-V3/R1: dim 7168, 61 layers (3 dense of 18432), 128 heads of 128+64, q rank
+//	                  1536, latent 512, 256 experts of 2048 in 8 groups (4 used; 8 experts used) and 1
+//	                  shared, sigmoid routing, scale 2.5, YaRN x40 from 4096, untied
 //
 // gpt-oss models of type mxfp4 store the experts as MXFP4 and the other
 // matrices as q8_0, as the published gpt-oss GGUFs do.
@@ -174,6 +214,24 @@ func Shapes() []Shape {
 		{Name: "gpt-oss-20b", Arch: "gpt-oss", Dim: 2880, Hidden: 2880, Layers: 24, Heads: 64, KVHeads: 8, Head: 64, Context: maxContext,
 			RopeBase: 150000, Eps: 1e-5, QKVBias: true, Experts: 32, ExpertsUsed: 4, ExpertHidden: 2880,
 			SlidingWindow: 128, SlidingPattern: 2, YaRN: true, RopeScaling: 32, RopeOrigContext: 4096},
+		{Name: "deepseek2-tiny", Arch: "deepseek2", Dim: 256, Hidden: 512, Layers: 3, Heads: 4, KVHeads: 4, Head: 96, Context: 2048,
+			RopeBase: 10000, Eps: 1e-6, Experts: 8, ExpertsUsed: 2, ExpertHidden: 128,
+			YaRN: true, RopeScaling: 4, RopeOrigContext: 512,
+			MLA: MLA{KVLora: 128, RopeDims: 32, VHead: 64, LeadingDense: 1, SharedExperts: 1, ExpertScale: 1, YarnLogMul: 0.0707}},
+		{Name: "deepseek3-tiny", Arch: "deepseek2", Dim: 256, Hidden: 512, Layers: 3, Heads: 4, KVHeads: 4, Head: 96, Context: 2048,
+			RopeBase: 10000, Eps: 1e-6, Experts: 16, ExpertsUsed: 4, ExpertHidden: 128,
+			YaRN: true, RopeScaling: 4, RopeOrigContext: 512,
+			MLA: MLA{QLora: 128, KVLora: 128, RopeDims: 32, VHead: 64, LeadingDense: 1, SharedExperts: 1,
+				Sigmoid: true, Groups: 4, GroupsUsed: 2, ExpertScale: 2.5, ExpertNorm: true, YarnLogMul: 0.1}},
+		{Name: "deepseek-v2-lite", Arch: "deepseek2", Dim: 2048, Hidden: 10944, Layers: 27, Heads: 16, KVHeads: 16, Head: 192, Context: maxContext,
+			RopeBase: 10000, Eps: 1e-6, Experts: 64, ExpertsUsed: 6, ExpertHidden: 1408,
+			YaRN: true, RopeScaling: 40, RopeOrigContext: 4096,
+			MLA: MLA{KVLora: 512, RopeDims: 64, VHead: 128, LeadingDense: 1, SharedExperts: 2, ExpertScale: 1, YarnLogMul: 0.0707}},
+		{Name: "deepseek-v3", Arch: "deepseek2", Dim: 7168, Hidden: 18432, Layers: 61, Heads: 128, KVHeads: 128, Head: 192, Context: maxContext,
+			RopeBase: 10000, Eps: 1e-6, Experts: 256, ExpertsUsed: 8, ExpertHidden: 2048,
+			YaRN: true, RopeScaling: 40, RopeOrigContext: 4096,
+			MLA: MLA{QLora: 1536, KVLora: 512, RopeDims: 64, VHead: 128, LeadingDense: 3, SharedExperts: 1,
+				Sigmoid: true, Groups: 8, GroupsUsed: 4, ExpertScale: 2.5, ExpertNorm: true, YarnLogMul: 0.1}},
 	}
 }
 
@@ -206,9 +264,19 @@ func (s Shape) KVDim() int { return s.KVHeads * s.HeadDim() }
 // Validate checks that the hyperparameters are consistent.
 func (s Shape) Validate() error {
 	switch s.Arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "gpt-oss":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "phi3", "gemma2", "gemma3", "gpt-oss", "deepseek2":
 	default:
 		return fmt.Errorf("synth: shape %q: unsupported architecture %q", s.Name, s.Arch)
+	}
+	if s.Arch == "deepseek2" {
+		m := s.MLA
+		if m.KVLora <= 0 || m.RopeDims <= 0 || m.RopeDims%2 != 0 || m.RopeDims >= s.HeadDim() || m.VHead <= 0 || m.QLora < 0 ||
+			m.LeadingDense < 0 || m.LeadingDense > s.Layers || m.SharedExperts < 0 {
+			return fmt.Errorf("synth: shape %q: deepseek2 settings %+v", s.Name, m)
+		}
+		if m.Groups > 1 && (s.Experts%m.Groups != 0 || m.GroupsUsed <= 0 || m.GroupsUsed >= m.Groups) {
+			return fmt.Errorf("synth: shape %q: %d experts in %d groups, %d used", s.Name, s.Experts, m.Groups, m.GroupsUsed)
+		}
 	}
 	if s.Dim <= 0 || s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.Context <= 0 {
 		return fmt.Errorf("synth: shape %q: sizes must be positive: %+v", s.Name, s)
@@ -216,7 +284,7 @@ func (s Shape) Validate() error {
 	if s.Experts < 0 || s.ExpertHidden < 0 || (s.Experts > 0 && (s.ExpertsUsed <= 0 || s.ExpertsUsed > s.Experts)) {
 		return fmt.Errorf("synth: shape %q: %d experts, %d used per token", s.Name, s.Experts, s.ExpertsUsed)
 	}
-	if (s.Arch == "qwen3moe" || s.Arch == "gpt-oss") != (s.Experts > 0 && s.Arch != "llama") {
+	if (s.Arch == "qwen3moe" || s.Arch == "gpt-oss" || s.Arch == "deepseek2") != (s.Experts > 0 && s.Arch != "llama") {
 		return fmt.Errorf("synth: shape %q: architecture %s with %d experts", s.Name, s.Arch, s.Experts)
 	}
 	if (s.Head == 0 && s.Dim%s.Heads != 0) || s.HeadDim()%2 != 0 {
@@ -395,6 +463,10 @@ func Tensors(opt Options) ([]Tensor, error) {
 			ts = append(ts, gptOSSBlock(p, s, dense, opt.Type)...)
 			continue
 		}
+		if s.Arch == "deepseek2" {
+			ts = append(ts, deepseek2Block(p, i, s, opt.Type)...)
+			continue
+		}
 		if s.Arch == "phi3" {
 			typed(p+"attn_qkv.weight", dim, qd+2*kv, opt.Type)
 			matrix(p+"attn_output.weight", qd, dim)
@@ -505,6 +577,62 @@ func gptOSSBlock(p string, s Shape, dense, exp kernels.DType) []Tensor {
 	}
 }
 
+// deepseek2Block lists the tensors of one deepseek2 block (prefix p,
+// index i) after attn_norm, as llama.cpp's converter names them: the
+// queries (attn_q, or attn_q_a, its norm and attn_q_b), attn_kv_a_mqa and
+// its norm, attn_k_b and attn_v_b (one matrix per head; or attn_kv_b),
+// attn_output, ffn_norm, then a dense feed-forward or the router (f32),
+// exp_probs_b (sigmoid routing), the experts and the shared experts.
+// attn_k_b holds the transposes of attn_kv_b's key rows, so its values
+// have the spread of a KVLora-long row.
+func deepseek2Block(p string, i int, s Shape, typ kernels.DType) []Tensor {
+	m := s.MLA
+	dim, heads, hd := uint64(s.Dim), uint64(s.Heads), uint64(s.HeadDim())
+	kvl, rope, vh := uint64(m.KVLora), uint64(m.RopeDims), uint64(m.VHead)
+	nope := hd - rope
+	std := func(fanIn uint64) float32 { return float32(1 / math.Sqrt(float64(fanIn))) }
+	mat := func(name string, cols, rows uint64) Tensor {
+		return Tensor{Name: name, Dims: []uint64{cols, rows}, Type: matrixType(typ, int(cols)), Std: std(cols)}
+	}
+	vec := func(name string, n uint64) Tensor {
+		return Tensor{Name: name, Dims: []uint64{n}, Type: kernels.F32, Const: 1}
+	}
+	var ts []Tensor
+	if m.QLora > 0 {
+		q := uint64(m.QLora)
+		ts = append(ts, mat(p+"attn_q_a.weight", dim, q), vec(p+"attn_q_a_norm.weight", q), mat(p+"attn_q_b.weight", q, heads*hd))
+	} else {
+		ts = append(ts, mat(p+"attn_q.weight", dim, heads*hd))
+	}
+	ts = append(ts, mat(p+"attn_kv_a_mqa.weight", dim, kvl+rope), vec(p+"attn_kv_a_norm.weight", kvl))
+	if m.LegacyKVB {
+		ts = append(ts, mat(p+"attn_kv_b.weight", kvl, heads*(nope+vh)))
+	} else {
+		ts = append(ts,
+			Tensor{Name: p + "attn_k_b.weight", Dims: []uint64{nope, kvl, heads}, Type: matrixType(typ, int(nope)), Std: std(kvl)},
+			Tensor{Name: p + "attn_v_b.weight", Dims: []uint64{kvl, vh, heads}, Type: matrixType(typ, int(kvl)), Std: std(kvl)})
+	}
+	ts = append(ts, mat(p+"attn_output.weight", heads*vh, dim), vec(p+"ffn_norm.weight", dim))
+	if i < m.LeadingDense {
+		h := uint64(s.Hidden)
+		return append(ts, mat(p+"ffn_gate.weight", dim, h), mat(p+"ffn_down.weight", h, dim), mat(p+"ffn_up.weight", dim, h))
+	}
+	ne, eh := uint64(s.Experts), uint64(s.ExpertWidth())
+	ts = append(ts, Tensor{Name: p + "ffn_gate_inp.weight", Dims: []uint64{dim, ne}, Type: kernels.F32, Std: std(dim), PairRows: s.RouterTies})
+	if m.Sigmoid {
+		ts = append(ts, Tensor{Name: p + "exp_probs_b.bias", Dims: []uint64{ne}, Type: kernels.F32, Std: 0.05})
+	}
+	experts := func(name string, cols, rows uint64) Tensor {
+		return Tensor{Name: name, Dims: []uint64{cols, rows, ne}, Type: matrixType(typ, int(cols)), Std: std(cols)}
+	}
+	ts = append(ts, experts(p+"ffn_gate_exps.weight", dim, eh), experts(p+"ffn_down_exps.weight", eh, dim), experts(p+"ffn_up_exps.weight", dim, eh))
+	if m.SharedExperts > 0 {
+		sw := eh * uint64(m.SharedExperts)
+		ts = append(ts, mat(p+"ffn_gate_shexp.weight", dim, sw), mat(p+"ffn_down_shexp.weight", sw, dim), mat(p+"ffn_up_shexp.weight", dim, sw))
+	}
+	return ts
+}
+
 // moreBits reports whether block i of n is one that llama.cpp's k-quant
 // mixes give more bits: the first and last eighth, and every third block
 // between them.
@@ -591,13 +719,17 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 	u32("embedding_length", s.Dim)
 	u32("block_count", s.Layers)
 	u32("feed_forward_length", s.Hidden)
-	u32("rope.dimension_count", s.HeadDim())
-	u32("attention.head_count", s.Heads)
-	u32("attention.head_count_kv", s.KVHeads)
+	if s.Arch == "deepseek2" {
+		deepseek2Meta(w, s)
+	} else {
+		u32("rope.dimension_count", s.HeadDim())
+		u32("attention.head_count", s.Heads)
+		u32("attention.head_count_kv", s.KVHeads)
+	}
 	if s.Experts > 0 {
 		u32("expert_count", s.Experts)
 		u32("expert_used_count", s.ExpertsUsed)
-		if s.ExpertHidden > 0 {
+		if s.ExpertHidden > 0 || s.Arch == "deepseek2" {
 			u32("expert_feed_forward_length", s.ExpertHidden)
 		}
 	}
@@ -626,7 +758,7 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 		u32("rope.scaling.original_context_length", s.RopeOrigContext)
 		w.Set(a+".rope.scaling.attn_factor", gguf.Float32(s.RopeAttnFactor))
 	}
-	if s.Head > 0 {
+	if s.Head > 0 && s.Arch != "deepseek2" {
 		u32("attention.key_length", s.Head)
 		u32("attention.value_length", s.Head)
 	}
@@ -648,6 +780,48 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 		}, size)
 	}
 	return w, nil
+}
+
+// deepseek2Meta sets deepseek2's attention and expert keys as llama.cpp's
+// converter writes them: with attn_k_b and attn_v_b, key_length and
+// value_length are the cached latent's (kv_lora_rank + rope dims, and
+// kv_lora_rank) and one KV head, a head's sizes in key_length_mla and
+// value_length_mla; with attn_kv_b, key_length and value_length are a
+// head's, and every head a KV head.
+func deepseek2Meta(w *gguf.Writer, s Shape) {
+	a, m := s.Arch, s.MLA
+	u32 := func(key string, x int) { w.Set(a+"."+key, gguf.Uint32(uint32(x))) }
+	u32("attention.head_count", s.Heads)
+	u32("rope.dimension_count", m.RopeDims)
+	u32("attention.q_lora_rank", m.QLora)
+	u32("attention.kv_lora_rank", m.KVLora)
+	if m.LegacyKVB {
+		u32("attention.head_count_kv", s.Heads)
+		u32("attention.key_length", s.HeadDim())
+		u32("attention.value_length", m.VHead)
+	} else {
+		u32("attention.head_count_kv", 1)
+		u32("attention.key_length", m.KVLora+m.RopeDims)
+		u32("attention.value_length", m.KVLora)
+		u32("attention.key_length_mla", s.HeadDim())
+		u32("attention.value_length_mla", m.VHead)
+	}
+	u32("leading_dense_block_count", m.LeadingDense)
+	u32("expert_shared_count", m.SharedExperts)
+	w.Set(a+".expert_weights_scale", gguf.Float32(m.ExpertScale))
+	w.Set(a+".expert_weights_norm", gguf.Bool(m.ExpertNorm))
+	gating := 1
+	if m.Sigmoid {
+		gating = 2
+	}
+	u32("expert_gating_func", gating)
+	if m.Groups > 1 {
+		u32("expert_group_count", m.Groups)
+		u32("expert_group_used_count", m.GroupsUsed)
+	}
+	if s.YaRN && m.YarnLogMul != 0 {
+		w.Set(a+".rope.scaling.yarn_log_multiplier", gguf.Float32(m.YarnLogMul))
+	}
 }
 
 // Write writes the model described by opt to out.

@@ -81,6 +81,8 @@ func TestShapes(t *testing.T) {
 		{"gemma3-1b", 262144, 256, 0.99989},
 		{"gemma3-4b", 262144, 256, 3.880},
 		{"gpt-oss-20b", 201088, 64, 20.91},
+		{"deepseek-v2-lite", 102400, 192, 15.71}, // the published 15.7B
+		{"deepseek-v3", 129280, 192, 671.0},      // the published 671B (without the MTP block)
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ShapeByName(tc.name)
