@@ -112,6 +112,10 @@ func New(v *Vocab) (*Tokenizer, error) {
 			t.eog[i] = true
 		}
 	}
+	for _, id := range t.plainOverrides() {
+		t.piece[id] = []byte(v.Tokens[id])
+		t.eog[id] = false
+	}
 	t.spmBuf.New = func() any { return new(spmState) }
 	t.bpeBuf.New = func() any { return new(bpeState) }
 	return t, nil
@@ -287,22 +291,34 @@ func (t *Tokenizer) specialKinds() (control, plain []bool) {
 			control[i] = true // like control: parsed only with parseSpecial
 		}
 	}
-	set := func(text string, ctrl, pl bool) {
-		if id, ok := t.toID[text]; ok {
-			control[id], plain[id] = ctrl, pl
+	for _, id := range t.plainOverrides() {
+		control[id], plain[id] = false, true
+	}
+	if _, ok := t.toID["<|tool_response>"]; ok {
+		if id, ok := t.toID["</s>"]; ok {
+			control[id], plain[id] = false, false
 		}
 	}
+	return control, plain
+}
+
+// plainOverrides are the tokens llama.cpp makes user-defined whatever
+// their type, so that they are text in the output: gpt-oss's <|channel|>,
+// <|message|>, <|start|> and <|constrain|>, and <|end|> beside <|return|>
+// and <|call|> (or <|calls|> and <|flush|>), which then no longer ends
+// generation (gpt-oss goes on from its analysis to its final message).
+func (t *Tokenizer) plainOverrides() []int32 {
+	var out []int32
 	for _, s := range []string{"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"} {
-		set(s, false, true)
+		if id, ok := t.toID[s]; ok {
+			out = append(out, id)
+		}
 	}
 	has := func(text string) bool { _, ok := t.toID[text]; return ok }
 	if has("<|end|>") && ((has("<|return|>") && (has("<|call|>") || has("<|calls|>"))) || ((has("<|call|>") || has("<|calls|>")) && has("<|flush|>"))) {
-		set("<|end|>", false, true)
+		out = append(out, t.toID["<|end|>"])
 	}
-	if has("<|tool_response>") && has("</s>") {
-		set("</s>", false, false)
-	}
-	return control, plain
+	return out
 }
 
 func (t *Tokenizer) initSpecials() {
