@@ -19,6 +19,9 @@ type outParser struct {
 	// is not wholly well-formed calls and text.
 	raw strings.Builder
 	acc outDelta
+	// pending is what the prefill gave out (a call's start): it goes out
+	// with the first piece of the output.
+	pending outDelta
 }
 
 // newOutParser returns a parser; nil when there is nothing to split.
@@ -53,7 +56,18 @@ func (p *outParser) next(t string) outDelta {
 		d.add(p.content(c, false))
 	}
 	p.acc.add(d)
-	return d
+	return p.withPending(d)
+}
+
+// withPending is d after what the prefill gave out.
+func (p *outParser) withPending(d outDelta) outDelta {
+	if p.pending.empty() {
+		return d
+	}
+	out := p.pending
+	out.add(d)
+	p.pending = outDelta{}
+	return out
 }
 
 // flush ends the output and returns what was held back.
@@ -69,7 +83,7 @@ func (p *outParser) flush() outDelta {
 		d.add(p.content(c, true))
 	}
 	p.acc.add(d)
-	return d
+	return p.withPending(d)
 }
 
 // content passes text after the reasoning to the tool call reader.
@@ -188,7 +202,7 @@ func (r chatReading) parses() bool { return r.harmony || r.thinking || r.names !
 func (r chatReading) parser() *outParser {
 	p := newOutParser(r.harmony, r.thinking, r.opened, r.names)
 	if p != nil && r.prefill != "" {
-		p.next(r.prefill)
+		p.pending = p.next(r.prefill)
 	}
 	return p
 }

@@ -190,8 +190,22 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 			"tokenizer.vocab_size":  info.VocabSize,
 			"orbit.blocks_coverage": info.Coverage,
 		},
-		"capabilities": []string{"completion"},
+		"capabilities": ollamaCapabilities(ChatTemplateFor(tok.Vocab())),
 	})
+}
+
+// ollamaCapabilities are what /api/show says a model can do: "tools"
+// when its Jinja template reads tools, "thinking" when it splits off
+// reasoning (a thinking template, gpt-oss's channels).
+func ollamaCapabilities(t ChatTemplate) []string {
+	caps := []string{"completion"}
+	if t.jinja != nil && strings.Contains(t.jinja.src, "tools") {
+		caps = append(caps, "tools")
+	}
+	if t.Thinking() || (t.jinja != nil && isHarmony(t.jinja.src)) {
+		caps = append(caps, "thinking")
+	}
+	return caps
 }
 
 // sampling converts ollama options to the OpenAI request's fields, checked

@@ -115,3 +115,44 @@ func TestJinjaTools(t *testing.T) {
 		})
 	}
 }
+
+// gptossToolsJinja is a gpt-oss style template: tools as a TypeScript-like
+// namespace in a developer message, assistant calls as commentary
+// messages to functions.NAME ending in <|call|>, tool results as messages
+// from functions.NAME to the assistant.
+const gptossToolsJinja = `{{- "<|start|>system<|message|>You are ChatGPT.\nReasoning: medium\n\n# Valid channels: analysis, commentary, final." }}` +
+	`{%- if tools %}{{- "\nCalls to these tools must go to the commentary channel: 'functions'." }}{%- endif %}{{- "<|end|>" }}` +
+	`{%- if tools %}{{- "<|start|>developer<|message|># Tools\n\n## functions\n\nnamespace functions {\n" }}` +
+	`{%- for tool in tools %}{{- "\n// " + tool.function.description + "\ntype " + tool.function.name + " = (_: " + (tool.function.parameters | tojson) + ") => any;\n" }}{%- endfor %}` +
+	`{{- "\n} // namespace functions<|end|>" }}{%- endif %}{%- set ns = namespace(last_tool="") %}` +
+	`{%- for message in messages %}{%- if message.role == 'system' %}{{- "<|start|>developer<|message|># Instructions\n\n" + message.content + "<|end|>" }}` +
+	`{%- elif message.role == 'assistant' and message.tool_calls %}{%- for tc in message.tool_calls %}{%- set ns.last_tool = tc.function.name %}` +
+	`{{- "<|start|>assistant to=functions." + tc.function.name + "<|channel|>commentary json<|message|>" + (tc.function.arguments | tojson) + "<|call|>" }}{%- endfor %}` +
+	`{%- elif message.role == 'assistant' %}{{- "<|start|>assistant<|channel|>final<|message|>" + message.content + "<|end|>" }}` +
+	`{%- elif message.role == 'tool' %}{{- "<|start|>functions." + ns.last_tool + " to=assistant<|channel|>commentary<|message|>" + message.content + "<|end|>" }}` +
+	`{%- else %}{{- "<|start|>" + message.role + "<|message|>" + message.content + "<|end|>" }}{%- endif %}{%- endfor %}` +
+	`{%- if add_generation_prompt %}<|start|>assistant{%- endif %}`
+
+func TestJinjaHarmonyTools(t *testing.T) {
+	tmpl := ChatTemplateFor(&tokenizer.Vocab{ChatTemplate: gptossToolsJinja, Tokens: []string{"<unk>", "<s>", "</s>"}, BOS: 1, EOS: 2})
+	if tmpl.jinja == nil || !isHarmony(tmpl.jinja.src) {
+		t.Fatal("the template did not compile or render, or is not harmony")
+	}
+	msgs := []ChatMessage{
+		{Role: "user", Content: "Weather in Paris?"},
+		{Role: "assistant", ToolCalls: []ToolCall{{ID: "c1", Type: "function", Function: ToolCallFunction{Name: "get_weather", Arguments: `{"city": "Paris"}`}}}},
+		{Role: "tool", ToolCallID: "c1", Content: `{"temp": 21}`},
+	}
+	text, _, err := tmpl.RenderWith(msgs, RenderOptions{Tools: []Tool{weatherTool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|start|>system<|message|>You are ChatGPT.\nReasoning: medium\n\n# Valid channels: analysis, commentary, final.\nCalls to these tools must go to the commentary channel: 'functions'.<|end|>" +
+		"<|start|>developer<|message|># Tools\n\n## functions\n\nnamespace functions {\n\n// Weather of a city\ntype get_weather = (_: {\"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"], \"type\": \"object\"}) => any;\n\n} // namespace functions<|end|>" +
+		"<|start|>user<|message|>Weather in Paris?<|end|>" +
+		"<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Paris\"}<|call|>" +
+		"<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>{\"temp\": 21}<|end|><|start|>assistant"
+	if text != want {
+		t.Fatalf("rendered\n%q\nwant\n%q", text, want)
+	}
+}

@@ -1,0 +1,9 @@
+package api
+
+// Templates of the internal tests, for the HTTP tests of package api_test.
+const (
+	MistralToolsJinja = mistralToolsJinja
+	Llama31ToolsJinja = llama31ToolsJinja
+	Qwen3ToolsJinja   = qwen3ToolsJinja
+	GptossToolsJinja  = gptossToolsJinja
+)
