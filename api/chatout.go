@@ -223,6 +223,11 @@ func callPrefill(src, name string) (string, bool) {
 			return hermesOpen + "\n{\"name\": \"", true
 		}
 		return hermesOpen + "\n{\"name\": " + string(q) + ", \"arguments\": ", true
+	case strings.Contains(src, mistralOpen) && strings.Contains(src, mistralArgs):
+		if name == "" {
+			return mistralOpen, true
+		}
+		return mistralOpen + name + mistralArgs, true
 	case strings.Contains(src, mistralOpen):
 		if name == "" {
 			return mistralOpen + " [{\"name\": \"", true
@@ -243,7 +248,7 @@ func callPrefill(src, name string) (string, bool) {
 // does except for the markers of the request's format.
 func renderTokens(tok *tokenizer.Tokenizer) map[int32]bool {
 	out := map[int32]bool{}
-	for _, s := range []string{hermesOpen, hermesClose, mistralOpen, pythonTag, "<think>", "</think>",
+	for _, s := range []string{hermesOpen, hermesClose, mistralOpen, mistralArgs, mistralCallID, pythonTag, "<think>", "</think>",
 		harmonyStart, harmonyChannel, harmonyMessage, harmonyEnd, harmonyConstrain} {
 		if id, ok := tok.TokenID(s); ok && len(tok.TokenPiece(id)) == 0 {
 			out[id] = true

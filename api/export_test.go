@@ -3,6 +3,7 @@ package api
 // Templates of the internal tests, for the HTTP tests of package api_test.
 const (
 	MistralToolsJinja = mistralToolsJinja
+	MistralV11Jinja   = mistralV11ToolsJinja
 	Llama31ToolsJinja = llama31ToolsJinja
 	Qwen3ToolsJinja   = qwen3ToolsJinja
 	GptossToolsJinja  = gptossToolsJinja

@@ -32,6 +32,8 @@ var toolFormats = []toolFormat{
 	{name: "hermes", template: api.Qwen3ToolsJinja, full: "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"},
 	{name: "mistral", template: api.MistralToolsJinja, controls: []string{"[TOOL_CALLS]"},
 		full: `[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}]`},
+	{name: "mistral-v11", template: api.MistralV11Jinja, controls: []string{"[TOOL_CALLS]", "[ARGS]"},
+		full: `[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}`},
 	{name: "llama3.1", template: api.Llama31ToolsJinja, controls: []string{"<|python_tag|>"},
 		full: `{"name": "get_weather", "parameters": {"city": "Paris"}}`},
 	{name: "gpt-oss", template: api.GptossToolsJinja, controls: harmonyTokens,
@@ -144,9 +146,9 @@ func TestToolFormats(t *testing.T) {
 			prefix string // the prompt ends with it
 		}{
 			{`"auto"`, true, ""},
-			{`"required"`, true, map[string]string{"hermes": "<tool_call>\n{\"name\": \"", "mistral": `[TOOL_CALLS] [{"name": "`, "llama3.1": `{"name": "`, "gpt-oss": "<|channel|>commentary to=functions."}[f.name]},
+			{`"required"`, true, map[string]string{"hermes": "<tool_call>\n{\"name\": \"", "mistral": `[TOOL_CALLS] [{"name": "`, "mistral-v11": "[TOOL_CALLS]", "llama3.1": `{"name": "`, "gpt-oss": "<|channel|>commentary to=functions."}[f.name]},
 			{`{"type":"function","function":{"name":"get_weather"}}`, true, map[string]string{"hermes": "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ",
-				"mistral": `[TOOL_CALLS] [{"name": "get_weather", "arguments": `, "llama3.1": `{"name": "get_weather", "parameters": `,
+				"mistral": `[TOOL_CALLS] [{"name": "get_weather", "arguments": `, "mistral-v11": "[TOOL_CALLS]get_weather[ARGS]", "llama3.1": `{"name": "get_weather", "parameters": `,
 				"gpt-oss": "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"}[f.name]},
 			{`"none"`, false, ""},
 		} {
@@ -310,6 +312,51 @@ func TestHarmonyChannels(t *testing.T) {
 		}
 		if thinking != "Two and two." || content != "Four." {
 			t.Errorf("ollama (stream %v): thinking %q, content %q", stream, thinking, content)
+		}
+	}
+}
+
+// TestThinkingTools: a thinking template's reasoning comes apart from the
+// call after it, whole and streamed (reasoning_content, then the call);
+// ollama's /api/chat gives the reasoning as message.thinking when think
+// is asked, and leaves it in the content when not.
+func TestThinkingTools(t *testing.T) {
+	const reply = "<think>\nThe user wants weather.\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
+	b := newCanned(t, api.Qwen3ToolsJinja, func(string) string { return reply })
+	ts, _ := serve(t, b, api.Options{})
+	const req = `{"messages":[{"role":"user","content":"Weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]`
+	for _, stream := range []bool{false, true} {
+		status, out := postChat(t, ts, req+fmt.Sprintf(`,"stream":%v}`, stream))
+		if status != 200 {
+			t.Fatalf("HTTP %d: %s", status, out)
+		}
+		var got sseChat
+		if stream {
+			got = readSSE(t, out)
+		} else {
+			var c api.ChatCompletion
+			if err := json.Unmarshal(out, &c); err != nil {
+				t.Fatal(err)
+			}
+			m := c.Choices[0].Message
+			got = sseChat{content: m.Content, reasoning: m.ReasoningContent, calls: m.ToolCalls, finish: *c.Choices[0].FinishReason}
+		}
+		if got.reasoning != "The user wants weather." || got.content != "" || len(got.calls) != 1 || got.calls[0].Function.Arguments != `{"city":"Paris"}` || got.finish != "tool_calls" {
+			t.Errorf("stream %v: %+v", stream, got)
+		}
+	}
+	for _, think := range []bool{true, false} {
+		status, out := postRaw(t, ts.URL+"/api/chat", req+fmt.Sprintf(`,"stream":false,"think":%v}`, think))
+		var o api.OllamaResponse
+		if err := json.Unmarshal(out, &o); status != 200 || err != nil {
+			t.Fatalf("HTTP %d %v: %s", status, err, out)
+		}
+		m := o.Message
+		if think && (m.Thinking != "The user wants weather." || m.Content != "" || len(m.ToolCalls) != 1) {
+			t.Errorf("think: %+v", m)
+		}
+		if !think && (m.Thinking != "" || !strings.HasPrefix(m.Content, "<think>") || len(m.ToolCalls) != 1) {
+			t.Errorf("no think: %+v", m)
 		}
 	}
 }

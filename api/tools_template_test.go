@@ -156,3 +156,13 @@ func TestJinjaHarmonyTools(t *testing.T) {
 		t.Fatalf("rendered\n%q\nwant\n%q", text, want)
 	}
 }
+
+// mistralV11ToolsJinja is a Mistral Small 3.2 / Magistral style template:
+// [AVAILABLE_TOOLS] before the last user message, calls as
+// [TOOL_CALLS]NAME[ARGS]{...}, results as [TOOL_RESULTS]...[/TOOL_RESULTS].
+const mistralV11ToolsJinja = `{{- bos_token }}{%- set user_messages = messages | selectattr("role", "equalto", "user") | list %}` +
+	`{%- for message in messages %}{%- if message.role == "system" %}{{- "[SYSTEM_PROMPT]" + message.content + "[/SYSTEM_PROMPT]" }}` +
+	`{%- elif message.role == "user" %}{%- if tools and message == user_messages[-1] %}{{- "[AVAILABLE_TOOLS]" + (tools | tojson) + "[/AVAILABLE_TOOLS]" }}{%- endif %}{{- "[INST]" + message.content + "[/INST]" }}` +
+	`{%- elif message.role == "assistant" %}{%- if message.content %}{{- message.content }}{%- endif %}` +
+	`{%- for tc in message.tool_calls %}{{- "[TOOL_CALLS]" + tc.function.name + "[ARGS]" + (tc.function.arguments | tojson) }}{%- endfor %}{{- eos_token }}` +
+	`{%- elif message.role == "tool" %}{{- "[TOOL_RESULTS]" + message.content + "[/TOOL_RESULTS]" }}{%- endif %}{%- endfor %}`

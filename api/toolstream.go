@@ -81,6 +81,15 @@ const (
 
 var callOpeners = []string{hermesOpen, mistralOpen, pythonTag}
 
+// Mistral's newer format (Mistral Small 3.2, Magistral, Devstral):
+// [TOOL_CALLS]NAME[ARGS]{...}, or NAME[CALL_ID]ID[ARGS]{...}, one
+// [TOOL_CALLS] per call; [ARGS] and [CALL_ID] are control tokens.
+const (
+	mistralArgs   = "[ARGS]"
+	mistralCallID = "[CALL_ID]"
+	maxToolName   = 256 // a longer name (or call id) before [ARGS] is not one
+)
+
 // toolStream reads tool calls from a model's output as it streams in:
 // text outside calls is content, given out as it comes (whitespace before
 // a possible call and any text that may begin an opener held back); a
@@ -125,6 +134,9 @@ const (
 	tsJSONObj             // reading an object of a section
 	tsJSONAfter           // after an object of a section
 	tsDrop                // after a broken call of a section: the rest is dropped
+	tsMistralName         // after [TOOL_CALLS] (Mistral's newer format): NAME[ARGS]
+	tsMistralArgs         // the arguments object after [ARGS]
+	tsMistralNext         // after the arguments: another [TOOL_CALLS] or the end
 )
 
 func newToolStream(names map[string]bool) *toolStream {
@@ -314,6 +326,11 @@ func (s *toolStream) step(eof bool) {
 				return
 			}
 			s.section += s.buf[:len(s.buf)-len(t)]
+			if s.section == mistralOpen+s.buf[:len(s.buf)-len(t)] && t[0] != '[' && t[0] != '{' {
+				// Mistral's newer format: [TOOL_CALLS]NAME[ARGS]{...}.
+				s.buf, s.state = t, tsMistralName
+				continue
+			}
 			s.inArray = t[0] == '['
 			if s.inArray {
 				s.section += "["
@@ -397,6 +414,64 @@ func (s *toolStream) step(eof bool) {
 		case tsDrop:
 			s.buf = ""
 			return
+		case tsMistralName:
+			const limit = 2*maxToolName + len(mistralCallID) // NAME[CALL_ID]ID
+			i := strings.Index(s.buf, mistralArgs)
+			if i < 0 && !eof && len(s.buf) <= limit {
+				return
+			}
+			if i < 0 || i > limit {
+				s.fail()
+				continue
+			}
+			name, _, _ := strings.Cut(s.buf[:i], mistralCallID)
+			if !s.names[name] {
+				s.fail()
+				continue
+			}
+			s.section += s.buf[:i+len(mistralArgs)]
+			s.buf, s.state, s.cur = s.buf[i+len(mistralArgs):], tsMistralArgs, nil
+			s.advance(partialCall{name: name, nameDone: true, argsBegun: true})
+		case tsMistralArgs:
+			t := strings.TrimLeft(s.buf, " \t\r\n")
+			if t == "" {
+				if eof {
+					s.fail()
+					continue
+				}
+				return
+			}
+			if t[0] != '{' {
+				s.fail()
+				continue
+			}
+			end, complete, _ := jsonValueEnd(t, 0)
+			s.advance(partialCall{name: s.cur.name, nameDone: true, argsBegun: true, args: compactJSON(t[:end])})
+			if !complete {
+				if eof {
+					s.fail()
+					continue
+				}
+				return
+			}
+			q, _ := json.Marshal(s.cur.name)
+			if !s.finish(`{"name":` + string(q) + `,"arguments":` + t[:end] + `}`) {
+				s.state = tsDrop
+				continue
+			}
+			s.confirm()
+			s.buf, s.state = t[end:], tsMistralNext
+		case tsMistralNext:
+			t := strings.TrimLeft(s.buf, " \t\r\n")
+			switch {
+			case strings.HasPrefix(t, mistralOpen):
+				s.buf, s.state = t[len(mistralOpen):], tsMistralName
+			case !eof && strings.HasPrefix(mistralOpen, t):
+				return
+			default:
+				s.buf = t
+				s.endSection()
+			}
 		}
 	}
 }

@@ -54,6 +54,8 @@ func TestToolStream(t *testing.T) {
 			"A  B", []call{{"add", `{"a":1}`}, {"add", `{"b":"x y"}`}}},
 		{"hermes unknown function is text", `<tool_call>{"name": "rm", "arguments": {}}</tool_call> ok`, `<tool_call>{"name": "rm", "arguments": {}}</tool_call> ok`, nil},
 		{"mistral", `[TOOL_CALLS] [{"name": "add", "arguments": {"a": 1}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]`, "", []call{{"add", `{"a":1}`}, {"get_weather", `{"city":"Oslo"}`}}},
+		{"mistral v11", "Sure.[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]get_weather[CALL_ID]abcDEF123[ARGS]{\"city\": \"Oslo\"}", "Sure.", []call{{"add", `{"a":1}`}, {"get_weather", `{"city":"Oslo"}`}}},
+		{"mistral v11 unknown function", "[TOOL_CALLS]rm[ARGS]{}", "[TOOL_CALLS]rm[ARGS]{}", nil},
 		{"python_tag", `<|python_tag|>{"name": "add", "parameters": {"a": 2}}; {"name": "add", "parameters": {"a": 3}}`, "", []call{{"add", `{"a":2}`}, {"add", `{"a":3}`}}},
 		{"bare", ` {"name": "get_weather", "parameters": {"city": "Rome"}}`, "", []call{{"get_weather", `{"city":"Rome"}`}}},
 		{"bare not a call", `{"answer": 42}`, `{"answer": 42}`, nil},
@@ -118,7 +120,7 @@ func FuzzToolStream(f *testing.F) {
 	for _, s := range []string{
 		"<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_call>", `[TOOL_CALLS] [{"name": "add", "arguments": {}}]`,
 		`<|python_tag|>{"name": "add", "parameters": {}}; {"name": "add"}`, ` {"name": "add", "parameters": {"x": [1, "}"]}}`,
-		"a <tool_call>{\"name\":\"add\",\"arguments\":\"{}\"}</tool_call> b", "<tool_call>{", `[{"name":"add","arguments":"{}"}]`, "plain  ",
+		"a <tool_call>{\"name\":\"add\",\"arguments\":\"{}\"}</tool_call> b", "[TOOL_CALLS]add[ARGS]{\"x\": \"[ARGS]\"}[TOOL_CALLS]add[CALL_ID]1[ARGS]{}", "<tool_call>{", `[{"name":"add","arguments":"{}"}]`, "plain  ",
 	} {
 		f.Add(s, uint8(1))
 	}
