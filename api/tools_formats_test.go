@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/orbitswarm/orbit/api"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
 // harmonyTokens are gpt-oss's control tokens, as its GGUFs type them.
@@ -358,5 +359,58 @@ func TestThinkingTools(t *testing.T) {
 		if !think && (m.Thinking != "" || !strings.HasPrefix(m.Content, "<think>") || len(m.ToolCalls) != 1) {
 			t.Errorf("no think: %+v", m)
 		}
+	}
+}
+
+// templated serves a backend's models with another chat template; the
+// model runs as it is.
+type templated struct {
+	api.Backend
+	tok *tokenizer.Tokenizer
+}
+
+func (t templated) Tokenizer(string) (*tokenizer.Tokenizer, error) { return t.tok, nil }
+
+// TestToolsRealModel: with the tiny model running, declaring tools does
+// not change text that holds no call (whole and streamed, it is the text
+// of the same request without tools), and a named tool_choice whose
+// output the model does not continue as a call is a 500
+// tool_call_failed.
+func TestToolsRealModel(t *testing.T) {
+	local, _, tok := newLocal(t, api.LocalOptions{})
+	v := *tok.Vocab()
+	// The template ignores the tools; its comment names Hermes's marker.
+	v.ChatTemplate = `{# tools <tool_call> #}{% for m in messages %}{{ m.content }}{% endfor %}`
+	ct, err := tokenizer.New(&v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := serve(t, templated{Backend: local, tok: ct}, api.Options{})
+	const base = `{"messages":[{"role":"user","content":"I dream of"}],"max_tokens":24,"temperature":0`
+	const tools = `,"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]`
+	whole := func(body string) (string, string, int) {
+		t.Helper()
+		status, out := postChat(t, ts, body)
+		var c api.ChatCompletion
+		if err := json.Unmarshal(out, &c); status != 200 || err != nil {
+			t.Fatalf("HTTP %d %v: %s", status, err, out)
+		}
+		return c.Choices[0].Message.Content, *c.Choices[0].FinishReason, len(c.Choices[0].Message.ToolCalls)
+	}
+	want, wantFinish, _ := whole(base + `}`)
+	if want == "" {
+		t.Fatal("the model wrote nothing")
+	}
+	if got, finish, calls := whole(base + tools + `}`); got != want || finish != wantFinish || calls != 0 {
+		t.Errorf("with tools: %q (%s, %d calls), without: %q (%s)", got, finish, calls, want, wantFinish)
+	}
+	_, out := postChat(t, ts, base+tools+`,"stream":true}`)
+	if s := readSSE(t, out); s.content != want || s.finish != wantFinish || len(s.calls) != 0 {
+		t.Errorf("streamed with tools: %+v, want %q", s, want)
+	}
+	status, out := postChat(t, ts, base+tools+`,"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`)
+	var e api.ErrorBody
+	if err := json.Unmarshal(out, &e); status != 500 || err != nil || e.Error.Code == nil || *e.Error.Code != "tool_call_failed" {
+		t.Errorf("named tool_choice: HTTP %d %s", status, out)
 	}
 }
