@@ -2,11 +2,14 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/kernels"
 )
 
 // deepseek2File writes a metadata-only deepseek2 GGUF with the given keys.
@@ -151,6 +154,115 @@ func TestRouteMLA(t *testing.T) {
 				if math.Abs(float64(w[j]-want[j])) > 1e-6 {
 					t.Errorf("weights %v, want %v", w, want)
 				}
+			}
+		})
+	}
+}
+
+// legacyKVB rewrites a deepseek2 file with attn_k_b and attn_v_b (f32) as
+// an older converter wrote it: one attn_kv_b per block (a head's key rows,
+// the transposes of attn_k_b's, then its value rows), key_length and
+// value_length a head's sizes, every head a KV head.
+func legacyKVB(t *testing.T, f *gguf.File) *gguf.File {
+	t.Helper()
+	c, err := ConfigFromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads, hd, vh, kvl := c.Heads, c.HeadDim, c.MLA.VHeadDim, c.MLA.KVLora
+	nope := hd - c.RopeDim
+	w := gguf.NewWriter()
+	for _, kv := range f.KV {
+		switch kv.Key {
+		case "deepseek2.attention.key_length_mla", "deepseek2.attention.value_length_mla":
+		case "deepseek2.attention.head_count_kv":
+			w.Set(kv.Key, gguf.Uint32(uint32(heads)))
+		case "deepseek2.attention.key_length":
+			w.Set(kv.Key, gguf.Uint32(uint32(hd)))
+		case "deepseek2.attention.value_length":
+			w.Set(kv.Key, gguf.Uint32(uint32(vh)))
+		default:
+			w.Set(kv.Key, kv.Value)
+		}
+	}
+	f32 := func(name string) []float32 {
+		ti, ok := f.Tensor(name)
+		if !ok || ti.Type != gguf.TensorType(kernels.F32) {
+			t.Fatalf("%s missing or not f32", name)
+		}
+		data := f.TensorData(ti)
+		out := make([]float32, len(data)/4)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+		return out
+	}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		p, ok := strings.CutSuffix(ti.Name, "attn_k_b.weight")
+		switch {
+		case ok:
+			kb, vb := f32(p+"attn_k_b.weight"), f32(p+"attn_v_b.weight")
+			rows := heads * (nope + vh)
+			kvb := make([]byte, 4*rows*kvl)
+			put := func(r, j int, v float32) { binary.LittleEndian.PutUint32(kvb[4*(r*kvl+j):], math.Float32bits(v)) }
+			for h := 0; h < heads; h++ {
+				for j := 0; j < kvl; j++ {
+					for i := 0; i < nope; i++ {
+						put(h*(nope+vh)+i, j, kb[(h*kvl+j)*nope+i])
+					}
+				}
+				for r := 0; r < vh; r++ {
+					for j := 0; j < kvl; j++ {
+						put(h*(nope+vh)+nope+r, j, vb[(h*vh+r)*kvl+j])
+					}
+				}
+			}
+			w.AddTensor(p+"attn_kv_b.weight", gguf.TensorType(kernels.F32), []uint64{uint64(kvl), uint64(rows)}, kvb)
+		case strings.HasSuffix(ti.Name, "attn_v_b.weight"):
+		default:
+			w.AddTensor(ti.Name, ti.Type, ti.Dims, f.TensorData(ti))
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDeepseek2LegacyKVB: the same f32 weights as attn_k_b and attn_v_b or
+// as an older file's attn_kv_b give bitwise the same logits, and the KV
+// cache holds KVLora + RopeDim values a position and block, the compressed
+// row and the shared rotated key, whatever the heads.
+func TestDeepseek2LegacyKVB(t *testing.T) {
+	for _, name := range []string{"deepseek2-tiny", "deepseek3-tiny"} {
+		t.Run(name, func(t *testing.T) {
+			split := synthFile(t, name, kernels.F32, 2)
+			legacy := legacyKVB(t, split)
+			tokens := []int32{1, 303, 281, 269, 435, 447, 275, 12, 99}
+			a := load(t, split, Full())
+			b := load(t, legacy, Full())
+			if !a.Config.MLA.SplitKVB || b.Config.MLA.SplitKVB {
+				t.Fatalf("split %v, legacy %v", a.Config.MLA.SplitKVB, b.Config.MLA.SplitKVB)
+			}
+			if i := bitsEqual(forwardAll(t, b, []*Model{b}, b, tokens), forwardAll(t, a, []*Model{a}, a, tokens)); i >= 0 {
+				t.Fatalf("attn_kv_b logits differ from attn_k_b/attn_v_b ones at %d", i)
+			}
+			c := a.Config
+			if got, want := a.SessionBytes(10), int64(2*10*(c.MLA.KVLora+c.RopeDim)*4); got != want {
+				t.Errorf("a session of 10 positions over 2 blocks takes %d bytes, want %d", got, want)
+			}
+			s, err := a.NewSession(10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.k) != 2 || len(s.k[0]) != 10*(c.MLA.KVLora+c.RopeDim) || len(s.v) != 0 {
+				t.Errorf("cache of %d blocks, %d values, %d value blocks", len(s.k), len(s.k[0]), len(s.v))
 			}
 		})
 	}
