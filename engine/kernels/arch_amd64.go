@@ -135,6 +135,7 @@ var (
 		q4_0P4:    q4_0P4VNNI,
 		q4KP1:     q4KP1VNNI,
 		q4KP4:     q4KP4VNNI,
+		kq:        kqVNNI,
 		ext:       avx512Ext,
 	}
 )

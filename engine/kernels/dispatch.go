@@ -94,6 +94,7 @@ type kernelSet struct {
 	q4_0P4 pColsFn
 	q4KP1  pColFn
 	q4KP4  pColsFn
+	kq     kqPacked // q5_k and q3_k (repack_kq.go)
 
 	// The row kernels of the later types (q4_1, q5_0, mxfp4, q3_k, q5_k,
 	// iq4_xs).
@@ -125,6 +126,10 @@ func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
 		return s.q4_0P1, s.q4_0P4
 	case Q4_K:
 		return s.q4KP1, s.q4KP4
+	case Q5_K:
+		return s.kq.q5KP1, s.kq.q5KP4
+	case Q3_K:
+		return s.kq.q3KP1, s.kq.q3KP4
 	}
 	return s.ext.packedKernels(t)
 }

@@ -55,6 +55,10 @@ func packPieces(t DType) []piece {
 		return packPiecesQ4_0
 	case Q4_K:
 		return packPiecesQ4K
+	case Q5_K:
+		return packPiecesQ5K
+	case Q3_K:
+		return packPiecesQ3K
 	}
 	return packPiecesExt(t)
 }
@@ -62,8 +66,8 @@ func packPieces(t DType) []piece {
 // Repack returns w in the layout the pool's kernels read fastest: a new
 // matrix over a copy of the data, row-interleaved as described in
 // repack.go, when the pool's kernel set has kernels for it (AVX-512 and
-// AVX2: q4_0 and q4_k; AVX-512 also q4_1, q5_0, mxfp4 and iq4_xs;
-// matrices of at least 16 rows); otherwise w itself. Products
+// AVX2: q4_0 and q4_k; AVX-512 also q4_1, q5_0, mxfp4, iq4_xs, q5_k and
+// q3_k; matrices of at least 16 rows); otherwise w itself. Products
 // with a repacked matrix give bitwise the results of the original on
 // every pool (a pool without such kernels reads its rows back first), so
 // repacking is only a question of speed. The original data is not used
