@@ -115,9 +115,8 @@
 // repackx.go and repack_kq.go), so that one vector load gives 16 (AVX2:
 // 8) rows' values and each row's arithmetic runs in its own lane: the
 // canonical operations per row, unchanged. Products with a repacked
-// matrix are bitwise those with
-// the original on every pool; a pool without kernels for the layout reads
-// the rows back first.
+// matrix are bitwise those with the original on every pool; a pool
+// without kernels for the layout reads the rows back first.
 //
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and
