@@ -11,11 +11,12 @@ import (
 // The NEON set (arm64 Advanced SIMD with the ARMv8.2 dot-product
 // extension, which every Apple M-series and Neoverse core has): q8_0 and
 // q4_0 products with SDOT integer dot products (qdot_arm64.s: 4 rows x 1
-// column for vectors; qcols_arm64.s: 2 rows x 4 columns for batches), and
-// the float dot products and axpy (f32, f16 and bf16 weights, attention
-// scores and sums; floats_arm64.s), each bitwise the generic results;
-// everything else is the generic kernels. Without SDOT (HWCAP asimddp,
-// macOS hw.optional.arm.FEAT_DotProd) the CPU runs the generic set.
+// column for vectors; qcols_arm64.s: 2 rows x 4 columns for batches), q4_k
+// and q6_k rows (kquant_arm64.s), and the float dot products and axpy
+// (f32, f16 and bf16 weights, attention scores and sums; floats_arm64.s),
+// each bitwise the generic results; everything else is the generic
+// kernels. Without SDOT (HWCAP asimddp, macOS
+// hw.optional.arm.FEAT_DotProd) the CPU runs the generic set.
 
 //go:noescape
 func q8_0x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
@@ -41,6 +42,12 @@ func dotBF16NEON(w *byte, x *float32, n int) float32
 //go:noescape
 func axpyRowsNEON(y, x *float32, n, stride, rows int, coef *float32)
 
+//go:noescape
+func q4KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
+func q6KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
+
 var (
 	hasNEON = cpu.ARM64.HasASIMD && cpu.ARM64.HasASIMDDP
 
@@ -51,6 +58,8 @@ var (
 		s.q4_0Rows = rows4NEON(q4_0x4NEON)
 		s.q8_0Cols = q8_0x2x4NEON
 		s.q4_0Cols = q4_0x2x4NEON
+		s.q4KRows = q4KRowsNEONFn
+		s.q6KRows = q6KRowsNEONFn
 		s.dotF32 = dotF32NEON
 		s.dotRows = dotRowsNEONFn
 		s.axpyF32 = axpyF32NEON
@@ -91,6 +100,37 @@ func rows4NEON(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *f
 			dst[r] = out[0]
 		}
 	}
+}
+
+// q4KRowsNEONFn is the q4_k row kernel: all of dst's rows in one call.
+func q4KRowsNEONFn(dst []float32, w []byte, rowBytes int, a qcol) {
+	nsb := len(a.d)
+	if nsb == 0 {
+		clear(dst)
+		return
+	}
+	if len(dst) == 0 {
+		return
+	}
+	_ = w[:len(dst)*rowBytes]
+	_ = a.q[:nsb*qkK]
+	_ = a.s[:nsb*8]
+	q4KRowsNEON(&w[0], rowBytes, len(dst), &a.q[0], &a.d[0], &a.s[0], nsb, &dst[0])
+}
+
+// q6KRowsNEONFn is the q6_k row kernel: all of dst's rows in one call.
+func q6KRowsNEONFn(dst []float32, w []byte, rowBytes int, a qcol) {
+	nsb := len(a.d)
+	if nsb == 0 {
+		clear(dst)
+		return
+	}
+	if len(dst) == 0 {
+		return
+	}
+	_ = w[:len(dst)*rowBytes]
+	_ = a.q[:nsb*qkK]
+	q6KRowsNEON(&w[0], rowBytes, len(dst), &a.q[0], &a.d[0], nsb, &dst[0])
 }
 
 // The float kernels take whole multiples of fLanes (16) elements; other

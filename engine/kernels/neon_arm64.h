@@ -37,6 +37,21 @@
 // FADDP Sd, Vn.2S: Sd = n0+n1 (scalar pairwise). Base 0x7e30d800.
 #define FADDPS(d, n) WORD $(0x7e30d800 | ((n)<<5) | (d))
 
+// MUL Vd.4S, Vn.4S, Vm.4S: int32 products per lane (low 32 bits; the
+// kernels' products fit). Base 0x4ea09c00. MLA: Vd += Vn*Vm. Base
+// 0x4ea09400.
+#define MUL4S(d, n, m) WORD $(0x4ea09c00 | ((m)<<16) | ((n)<<5) | (d))
+#define MLA4S(d, n, m) WORD $(0x4ea09400 | ((m)<<16) | ((n)<<5) | (d))
+
+// SXTL Vd.8H, Vn.8B (SSHLL #0): the low 8 signed bytes to int16. Base
+// 0x0f08a400. SXTL2 Vd.8H, Vn.16B: the high 8. Base 0x4f08a400. SXTL
+// Vd.4S, Vn.4H: the low 4 int16 to int32. Base 0x0f10a400. SXTL2 Vd.4S,
+// Vn.8H: the high 4. Base 0x4f10a400.
+#define SXTL8H(d, n) WORD $(0x0f08a400 | ((n)<<5) | (d))
+#define SXTL28H(d, n) WORD $(0x4f08a400 | ((n)<<5) | (d))
+#define SXTL4S(d, n) WORD $(0x0f10a400 | ((n)<<5) | (d))
+#define SXTL24S(d, n) WORD $(0x4f10a400 | ((n)<<5) | (d))
+
 // Macros shared by the q4_0 kernels.
 
 // Q4SPLIT(RAW, HI, MASK, EIGHT) splits a q4_0 block's 16 bytes in RAW

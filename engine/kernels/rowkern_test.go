@@ -25,9 +25,14 @@ func TestCanonicalRowKernels(t *testing.T) {
 	}
 	for _, impl := range Available() {
 		set := setFor(impl)
-		for _, typ := range []DType{Q8_0, Q4_0} {
-			gen := map[DType]qRowsFn{Q8_0: genericSet.q8_0Rows, Q4_0: genericSet.q4_0Rows}[typ]
-			got := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows}[typ]
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K} {
+			gen := map[DType]qRowsFn{Q8_0: genericSet.q8_0Rows, Q4_0: genericSet.q4_0Rows, Q4_K: genericSet.q4KRows, Q6_K: genericSet.q6KRows}[typ]
+			got := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q6_K: set.q6KRows}[typ]
+			bs := typ.BlockSize()
+			halves := map[DType][]int{Q4_K: {0, 2}, Q6_K: {208}}[typ] // the fp16 scales' offsets in a block
+			if halves == nil {
+				halves = []int{0}
+			}
 			for _, nb := range []int{1, 2, 3, 7, 64} {
 				for _, wmode := range []string{"random", "min", "max"} {
 					for rows := 1; rows <= 9; rows++ {
@@ -45,10 +50,16 @@ func TestCanonicalRowKernels(t *testing.T) {
 							}
 						}
 						for off := 0; off < len(w); off += typ.BlockBytes() {
-							put16(w, off, half(rng.IntN(3)))
+							for _, h := range halves {
+								put16(w, off+h, half(rng.IntN(3)))
+							}
 						}
-						c := qcol{q: make([]int8, nb*qk), d: make([]float32, nb), s: make([]int32, nb)}
-						quantizeAct(c, randVec(rng, nb*qk))
+						c := qcol{q: make([]int8, nb*bs), d: make([]float32, nb), s: make([]int32, nb*bs/qk)}
+						if kQuant(typ) {
+							quantizeActK(c, randVec(rng, nb*bs))
+						} else {
+							quantizeAct(c, randVec(rng, nb*bs))
+						}
 						for i := range c.q {
 							switch rng.IntN(8) {
 							case 0:
