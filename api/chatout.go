@@ -164,6 +164,8 @@ type chatReading struct {
 	// required: a call must come back; oneCall: generation ends after
 	// the first call (a named function, parallel_tool_calls false).
 	required, oneCall bool
+	// types are the tools' parameter types (see paramTypes).
+	types map[string]map[string]string
 }
 
 // newChatReading prepares the reading of the output of a prompt (text,
@@ -201,6 +203,9 @@ func (r chatReading) parses() bool { return r.harmony || r.thinking || r.names !
 // when the output is not split.
 func (r chatReading) parser() *outParser {
 	p := newOutParser(r.harmony, r.thinking, r.opened, r.names)
+	if p != nil && p.tools != nil {
+		p.tools.types = r.types
+	}
 	if p != nil && r.prefill != "" {
 		p.pending = p.next(r.prefill)
 	}
@@ -218,6 +223,11 @@ func callPrefill(src, name string) (string, bool) {
 			return harmonyChannel + "commentary to=functions.", true
 		}
 		return harmonyChannel + "commentary to=functions." + name + " " + harmonyConstrain + "json" + harmonyMessage, true
+	case strings.Contains(src, hermesOpen) && strings.Contains(src, xmlFunction):
+		if name == "" {
+			return hermesOpen + "\n" + xmlFunction, true
+		}
+		return hermesOpen + "\n" + xmlFunction + name + ">\n", true
 	case strings.Contains(src, hermesOpen):
 		if name == "" {
 			return hermesOpen + "\n{\"name\": \"", true

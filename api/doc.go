@@ -74,7 +74,8 @@
 // and tool messages (tool_call_id), all passed to the GGUF's Jinja
 // template as Hugging Face passes them, and chat_template_kwargs (extra
 // template variables, such as enable_thinking). Tool calls in the output
-// (Hermes/Qwen <tool_call> blocks, Mistral's [TOOL_CALLS] array or
+// (Hermes/Qwen <tool_call> blocks, JSON or Qwen3-Coder's XML
+// <function=NAME><parameter=P>, Mistral's [TOOL_CALLS] array or
 // [TOOL_CALLS]NAME[ARGS]{...}, Llama 3.1's JSON calls, gpt-oss's harmony
 // commentary to=functions.NAME) come back as tool_calls with finish_reason "tool_calls"; streamed, as OpenAI
 // streams them: the call's id, type and name, then pieces of its

@@ -6,5 +6,6 @@ const (
 	MistralV11Jinja   = mistralV11ToolsJinja
 	Llama31ToolsJinja = llama31ToolsJinja
 	Qwen3ToolsJinja   = qwen3ToolsJinja
+	Qwen3CoderJinja   = qwen3CoderToolsJinja
 	GptossToolsJinja  = gptossToolsJinja
 )

@@ -419,6 +419,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
+	rd.types = paramTypes(req.Tools)
 	text += rd.prefill
 	req.stops = append(req.stops, tmpl.StopStrings()...)
 	// The template's markers are special tokens; the messages are text.

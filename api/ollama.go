@@ -429,6 +429,7 @@ func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string,
 			// How the output is read: gpt-oss's channels, tool calls, and
 			// a thinking template's reasoning when think asks for it.
 			rd, _ = newChatReading(tmpl, text, co.names, toolChoice{}, true)
+			rd.types = paramTypes(co.tools)
 			if !co.think {
 				rd.thinking, rd.opened = false, false
 			}

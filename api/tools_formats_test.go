@@ -33,6 +33,7 @@ var toolFormats = []toolFormat{
 	{name: "hermes", template: api.Qwen3ToolsJinja, full: "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"},
 	{name: "mistral", template: api.MistralToolsJinja, controls: []string{"[TOOL_CALLS]"},
 		full: `[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}]`},
+	{name: "qwen3-coder", template: api.Qwen3CoderJinja, full: "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>"},
 	{name: "mistral-v11", template: api.MistralV11Jinja, controls: []string{"[TOOL_CALLS]", "[ARGS]"},
 		full: `[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}`},
 	{name: "llama3.1", template: api.Llama31ToolsJinja, controls: []string{"<|python_tag|>"},
@@ -147,9 +148,9 @@ func TestToolFormats(t *testing.T) {
 			prefix string // the prompt ends with it
 		}{
 			{`"auto"`, true, ""},
-			{`"required"`, true, map[string]string{"hermes": "<tool_call>\n{\"name\": \"", "mistral": `[TOOL_CALLS] [{"name": "`, "mistral-v11": "[TOOL_CALLS]", "llama3.1": `{"name": "`, "gpt-oss": "<|channel|>commentary to=functions."}[f.name]},
+			{`"required"`, true, map[string]string{"hermes": "<tool_call>\n{\"name\": \"", "mistral": `[TOOL_CALLS] [{"name": "`, "mistral-v11": "[TOOL_CALLS]", "qwen3-coder": "<tool_call>\n<function=", "llama3.1": `{"name": "`, "gpt-oss": "<|channel|>commentary to=functions."}[f.name]},
 			{`{"type":"function","function":{"name":"get_weather"}}`, true, map[string]string{"hermes": "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ",
-				"mistral": `[TOOL_CALLS] [{"name": "get_weather", "arguments": `, "mistral-v11": "[TOOL_CALLS]get_weather[ARGS]", "llama3.1": `{"name": "get_weather", "parameters": `,
+				"mistral": `[TOOL_CALLS] [{"name": "get_weather", "arguments": `, "mistral-v11": "[TOOL_CALLS]get_weather[ARGS]", "qwen3-coder": "<tool_call>\n<function=get_weather>\n", "llama3.1": `{"name": "get_weather", "parameters": `,
 				"gpt-oss": "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"}[f.name]},
 			{`"none"`, false, ""},
 		} {

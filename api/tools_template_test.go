@@ -166,3 +166,19 @@ const mistralV11ToolsJinja = `{{- bos_token }}{%- set user_messages = messages |
 	`{%- elif message.role == "assistant" %}{%- if message.content %}{{- message.content }}{%- endif %}` +
 	`{%- for tc in message.tool_calls %}{{- "[TOOL_CALLS]" + tc.function.name + "[ARGS]" + (tc.function.arguments | tojson) }}{%- endfor %}{{- eos_token }}` +
 	`{%- elif message.role == "tool" %}{{- "[TOOL_RESULTS]" + message.content + "[/TOOL_RESULTS]" }}{%- endif %}{%- endfor %}`
+
+// qwen3CoderToolsJinja is a Qwen3-Coder style template: tools as XML in
+// the system prompt, calls as <tool_call><function=NAME><parameter=P>
+// blocks, values as text (JSON when not strings).
+const qwen3CoderToolsJinja = `{%- if tools %}{{- '<|im_start|>system\n' }}{%- if messages[0].role == 'system' %}{{- messages[0].content + '\n\n' }}{%- endif %}` +
+	`{{- "# Tools\n\nYou have access to the following functions:\n\n<tools>" }}` +
+	`{%- for tool in tools %}{%- set tool = tool.function %}{{- "\n<function>\n<name>" + tool.name + "</name>\n<parameters>" }}` +
+	`{%- for param_name, param_fields in tool.parameters.properties.items() %}{{- '\n<parameter>\n<name>' + param_name + '</name>\n<type>' + (param_fields.type | string) + '</type>\n</parameter>' }}{%- endfor %}` +
+	`{{- '\n</parameters>\n</function>' }}{%- endfor %}` +
+	`{{- "\n</tools>\n\nIf you choose to call a function ONLY reply in the following format with NO suffix:\n\n<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n</parameter>\n</function>\n</tool_call><|im_end|>\n" }}{%- endif %}` +
+	`{%- for message in messages %}{%- if message.role == "user" %}{{- '<|im_start|>user\n' + message.content + '<|im_end|>\n' }}` +
+	`{%- elif message.role == "assistant" %}{{- '<|im_start|>assistant\n' + message.content }}{%- for tool_call in message.tool_calls %}{%- set tool_call = tool_call.function %}` +
+	`{{- '\n<tool_call>\n<function=' + tool_call.name + '>\n' }}{%- for args_name, args_value in tool_call.arguments.items() %}{{- '<parameter=' + args_name + '>\n' }}` +
+	`{%- if args_value is string %}{{- args_value }}{%- else %}{{- args_value | tojson }}{%- endif %}{{- '\n</parameter>\n' }}{%- endfor %}{{- '</function>\n</tool_call>' }}{%- endfor %}{{- '<|im_end|>\n' }}` +
+	`{%- elif message.role == "tool" %}{{- '<|im_start|>user\n<tool_response>\n' + message.content + '\n</tool_response><|im_end|>\n' }}{%- endif %}{%- endfor %}` +
+	`{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}`

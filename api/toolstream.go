@@ -122,6 +122,10 @@ type toolStream struct {
 	calls    []*streamCall
 	spoiled  bool
 	out      outDelta
+	// types are the JSON Schema types of the tools' parameters (function,
+	// parameter), for calls that write values as text (Qwen3-Coder's).
+	types map[string]map[string]string
+	xml   xmlCall
 }
 
 const (
@@ -137,6 +141,9 @@ const (
 	tsMistralName         // after [TOOL_CALLS] (Mistral's newer format): NAME[ARGS]
 	tsMistralArgs         // the arguments object after [ARGS]
 	tsMistralNext         // after the arguments: another [TOOL_CALLS] or the end
+	tsXMLName             // in a <tool_call> block after <function= (Qwen3-Coder): NAME>
+	tsXMLParams           // before a <parameter=...> or </function>
+	tsXMLValue            // a parameter's value, up to </parameter>
 )
 
 func newToolStream(names map[string]bool) *toolStream {
@@ -259,6 +266,15 @@ func (s *toolStream) step(eof bool) {
 				s.state = tsJSONStart
 			}
 		case tsHermes:
+			if t := strings.TrimLeft(s.buf, " \t\r\n"); strings.HasPrefix(t, xmlFunction) {
+				s.section += s.buf[:len(s.buf)-len(t)] + xmlFunction
+				s.buf, s.state = t[len(xmlFunction):], tsXMLName
+				continue
+			} else if t == "" || strings.HasPrefix(xmlFunction, t) {
+				if !eof {
+					return
+				}
+			}
 			pc := scanCall(s.buf)
 			if pc.nameDone && !s.names[pc.name] {
 				s.fail()
@@ -414,6 +430,10 @@ func (s *toolStream) step(eof bool) {
 		case tsDrop:
 			s.buf = ""
 			return
+		case tsXMLName, tsXMLParams, tsXMLValue:
+			if !s.stepXML(eof) {
+				return
+			}
 		case tsMistralName:
 			const limit = 2*maxToolName + len(mistralCallID) // NAME[CALL_ID]ID
 			i := strings.Index(s.buf, mistralArgs)
@@ -494,7 +514,7 @@ func (s *toolStream) fail() {
 	if s.cur != nil && s.cur.started {
 		s.cur.broken = true
 		s.cur = nil
-		if s.state == tsHermes {
+		if s.state == tsHermes || s.state == tsXMLName || s.state == tsXMLParams || s.state == tsXMLValue {
 			s.state = tsSkip
 		} else {
 			s.state = tsDrop

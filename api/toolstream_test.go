@@ -35,8 +35,16 @@ func accumulate(text string, n int, next func(string) outDelta, flush func() out
 	return s
 }
 
+// testTypes are the parameter types of the tests' tools.
+var testTypes = map[string]map[string]string{"get_weather": {"city": "string"}, "add": {"a": "integer", "s": "string"}}
+
 func streamTools(text string, n int, names map[string]bool) streamed {
+	return streamTyped(text, n, names, testTypes)
+}
+
+func streamTyped(text string, n int, names map[string]bool, types map[string]map[string]string) streamed {
 	ts := newToolStream(names)
+	ts.types = types
 	return accumulate(text, n, ts.next, ts.flush)
 }
 
@@ -56,6 +64,10 @@ func TestToolStream(t *testing.T) {
 		{"mistral", `[TOOL_CALLS] [{"name": "add", "arguments": {"a": 1}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]`, "", []call{{"add", `{"a":1}`}, {"get_weather", `{"city":"Oslo"}`}}},
 		{"mistral v11", "Sure.[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]get_weather[CALL_ID]abcDEF123[ARGS]{\"city\": \"Oslo\"}", "Sure.", []call{{"add", `{"a":1}`}, {"get_weather", `{"city":"Oslo"}`}}},
 		{"mistral v11 unknown function", "[TOOL_CALLS]rm[ARGS]{}", "[TOOL_CALLS]rm[ARGS]{}", nil},
+		{"xml", "Sure.\n<tool_call>\n<function=add>\n<parameter=a>\n1\n</parameter>\n<parameter=b>\ntwo\nlines <b>\n</parameter>\n<parameter=c>\n[1, 2]\n</parameter>\n</function>\n</tool_call>",
+			"Sure.", []call{{"add", `{"a":1,"b":"two\nlines <b>","c":[1,2]}`}}},
+		{"xml string parameter", "<tool_call>\n<function=get_weather>\n<parameter=city>\n42\n</parameter>\n</function>\n</tool_call>", "", []call{{"get_weather", `{"city":"42"}`}}},
+		{"xml unknown function", "<tool_call>\n<function=rm>\n</function>\n</tool_call>", "<tool_call>\n<function=rm>\n</function>\n</tool_call>", nil},
 		{"python_tag", `<|python_tag|>{"name": "add", "parameters": {"a": 2}}; {"name": "add", "parameters": {"a": 3}}`, "", []call{{"add", `{"a":2}`}, {"add", `{"a":3}`}}},
 		{"bare", ` {"name": "get_weather", "parameters": {"city": "Rome"}}`, "", []call{{"get_weather", `{"city":"Rome"}`}}},
 		{"bare not a call", `{"answer": 42}`, `{"answer": 42}`, nil},
@@ -120,7 +132,8 @@ func FuzzToolStream(f *testing.F) {
 	for _, s := range []string{
 		"<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_call>", `[TOOL_CALLS] [{"name": "add", "arguments": {}}]`,
 		`<|python_tag|>{"name": "add", "parameters": {}}; {"name": "add"}`, ` {"name": "add", "parameters": {"x": [1, "}"]}}`,
-		"a <tool_call>{\"name\":\"add\",\"arguments\":\"{}\"}</tool_call> b", "[TOOL_CALLS]add[ARGS]{\"x\": \"[ARGS]\"}[TOOL_CALLS]add[CALL_ID]1[ARGS]{}", "<tool_call>{", `[{"name":"add","arguments":"{}"}]`, "plain  ",
+		"a <tool_call>{\"name\":\"add\",\"arguments\":\"{}\"}</tool_call> b", "[TOOL_CALLS]add[ARGS]{\"x\": \"[ARGS]\"}[TOOL_CALLS]add[CALL_ID]1[ARGS]{}",
+		"<tool_call>\n<function=add>\n<parameter=s>\nÄ \"q\" </par\n</parameter>\n<parameter=a>\n3\n</parameter>\n</function>\n</tool_call>", "<tool_call>{", `[{"name":"add","arguments":"{}"}]`, "plain  ",
 	} {
 		f.Add(s, uint8(1))
 	}
@@ -141,6 +154,8 @@ func FuzzToolStream(f *testing.F) {
 				t.Fatalf("done call %d was never given out", i)
 			}
 		}
+		// parseToolCalls knows no parameter types.
+		whole = streamTyped(text, len(text)+1, names, nil)
 		content, calls := parseToolCalls(text, names)
 		if calls != nil {
 			if strings.TrimSpace(whole.content) != content || len(calls) != len(whole.names) {
