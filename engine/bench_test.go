@@ -172,6 +172,51 @@ func BenchmarkBatchedDecode(b *testing.B) {
 	b.ReportMetric(float64(b.N*seqs)/b.Elapsed().Seconds(), "tokens/s")
 }
 
+// BenchmarkRows measures one decode step of n sessions in one engine
+// call (a server batching its sessions' steps), for n = 1, 2, 3, 4 and 8,
+// on one worker over the blocks of a llama-1b-shaped model (about 68 MB
+// of q4 weights, more than the L3): ns/row is the step's time per
+// session, which reusing each weight block for every row brings well
+// below the one-row figure.
+func BenchmarkRows(b *testing.B) {
+	for _, dt := range []kernels.DType{kernels.Q4_0, kernels.Q4_K, kernels.Q8_0} {
+		pool := kernels.NewPool(1)
+		m, err := Load(randomModel(b, llama1bBlock, dt), Options{Pool: pool})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1, 2, 3, 4, 8} {
+			b.Run(fmt.Sprintf("%s/n%d", dt, n), func(b *testing.B) {
+				ctx := context.Background()
+				rows := make([]Row, n)
+				for j := range rows {
+					s, err := m.NewSession(b.N + 1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows[j] = Row{s, 0}
+				}
+				x := make([]float32, n*m.Config.Dim)
+				for i := range x {
+					x[i] = float32(i%7) - 3
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for j := range rows {
+						rows[j].Pos = i
+					}
+					if err := m.Forward(ctx, x, rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+			})
+		}
+		m.Close()
+		pool.Close()
+	}
+}
+
 func TestForwardAllocs(t *testing.T) {
 	m, err := Load(randomModel(t, benchShape{dim: 256, hidden: 512, heads: 8, kvHeads: 2, layers: 2, vocab: 256}, kernels.Q8_0), Full())
 	if err != nil {

@@ -331,30 +331,69 @@ func BenchmarkMatMulTiles(b *testing.B) {
 	}
 }
 
-// BenchmarkMatVecDRAM streams 128 MiB of q8_0 weights (4x the L3) through
-// batch-1 products with 1 and 2 workers, cycling over 8 matrices so that
-// nothing stays cached; MB/s is weight bytes per second, to compare with
-// BenchmarkMemRead.
+// BenchmarkMatVecDRAM streams about 128 MiB of weights (4x the L3)
+// through batch-1 products with 1 and 2 workers, cycling over 8 matrices
+// so that nothing stays cached: q8_0 in block layout, and q4_0 and q4_k
+// repacked where the pool repacks them. MB/s is weight bytes per second,
+// to compare with BenchmarkMemRead.
 func BenchmarkMatVecDRAM(b *testing.B) {
-	const rows, cols, mats = 7680, 2048, 8 // 8 x 16.7 MB
-	ws := make([]Mat, mats)
-	for i := range ws {
-		ws[i] = benchWeights(b, Q8_0, rows, cols)
-	}
-	x := randVec(rand.New(rand.NewPCG(1, 1)), cols)
-	dst := make([]float32, rows)
-	for _, workers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("q8_0/w%d", workers), func(b *testing.B) {
+	const mats = 8
+	for _, tc := range []struct {
+		typ        DType
+		rows, cols int
+	}{{Q8_0, 7680, 2048}, {Q4_0, 14336, 2048}, {Q4_K, 14336, 2048}} {
+		x := randVec(rand.New(rand.NewPCG(1, 1)), tc.cols)
+		dst := make([]float32, tc.rows)
+		var ws []Mat // built once per type, on first use
+		for _, workers := range []int{1, 2} {
 			p := NewPool(workers)
-			defer p.Close()
-			b.SetBytes(int64(len(ws[0].Data)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := p.MatMul(dst, ws[i%mats], x, 1); err != nil {
-					b.Fatal(err)
+			for _, packed := range packModes(p, tc.typ) {
+				if tc.typ != Q8_0 && packed == "" {
+					continue
 				}
+				b.Run(fmt.Sprintf("%s%s/w%d", tc.typ, packed, workers), func(b *testing.B) {
+					if ws == nil {
+						for range mats {
+							ws = append(ws, p.Repack(benchWeights(b, tc.typ, tc.rows, tc.cols)))
+						}
+					}
+					b.SetBytes(int64(len(ws[0].Data)))
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						if err := p.MatMul(dst, ws[i%mats], x, 1); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
 			}
-		})
+			p.Close()
+		}
+	}
+}
+
+// BenchmarkMatMulRows measures products of a 2048x8192 matrix (a
+// llama-1b feed-forward projection, cache-resident) with 1 to 8 columns on
+// one worker, as a server batching a few sessions' decode steps runs them:
+// ns/row is the time per column, which reusing each unpacked weight block
+// for every column brings well below the one-column figure.
+func BenchmarkMatMulRows(b *testing.B) {
+	p := NewPool(1)
+	defer p.Close()
+	const rows, cols = 2048, 8192
+	for _, typ := range []DType{Q4_0, Q4_K, Q8_0} {
+		w := p.Repack(benchWeights(b, typ, rows, cols))
+		x := randVec(rand.New(rand.NewPCG(1, 1)), 8*cols)
+		dst := make([]float32, 8*rows)
+		for _, n := range []int{1, 2, 3, 4, 5, 8} {
+			b.Run(fmt.Sprintf("%s/n%d", typ, n), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if err := p.MatMul(dst, w, x, n); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/row")
+			})
+		}
 	}
 }
 

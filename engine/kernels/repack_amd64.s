@@ -17,10 +17,28 @@
 //
 // xq, xd and xs are column 0's values, block scales and block sums; in
 // P4 column c's are xqs*c bytes further for xq and 4*nb*c for xd and xs.
-// Column c's 16 results go to out + c*ostride (bytes).
+// Column c's 16 results go to out + c*ostride (bytes). Blocks come in runs
+// of 8 (repack.go), each unrolled with constant offsets so that every load
+// instruction steps 2304 bytes, then the last nb%8 one by one.
 
-// Unpack the group's block at SI: Z1..Z4 = low nibbles of pieces 0..3
-// (values 4k..4k+3), Z5..Z8 = high nibbles (values 16+4k..), Z9 = dw.
+// Unpack block J of a run of 8 at SI: Z1..Z4 = low nibbles of pieces
+// 0..3 (values 4k..4k+3), Z5..Z8 = high nibbles (values 16+4k..), Z9 = dw.
+#define Q4R_UNPACK(J) \
+	VPANDD    256+256*J(SI), Z31, Z1 \
+	VPSRLW    $4, 256+256*J(SI), Z5 \
+	VPANDD    Z31, Z5, Z5 \
+	VPANDD    320+256*J(SI), Z31, Z2 \
+	VPSRLW    $4, 320+256*J(SI), Z6 \
+	VPANDD    Z31, Z6, Z6 \
+	VPANDD    384+256*J(SI), Z31, Z3 \
+	VPSRLW    $4, 384+256*J(SI), Z7 \
+	VPANDD    Z31, Z7, Z7 \
+	VPANDD    448+256*J(SI), Z31, Z4 \
+	VPSRLW    $4, 448+256*J(SI), Z8 \
+	VPANDD    Z31, Z8, Z8 \
+	VCVTPH2PS 32*J(SI), Z9
+
+// The same for a lone block (288 bytes) at SI.
 #define Q4P_UNPACK \
 	VPANDD    32(SI), Z31, Z1 \
 	VPSRLW    $4, 32(SI), Z5 \
@@ -36,27 +54,33 @@
 	VPANDD    Z31, Z8, Z8 \
 	VCVTPH2PS (SI), Z9
 
-// One column: XQ its values base (block b at (XQ)(R9*8)), XD its scales
-// base (block b at (XD)(R9*1)), XS likewise for the sums; ACC += the
-// block's contribution. R9 = 4*b.
-#define Q4P_COL(XQ, XD, XS, ACC) \
+// One column: XQ its values base (block b+J at 32*J(XQ)(R9*8)), XD its
+// scales base (block b+J at 4*J(XD)(R9*1)), XS likewise for the sums;
+// ACC += the block's contribution. R9 = 4*b.
+#define Q4P_COLJ(J, XQ, XD, XS, ACC) \
 	VPXORD        Z10, Z10, Z10 \
 	VPXORD        Z11, Z11, Z11 \
-	VPDPBUSD.BCST 0(XQ)(R9*8), Z1, Z10 \
-	VPDPBUSD.BCST 16(XQ)(R9*8), Z5, Z11 \
-	VPDPBUSD.BCST 4(XQ)(R9*8), Z2, Z10 \
-	VPDPBUSD.BCST 20(XQ)(R9*8), Z6, Z11 \
-	VPDPBUSD.BCST 8(XQ)(R9*8), Z3, Z10 \
-	VPDPBUSD.BCST 24(XQ)(R9*8), Z7, Z11 \
-	VPDPBUSD.BCST 12(XQ)(R9*8), Z4, Z10 \
-	VPDPBUSD.BCST 28(XQ)(R9*8), Z8, Z11 \
-	VPSLLD.BCST   $3, (XS)(R9*1), Z12 \
+	VPDPBUSD.BCST 32*J+0(XQ)(R9*8), Z1, Z10 \
+	VPDPBUSD.BCST 32*J+16(XQ)(R9*8), Z5, Z11 \
+	VPDPBUSD.BCST 32*J+4(XQ)(R9*8), Z2, Z10 \
+	VPDPBUSD.BCST 32*J+20(XQ)(R9*8), Z6, Z11 \
+	VPDPBUSD.BCST 32*J+8(XQ)(R9*8), Z3, Z10 \
+	VPDPBUSD.BCST 32*J+24(XQ)(R9*8), Z7, Z11 \
+	VPDPBUSD.BCST 32*J+12(XQ)(R9*8), Z4, Z10 \
+	VPDPBUSD.BCST 32*J+28(XQ)(R9*8), Z8, Z11 \
+	VPSLLD.BCST   $3, 4*J(XS)(R9*1), Z12 \
 	VPADDD        Z11, Z10, Z10 \
 	VPSUBD        Z12, Z10, Z10 \
 	VCVTDQ2PS     Z10, Z10 \
-	VMULPS.BCST   (XD)(R9*1), Z9, Z13 \
+	VMULPS.BCST   4*J(XD)(R9*1), Z9, Z13 \
 	VMULPS        Z13, Z10, Z10 \
 	VADDPS        Z10, ACC, ACC
+
+#define Q4P_COL(XQ, XD, XS, ACC) Q4P_COLJ(0, XQ, XD, XS, ACC)
+
+#define Q4R1(J) \
+	Q4R_UNPACK(J) \
+	Q4P_COLJ(J, DI, DX, R8, Z0)
 
 TEXT ·q4_0P1VNNI(SB), NOSPLIT, $0-48
 	MOVQ         w+0(FP), SI
@@ -69,7 +93,27 @@ TEXT ·q4_0P1VNNI(SB), NOSPLIT, $0-48
 	VPXORD       Z0, Z0, Z0
 	XORQ         R9, R9
 	SHLQ         $2, CX
-	JZ           q4p1_done
+	MOVQ         CX, BX
+	ANDQ         $-32, BX
+	JZ           q4p1_tail
+
+q4p1_run:
+	Q4R1(0)
+	Q4R1(1)
+	Q4R1(2)
+	Q4R1(3)
+	Q4R1(4)
+	Q4R1(5)
+	Q4R1(6)
+	Q4R1(7)
+	ADDQ $2304, SI
+	ADDQ $32, R9
+	CMPQ R9, BX
+	JLT  q4p1_run
+
+q4p1_tail:
+	CMPQ R9, CX
+	JGE  q4p1_done
 
 q4p1_loop:
 	Q4P_UNPACK
@@ -84,6 +128,21 @@ q4p1_done:
 	VMOVUPS Z0, (AX)
 	VZEROUPPER
 	RET
+
+// The 4 columns' steps for block J (the sums' base of column c in BX
+// after LEAs from R8 by CX = 4*nb).
+#define Q4P_COLS4(J) \
+	Q4P_COLJ(J, DI, DX, R8, Z0) \
+	LEAQ (R8)(CX*1), BX \
+	Q4P_COLJ(J, R10, R13, BX, Z20) \
+	LEAQ (BX)(CX*1), BX \
+	Q4P_COLJ(J, R11, R14, BX, Z21) \
+	LEAQ (BX)(CX*1), BX \
+	Q4P_COLJ(J, R12, R15, BX, Z22)
+
+#define Q4R4(J) \
+	Q4R_UNPACK(J) \
+	Q4P_COLS4(J)
 
 TEXT ·q4_0P4VNNI(SB), NOSPLIT, $0-64
 	MOVQ         w+0(FP), SI
@@ -108,17 +167,31 @@ TEXT ·q4_0P4VNNI(SB), NOSPLIT, $0-64
 	VPXORD       Z22, Z22, Z22
 	XORQ         R9, R9
 	SHLQ         $2, CX
-	JZ           q4p4_done
+	MOVQ         CX, AX
+	ANDQ         $-32, AX
+	JZ           q4p4_tail
+
+q4p4_run:
+	Q4R4(0)
+	Q4R4(1)
+	Q4R4(2)
+	Q4R4(3)
+	Q4R4(4)
+	Q4R4(5)
+	Q4R4(6)
+	Q4R4(7)
+	ADDQ $2304, SI
+	ADDQ $32, R9
+	CMPQ R9, AX
+	JLT  q4p4_run
+
+q4p4_tail:
+	CMPQ R9, CX
+	JGE  q4p4_done
 
 q4p4_loop:
 	Q4P_UNPACK
-	Q4P_COL(DI, DX, R8, Z0)
-	LEAQ (R8)(CX*1), BX
-	Q4P_COL(R10, R13, BX, Z20)
-	LEAQ (BX)(CX*1), BX
-	Q4P_COL(R11, R14, BX, Z21)
-	LEAQ (BX)(CX*1), BX
-	Q4P_COL(R12, R15, BX, Z22)
+	Q4P_COLS4(0)
 	ADDQ $288, SI
 	ADDQ $4, R9
 	CMPQ R9, CX
@@ -413,57 +486,70 @@ q4kp4_done:
 // as int16 stay below 2^15, and VPMADDWD with ones makes the row's exact
 // int32 dot product. Then the same float steps as every other kernel.
 
-// Half at byte H of each piece (rows H/4..H/4+7), scales at DOFF.
-#define Q4A_HALF(H, DOFF, ACC) \
-	VPAND        32+H(SI), Y15, Y0 \
-	VPAND        96+H(SI), Y15, Y1 \
-	VPAND        160+H(SI), Y15, Y2 \
-	VPAND        224+H(SI), Y15, Y3 \
-	VMOVDQU      32+H(SI), Y4 \
+// Half at byte H of each piece (rows H/4..H/4+7) of the block whose
+// pieces are at P0, P0+PS, P0+2*PS, P0+3*PS and whose scales are at DOFF
+// (bytes from SI); its values at XO(DI), its scale at XO/8(DX) and its sum
+// at XO/8(R8).
+#define Q4A_HALFX(P0, PS, DOFF, XO, H, ACC) \
+	VPAND        P0+H(SI), Y15, Y0 \
+	VPAND        P0+PS+H(SI), Y15, Y1 \
+	VPAND        P0+2*PS+H(SI), Y15, Y2 \
+	VPAND        P0+3*PS+H(SI), Y15, Y3 \
+	VMOVDQU      P0+H(SI), Y4 \
 	VPSRLW       $4, Y4, Y4 \
 	VPAND        Y15, Y4, Y4 \
-	VMOVDQU      96+H(SI), Y5 \
+	VMOVDQU      P0+PS+H(SI), Y5 \
 	VPSRLW       $4, Y5, Y5 \
 	VPAND        Y15, Y5, Y5 \
-	VMOVDQU      160+H(SI), Y6 \
+	VMOVDQU      P0+2*PS+H(SI), Y6 \
 	VPSRLW       $4, Y6, Y6 \
 	VPAND        Y15, Y6, Y6 \
-	VMOVDQU      224+H(SI), Y7 \
+	VMOVDQU      P0+3*PS+H(SI), Y7 \
 	VPSRLW       $4, Y7, Y7 \
 	VPAND        Y15, Y7, Y7 \
-	VPBROADCASTD 0(DI), Y10 \
+	VPBROADCASTD XO+0(DI), Y10 \
 	VPMADDUBSW   Y10, Y0, Y8 \
-	VPBROADCASTD 4(DI), Y10 \
+	VPBROADCASTD XO+4(DI), Y10 \
 	VPMADDUBSW   Y10, Y1, Y9 \
 	VPADDW       Y9, Y8, Y8 \
-	VPBROADCASTD 8(DI), Y10 \
+	VPBROADCASTD XO+8(DI), Y10 \
 	VPMADDUBSW   Y10, Y2, Y9 \
 	VPADDW       Y9, Y8, Y8 \
-	VPBROADCASTD 12(DI), Y10 \
+	VPBROADCASTD XO+12(DI), Y10 \
 	VPMADDUBSW   Y10, Y3, Y9 \
 	VPADDW       Y9, Y8, Y8 \
-	VPBROADCASTD 16(DI), Y10 \
+	VPBROADCASTD XO+16(DI), Y10 \
 	VPMADDUBSW   Y10, Y4, Y9 \
 	VPADDW       Y9, Y8, Y8 \
-	VPBROADCASTD 20(DI), Y10 \
+	VPBROADCASTD XO+20(DI), Y10 \
 	VPMADDUBSW   Y10, Y5, Y9 \
 	VPADDW       Y9, Y8, Y8 \
-	VPBROADCASTD 24(DI), Y10 \
+	VPBROADCASTD XO+24(DI), Y10 \
 	VPMADDUBSW   Y10, Y6, Y9 \
 	VPADDW       Y9, Y8, Y8 \
-	VPBROADCASTD 28(DI), Y10 \
+	VPBROADCASTD XO+28(DI), Y10 \
 	VPMADDUBSW   Y10, Y7, Y9 \
 	VPADDW       Y9, Y8, Y8 \
 	VPMADDWD     Y11, Y8, Y8 \
-	VPBROADCASTD (R8), Y9 \
+	VPBROADCASTD XO/8(R8), Y9 \
 	VPSLLD       $3, Y9, Y9 \
 	VPSUBD       Y9, Y8, Y8 \
 	VCVTDQ2PS    Y8, Y8 \
 	VCVTPH2PS    DOFF(SI), Y12 \
-	VBROADCASTSS (DX), Y9 \
+	VBROADCASTSS XO/8(DX), Y9 \
 	VMULPS       Y9, Y12, Y12 \
 	VMULPS       Y12, Y8, Y8 \
 	VADDPS       Y8, ACC, ACC
+
+// A lone block (288 bytes at SI), both halves.
+#define Q4A_BLOCK \
+	Q4A_HALFX(32, 64, 0, 0, 0, Y14) \
+	Q4A_HALFX(32, 64, 16, 0, 32, Y13)
+
+// Block J of a run of 8 at SI, both halves.
+#define Q4A_RUN(J) \
+	Q4A_HALFX(256+256*J, 64, 32*J, 32*J, 0, Y14) \
+	Q4A_HALFX(256+256*J, 64, 32*J+16, 32*J, 32, Y13)
 
 TEXT ·q4_0P1AVX2(SB), NOSPLIT, $0-48
 	MOVQ         w+0(FP), SI
@@ -479,12 +565,34 @@ TEXT ·q4_0P1AVX2(SB), NOSPLIT, $0-48
 	VPBROADCASTD X11, Y11
 	VXORPS       Y14, Y14, Y14
 	VXORPS       Y13, Y13, Y13
-	TESTQ        CX, CX
-	JZ           q4a1_done
+	MOVQ         CX, BX
+	SHRQ         $3, BX
+	ANDQ         $7, CX
+	TESTQ        BX, BX
+	JZ           q4a1_tail
+
+q4a1_run:
+	Q4A_RUN(0)
+	Q4A_RUN(1)
+	Q4A_RUN(2)
+	Q4A_RUN(3)
+	Q4A_RUN(4)
+	Q4A_RUN(5)
+	Q4A_RUN(6)
+	Q4A_RUN(7)
+	ADDQ $2304, SI
+	ADDQ $256, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ BX
+	JNZ  q4a1_run
+
+q4a1_tail:
+	TESTQ CX, CX
+	JZ    q4a1_done
 
 q4a1_loop:
-	Q4A_HALF(0, 0, Y14)
-	Q4A_HALF(32, 16, Y13)
+	Q4A_BLOCK
 	ADDQ $288, SI
 	ADDQ $32, DI
 	ADDQ $4, DX

@@ -26,8 +26,9 @@ func packForTest(w Mat) Mat {
 func TestRepackLayout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
-		for _, rows := range []int{16, 21, 48} {
-			w, _ := randMat(t, rng, typ, rows, 2*typ.BlockSize())
+		for _, sz := range [][2]int{{16, 2}, {21, 2}, {48, 2}, {16, 8}, {32, 19}} {
+			rows := sz[0]
+			w, _ := randMat(t, rng, typ, rows, sz[1]*typ.BlockSize())
 			pw := packForTest(w)
 			if len(pw.Data) != len(w.Data) || !pw.Repacked() || w.Repacked() {
 				t.Fatalf("%s: %d bytes repacked, %d before", typ, len(pw.Data), len(w.Data))
@@ -63,7 +64,7 @@ func TestCanonicalRepacked(t *testing.T) {
 				t.Errorf("%s %s: Repack gave repacked=%v", impl, typ, r.Repacked())
 			}
 			bs := typ.BlockSize()
-			for _, cols := range []int{bs, 3 * bs, 8 * bs} {
+			for _, cols := range []int{bs, 3 * bs, 8 * bs, 19 * bs} {
 				for _, rows := range []int{16, 37, 64} {
 					for _, n := range []int{1, 3, 4, 5, 9} {
 						t.Run(fmt.Sprintf("%s/%s/%dx%d/n%d", impl, typ, rows, cols, n), func(t *testing.T) {
