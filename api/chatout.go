@@ -140,19 +140,6 @@ func (p *outParser) message() chatOutput {
 	return out
 }
 
-// splitOutput splits a whole generated message: its reasoning when the
-// template is a thinking one (opened: the prompt ended in <think>), then
-// its tool calls when tools are declared (names non-nil).
-func splitOutput(text string, thinking, opened bool, names map[string]bool) chatOutput {
-	p := newOutParser(false, thinking, opened, names)
-	if p == nil {
-		return chatOutput{Content: text}
-	}
-	p.next(text)
-	p.flush()
-	return p.message()
-}
-
 // chatReading is how a chat request's output is read: its template's
 // reasoning convention, the declared tools, and for tool_choice
 // "required" or a named function the text that ends the prompt to start

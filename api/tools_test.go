@@ -6,6 +6,59 @@ import (
 	"testing"
 )
 
+// Whole-text readers: the oracles of the tests (the server reads
+// outputs as they stream, with outParser).
+
+// parseReasoning splits a leading <think>...</think> block off text (or,
+// when the generation prompt opened the block, text up to </think>).
+func parseReasoning(text string, opened bool) (reasoning, content string) {
+	rest := text
+	if !opened {
+		t := strings.TrimLeft(text, " \t\r\n")
+		var ok bool
+		if rest, ok = strings.CutPrefix(t, "<think>"); !ok {
+			return "", text
+		}
+	}
+	r, c, closed := strings.Cut(rest, "</think>")
+	if !closed {
+		return strings.Trim(rest, " \t\r\n"), ""
+	}
+	return strings.Trim(r, " \t\r\n"), strings.TrimLeft(c, " \t\r\n")
+}
+
+// parseToolCalls finds the tool calls in a model's whole output, read as
+// toolStream reads a stream (Hermes and Qwen's <tool_call>{json}</tool_call>
+// blocks, Mistral's [TOOL_CALLS][...], Llama 3.1's <|python_tag|> or bare
+// {"name": ..., "parameters": ...}; a whole output that is a JSON object or
+// array of calls of declared tools counts, for the markers' tokens may be
+// dropped). names are the declared tools. Output that is not wholly
+// well-formed calls and text (malformed JSON, an unknown function) is
+// returned as content, calls nil; with calls, the content is trimmed.
+func parseToolCalls(text string, names map[string]bool) (content string, calls []ToolCall) {
+	ts := newToolStream(names)
+	d := ts.next(text)
+	d.add(ts.flush())
+	calls = ts.result()
+	if ts.spoiled || len(calls) == 0 {
+		return text, nil
+	}
+	return strings.TrimSpace(d.Content), calls
+}
+
+// splitOutput splits a whole generated message: its reasoning when the
+// template is a thinking one (opened: the prompt ended in <think>), then
+// its tool calls when tools are declared (names non-nil).
+func splitOutput(text string, thinking, opened bool, names map[string]bool) chatOutput {
+	p := newOutParser(false, thinking, opened, names)
+	if p == nil {
+		return chatOutput{Content: text}
+	}
+	p.next(text)
+	p.flush()
+	return p.message()
+}
+
 func TestParseToolCalls(t *testing.T) {
 	names := map[string]bool{"get_weather": true, "add": true}
 	type call struct{ name, args string }
