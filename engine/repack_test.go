@@ -28,7 +28,7 @@ func TestRepackedModels(t *testing.T) {
 	}
 	tokens := []int32{1, 303, 281, 269, 435, 447, 275, 12, 99}
 	for _, name := range append([]string{"tiny"}, archShapes...) {
-		for _, dt := range []kernels.DType{kernels.Q4_0, kernels.Q4_K} {
+		for _, dt := range []kernels.DType{kernels.Q4_0, kernels.Q4_K, kernels.Q6_K} {
 			t.Run(name+"/"+dt.String(), func(t *testing.T) {
 				f := synthFile(t, name, dt, 2)
 				want := load(t, f, Options{Embed: true, Head: true, Pool: gen})

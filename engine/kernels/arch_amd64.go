@@ -136,6 +136,8 @@ var (
 		q4KP1:     q4KP1VNNI,
 		q4KP4:     q4KP4VNNI,
 		kq:        kqVNNI,
+		q6KP1:     q6KP1VNNI,
+		q6KP4:     q6KP4VNNI,
 		ext:       avx512Ext,
 	}
 )

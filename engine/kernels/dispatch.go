@@ -95,6 +95,8 @@ type kernelSet struct {
 	q4KP1  pColFn
 	q4KP4  pColsFn
 	kq     kqPacked // q5_k and q3_k (repack_kq.go)
+	q6KP1  pColFn   // xs: the column's sums of 16 values as q6KPairSums leaves them
+	q6KP4  pColsFn
 
 	// The row kernels of the later types (q4_1, q5_0, mxfp4, q3_k, q5_k,
 	// iq4_xs).
@@ -130,6 +132,8 @@ func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
 		return s.kq.q5KP1, s.kq.q5KP4
 	case Q3_K:
 		return s.kq.q3KP1, s.kq.q3KP4
+	case Q6_K:
+		return s.q6KP1, s.q6KP4
 	}
 	return s.ext.packedKernels(t)
 }

@@ -519,6 +519,9 @@ func (p *Pool) quantCol(b int) {
 	c := p.col(b)
 	if kQuant(p.w.Type) {
 		quantizeActK(c, p.x[b*cols:(b+1)*cols]) // no assembly: once per column, cheap beside the product
+		if p.w.Type == Q6_K {
+			q6KPairSums(c) // no q6_k kernel reads the sums of 32
+		}
 		return
 	}
 	p.set.quantAct(c, p.x[b*cols:(b+1)*cols])

@@ -42,6 +42,13 @@ import "encoding/binary"
 //	     nibbles as 32 dwords (4 each): dword i of a row holds values
 //	     4(i%8)..4(i%8)+3 of sub-block 2(i/8) in its low nibbles and of
 //	     sub-block 2(i/8)+1 in its high ones.
+//	q6_k (210 bytes, 3360 per position): d (2, at 208); the 16 int8
+//	     scales as 4 dwords (4 each, scales 4j..4j+3 in dword j); then
+//	     for h = 0, 1 and k = 0..7 the dwords ql[64h+4k], ql[64h+32+4k]
+//	     and qh[32h+4k] (4 each): the low bits of values 128h+4k..,
+//	     128h+32+4k.., 128h+64+4k.. and 128h+96+4k.. (ql's low nibbles,
+//	     then high ones) and the four values' two high bits (see
+//	     repack_q6k.go).
 
 // packRows is the number of rows a repacked group interleaves.
 const packRows = 16
@@ -58,6 +65,15 @@ var (
 		}
 		return ps
 	}()
+	packPiecesQ6K = func() []piece {
+		ps := []piece{{208, 2}, {192, 4}, {196, 4}, {200, 4}, {204, 4}}
+		for h := 0; h < 2; h++ {
+			for k := 0; k < 8; k++ {
+				ps = append(ps, piece{64*h + 4*k, 4}, piece{64*h + 32 + 4*k, 4}, piece{128 + 32*h + 4*k, 4})
+			}
+		}
+		return ps
+	}()
 )
 
 // packPieces returns t's pieces, or nil if t has no repacked layout.
@@ -71,6 +87,8 @@ func packPieces(t DType) []piece {
 		return packPiecesQ5K
 	case Q3_K:
 		return packPiecesQ3K
+	case Q6_K:
+		return packPiecesQ6K
 	}
 	return packPiecesExt(t)
 }

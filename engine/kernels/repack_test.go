@@ -25,7 +25,7 @@ func packForTest(w Mat) Mat {
 // back every row, and that unpacking a group inverts packing.
 func TestRepackLayout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
+	for _, typ := range []DType{Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 		for _, sz := range [][2]int{{16, 2}, {21, 2}, {48, 2}, {16, 8}, {32, 19}} {
 			rows := sz[0]
 			w, _ := randMat(t, rng, typ, rows, sz[1]*typ.BlockSize())
@@ -59,7 +59,7 @@ func TestCanonicalRepacked(t *testing.T) {
 	for _, impl := range Available() {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
-		for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
+		for _, typ := range []DType{Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			if r := p.Repack(Mat{Type: typ, Rows: 16, Cols: typ.BlockSize(), Data: make([]byte, 16*typ.BlockBytes())}); r.Repacked() != p.set.packedFor(typ) {
 				t.Errorf("%s %s: Repack gave repacked=%v", impl, typ, r.Repacked())
 			}
@@ -122,7 +122,7 @@ func TestCanonicalRepackedExtremes(t *testing.T) {
 	for _, impl := range Available() {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
-		for _, typ := range []DType{Q4_0, Q4_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
+		for _, typ := range []DType{Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			const rows = 32
 			cols := 2 * max(typ.BlockSize(), 256)
 			rb := typ.BlockBytes() * cols / typ.BlockSize()
@@ -134,16 +134,18 @@ func TestCanonicalRepackedExtremes(t *testing.T) {
 						data[i] = 0xff
 					}
 				}
-				nf := 1 // fp16 scales per block
+				halves := []int{0} // offsets of the fp16 scales in a block
 				switch typ {
 				case Q4_K, Q4_1:
-					nf = 2
+					halves = []int{0, 2}
 				case MXFP4:
-					nf = 0 // every E8M0 exponent is a valid scale
+					halves = nil // every E8M0 exponent is a valid scale
+				case Q6_K:
+					halves = []int{208}
 				}
 				for off := 0; off < len(data); off += typ.BlockBytes() {
-					for k := 0; k < nf; k++ {
-						binary.LittleEndian.PutUint16(data[off+2*k:], half())
+					for _, h := range halves {
+						binary.LittleEndian.PutUint16(data[off+h:], half())
 					}
 				}
 				w, err := NewMat(typ, rows, cols, data)
