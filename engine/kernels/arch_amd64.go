@@ -102,6 +102,8 @@ var (
 		q4_0P1:   q4_0P1AVX2,
 		q4KP1:    q4KP1AVX2,
 		q4KP4:    q4KP4AVX2,
+		q6KP1:    q6KP1AVX2,
+		q6KP4:    q6KP4AVX2,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,

@@ -110,13 +110,13 @@
 // scales between columns.
 //
 // Pool.Repack stores a matrix row-interleaved for the pool's kernels
-// (AVX-512 and AVX2: q4_0 and q4_k; AVX-512 also q4_1, q5_0, mxfp4,
-// iq4_xs, q5_k and q3_k; 16 rows' blocks side by side, see repack.go,
-// repackx.go and repack_kq.go), so that one vector load gives 16 (AVX2:
-// 8) rows' values and each row's arithmetic runs in its own lane: the
-// canonical operations per row, unchanged. Products with a repacked
-// matrix are bitwise those with the original on every pool; a pool
-// without kernels for the layout reads the rows back first.
+// (AVX-512 and AVX2: q4_0, q4_k and q6_k; AVX-512 also q4_1, q5_0,
+// mxfp4, iq4_xs, q5_k and q3_k; 16 rows' blocks side by side, see
+// repack.go, repackx.go and repack_kq.go), so that one vector load gives
+// 16 (AVX2: 8) rows' values and each row's arithmetic runs in its own
+// lane: the canonical operations per row, unchanged. Products with a
+// repacked matrix are bitwise those with the original on every pool; a
+// pool without kernels for the layout reads the rows back first.
 //
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and
@@ -141,8 +141,9 @@
 // ORBIT_KERNELS=generic|avx2|avx512 (neon on arm64), read once at init, overrides the choice
 // (a request the CPU cannot honour falls back to the best available one).
 // The AVX-512 set differs from the AVX2 one in its q8_0, q4_0 and q4_k
-// kernels (VNNI integer dot products) and activation quantizer; it reuses
-// the AVX2 q6_k and float kernels, and the AVX2 row kernels of q4_1, q5_0,
+// kernels and its kernels for repacked q6_k (VNNI integer dot products)
+// and activation quantizer; it reuses the AVX2 float kernels, the AVX2
+// q6_k kernels for matrices in block layout, and the AVX2 row kernels of q4_1, q5_0,
 // mxfp4, q3_k, q5_k and iq4_xs (qx_avx2_amd64.s), with batch kernels for
 // q5_k, q3_k and iq4_xs (1 row x 4 columns) and mxfp4, q5_0 and q4_1 (2
 // rows x 4 columns); for repacked q4_1, q5_0, mxfp4, iq4_xs, q5_k and

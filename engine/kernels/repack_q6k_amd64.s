@@ -272,3 +272,428 @@ q6p4_done:
 	VMOVUPS Z3, (AX)(BX*1)
 	VZEROUPPER
 	RET
+
+// ---- AVX2: rows 0..7 and 8..15 of the group as two halves ----
+//
+//	func q6KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+//
+// Per half (byte HF = 0 or 32 of each 64-byte piece, 16 of d's), the
+// values v0..v3 of each (h, k) are rebuilt as in the AVX-512 kernels
+// (AND, shifts and OR). VPMADDUBSW of the values (unsigned, <= 63) and 4
+// broadcast activations (signed) gives int16 pairs (|s| <= 2*63*127);
+// the two of a group's k-pair added as int16 stay below 2^15, and
+// VPMADDWD by the group's scale in both words of a lane adds sc_g times
+// them to isum exactly in int32. The -s_g term as in the AVX-512
+// kernels (VPMADDWD of the scales' word pairs with the broadcast pairs
+// of xs), then the same float steps.
+//
+// Registers: Y15 0x0f bytes, Y14 0x30 bytes, Y0, Y1 acc of the halves,
+// Y13 isum, Y2..Y5 the int16 sums of groups 8h+kk, +2, +4, +6; Y6, Y7, Y8
+// the dwords A, B, Q; Y9..Y12 temporaries. The stack holds the half's 16
+// scales as (sc, sc) word pairs, group g at 32g.
+
+// One k of (H, K) for the half at HF, into Y2..Y5.
+#define Q6A_K(H, K, HF) \
+	VMOVDQU      288+192*(8*(H)+(K))+HF(SI), Y6 \
+	VMOVDQU      288+192*(8*(H)+(K))+64+HF(SI), Y7 \
+	VMOVDQU      288+192*(8*(H)+(K))+128+HF(SI), Y8 \
+	VPAND        Y15, Y6, Y9 \
+	VPSLLW       $4, Y8, Y10 \
+	VPAND        Y14, Y10, Y10 \
+	VPOR         Y10, Y9, Y9 \
+	VPBROADCASTD 128*(H)+4*(K)(DI), Y10 \
+	VPMADDUBSW   Y10, Y9, Y9 \
+	VPADDW       Y9, Y2, Y2 \
+	VPAND        Y15, Y7, Y11 \
+	VPSLLW       $2, Y8, Y12 \
+	VPAND        Y14, Y12, Y12 \
+	VPOR         Y12, Y11, Y11 \
+	VPBROADCASTD 128*(H)+32+4*(K)(DI), Y12 \
+	VPMADDUBSW   Y12, Y11, Y11 \
+	VPADDW       Y11, Y3, Y3 \
+	VPSRLW       $4, Y6, Y9 \
+	VPAND        Y15, Y9, Y9 \
+	VPAND        Y14, Y8, Y10 \
+	VPOR         Y10, Y9, Y9 \
+	VPBROADCASTD 128*(H)+64+4*(K)(DI), Y10 \
+	VPMADDUBSW   Y10, Y9, Y9 \
+	VPADDW       Y9, Y4, Y4 \
+	VPSRLW       $4, Y7, Y11 \
+	VPAND        Y15, Y11, Y11 \
+	VPSRLW       $2, Y8, Y12 \
+	VPAND        Y14, Y12, Y12 \
+	VPOR         Y12, Y11, Y11 \
+	VPBROADCASTD 128*(H)+96+4*(K)(DI), Y12 \
+	VPMADDUBSW   Y12, Y11, Y11 \
+	VPADDW       Y11, Y5, Y5
+
+// isum += the int16 sums Y2..Y5 of groups 8H+KK, +2, +4, +6 times their
+// scales.
+#define Q6A_FOLD(H, KK) \
+	VPMADDWD 32*(8*(H)+(KK))(SP), Y2, Y2 \
+	VPADDD   Y2, Y13, Y13 \
+	VPMADDWD 32*(8*(H)+(KK)+2)(SP), Y3, Y3 \
+	VPADDD   Y3, Y13, Y13 \
+	VPMADDWD 32*(8*(H)+(KK)+4)(SP), Y4, Y4 \
+	VPADDD   Y4, Y13, Y13 \
+	VPMADDWD 32*(8*(H)+(KK)+6)(SP), Y5, Y5 \
+	VPADDD   Y5, Y13, Y13
+
+#define Q6A_ZERO \
+	VPXOR Y2, Y2, Y2 \
+	VPXOR Y3, Y3, Y3 \
+	VPXOR Y4, Y4, Y4 \
+	VPXOR Y5, Y5, Y5
+
+// A k-pair (K, K+1) of quarter (H, KK).
+#define Q6A_PAIR(H, KK, K, HF) \
+	Q6A_ZERO \
+	Q6A_K(H, K, HF) \
+	Q6A_K(H, (K)+1, HF) \
+	Q6A_FOLD(H, KK)
+
+// Scale dword J of the half: its 4 scales as word pairs to the stack
+// (groups 4J..4J+3), and isum += its word pairs (sc_4J, sc_4J+2) and
+// (sc_4J+1, sc_4J+3) times the pairs of xs (at R8).
+#define Q6A_SCJ(J, HF) \
+	VMOVDQU      32+64*(J)+HF(SI), Y6 \
+	VPSHUFB      q6psc<>+0(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)(SP) \
+	VPSHUFB      q6psc<>+32(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+32(SP) \
+	VPSHUFB      q6psc<>+64(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+64(SP) \
+	VPSHUFB      q6psc<>+96(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+96(SP) \
+	VPSLLW       $8, Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VPBROADCASTD 8*(J)(R8), Y10 \
+	VPMADDWD     Y10, Y9, Y9 \
+	VPADDD       Y9, Y13, Y13 \
+	VPSRAW       $8, Y6, Y9 \
+	VPBROADCASTD 8*(J)+4(R8), Y10 \
+	VPMADDWD     Y10, Y9, Y9 \
+	VPADDD       Y9, Y13, Y13
+
+// One half of the super-block into ACC (its d at HD).
+#define Q6A_HALF(HF, HD, ACC) \
+	VPXOR        Y13, Y13, Y13 \
+	Q6A_SCJ(0, HF) \
+	Q6A_SCJ(1, HF) \
+	Q6A_SCJ(2, HF) \
+	Q6A_SCJ(3, HF) \
+	VPSLLD       $5, Y13, Y13 \
+	Q6A_PAIR(0, 0, 0, HF) \
+	Q6A_PAIR(0, 0, 2, HF) \
+	Q6A_PAIR(0, 1, 4, HF) \
+	Q6A_PAIR(0, 1, 6, HF) \
+	Q6A_PAIR(1, 0, 0, HF) \
+	Q6A_PAIR(1, 0, 2, HF) \
+	Q6A_PAIR(1, 1, 4, HF) \
+	Q6A_PAIR(1, 1, 6, HF) \
+	VCVTDQ2PS    Y13, Y13 \
+	VCVTPH2PS    HD(SI), Y9 \
+	VBROADCASTSS (DX), Y10 \
+	VMULPS       Y10, Y9, Y9 \
+	VMULPS       Y9, Y13, Y13 \
+	VADDPS       Y13, ACC, ACC
+
+TEXT ·q6KP1AVX2(SB), NOSPLIT, $512-48
+	MOVQ         w+0(FP), SI
+	MOVQ         nsb+8(FP), CX
+	MOVQ         xq+16(FP), DI
+	MOVQ         xd+24(FP), DX
+	MOVQ         xs+32(FP), R8
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x30303030, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	TESTQ        CX, CX
+	JZ           q6a1_done
+
+q6a1_loop:
+	Q6A_HALF(0, 0, Y0)
+	Q6A_HALF(32, 16, Y1)
+	ADDQ $3360, SI
+	ADDQ $256, DI
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q6a1_loop
+
+q6a1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// VPSHUFB controls: byte B of each dword into the high byte of both its
+// words (low bytes zero), B = 0..3.
+DATA q6psc<>+0(SB)/8, $0x0480048000800080
+DATA q6psc<>+8(SB)/8, $0x0c800c8008800880
+DATA q6psc<>+16(SB)/8, $0x0480048000800080
+DATA q6psc<>+24(SB)/8, $0x0c800c8008800880
+DATA q6psc<>+32(SB)/8, $0x0580058001800180
+DATA q6psc<>+40(SB)/8, $0x0d800d8009800980
+DATA q6psc<>+48(SB)/8, $0x0580058001800180
+DATA q6psc<>+56(SB)/8, $0x0d800d8009800980
+DATA q6psc<>+64(SB)/8, $0x0680068002800280
+DATA q6psc<>+72(SB)/8, $0x0e800e800a800a80
+DATA q6psc<>+80(SB)/8, $0x0680068002800280
+DATA q6psc<>+88(SB)/8, $0x0e800e800a800a80
+DATA q6psc<>+96(SB)/8, $0x0780078003800380
+DATA q6psc<>+104(SB)/8, $0x0f800f800b800b80
+DATA q6psc<>+112(SB)/8, $0x0780078003800380
+DATA q6psc<>+120(SB)/8, $0x0f800f800b800b80
+GLOBL q6psc<>(SB), RODATA|NOPTR, $128
+
+//	func q6KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//
+// The same per half for 4 columns (the layout of q6KP4VNNI), one group
+// at a time: its values of a k-pair are rebuilt once and go to the 4
+// columns' int16 sums Y2..Y5, folded by the group's scale into the
+// columns' isum Y10..Y13. The float accumulators are the outputs
+// themselves (zeroed first, each super-block added in order: the same
+// operations). Y6 the values, Y7..Y9 temporaries.
+//
+// GP registers: DI, R10, R11, R12 the columns' values; DX column 0's
+// scales, R13 their column stride; R8 column 0's xs, R9 its column
+// stride, BX 3*R9; R14 out, R15 ostride.
+
+#define Q6B_OFF(H, K) (288+192*(8*(H)+(K)))
+
+// The values v0..v3 of (H, K) for the half at HF into Y6.
+#define Q6B_V0(H, K, HF) \
+	VMOVDQU Q6B_OFF(H, K)+128+HF(SI), Y8 \
+	VPSLLW  $4, Y8, Y8 \
+	VPAND   Y14, Y8, Y8 \
+	VPAND   Q6B_OFF(H, K)+HF(SI), Y15, Y6 \
+	VPOR    Y8, Y6, Y6
+
+#define Q6B_V1(H, K, HF) \
+	VMOVDQU Q6B_OFF(H, K)+128+HF(SI), Y8 \
+	VPSLLW  $2, Y8, Y8 \
+	VPAND   Y14, Y8, Y8 \
+	VPAND   Q6B_OFF(H, K)+64+HF(SI), Y15, Y6 \
+	VPOR    Y8, Y6, Y6
+
+#define Q6B_V2(H, K, HF) \
+	VMOVDQU Q6B_OFF(H, K)+HF(SI), Y8 \
+	VPSRLW  $4, Y8, Y8 \
+	VPAND   Y15, Y8, Y8 \
+	VPAND   Q6B_OFF(H, K)+128+HF(SI), Y14, Y6 \
+	VPOR    Y8, Y6, Y6
+
+#define Q6B_V3(H, K, HF) \
+	VMOVDQU Q6B_OFF(H, K)+64+HF(SI), Y8 \
+	VPSRLW  $4, Y8, Y8 \
+	VPAND   Y15, Y8, Y8 \
+	VMOVDQU Q6B_OFF(H, K)+128+HF(SI), Y9 \
+	VPSRLW  $2, Y9, Y9 \
+	VPAND   Y14, Y9, Y9 \
+	VPOR    Y9, Y8, Y6
+
+// The 4 columns' dots of Y6 with the activations at XOFF.
+#define Q6B_D4(XOFF) \
+	VPBROADCASTD XOFF(DI), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y2, Y2 \
+	VPBROADCASTD XOFF(R10), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y3, Y3 \
+	VPBROADCASTD XOFF(R11), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y4, Y4 \
+	VPBROADCASTD XOFF(R12), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y5, Y5
+
+// The columns' int16 sums times the scale of group G into isum.
+#define Q6B_FOLD(G) \
+	VPMADDWD 32*(G)(SP), Y2, Y2 \
+	VPADDD   Y2, Y10, Y10 \
+	VPMADDWD 32*(G)(SP), Y3, Y3 \
+	VPADDD   Y3, Y11, Y11 \
+	VPMADDWD 32*(G)(SP), Y4, Y4 \
+	VPADDD   Y4, Y12, Y12 \
+	VPMADDWD 32*(G)(SP), Y5, Y5 \
+	VPADDD   Y5, Y13, Y13
+
+// Group 8H+KK+2I (values vI) over the k-pair (K, K+1).
+#define Q6B_G0(H, KK, K, HF) \
+	Q6A_ZERO \
+	Q6B_V0(H, K, HF) \
+	Q6B_D4(128*(H)+4*(K)) \
+	Q6B_V0(H, (K)+1, HF) \
+	Q6B_D4(128*(H)+4*(K)+4) \
+	Q6B_FOLD(8*(H)+(KK))
+
+#define Q6B_G1(H, KK, K, HF) \
+	Q6A_ZERO \
+	Q6B_V1(H, K, HF) \
+	Q6B_D4(128*(H)+32+4*(K)) \
+	Q6B_V1(H, (K)+1, HF) \
+	Q6B_D4(128*(H)+32+4*(K)+4) \
+	Q6B_FOLD(8*(H)+(KK)+2)
+
+#define Q6B_G2(H, KK, K, HF) \
+	Q6A_ZERO \
+	Q6B_V2(H, K, HF) \
+	Q6B_D4(128*(H)+64+4*(K)) \
+	Q6B_V2(H, (K)+1, HF) \
+	Q6B_D4(128*(H)+64+4*(K)+4) \
+	Q6B_FOLD(8*(H)+(KK)+4)
+
+#define Q6B_G3(H, KK, K, HF) \
+	Q6A_ZERO \
+	Q6B_V3(H, K, HF) \
+	Q6B_D4(128*(H)+96+4*(K)) \
+	Q6B_V3(H, (K)+1, HF) \
+	Q6B_D4(128*(H)+96+4*(K)+4) \
+	Q6B_FOLD(8*(H)+(KK)+6)
+
+#define Q6B_PAIR(H, KK, K, HF) \
+	Q6B_G0(H, KK, K, HF) \
+	Q6B_G1(H, KK, K, HF) \
+	Q6B_G2(H, KK, K, HF) \
+	Q6B_G3(H, KK, K, HF)
+
+// Scale dword J of the half: the word pairs to the stack as in Q6A_SCJ,
+// and each column's isum += the scales' pairs times its xs pairs.
+#define Q6B_SCJ(J, HF) \
+	VMOVDQU      32+64*(J)+HF(SI), Y6 \
+	VPSHUFB      q6psc<>+0(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)(SP) \
+	VPSHUFB      q6psc<>+32(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+32(SP) \
+	VPSHUFB      q6psc<>+64(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+64(SP) \
+	VPSHUFB      q6psc<>+96(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+96(SP) \
+	VPSLLW       $8, Y6, Y8 \
+	VPSRAW       $8, Y8, Y8 \
+	VPSRAW       $8, Y6, Y6 \
+	Q6B_CORR(8*(J)(R8), 8*(J)+4(R8), Y10) \
+	Q6B_CORR(8*(J)(R8)(R9*1), 8*(J)+4(R8)(R9*1), Y11) \
+	Q6B_CORR(8*(J)(R8)(R9*2), 8*(J)+4(R8)(R9*2), Y12) \
+	Q6B_CORR(8*(J)(R8)(BX*1), 8*(J)+4(R8)(BX*1), Y13)
+
+#define Q6B_CORR(E, O, ISUM) \
+	VPBROADCASTD E, Y7 \
+	VPMADDWD     Y7, Y8, Y7 \
+	VPADDD       Y7, ISUM, ISUM \
+	VPBROADCASTD O, Y7 \
+	VPMADDWD     Y7, Y6, Y7 \
+	VPADDD       Y7, ISUM, ISUM
+
+// Column's float step for the half: ISUM times d (Y6) and the scale at
+// XD, added to the output at HF(OUT).
+#define Q6B_END(XD, ISUM, OUT, HF) \
+	VBROADCASTSS XD, Y7 \
+	VMULPS       Y7, Y6, Y7 \
+	VCVTDQ2PS    ISUM, ISUM \
+	VMULPS       Y7, ISUM, ISUM \
+	VMOVUPS      HF(OUT), Y8 \
+	VADDPS       ISUM, Y8, Y8 \
+	VMOVUPS      Y8, HF(OUT)
+
+#define Q6B_HALF(HF, HD) \
+	VPXOR     Y10, Y10, Y10 \
+	VPXOR     Y11, Y11, Y11 \
+	VPXOR     Y12, Y12, Y12 \
+	VPXOR     Y13, Y13, Y13 \
+	Q6B_SCJ(0, HF) \
+	Q6B_SCJ(1, HF) \
+	Q6B_SCJ(2, HF) \
+	Q6B_SCJ(3, HF) \
+	VPSLLD    $5, Y10, Y10 \
+	VPSLLD    $5, Y11, Y11 \
+	VPSLLD    $5, Y12, Y12 \
+	VPSLLD    $5, Y13, Y13 \
+	Q6B_PAIR(0, 0, 0, HF) \
+	Q6B_PAIR(0, 0, 2, HF) \
+	Q6B_PAIR(0, 1, 4, HF) \
+	Q6B_PAIR(0, 1, 6, HF) \
+	Q6B_PAIR(1, 0, 0, HF) \
+	Q6B_PAIR(1, 0, 2, HF) \
+	Q6B_PAIR(1, 1, 4, HF) \
+	Q6B_PAIR(1, 1, 6, HF) \
+	VCVTPH2PS HD(SI), Y6 \
+	MOVQ      R14, AX \
+	Q6B_END((DX), Y10, AX, HF) \
+	ADDQ      R15, AX \
+	Q6B_END((DX)(R13*1), Y11, AX, HF) \
+	ADDQ      R15, AX \
+	Q6B_END((DX)(R13*2), Y12, AX, HF) \
+	ADDQ      R15, AX \
+	LEAQ      (DX)(R13*2), CX \
+	Q6B_END((CX)(R13*1), Y13, AX, HF)
+
+TEXT ·q6KP4AVX2(SB), NOSPLIT, $520-64
+	MOVQ         w+0(FP), SI
+	MOVQ         nsb+8(FP), CX
+	MOVQ         xq+16(FP), DI
+	MOVQ         xd+24(FP), DX
+	MOVQ         xs+32(FP), R8
+	MOVQ         xqs+40(FP), R9
+	MOVQ         out+48(FP), R14
+	MOVQ         ostride+56(FP), R15
+	LEAQ         (DI)(R9*1), R10
+	LEAQ         (R10)(R9*1), R11
+	LEAQ         (R11)(R9*1), R12
+	SHRQ         $3, R9
+	LEAQ         (R9)(R9*2), BX
+	MOVQ         CX, R13
+	SHLQ         $2, R13
+	MOVQ         CX, 512(SP)
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x30303030, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VXORPS       Y0, Y0, Y0
+	MOVQ         R14, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         R15, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         R15, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         R15, AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, 32(AX)
+	TESTQ        CX, CX
+	JZ           q6b4_done
+
+q6b4_loop:
+	Q6B_HALF(0, 0)
+	Q6B_HALF(32, 16)
+	ADDQ $3360, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $256, R12
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ 512(SP)
+	JNZ  q6b4_loop
+
+q6b4_done:
+	VZEROUPPER
+	RET
