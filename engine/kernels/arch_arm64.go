@@ -11,8 +11,8 @@ import (
 // The NEON set (arm64 Advanced SIMD with the ARMv8.2 dot-product
 // extension, which every Apple M-series and Neoverse core has): q8_0 and
 // q4_0 products with SDOT integer dot products (qdot_arm64.s: 4 rows x 1
-// column for vectors; qcols_arm64.s: 2 rows x 4 columns for batches), q4_k
-// and q6_k rows (kquant_arm64.s), and the float dot products and axpy
+// column for vectors; qcols_arm64.s: 2 rows x 4 columns for batches), q4_k,
+// q5_k and q6_k rows (kquant_arm64.s), and the float dot products and axpy
 // (f32, f16 and bf16 weights, attention scores and sums; floats_arm64.s),
 // each bitwise the generic results; everything else is the generic
 // kernels. Without SDOT (HWCAP asimddp, macOS
@@ -46,6 +46,9 @@ func axpyRowsNEON(y, x *float32, n, stride, rows int, coef *float32)
 func q4KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
+func q5KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+
+//go:noescape
 func q6KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
 
 var (
@@ -58,7 +61,8 @@ var (
 		s.q4_0Rows = rows4NEON(q4_0x4NEON)
 		s.q8_0Cols = q8_0x2x4NEON
 		s.q4_0Cols = q4_0x2x4NEON
-		s.q4KRows = q4KRowsNEONFn
+		s.q4KRows = kRowsNEON(q4KRowsNEON)
+		s.ext.q5KRows = kRowsNEON(q5KRowsNEON)
 		s.q6KRows = q6KRowsNEONFn
 		s.dotF32 = dotF32NEON
 		s.dotRows = dotRowsNEONFn
@@ -102,20 +106,23 @@ func rows4NEON(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *f
 	}
 }
 
-// q4KRowsNEONFn is the q4_k row kernel: all of dst's rows in one call.
-func q4KRowsNEONFn(dst []float32, w []byte, rowBytes int, a qcol) {
-	nsb := len(a.d)
-	if nsb == 0 {
-		clear(dst)
-		return
+// kRowsNEON adapts a q4_k-style row kernel (all of dst's rows in one
+// call) to a qRowsFn.
+func kRowsNEON(k func(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nsb := len(a.d)
+		if nsb == 0 {
+			clear(dst)
+			return
+		}
+		if len(dst) == 0 {
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nsb*qkK]
+		_ = a.s[:nsb*8]
+		k(&w[0], rowBytes, len(dst), &a.q[0], &a.d[0], &a.s[0], nsb, &dst[0])
 	}
-	if len(dst) == 0 {
-		return
-	}
-	_ = w[:len(dst)*rowBytes]
-	_ = a.q[:nsb*qkK]
-	_ = a.s[:nsb*8]
-	q4KRowsNEON(&w[0], rowBytes, len(dst), &a.q[0], &a.d[0], &a.s[0], nsb, &dst[0])
 }
 
 // q6KRowsNEONFn is the q6_k row kernel: all of dst's rows in one call.

@@ -3,7 +3,8 @@
 #include "textflag.h"
 #include "neon_arm64.h"
 
-// The q4_k and q6_k row kernels of the NEON set. q4_k: per super-block of 256, exactly in
+// The q4_k, q5_k and q6_k row kernels of the NEON set. q4_k (q5_k the
+// same with five-bit values): per super-block of 256, exactly in
 // int32, the 8 sub-blocks' isum_j (SDOT), isd = sum_j sc_j*isum_j and
 // ism = sum_j m_j*s_j (MUL, MLA and pairwise adds: integer, so their order
 // does not matter); then acc += float(isd)*(d*dx) and acc -= float(ism)*
@@ -30,16 +31,86 @@
 	SDOT(B, 18, 14)                                      \
 	SDOT(B, 19, 15)
 
-// func q4KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+// KHEAD(QOFF) starts a q4_k or q5_k super-block at R8: V21 = (d*dx,
+// dmin*dx), V24, V25 = sc0..3, sc4..7 and V27, V28 = m0..3, m4..7 as
+// int32, V26 = the lanes of ism, R13 = R8+QOFF (the nibbles) and the SDOT
+// sums V0..V7 zeroed.
+#define KHEAD(QOFF) \
+	VLD1    (R8), V20.S[0]            \
+	FCVTL(21, 20)                     \
+	VLD1R.P 4(R10), [V22.S4]          \
+	FMUL4S(21, 21, 22)                \
+	MOVWU   4(R8), R13                \
+	MOVWU   8(R8), R14                \
+	MOVWU   12(R8), R15               \
+	ANDW    $0x3f3f3f3f, R13, R16     \
+	ANDW    $0x3f3f3f3f, R14, R17     \
+	LSRW    $6, R13, R19              \
+	ANDW    $0x03030303, R19, R19     \
+	ANDW    $0x0f0f0f0f, R15, R20     \
+	ORRW    R19<<4, R20, R20          \
+	LSRW    $6, R14, R19              \
+	ANDW    $0x03030303, R19, R19     \
+	LSRW    $4, R15, R21              \
+	ANDW    $0x0f0f0f0f, R21, R21     \
+	ORRW    R19<<4, R21, R21          \
+	VMOV    R16, V23.S[0]             \
+	VMOV    R20, V23.S[1]             \
+	VMOV    R17, V26.S[0]             \
+	VMOV    R21, V26.S[1]             \
+	VUXTL   V23.B8, V23.H8            \
+	VUXTL   V26.B8, V26.H8            \
+	VUXTL   V23.H4, V24.S4            \
+	VUXTL2  V23.H8, V25.S4            \
+	VUXTL   V26.H4, V27.S4            \
+	VUXTL2  V26.H8, V28.S4            \
+	VLD1.P  32(R11), [V16.S4, V17.S4] \
+	MUL4S(26, 27, 16)                 \
+	MLA4S(26, 28, 17)                 \
+	ADD     $QOFF, R8, R13            \
+	VEOR    V0.B16, V0.B16, V0.B16    \
+	VEOR    V1.B16, V1.B16, V1.B16    \
+	VEOR    V2.B16, V2.B16, V2.B16    \
+	VEOR    V3.B16, V3.B16, V3.B16    \
+	VEOR    V4.B16, V4.B16, V4.B16    \
+	VEOR    V5.B16, V5.B16, V5.B16    \
+	VEOR    V6.B16, V6.B16, V6.B16    \
+	VEOR    V7.B16, V7.B16, V7.B16
+
+// KTAIL ends a super-block: isum_j from the SDOT sums, isd = sum_j
+// sc_j*isum_j, then acc += float(isd)*(d*dx) and acc -= float(ism)*
+// (dmin*dx) in V31's lane 0.
+#define KTAIL \
+	VADDP  V1.S4, V0.S4, V8.S4    \
+	VADDP  V3.S4, V2.S4, V9.S4    \
+	VADDP  V9.S4, V8.S4, V8.S4    \
+	VADDP  V5.S4, V4.S4, V10.S4   \
+	VADDP  V7.S4, V6.S4, V11.S4   \
+	VADDP  V11.S4, V10.S4, V10.S4 \
+	MUL4S(8, 8, 24)               \
+	MLA4S(8, 10, 25)              \
+	VADDP  V26.S4, V8.S4, V8.S4   \
+	VADDP  V8.S4, V8.S4, V8.S4    \
+	SCVTF4S(8, 8)                 \
+	FMUL4S(8, 8, 21)              \
+	VDUP   V8.S[1], V9            \
+	FADDS  F8, F31, F31           \
+	FSUBS  F9, F31, F31
+
+// KROWS(NAME, SIZE, QOFF, PAIR) is the row loop of a kernel
 //
-// out[r] = the canonical dot of row r (at w + r*stride, nsb super-blocks)
-// with the activations (xq, one scale xd per super-block, the sums xs
-// per 32), for r < rows (rows > 0, nsb > 0).
+//	func k(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+//
+// out[r] = the canonical dot of row r (at w + r*stride, nsb super-blocks
+// of SIZE bytes, nibbles at QOFF) with the activations (xq, one scale xd
+// per super-block, the sums xs per 32), for r < rows (rows > 0, nsb > 0).
+// PAIR(A, B) adds sub-blocks A and B=A+1 to the SDOT sums VA, VB.
 //
 // Registers: R0 the row, R8 its super-block, R13 its nibbles; R9, R10,
-// R11 the activations, scales and sums; V0..V7 the sub-blocks' SDOT sums,
-// V24, V25 sc0..3, sc4..7 and V27, V28 m0..3, m4..7 as int32; V21 (d*dx,
-// dmin*dx); V30 0x0f bytes; V31 (lane 0) the row's accumulator.
+// R11 the activations, scales and sums; V0..V7 the sub-blocks' SDOT sums;
+// V30 0x0f bytes, V29 0x10 bytes; V31 (lane 0) the row's accumulator.
+
+// func q4KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 TEXT ·q4KRowsNEON(SB), NOSPLIT, $0-64
 	MOVD  w+0(FP), R0
 	MOVD  stride+8(FP), R1
@@ -56,74 +127,88 @@ krow:
 	VEOR V31.B16, V31.B16, V31.B16
 
 kblock:
-	VLD1    (R8), V20.S[0]
-	FCVTL(21, 20)
-	VLD1R.P 4(R10), [V22.S4]
-	FMUL4S(21, 21, 22)
-	MOVWU   4(R8), R13
-	MOVWU   8(R8), R14
-	MOVWU   12(R8), R15
-	ANDW    $0x3f3f3f3f, R13, R16
-	ANDW    $0x3f3f3f3f, R14, R17
-	LSRW    $6, R13, R19
-	ANDW    $0x03030303, R19, R19
-	ANDW    $0x0f0f0f0f, R15, R20
-	ORRW    R19<<4, R20, R20
-	LSRW    $6, R14, R19
-	ANDW    $0x03030303, R19, R19
-	LSRW    $4, R15, R21
-	ANDW    $0x0f0f0f0f, R21, R21
-	ORRW    R19<<4, R21, R21
-	VMOV    R16, V23.S[0]
-	VMOV    R20, V23.S[1]
-	VMOV    R17, V26.S[0]
-	VMOV    R21, V26.S[1]
-	VUXTL   V23.B8, V23.H8
-	VUXTL   V26.B8, V26.H8
-	VUXTL   V23.H4, V24.S4
-	VUXTL2  V23.H8, V25.S4
-	VUXTL   V26.H4, V27.S4
-	VUXTL2  V26.H8, V28.S4
-	VLD1.P  32(R11), [V16.S4, V17.S4]
-	MUL4S(29, 27, 16)
-	MLA4S(29, 28, 17)
-	ADD     $16, R8, R13
-	VEOR    V0.B16, V0.B16, V0.B16
-	VEOR    V1.B16, V1.B16, V1.B16
-	VEOR    V2.B16, V2.B16, V2.B16
-	VEOR    V3.B16, V3.B16, V3.B16
-	VEOR    V4.B16, V4.B16, V4.B16
-	VEOR    V5.B16, V5.B16, V5.B16
-	VEOR    V6.B16, V6.B16, V6.B16
-	VEOR    V7.B16, V7.B16, V7.B16
+	KHEAD(16)
 	KPAIR(0, 1)
 	KPAIR(2, 3)
 	KPAIR(4, 5)
 	KPAIR(6, 7)
-	VADDP   V1.S4, V0.S4, V8.S4
-	VADDP   V3.S4, V2.S4, V9.S4
-	VADDP   V9.S4, V8.S4, V8.S4
-	VADDP   V5.S4, V4.S4, V10.S4
-	VADDP   V7.S4, V6.S4, V11.S4
-	VADDP   V11.S4, V10.S4, V10.S4
-	MUL4S(8, 8, 24)
-	MLA4S(8, 10, 25)
-	VADDP   V29.S4, V8.S4, V8.S4
-	VADDP   V8.S4, V8.S4, V8.S4
-	SCVTF4S(8, 8)
-	FMUL4S(8, 8, 21)
-	VDUP    V8.S[1], V9
-	FADDS   F8, F31, F31
-	FSUBS   F9, F31, F31
-	ADD     $144, R8
-	SUBS    $1, R12
-	BNE     kblock
+	KTAIL
+	ADD  $144, R8
+	SUBS $1, R12
+	BNE  kblock
 
 	FMOVS F31, (R7)
 	ADD   $4, R7
 	ADD   R1, R0
 	SUBS  $1, R2
 	BNE   krow
+	RET
+
+// q5_k: the q4_k kernel with a fifth bit per value: qh (32 bytes at 16,
+// in V16, V17) holds bit 2c of byte l for value l of sub-block 2c and bit
+// 2c+1 for value l of sub-block 2c+1 (q5KVals); each pair takes bits 0
+// and 1 to bit 4 and shifts qh right by 2.
+#define KPAIR5(A, B) \
+	VLD1.P 32(R13), [V18.B16, V19.B16]                   \
+	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16] \
+	VAND   V30.B16, V18.B16, V10.B16                     \
+	VAND   V30.B16, V19.B16, V11.B16                     \
+	VUSHR  $4, V18.B16, V18.B16                          \
+	VUSHR  $4, V19.B16, V19.B16                          \
+	VSHL   $4, V16.B16, V8.B16                           \
+	VSHL   $4, V17.B16, V9.B16                           \
+	VAND   V29.B16, V8.B16, V8.B16                       \
+	VAND   V29.B16, V9.B16, V9.B16                       \
+	VORR   V8.B16, V10.B16, V10.B16                      \
+	VORR   V9.B16, V11.B16, V11.B16                      \
+	VSHL   $3, V16.B16, V8.B16                           \
+	VSHL   $3, V17.B16, V9.B16                           \
+	VAND   V29.B16, V8.B16, V8.B16                       \
+	VAND   V29.B16, V9.B16, V9.B16                       \
+	VORR   V8.B16, V18.B16, V18.B16                      \
+	VORR   V9.B16, V19.B16, V19.B16                      \
+	VUSHR  $2, V16.B16, V16.B16                          \
+	VUSHR  $2, V17.B16, V17.B16                          \
+	SDOT(A, 10, 12)                                      \
+	SDOT(A, 11, 13)                                      \
+	SDOT(B, 18, 14)                                      \
+	SDOT(B, 19, 15)
+
+// func q5KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
+TEXT ·q5KRowsNEON(SB), NOSPLIT, $0-64
+	MOVD  w+0(FP), R0
+	MOVD  stride+8(FP), R1
+	MOVD  rows+16(FP), R2
+	MOVD  out+56(FP), R7
+	VMOVI $15, V30.B16
+	VMOVI $16, V29.B16
+
+k5row:
+	MOVD xq+24(FP), R9
+	MOVD xd+32(FP), R10
+	MOVD xs+40(FP), R11
+	MOVD nsb+48(FP), R12
+	MOVD R0, R8
+	VEOR V31.B16, V31.B16, V31.B16
+
+k5block:
+	KHEAD(48)
+	ADD    $16, R8, R14
+	VLD1   (R14), [V16.B16, V17.B16]
+	KPAIR5(0, 1)
+	KPAIR5(2, 3)
+	KPAIR5(4, 5)
+	KPAIR5(6, 7)
+	KTAIL
+	ADD  $176, R8
+	SUBS $1, R12
+	BNE  k5block
+
+	FMOVS F31, (R7)
+	ADD   $4, R7
+	ADD   R1, R0
+	SUBS  $1, R2
+	BNE   k5row
 	RET
 
 // The q6_k row kernel: per super-block isum = sum over the 16 groups of

@@ -25,11 +25,11 @@ func TestCanonicalRowKernels(t *testing.T) {
 	}
 	for _, impl := range Available() {
 		set := setFor(impl)
-		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K} {
-			gen := map[DType]qRowsFn{Q8_0: genericSet.q8_0Rows, Q4_0: genericSet.q4_0Rows, Q4_K: genericSet.q4KRows, Q6_K: genericSet.q6KRows}[typ]
-			got := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q6_K: set.q6KRows}[typ]
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
+			gen := map[DType]qRowsFn{Q8_0: genericSet.q8_0Rows, Q4_0: genericSet.q4_0Rows, Q4_K: genericSet.q4KRows, Q5_K: genericSet.ext.q5KRows, Q6_K: genericSet.q6KRows}[typ]
+			got := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q5_K: set.ext.q5KRows, Q6_K: set.q6KRows}[typ]
 			bs := typ.BlockSize()
-			halves := map[DType][]int{Q4_K: {0, 2}, Q6_K: {208}}[typ] // the fp16 scales' offsets in a block
+			halves := map[DType][]int{Q4_K: {0, 2}, Q5_K: {0, 2}, Q6_K: {208}}[typ] // the fp16 scales' offsets in a block
 			if halves == nil {
 				halves = []int{0}
 			}
