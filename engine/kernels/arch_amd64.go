@@ -140,6 +140,10 @@ var (
 		kq:        kqVNNI,
 		q6KP1:     q6KP1VNNI,
 		q6KP4:     q6KP4VNNI,
+		q4_0P2:    q4_0P2VNNI,
+		q4_0P3:    q4_0P3VNNI,
+		q4KP2:     q4KP2VNNI,
+		q4KP3:     q4KP3VNNI,
 		ext:       avx512Ext,
 	}
 )
@@ -331,3 +335,15 @@ func q4KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
 
 //go:noescape
 func q4KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4_0P2VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4_0P3VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4KP3VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

@@ -98,6 +98,12 @@ type kernelSet struct {
 	q6KP1  pColFn   // xs: the column's sums of 16 values as q6KPairSums leaves them
 	q6KP4  pColsFn
 
+	// Optional kernels for 2 and 3 columns of repacked matrices, in
+	// pColsFn's layout (nil: the 1-column kernel column by column), so
+	// that a small batch unpacks each block once.
+	q4_0P2, q4_0P3 pColsFn
+	q4KP2, q4KP3   pColsFn
+
 	// The row kernels of the later types (q4_1, q5_0, mxfp4, q3_k, q5_k,
 	// iq4_xs).
 	ext extKernels
@@ -136,6 +142,18 @@ func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
 		return s.q6KP1, s.q6KP4
 	}
 	return s.ext.packedKernels(t)
+}
+
+// packedSmall returns the set's 2- and 3-column kernels for repacked t
+// matrices (either may be nil).
+func (s *kernelSet) packedSmall(t DType) (p2, p3 pColsFn) {
+	switch t {
+	case Q4_0:
+		return s.q4_0P2, s.q4_0P3
+	case Q4_K:
+		return s.q4KP2, s.q4KP3
+	}
+	return nil, nil
 }
 
 // kColsFn computes 1 k-quant row x 4 quantized activation columns (the

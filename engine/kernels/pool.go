@@ -569,6 +569,7 @@ func (p *Pool) matRowsPacked(pr *prod, r0, r1 int) {
 	g16 := rows &^ (packRows - 1)
 	dst := pr.dst
 	p1, p4 := p.set.packedKernels(pr.w.Type)
+	p2, p3 := p.set.packedSmall(pr.w.Type)
 	nb := cols / qk // blocks of 32: the sums
 	nd := nb        // scales
 	if kQuant(pr.w.Type) {
@@ -587,22 +588,29 @@ func (p *Pool) matRowsPacked(pr *prod, r0, r1 int) {
 			}
 			continue
 		}
-		b := 0
-		if p4 != nil {
-			for ; b+4 <= p.batch; b += 4 {
-				_ = p.aq[(b+4)*cols-1]
-				_ = p.ad[(b+4)*nd-1]
-				_ = p.as[(b+4)*nb-1]
-				_ = dst[(b+3)*rows+r+packRows-1]
-				p4(&grp[0], nd, &p.aq[b*cols], &p.ad[b*nd], &p.as[b*nb], cols, &dst[b*rows+r], 4*rows)
+		// Columns 4, 3 or 2 at a time where the set has those kernels
+		// (each block unpacked once for them), else one at a time.
+		for b := 0; b < p.batch; {
+			k, pk := min(4, p.batch-b), p4
+			switch {
+			case k == 4 && p4 != nil:
+			case k >= 3 && p3 != nil:
+				k, pk = 3, p3
+			case k >= 2 && p2 != nil:
+				k, pk = 2, p2
+			default:
+				k = 1
 			}
-		}
-		for ; b < p.batch; b++ {
-			_ = p.aq[(b+1)*cols-1]
-			_ = p.ad[(b+1)*nd-1]
-			_ = p.as[(b+1)*nb-1]
-			_ = dst[b*rows+r+packRows-1]
-			p1(&grp[0], nd, &p.aq[b*cols], &p.ad[b*nd], &p.as[b*nb], &dst[b*rows+r])
+			_ = p.aq[(b+k)*cols-1]
+			_ = p.ad[(b+k)*nd-1]
+			_ = p.as[(b+k)*nb-1]
+			_ = dst[(b+k-1)*rows+r+packRows-1]
+			if k == 1 {
+				p1(&grp[0], nd, &p.aq[b*cols], &p.ad[b*nd], &p.as[b*nb], &dst[b*rows+r])
+			} else {
+				pk(&grp[0], nd, &p.aq[b*cols], &p.ad[b*nd], &p.as[b*nb], cols, &dst[b*rows+r], 4*rows)
+			}
+			b += k
 		}
 	}
 	if r1 > g16 {

@@ -208,6 +208,131 @@ q4p4_done:
 	VZEROUPPER
 	RET
 
+// P2 and P3: the same for 2 and 3 columns (the layout of P4).
+//
+//	func q4_0P2VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q4_0P3VNNI(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+#define Q4P_COLS2(J) \
+	Q4P_COLJ(J, DI, DX, R8, Z0) \
+	LEAQ (R8)(CX*1), BX \
+	Q4P_COLJ(J, R10, R13, BX, Z20)
+
+#define Q4P_COLS3(J) \
+	Q4P_COLS2(J) \
+	LEAQ (BX)(CX*1), BX \
+	Q4P_COLJ(J, R11, R14, BX, Z21)
+
+#define Q4R2(J) \
+	Q4R_UNPACK(J) \
+	Q4P_COLS2(J)
+
+#define Q4R3(J) \
+	Q4R_UNPACK(J) \
+	Q4P_COLS3(J)
+
+// Column pointers for P2/P3 (as P4's), accumulators zeroed, CX = 4*nb,
+// AX = 4*(nb&^7), R9 = 0.
+#define Q4P_PROLOGUE \
+	MOVQ         w+0(FP), SI \
+	MOVQ         nb+8(FP), CX \
+	MOVQ         xq+16(FP), DI \
+	MOVQ         xd+24(FP), DX \
+	MOVQ         xs+32(FP), R8 \
+	MOVQ         xqs+40(FP), AX \
+	LEAQ         (DI)(AX*1), R10 \
+	LEAQ         (R10)(AX*1), R11 \
+	MOVQ         CX, AX \
+	SHLQ         $2, AX \
+	LEAQ         (DX)(AX*1), R13 \
+	LEAQ         (R13)(AX*1), R14 \
+	MOVL         $0x0f0f0f0f, AX \
+	VPBROADCASTD AX, Z31 \
+	VPXORD       Z0, Z0, Z0 \
+	VPXORD       Z20, Z20, Z20 \
+	VPXORD       Z21, Z21, Z21 \
+	XORQ         R9, R9 \
+	SHLQ         $2, CX \
+	MOVQ         CX, AX \
+	ANDQ         $-32, AX
+
+TEXT ·q4_0P2VNNI(SB), NOSPLIT, $0-64
+	Q4P_PROLOGUE
+	JZ q4p2_tail
+
+q4p2_run:
+	Q4R2(0)
+	Q4R2(1)
+	Q4R2(2)
+	Q4R2(3)
+	Q4R2(4)
+	Q4R2(5)
+	Q4R2(6)
+	Q4R2(7)
+	ADDQ $2304, SI
+	ADDQ $32, R9
+	CMPQ R9, AX
+	JLT  q4p2_run
+
+q4p2_tail:
+	CMPQ R9, CX
+	JGE  q4p2_done
+
+q4p2_loop:
+	Q4P_UNPACK
+	Q4P_COLS2(0)
+	ADDQ $288, SI
+	ADDQ $4, R9
+	CMPQ R9, CX
+	JLT  q4p2_loop
+
+q4p2_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z20, (AX)(BX*1)
+	VZEROUPPER
+	RET
+
+TEXT ·q4_0P3VNNI(SB), NOSPLIT, $0-64
+	Q4P_PROLOGUE
+	JZ q4p3_tail
+
+q4p3_run:
+	Q4R3(0)
+	Q4R3(1)
+	Q4R3(2)
+	Q4R3(3)
+	Q4R3(4)
+	Q4R3(5)
+	Q4R3(6)
+	Q4R3(7)
+	ADDQ $2304, SI
+	ADDQ $32, R9
+	CMPQ R9, AX
+	JLT  q4p3_run
+
+q4p3_tail:
+	CMPQ R9, CX
+	JGE  q4p3_done
+
+q4p3_loop:
+	Q4P_UNPACK
+	Q4P_COLS3(0)
+	ADDQ $288, SI
+	ADDQ $4, R9
+	CMPQ R9, CX
+	JLT  q4p3_loop
+
+q4p3_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z20, (AX)(BX*1)
+	VMOVUPS Z21, (AX)(BX*2)
+	VZEROUPPER
+	RET
+
 // ---- q4_k ----
 //
 //	func q4KP1VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
@@ -474,6 +599,134 @@ q4kp4_done:
 	LEAQ    (AX)(BX*2), AX
 	VMOVUPS Z14, (AX)
 	VMOVUPS Z15, (AX)(BX*1)
+	VZEROUPPER
+	RET
+
+// P2 and P3: q4KP4VNNI for 2 and 3 columns.
+//
+//	func q4KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q4KP3VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+#define KPAIR2(P) \
+	KUNPACKLO(P) \
+	KHALF(DI, 64*P, Z25, Z9) \
+	KHALF(R13, 64*P, Z25, Z10) \
+	KUNPACKHI(P) \
+	KHALF(DI, 64*P+32, Z26, Z9) \
+	KHALF(R13, 64*P+32, Z26, Z10)
+
+#define KPAIR3(P) \
+	KUNPACKLO(P) \
+	KHALF(DI, 64*P, Z25, Z9) \
+	KHALF(R13, 64*P, Z25, Z10) \
+	KHALF(R14, 64*P, Z25, Z11) \
+	KUNPACKHI(P) \
+	KHALF(DI, 64*P+32, Z26, Z9) \
+	KHALF(R13, 64*P+32, Z26, Z10) \
+	KHALF(R14, 64*P+32, Z26, Z11)
+
+// Pointers and constants for P2/P3 (P4's registers).
+#define KP_PROLOGUE \
+	MOVQ   w+0(FP), SI \
+	MOVQ   nsb+8(FP), CX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   xs+32(FP), R8 \
+	MOVQ   xqs+40(FP), R10 \
+	LEAQ   (DI)(R10*1), R13 \
+	LEAQ   (R13)(R10*1), R14 \
+	MOVQ   R10, R11 \
+	SHRQ   $3, R11 \
+	MOVQ   CX, R12 \
+	SHLQ   $2, R12 \
+	KCONSTS \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z13, Z13, Z13 \
+	VPXORD Z14, Z14, Z14
+
+TEXT ·q4KP2VNNI(SB), NOSPLIT, $0-64
+	KP_PROLOGUE
+	TESTQ CX, CX
+	JZ    q4kp2_done
+
+q4kp2_loop:
+	KDECODE
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	KSC01(Z16)
+	KPAIR2(0)
+	KSC23(Z16)
+	KPAIR2(1)
+	KSC01(Z18)
+	KPAIR2(2)
+	KSC23(Z18)
+	KPAIR2(3)
+	KDV
+	KEND(R8, DX, Z9, Z0)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	KEND(R9, R10, Z10, Z13)
+	ADDQ   $2304, SI
+	ADDQ   $256, DI
+	ADDQ   $256, R13
+	ADDQ   $32, R8
+	ADDQ   $4, DX
+	DECQ   CX
+	JNZ    q4kp2_loop
+
+q4kp2_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z13, (AX)(BX*1)
+	VZEROUPPER
+	RET
+
+TEXT ·q4KP3VNNI(SB), NOSPLIT, $0-64
+	KP_PROLOGUE
+	TESTQ CX, CX
+	JZ    q4kp3_done
+
+q4kp3_loop:
+	KDECODE
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	KSC01(Z16)
+	KPAIR3(0)
+	KSC23(Z16)
+	KPAIR3(1)
+	KSC01(Z18)
+	KPAIR3(2)
+	KSC23(Z18)
+	KPAIR3(3)
+	KDV
+	KEND(R8, DX, Z9, Z0)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	KEND(R9, R10, Z10, Z13)
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	KEND(R9, R10, Z11, Z14)
+	ADDQ   $2304, SI
+	ADDQ   $256, DI
+	ADDQ   $256, R13
+	ADDQ   $256, R14
+	ADDQ   $32, R8
+	ADDQ   $4, DX
+	DECQ   CX
+	JNZ    q4kp3_loop
+
+q4kp3_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z13, (AX)(BX*1)
+	VMOVUPS Z14, (AX)(BX*2)
 	VZEROUPPER
 	RET
 
