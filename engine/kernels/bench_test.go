@@ -341,7 +341,7 @@ func BenchmarkMatVecDRAM(b *testing.B) {
 	for _, tc := range []struct {
 		typ        DType
 		rows, cols int
-	}{{Q8_0, 7680, 2048}, {Q4_0, 14336, 2048}, {Q4_K, 14336, 2048}} {
+	}{{Q8_0, 7680, 2048}, {Q4_0, 14336, 2048}, {Q4_K, 14336, 2048}, {Q5_0, 14336, 2048}, {MXFP4, 14336, 2048}} {
 		x := randVec(rand.New(rand.NewPCG(1, 1)), tc.cols)
 		dst := make([]float32, tc.rows)
 		var ws []Mat // built once per type, on first use

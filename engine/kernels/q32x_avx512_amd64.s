@@ -23,10 +23,9 @@
 // c*4*nb bytes after xd and xs (iq4_xs: scales c*4*nsb, sums c*32*nsb).
 
 // Z10 = the 8 dot products of a block of 32 (Z1..Z4 values 4k..4k+3,
-// Z5..Z8 values 16+4k..) with the 32 activations at OFF(XQ)(R9*8), in two
-// chains from zero added at the end (shorter dependency chains measured
-// faster than one of 8, or than starting from the bias): the exact int32
-// dot product.
+// Z5..Z8 values 16+4k..) with the 32 activations at OFF(XQ)(R9*8), in
+// CHAINS independent chains from zero (CH1..CH3 the others' registers),
+// added at the end: the exact int32 dot product.
 #define PDOT32(OFF, XQ) \
 	VPXORD        Z10, Z10, Z10 \
 	VPXORD        Z11, Z11, Z11 \
@@ -65,13 +64,13 @@
 // ---- q4_1: position of 320 bytes: d (32), m (32), 4 pieces of nibbles.
 // acc += float(isum)*(d*dx), then acc += float(s)*(m*dx). Z9 d, Z15 m.
 
-#define Q41P_UNPACK \
-	PNIB4(64) \
-	VCVTPH2PS (SI), Z9 \
-	VCVTPH2PS 32(SI), Z15
+#define Q41P_UNPACK(SO, PO) \
+	PNIB4(PO+32) \
+	VCVTPH2PS SO(SI), Z9 \
+	VCVTPH2PS PO(SI), Z15
 
-#define Q41P_COL(XQ, XD, XS, ACC) \
-	PDOT32(0, XQ) \
+#define Q41P_COL(OFF, XQ, XD, XS, ACC) \
+	PDOT32(OFF, XQ) \
 	PFLOAT(XD, Z9, ACC) \
 	VMULPS.BCST    XD, Z15, Z13 \
 	VCVTDQ2PS.BCST XS, Z14 \
@@ -93,17 +92,19 @@ TEXT ·q4_1P1VNNI(SB), NOSPLIT, $0-48
 	VPXORD Z0, Z0, Z0
 	XORQ   R9, R9
 	SHLQ   $2, CX
-	JZ     q4_1p1_done
+	MOVQ   CX, R14
+	ANDQ   $-32, R14
 
-q4_1p1_loop:
-	Q41P_UNPACK
-	Q41P_COL(DI, (DX), (R8), Z0)
+q4_1p1_one:
+	CMPQ R9, CX
+	JGE  q4_1p1_done
+	Q41P_UNPACK(0, 32)
+	Q41P_COL(0, DI, 0(DX), 0(R8), Z0)
 	ADDQ $320, SI
 	ADDQ $4, DX
 	ADDQ $4, R8
 	ADDQ $4, R9
-	CMPQ R9, CX
-	JLT  q4_1p1_loop
+	JMP  q4_1p1_one
 
 q4_1p1_done:
 	MOVQ    out+40(FP), AX
@@ -126,28 +127,29 @@ TEXT ·q4_1P4VNNI(SB), NOSPLIT, $0-64
 	LEAQ   (CX)(CX*2), AX
 	LEAQ   (DX)(AX*1), R13
 	LEAQ   (R8)(AX*1), BX
+	MOVQ   CX, R14
+	ANDQ   $-32, R14
 	VPXORD Z0, Z0, Z0
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	XORQ   R9, R9
-	TESTQ  CX, CX
-	JZ     q4_1p4_done
 
-q4_1p4_loop:
-	Q41P_UNPACK
-	Q41P_COL(DI, (DX), (R8), Z0)
-	Q41P_COL(R10, (DX)(CX*1), (R8)(CX*1), Z20)
-	Q41P_COL(R11, (DX)(CX*2), (R8)(CX*2), Z21)
-	Q41P_COL(R12, (R13), (BX), Z22)
+q4_1p4_one:
+	CMPQ R9, CX
+	JGE  q4_1p4_done
+	Q41P_UNPACK(0, 32)
+	Q41P_COL(0, DI, 0(DX), 0(R8), Z0)
+	Q41P_COL(0, R10, 0(DX)(CX*1), 0(R8)(CX*1), Z20)
+	Q41P_COL(0, R11, 0(DX)(CX*2), 0(R8)(CX*2), Z21)
+	Q41P_COL(0, R12, 0(R13), 0(BX), Z22)
 	ADDQ $320, SI
 	ADDQ $4, DX
 	ADDQ $4, R8
 	ADDQ $4, R13
 	ADDQ $4, BX
 	ADDQ $4, R9
-	CMPQ R9, CX
-	JLT  q4_1p4_loop
+	JMP  q4_1p4_one
 
 q4_1p4_done:
 	MOVQ    out+48(FP), AX
@@ -161,7 +163,8 @@ q4_1p4_done:
 	RET
 
 
-// ---- q5_0: position of 352 bytes: d (32), qh (64), 4 pieces of nibbles.
+// ---- q5_0: position of 352 bytes: d (32), qh (64), 4 pieces of nibbles;
+// runs of 8 (2816 bytes): the 8 d, then each position's qh and pieces.
 // The high bits: a byte of each row's qh spread over the 4 bytes of its
 // dword (VPSHUFB), tested against the bits of the 4 values (VPTESTMB),
 // 16 added where set. isum = dot - 16*s; acc += float(isum)*(d*dx).
@@ -195,17 +198,17 @@ GLOBL q5pshuf<>(SB), RODATA|NOPTR, $16
 	VPADDB   Z30, A, K1, A \
 	VPADDB   Z30, B, K2, B
 
-#define Q50P_UNPACK \
-	PNIB4(96) \
-	VMOVDQU32 32(SI), Z16 \
+#define Q50P_UNPACK(SO, PO) \
+	PNIB4(PO+64) \
+	VMOVDQU32 PO(SI), Z16 \
 	Q50P_HIGH(Z29, Z1, Z2) \
 	Q50P_HIGH(Z28, Z3, Z4) \
 	Q50P_HIGH(Z27, Z5, Z6) \
 	Q50P_HIGH(Z26, Z7, Z8) \
-	VCVTPH2PS (SI), Z9
+	VCVTPH2PS SO(SI), Z9
 
-#define Q50P_COL(XQ, XD, XS, ACC) \
-	PDOT32(0, XQ) \
+#define Q50P_COL(OFF, XQ, XD, XS, ACC) \
+	PDOT32(OFF, XQ) \
 	VPSLLD.BCST $4, XS, Z12 \
 	VPSUBD      Z12, Z10, Z10 \
 	PFLOAT(XD, Z9, ACC)
@@ -221,17 +224,44 @@ TEXT ·q5_0P1VNNI(SB), NOSPLIT, $0-48
 	VPXORD Z0, Z0, Z0
 	XORQ   R9, R9
 	SHLQ   $2, CX
-	JZ     q5_0p1_done
+	MOVQ   CX, R14
+	ANDQ   $-32, R14
 
-q5_0p1_loop:
-	Q50P_UNPACK
-	Q50P_COL(DI, (DX), (R8), Z0)
+q5_0p1_run:
+	CMPQ R9, R14
+	JGE  q5_0p1_one
+	Q50P_UNPACK(0, 256)
+	Q50P_COL(0, DI, 0(DX), 0(R8), Z0)
+	Q50P_UNPACK(32, 576)
+	Q50P_COL(32, DI, 4(DX), 4(R8), Z0)
+	Q50P_UNPACK(64, 896)
+	Q50P_COL(64, DI, 8(DX), 8(R8), Z0)
+	Q50P_UNPACK(96, 1216)
+	Q50P_COL(96, DI, 12(DX), 12(R8), Z0)
+	Q50P_UNPACK(128, 1536)
+	Q50P_COL(128, DI, 16(DX), 16(R8), Z0)
+	Q50P_UNPACK(160, 1856)
+	Q50P_COL(160, DI, 20(DX), 20(R8), Z0)
+	Q50P_UNPACK(192, 2176)
+	Q50P_COL(192, DI, 24(DX), 24(R8), Z0)
+	Q50P_UNPACK(224, 2496)
+	Q50P_COL(224, DI, 28(DX), 28(R8), Z0)
+	ADDQ $2816, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	JMP  q5_0p1_run
+
+q5_0p1_one:
+	CMPQ R9, CX
+	JGE  q5_0p1_done
+	Q50P_UNPACK(0, 32)
+	Q50P_COL(0, DI, 0(DX), 0(R8), Z0)
 	ADDQ $352, SI
 	ADDQ $4, DX
 	ADDQ $4, R8
 	ADDQ $4, R9
-	CMPQ R9, CX
-	JLT  q5_0p1_loop
+	JMP  q5_0p1_one
 
 q5_0p1_done:
 	MOVQ    out+40(FP), AX
@@ -254,28 +284,80 @@ TEXT ·q5_0P4VNNI(SB), NOSPLIT, $0-64
 	LEAQ   (CX)(CX*2), AX
 	LEAQ   (DX)(AX*1), R13
 	LEAQ   (R8)(AX*1), BX
+	MOVQ   CX, R14
+	ANDQ   $-32, R14
 	VPXORD Z0, Z0, Z0
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	XORQ   R9, R9
-	TESTQ  CX, CX
-	JZ     q5_0p4_done
 
-q5_0p4_loop:
-	Q50P_UNPACK
-	Q50P_COL(DI, (DX), (R8), Z0)
-	Q50P_COL(R10, (DX)(CX*1), (R8)(CX*1), Z20)
-	Q50P_COL(R11, (DX)(CX*2), (R8)(CX*2), Z21)
-	Q50P_COL(R12, (R13), (BX), Z22)
+q5_0p4_run:
+	CMPQ R9, R14
+	JGE  q5_0p4_one
+	Q50P_UNPACK(0, 256)
+	Q50P_COL(0, DI, 0(DX), 0(R8), Z0)
+	Q50P_COL(0, R10, 0(DX)(CX*1), 0(R8)(CX*1), Z20)
+	Q50P_COL(0, R11, 0(DX)(CX*2), 0(R8)(CX*2), Z21)
+	Q50P_COL(0, R12, 0(R13), 0(BX), Z22)
+	Q50P_UNPACK(32, 576)
+	Q50P_COL(32, DI, 4(DX), 4(R8), Z0)
+	Q50P_COL(32, R10, 4(DX)(CX*1), 4(R8)(CX*1), Z20)
+	Q50P_COL(32, R11, 4(DX)(CX*2), 4(R8)(CX*2), Z21)
+	Q50P_COL(32, R12, 4(R13), 4(BX), Z22)
+	Q50P_UNPACK(64, 896)
+	Q50P_COL(64, DI, 8(DX), 8(R8), Z0)
+	Q50P_COL(64, R10, 8(DX)(CX*1), 8(R8)(CX*1), Z20)
+	Q50P_COL(64, R11, 8(DX)(CX*2), 8(R8)(CX*2), Z21)
+	Q50P_COL(64, R12, 8(R13), 8(BX), Z22)
+	Q50P_UNPACK(96, 1216)
+	Q50P_COL(96, DI, 12(DX), 12(R8), Z0)
+	Q50P_COL(96, R10, 12(DX)(CX*1), 12(R8)(CX*1), Z20)
+	Q50P_COL(96, R11, 12(DX)(CX*2), 12(R8)(CX*2), Z21)
+	Q50P_COL(96, R12, 12(R13), 12(BX), Z22)
+	Q50P_UNPACK(128, 1536)
+	Q50P_COL(128, DI, 16(DX), 16(R8), Z0)
+	Q50P_COL(128, R10, 16(DX)(CX*1), 16(R8)(CX*1), Z20)
+	Q50P_COL(128, R11, 16(DX)(CX*2), 16(R8)(CX*2), Z21)
+	Q50P_COL(128, R12, 16(R13), 16(BX), Z22)
+	Q50P_UNPACK(160, 1856)
+	Q50P_COL(160, DI, 20(DX), 20(R8), Z0)
+	Q50P_COL(160, R10, 20(DX)(CX*1), 20(R8)(CX*1), Z20)
+	Q50P_COL(160, R11, 20(DX)(CX*2), 20(R8)(CX*2), Z21)
+	Q50P_COL(160, R12, 20(R13), 20(BX), Z22)
+	Q50P_UNPACK(192, 2176)
+	Q50P_COL(192, DI, 24(DX), 24(R8), Z0)
+	Q50P_COL(192, R10, 24(DX)(CX*1), 24(R8)(CX*1), Z20)
+	Q50P_COL(192, R11, 24(DX)(CX*2), 24(R8)(CX*2), Z21)
+	Q50P_COL(192, R12, 24(R13), 24(BX), Z22)
+	Q50P_UNPACK(224, 2496)
+	Q50P_COL(224, DI, 28(DX), 28(R8), Z0)
+	Q50P_COL(224, R10, 28(DX)(CX*1), 28(R8)(CX*1), Z20)
+	Q50P_COL(224, R11, 28(DX)(CX*2), 28(R8)(CX*2), Z21)
+	Q50P_COL(224, R12, 28(R13), 28(BX), Z22)
+	ADDQ $2816, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R13
+	ADDQ $32, BX
+	ADDQ $32, R9
+	JMP  q5_0p4_run
+
+q5_0p4_one:
+	CMPQ R9, CX
+	JGE  q5_0p4_done
+	Q50P_UNPACK(0, 32)
+	Q50P_COL(0, DI, 0(DX), 0(R8), Z0)
+	Q50P_COL(0, R10, 0(DX)(CX*1), 0(R8)(CX*1), Z20)
+	Q50P_COL(0, R11, 0(DX)(CX*2), 0(R8)(CX*2), Z21)
+	Q50P_COL(0, R12, 0(R13), 0(BX), Z22)
 	ADDQ $352, SI
 	ADDQ $4, DX
 	ADDQ $4, R8
 	ADDQ $4, R13
 	ADDQ $4, BX
 	ADDQ $4, R9
-	CMPQ R9, CX
-	JLT  q5_0p4_loop
+	JMP  q5_0p4_one
 
 q5_0p4_done:
 	MOVQ    out+48(FP), AX
@@ -290,7 +372,8 @@ q5_0p4_done:
 
 
 // ---- mxfp4: position of 272 bytes: the 16 E8M0 bytes, 4 pieces of
-// nibbles. Values: kvaluesMXFP4[q]+16 (4..28) by VPSHUFB; isum = dot -
+// nibbles; runs of 8 (2176 bytes): the 8 positions' exponents, then each
+// position's pieces. Values: kvaluesMXFP4[q]+16 (4..28) by VPSHUFB; isum = dot -
 // 16*s; acc += float(isum)*(2^(e-128)*dx), the scale (e-1)<<23, or
 // 0x00200000<<e for e < 2. Z31 0x0f bytes, Z29 the table, Z28 dword 1,
 // Z27 dword 2, Z26 dword 0x00200000.
@@ -310,8 +393,8 @@ GLOBL mxptab<>(SB), RODATA|NOPTR, $16
 	MOVL            $0x00200000, AX \
 	VPBROADCASTD    AX, Z26
 
-#define MXP_UNPACK \
-	PNIB4(16) \
+#define MXP_UNPACK(SO, PO) \
+	PNIB4(PO) \
 	VPSHUFB   Z1, Z29, Z1 \
 	VPSHUFB   Z2, Z29, Z2 \
 	VPSHUFB   Z3, Z29, Z3 \
@@ -320,15 +403,15 @@ GLOBL mxptab<>(SB), RODATA|NOPTR, $16
 	VPSHUFB   Z6, Z29, Z6 \
 	VPSHUFB   Z7, Z29, Z7 \
 	VPSHUFB   Z8, Z29, Z8 \
-	VPMOVZXBD (SI), Z16 \
+	VPMOVZXBD SO(SI), Z16 \
 	VPSUBD    Z28, Z16, Z9 \
 	VPSLLD    $23, Z9, Z9 \
 	VPSLLVD   Z16, Z26, Z17 \
 	VPCMPUD   $1, Z27, Z16, K1 \
 	VMOVDQA32 Z17, K1, Z9
 
-#define MXP_COL(XQ, XD, XS, ACC) \
-	PDOT32(0, XQ) \
+#define MXP_COL(OFF, XQ, XD, XS, ACC) \
+	PDOT32(OFF, XQ) \
 	VPSLLD.BCST $4, XS, Z12 \
 	VPSUBD      Z12, Z10, Z10 \
 	PFLOAT(XD, Z9, ACC)
@@ -344,17 +427,44 @@ TEXT ·mxfp4P1VNNI(SB), NOSPLIT, $0-48
 	VPXORD Z0, Z0, Z0
 	XORQ   R9, R9
 	SHLQ   $2, CX
-	JZ     mxfp4p1_done
+	MOVQ   CX, R14
+	ANDQ   $-32, R14
 
-mxfp4p1_loop:
-	MXP_UNPACK
-	MXP_COL(DI, (DX), (R8), Z0)
+mxfp4p1_run:
+	CMPQ R9, R14
+	JGE  mxfp4p1_one
+	MXP_UNPACK(0, 128)
+	MXP_COL(0, DI, 0(DX), 0(R8), Z0)
+	MXP_UNPACK(16, 384)
+	MXP_COL(32, DI, 4(DX), 4(R8), Z0)
+	MXP_UNPACK(32, 640)
+	MXP_COL(64, DI, 8(DX), 8(R8), Z0)
+	MXP_UNPACK(48, 896)
+	MXP_COL(96, DI, 12(DX), 12(R8), Z0)
+	MXP_UNPACK(64, 1152)
+	MXP_COL(128, DI, 16(DX), 16(R8), Z0)
+	MXP_UNPACK(80, 1408)
+	MXP_COL(160, DI, 20(DX), 20(R8), Z0)
+	MXP_UNPACK(96, 1664)
+	MXP_COL(192, DI, 24(DX), 24(R8), Z0)
+	MXP_UNPACK(112, 1920)
+	MXP_COL(224, DI, 28(DX), 28(R8), Z0)
+	ADDQ $2176, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	JMP  mxfp4p1_run
+
+mxfp4p1_one:
+	CMPQ R9, CX
+	JGE  mxfp4p1_done
+	MXP_UNPACK(0, 16)
+	MXP_COL(0, DI, 0(DX), 0(R8), Z0)
 	ADDQ $272, SI
 	ADDQ $4, DX
 	ADDQ $4, R8
 	ADDQ $4, R9
-	CMPQ R9, CX
-	JLT  mxfp4p1_loop
+	JMP  mxfp4p1_one
 
 mxfp4p1_done:
 	MOVQ    out+40(FP), AX
@@ -377,28 +487,80 @@ TEXT ·mxfp4P4VNNI(SB), NOSPLIT, $0-64
 	LEAQ   (CX)(CX*2), AX
 	LEAQ   (DX)(AX*1), R13
 	LEAQ   (R8)(AX*1), BX
+	MOVQ   CX, R14
+	ANDQ   $-32, R14
 	VPXORD Z0, Z0, Z0
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	XORQ   R9, R9
-	TESTQ  CX, CX
-	JZ     mxfp4p4_done
 
-mxfp4p4_loop:
-	MXP_UNPACK
-	MXP_COL(DI, (DX), (R8), Z0)
-	MXP_COL(R10, (DX)(CX*1), (R8)(CX*1), Z20)
-	MXP_COL(R11, (DX)(CX*2), (R8)(CX*2), Z21)
-	MXP_COL(R12, (R13), (BX), Z22)
+mxfp4p4_run:
+	CMPQ R9, R14
+	JGE  mxfp4p4_one
+	MXP_UNPACK(0, 128)
+	MXP_COL(0, DI, 0(DX), 0(R8), Z0)
+	MXP_COL(0, R10, 0(DX)(CX*1), 0(R8)(CX*1), Z20)
+	MXP_COL(0, R11, 0(DX)(CX*2), 0(R8)(CX*2), Z21)
+	MXP_COL(0, R12, 0(R13), 0(BX), Z22)
+	MXP_UNPACK(16, 384)
+	MXP_COL(32, DI, 4(DX), 4(R8), Z0)
+	MXP_COL(32, R10, 4(DX)(CX*1), 4(R8)(CX*1), Z20)
+	MXP_COL(32, R11, 4(DX)(CX*2), 4(R8)(CX*2), Z21)
+	MXP_COL(32, R12, 4(R13), 4(BX), Z22)
+	MXP_UNPACK(32, 640)
+	MXP_COL(64, DI, 8(DX), 8(R8), Z0)
+	MXP_COL(64, R10, 8(DX)(CX*1), 8(R8)(CX*1), Z20)
+	MXP_COL(64, R11, 8(DX)(CX*2), 8(R8)(CX*2), Z21)
+	MXP_COL(64, R12, 8(R13), 8(BX), Z22)
+	MXP_UNPACK(48, 896)
+	MXP_COL(96, DI, 12(DX), 12(R8), Z0)
+	MXP_COL(96, R10, 12(DX)(CX*1), 12(R8)(CX*1), Z20)
+	MXP_COL(96, R11, 12(DX)(CX*2), 12(R8)(CX*2), Z21)
+	MXP_COL(96, R12, 12(R13), 12(BX), Z22)
+	MXP_UNPACK(64, 1152)
+	MXP_COL(128, DI, 16(DX), 16(R8), Z0)
+	MXP_COL(128, R10, 16(DX)(CX*1), 16(R8)(CX*1), Z20)
+	MXP_COL(128, R11, 16(DX)(CX*2), 16(R8)(CX*2), Z21)
+	MXP_COL(128, R12, 16(R13), 16(BX), Z22)
+	MXP_UNPACK(80, 1408)
+	MXP_COL(160, DI, 20(DX), 20(R8), Z0)
+	MXP_COL(160, R10, 20(DX)(CX*1), 20(R8)(CX*1), Z20)
+	MXP_COL(160, R11, 20(DX)(CX*2), 20(R8)(CX*2), Z21)
+	MXP_COL(160, R12, 20(R13), 20(BX), Z22)
+	MXP_UNPACK(96, 1664)
+	MXP_COL(192, DI, 24(DX), 24(R8), Z0)
+	MXP_COL(192, R10, 24(DX)(CX*1), 24(R8)(CX*1), Z20)
+	MXP_COL(192, R11, 24(DX)(CX*2), 24(R8)(CX*2), Z21)
+	MXP_COL(192, R12, 24(R13), 24(BX), Z22)
+	MXP_UNPACK(112, 1920)
+	MXP_COL(224, DI, 28(DX), 28(R8), Z0)
+	MXP_COL(224, R10, 28(DX)(CX*1), 28(R8)(CX*1), Z20)
+	MXP_COL(224, R11, 28(DX)(CX*2), 28(R8)(CX*2), Z21)
+	MXP_COL(224, R12, 28(R13), 28(BX), Z22)
+	ADDQ $2176, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R13
+	ADDQ $32, BX
+	ADDQ $32, R9
+	JMP  mxfp4p4_run
+
+mxfp4p4_one:
+	CMPQ R9, CX
+	JGE  mxfp4p4_done
+	MXP_UNPACK(0, 16)
+	MXP_COL(0, DI, 0(DX), 0(R8), Z0)
+	MXP_COL(0, R10, 0(DX)(CX*1), 0(R8)(CX*1), Z20)
+	MXP_COL(0, R11, 0(DX)(CX*2), 0(R8)(CX*2), Z21)
+	MXP_COL(0, R12, 0(R13), 0(BX), Z22)
 	ADDQ $272, SI
 	ADDQ $4, DX
 	ADDQ $4, R8
 	ADDQ $4, R13
 	ADDQ $4, BX
 	ADDQ $4, R9
-	CMPQ R9, CX
-	JLT  mxfp4p4_loop
+	JMP  mxfp4p4_one
 
 mxfp4p4_done:
 	MOVQ    out+48(FP), AX

@@ -18,13 +18,14 @@ import "encoding/binary"
 // form groups of 16 consecutive rows; group g takes the bytes of its rows
 // (16*RowBytes from offset 16*g*RowBytes), and the last Rows%16 rows stay
 // in block layout where they were. Within a group the block positions
-// follow in order, taken in runs (packRun): q4_0's in runs of 8 (the last
-// Blocks%8 positions one by one), the others one by one. A position holds
-// the 16 rows' blocks as a sequence of pieces, a piece being n bytes (1, 2
-// or 4) at one offset of every row's block, stored row after row (16*n
-// bytes); a run of k positions stores the first piece (the scale) of its
-// k positions in order, then the other pieces of each position in turn,
-// so that a run of one is simply its pieces in order:
+// follow in order, taken in runs (packRun): q4_0's, q5_0's and mxfp4's in
+// runs of 8 (the last Blocks%8 positions one by one), the others one by
+// one. A position holds the 16 rows' blocks as a sequence of pieces, a
+// piece being n bytes (1, 2 or 4) at one offset of every row's block,
+// stored row after row (16*n bytes); a run of k positions stores the
+// first piece (the scale) of its k positions in order, then the other
+// pieces of each position in turn, so that a run of one is simply its
+// pieces in order:
 //
 //	q4_0 (18 bytes, 288 per position): d (2); then for k = 0..3 the
 //	     bytes qs[4k..4k+3] (4): dword r of piece k holds row r's values
@@ -96,7 +97,7 @@ func packPieces(t DType) []piece {
 // packRun returns the first position and the length of the run holding
 // block position b of a row of nb positions of type t (see above).
 func packRun(t DType, b, nb int) (b0, k int) {
-	if t == Q4_0 && b < nb&^7 {
+	if (t == Q4_0 || t == Q5_0 || t == MXFP4) && b < nb&^7 {
 		return b &^ 7, 8
 	}
 	return b, 1

@@ -7,9 +7,12 @@ package kernels
 //	q4_1   (20 bytes, 320 per position): d (2), m (2), then qs[4k..4k+3]
 //	       for k = 0..3 (4 each), as q4_0.
 //	q5_0   (22 bytes, 352 per position): d (2), the high-bit word qh (4),
-//	       then qs[4k..4k+3] for k = 0..3 (4 each), as q4_0.
+//	       then qs[4k..4k+3] for k = 0..3 (4 each), as q4_0. Runs of 8
+//	       as q4_0's (2816 bytes: the 8 positions' d, then each one's qh
+//	       and nibbles), every vector load 64-byte aligned.
 //	mxfp4  (17 bytes, 272 per position): the E8M0 exponent (1), then
-//	       qs[4k..4k+3] for k = 0..3 (4 each), as q4_0.
+//	       qs[4k..4k+3] for k = 0..3 (4 each), as q4_0. Runs of 8 (2176
+//	       bytes: the 8 positions' exponents, then each one's nibbles).
 //	iq4_xs (136 bytes, 2176 per position): d (2), the high scale bits (2),
 //	       the low scale nibbles (4), then the 128 bytes of nibbles as 32
 //	       dwords (4 each): dword i holds values 4(i%4)..4(i%4)+3 of

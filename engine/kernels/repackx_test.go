@@ -11,7 +11,8 @@ import (
 // mxfp4's subnormal and largest exponents) bitwise against the generic
 // kernels on the original ones, for every implementation, one to three
 // groups of 16 rows followed by 0 to 9 rows in block layout, several row
-// lengths and batches of 1 to 9 columns (the 4-column kernels and the
+// lengths (q5_0 and mxfp4: no run of 8 positions, one and a tail, whole
+// runs) and batches of 1 to 9 columns (the 4-column kernels and the
 // single-column tails).
 func TestCanonicalRepackedExt(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
@@ -22,7 +23,7 @@ func TestCanonicalRepackedExt(t *testing.T) {
 		defer p.Close()
 		for _, typ := range []DType{Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			bs := typ.BlockSize()
-			for _, cols := range []int{bs, 3 * bs, 2048} {
+			for _, cols := range []int{bs, 3 * bs, 11 * bs, 2048} {
 				for tail := 0; tail <= 9; tail++ {
 					rows := 16*(1+rng.IntN(3)) + tail
 					n := 1 + rng.IntN(9)
