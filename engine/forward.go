@@ -23,11 +23,22 @@ type Row struct {
 
 // Session is the KV cache of one sequence for the blocks of one Model.
 // A Session is used by one batch at a time.
+//
+// A sliding-window block keeps only a ring of its session's last
+// positions (Config.KVPositions): a session longer than the window plus
+// RewindSlack holds, in those blocks, a bounded cache however long it
+// grows. The ring still holds the positions [lo, n): truncating back
+// further than RewindSlack behind the furthest position run loses keys a
+// later row would attend to, and a Forward that needs them fails with
+// ErrBadInput (the caller replays the sequence into a new session).
 type Session struct {
 	model  *Model
 	maxLen int
 	n      int         // positions filled
-	k, v   [][]float32 // per loaded layer: maxLen * KVDim
+	k, v   [][]float32 // per loaded layer: KVPositions(local, maxLen) * KVDim
+	// ring is the positions a sliding-window block's cache holds (maxLen
+	// when it never wraps); lo is the first position the rings still hold.
+	ring, lo int
 }
 
 // NewSession makes a KV cache for up to maxLen positions over the model's
@@ -36,12 +47,13 @@ func (m *Model) NewSession(maxLen int) (*Session, error) {
 	if maxLen <= 0 {
 		return nil, fmt.Errorf("%w: session length %d", ErrBadInput, maxLen)
 	}
-	s := &Session{model: m, maxLen: maxLen}
+	s := &Session{model: m, maxLen: maxLen, ring: m.Config.KVPositions(true, maxLen)}
 	kv := m.Config.KVDim()
-	for range m.layers {
-		s.k = append(s.k, make([]float32, maxLen*kv))
+	for i := range m.layers {
+		n := m.Config.KVPositions(m.Config.Local(m.Span.Start+i), maxLen)
+		s.k = append(s.k, make([]float32, n*kv))
 		if !m.Config.MLA.On { // MLA caches one latent row, no values
-			s.v = append(s.v, make([]float32, maxLen*kv))
+			s.v = append(s.v, make([]float32, n*kv))
 		}
 	}
 	return s, nil
@@ -49,11 +61,13 @@ func (m *Model) NewSession(maxLen int) (*Session, error) {
 
 // SessionBytes is the memory a session of maxLen positions takes.
 func (m *Model) SessionBytes(maxLen int) int64 {
-	kv := int64(2)
-	if m.Config.MLA.On {
-		kv = 1
-	}
-	return int64(len(m.layers)) * int64(maxLen) * int64(m.Config.KVDim()) * kv * 4
+	return m.Config.SessionBytes(m.Span, maxLen)
+}
+
+// SessionPositions is the longest session whose cache fits in bytes (see
+// Config.SessionPositions).
+func (m *Model) SessionPositions(bytes int64) int {
+	return m.Config.SessionPositions(m.Span, bytes)
 }
 
 // Len is the number of positions the session holds.
@@ -66,7 +80,19 @@ func (s *Session) MaxLen() int { return s.maxLen }
 func (s *Session) Truncate(n int) {
 	if n >= 0 && n < s.n {
 		s.n = n
+		s.lo = min(s.lo, n)
 	}
+}
+
+// CanResume reports whether a row at position pos (at most Len) can run
+// next: the sliding-window blocks' rings still hold the positions it
+// attends to. It is false only after a Truncate further back than
+// RewindSlack behind the furthest position run.
+func (s *Session) CanResume(pos int) bool {
+	if pos < 0 || pos > s.n {
+		return false
+	}
+	return pos == 0 || s.lo <= max(0, pos-s.model.Config.SlidingWindow+1)
 }
 
 // scratch holds the buffers of one forward pass, grown as needed and reused.
@@ -78,6 +104,11 @@ type scratch struct {
 	attn                      attnJob
 	moe                       moeScratch
 	mla                       mlaScratch
+
+	// The ends of the sliding-window blocks' attention runs (attnChunks)
+	// and the rows of each session in the run being cut.
+	chunks     []int
+	chunkCount map[*Session]int
 }
 
 func grow(b *[]float32, n int) []float32 {
@@ -169,6 +200,8 @@ func (m *Model) ForwardSpan(ctx context.Context, x []float32, rows []Row, span s
 		return err
 	}
 	m.ropeTables(rows)
+	m.attnChunks(rows)
+	ringsWritten(rows)
 	for b := span.Start; b < span.End; b++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("engine: forward cancelled at block %d: %w", b, err)
@@ -200,8 +233,62 @@ func (m *Model) checkRows(rows []Row) error {
 		if r.Pos < 0 || r.Pos >= s.maxLen || r.Pos > want || (seen && r.Pos != want) {
 			return fmt.Errorf("%w: row %d at position %d: session has %d of %d positions (next expected %d)", ErrBadInput, i, r.Pos, s.n, s.maxLen, want)
 		}
+		if !seen && !s.CanResume(r.Pos) {
+			return fmt.Errorf("%w: row %d at position %d: the sliding-window cache holds positions from %d on only (truncated back more than %d)", ErrBadInput, i, r.Pos, s.lo, RewindSlack)
+		}
 	}
 	return nil
+}
+
+// ringsWritten records, before the rows' keys and values are stored, which
+// positions the sliding-window rings will still hold: a session's rows
+// p..q rewrite it from p and evict the positions before q+1-ring.
+func ringsWritten(rows []Row) {
+	for i, r := range rows {
+		s := r.Session
+		first := true
+		for j := i - 1; j >= 0; j-- {
+			if rows[j].Session == s {
+				first = false
+				break
+			}
+		}
+		if first {
+			s.lo = min(s.lo, r.Pos)
+		}
+		s.lo = max(s.lo, r.Pos+1-s.ring)
+	}
+}
+
+// attnChunks cuts rows into runs [a, b) that the sliding-window blocks
+// attend over at once: no more than ring-SlidingWindow+1 rows of a session
+// whose ring wraps, so that the keys a run's first row attends to are
+// still in the ring when the run's last row is stored. The ends are left
+// in m.buf.chunks.
+func (m *Model) attnChunks(rows []Row) []int {
+	ends := m.buf.chunks[:0]
+	limit := func(s *Session) int {
+		if s.ring >= s.maxLen {
+			return len(rows)
+		}
+		return s.ring - m.Config.SlidingWindow + 1
+	}
+	count := m.buf.chunkCount
+	clear(count)
+	for i, r := range rows {
+		if count == nil {
+			count = map[*Session]int{}
+			m.buf.chunkCount = count
+		}
+		if count[r.Session] >= limit(r.Session) {
+			ends = append(ends, i)
+			clear(count)
+		}
+		count[r.Session]++
+	}
+	ends = append(ends, len(rows))
+	m.buf.chunks = ends
+	return ends
 }
 
 // ropeThetaScale is llama.cpp's theta_scale, base^(-2/ropeDim) in float32
@@ -328,7 +415,7 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 		kernels.Product{Dst: v, W: l.wv}); err != nil {
 		return err
 	}
-	for r, row := range rows {
+	for r := range rows {
 		qr, kr, vr := q[r*qDim:(r+1)*qDim], k[r*kvDim:(r+1)*kvDim], v[r*kvDim:(r+1)*kvDim]
 		if l.bq != nil {
 			addTo(qr, l.bq)
@@ -351,15 +438,24 @@ func (m *Model) layerForward(li int, x []float32, rows []Row) error {
 				qr[i] *= c.QueryScale
 			}
 		}
-		s := row.Session
-		copy(s.k[li][row.Pos*kvDim:(row.Pos+1)*kvDim], kr)
-		copy(s.v[li][row.Pos*kvDim:(row.Pos+1)*kvDim], vr)
 	}
-	window := 0
+	window, ends := 0, []int{n}
 	if local {
-		window = c.SlidingWindow
+		window, ends = c.SlidingWindow, b.chunks
 	}
-	m.attention(li, q, att, rows, window, l.sinks)
+	a := 0
+	for _, e := range ends {
+		// Store the run's keys and values (a ring slot in a
+		// sliding-window block), then attend over them.
+		for r := a; r < e; r++ {
+			s := rows[r].Session
+			slot := rows[r].Pos % (len(s.k[li]) / kvDim)
+			copy(s.k[li][slot*kvDim:(slot+1)*kvDim], k[r*kvDim:(r+1)*kvDim])
+			copy(s.v[li][slot*kvDim:(slot+1)*kvDim], v[r*kvDim:(r+1)*kvDim])
+		}
+		m.attention(li, q[a*qDim:e*qDim], att[a*qDim:e*qDim], rows[a:e], window, l.sinks)
+		a = e
+	}
 	if err := m.pool.MatMul(xb, l.wo, att, n); err != nil {
 		return err
 	}
@@ -485,9 +581,18 @@ func (m *Model) attnWorker(w int) {
 		if j.window > 0 {
 			start = max(0, row.Pos-j.window+1)
 		}
-		kvOff := start*kvDim + (h/j.group)*hd
+		// Positions start..Pos are slots from start%ring on, wrapping
+		// to slot 0 after the ring's last (a sliding-window block's
+		// ring); both kernels work row by row in order, so the two
+		// calls give the bits of one.
+		ring := len(kc) / kvDim
+		headOff := (h / j.group) * hd
+		s0 := start % ring
+		kvOff := s0*kvDim + headOff
 		sc := scores[:row.Pos+1-start]
-		kernels.DotRowsF32(sc, qh, kc[kvOff:], kvDim)
+		wrap := min(len(sc), ring-s0)
+		kernels.DotRowsF32(sc[:wrap], qh, kc[kvOff:], kvDim)
+		kernels.DotRowsF32(sc[wrap:], qh, kc[headOff:], kvDim)
 		maxS := float32(math.Inf(-1))
 		for p, s := range sc {
 			s *= j.scale
@@ -516,7 +621,8 @@ func (m *Model) attnWorker(w int) {
 		for p, e := range sc {
 			sc[p] = e * inv
 		}
-		kernels.AxpyRowsF32(o, sc, vc[kvOff:], kvDim)
+		kernels.AxpyRowsF32(o, sc[:wrap], vc[kvOff:], kvDim)
+		kernels.AxpyRowsF32(o, sc[wrap:], vc[headOff:], kvDim)
 	}
 }
 

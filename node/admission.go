@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orbitswarm/orbit/engine"
+	"github.com/orbitswarm/orbit/protocol"
 	"github.com/orbitswarm/orbit/sharding"
 )
 
@@ -33,7 +35,43 @@ func (n *Node) AdmissionLimit(ctx context.Context, model string, maxLen, running
 	// The view's free caches leave out the sessions of the generations
 	// running when it was gathered (about when it is first seen here),
 	// not those started since.
-	return admissionLimit(len(hops), v.Swarm, maxLen, n.admission.runningAt(model, v.At, running)), nil
+	running = n.admission.runningAt(model, v.At, running)
+	if cfg, ok := n.modelConfig(model); ok && maxLen > 0 {
+		return admissionLimitFit(len(hops), v.Swarm, running, func(s sharding.Server) int {
+			return sessionsFit(cfg, v.Info[s.ID], s, maxLen)
+		}), nil
+	}
+	return admissionLimit(len(hops), v.Swarm, maxLen, running), nil
+}
+
+// modelConfig is the configuration of a model this node serves or is an
+// entry of.
+func (n *Node) modelConfig(model string) (engine.Config, bool) {
+	m := n.servedModel(model)
+	switch {
+	case m == nil:
+		return engine.Config{}, false
+	case m.entry != nil:
+		return m.entry.Config, true
+	case m.model != nil:
+		return m.model.Config, true
+	}
+	return engine.Config{}, false
+}
+
+// sessionsFit is how many sessions of maxLen positions server s can still
+// open: its free KV-cache bytes over a session's bytes on its span (the
+// sliding-window blocks' caches are bounded, so a session's bytes do not
+// grow with its length as the positions count does), else its free
+// positions over maxLen.
+func sessionsFit(cfg engine.Config, in protocol.ModelInfo, s sharding.Server, maxLen int) int {
+	if s.FreeCache <= 0 {
+		return 0
+	}
+	if per := cfg.SessionBytes(s.Span, maxLen); per > 0 && in.FreeCacheBytes > 0 && in.Span == s.Span {
+		return int(min(in.FreeCacheBytes/per, 1<<30))
+	}
+	return s.FreeCache / maxLen
 }
 
 // admissionMemo remembers, per model, the generations running when a view
@@ -69,24 +107,33 @@ func (a *admissionMemo) runningAt(model string, at time.Time, running int) int {
 // the servers of the scarcest block can still accept, summed over that
 // block's replicas. It is at least 1.
 func admissionLimit(depth int, sw sharding.Swarm, maxLen, running int) int {
+	if maxLen <= 0 {
+		return AdmissionPerHop * max(depth, 1)
+	}
+	return admissionLimitFit(depth, sw, running, func(s sharding.Server) int { return s.FreeCache / maxLen })
+}
+
+// admissionLimitFit is admissionLimit with fit(s) the sessions server s
+// can still open.
+func admissionLimitFit(depth int, sw sharding.Swarm, running int, fit func(s sharding.Server) int) int {
 	limit := AdmissionPerHop * max(depth, 1)
-	if maxLen <= 0 || sw.Blocks <= 0 {
+	if sw.Blocks <= 0 {
 		return limit
 	}
-	fit := -1
+	least := -1
 	for b := range sw.Blocks {
 		n := 0
 		for _, s := range sw.Servers {
 			if s.Span.Start <= b && b < s.Span.End && s.FreeCache > 0 {
-				n += s.FreeCache / maxLen
+				n += fit(s)
 			}
 		}
-		if fit < 0 || n < fit {
-			fit = n
+		if least < 0 || n < least {
+			least = n
 		}
 	}
-	if fit >= 0 {
-		limit = min(limit, running+fit)
+	if least >= 0 {
+		limit = min(limit, running+least)
 	}
 	return max(limit, 1)
 }

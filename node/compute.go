@@ -412,6 +412,9 @@ func (c *computeSession) Forward(ctx context.Context, x []float32, pos int) erro
 	if pos < 0 || pos > c.sess.Len() || pos+n > c.sess.MaxLen() {
 		return fmt.Errorf("%w: %d rows at position %d: session holds %d of %d positions", engine.ErrBadInput, n, pos, c.sess.Len(), c.sess.MaxLen())
 	}
+	if !c.sess.CanResume(pos) {
+		return fmt.Errorf("%w: %d rows at position %d: the sliding-window cache no longer holds the positions before it (truncated back more than %d)", engine.ErrBadInput, n, pos, engine.RewindSlack)
+	}
 	c.rows = c.rows[:0]
 	for i := range n {
 		c.rows = append(c.rows, engine.Row{Session: c.sess, Pos: pos + i})

@@ -192,9 +192,11 @@ func (s *serveComponent) modelInfos() []protocol.ModelInfo {
 		mi := protocol.ModelInfo{Model: id, Span: m.span(), Blocks: m.blocks, Throughput: m.throughput, FreeCacheBytes: free, Entry: m.entry != nil,
 			CacheBytes: s.budget.limit}
 		if m.model != nil {
-			if per := m.model.SessionBytes(1); per > 0 {
-				mi.FreeCacheTokens = int(min(free/per, 1<<30))
-				mi.CacheTokens = int(min(s.budget.limit/per, 1<<30))
+			// The longest session that fits (a sliding-window block's
+			// cache is bounded: it does not grow past its ring).
+			if m.model.SessionBytes(1) > 0 {
+				mi.FreeCacheTokens = m.model.SessionPositions(free)
+				mi.CacheTokens = m.model.SessionPositions(s.budget.limit)
 			}
 			m.mu.Lock()
 			mi.Load = min(0.99, float64(m.sessions)/float64(s.cfg.MaxBatchRows))

@@ -364,3 +364,12 @@ func FuzzParseMode(f *testing.F) {
 		}
 	})
 }
+
+// TestMaxDraftWithinRewindSlack: a pass of MaxDraft drafted positions
+// plus the token before them can be rolled back on a sliding-window
+// model's ring cache.
+func TestMaxDraftWithinRewindSlack(t *testing.T) {
+	if MaxDraft+1 > engine.RewindSlack {
+		t.Fatalf("MaxDraft %d: a pass of %d rows exceeds engine.RewindSlack %d", MaxDraft, MaxDraft+1, engine.RewindSlack)
+	}
+}
