@@ -198,6 +198,13 @@ func Load(f *gguf.File, opt Options) (_ *Model, err error) {
 		switch {
 		case cfg.MoE():
 			l.router = ld.mat(p+"ffn_gate_inp.weight", cfg.Experts, cfg.Dim)
+			if _, merged := f.Tensor(p + "ffn_gate_exps.weight"); !merged && splitExperts(f, p) {
+				// Older Mixtral files: a tensor per expert.
+				l.expGate = ld.expertList(p+"ffn_gate.%d.weight", cfg.Experts, cfg.ExpertHidden, cfg.Dim)
+				l.expUp = ld.expertList(p+"ffn_up.%d.weight", cfg.Experts, cfg.ExpertHidden, cfg.Dim)
+				l.expDown = ld.expertList(p+"ffn_down.%d.weight", cfg.Experts, cfg.Dim, cfg.ExpertHidden)
+				break
+			}
 			l.expGate = ld.experts(p+"ffn_gate_exps.weight", cfg.ExpertHidden, cfg.Dim)
 			l.expUp = ld.experts(p+"ffn_up_exps.weight", cfg.ExpertHidden, cfg.Dim)
 			l.expDown = ld.experts(p+"ffn_down_exps.weight", cfg.Dim, cfg.ExpertHidden)
@@ -302,6 +309,27 @@ func (ld *loader) experts(name string, rows, cols int) []kernels.Mat {
 	}
 	ms, err := ld.m.expertMats(name, rows, cols)
 	ld.err = err
+	return ms
+}
+
+// splitExperts reports whether block prefix p stores its experts as a
+// tensor per expert (blk.N.ffn_gate.E.weight, ffn_up.E, ffn_down.E), as
+// GGUFs of Mixtral converted before the merged ffn_*_exps tensors did.
+func splitExperts(f *gguf.File, p string) bool {
+	_, ok := f.Tensor(p + "ffn_gate.0.weight")
+	return ok
+}
+
+// expertList binds n 2-D tensors named by format (with the expert's
+// index) as one Mat per expert, each as a merged tensor's expert is bound.
+func (ld *loader) expertList(format string, n, rows, cols int) []kernels.Mat {
+	ms := make([]kernels.Mat, n)
+	for e := range ms {
+		ms[e] = ld.mat(fmt.Sprintf(format, e), rows, cols)
+	}
+	if ld.err != nil {
+		return nil
+	}
 	return ms
 }
 
