@@ -77,7 +77,8 @@ type Config struct {
 	SlidingPattern int // every SlidingPattern-th block is global (0: all local)
 	RopeBaseLocal  float64
 	// RopeFreqScale multiplies the global blocks' rope angles (linear
-	// scaling, 1/rope.scaling.factor); 0 or 1 for none.
+	// scaling, 1/rope.scaling.factor; with RopeYarn, YaRN's); 0 or 1 for
+	// none.
 	RopeFreqScale float32
 	// FinalSoftcap, when not 0, caps the logits: cap*tanh(logit/cap).
 	FinalSoftcap float32
@@ -290,8 +291,8 @@ func (c *Config) readGemma2(f *gguf.File) error {
 // renormalization), SwiGLU-OAI activations; attention sinks and biases on
 // q, k, v and the output; the even blocks sliding-window
 // (attention.sliding_window, required) rotating as the odd ones; YaRN
-// (rope.scaling.type yarn) with rope.scaling.factor and
-// original_context_length, beta_fast 32, beta_slow 1.
+// (rope.scaling.type yarn, readRopeScaling) with rope.scaling.factor,
+// original_context_length and attn_factor, beta_fast 32, beta_slow 1.
 func (c *Config) readGPTOSS(f *gguf.File) error {
 	a := c.Arch
 	if !c.MoE() {
@@ -323,11 +324,30 @@ func (c *Config) readGPTOSS(f *gguf.File) error {
 	if v, e := f.Float(a + ".rope.freq_base_swa"); e == nil && float32(v) != float32(c.RopeBase) {
 		return fmt.Errorf("%w: gpt-oss with a sliding-window rope base %v apart from %v", ErrUnsupported, v, c.RopeBase)
 	}
+	return c.readRopeScaling(f)
+}
+
+// readRopeScaling reads RoPE scaling as llama.cpp does for every block of
+// the llama, qwen2, qwen3, qwen3moe and gpt-oss architectures:
+// rope.scaling.type (default linear; none turns scaling off) and
+// rope.scaling.factor (else the older rope.scale_linear); linear scaling
+// multiplies the angles by 1/factor, yarn mixes them (setYarn) with
+// rope.scaling.original_context_length and rope.scaling.attn_factor
+// (RopeOrigContext and RopeAttnFactor, read before). llama.cpp reads
+// rope.scaling.yarn_ext_factor, yarn_attn_factor, yarn_beta_fast,
+// yarn_beta_slow and yarn_log_multiplier for other architectures only
+// (grok, mistral3, deepseek2), so for these they are ignored as there:
+// extrapolation mix 1, betas 32 and 1.
+func (c *Config) readRopeScaling(f *gguf.File) error {
+	a := c.Arch
 	typ := "linear"
 	if t, e := f.String(a + ".rope.scaling.type"); e == nil {
 		typ = t
 	}
 	v, e := f.Float(a + ".rope.scaling.factor")
+	if e != nil {
+		v, e = f.Float(a + ".rope.scale_linear")
+	}
 	if e != nil || v == 0 || v == 1 || typ == "none" {
 		return nil
 	}
@@ -335,14 +355,18 @@ func (c *Config) readGPTOSS(f *gguf.File) error {
 		return fmt.Errorf("engine: %s.rope.scaling.factor = %v out of range", a, v)
 	}
 	fs := 1 / float32(v)
-	c.RopeFreqScale = fs
 	switch typ {
 	case "linear":
+		c.RopeFreqScale = fs
 		return nil
 	case "yarn":
 	default:
 		return fmt.Errorf("%w: %s rope scaling %q", ErrUnsupported, a, typ)
 	}
+	if c.RopeOrigContext <= 0 {
+		return fmt.Errorf("engine: %s yarn scaling without an original context length", a)
+	}
+	c.RopeFreqScale = fs
 	c.setYarn(fs)
 	return nil
 }
@@ -542,6 +566,12 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 			return c, fmt.Errorf("engine: %s.rope.scaling.attn_factor = %v out of range", arch, v)
 		}
 		c.RopeAttnFactor = float32(v)
+	}
+	switch arch {
+	case "llama", "mistral", "qwen2", "qwen3", "qwen3moe":
+		if err := c.readRopeScaling(f); err != nil {
+			return c, err
+		}
 	}
 	c.QKVBias = arch == "qwen2" || arch == "gpt-oss"
 	c.QKNorm = arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3"

@@ -80,8 +80,20 @@ func llamaCppShape(name string) (synth.Shape, kernels.DType, bool, uint64) {
 	// keys and values per head (its other attention path).
 	kvb, _ := synth.ShapeByName("deepseek2-tiny")
 	kvb.Name, kvb.MLA.LegacyKVB = "deepseek2-kvb", true
+	// YaRN with every key set apart from its default: factor, original
+	// context and attn_factor, which llama.cpp reads for these
+	// architectures, and the yarn_* keys, which it reads for others only.
+	keys := &synth.YarnKeys{ExtFactor: 0.5, AttnFactor: 0.8, BetaFast: 16, BetaSlow: 2, LogMultiplier: 0.1}
+	ossYarn, _ := synth.ShapeByName("gpt-oss-tiny")
+	ossYarn.Name, ossYarn.RopeScaling, ossYarn.RopeOrigContext, ossYarn.RopeAttnFactor, ossYarn.YarnKeys = "gpt-oss-yarn", 4, 64, 1.25, keys
+	qwen3Yarn := qwen3
+	qwen3Yarn.Name, qwen3Yarn.YaRN, qwen3Yarn.RopeScaling, qwen3Yarn.RopeOrigContext, qwen3Yarn.RopeAttnFactor, qwen3Yarn.YarnKeys = "qwen3-yarn", true, 4, 128, 0.9, keys
+	qwen2Yarn := qwen2
+	qwen2Yarn.Name, qwen2Yarn.YaRN, qwen2Yarn.RopeScaling, qwen2Yarn.RopeOrigContext = "qwen2-yarn", true, 8, 64
+	llamaLinear := llama
+	llamaLinear.Name, llamaLinear.RopeScaling = "llama-linear", 4
 	shapes := map[string]synth.Shape{"llama": llama, "qwen2": qwen2, "qwen3": qwen3, "mixtral-ties": ties, "phi3-longrope": longrope,
-		"deepseek2-kvb": kvb}
+		"deepseek2-kvb": kvb, "gpt-oss-yarn": ossYarn, "qwen3-yarn": qwen3Yarn, "qwen2-yarn": qwen2Yarn, "llama-linear": llamaLinear}
 	arch, typ, _ := strings.Cut(name, "/")
 	t, mixed, _ := synth.ParseType(typ)
 	s, ok := shapes[arch]

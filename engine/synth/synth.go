@@ -78,11 +78,22 @@ type Shape struct {
 	// router probabilities tie exactly (to test top-k tie-breaking).
 	RouterTies bool
 	// YaRN (gpt-oss): RopeScaling is written as a yarn factor with
-	// RopeOrigContext as rope.scaling.original_context_length.
+	// RopeOrigContext as rope.scaling.original_context_length, and
+	// RopeAttnFactor, when not 0, as rope.scaling.attn_factor.
 	YaRN bool
 	// DeepSeek-V2/V3 (deepseek2; see MLA): Head is a head's query and key
 	// width, of which the last RopeDims are rotated.
 	MLA MLA
+	// YarnKeys, when set, are written as rope.scaling.yarn_ext_factor,
+	// yarn_attn_factor, yarn_beta_fast, yarn_beta_slow and
+	// yarn_log_multiplier (llama.cpp reads them for a few other
+	// architectures only).
+	YarnKeys *YarnKeys
+}
+
+// YarnKeys are YaRN's optional GGUF keys.
+type YarnKeys struct {
+	ExtFactor, AttnFactor, BetaFast, BetaSlow, LogMultiplier float32
 }
 
 // MLA is the part of a Shape particular to deepseek2: multi-head latent
@@ -744,6 +755,18 @@ func NewWriter(opt Options) (*gguf.Writer, error) {
 		w.Set(a+".rope.scaling.type", gguf.String("yarn"))
 		w.Set(a+".rope.scaling.factor", gguf.Float32(s.RopeScaling))
 		u32("rope.scaling.original_context_length", s.RopeOrigContext)
+		if s.RopeAttnFactor != 0 {
+			w.Set(a+".rope.scaling.attn_factor", gguf.Float32(s.RopeAttnFactor))
+		}
+		if y := s.YarnKeys; y != nil {
+			for _, k := range []struct {
+				key string
+				v   float32
+			}{{"yarn_ext_factor", y.ExtFactor}, {"yarn_attn_factor", y.AttnFactor}, {"yarn_beta_fast", y.BetaFast},
+				{"yarn_beta_slow", y.BetaSlow}, {"yarn_log_multiplier", y.LogMultiplier}} {
+				w.Set(a+".rope.scaling."+k.key, gguf.Float32(k.v))
+			}
+		}
 	} else if s.RopeScaling != 0 {
 		w.Set(a+".rope.scaling.type", gguf.String("linear"))
 		w.Set(a+".rope.scaling.factor", gguf.Float32(s.RopeScaling))
