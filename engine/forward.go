@@ -267,6 +267,10 @@ func ringsWritten(rows []Row) {
 // in m.buf.chunks.
 func (m *Model) attnChunks(rows []Row) []int {
 	ends := m.buf.chunks[:0]
+	if m.Config.SlidingWindow <= 0 {
+		m.buf.chunks = append(ends, len(rows))
+		return m.buf.chunks
+	}
 	limit := func(s *Session) int {
 		if s.ring >= s.maxLen {
 			return len(rows)
