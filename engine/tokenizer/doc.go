@@ -19,8 +19,12 @@
 //     (numbers in groups of up to three, case-insensitive contractions),
 //     "qwen2" (single digits), "gpt-4o" (o200k, gpt-oss: words split at
 //     case changes with their contractions, llama.cpp's rewrite that counts
-//     non-ASCII letters as both cases) and llama.cpp's "default". They are hand-written
-//     scanners equivalent to the regular expressions, lookahead included.
+//     non-ASCII letters as both cases), llama.cpp's "default", DeepSeek's
+//     "deepseek-llm", "deepseek-coder" and "deepseek-v3" (sequences of
+//     regexes, each splitting every word of the one before, as llama.cpp
+//     applies them) and "kimi-k2" (Han runs apart from other letters, as
+//     llama.cpp's scanner for it). They are hand-written scanners equivalent
+//     to the regular expressions, lookahead included.
 //     Each word's bytes are mapped to GPT-2's printable characters and merged
 //     by merge rank (lowest first, ties leftmost). Llama 3 words that are
 //     whole tokens are not merged (ignore_merges).

@@ -9,12 +9,16 @@ import (
 type preKind int
 
 const (
-	preUnknown preKind = iota
-	preDefault         // llama.cpp's default: punctuation runs, GPT-2 rules, digit runs, groups of 3 ASCII digits
-	preGPT2            // GPT-2
-	preLlama3          // Llama 3: case-insensitive contractions, letters with one leading non-letter, numbers by 1-3
-	preQwen2           // Llama 3 rules with single digits
-	preGPT4o           // o200k (gpt-oss, GPT-4o): case-aware words with contractions, numbers by 1-3
+	preUnknown       preKind = iota
+	preDefault               // llama.cpp's default: punctuation runs, GPT-2 rules, digit runs, groups of 3 ASCII digits
+	preGPT2                  // GPT-2
+	preLlama3                // Llama 3: case-insensitive contractions, letters with one leading non-letter, numbers by 1-3
+	preQwen2                 // Llama 3 rules with single digits
+	preGPT4o                 // o200k (gpt-oss, GPT-4o): case-aware words with contractions, numbers by 1-3
+	preDeepseekLLM           // DeepSeek LLM (V2): six regexes in sequence, cased-script letters, CJK and Hangul runs
+	preDeepseekCoder         // DeepSeek Coder: five regexes in sequence, single digits
+	preDeepseekV3            // DeepSeek-V3/R1: numbers by 1-3, Han and kana runs, then words with marks
+	preKimiK2                // Kimi K2: Han runs, other letters with contractions, numbers by 1-3
 )
 
 // preKindOf maps tokenizer.ggml.pre names to pre-tokenizers.
@@ -30,6 +34,14 @@ func preKindOf(name string) preKind {
 		return preQwen2
 	case "gpt-4o", "minimax-m2":
 		return preGPT4o
+	case "deepseek-llm":
+		return preDeepseekLLM
+	case "deepseek-coder":
+		return preDeepseekCoder
+	case "deepseek-v3":
+		return preDeepseekV3
+	case "kimi-k2":
+		return preKimiK2
 	}
 	return preUnknown
 }
@@ -40,6 +52,9 @@ const (
 	clsNumber             // \p{N}
 	clsSpace              // \s
 	clsPunct              // \p{P} or one of $+<=>^~| (the default pre-tokenizer's first regex)
+	clsP                  // \p{P} alone
+	clsS                  // \p{S}
+	clsM                  // \p{M}
 )
 
 var asciiClass [128]uint8
@@ -61,7 +76,15 @@ func runeClassSlow(r rune) uint8 {
 		c = clsSpace
 	}
 	if unicode.IsPunct(r) {
-		c |= clsPunct
+		c |= clsPunct | clsP
+	}
+	if c&clsSpace == 0 {
+		if unicode.IsSymbol(r) {
+			c |= clsS
+		}
+		if unicode.IsMark(r) {
+			c |= clsM
+		}
 	}
 	switch r {
 	case '$', '+', '<', '=', '>', '^', '~', '|':
@@ -433,6 +456,14 @@ func splitterFor(k preKind) splitter {
 		return splitGPT4o
 	case preDefault:
 		return chain(splitPunctRuns, splitGPT2, splitNumRuns, splitDigits3)
+	case preDeepseekLLM:
+		return splitDeepseekLLM
+	case preDeepseekCoder:
+		return splitDeepseekCoder
+	case preDeepseekV3:
+		return splitDeepseekV3
+	case preKimiK2:
+		return splitKimiK2
 	}
 	return nil
 }
