@@ -87,7 +87,7 @@ then --reps timed runs, reported as mean ± standard deviation of tokens/s.
 The models are synthetic (orbit synth) of --shape, one per --types entry,
 written to --dir (reused when already there) or to a temporary directory,
 or the GGUF files given with -m. --kernels measures other kernel sets
-too (generic, avx2, avx512: "all" for every one this CPU runs).
+too (generic, avx2, avx512, neon: "all" for every one this CPU runs).
 
 --llama-bench PATH runs llama.cpp's llama-bench (an executable, or
 ../shared/anchors/llama-bench, which builds it natively on its first run)
@@ -107,7 +107,7 @@ ratios Orbit / llama.cpp to the table.`,
 	fl.StringVar(&f.dir, "dir", "", "directory to keep the synthetic models in (default: a temporary one, removed)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic weights and of the random tokens")
 	fl.IntSliceVar(&f.threads, "threads", defaultBenchThreads(), "thread counts")
-	fl.StringSliceVar(&f.kernelSets, "kernels", nil, "kernel sets to measure: generic, avx2, avx512 or all (default: the one the engine picks)")
+	fl.StringSliceVar(&f.kernelSets, "kernels", nil, "kernel sets to measure: generic, avx2, avx512, neon or all (default: the one the engine picks)")
 	fl.IntVar(&f.prompt, "prompt", 128, "prompt tokens of the prefill test (0: none)")
 	fl.IntVar(&f.gen, "gen", 32, "tokens of the decode test (0: none)")
 	fl.IntVar(&f.reps, "reps", 3, "timed repetitions of each test, after one warm-up")

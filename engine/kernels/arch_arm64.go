@@ -9,14 +9,15 @@ import (
 )
 
 // The NEON set (arm64 Advanced SIMD with the ARMv8.2 dot-product
-// extension, which every Apple M-series and Neoverse core has): q8_0 and
-// q4_0 products with SDOT integer dot products (qdot_arm64.s: 4 rows x 1
-// column for vectors; qcols_arm64.s: 2 rows x 4 columns for batches), q4_k,
-// q5_k and q6_k rows (kquant_arm64.s), and the float dot products and axpy
-// (f32, f16 and bf16 weights, attention scores and sums; floats_arm64.s),
-// each bitwise the generic results; everything else is the generic
-// kernels. Without SDOT (HWCAP asimddp, macOS
-// hw.optional.arm.FEAT_DotProd) the CPU runs the generic set.
+// extension, which every Apple M-series and Neoverse core has), each
+// kernel bitwise the generic results: q8_0 and q4_0 products with SDOT
+// integer dot products (qdot_arm64.s: 4 rows x 1 column for vectors;
+// qcols_arm64.s: 2 rows x 4 columns for batches), q4_k, q5_k, q6_k and
+// iq4_xs rows (kquant_arm64.s), mxfp4 rows (qx_arm64.s), and the float
+// dot products and axpy (f32, f16 and bf16 weights, attention scores and
+// sums; floats_arm64.s); everything else is the generic kernels. Without
+// SDOT (HWCAP asimddp, macOS hw.optional.arm.FEAT_DotProd) the CPU runs
+// the generic set.
 
 //go:noescape
 func q8_0x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
@@ -49,6 +50,12 @@ func q4KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, ns
 func q5KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 //go:noescape
+func mxfp4x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
+
+//go:noescape
+func iq4XSRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
+
+//go:noescape
 func q6KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
 
 var (
@@ -63,7 +70,9 @@ var (
 		s.q4_0Cols = q4_0x2x4NEON
 		s.q4KRows = kRowsNEON(q4KRowsNEON)
 		s.ext.q5KRows = kRowsNEON(q5KRowsNEON)
-		s.q6KRows = q6KRowsNEONFn
+		s.ext.mxfp4Rows = rows4NEON(mxfp4x4NEON)
+		s.q6KRows = k6RowsNEON(q6KRowsNEON)
+		s.ext.iq4XSRows = k6RowsNEON(iq4XSRowsNEON)
 		s.dotF32 = dotF32NEON
 		s.dotRows = dotRowsNEONFn
 		s.axpyF32 = axpyF32NEON
@@ -125,19 +134,22 @@ func kRowsNEON(k func(w *byte, stride, rows int, xq *int8, xd *float32, xs *int3
 	}
 }
 
-// q6KRowsNEONFn is the q6_k row kernel: all of dst's rows in one call.
-func q6KRowsNEONFn(dst []float32, w []byte, rowBytes int, a qcol) {
-	nsb := len(a.d)
-	if nsb == 0 {
-		clear(dst)
-		return
+// k6RowsNEON adapts a q6_k-style row kernel (no activation sums; all of
+// dst's rows in one call) to a qRowsFn.
+func k6RowsNEON(k func(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nsb := len(a.d)
+		if nsb == 0 {
+			clear(dst)
+			return
+		}
+		if len(dst) == 0 {
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nsb*qkK]
+		k(&w[0], rowBytes, len(dst), &a.q[0], &a.d[0], nsb, &dst[0])
 	}
-	if len(dst) == 0 {
-		return
-	}
-	_ = w[:len(dst)*rowBytes]
-	_ = a.q[:nsb*qkK]
-	q6KRowsNEON(&w[0], rowBytes, len(dst), &a.q[0], &a.d[0], nsb, &dst[0])
 }
 
 // The float kernels take whole multiples of fLanes (16) elements; other

@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "neon_arm64.h"
 
-// The q4_k, q5_k and q6_k row kernels of the NEON set. q4_k (q5_k the
+// The q4_k, q5_k, q6_k and iq4_xs row kernels of the NEON set. q4_k (q5_k the
 // same with five-bit values): per super-block of 256, exactly in
 // int32, the 8 sub-blocks' isum_j (SDOT), isd = sum_j sc_j*isum_j and
 // ism = sum_j m_j*s_j (MUL, MLA and pairwise adds: integer, so their order
@@ -351,4 +351,131 @@ q6block:
 	ADD   R1, R0
 	SUBS  $1, R2
 	BNE   q6row
+	RET
+
+// The iq4_xs row kernel: per super-block isum = sum over the 8 sub-blocks
+// of (ls_j-32)*dot_j exactly in int32 (values kvaluesIQ4NL[q], looked up
+// with TBL; SDOT per sub-block), then acc += float(isum)*(d*dx),
+// super-blocks in order: dotIQ4XSGeneric's operations.
+//
+// Sub-block j's 16 bytes (at 8+16j) hold its values 0..15 in the low
+// nibbles and 16..31 in the high ones. ls_j = (sl>>4j)&15 | ((sh>>2j)&3)<<4
+// with sl the 32 bits at 4 and sh the 16 at 2; computed byte-parallel in
+// two words, the even j (bytes k = j/2) and the odd j, with sh's nibbles
+// spread one a byte (nibble k: bits 2j, 2j+1 for j = 2k, 2k+1). The SDOT
+// sums are paired to match: (dot0, dot2, dot4, dot6) and (dot1, dot3,
+// dot5, dot7).
+
+// kvaluesIQ4NL: -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38,
+// 53, 69, 89, 113.
+DATA iq4nltab<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA iq4nltab<>+8(SB)/8, $0x7159453526190d01
+GLOBL iq4nltab<>(SB), RODATA|NOPTR, $16
+
+// IQSUB(A) adds sub-block A's products to the SDOT sum VA.
+#define IQSUB(A) \
+	VLD1.P 16(R13), [V18.B16]          \
+	VLD1.P 32(R9), [V12.B16, V13.B16]  \
+	VUSHR  $4, V18.B16, V19.B16        \
+	VAND   V30.B16, V18.B16, V18.B16   \
+	VTBL   V18.B16, [V28.B16], V18.B16 \
+	VTBL   V19.B16, [V28.B16], V19.B16 \
+	SDOT(A, 18, 12)                    \
+	SDOT(A, 19, 13)
+
+// func iq4XSRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
+//
+// out[r] = the canonical dot of iq4_xs row r (at w + r*stride, nsb
+// super-blocks) with the activations (xq, one scale xd per super-block),
+// for r < rows (rows > 0, nsb > 0).
+//
+// Registers: R0 the row, R8 its super-block, R13 its nibbles; R9, R10 the
+// activations and their scales; V0..V7 the sub-blocks' SDOT sums; V28 the
+// table, V29 32 per lane, V30 0x0f bytes; V31 (lane 0) the accumulator.
+TEXT ·iq4XSRowsNEON(SB), NOSPLIT, $0-56
+	MOVD  w+0(FP), R0
+	MOVD  stride+8(FP), R1
+	MOVD  rows+16(FP), R2
+	MOVD  out+48(FP), R7
+	MOVD  $iq4nltab<>(SB), R13
+	VLD1  (R13), [V28.B16]
+	VMOVI $15, V30.B16
+	MOVW  $32, R13
+	VDUP  R13, V29.S4
+
+iqrow:
+	MOVD xq+24(FP), R9
+	MOVD xd+32(FP), R10
+	MOVD nsb+40(FP), R12
+	MOVD R0, R8
+	VEOR V31.B16, V31.B16, V31.B16
+
+iqblock:
+	MOVHU   2(R8), R14
+	MOVWU   4(R8), R15
+	ANDW    $0x0f, R14, R16
+	ANDW    $0xf0, R14, R17
+	ORRW    R17<<4, R16, R16
+	ANDW    $0xf00, R14, R17
+	ORRW    R17<<8, R16, R16
+	ANDW    $0xf000, R14, R17
+	ORRW    R17<<12, R16, R16
+	ANDW    $0x03030303, R16, R17
+	LSRW    $2, R16, R19
+	ANDW    $0x03030303, R19, R19
+	ANDW    $0x0f0f0f0f, R15, R20
+	ORRW    R17<<4, R20, R20
+	LSRW    $4, R15, R21
+	ANDW    $0x0f0f0f0f, R21, R21
+	ORRW    R19<<4, R21, R21
+	VMOV    R20, V23.S[0]
+	VMOV    R21, V23.S[1]
+	VUXTL   V23.B8, V23.H8
+	VUXTL   V23.H4, V24.S4
+	VUXTL2  V23.H8, V25.S4
+	VSUB    V29.S4, V24.S4, V24.S4
+	VSUB    V29.S4, V25.S4, V25.S4
+	VLD1    (R8), V20.H[0]
+	FCVTL(20, 20)
+	FMOVS   (R10), F21
+	ADD     $4, R10
+	FMULS   F21, F20, F20
+	ADD     $8, R8, R13
+	VEOR    V0.B16, V0.B16, V0.B16
+	VEOR    V1.B16, V1.B16, V1.B16
+	VEOR    V2.B16, V2.B16, V2.B16
+	VEOR    V3.B16, V3.B16, V3.B16
+	VEOR    V4.B16, V4.B16, V4.B16
+	VEOR    V5.B16, V5.B16, V5.B16
+	VEOR    V6.B16, V6.B16, V6.B16
+	VEOR    V7.B16, V7.B16, V7.B16
+	IQSUB(0)
+	IQSUB(1)
+	IQSUB(2)
+	IQSUB(3)
+	IQSUB(4)
+	IQSUB(5)
+	IQSUB(6)
+	IQSUB(7)
+	VADDP   V2.S4, V0.S4, V8.S4
+	VADDP   V6.S4, V4.S4, V9.S4
+	VADDP   V9.S4, V8.S4, V8.S4
+	VADDP   V3.S4, V1.S4, V10.S4
+	VADDP   V7.S4, V5.S4, V11.S4
+	VADDP   V11.S4, V10.S4, V10.S4
+	MUL4S(8, 8, 24)
+	MLA4S(8, 10, 25)
+	VADDV   V8.S4, V8
+	SCVTF4S(8, 8)
+	FMULS   F20, F8, F8
+	FADDS   F8, F31, F31
+	ADD     $136, R8
+	SUBS    $1, R12
+	BNE     iqblock
+
+	FMOVS F31, (R7)
+	ADD   $4, R7
+	ADD   R1, R0
+	SUBS  $1, R2
+	BNE   iqrow
 	RET

@@ -52,6 +52,18 @@
 #define SXTL4S(d, n) WORD $(0x0f10a400 | ((n)<<5) | (d))
 #define SXTL24S(d, n) WORD $(0x4f10a400 | ((n)<<5) | (d))
 
+// USHL Vd.4S, Vn.4S, Vm.4S: Vd = Vn shifted left by the signed low byte
+// of Vm's lane (right if negative; 0 past 31). Base 0x6ea04400.
+#define USHL4S(d, n, m) WORD $(0x6ea04400 | ((m)<<16) | ((n)<<5) | (d))
+
+// CMHI Vd.4S, Vn.4S, Vm.4S: lanes of all ones where Vn > Vm unsigned,
+// else 0. Base 0x6ea03400.
+#define CMHI4S(d, n, m) WORD $(0x6ea03400 | ((m)<<16) | ((n)<<5) | (d))
+
+// BSL Vd.16B, Vn.16B, Vm.16B: Vd = (Vd & Vn) | (^Vd & Vm), a bitwise
+// select by the mask in Vd. Base 0x6e601c00.
+#define BSL(d, n, m) WORD $(0x6e601c00 | ((m)<<16) | ((n)<<5) | (d))
+
 // Macros shared by the q4_0 kernels.
 
 // Q4SPLIT(RAW, HI, MASK, EIGHT) splits a q4_0 block's 16 bytes in RAW

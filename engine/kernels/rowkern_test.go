@@ -25,9 +25,9 @@ func TestCanonicalRowKernels(t *testing.T) {
 	}
 	for _, impl := range Available() {
 		set := setFor(impl)
-		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
-			gen := map[DType]qRowsFn{Q8_0: genericSet.q8_0Rows, Q4_0: genericSet.q4_0Rows, Q4_K: genericSet.q4KRows, Q5_K: genericSet.ext.q5KRows, Q6_K: genericSet.q6KRows}[typ]
-			got := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows, Q4_K: set.q4KRows, Q5_K: set.ext.q5KRows, Q6_K: set.q6KRows}[typ]
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, MXFP4, IQ4_XS} {
+			gen := genericSet.rowsFor(typ)
+			got := set.rowsFor(typ)
 			bs := typ.BlockSize()
 			halves := map[DType][]int{Q4_K: {0, 2}, Q5_K: {0, 2}, Q6_K: {208}}[typ] // the fp16 scales' offsets in a block
 			if halves == nil {
@@ -49,7 +49,7 @@ func TestCanonicalRowKernels(t *testing.T) {
 								w[i] = 0xff // q8_0 -1; q4_0 nibbles 15
 							}
 						}
-						for off := 0; off < len(w); off += typ.BlockBytes() {
+						for off := 0; typ != MXFP4 && off < len(w); off += typ.BlockBytes() { // mxfp4: every E8M0 byte
 							for _, h := range halves {
 								put16(w, off+h, half(rng.IntN(3)))
 							}
@@ -86,4 +86,19 @@ func TestCanonicalRowKernels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rowsFor returns the set's row kernel for t.
+func (s *kernelSet) rowsFor(t DType) qRowsFn {
+	switch t {
+	case Q8_0:
+		return s.q8_0Rows
+	case Q4_0:
+		return s.q4_0Rows
+	case Q4_K:
+		return s.q4KRows
+	case Q6_K:
+		return s.q6KRows
+	}
+	return s.ext.rows(t)
 }
