@@ -280,3 +280,23 @@ func FuzzDeepseekSplitters(f *testing.F) {
 		}
 	})
 }
+
+// TestKimiK2EOG: Kimi K2's [EOT] and [EOS] end generation, as in llama.cpp,
+// whichever token the GGUF names as EOS.
+func TestKimiK2EOG(t *testing.T) {
+	v := &Vocab{Model: ModelGPT2, Pre: "kimi-k2", Tokens: []string{"a", "b", "ab", "[EOT]", "[EOS]", "[BOS]"},
+		Types:  []int32{TokenNormal, TokenNormal, TokenNormal, TokenControl, TokenControl, TokenControl},
+		Merges: []string{"a b"}, BOS: 5, EOS: -1, UNK: -1, PAD: -1}
+	tok, err := New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range []bool{false, false, false, true, true, false} {
+		if got := tok.IsEOG(int32(id)); got != want {
+			t.Errorf("IsEOG(%q) = %v, want %v", v.Tokens[id], got, want)
+		}
+	}
+	if got := tok.Encode("ab[EOT]", false, true); !slices.Equal(got, []int32{2, 3}) {
+		t.Errorf("Encode = %v, want [2 3]", got)
+	}
+}

@@ -55,7 +55,7 @@ var eogTexts = map[string]bool{
 	"<|eot_id|>": true, "<|eom_id|>": true, "<|im_end|>": true, "<|end|>": true,
 	"<|endoftext|>": true, "<|end_of_text|>": true, "<end_of_turn>": true,
 	"<EOT>": true, "_<EOT>": true, "<|return|>": true, "<|call|>": true,
-	"<end_of_utterance>": true,
+	"<end_of_utterance>": true, "[EOT]": true, "[EOS]": true, // Kimi K2
 }
 
 // New builds a tokenizer for v. It returns an error for malformed or
