@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"flag"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,34 +90,71 @@ func pretokVocab(t *testing.T, name, pre string) (*Tokenizer, *Vocab) {
 	return tok, v
 }
 
+// deepseekRandomPieces are the pieces random texts are made of: scripts,
+// marks, joiners, digits and numbers of other kinds, whitespace of several
+// kinds, ASCII and CJK punctuation, symbols, control characters.
+var deepseekRandomPieces = []string{"a", "b", "Z", "x", "'", "s", "t", "re", "1", "2", "3", "0",
+	" ", " ", " ", "  ", "\n", "\r\n", "\t", ".", ",", "!", "?", "(", ")", "-", "_", "$", "+", "~", "`", "|", "/", "\\", "\"",
+	"é", "ü", "ß", "Ω", "д", "Д", "ǅ", "ʼ", "中", "文", "日", "の", "カ", "ー", "・", "々", "〇", "한", "ㄅ",
+	"🦙", "👍🏽", "\u200d", "\u0301", "\u0308", "\u00a0", "\u3000", "\u2003", "\u0085", "！", "（", "，", "。",
+	"’", "‘", "“", "١", "²", "Ⅻ", "①", "€", "∑", "©", "\x01", "\x7f", "क्", "ि", "ส", "ั", "ع", "𠀀", "豈", "㐀",
+	"ｆ", "Ａ", "…", "—"}
+
+// deepseekRandomTexts returns n texts of 1 to 24 random pieces (seeded, so
+// the same every run).
+func deepseekRandomTexts(n int) []string {
+	rng := rand.New(rand.NewPCG(11, 7))
+	texts := make([]string, n)
+	for i := range texts {
+		var b strings.Builder
+		for range 1 + rng.IntN(24) {
+			b.WriteString(deepseekRandomPieces[rng.IntN(len(deepseekRandomPieces))])
+		}
+		texts[i] = b.String()
+	}
+	return texts
+}
+
+// deepseekPretokRandom is how many random texts testdata holds; a live
+// comparison (-llamacpp-deepseek-pretok) checks deepseekPretokRandomLive.
+const (
+	deepseekPretokRandom     = 40
+	deepseekPretokRandomLive = 400
+)
+
 // deepseekPretokTexts are the texts of each (pre, vocab) pair: the
-// vocabulary's test vectors, then the extra texts.
-func deepseekPretokTexts(t *testing.T, vocab string) []string {
+// vocabulary's test vectors, the extra texts, then nRandom random texts.
+func deepseekPretokTexts(t *testing.T, vocab string, nRandom int) []string {
 	var texts []string
 	for _, c := range loadVectors(t, vocab) {
 		texts = append(texts, c.input)
 	}
-	return append(texts, deepseekPretokExtra...)
+	texts = append(texts, deepseekPretokExtra...)
+	return append(texts, deepseekRandomTexts(nRandom)...)
 }
 
 // TestDeepseekPreTokenizers: the deepseek-llm, deepseek-coder, deepseek-v3
 // and kimi-k2 pre-tokenizers give llama.cpp's tokens on llama-bpe's and
 // qwen2's vocabularies with tokenizer.ggml.pre rewritten, for the
-// vocabularies' test vectors and the extra texts above. The expected ids in
+// vocabularies' test vectors, the extra texts above and random texts. The expected ids in
 // testdata/deepseek-pretok.json come from llama.cpp's llama-tokenize
 // (node-llama-cpp 3.22.1's llama.cpp, ../shared/anchors; regenerate with
 // go test -run TestDeepseekPreTokenizers -update-deepseek-pretok, which runs
 // LLAMA_TOOL=llama-tokenize llama-bench -m VOCAB.gguf -f TEXT --ids
 // --log-disable --no-escape --no-bos on each pair's texts joined by the
 // vocabulary's end-of-text token). -llamacpp-deepseek-pretok compares with a
-// live run instead.
+// live run instead, on 400 random texts rather than 40.
 func TestDeepseekPreTokenizers(t *testing.T) {
 	var cases []deepseekPretokCase
 	if *updateDeepseekPretok || *llamacppDeepseekPretok {
 		for _, pre := range deepseekPretoks {
 			for _, vocab := range deepseekVocabs {
 				_, v := pretokVocab(t, vocab, pre)
-				texts := deepseekPretokTexts(t, vocab)
+				n := deepseekPretokRandom
+				if !*updateDeepseekPretok {
+					n = deepseekPretokRandomLive
+				}
+				texts := deepseekPretokTexts(t, vocab, n)
 				ids := llamaTokenizeAll(t, v, texts)
 				for i, s := range texts {
 					cases = append(cases, deepseekPretokCase{Pre: pre, Vocab: vocab, Text: s, IDs: ids[i]})
@@ -140,7 +179,7 @@ func TestDeepseekPreTokenizers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if want := len(deepseekPretoks) * len(deepseekVocabs) * (45 + len(deepseekPretokExtra)); len(cases) < want {
+	if want := len(deepseekPretoks) * len(deepseekVocabs) * (45 + len(deepseekPretokExtra) + deepseekPretokRandom); len(cases) < want {
 		t.Fatalf("%d cases, want %d", len(cases), want)
 	}
 	toks := map[string]*Tokenizer{}
@@ -160,8 +199,8 @@ func TestDeepseekPreTokenizers(t *testing.T) {
 		}
 		pass[key]++
 	}
-	for key, n := range total {
-		t.Logf("%s: %d/%d agree with llama.cpp", key, pass[key], n)
+	for _, key := range slices.Sorted(maps.Keys(total)) {
+		t.Logf("%s: %d/%d agree with llama.cpp", key, pass[key], total[key])
 	}
 }
 
