@@ -37,7 +37,8 @@ type Session struct {
 	n      int         // positions filled
 	k, v   [][]float32 // per loaded layer: KVPositions(local, maxLen) * KVDim
 	// ring is the positions a sliding-window block's cache holds (maxLen
-	// when it never wraps); lo is the first position the rings still hold.
+	// when it never wraps, or no such block is loaded); lo is the first
+	// position the rings still hold.
 	ring, lo int
 }
 
@@ -47,10 +48,14 @@ func (m *Model) NewSession(maxLen int) (*Session, error) {
 	if maxLen <= 0 {
 		return nil, fmt.Errorf("%w: session length %d", ErrBadInput, maxLen)
 	}
-	s := &Session{model: m, maxLen: maxLen, ring: m.Config.KVPositions(true, maxLen)}
+	s := &Session{model: m, maxLen: maxLen, ring: maxLen}
 	kv := m.Config.KVDim()
 	for i := range m.layers {
-		n := m.Config.KVPositions(m.Config.Local(m.Span.Start+i), maxLen)
+		local := m.Config.Local(m.Span.Start + i)
+		n := m.Config.KVPositions(local, maxLen)
+		if local {
+			s.ring = n
+		}
 		s.k = append(s.k, make([]float32, n*kv))
 		if !m.Config.MLA.On { // MLA caches one latent row, no values
 			s.v = append(s.v, make([]float32, n*kv))

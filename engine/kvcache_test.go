@@ -146,6 +146,21 @@ func TestSlidingWindowRing(t *testing.T) {
 			if err := m.Forward(context.Background(), x, []Row{{ring, back}}); !errors.Is(err, ErrBadInput) {
 				t.Fatalf("forward after truncating past the ring: %v, want ErrBadInput", err)
 			}
+			// Blocks without a ring (block 1 alone) rewind anywhere.
+			global := load(t, synthFile(t, name, kernels.Q8_0, 2), Options{Blocks: sharding.Span{Start: 1, End: 2}})
+			gs, _ := global.NewSession(maxLen)
+			gx := make([]float32, maxLen*c.Dim)
+			rows := make([]Row, maxLen)
+			for i := range rows {
+				rows[i] = Row{gs, i}
+			}
+			if err := global.Forward(context.Background(), gx, rows); err != nil {
+				t.Fatal(err)
+			}
+			gs.Truncate(1)
+			if !gs.CanResume(1) {
+				t.Fatal("a session of global blocks only cannot rewind to 1")
+			}
 			// Rewriting from the start is always possible.
 			if !ring.CanResume(0) {
 				t.Fatal("cannot restart at 0")
