@@ -19,13 +19,13 @@ import "encoding/binary"
 // (16*RowBytes from offset 16*g*RowBytes), and the last Rows%16 rows stay
 // in block layout where they were. Within a group the block positions
 // follow in order, taken in runs (packRun): q4_0's, q5_0's and mxfp4's in
-// runs of 8 (the last Blocks%8 positions one by one), the others one by
-// one. A position holds the 16 rows' blocks as a sequence of pieces, a
-// piece being n bytes (1, 2 or 4) at one offset of every row's block,
-// stored row after row (16*n bytes); a run of k positions stores the
-// first piece (the scale) of its k positions in order, then the other
-// pieces of each position in turn, so that a run of one is simply its
-// pieces in order:
+// runs of 8 (the last Blocks%8 positions one by one), q6_k's in runs of 2
+// (the last Blocks%2 alone), the others one by one. A position holds the
+// 16 rows' blocks as a sequence of pieces, a piece being n bytes (1, 2 or
+// 4) at one offset of every row's block, stored row after row (16*n
+// bytes); a run of k positions stores the first piece (the scale) of its
+// k positions in order, then the other pieces of each position in turn,
+// so that a run of one is simply its pieces in order:
 //
 //	q4_0 (18 bytes, 288 per position): d (2); then for k = 0..3 the
 //	     bytes qs[4k..4k+3] (4): dword r of piece k holds row r's values
@@ -49,7 +49,9 @@ import "encoding/binary"
 //	     and qh[32h+4k] (4 each): the low bits of values 128h+4k..,
 //	     128h+32+4k.., 128h+64+4k.. and 128h+96+4k.. (ql's low nibbles,
 //	     then high ones) and the four values' two high bits (see
-//	     repack_q6k.go).
+//	     repack_q6k.go). A run of 2 (6720 bytes): the 2 positions' d at
+//	     0 and 32, then position j's other pieces from 64+3328j, so that
+//	     every 64-byte load is aligned (a lone position's are not).
 
 // packRows is the number of rows a repacked group interleaves.
 const packRows = 16
@@ -97,8 +99,11 @@ func packPieces(t DType) []piece {
 // packRun returns the first position and the length of the run holding
 // block position b of a row of nb positions of type t (see above).
 func packRun(t DType, b, nb int) (b0, k int) {
-	if (t == Q4_0 || t == Q5_0 || t == MXFP4) && b < nb&^7 {
+	switch {
+	case (t == Q4_0 || t == Q5_0 || t == MXFP4) && b < nb&^7:
 		return b &^ 7, 8
+	case t == Q6_K && b < nb&^1:
+		return b &^ 1, 2
 	}
 	return b, 1
 }

@@ -23,9 +23,14 @@
 // the -s_g pairs gives sum_g sc_g*(-s_g), times 32 (see repack_q6k.go).
 // Then acc += float(isum)*(d*dx): per row the generic operations.
 //
-// Position layout (3360 bytes): d at 0 (32), scale dword j at 32+64j,
-// then for h, k the ql dwords A, B and the qh dword Q at 288+192(8h+k),
-// +64, +128.
+// Position layout (3360 bytes), relative to SI: scale dword j at
+// 32+64j, then for h, k the ql dwords A, B and the qh dword Q at
+// 288+192(8h+k), +64, +128; d (32 bytes) at its own pointer. A lone
+// position has d at SI; in a run of 2 (repack.go) SI is the run's start
+// +32 for position 0 (d at +0) and +3360 for position 1 (d at +32), so
+// one loop body serves both (the state at the loop's end steps SI and
+// the d pointer: +3328 and +32 to position 1, +3392 and +6688 to the
+// next run, or to a last lone position).
 //
 // Registers: Z31 0x0f bytes, Z30 0x33 bytes, Z29 0xcc bytes, Z28 a
 // temporary; Z24..Z27 the values v0..v3 of one (h, k) (groups 8h+k/4,
@@ -120,6 +125,11 @@ TEXT ·q6KP1VNNI(SB), NOSPLIT, $0-48
 	VPXORD Z0, Z0, Z0
 	TESTQ  CX, CX
 	JZ     q6p1_done
+	MOVQ   SI, R9
+	MOVQ   $0, R10
+	CMPQ   CX, $2
+	JLT    q6p1_loop
+	ADDQ   $32, SI
 
 q6p1_loop:
 	VPXORD        Z4, Z4, Z4
@@ -141,16 +151,30 @@ q6p1_loop:
 	Q6P1_QUARTER(1, 0)
 	Q6P1_QUARTER(1, 1)
 	VCVTDQ2PS     Z4, Z4
-	VCVTPH2PS     (SI), Z5
+	VCVTPH2PS     (R9), Z5
 	VMULPS.BCST   (DX), Z5, Z5
 	VMULPS        Z5, Z4, Z4
 	VADDPS        Z4, Z0, Z0
-	ADDQ          $3360, SI
 	ADDQ          $256, DI
 	ADDQ          $32, R8
 	ADDQ          $4, DX
 	DECQ          CX
-	JNZ           q6p1_loop
+	JZ            q6p1_done
+	CMPQ R10, $0
+	JNE  q6p1_n1
+	ADDQ $3328, SI
+	ADDQ $32, R9
+	MOVQ $1, R10
+	JMP  q6p1_loop
+
+q6p1_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, R9
+	MOVQ $0, R10
+	CMPQ CX, $1
+	JNE  q6p1_loop
+	SUBQ $32, SI
+	JMP  q6p1_loop
 
 q6p1_done:
 	MOVQ    out+40(FP), AX
@@ -205,7 +229,7 @@ q6p1_done:
 	VMULPS      Z25, ISUM, ISUM \
 	VADDPS      ISUM, ACC, ACC
 
-TEXT ·q6KP4VNNI(SB), NOSPLIT, $0-64
+TEXT ·q6KP4VNNI(SB), NOSPLIT, $8-64
 	MOVQ   w+0(FP), SI
 	MOVQ   nsb+8(FP), CX
 	MOVQ   xq+16(FP), DI
@@ -229,6 +253,11 @@ TEXT ·q6KP4VNNI(SB), NOSPLIT, $0-64
 	VPXORD Z3, Z3, Z3
 	TESTQ  CX, CX
 	JZ     q6p4_done
+	MOVQ   SI, AX
+	MOVQ   $0, 0(SP)
+	CMPQ   CX, $2
+	JLT    q6p4_loop
+	ADDQ   $32, SI
 
 q6p4_loop:
 	Q6P_ZERO4(Z4, Z5, Z6, Z7)
@@ -244,12 +273,11 @@ q6p4_loop:
 	Q6P4_QUARTER(0, 1)
 	Q6P4_QUARTER(1, 0)
 	Q6P4_QUARTER(1, 1)
-	VCVTPH2PS (SI), Z24
+	VCVTPH2PS (AX), Z24
 	Q6P4_END(DX, Z4, Z0)
 	Q6P4_END(R13, Z5, Z1)
 	Q6P4_END(R14, Z6, Z2)
 	Q6P4_END(R15, Z7, Z3)
-	ADDQ      $3360, SI
 	ADDQ      $256, DI
 	ADDQ      $256, R10
 	ADDQ      $256, R11
@@ -260,7 +288,22 @@ q6p4_loop:
 	ADDQ      $4, R14
 	ADDQ      $4, R15
 	DECQ      CX
-	JNZ       q6p4_loop
+	JZ        q6p4_done
+	CMPQ 0(SP), $0
+	JNE  q6p4_n1
+	ADDQ $3328, SI
+	ADDQ $32, AX
+	MOVQ $1, 0(SP)
+	JMP  q6p4_loop
+
+q6p4_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, AX
+	MOVQ $0, 0(SP)
+	CMPQ CX, $1
+	JNE  q6p4_loop
+	SUBQ $32, SI
+	JMP  q6p4_loop
 
 q6p4_done:
 	MOVQ    out+48(FP), AX
@@ -379,7 +422,7 @@ q6p4_done:
 	VPMADDWD     Y10, Y9, Y9 \
 	VPADDD       Y9, Y13, Y13
 
-// One half of the super-block into ACC (its d at HD).
+// One half of the super-block into ACC (its d at HD(R9)).
 #define Q6A_HALF(HF, HD, ACC) \
 	VPXOR        Y13, Y13, Y13 \
 	Q6A_SCJ(0, HF) \
@@ -396,7 +439,7 @@ q6p4_done:
 	Q6A_PAIR(1, 1, 4, HF) \
 	Q6A_PAIR(1, 1, 6, HF) \
 	VCVTDQ2PS    Y13, Y13 \
-	VCVTPH2PS    HD(SI), Y9 \
+	VCVTPH2PS    HD(R9), Y9 \
 	VBROADCASTSS (DX), Y10 \
 	VMULPS       Y10, Y9, Y9 \
 	VMULPS       Y9, Y13, Y13 \
@@ -418,16 +461,35 @@ TEXT ·q6KP1AVX2(SB), NOSPLIT, $512-48
 	VXORPS       Y1, Y1, Y1
 	TESTQ        CX, CX
 	JZ           q6a1_done
+	MOVQ   SI, R9
+	MOVQ   $0, R10
+	CMPQ   CX, $2
+	JLT    q6a1_loop
+	ADDQ   $32, SI
 
 q6a1_loop:
 	Q6A_HALF(0, 0, Y0)
 	Q6A_HALF(32, 16, Y1)
-	ADDQ $3360, SI
 	ADDQ $256, DI
 	ADDQ $32, R8
 	ADDQ $4, DX
 	DECQ CX
-	JNZ  q6a1_loop
+	JZ   q6a1_done
+	CMPQ R10, $0
+	JNE  q6a1_n1
+	ADDQ $3328, SI
+	ADDQ $32, R9
+	MOVQ $1, R10
+	JMP  q6a1_loop
+
+q6a1_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, R9
+	MOVQ $0, R10
+	CMPQ CX, $1
+	JNE  q6a1_loop
+	SUBQ $32, SI
+	JMP  q6a1_loop
 
 q6a1_done:
 	MOVQ    out+40(FP), AX
@@ -610,6 +672,7 @@ GLOBL q6psc<>(SB), RODATA|NOPTR, $128
 	VADDPS       ISUM, Y8, Y8 \
 	VMOVUPS      Y8, HF(OUT)
 
+// One half of the super-block (its d at HD(CX)).
 #define Q6B_HALF(HF, HD) \
 	VPXOR     Y10, Y10, Y10 \
 	VPXOR     Y11, Y11, Y11 \
@@ -631,7 +694,7 @@ GLOBL q6psc<>(SB), RODATA|NOPTR, $128
 	Q6B_PAIR(1, 0, 2, HF) \
 	Q6B_PAIR(1, 1, 4, HF) \
 	Q6B_PAIR(1, 1, 6, HF) \
-	VCVTPH2PS HD(SI), Y6 \
+	VCVTPH2PS HD(CX), Y6 \
 	MOVQ      R14, AX \
 	Q6B_END((DX), Y10, AX, HF) \
 	ADDQ      R15, AX \
@@ -642,7 +705,7 @@ GLOBL q6psc<>(SB), RODATA|NOPTR, $128
 	LEAQ      (DX)(R13*2), CX \
 	Q6B_END((CX)(R13*1), Y13, AX, HF)
 
-TEXT ·q6KP4AVX2(SB), NOSPLIT, $520-64
+TEXT ·q6KP4AVX2(SB), NOSPLIT, $536-64
 	MOVQ         w+0(FP), SI
 	MOVQ         nsb+8(FP), CX
 	MOVQ         xq+16(FP), DI
@@ -680,11 +743,17 @@ TEXT ·q6KP4AVX2(SB), NOSPLIT, $520-64
 	VMOVUPS      Y0, 32(AX)
 	TESTQ        CX, CX
 	JZ           q6b4_done
+	MOVQ   SI, 520(SP)
+	MOVQ   $0, 528(SP)
+	CMPQ   CX, $2
+	JLT    q6b4_loop
+	ADDQ   $32, SI
 
 q6b4_loop:
+	MOVQ 520(SP), CX
 	Q6B_HALF(0, 0)
+	MOVQ 520(SP), CX
 	Q6B_HALF(32, 16)
-	ADDQ $3360, SI
 	ADDQ $256, DI
 	ADDQ $256, R10
 	ADDQ $256, R11
@@ -692,7 +761,22 @@ q6b4_loop:
 	ADDQ $32, R8
 	ADDQ $4, DX
 	DECQ 512(SP)
-	JNZ  q6b4_loop
+	JZ   q6b4_done
+	CMPQ 528(SP), $0
+	JNE  q6b4_n1
+	ADDQ $3328, SI
+	ADDQ $32, 520(SP)
+	MOVQ $1, 528(SP)
+	JMP  q6b4_loop
+
+q6b4_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, 520(SP)
+	MOVQ $0, 528(SP)
+	CMPQ 512(SP), $1
+	JNE  q6b4_loop
+	SUBQ $32, SI
+	JMP  q6b4_loop
 
 q6b4_done:
 	VZEROUPPER
