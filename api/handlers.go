@@ -33,6 +33,8 @@ type job struct {
 	// render are control tokens whose text the output shows (the
 	// markers an output parser reads, see renderTokens).
 	render map[int32]bool
+	// format, when set, constrains the output (a JSON object).
+	format *outputFormat
 }
 
 // prepare resolves the model, fills the token limit and checks the context.
@@ -56,7 +58,7 @@ func (s *Server) prepare(ctx context.Context, model string, prompt []int32, tok 
 		defMax = room
 	}
 	maxTok := min(sp.maxTokens(defMax), room)
-	j := &job{model: info.ID, tok: tok, prompt: prompt, maxTokens: maxTok, params: sp.params(), stops: sp.stops, speculate: sp.speculate()}
+	j := &job{model: info.ID, tok: tok, prompt: prompt, maxTokens: maxTok, params: sp.params(), stops: sp.stops, speculate: sp.speculate(), format: sp.format}
 	if sp.Orbit != nil {
 		j.verifyRate = sp.Orbit.VerifyRate
 	}
@@ -95,6 +97,10 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 	if j.rec != nil {
 		req.Logits, req.PromptLogits = j.rec.logits, j.promptLogits
 	}
+	var jc *jsonConstraint
+	if j.format != nil {
+		jc = s.constrain(j, &req)
+	}
 	res, err := s.b.Generate(ctx, req, func(t int32) error {
 		s.hist.addTokens(1)
 		if j.rec != nil {
@@ -107,6 +113,16 @@ func (s *Server) run(ctx context.Context, j *job, onText func(string) error) (Ge
 			text = dec.Next(t)
 		}
 		textLen += len(text)
+		if jc != nil {
+			closed, err := jc.advance(t)
+			if err != nil {
+				return err
+			}
+			if err := push(text); err != nil || !closed {
+				return err
+			}
+			return ErrStop // the value has ended: the rest is flushed below
+		}
 		return push(text)
 	})
 	if err == nil || res.GeneratedTokens > 0 {

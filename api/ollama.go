@@ -39,6 +39,8 @@ type OllamaGenerateRequest struct {
 	Stream  *bool           `json:"stream,omitempty"`
 	Options *OllamaOptions  `json:"options,omitempty"`
 	Images  json.RawMessage `json:"images,omitempty"`
+	// Format "json" constrains the response to one JSON object.
+	Format json.RawMessage `json:"format,omitempty"`
 }
 
 // OllamaMessage is a chat message of the ollama API: an assistant's may
@@ -79,6 +81,8 @@ type OllamaChatRequest struct {
 	Options  *OllamaOptions  `json:"options,omitempty"`
 	Tools    []Tool          `json:"tools,omitempty"`
 	Think    json.RawMessage `json:"think,omitempty"`
+	// Format "json" constrains the message to one JSON object.
+	Format json.RawMessage `json:"format,omitempty"`
 }
 
 // OllamaResponse is one line (or the whole answer) of /api/generate and
@@ -249,7 +253,7 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request) {
 		msgs = append(msgs, ChatMessage{Role: "system", Content: req.System})
 	}
 	msgs = append(msgs, ChatMessage{Role: "user", Content: req.Prompt})
-	s.ollamaRun(w, r, req.Model, msgs, req.Raw, req.Prompt, req.Options, req.Stream, nil)
+	s.ollamaRun(w, r, req.Model, msgs, req.Raw, req.Prompt, req.Options, req.Stream, req.Format, nil)
 }
 
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
@@ -283,7 +287,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 			co.names[t.Function.Name] = true
 		}
 	}
-	s.ollamaRun(w, r, req.Model, msgs, false, "", req.Options, req.Stream, co)
+	s.ollamaRun(w, r, req.Model, msgs, false, "", req.Options, req.Stream, req.Format, co)
 }
 
 // ollamaThink reads ollama's think: true, or a level ("low", "medium",
@@ -392,12 +396,16 @@ type ollamaChat struct {
 // ollamaRun generates for /api/generate (raw: prompt as is; else the
 // messages through the chat template) and /api/chat (co non-nil: answers
 // carry a message rather than a response; tools, reasoning).
-func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string, msgs []ChatMessage, raw bool, rawPrompt string, opt *OllamaOptions, stream *bool, co *ollamaChat) {
+func (s *Server) ollamaRun(w http.ResponseWriter, r *http.Request, model string, msgs []ChatMessage, raw bool, rawPrompt string, opt *OllamaOptions, stream *bool, format json.RawMessage, co *ollamaChat) {
 	ctx := r.Context()
 	start := time.Now()
 	chat := co != nil
 	sp, err := opt.sampling()
 	if err != nil {
+		s.ollamaError(w, err)
+		return
+	}
+	if sp.format, err = parseOllamaFormat(format); err != nil {
 		s.ollamaError(w, err)
 		return
 	}

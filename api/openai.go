@@ -102,8 +102,13 @@ type Sampling struct {
 	// Orbit is Orbit's extension of requests (OpenAI clients send it as
 	// an extra body field).
 	Orbit *RequestOrbit `json:"orbit,omitempty"`
+	// ResponseFormat constrains the output: {"type": "json_object"}
+	// (see outputFormat); {"type": "text"} or absent: none.
+	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
 
 	stops []string
+	// format is the parsed constraint on the output (nil: none).
+	format *outputFormat
 	// topLogprobs is how many alternatives each token's log-probability
 	// comes with; -1 when no log-probabilities were asked for.
 	topLogprobs int
@@ -234,6 +239,11 @@ func stringOrStrings(r json.RawMessage, param string) ([]string, error) {
 
 // validate checks the sampling fields and fills stops.
 func (s *Sampling) validate() error {
+	f, err := parseResponseFormat(s.ResponseFormat)
+	if err != nil {
+		return err
+	}
+	s.format = f
 	if s.Orbit != nil && s.Orbit.Speculate != "" {
 		if _, err := speculate.ParseMode(s.Orbit.Speculate); err != nil {
 			return badRequest("orbit.speculate", "invalid_value", "orbit.speculate must be off, auto, ngram or draft, got %q", s.Orbit.Speculate)
@@ -485,6 +495,9 @@ func ParseChatRequest(data []byte) (*ChatRequest, []ChatMessage, error) {
 		return nil, nil, err
 	}
 	r.choice = choice
+	if r.format != nil && (choice.mode == choiceRequired || choice.mode == choiceNamed) {
+		return nil, nil, badRequest("response_format", "invalid_value", "response_format cannot constrain the output when tool_choice asks for a call")
+	}
 	if choice.mode == choiceNone {
 		r.Tools = nil // the template is not told of them, the output not parsed
 	}

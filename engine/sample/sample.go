@@ -122,7 +122,14 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 			return x.id
 		}
 	}
-	return c[len(c)-1].id
+	// Rounding left r at or above 0: the last candidate that can be drawn
+	// (not one of probability 0, such as a logit masked to -Inf).
+	for i := len(c) - 1; i > 0; i-- {
+		if c[i].p > 0 {
+			return c[i].id
+		}
+	}
+	return c[0].id
 }
 
 // Deterministic reports whether Sample always picks the argmax of the

@@ -184,3 +184,33 @@ func TestGreedy(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskedLogits: tokens whose logits are -Inf (a constraint's mask)
+// are never drawn, whatever the filters.
+func TestMaskedLogits(t *testing.T) {
+	ninf := float32(math.Inf(-1))
+	for _, p := range []Params{
+		{Temperature: 1, Seed: 1},
+		{Temperature: 2, TopK: 40, Seed: 2},
+		{Temperature: 1.5, TopP: 0.99, Seed: 3},
+		{Temperature: 0.7, MinP: 0.01, RepeatPenalty: 1.3, PresencePenalty: 1, Seed: 4},
+	} {
+		s, err := New(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2000 {
+			logits := make([]float32, 64)
+			for k := range logits {
+				if k%3 != 0 {
+					logits[k] = ninf
+				} else {
+					logits[k] = float32(k%7) - 3
+				}
+			}
+			if tok := s.Sample(logits, []int32{int32(i % 64), 3}); tok%3 != 0 {
+				t.Fatalf("%+v: drew masked token %d", p, tok)
+			}
+		}
+	}
+}
