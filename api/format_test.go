@@ -172,3 +172,27 @@ func TestJSONFormatBadRequests(t *testing.T) {
 		t.Fatalf("text: HTTP %d %s", code, body)
 	}
 }
+
+// TestJSONFormatSwarm: through a 2-node swarm (the entry masks, the
+// servers run as always) the output is the JSON object the local backend
+// gives, greedy and seeded, with the node's speculation on.
+func TestJSONFormatSwarm(t *testing.T) {
+	p := startSwarmPair(t)
+	ts, _ := serve(t, p.backend, api.Options{})
+	lb, _, _ := newLocal(t, api.LocalOptions{})
+	lts, _ := serve(t, lb, api.Options{})
+	for _, temp := range []float64{0, 0.9} {
+		body := func(model string) map[string]any {
+			return map[string]any{
+				"model": model, "prompt": "I dream of", "max_tokens": 60, "temperature": temp, "seed": 5,
+				"response_format": map[string]string{"type": "json_object"}, "orbit": map[string]string{"speculate": "ngram"},
+			}
+		}
+		var sw, loc api.Completion
+		postJSON(t, ts.URL, "/v1/completions", body(p.root.String()), &sw)
+		postJSON(t, lts.URL, "/v1/completions", body(testModelID), &loc)
+		if got := sw.Choices[0].Text; !isJSONObject(got) || got != loc.Choices[0].Text {
+			t.Fatalf("temperature %v: swarm %q, local %q", temp, got, loc.Choices[0].Text)
+		}
+	}
+}
