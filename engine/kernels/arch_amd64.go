@@ -100,6 +100,9 @@ var (
 		siluMul:  siluMulAsm,
 		ext:      avx2Ext,
 		q4_0P1:   q4_0P1AVX2,
+		q4_0P2:   q4_0P2AVX2,
+		q4_0P3:   q4_0P3AVX2,
+		q4_0P4:   q4_0P4AVX2,
 		q4KP1:    q4KP1AVX2,
 		q4KP4:    q4KP4AVX2,
 		q6KP1:    q6KP1AVX2,
@@ -347,3 +350,12 @@ func q4KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out 
 
 //go:noescape
 func q4KP3VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4_0P2AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4_0P3AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4_0P4AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

@@ -860,6 +860,271 @@ q4a1_done:
 	VZEROUPPER
 	RET
 
+//	func q4_0P2AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q4_0P3AVX2(...), q4_0P4AVX2(...): the same for 3 and 4 columns
+//
+// The columns of q4_0P4VNNI's layout against one group: each half's
+// nibbles are unpacked once (Y0..Y7) for every column, then per column
+// the same operations as q4_0P1AVX2, the float accumulators being the
+// outputs themselves (zeroed first, each block added in order: the same
+// operations). Registers: column c's values at XQc (DI, R10, R11, R12),
+// its scales and sums at (DX)/(R8) plus c*BX (BX = 4*nb; column 3's at
+// R13, R14), its outputs at AX plus c*R15 (column 3's at R9).
+
+// Unpack the half at H of the block whose pieces are at P0+k*PS (bytes
+// from SI) into Y0..Y7 and its scales (at DOFF) into Y12.
+#define Q4C_UNPACK(P0, PS, DOFF, H) \
+	VPAND     P0+H(SI), Y15, Y0 \
+	VPAND     P0+PS+H(SI), Y15, Y1 \
+	VPAND     P0+2*PS+H(SI), Y15, Y2 \
+	VPAND     P0+3*PS+H(SI), Y15, Y3 \
+	VMOVDQU   P0+H(SI), Y4 \
+	VPSRLW    $4, Y4, Y4 \
+	VPAND     Y15, Y4, Y4 \
+	VMOVDQU   P0+PS+H(SI), Y5 \
+	VPSRLW    $4, Y5, Y5 \
+	VPAND     Y15, Y5, Y5 \
+	VMOVDQU   P0+2*PS+H(SI), Y6 \
+	VPSRLW    $4, Y6, Y6 \
+	VPAND     Y15, Y6, Y6 \
+	VMOVDQU   P0+3*PS+H(SI), Y7 \
+	VPSRLW    $4, Y7, Y7 \
+	VPAND     Y15, Y7, Y7 \
+	VCVTPH2PS DOFF(SI), Y12
+
+// One column: values at XO(XQ), scale at XD, sum at XS (memory operands),
+// outputs at OUT.
+#define Q4C_COL(XQ, XO, XD, XS, OUT) \
+	VPBROADCASTD XO+0(XQ), Y10 \
+	VPMADDUBSW   Y10, Y0, Y8 \
+	VPBROADCASTD XO+4(XQ), Y10 \
+	VPMADDUBSW   Y10, Y1, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD XO+8(XQ), Y10 \
+	VPMADDUBSW   Y10, Y2, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD XO+12(XQ), Y10 \
+	VPMADDUBSW   Y10, Y3, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD XO+16(XQ), Y10 \
+	VPMADDUBSW   Y10, Y4, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD XO+20(XQ), Y10 \
+	VPMADDUBSW   Y10, Y5, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD XO+24(XQ), Y10 \
+	VPMADDUBSW   Y10, Y6, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPBROADCASTD XO+28(XQ), Y10 \
+	VPMADDUBSW   Y10, Y7, Y9 \
+	VPADDW       Y9, Y8, Y8 \
+	VPMADDWD     Y11, Y8, Y8 \
+	VPBROADCASTD XS, Y9 \
+	VPSLLD       $3, Y9, Y9 \
+	VPSUBD       Y9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VBROADCASTSS XD, Y9 \
+	VMULPS       Y9, Y12, Y9 \
+	VMULPS       Y9, Y8, Y8 \
+	VADDPS       OUT, Y8, Y8 \
+	VMOVUPS      Y8, OUT
+
+// Columns 0..3 of the half at H of a block (x offsets XO, XO/8).
+#define Q4C_C0(XO, H) Q4C_COL(DI, XO, XO/8(DX), XO/8(R8), H(AX))
+#define Q4C_C1(XO, H) Q4C_COL(R10, XO, XO/8(DX)(BX*1), XO/8(R8)(BX*1), H(AX)(R15*1))
+#define Q4C_C2(XO, H) Q4C_COL(R11, XO, XO/8(DX)(BX*2), XO/8(R8)(BX*2), H(AX)(R15*2))
+#define Q4C_C3(XO, H) Q4C_COL(R12, XO, XO/8(R13), XO/8(R14), H(R9))
+
+#define Q4C_HALF2(P0, PS, DOFF, XO, H) \
+	Q4C_UNPACK(P0, PS, DOFF, H) \
+	Q4C_C0(XO, H) \
+	Q4C_C1(XO, H)
+
+#define Q4C_HALF3(P0, PS, DOFF, XO, H) \
+	Q4C_HALF2(P0, PS, DOFF, XO, H) \
+	Q4C_C2(XO, H)
+
+#define Q4C_HALF4(P0, PS, DOFF, XO, H) \
+	Q4C_HALF3(P0, PS, DOFF, XO, H) \
+	Q4C_C3(XO, H)
+
+// Block J of a run, and a lone block, for NC columns.
+#define Q4C_RUN(HALF, J) \
+	HALF(256+256*J, 64, 32*J, 32*J, 0) \
+	HALF(256+256*J, 64, 32*J+16, 32*J, 32)
+
+#define Q4C_LONE(HALF) \
+	HALF(32, 64, 0, 0, 0) \
+	HALF(32, 64, 16, 0, 32)
+
+// With the arguments loaded (SI w, CX nb, DI xq, DX xd, R8 xs, AX xqs,
+// R9 out, R15 ostride): the other columns' pointers, the constants, the
+// columns' outputs zeroed (ZERO); BX = 4*nb.
+#define Q4C_SETUP(ZERO) \
+	LEAQ         (DI)(AX*1), R10 \
+	LEAQ         (R10)(AX*1), R11 \
+	LEAQ         (R11)(AX*1), R12 \
+	LEAQ         (CX*4), BX \
+	LEAQ         (BX)(BX*2), AX \
+	LEAQ         (DX)(AX*1), R13 \
+	LEAQ         (R8)(AX*1), R14 \
+	MOVL         $0x0f0f0f0f, AX \
+	VMOVD        AX, X15 \
+	VPBROADCASTD X15, Y15 \
+	MOVL         $0x00010001, AX \
+	VMOVD        AX, X11 \
+	VPBROADCASTD X11, Y11 \
+	MOVQ         R9, AX \
+	LEAQ         (R15)(R15*2), R9 \
+	ADDQ         AX, R9 \
+	VXORPS       Y0, Y0, Y0 \
+	ZERO
+
+#define Q4C_ZERO2 \
+	VMOVUPS Y0, (AX) \
+	VMOVUPS Y0, 32(AX) \
+	VMOVUPS Y0, (AX)(R15*1) \
+	VMOVUPS Y0, 32(AX)(R15*1)
+
+#define Q4C_ZERO3 \
+	Q4C_ZERO2 \
+	VMOVUPS Y0, (AX)(R15*2) \
+	VMOVUPS Y0, 32(AX)(R15*2)
+
+#define Q4C_ZERO4 \
+	Q4C_ZERO3 \
+	VMOVUPS Y0, (R9) \
+	VMOVUPS Y0, 32(R9)
+
+// Advance the x pointers by N blocks.
+#define Q4C_NEXT(N) \
+	ADDQ $32*N, DI \
+	ADDQ $32*N, R10 \
+	ADDQ $32*N, R11 \
+	ADDQ $32*N, R12 \
+	ADDQ $4*N, DX \
+	ADDQ $4*N, R8 \
+	ADDQ $4*N, R13 \
+	ADDQ $4*N, R14
+
+// Run loop (count at 0(SP)) and lone blocks for the columns of HALF.
+#define Q4C_RUNS(HALF) \
+	Q4C_RUN(HALF, 0) \
+	Q4C_RUN(HALF, 1) \
+	Q4C_RUN(HALF, 2) \
+	Q4C_RUN(HALF, 3) \
+	Q4C_RUN(HALF, 4) \
+	Q4C_RUN(HALF, 5) \
+	Q4C_RUN(HALF, 6) \
+	Q4C_RUN(HALF, 7) \
+	ADDQ $2304, SI \
+	Q4C_NEXT(8)
+
+TEXT ·q4_0P2AVX2(SB), NOSPLIT, $8-64
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), DX
+	MOVQ xs+32(FP), R8
+	MOVQ xqs+40(FP), AX
+	MOVQ out+48(FP), R9
+	MOVQ ostride+56(FP), R15
+	Q4C_SETUP(Q4C_ZERO2)
+	MOVQ CX, 0(SP)
+	ANDQ $7, CX
+	SHRQ $3, 0(SP)
+	JZ   q4c2_tail
+
+q4c2_run:
+	Q4C_RUNS(Q4C_HALF2)
+	DECQ 0(SP)
+	JNZ  q4c2_run
+
+q4c2_tail:
+	TESTQ CX, CX
+	JZ    q4c2_done
+
+q4c2_loop:
+	Q4C_LONE(Q4C_HALF2)
+	ADDQ $288, SI
+	Q4C_NEXT(1)
+	DECQ CX
+	JNZ  q4c2_loop
+
+q4c2_done:
+	VZEROUPPER
+	RET
+
+TEXT ·q4_0P3AVX2(SB), NOSPLIT, $8-64
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), DX
+	MOVQ xs+32(FP), R8
+	MOVQ xqs+40(FP), AX
+	MOVQ out+48(FP), R9
+	MOVQ ostride+56(FP), R15
+	Q4C_SETUP(Q4C_ZERO3)
+	MOVQ CX, 0(SP)
+	ANDQ $7, CX
+	SHRQ $3, 0(SP)
+	JZ   q4c3_tail
+
+q4c3_run:
+	Q4C_RUNS(Q4C_HALF3)
+	DECQ 0(SP)
+	JNZ  q4c3_run
+
+q4c3_tail:
+	TESTQ CX, CX
+	JZ    q4c3_done
+
+q4c3_loop:
+	Q4C_LONE(Q4C_HALF3)
+	ADDQ $288, SI
+	Q4C_NEXT(1)
+	DECQ CX
+	JNZ  q4c3_loop
+
+q4c3_done:
+	VZEROUPPER
+	RET
+
+TEXT ·q4_0P4AVX2(SB), NOSPLIT, $8-64
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), DX
+	MOVQ xs+32(FP), R8
+	MOVQ xqs+40(FP), AX
+	MOVQ out+48(FP), R9
+	MOVQ ostride+56(FP), R15
+	Q4C_SETUP(Q4C_ZERO4)
+	MOVQ CX, 0(SP)
+	ANDQ $7, CX
+	SHRQ $3, 0(SP)
+	JZ   q4c4_tail
+
+q4c4_run:
+	Q4C_RUNS(Q4C_HALF4)
+	DECQ 0(SP)
+	JNZ  q4c4_run
+
+q4c4_tail:
+	TESTQ CX, CX
+	JZ    q4c4_done
+
+q4c4_loop:
+	Q4C_LONE(Q4C_HALF4)
+	ADDQ $288, SI
+	Q4C_NEXT(1)
+	DECQ CX
+	JNZ  q4c4_loop
+
+q4c4_done:
+	VZEROUPPER
+	RET
+
 // ---- q4_k, AVX2: rows 0..7 and 8..15 of the group as two halves ----
 //
 //	func q4KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
