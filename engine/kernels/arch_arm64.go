@@ -13,11 +13,11 @@ import (
 // kernel bitwise the generic results: q8_0 and q4_0 products with SDOT
 // integer dot products (qdot_arm64.s: 4 rows x 1 column for vectors;
 // qcols_arm64.s: 2 rows x 4 columns for batches), q4_k, q5_k, q6_k and
-// iq4_xs rows (kquant_arm64.s), mxfp4 rows (qx_arm64.s), and the float
-// dot products and axpy (f32, f16 and bf16 weights, attention scores and
-// sums; floats_arm64.s); everything else is the generic kernels. Without
-// SDOT (HWCAP asimddp, macOS hw.optional.arm.FEAT_DotProd) the CPU runs
-// the generic set.
+// iq4_xs rows (kquant_arm64.s), mxfp4 and q4_1 rows (qx_arm64.s), and the
+// float dot products and axpy (f32, f16 and bf16 weights, attention
+// scores and sums; floats_arm64.s); everything else is the generic
+// kernels. Without SDOT (HWCAP asimddp, macOS hw.optional.arm.FEAT_DotProd)
+// the CPU runs the generic set.
 
 //go:noescape
 func q8_0x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)
@@ -56,6 +56,9 @@ func mxfp4x4NEON(w *byte, stride int, xq *int8, xd *float32, nb int, out *float3
 func iq4XSRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
 
 //go:noescape
+func q4_1x4NEON(w *byte, stride int, xq *int8, xd *float32, xs *int32, nb int, out *float32)
+
+//go:noescape
 func q6KRowsNEON(w *byte, stride, rows int, xq *int8, xd *float32, nsb int, out *float32)
 
 var (
@@ -71,6 +74,7 @@ var (
 		s.q4KRows = kRowsNEON(q4KRowsNEON)
 		s.ext.q5KRows = kRowsNEON(q5KRowsNEON)
 		s.ext.mxfp4Rows = rows4NEON(mxfp4x4NEON)
+		s.ext.q4_1Rows = rows4sNEON(q4_1x4NEON)
 		s.q6KRows = k6RowsNEON(q6KRowsNEON)
 		s.ext.iq4XSRows = k6RowsNEON(iq4XSRowsNEON)
 		s.dotF32 = dotF32NEON
@@ -110,6 +114,30 @@ func rows4NEON(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *f
 		var out [4]float32
 		for ; r < len(dst); r++ {
 			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], nb, &out[0])
+			dst[r] = out[0]
+		}
+	}
+}
+
+// rows4sNEON is rows4NEON for kernels that also take the activation
+// sums.
+func rows4sNEON(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nb int, out *float32)) qRowsFn {
+	return func(dst []float32, w []byte, rowBytes int, a qcol) {
+		nb := len(a.d)
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[:len(dst)*rowBytes]
+		_ = a.q[:nb*qk]
+		_ = a.s[:nb]
+		r := 0
+		for ; r+4 <= len(dst); r += 4 {
+			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], &a.s[0], nb, &dst[r])
+		}
+		var out [4]float32
+		for ; r < len(dst); r++ {
+			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], &a.s[0], nb, &out[0])
 			dst[r] = out[0]
 		}
 	}

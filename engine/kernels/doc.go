@@ -133,12 +133,12 @@
 // On arm64 the NEON set (Advanced SIMD with the ARMv8.2 dot-product
 // extension: every Apple M-series and Neoverse core; ORBIT_KERNELS=neon)
 // has q8_0 and q4_0 kernels built on SDOT (4 rows x 1 column, and 2 rows
-// x 4 columns for batches), mxfp4 (4 rows x 1 column), q4_k, q5_k, q6_k
-// and iq4_xs row kernels (1 row x 1 column; batches column by column)
-// and the 16-lane float dot products and axpy (f32, f16, bf16 weights;
-// attention), with instructions Go's assembler lacks emitted as WORDs
-// (neon_arm64.h documents each encoding); the other types (q4_1, q5_0,
-// q3_k) run the generic kernels, as does a CPU without SDOT.
+// x 4 columns for batches), mxfp4 and q4_1 (4 rows x 1 column), q4_k,
+// q5_k, q6_k and iq4_xs row kernels (1 row x 1 column; batches column by
+// column) and the 16-lane float dot products and axpy (f32, f16, bf16
+// weights; attention), with instructions Go's assembler lacks emitted as
+// WORDs (neon_arm64.h documents each encoding); q5_0 and q3_k run the
+// generic kernels, as does a CPU without SDOT.
 //
 // On amd64 the kernels are written in Go assembly for AVX2 (+FMA, F16C) and
 // AVX-512 (F, BW, VL, VNNI); the best set supported by the CPU is selected

@@ -25,11 +25,11 @@ func TestCanonicalRowKernels(t *testing.T) {
 	}
 	for _, impl := range Available() {
 		set := setFor(impl)
-		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, MXFP4, IQ4_XS} {
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, MXFP4, IQ4_XS, Q4_1} {
 			gen := genericSet.rowsFor(typ)
 			got := set.rowsFor(typ)
 			bs := typ.BlockSize()
-			halves := map[DType][]int{Q4_K: {0, 2}, Q5_K: {0, 2}, Q6_K: {208}}[typ] // the fp16 scales' offsets in a block
+			halves := map[DType][]int{Q4_K: {0, 2}, Q5_K: {0, 2}, Q6_K: {208}, Q4_1: {0, 2}}[typ] // the fp16 scales' offsets in a block
 			if halves == nil {
 				halves = []int{0}
 			}
