@@ -16,7 +16,8 @@ import (
 // "json" ask for one JSON object. Sampling then only picks tokens that
 // keep the output a prefix of one, and the generation ends with it.
 type outputFormat struct {
-	object bool // the top-level value is an object
+	object bool               // the top-level value is an object
+	schema *jsonprefix.Schema // the value follows this schema
 }
 
 // maxJSONSpace is the longest run of whitespace outside strings a
@@ -36,7 +37,10 @@ func parseResponseFormat(raw json.RawMessage) (*outputFormat, error) {
 		return nil, nil
 	}
 	var rf struct {
-		Type string `json:"type"`
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
 	}
 	if err := json.Unmarshal(raw, &rf); err != nil {
 		return nil, badRequest("response_format", "invalid_value", `response_format must be an object such as {"type": "json_object"}: %v`, err)
@@ -47,9 +51,12 @@ func parseResponseFormat(raw json.RawMessage) (*outputFormat, error) {
 	case "json_object":
 		return &outputFormat{object: true}, nil
 	case "json_schema":
-		return nil, badRequest("response_format.type", "unsupported_value", `response_format type "json_schema" is not supported; use "json_object"`)
+		if rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
+			return nil, badRequest("response_format.json_schema.schema", "invalid_value", `response_format type "json_schema" needs json_schema.schema`)
+		}
+		return compileSchema("response_format.json_schema.schema", rf.JSONSchema.Schema)
 	}
-	return nil, badRequest("response_format.type", "invalid_value", `response_format type must be "text" or "json_object", got %q`, rf.Type)
+	return nil, badRequest("response_format.type", "invalid_value", `response_format type must be "text", "json_object" or "json_schema", got %q`, rf.Type)
 }
 
 // parseOllamaFormat reads ollama's format: absent or "" is no constraint,
@@ -58,9 +65,12 @@ func parseOllamaFormat(raw json.RawMessage) (*outputFormat, error) {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return nil, nil
 	}
+	if t := bytes.TrimSpace(raw); t[0] == '{' {
+		return compileSchema("format", raw)
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, badRequest("format", "unsupported_value", `format must be "json" (JSON schemas are not supported)`)
+		return nil, badRequest("format", "invalid_value", `format must be "json" or a JSON schema`)
 	}
 	switch s {
 	case "":
@@ -68,7 +78,21 @@ func parseOllamaFormat(raw json.RawMessage) (*outputFormat, error) {
 	case "json":
 		return &outputFormat{object: true}, nil
 	}
-	return nil, badRequest("format", "invalid_value", `format must be "json", got %q`, s)
+	return nil, badRequest("format", "invalid_value", `format must be "json" or a JSON schema, got %q`, s)
+}
+
+// compileSchema reads a JSON schema of the subset jsonprefix.Compile
+// takes; others are a 400 naming what is not supported.
+func compileSchema(param string, raw json.RawMessage) (*outputFormat, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, badRequest(param, "invalid_value", "%s is not valid JSON: %v", param, err)
+	}
+	sch, err := jsonprefix.Compile(v)
+	if err != nil {
+		return nil, badRequest(param, "unsupported_value", "%s: %v", param, err)
+	}
+	return &outputFormat{schema: sch}, nil
 }
 
 // jsonConstraint constrains one generation to JSON: before each token is
@@ -92,6 +116,9 @@ type jsonConstraint struct {
 
 func newJSONConstraint(f *outputFormat, tok *tokenizer.Tokenizer, maxTokens int) *jsonConstraint {
 	c := &jsonConstraint{tok: tok, p: jsonprefix.New(f.object), left: maxTokens}
+	if f.schema != nil {
+		c.p = jsonprefix.NewSchema(f.schema)
+	}
 	for id := range int32(tok.NumTokens()) {
 		if p := tok.TokenPiece(id); len(p) > 0 {
 			c.byFirst[p[0]] = append(c.byFirst[p[0]], id)

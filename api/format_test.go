@@ -155,10 +155,12 @@ func TestJSONFormatBadRequests(t *testing.T) {
 	for _, tc := range []struct{ path, body string }{
 		{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":{"type":"yaml"}}`},
 		{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":"json"}`},
-		{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"object"}}}}`},
+		{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"object","properties":{"a":{"type":"string","pattern":"x"}}}}}}`},
+		{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":{"type":"json_schema","json_schema":{"schema":{"anyOf":[]}}}}`},
+		{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":{"type":"json_schema"}}`},
 		{"/v1/completions", `{"model":"aidreams","prompt":"x","response_format":{"type":"xml"}}`},
 		{"/api/generate", `{"model":"aidreams","prompt":"x","stream":false,"format":"yaml"}`},
-		{"/api/chat", `{"model":"aidreams",` + msgs + `,"stream":false,"format":{"type":"object"}}`},
+		{"/api/chat", `{"model":"aidreams",` + msgs + `,"stream":false,"format":{"type":"object","minProperties":1}}`},
 		{"/api/chat", `{"model":"aidreams",` + msgs + `,"stream":false,"format":12}`},
 	} {
 		code, body := postRaw(t, ts.URL+tc.path, tc.body)
@@ -193,6 +195,91 @@ func TestJSONFormatSwarm(t *testing.T) {
 		postJSON(t, lts.URL, "/v1/completions", body(testModelID), &loc)
 		if got := sw.Choices[0].Text; !isJSONObject(got) || got != loc.Choices[0].Text {
 			t.Fatalf("temperature %v: swarm %q, local %q", temp, got, loc.Choices[0].Text)
+		}
+	}
+}
+
+// personSchema is the schema the JSON schema tests ask for.
+const personSchema = `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},
+"color":{"enum":["red","green","blue"]},"tags":{"type":"array","items":{"type":"string"}},"ok":{"type":"boolean"},
+"pos":{"type":"object","properties":{"x":{"type":"number"}},"required":["x"]}},"required":["name","age","pos"],"additionalProperties":false}`
+
+// checkPerson reports why out is not a value of personSchema ("" if it is).
+func checkPerson(out string) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return err.Error()
+	}
+	for k, v := range m {
+		ok := false
+		switch k {
+		case "name":
+			_, ok = v.(string)
+		case "age":
+			f, isNum := v.(float64)
+			ok = isNum && f == float64(int64(f)) && !strings.ContainsAny(out, ".eE") || isNum && f == float64(int64(f))
+		case "color":
+			ok = v == "red" || v == "green" || v == "blue"
+		case "tags":
+			a, isArr := v.([]any)
+			ok = isArr
+			for _, x := range a {
+				_, s := x.(string)
+				ok = ok && s
+			}
+		case "ok":
+			_, ok = v.(bool)
+		case "pos":
+			p, isObj := v.(map[string]any)
+			_, hasX := p["x"].(float64)
+			ok = isObj && hasX && len(p) == 1
+		}
+		if !ok {
+			return fmt.Sprintf("property %q: %v", k, v)
+		}
+	}
+	for _, k := range []string{"name", "age", "pos"} {
+		if _, ok := m[k]; !ok {
+			return "no " + k
+		}
+	}
+	return ""
+}
+
+// TestJSONSchemaFormat: response_format json_schema and ollama's format
+// schema give outputs the schema allows, greedy and sampled, with room
+// and with few tokens.
+func TestJSONSchemaFormat(t *testing.T) {
+	b, _, _ := newLocal(t, api.LocalOptions{})
+	ts, _ := serve(t, b, api.Options{})
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(personSchema), &schema); err != nil {
+		t.Fatal(err)
+	}
+	for _, maxTok := range []int{300, 40} {
+		for _, prompt := range []string{"I dream of", "Who are you"} {
+			for _, sm := range []struct {
+				temp float64
+				seed int64
+			}{{0, 0}, {0.8, 1}, {1.5, 9}} {
+				var out api.ChatCompletion
+				postJSON(t, ts.URL, "/v1/chat/completions", map[string]any{
+					"model": testModelID, "messages": []map[string]string{{"role": "user", "content": prompt}},
+					"max_tokens": maxTok, "temperature": sm.temp, "seed": sm.seed,
+					"response_format": map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "person", "strict": true, "schema": schema}},
+				}, &out)
+				if c := out.Choices[0].Message.Content; checkPerson(c) != "" {
+					t.Errorf("chat max %d %q t%v: %q: %s", maxTok, prompt, sm.temp, c, checkPerson(c))
+				}
+				var o api.OllamaResponse
+				postJSON(t, ts.URL, "/api/generate", map[string]any{
+					"model": testModelID, "prompt": prompt, "stream": false, "format": schema,
+					"options": map[string]any{"num_predict": maxTok, "temperature": sm.temp, "seed": sm.seed},
+				}, &o)
+				if c := *o.Response; checkPerson(c) != "" {
+					t.Errorf("ollama max %d %q t%v: %q: %s", maxTok, prompt, sm.temp, c, checkPerson(c))
+				}
+			}
 		}
 	}
 }

@@ -37,6 +37,8 @@ const (
 	sExpSign                // after the exponent's sign: a digit
 	sExpDigits              // exponent digits
 	sLiteral                // in true, false or null (lit, n)
+	sKey                    // in a key of an object with a schema (kn, kmask)
+	sEnum                   // in a value of an enum (en, emask)
 )
 
 var literals = [3]string{"true", "false", "null"}
@@ -52,6 +54,16 @@ type Parser struct {
 	bad   bool  // a byte was rejected: nothing is accepted any more
 	depth uint16
 	stack [MaxDepth / 64]uint64 // bit set: that level is an object
+
+	// With a schema (NewSchema): cur is the schema of the value that
+	// comes or is being read (nil: any), fr the innermost container.
+	schema  bool
+	intOnly bool // the number being read is an integer
+	cur     *Schema
+	fr      *frame
+	kn, en  uint16 // bytes of the key or enum value so far
+	kmask   uint64 // properties the key may still be
+	emask   uint64 // enum values the value may still be
 }
 
 // New returns a parser at the start of the text; with object, the
@@ -142,6 +154,9 @@ func (p *Parser) startValue(c byte) bool {
 	if p.obj && p.depth == 0 && c != '{' {
 		return false
 	}
+	if p.schema {
+		return p.startSchemaValue(c)
+	}
 	switch {
 	case c == '{':
 		if !p.push(true) {
@@ -182,6 +197,12 @@ func (p *Parser) closeContainer(c byte) bool {
 	if p.depth == 0 || (c == '}') != p.top() {
 		return false
 	}
+	if p.schema {
+		if c == '}' && p.fr.s != nil && p.fr.used&p.fr.s.required != p.fr.s.required {
+			return false
+		}
+		p.fr = p.fr.parent
+	}
 	p.depth--
 	p.valueEnded()
 	return true
@@ -207,6 +228,9 @@ func (p *Parser) feed(c byte) bool {
 		case isSpace(c):
 			return true
 		case c == '"':
+			if p.schema && p.fr.s != nil {
+				return p.startKey()
+			}
 			p.st, p.key = sString, true
 			return true
 		case c == '}' && p.st == sObjFirst:
@@ -228,9 +252,15 @@ func (p *Parser) feed(c byte) bool {
 			return true
 		case c == ',':
 			if p.top() {
+				if p.schema && p.fr.s != nil && p.unused() == 0 {
+					return false
+				}
 				p.st = sObjKey
 			} else {
 				p.st = sValue
+				if p.schema {
+					p.cur = p.fr.s.itemSchema()
+				}
 			}
 			return true
 		case c == ']' || c == '}':
@@ -243,7 +273,7 @@ func (p *Parser) feed(c byte) bool {
 		switch {
 		case c == '"':
 			if p.key {
-				p.st = sColon
+				p.st, p.cur = sColon, nil
 			} else {
 				p.valueEnded()
 			}
@@ -286,6 +316,8 @@ func (p *Parser) feed(c byte) bool {
 		switch {
 		case isDigit(c) && p.st == sInt:
 			return true
+		case (c == '.' || c == 'e' || c == 'E') && p.intOnly:
+			return false
 		case c == '.':
 			p.st = sDot
 			return true
@@ -340,6 +372,10 @@ func (p *Parser) feed(c byte) bool {
 			p.valueEnded()
 		}
 		return true
+	case sKey:
+		return p.keyByte(c)
+	case sEnum:
+		return p.enumByte(c)
 	}
 	return false
 }
@@ -355,6 +391,8 @@ func (p *Parser) numberEnds() bool {
 	switch p.st {
 	case sZero, sInt, sFrac, sExpDigits:
 		return true
+	case sEnum:
+		return p.enumExact() >= 0
 	}
 	return false
 }
@@ -367,13 +405,16 @@ func (p *Parser) Complete() bool {
 
 // Closed reports whether the value is complete and nothing but whitespace
 // can follow (a top-level number could still grow).
-func (p *Parser) Closed() bool { return !p.bad && p.st == sDone }
+func (p *Parser) Closed() bool { return !p.bad && (p.st == sDone || (p.schema && p.enumClosed())) }
 
 // CompletionLen is len(p.Completion()) without building it (-1 after a
 // rejected byte).
 func (p *Parser) CompletionLen() int {
 	if p.bad {
 		return -1
+	}
+	if p.schema {
+		return len(p.schemaCompletion())
 	}
 	n := int(p.depth)
 	switch p.st {
@@ -411,6 +452,9 @@ func (p *Parser) CompletionLen() int {
 func (p *Parser) Completion() []byte {
 	if p.bad {
 		return nil
+	}
+	if p.schema {
+		return p.schemaCompletion()
 	}
 	var b []byte
 	switch p.st {
