@@ -155,6 +155,7 @@ func feedJSON(p *jsonprefix.Parser, sp int, b []byte) (int, bool) {
 // (each token can write at least a byte of that completion).
 func (c *jsonConstraint) mask(logits []float32) {
 	room := c.left - 1 // tokens left after this one
+	need := c.p.CompletionLen()
 	c.allowed, c.closing = c.allowed[:0], c.closing[:0]
 	for b := range 256 {
 		ids := c.byFirst[b]
@@ -173,7 +174,13 @@ func (c *jsonConstraint) mask(logits []float32) {
 				continue
 			}
 			c.allowed = append(c.allowed, id)
-			if q.CompletionLen() <= room {
+			// A token that leaves the state as it was (text inside a
+			// string, whitespace) leaves the completion as it was.
+			n := need
+			if q != c.p {
+				n = q.CompletionLen()
+			}
+			if n <= room {
 				c.closing = append(c.closing, id)
 			}
 		}
