@@ -633,26 +633,37 @@ func TestLinkLatencyPerTraversal(t *testing.T) {
 func TestLinkLatencyPerTraversalProcesses(t *testing.T) {
 	needVocab(t)
 	bin := buildOrbit(t)
-	perToken := map[string]float64{}
-	for _, lat := range []string{"0", "40ms"} {
-		sc := mustParse(t, latencyScenarioTokens(lat, 24))
-		opt := testOptions(t)
-		opt.Mode, opt.Orbit = ModeProcesses, bin
-		res, err := Run(context.Background(), sc, opt)
-		if err != nil {
-			t.Fatal(err)
+	// Up to three rounds, keeping the smallest added latency, as
+	// TestLinkLatencyPerTraversal does: other jobs on a loaded machine
+	// only ever add time, and an emulator that adds too little still fails
+	// the lower bound. A round within bounds ends it.
+	perTraversal := math.Inf(1)
+	for round := 0; round < 3 && (perTraversal < 36 || perTraversal > 44); round++ {
+		perToken := map[string]float64{}
+		for _, lat := range []string{"0", "40ms"} {
+			sc := mustParse(t, latencyScenarioTokens(lat, 24))
+			opt := testOptions(t)
+			opt.Mode, opt.Orbit = ModeProcesses, bin
+			res, err := Run(context.Background(), sc, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summary
+			if s.Completed != 1 || s.Failed != 0 || s.Tokens != 24 {
+				t.Fatalf("%s: summary %+v requests %+v", lat, s, res.Requests)
+			}
+			if len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "--link-emulation") {
+				t.Errorf("notes %q do not say the links are emulated", res.Notes)
+			}
+			perToken[lat] = s.PerTokenMeanMS
 		}
-		s := res.Summary
-		if s.Completed != 1 || s.Failed != 0 || s.Tokens != 24 {
-			t.Fatalf("%s: summary %+v requests %+v", lat, s, res.Requests)
+		pt := (perToken["40ms"] - perToken["0"]) / 3
+		t.Logf("processes, round %d: per token %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", round, perToken["0"], perToken["40ms"], pt)
+		perTraversal = min(perTraversal, pt)
+		if perTraversal < 36 {
+			break
 		}
-		if len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "--link-emulation") {
-			t.Errorf("notes %q do not say the links are emulated", res.Notes)
-		}
-		perToken[lat] = s.PerTokenMeanMS
 	}
-	perTraversal := (perToken["40ms"] - perToken["0"]) / 3
-	t.Logf("processes: per token %.2f ms at 0, %.2f ms at 40ms one-way: +%.2f ms per traversal", perToken["0"], perToken["40ms"], perTraversal)
 	if perTraversal < 36 || perTraversal > 44 {
 		t.Fatalf("a 40ms link adds %.2f ms per traversal, want 40 +- 10%%", perTraversal)
 	}
