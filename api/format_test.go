@@ -148,6 +148,26 @@ func TestJSONFormatDeterministic(t *testing.T) {
 	}
 }
 
+// TestJSONFormatChoices: with n and a batch of prompts every choice is
+// constrained on its own.
+func TestJSONFormatChoices(t *testing.T) {
+	b, _, _ := newLocal(t, api.LocalOptions{})
+	ts, _ := serve(t, b, api.Options{})
+	var out api.Completion
+	postJSON(t, ts.URL, "/v1/completions", map[string]any{
+		"model": testModelID, "prompt": []string{"I dream of", "The"}, "n": 3, "max_tokens": 80, "temperature": 1, "seed": 11,
+		"response_format": map[string]string{"type": "json_object"},
+	}, &out)
+	if len(out.Choices) != 6 {
+		t.Fatalf("%d choices", len(out.Choices))
+	}
+	for _, c := range out.Choices {
+		if !isJSONObject(c.Text) {
+			t.Errorf("choice %d: %q", c.Index, c.Text)
+		}
+	}
+}
+
 func TestJSONFormatBadRequests(t *testing.T) {
 	b, _, _ := newLocal(t, api.LocalOptions{})
 	ts, _ := serve(t, b, api.Options{})
@@ -195,6 +215,9 @@ func TestJSONFormatSwarm(t *testing.T) {
 		postJSON(t, lts.URL, "/v1/completions", body(testModelID), &loc)
 		if got := sw.Choices[0].Text; !isJSONObject(got) || got != loc.Choices[0].Text {
 			t.Fatalf("temperature %v: swarm %q, local %q", temp, got, loc.Choices[0].Text)
+		}
+		if *sw.Choices[0].FinishReason != "stop" {
+			t.Fatalf("temperature %v: finish reason %s", temp, *sw.Choices[0].FinishReason)
 		}
 	}
 }
