@@ -272,29 +272,6 @@ func floatRowsAsm(size int, k func(w *byte, x *float32, n int) float32, generic 
 	}
 }
 
-// q4RowsAsm adapts a 4-row asm kernel; tail rows run the same kernel with
-// stride 0, so every row goes through identical operations.
-func q4RowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)) qRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, a qcol) {
-		nb := len(a.d)
-		if nb == 0 {
-			clear(dst)
-			return
-		}
-		_ = w[:len(dst)*rowBytes]
-		_ = a.q[:nb*qk]
-		r := 0
-		for ; r+4 <= len(dst); r += 4 {
-			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], nb, &dst[r])
-		}
-		var out [4]float32
-		for ; r < len(dst); r++ {
-			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], nb, &out[0])
-			dst[r] = out[0]
-		}
-	}
-}
-
 // kRowsAsm adapts a 4-row k-quant asm kernel like q4RowsAsm.
 func kRowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)) qRowsFn {
 	return func(dst []float32, w []byte, rowBytes int, a qcol) {

@@ -67,14 +67,14 @@ var (
 	neonSet = func() kernelSet {
 		s := genericSet
 		s.impl = NEON
-		s.q8_0Rows = rows4NEON(q8_0x4NEON)
-		s.q4_0Rows = rows4NEON(q4_0x4NEON)
+		s.q8_0Rows = q4RowsAsm(q8_0x4NEON)
+		s.q4_0Rows = q4RowsAsm(q4_0x4NEON)
 		s.q8_0Cols = q8_0x2x4NEON
 		s.q4_0Cols = q4_0x2x4NEON
 		s.q4KRows = kRowsNEON(q4KRowsNEON)
 		s.ext.q5KRows = kRowsNEON(q5KRowsNEON)
-		s.ext.mxfp4Rows = rows4NEON(mxfp4x4NEON)
-		s.ext.q4_1Rows = rows4sNEON(q4_1x4NEON)
+		s.ext.mxfp4Rows = q4RowsAsm(mxfp4x4NEON)
+		s.ext.q4_1Rows = sRowsAsm(q4_1x4NEON)
 		s.q6KRows = k6RowsNEON(q6KRowsNEON)
 		s.ext.iq4XSRows = k6RowsNEON(iq4XSRowsNEON)
 		s.dotF32 = dotF32NEON
@@ -93,54 +93,6 @@ func archSet(i Impl) *kernelSet {
 		return &neonSet
 	}
 	return nil
-}
-
-// rows4NEON adapts a 4-row x 1-column kernel of 32-value blocks to a
-// qRowsFn; the last len(dst)%4 rows run the same kernel with stride 0, so
-// every row goes through identical operations.
-func rows4NEON(k func(w *byte, stride int, xq *int8, xd *float32, nb int, out *float32)) qRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, a qcol) {
-		nb := len(a.d)
-		if nb == 0 {
-			clear(dst)
-			return
-		}
-		_ = w[:len(dst)*rowBytes]
-		_ = a.q[:nb*qk]
-		r := 0
-		for ; r+4 <= len(dst); r += 4 {
-			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], nb, &dst[r])
-		}
-		var out [4]float32
-		for ; r < len(dst); r++ {
-			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], nb, &out[0])
-			dst[r] = out[0]
-		}
-	}
-}
-
-// rows4sNEON is rows4NEON for kernels that also take the activation
-// sums.
-func rows4sNEON(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nb int, out *float32)) qRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, a qcol) {
-		nb := len(a.d)
-		if nb == 0 {
-			clear(dst)
-			return
-		}
-		_ = w[:len(dst)*rowBytes]
-		_ = a.q[:nb*qk]
-		_ = a.s[:nb]
-		r := 0
-		for ; r+4 <= len(dst); r += 4 {
-			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], &a.s[0], nb, &dst[r])
-		}
-		var out [4]float32
-		for ; r < len(dst); r++ {
-			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], &a.s[0], nb, &out[0])
-			dst[r] = out[0]
-		}
-	}
 }
 
 // kRowsNEON adapts a q4_k-style row kernel (all of dst's rows in one

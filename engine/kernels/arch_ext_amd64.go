@@ -62,27 +62,3 @@ var (
 		return e
 	}()
 )
-
-// sRowsAsm adapts a 4-row asm kernel of blocks of 32 that also takes the
-// activation sums, like q4RowsAsm.
-func sRowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nb int, out *float32)) qRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, a qcol) {
-		nb := len(a.d)
-		if nb == 0 {
-			clear(dst)
-			return
-		}
-		_ = w[:len(dst)*rowBytes]
-		_ = a.q[:nb*qk]
-		_ = a.s[:nb]
-		r := 0
-		for ; r+4 <= len(dst); r += 4 {
-			k(&w[r*rowBytes], rowBytes, &a.q[0], &a.d[0], &a.s[0], nb, &dst[r])
-		}
-		var out [4]float32
-		for ; r < len(dst); r++ {
-			k(&w[r*rowBytes], 0, &a.q[0], &a.d[0], &a.s[0], nb, &out[0])
-			dst[r] = out[0]
-		}
-	}
-}
