@@ -255,23 +255,6 @@ func halfRowsAsm(k func(w *byte, x *float32, n int) float32, generic func(w []by
 	return floatRowsAsm(2, k, generic)
 }
 
-// floatRowsAsm adapts an asm dot of rows of size-byte float weights;
-// lengths that are not a multiple of 16 use the generic dot.
-func floatRowsAsm(size int, k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, x []float32) {
-		n := len(x)
-		if n == 0 || n%fLanes != 0 {
-			fRowsLoop(generic)(dst, w, rowBytes, x)
-			return
-		}
-		_ = w[:len(dst)*rowBytes]
-		for r := range dst {
-			row := w[r*rowBytes : r*rowBytes+size*n]
-			dst[r] = k(&row[0], &x[0], n)
-		}
-	}
-}
-
 // kRowsAsm adapts a 4-row k-quant asm kernel like q4RowsAsm.
 func kRowsAsm(k func(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)) qRowsFn {
 	return func(dst []float32, w []byte, rowBytes int, a qcol) {

@@ -81,9 +81,9 @@ var (
 		s.dotRows = dotRowsNEONFn
 		s.axpyF32 = axpyF32NEON
 		s.axpyRows = axpyRowsNEONFn
-		s.f32Rows = floatRowsNEON(4, dotF32RowNEON, dotF32Bytes)
-		s.f16Rows = floatRowsNEON(2, dotF16NEON, dotF16Generic)
-		s.bf16Rows = floatRowsNEON(2, dotBF16NEON, dotBF16Generic)
+		s.f32Rows = floatRowsAsm(4, dotF32RowNEON, dotF32Bytes)
+		s.f16Rows = floatRowsAsm(2, dotF16NEON, dotF16Generic)
+		s.bf16Rows = floatRowsAsm(2, dotBF16NEON, dotBF16Generic)
 		return s
 	}()
 )
@@ -187,21 +187,4 @@ func axpyRowsNEONFn(y, coef, x []float32, stride int) {
 	}
 	_ = x[(len(coef)-1)*stride+n-1]
 	axpyRowsNEON(&y[0], &x[0], n, stride, len(coef), &coef[0])
-}
-
-// floatRowsNEON adapts the dot k of size-byte float weights to an
-// fRowsFn; lengths that are not a multiple of 16 use generic.
-func floatRowsNEON(size int, k func(w *byte, x *float32, n int) float32, generic func(w []byte, x []float32) float32) fRowsFn {
-	return func(dst []float32, w []byte, rowBytes int, x []float32) {
-		n := len(x)
-		if n == 0 || n%fLanes != 0 {
-			fRowsLoop(generic)(dst, w, rowBytes, x)
-			return
-		}
-		_ = w[:len(dst)*rowBytes]
-		for r := range dst {
-			row := w[r*rowBytes : r*rowBytes+size*n]
-			dst[r] = k(&row[0], &x[0], n)
-		}
-	}
 }
