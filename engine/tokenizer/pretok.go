@@ -249,20 +249,28 @@ func splitLlama3(group int) splitter {
 			}
 			// \p{N}{1,group}
 			if f&clsNumber != 0 {
-				for pos < hi && cls[pos]&clsNumber != 0 {
-					end := pos
-					for end < hi && end-pos < group && cls[end]&clsNumber != 0 {
-						end++
-					}
-					emit(pos, end)
-					pos = end
-				}
+				pos = digitGroups(rt, pos, hi, group, emit)
 				continue
 			}
 			pos = symbolsOrSpaces(rt, pos, hi, false)
 			emit(start, pos)
 		}
 	}
+}
+
+// digitGroups emits the run of digits at pos as pieces of at most group
+// digits (\p{N}{1,group} repeated) and returns where the run ends.
+func digitGroups(rt *runeText, pos, hi, group int, emit func(a, b int)) int {
+	cls := rt.cls
+	for pos < hi && cls[pos]&clsNumber != 0 {
+		end := pos
+		for end < hi && end-pos < group && cls[end]&clsNumber != 0 {
+			end++
+		}
+		emit(pos, end)
+		pos = end
+	}
+	return pos
 }
 
 // symbolsOrSpaces returns the end of the piece at pos that the llama3

@@ -286,14 +286,7 @@ func splitKimiK2(rt *runeText, lo, hi int, emit func(a, b int)) {
 			continue
 		}
 		if f&clsNumber != 0 {
-			for pos < hi && cls[pos]&clsNumber != 0 {
-				end := pos
-				for end < hi && end-pos < 3 && cls[end]&clsNumber != 0 {
-					end++
-				}
-				emit(pos, end)
-				pos = end
-			}
+			pos = digitGroups(rt, pos, hi, 3, emit)
 			continue
 		}
 		pos = symbolsOrSpaces(rt, pos, hi, false)
