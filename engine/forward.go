@@ -524,17 +524,9 @@ func (m *Model) postNorm(xb, w []float32, n int) {
 	}
 }
 
-// attention computes, for every row and query head, softmax(q.K/sqrt(d)).V
-// over the row's session positions [0, Pos] (the last window of them when
-// window > 0), writing into out (n * QDim).
-func (m *Model) attention(li int, q, out []float32, rows []Row, window int, sinks []float32) {
-	c := &m.Config
-	group := c.Heads / c.KVHeads
-	scale := attnScale(c)
-	if c.QueryScale != 0 {
-		scale = 1
-	}
-	tasks := len(rows) * c.Heads
+// scoreBuffers sizes every pool worker's attention scores for the longest
+// of rows' sessions and returns the number of workers.
+func (m *Model) scoreBuffers(rows []Row) int {
 	workers := m.pool.Workers()
 	maxPos := 0
 	for _, r := range rows {
@@ -546,6 +538,21 @@ func (m *Model) attention(li int, q, out []float32, rows []Row, window int, sink
 	for w := 0; w < workers; w++ {
 		grow(&m.buf.scores[w], maxPos)
 	}
+	return workers
+}
+
+// attention computes, for every row and query head, softmax(q.K/sqrt(d)).V
+// over the row's session positions [0, Pos] (the last window of them when
+// window > 0), writing into out (n * QDim).
+func (m *Model) attention(li int, q, out []float32, rows []Row, window int, sinks []float32) {
+	c := &m.Config
+	group := c.Heads / c.KVHeads
+	scale := attnScale(c)
+	if c.QueryScale != 0 {
+		scale = 1
+	}
+	tasks := len(rows) * c.Heads
+	workers := m.scoreBuffers(rows)
 	m.buf.attn = attnJob{li: li, q: q, out: out, rows: rows, tasks: tasks, workers: workers, group: group, scale: scale, window: window, sinks: sinks}
 	if sc := c.AttnSoftcap; sc != 0 {
 		m.buf.attn.softcap, m.buf.attn.softInv = sc, 1/sc

@@ -295,17 +295,7 @@ func (m *Model) mlaLayerForward(li int, x []float32, rows []Row) error {
 // out (n * Heads * KVLora).
 func (m *Model) mlaAttention(li int, qc, out []float32, rows []Row) {
 	c := &m.Config
-	workers := m.pool.Workers()
-	maxPos := 0
-	for _, r := range rows {
-		maxPos = max(maxPos, r.Pos+1)
-	}
-	for len(m.buf.scores) < workers {
-		m.buf.scores = append(m.buf.scores, nil)
-	}
-	for w := 0; w < workers; w++ {
-		grow(&m.buf.scores[w], maxPos)
-	}
+	workers := m.scoreBuffers(rows)
 	m.buf.mla.job = mlaJob{li: li, q: qc, out: out, rows: rows, tasks: len(rows) * c.Heads, workers: workers}
 	m.pool.Parallel(workers, m.mlaFn)
 	m.buf.mla.job = mlaJob{}
