@@ -123,12 +123,7 @@ func (h *harmonyStream) step(eof bool) {
 			h.kind, h.inBody = hContent, true
 			continue
 		}
-		at, which := -1, ""
-		for _, m := range harmonyEnds {
-			if i := strings.Index(h.buf, m); i >= 0 && (at < 0 || i < at) {
-				at, which = i, m
-			}
-		}
+		at, which := firstMarker(h.buf, harmonyEnds)
 		if at < 0 {
 			keep := 0
 			if !eof {

@@ -213,6 +213,18 @@ func heldPrefix(s string, markers []string) int {
 	return keep
 }
 
+// firstMarker is where the earliest of markers starts in s and which one
+// it is, or -1 and "" when none does.
+func firstMarker(s string, markers []string) (int, string) {
+	at, which := -1, ""
+	for _, m := range markers {
+		if i := strings.Index(s, m); i >= 0 && (at < 0 || i < at) {
+			at, which = i, m
+		}
+	}
+	return at, which
+}
+
 // step consumes as much of buf as can be decided; eof: nothing follows.
 func (s *toolStream) step(eof bool) {
 	for {
@@ -240,12 +252,7 @@ func (s *toolStream) step(eof bool) {
 					continue
 				}
 			}
-			at, which := -1, ""
-			for _, o := range callOpeners {
-				if i := strings.Index(s.buf, o); i >= 0 && (at < 0 || i < at) {
-					at, which = i, o
-				}
-			}
+			at, which := firstMarker(s.buf, callOpeners)
 			if at < 0 {
 				keep := 0
 				if !eof {
