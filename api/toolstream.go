@@ -282,16 +282,8 @@ func (s *toolStream) step(eof bool) {
 					return
 				}
 			}
-			pc := scanCall(s.buf)
-			if pc.nameDone && !s.names[pc.name] {
-				s.fail()
-				continue
-			}
-			// What was read well is given out before a flaw is handled, so
-			// that the pieces the output comes in do not matter.
-			s.advance(pc)
-			if pc.bad || (pc.done && !pc.nameDone) {
-				s.fail()
+			pc, ok := s.readCall()
+			if !ok {
 				continue
 			}
 			if pc.done {
@@ -380,16 +372,8 @@ func (s *toolStream) step(eof bool) {
 			s.section += s.buf[:len(s.buf)-len(t)]
 			s.buf, s.state, s.cur = t, tsJSONObj, nil
 		case tsJSONObj:
-			pc := scanCall(s.buf)
-			if pc.nameDone && !s.names[pc.name] {
-				s.fail()
-				continue
-			}
-			// What was read well is given out before a flaw is handled, so
-			// that the pieces the output comes in do not matter.
-			s.advance(pc)
-			if pc.bad || (pc.done && !pc.nameDone) {
-				s.fail()
+			pc, ok := s.readCall()
+			if !ok {
 				continue
 			}
 			if pc.done {
@@ -511,6 +495,25 @@ func (s *toolStream) sectionCalls() int { return s.secCalls }
 func (s *toolStream) endSection() {
 	s.state, s.trailing, s.section, s.cur = tsText, true, "", nil
 	s.held = ""
+}
+
+// readCall scans the JSON call at the start of buf and gives out what of
+// it was read well; a call naming no tool offered, or malformed, fails the
+// section (ok false).
+func (s *toolStream) readCall() (pc partialCall, ok bool) {
+	pc = scanCall(s.buf)
+	if pc.nameDone && !s.names[pc.name] {
+		s.fail()
+		return pc, false
+	}
+	// What was read well is given out before a flaw is handled, so that
+	// the pieces the output comes in do not matter.
+	s.advance(pc)
+	if pc.bad || (pc.done && !pc.nameDone) {
+		s.fail()
+		return pc, false
+	}
+	return pc, true
 }
 
 // fail handles text after an opener that is not a well-formed call: a
