@@ -43,6 +43,17 @@ func Unmap(data []byte) error {
 	return nil
 }
 
-// Drop does nothing on Windows: the working set manager trims file pages
-// that are not touched.
-func Drop([]byte, int, int) {}
+// Drop tells Windows that data[off:off+n], part of a view made by Map,
+// will not be read for a while: its whole pages leave the process's
+// working set (and are read from the file again if touched). Unlocking
+// pages that are not locked is documented to remove them from the
+// working set, which is all VirtualUnlock is asked to do here; it reports
+// ERROR_NOT_LOCKED for that use, so its error is not one.
+func Drop(data []byte, off, n int) {
+	ps := os.Getpagesize()
+	start := (off + ps - 1) / ps * ps
+	end := (off + n) / ps * ps
+	if end > start && end <= len(data) {
+		_ = windows.VirtualUnlock(uintptr(unsafe.Pointer(&data[start])), uintptr(end-start))
+	}
+}
