@@ -101,51 +101,159 @@ func compileSchema(param string, raw json.RawMessage) (*outputFormat, error) {
 // allowed token and sampling draws among the allowed ones with its seeded
 // stream); advance follows the chosen token.
 type jsonConstraint struct {
-	tok *tokenizer.Tokenizer
-	p   jsonprefix.Parser
-	sp  int // the trailing run of whitespace outside strings
-	// byFirst lists the tokens with text by their first byte; the others
-	// (control tokens, end of generation) are empty.
-	byFirst [256][]int32
-	empty   []int32
-	left    int // tokens the generation may still write
-	// scratch
-	allowed, closing []int32
-	keep             []float32
+	tok  *tokenizer.Tokenizer
+	trie *vocabTrie
+	st   jsonState
+	left int // tokens the generation may still write
+	w    maskWalk
 }
 
-func newJSONConstraint(f *outputFormat, tok *tokenizer.Tokenizer, maxTokens int) *jsonConstraint {
-	c := &jsonConstraint{tok: tok, p: jsonprefix.New(f.object), left: maxTokens}
+// jsonState is where a constrained output is: the recognizer and the
+// trailing run of whitespace outside strings. It is a value: a copy is a
+// clone.
+type jsonState struct {
+	p  jsonprefix.Parser
+	sp int
+}
+
+func newJSONConstraint(f *outputFormat, tok *tokenizer.Tokenizer, trie *vocabTrie, maxTokens int) *jsonConstraint {
+	c := &jsonConstraint{tok: tok, trie: trie, st: jsonState{p: jsonprefix.New(f.object)}, left: maxTokens}
 	if f.schema != nil {
-		c.p = jsonprefix.NewSchema(f.schema)
-	}
-	for id := range int32(tok.NumTokens()) {
-		if p := tok.TokenPiece(id); len(p) > 0 {
-			c.byFirst[p[0]] = append(c.byFirst[p[0]], id)
-		} else {
-			c.empty = append(c.empty, id)
-		}
+		c.st.p = jsonprefix.NewSchema(f.schema)
 	}
 	return c
 }
 
-// feed advances p and the whitespace run sp over b; false when b does
-// not keep the output a valid prefix or writes too much whitespace.
-func feedJSON(p *jsonprefix.Parser, sp int, b []byte) (int, bool) {
-	for _, ch := range b {
-		if !p.Feed(ch) {
-			return sp, false
+// feed advances s over ch; false when ch does not keep the output a
+// valid prefix or writes too much whitespace.
+func (s *jsonState) feed(ch byte) bool {
+	if !s.p.Feed(ch) {
+		return false
+	}
+	if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') && !s.p.InString() {
+		s.sp++
+		if s.sp > maxJSONSpace || (s.sp > maxJSONLeadSpace && !s.p.Started()) {
+			return false
 		}
-		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') && !p.InString() {
-			sp++
-			if sp > maxJSONSpace || (sp > maxJSONLeadSpace && !p.Started()) {
-				return sp, false
-			}
-		} else {
-			sp = 0
+	} else {
+		s.sp = 0
+	}
+	return true
+}
+
+// write feeds every byte of b.
+func (s *jsonState) write(b []byte) bool {
+	for _, ch := range b {
+		if !s.feed(ch) {
+			return false
 		}
 	}
-	return sp, true
+	return true
+}
+
+// plainString reports whether every plainByte leaves s as it is.
+func (s *jsonState) plainString() bool { return s.p.PlainString() }
+
+// complete reports whether the output is a whole value.
+func (s *jsonState) complete() bool { return s.p.Complete() }
+
+// completionLen is the length of the shortest text that completes the
+// output.
+func (s *jsonState) completionLen() int { return s.p.CompletionLen() }
+
+// span is a run of the trie's sorted tokens, ids[lo:hi].
+type span struct{ lo, hi int32 }
+
+// maskWalk is one walk of the trie: the tokens that keep the output a
+// valid prefix (allowed) and those of them after which the shortest
+// completion still fits in the tokens left (closing), as runs of the
+// trie's tokens in order, and whether the end of generation is allowed.
+type maskWalk struct {
+	t                *vocabTrie
+	room             int
+	root             jsonState
+	rootLen          int
+	allowed, closing []span
+	eog              bool
+	// scratch: the states along the walk's path, by depth; kept logits
+	stack []jsonState
+	keep  []float32
+}
+
+// add records the tokens ids[lo:hi], after which the shortest completion
+// is n long.
+func (w *maskWalk) add(lo, hi int32, n int) {
+	w.allowed = addSpan(w.allowed, lo, hi)
+	if n <= w.room {
+		w.closing = addSpan(w.closing, lo, hi)
+	}
+}
+
+func addSpan(s []span, lo, hi int32) []span {
+	if k := len(s) - 1; k >= 0 && s[k].hi == lo {
+		s[k].hi = hi
+		return s
+	}
+	return append(s, span{lo, hi})
+}
+
+// lenOf is q's completionLen (the root's is known).
+func (w *maskWalk) lenOf(q *jsonState) int {
+	if q.p == w.root.p {
+		return w.rootLen
+	}
+	return q.completionLen()
+}
+
+// visit walks the children of node ni, whose prefix took the output to
+// w.stack[d]. In a string, a child whose bytes are all plain text is
+// allowed whole without a walk: its tokens leave the state as it is.
+func (w *maskWalk) visit(ni int32, d int) {
+	if d+1 == len(w.stack) {
+		w.stack = append(w.stack, jsonState{})
+	}
+	st, q := &w.stack[d], &w.stack[d+1]
+	nd := &w.t.nodes[ni]
+	plain := st.plainString()
+	stLen := -1
+	for k := nd.kids; k < nd.kend; k++ {
+		ch := &w.t.nodes[k]
+		if plain && ch.plain && plainByte(ch.b) {
+			if stLen < 0 {
+				stLen = w.lenOf(st)
+			}
+			w.add(ch.lo, ch.hi, stLen)
+			continue
+		}
+		*q = *st
+		if !q.feed(ch.b) {
+			continue
+		}
+		if ch.ends > 0 {
+			w.add(ch.lo, ch.lo+ch.ends, w.lenOf(q))
+		}
+		if ch.kids < ch.kend {
+			w.visit(k, d+1)
+			st, q = &w.stack[d], &w.stack[d+1] // the stack may have grown
+		}
+	}
+}
+
+// count is how many tokens of spans are below n (the logits' length).
+func (w *maskWalk) count(spans []span, n int) int {
+	total := 0
+	for _, s := range spans {
+		if w.t.n <= n {
+			total += int(s.hi - s.lo)
+			continue
+		}
+		for _, id := range w.t.ids[s.lo:s.hi] {
+			if int(id) < n {
+				total++
+			}
+		}
+	}
+	return total
 }
 
 // mask sets the logits of the tokens not allowed next to -Inf. Of the
@@ -154,61 +262,99 @@ func feedJSON(p *jsonprefix.Parser, sp int, b []byte) (int, bool) {
 // allowed (when the vocabulary has any), so the value closes in time
 // (each token can write at least a byte of that completion).
 func (c *jsonConstraint) mask(logits []float32) {
-	room := c.left - 1 // tokens left after this one
-	need := c.p.CompletionLen()
-	c.allowed, c.closing = c.allowed[:0], c.closing[:0]
-	for b := range 256 {
-		ids := c.byFirst[b]
-		if len(ids) == 0 {
-			continue
-		}
-		if q := c.p; !q.Feed(byte(b)) {
-			continue
-		}
-		for _, id := range ids {
-			if int(id) >= len(logits) {
-				continue
-			}
-			q := c.p
-			if _, ok := feedJSON(&q, c.sp, c.tok.TokenPiece(id)); !ok {
-				continue
-			}
-			c.allowed = append(c.allowed, id)
-			// A token that leaves the state as it was (text inside a
-			// string, whitespace) leaves the completion as it was.
-			n := need
-			if q != c.p {
-				n = q.CompletionLen()
-			}
-			if n <= room {
-				c.closing = append(c.closing, id)
+	w := &c.w
+	w.t, w.room, w.root = c.trie, c.left-1, c.st
+	w.rootLen = c.st.completionLen()
+	w.allowed, w.closing, w.eog = w.allowed[:0], w.closing[:0], false
+	w.stack = append(w.stack[:0], c.st)
+	w.visit(0, 0)
+	if c.st.complete() {
+		for _, id := range c.trie.eog {
+			if int(id) < len(logits) {
+				w.eog = true
+				break
 			}
 		}
 	}
-	if c.p.Complete() {
-		for _, id := range c.empty {
-			if c.tok.IsEOG(id) && int(id) < len(logits) {
-				c.allowed, c.closing = append(c.allowed, id), append(c.closing, id)
-			}
-		}
+	keep := w.closing
+	n := w.count(keep, len(logits))
+	if n == 0 && !w.eog {
+		keep = w.allowed
+		n = w.count(keep, len(logits))
 	}
-	keep := c.closing
-	if len(keep) == 0 {
-		keep = c.allowed
-	}
-	if len(keep) == 0 {
+	if n == 0 && !w.eog {
 		return // advance refuses whatever comes
 	}
-	c.keep = c.keep[:0]
-	for _, id := range keep {
-		c.keep = append(c.keep, logits[id])
-	}
+	w.apply(logits, keep, n)
+}
+
+// apply sets to -Inf the logits of every token but those of keep (n of
+// them) and, when w.eog, the end-of-generation tokens: when few are
+// kept, by saving theirs and filling the rest; else by masking the runs
+// between the kept ones.
+func (w *maskWalk) apply(logits []float32, keep []span, n int) {
 	ninf := float32(math.Inf(-1))
-	for i := range logits {
-		logits[i] = ninf
+	ids := w.t.ids
+	if n < len(logits)/2 {
+		w.keep = w.keep[:0]
+		for _, s := range keep {
+			for _, id := range ids[s.lo:s.hi] {
+				if int(id) < len(logits) {
+					w.keep = append(w.keep, logits[id])
+				}
+			}
+		}
+		var eog []float32
+		if w.eog {
+			for _, id := range w.t.eog {
+				if int(id) < len(logits) {
+					eog = append(eog, logits[id])
+				}
+			}
+		}
+		for i := range logits {
+			logits[i] = ninf
+		}
+		k := 0
+		for _, s := range keep {
+			for _, id := range ids[s.lo:s.hi] {
+				if int(id) < len(logits) {
+					logits[id] = w.keep[k]
+					k++
+				}
+			}
+		}
+		k = 0
+		if w.eog {
+			for _, id := range w.t.eog {
+				if int(id) < len(logits) {
+					logits[id] = eog[k]
+					k++
+				}
+			}
+		}
+		return
 	}
-	for k, id := range keep {
-		logits[id] = c.keep[k]
+	off := func(lo, hi int32) {
+		for _, id := range ids[lo:hi] {
+			if int(id) < len(logits) {
+				logits[id] = ninf
+			}
+		}
+	}
+	at := int32(0)
+	for _, s := range keep {
+		off(at, s.lo)
+		at = s.hi
+	}
+	off(at, int32(len(ids)))
+	for _, id := range w.t.empty {
+		if int(id) < len(logits) && !(w.eog && w.t.isEOG[id]) {
+			logits[id] = ninf
+		}
+	}
+	for i := w.t.n; i < len(logits); i++ {
+		logits[i] = ninf // outside the vocabulary
 	}
 }
 
@@ -216,19 +362,17 @@ func (c *jsonConstraint) mask(logits []float32) {
 // ended and nothing but whitespace may follow.
 func (c *jsonConstraint) advance(tok int32) (closed bool, err error) {
 	c.left--
-	sp, ok := feedJSON(&c.p, c.sp, c.tok.TokenPiece(tok))
-	if !ok {
+	if !c.st.write(c.tok.TokenPiece(tok)) {
 		return false, fmt.Errorf("api: no token of the vocabulary continues the JSON output (token %d)", tok)
 	}
-	c.sp = sp
-	return c.p.Closed(), nil
+	return c.st.p.Closed(), nil
 }
 
 // constrain makes req's generation follow j.format: its logits are masked
 // after the log-probabilities are recorded (they stay the model's), and
 // speculative decoding is off (drafts are not constrained).
 func (s *Server) constrain(j *job, req *GenerateRequest) *jsonConstraint {
-	jc := newJSONConstraint(j.format, j.tok, j.maxTokens)
+	jc := newJSONConstraint(j.format, j.tok, s.tries.get(j.tok), j.maxTokens)
 	prev := req.Logits
 	n := len(j.prompt)
 	req.Logits = func(pos int, logits []float32) {

@@ -5,39 +5,67 @@ import (
 	"testing"
 
 	"github.com/orbitswarm/orbit/api/jsonprefix"
+	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
-// BenchmarkJSONMask is one step's mask over Llama 2's 32000 tokens, in a
-// string value of a JSON object and of a schema's object (about every
-// token allowed: the most work a step does).
-func BenchmarkJSONMask(b *testing.B) {
+// benchVocabs are the vocabularies the mask is measured over: Llama 2's
+// 32,000 tokens and Llama 3's 128,256.
+func benchVocabs(b *testing.B) []struct {
+	name string
+	tok  *tokenizer.Tokenizer
+} {
 	v, err := tokenizer.LoadLlama2C("../../shared/models/llama2-tokenizer.bin", 32000)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := tokenizer.New(v)
+	spm, err := tokenizer.New(v)
 	if err != nil {
 		b.Fatal(err)
 	}
+	f, err := gguf.Open("../../shared/vocab/ggml-vocab-llama-bpe.gguf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	bpe, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return []struct {
+		name string
+		tok  *tokenizer.Tokenizer
+	}{{"32k", spm}, {"128k", bpe}}
+}
+
+// BenchmarkJSONMask is one step's mask over a vocabulary, in a string
+// value of a JSON object and of a schema's object (about every token
+// allowed: the most work a step does), and after a value (few allowed).
+func BenchmarkJSONMask(b *testing.B) {
 	var sv any
 	_ = json.Unmarshal([]byte(`{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"]}`), &sv)
 	sch, err := jsonprefix.Compile(sv)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		f    *outputFormat
-	}{{"object", &outputFormat{object: true}}, {"schema", &outputFormat{schema: sch}}} {
-		b.Run(bc.name, func(b *testing.B) {
-			c := newJSONConstraint(bc.f, tok, 1000)
-			c.p.WriteString(`{"name":"ab`)
-			logits := make([]float32, tok.NumTokens())
-			b.ResetTimer()
-			for range b.N {
-				c.mask(logits)
-			}
-		})
+	for _, voc := range benchVocabs(b) {
+		for _, bc := range []struct {
+			name, text string
+			f          *outputFormat
+		}{
+			{"object", `{"name":"ab`, &outputFormat{object: true}},
+			{"schema", `{"name":"ab`, &outputFormat{schema: sch}},
+			{"object-after", `{"name":"ab"`, &outputFormat{object: true}},
+		} {
+			b.Run(voc.name+"/"+bc.name, func(b *testing.B) {
+				c := newJSONConstraint(bc.f, voc.tok, newVocabTrie(voc.tok), 1000)
+				c.st.p.WriteString(bc.text)
+				logits := make([]float32, voc.tok.NumTokens())
+				b.ResetTimer()
+				for range b.N {
+					c.mask(logits)
+				}
+			})
+		}
 	}
 }

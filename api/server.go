@@ -81,6 +81,9 @@ type Server struct {
 	hosts []string // see Options.Hosts
 
 	hist *history
+
+	// tries are the vocabularies' token tries of the JSON mask.
+	tries trieCache
 }
 
 // NewServer returns the handler over b.

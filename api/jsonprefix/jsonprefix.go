@@ -501,3 +501,9 @@ func (p *Parser) Completion() []byte {
 	}
 	return b
 }
+
+// PlainString reports whether the parser is inside a string where every
+// byte of at least 0x20 other than '"' and '\' is accepted and leaves
+// the parser as it is (a key of an object with a schema is not: its
+// bytes must spell a property).
+func (p *Parser) PlainString() bool { return !p.bad && p.st == sString }

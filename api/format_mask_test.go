@@ -1,0 +1,230 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/orbitswarm/orbit/api/jsonprefix"
+	"github.com/orbitswarm/orbit/engine/gguf"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+)
+
+// bruteMask is the mask as it was before the trie: every token's piece
+// fed to a copy of the state, the tokens grouped by first byte. The
+// trie's mask must give exactly its logits.
+func bruteMask(st jsonState, tok *tokenizer.Tokenizer, left int, logits []float32) {
+	room := left - 1
+	need := st.p.CompletionLen()
+	var allowed, closing []int32
+	var byFirst [256][]int32
+	var empty []int32
+	for id := range int32(tok.NumTokens()) {
+		if p := tok.TokenPiece(id); len(p) > 0 {
+			byFirst[p[0]] = append(byFirst[p[0]], id)
+		} else {
+			empty = append(empty, id)
+		}
+	}
+	for b := range 256 {
+		ids := byFirst[b]
+		if len(ids) == 0 {
+			continue
+		}
+		if q := st.p; !q.Feed(byte(b)) {
+			continue
+		}
+		for _, id := range ids {
+			if int(id) >= len(logits) {
+				continue
+			}
+			q := st
+			if !q.write(tok.TokenPiece(id)) {
+				continue
+			}
+			allowed = append(allowed, id)
+			n := need
+			if q.p != st.p {
+				n = q.p.CompletionLen()
+			}
+			if n <= room {
+				closing = append(closing, id)
+			}
+		}
+	}
+	if st.p.Complete() {
+		for _, id := range empty {
+			if tok.IsEOG(id) && int(id) < len(logits) {
+				allowed, closing = append(allowed, id), append(closing, id)
+			}
+		}
+	}
+	keep := closing
+	if len(keep) == 0 {
+		keep = allowed
+	}
+	if len(keep) == 0 {
+		return
+	}
+	kept := make([]float32, len(keep))
+	for k, id := range keep {
+		kept[k] = logits[id]
+	}
+	for i := range logits {
+		logits[i] = float32(math.Inf(-1))
+	}
+	for k, id := range keep {
+		logits[id] = kept[k]
+	}
+}
+
+// maskVocabs are the real vocabularies the masks are compared over.
+func maskVocabs(t testing.TB) map[string]*tokenizer.Tokenizer {
+	out := map[string]*tokenizer.Tokenizer{}
+	v, err := tokenizer.LoadLlama2C("../../shared/models/llama2-tokenizer.bin", 32000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["llama2-32k"], err = tokenizer.New(v); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"llama-spm", "llama-bpe", "qwen2", "gpt-2", "phi-3"} {
+		f, err := gguf.Open("../../shared/vocab/ggml-vocab-" + name + ".gguf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokenizer.FromGGUF(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = tok
+	}
+	return out
+}
+
+// randSchema is a random schema of the subset jsonprefix takes.
+func randSchema(r *rand.Rand, depth int) map[string]any {
+	scalars := []string{"string", "integer", "number", "boolean", "null"}
+	k := r.IntN(9)
+	if depth >= 3 && k < 3 {
+		k = 3 + r.IntN(6)
+	}
+	switch k {
+	case 0, 1:
+		props := map[string]any{}
+		var req []any
+		for i := range 1 + r.IntN(4) {
+			name := []string{"name", "age", "a", "ab", "tags", "x\"y", "é", "nested"}[r.IntN(8)] + fmt.Sprint(i%2)
+			props[name] = randSchema(r, depth+1)
+			if r.IntN(2) == 0 {
+				req = append(req, name)
+			}
+		}
+		s := map[string]any{"type": "object", "properties": props}
+		if req != nil {
+			s["required"] = req
+		}
+		return s
+	case 2:
+		return map[string]any{"type": "array", "items": randSchema(r, depth+1)}
+	case 3:
+		return map[string]any{"enum": []any{"red", "green", 1, 12.5, true, nil, "re"}[:1+r.IntN(7)]}
+	case 4:
+		return map[string]any{"type": []any{scalars[r.IntN(5)], scalars[r.IntN(5)]}}
+	case 5:
+		return map[string]any{"type": "object"}
+	case 6:
+		return map[string]any{}
+	}
+	return map[string]any{"type": scalars[r.IntN(5)]}
+}
+
+// TestTrieMaskMatchesBrute walks random outputs of random schemas (and
+// of any JSON value and any object) over real vocabularies, 32,000 to
+// 151,000 tokens, and at every step compares the trie's mask with the
+// brute-force one, bit for bit, with random logits and random numbers of
+// tokens left (the closing rule).
+func TestTrieMaskMatchesBrute(t *testing.T) {
+	vocabs := maskVocabs(t)
+	for _, name := range []string{"llama2-32k", "llama-spm", "llama-bpe", "qwen2", "gpt-2", "phi-3"} {
+		tok := vocabs[name]
+		t.Run(name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(len(name)), 7))
+			trie := newVocabTrie(tok)
+			walks := 10
+			if tok.NumTokens() > 100000 {
+				walks = 6
+			}
+			for w := range walks {
+				var f *outputFormat
+				desc := ""
+				switch w {
+				case 0:
+					f, desc = &outputFormat{object: true}, "object"
+				case 1:
+					f, desc = &outputFormat{}, "any"
+				default:
+					sv := randSchema(r, 0)
+					raw, _ := json.Marshal(sv)
+					var v any
+					_ = json.Unmarshal(raw, &v)
+					sch, err := jsonprefix.Compile(v)
+					if err != nil {
+						t.Fatalf("schema %s: %v", raw, err)
+					}
+					f, desc = &outputFormat{schema: sch}, string(raw)
+				}
+				c := newJSONConstraint(f, tok, trie, 1000)
+				logits := make([]float32, tok.NumTokens())
+				want := make([]float32, len(logits))
+				var text []byte
+				for range 60 {
+					c.left = 1000
+					if r.IntN(4) == 0 {
+						c.left = []int{1, 2, 3, 4, 6, 10, 30}[r.IntN(7)]
+					}
+					for i := range logits {
+						logits[i] = float32(r.NormFloat64())
+					}
+					copy(want, logits)
+					bruteMask(c.st, tok, c.left, want)
+					c.mask(logits)
+					var allowed, short []int32
+					for i := range logits {
+						if math.Float32bits(logits[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s after %q (left %d): token %d (%q) is %v, brute force %v", desc, text, c.left, i, tok.TokenPiece(int32(i)), logits[i], want[i])
+						}
+						if !math.IsInf(float64(logits[i]), -1) {
+							allowed = append(allowed, int32(i))
+							if p := tok.TokenPiece(int32(i)); len(p) <= 2 && len(bytes.TrimSpace(p)) > 0 {
+								short = append(short, int32(i))
+							}
+						}
+					}
+					if len(allowed) == 0 || len(allowed) == len(logits) {
+						break // no mask: the output cannot go on (or everything is allowed)
+					}
+					pick := allowed[r.IntN(len(allowed))]
+					if len(short) > 0 && r.IntN(2) == 0 {
+						pick = short[r.IntN(len(short))]
+					}
+					if tok.IsEOG(pick) {
+						break
+					}
+					text = append(text, tok.TokenPiece(pick)...)
+					closed, err := c.advance(pick)
+					if err != nil {
+						t.Fatalf("%s after %q: %v", desc, text, err)
+					}
+					if closed {
+						break
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+
+	"github.com/orbitswarm/orbit/engine/tokenizer"
+)
+
+// vocabTrie is a byte trie over the pieces of a vocabulary's tokens, for
+// the JSON mask (see jsonConstraint.mask): walked depth first with the
+// recognizer's state copied at each byte, a prefix shared by many tokens
+// is checked once and a byte the recognizer refuses drops every token
+// below it. The tokens are sorted by their pieces, so the tokens below a
+// node are one run of ids.
+type vocabTrie struct {
+	n     int        // the vocabulary's size
+	ids   []int32    // the tokens with a piece, sorted by piece (ties by id)
+	nodes []trieNode // nodes[0] is the root (the empty prefix)
+	empty []int32    // the tokens without a piece (control tokens)
+	eog   []int32    // those of them that end the generation
+	isEOG []bool     // by id: the token is one of eog
+}
+
+// trieNode is a prefix of pieces.
+type trieNode struct {
+	lo, hi     int32 // the tokens whose pieces start with the prefix: ids[lo:hi]
+	ends       int32 // ids[lo:lo+ends] are the prefix itself
+	kids, kend int32 // the longer prefixes by one byte: nodes[kids:kend]
+	b          byte  // the prefix's last byte
+	// plain: every byte of the pieces past the prefix is plain string
+	// text (see plainByte).
+	plain bool
+}
+
+// plainByte reports whether b is text inside a JSON string that leaves
+// the string's state as it is: not a quote, backslash or control byte.
+func plainByte(b byte) bool { return b >= 0x20 && b != '"' && b != '\\' }
+
+// newVocabTrie builds the trie of tok's tokens.
+func newVocabTrie(tok *tokenizer.Tokenizer) *vocabTrie {
+	t := &vocabTrie{n: tok.NumTokens()}
+	for id := range int32(t.n) {
+		if len(tok.TokenPiece(id)) > 0 {
+			t.ids = append(t.ids, id)
+		} else {
+			t.empty = append(t.empty, id)
+			if tok.IsEOG(id) {
+				t.eog = append(t.eog, id)
+			}
+		}
+	}
+	t.isEOG = make([]bool, t.n)
+	for _, id := range t.eog {
+		t.isEOG[id] = true
+	}
+	slices.SortStableFunc(t.ids, func(a, b int32) int { return bytes.Compare(tok.TokenPiece(a), tok.TokenPiece(b)) })
+	t.nodes = append(t.nodes, trieNode{lo: 0, hi: int32(len(t.ids))})
+	t.build(0, 0, tok)
+	return t
+}
+
+// build fills in node ni, whose prefix is depth bytes long, and the nodes
+// below it; a node's children are made together, so they are adjacent.
+func (t *vocabTrie) build(ni int32, depth int, tok *tokenizer.Tokenizer) {
+	lo, hi := t.nodes[ni].lo, t.nodes[ni].hi
+	i := lo
+	for i < hi && len(tok.TokenPiece(t.ids[i])) == depth { // a prefix sorts first
+		i++
+	}
+	ends := i - lo
+	kids := int32(len(t.nodes))
+	for i < hi {
+		b := tok.TokenPiece(t.ids[i])[depth]
+		j := i + 1
+		for j < hi && tok.TokenPiece(t.ids[j])[depth] == b {
+			j++
+		}
+		t.nodes = append(t.nodes, trieNode{lo: i, hi: j, b: b})
+		i = j
+	}
+	kend := int32(len(t.nodes))
+	plain := true
+	for k := kids; k < kend; k++ {
+		t.build(k, depth+1, tok)
+		plain = plain && plainByte(t.nodes[k].b) && t.nodes[k].plain
+	}
+	n := &t.nodes[ni]
+	n.ends, n.kids, n.kend, n.plain = ends, kids, kend, plain
+}
+
+// trieCache keeps the tries of the tokenizers the server has constrained
+// output for: built once, on first use. It holds a few (a server serves
+// few models); past that the oldest is dropped.
+type trieCache struct {
+	mu    sync.Mutex
+	order []*tokenizer.Tokenizer
+	tries map[*tokenizer.Tokenizer]*vocabTrie
+}
+
+const maxCachedTries = 8
+
+// get returns tok's trie, building it the first time.
+func (c *trieCache) get(tok *tokenizer.Tokenizer) *vocabTrie {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.tries[tok]; ok {
+		return t
+	}
+	if c.tries == nil {
+		c.tries = map[*tokenizer.Tokenizer]*vocabTrie{}
+	}
+	if len(c.order) >= maxCachedTries {
+		delete(c.tries, c.order[0])
+		c.order = c.order[1:]
+	}
+	t := newVocabTrie(tok)
+	c.tries[tok] = t
+	c.order = append(c.order, tok)
+	return t
+}
