@@ -105,6 +105,7 @@ var (
 		q4_0P4:   q4_0P4AVX2,
 		q4KP1:    q4KP1AVX2,
 		q4KP4:    q4KP4AVX2,
+		kq:       kqAVX2,
 		q6KP1:    q6KP1AVX2,
 		q6KP4:    q6KP4AVX2,
 	}

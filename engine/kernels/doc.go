@@ -110,8 +110,8 @@
 // scales between columns.
 //
 // Pool.Repack stores a matrix row-interleaved for the pool's kernels
-// (AVX-512 and AVX2: q4_0, q4_k and q6_k; AVX-512 also q4_1, q5_0,
-// mxfp4, iq4_xs, q5_k and q3_k; 16 rows' blocks side by side, see
+// (AVX-512 and AVX2: q4_0, q4_k, q6_k and q5_k; AVX-512 also q4_1,
+// q5_0, mxfp4, iq4_xs and q3_k; 16 rows' blocks side by side, see
 // repack.go, repackx.go and repack_kq.go), so that one vector load gives
 // 16 (AVX2: 8) rows' values and each row's arithmetic runs in its own
 // lane: the canonical operations per row, unchanged. Products with a
