@@ -104,6 +104,8 @@ var (
 		q4_0P3:   q4_0P3AVX2,
 		q4_0P4:   q4_0P4AVX2,
 		q4KP1:    q4KP1AVX2,
+		q4KP2:    q4KP2AVX2,
+		q4KP3:    q4KP3AVX2,
 		q4KP4:    q4KP4AVX2,
 		kq:       kqAVX2,
 		q6KP1:    q6KP1AVX2,
@@ -296,6 +298,12 @@ func q4_0P1AVX2(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
 
 //go:noescape
 func q4KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+//go:noescape
+func q4KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q4KP3AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
 
 //go:noescape
 func q4KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

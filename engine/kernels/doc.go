@@ -118,9 +118,9 @@
 // repacked matrix are bitwise those with the original on every pool; a
 // pool without kernels for the layout reads the rows back first. A batch
 // of columns goes through the repacked kernels 4, 3 or 2 columns at a
-// time where the set has them (q4_0 on AVX-512 and AVX2, q4_k on AVX-512
-// 2 to 4, AVX2 4), each block unpacked once for its columns, so that a
-// server's few batched sessions cost well under one product each.
+// time where the set has them (q4_0 and q4_k on AVX-512 and AVX2; 5
+// columns as 3 and 2), each block unpacked once for its columns, so that
+// a server's few batched sessions cost well under one product each.
 //
 // Pool.MatMulShared runs up to three products of the same activations (a
 // layer's Q, K and V) as one job: one quantization of the activations and

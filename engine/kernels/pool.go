@@ -589,10 +589,13 @@ func (p *Pool) matRowsPacked(pr *prod, r0, r1 int) {
 			continue
 		}
 		// Columns 4, 3 or 2 at a time where the set has those kernels
-		// (each block unpacked once for them), else one at a time.
+		// (each block unpacked once for them), else one at a time; 5
+		// left go as 3 and 2, not 4 and a lone column.
 		for b := 0; b < p.batch; {
 			k, pk := min(4, p.batch-b), p4
 			switch {
+			case p.batch-b == 5 && p2 != nil && p3 != nil:
+				k, pk = 3, p3
 			case k == 4 && p4 != nil:
 			case k >= 3 && p3 != nil:
 				k, pk = 3, p3

@@ -1463,6 +1463,203 @@ q4ka4_done:
 	VZEROUPPER
 	RET
 
+//	func q4KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q4KP3AVX2(...): the same for 3 columns
+//
+// q4KP4AVX2 for 2 and 3 columns (its registers and stack layout, the
+// columns past the last unused): each dword of nibbles is unpacked once
+// for the columns, so that a server's 2 or 3 batched sessions do not pay
+// the unpacking per session.
+
+// Dword Q of pair P of the half at H against the columns of QC.
+#define K4N_Q(P, Q, H, QC) \
+	VMOVDQU 256+512*P+64*Q+H(SI), Y4 \
+	VPAND   Y15, Y4, Y5 \
+	VPSRLW  $4, Y4, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	QC(P, Q)
+
+#define K4N_QC2(P, Q) \
+	K4B_QC(DI, P, Q, Y0, Y8) \
+	K4B_QC(R10, P, Q, Y1, Y9)
+
+#define K4N_QC3(P, Q) \
+	K4N_QC2(P, Q) \
+	K4B_QC(R11, P, Q, Y2, Y10)
+
+#define K4N_ZERO2 \
+	VPXOR Y0, Y0, Y0 \
+	VPXOR Y1, Y1, Y1 \
+	VPXOR Y8, Y8, Y8 \
+	VPXOR Y9, Y9, Y9
+
+#define K4N_ZERO3 \
+	K4N_ZERO2 \
+	VPXOR Y2, Y2, Y2 \
+	VPXOR Y10, Y10, Y10
+
+#define K4N_FOLD2 \
+	K4B_FOLD(0, Y0, Y8) \
+	K4B_FOLD(1, Y1, Y9)
+
+#define K4N_FOLD3 \
+	K4N_FOLD2 \
+	K4B_FOLD(2, Y2, Y10)
+
+#define K4N_END2(H) \
+	K4B_END(0, H) \
+	ADDQ R13, BX \
+	ADDQ R15, AX \
+	K4B_END(1, H)
+
+#define K4N_END3(H) \
+	K4N_END2(H) \
+	ADDQ R13, BX \
+	ADDQ R15, AX \
+	K4B_END(2, H)
+
+// Sub-blocks 2P and 2P+1 (scales: bytes KA and KB of the stack's SCO)
+// for the columns of ZERO, QC and FOLD.
+#define K4N_PAIR(P, H, SCO, KA, KB, ZERO, QC, FOLD) \
+	ZERO \
+	K4N_Q(P, 0, H, QC) \
+	K4N_Q(P, 1, H, QC) \
+	K4N_Q(P, 2, H, QC) \
+	K4N_Q(P, 3, H, QC) \
+	K4N_Q(P, 4, H, QC) \
+	K4N_Q(P, 5, H, QC) \
+	K4N_Q(P, 6, H, QC) \
+	K4N_Q(P, 7, H, QC) \
+	VMOVDQU SCO(R9), Y14 \
+	VPSHUFB k4psc<>+32*KA(SB), Y14, Y12 \
+	VPSHUFB k4psc<>+32*KB(SB), Y14, Y13 \
+	FOLD
+
+// K4B_HALF for the columns of ZERO, QC, FOLD and ENDS.
+#define K4N_HALF(H, HD, ZERO, QC, FOLD, ENDS) \
+	VMOVDQU   64+H(SI), Y7 \
+	VPAND     k4pc<>(SB), Y7, Y0 \
+	VMOVDQU   Y0, 128(R9) \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     k4pc<>+32(SB), Y7, Y7 \
+	VPAND     192+H(SI), Y15, Y0 \
+	VPOR      Y7, Y0, Y0 \
+	VMOVDQU   Y0, 160(R9) \
+	VPXOR     Y0, Y0, Y0 \
+	VMOVDQU   Y0, 192(R9) \
+	VMOVDQU   Y0, 224(R9) \
+	VMOVDQU   Y0, 256(R9) \
+	K4N_PAIR(0, H, 128, 0, 1, ZERO, QC, FOLD) \
+	K4N_PAIR(1, H, 128, 2, 3, ZERO, QC, FOLD) \
+	K4N_PAIR(2, H, 160, 0, 1, ZERO, QC, FOLD) \
+	K4N_PAIR(3, H, 160, 2, 3, ZERO, QC, FOLD) \
+	VMOVDQU   128+H(SI), Y7 \
+	VPAND     k4pc<>(SB), Y7, Y10 \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     k4pc<>+32(SB), Y7, Y7 \
+	VMOVDQU   192+H(SI), Y11 \
+	VPSRLD    $4, Y11, Y11 \
+	VPAND     Y15, Y11, Y11 \
+	VPOR      Y7, Y11, Y11 \
+	VPSHUFB   k4pm<>(SB), Y10, Y12 \
+	VPSHUFB   k4pm<>+32(SB), Y10, Y13 \
+	VPSHUFB   k4pm<>(SB), Y11, Y14 \
+	VPSHUFB   k4pm<>+32(SB), Y11, Y10 \
+	VCVTPH2PS HD(SI), Y8 \
+	VCVTPH2PS 32+HD(SI), Y9 \
+	MOVQ      DX, BX \
+	MOVQ      R14, AX \
+	ENDS(H)
+
+// Arguments, the column pointers, the constants (as q4KP4AVX2).
+#define K4N_PROLOGUE \
+	MOVQ         w+0(FP), SI \
+	MOVQ         nsb+8(FP), CX \
+	MOVQ         xq+16(FP), DI \
+	MOVQ         xd+24(FP), DX \
+	MOVQ         xs+32(FP), R8 \
+	MOVQ         xqs+40(FP), R9 \
+	MOVQ         out+48(FP), R14 \
+	MOVQ         ostride+56(FP), R15 \
+	LEAQ         (DI)(R9*1), R10 \
+	LEAQ         (R10)(R9*1), R11 \
+	SHRQ         $3, R9 \
+	MOVQ         R9, 320(SP) \
+	LEAQ         0(SP), R9 \
+	MOVQ         CX, R13 \
+	SHLQ         $2, R13 \
+	MOVL         $0x0f0f0f0f, AX \
+	VMOVD        AX, X15 \
+	VPBROADCASTD X15, Y15 \
+	VXORPS       Y0, Y0, Y0 \
+	MOVQ         R14, AX \
+	VMOVUPS      Y0, (AX) \
+	VMOVUPS      Y0, 32(AX) \
+	ADDQ         R15, AX \
+	VMOVUPS      Y0, (AX) \
+	VMOVUPS      Y0, 32(AX)
+
+// The sums of the next column's super-block (AX, advanced by BX) as word
+// pairs at SO(SP).
+#define K4N_SUMS(SO) \
+	VMOVDQU   (AX), Y0 \
+	VPACKSSDW Y0, Y0, Y0 \
+	VMOVDQU   Y0, SO(SP) \
+	ADDQ      BX, AX
+
+TEXT ·q4KP2AVX2(SB), NOSPLIT, $328-64
+	K4N_PROLOGUE
+	TESTQ CX, CX
+	JZ    q4ka2_done
+
+q4ka2_loop:
+	MOVQ R8, AX
+	MOVQ 320(SP), BX
+	K4N_SUMS(0)
+	K4N_SUMS(32)
+	K4N_HALF(0, 0, K4N_ZERO2, K4N_QC2, K4N_FOLD2, K4N_END2)
+	K4N_HALF(32, 16, K4N_ZERO2, K4N_QC2, K4N_FOLD2, K4N_END2)
+	ADDQ $2304, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q4ka2_loop
+
+q4ka2_done:
+	VZEROUPPER
+	RET
+
+TEXT ·q4KP3AVX2(SB), NOSPLIT, $328-64
+	K4N_PROLOGUE
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	TESTQ   CX, CX
+	JZ      q4ka3_done
+
+q4ka3_loop:
+	MOVQ R8, AX
+	MOVQ 320(SP), BX
+	K4N_SUMS(0)
+	K4N_SUMS(32)
+	K4N_SUMS(64)
+	K4N_HALF(0, 0, K4N_ZERO3, K4N_QC3, K4N_FOLD3, K4N_END3)
+	K4N_HALF(32, 16, K4N_ZERO3, K4N_QC3, K4N_FOLD3, K4N_END3)
+	ADDQ $2304, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q4ka3_loop
+
+q4ka3_done:
+	VZEROUPPER
+	RET
+
 DATA k4psc<>+0(SB)/8, $0x8004800480008000
 DATA k4psc<>+8(SB)/8, $0x800c800c80088008
 DATA k4psc<>+16(SB)/8, $0x8004800480008000
