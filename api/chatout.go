@@ -148,6 +148,7 @@ type chatReading struct {
 	harmony, thinking, opened bool
 	names                     map[string]bool
 	prefill                   string
+	start                     callStart // how the prefill starts the call
 	// required: a call must come back; oneCall: generation ends after
 	// the first call (a named function, parallel_tool_calls false).
 	required, oneCall bool
@@ -172,11 +173,11 @@ func newChatReading(tmpl ChatTemplate, text string, names map[string]bool, choic
 	if tmpl.jinja != nil {
 		src = tmpl.jinja.src
 	}
-	pre, ok := callPrefill(src, choice.name)
+	start, ok := callPrefill(src, choice.name)
 	if !ok {
 		return r, badRequest("tool_choice", "unsupported_value", "tool_choice %q needs a chat template whose tool call format this server knows (Hermes/Qwen <tool_call>, Mistral [TOOL_CALLS], Llama 3.1 JSON or gpt-oss harmony)", choice.String())
 	}
-	r.prefill, r.required = pre, true
+	r.prefill, r.start, r.required = start.prefill, start, true
 	r.oneCall = r.oneCall || choice.mode == choiceNamed
 	// The output continues a call: no reasoning block comes first.
 	r.thinking, r.opened = false, false
@@ -199,44 +200,67 @@ func (r chatReading) parser() *outParser {
 	return p
 }
 
-// callPrefill is the text that starts a call in the format of the
-// template src: of function name, or with name "" the model's choice of
-// function. ok is false for a format the server does not know.
-func callPrefill(src, name string) (string, bool) {
+// callStart is how a call starts in a template's format: the text that
+// ends the prompt (prefill), and what of the call the output writes, for
+// its constraint (see newCallFormat).
+type callStart struct {
+	prefill string
+	// obj is where in prefill the call's JSON object begins, key its
+	// member holding the arguments (-1: the call is not written as a JSON
+	// object).
+	obj int
+	key string
+	// argsOnly: the output is the arguments' object itself (the name
+	// was prefilled, and the format writes the arguments bare).
+	argsOnly bool
+	// block: the call is a block its own marker closes (Hermes's
+	// <tool_call>), so text after its object is not a flaw of the call.
+	block bool
+}
+
+// callPrefill is how a call starts in the format of the template src: of
+// function name, or with name "" the model's choice of function. ok is
+// false for a format the server does not know.
+func callPrefill(src, name string) (callStart, bool) {
 	q, _ := json.Marshal(name)
+	obj := func(pre, key string) callStart {
+		return callStart{prefill: pre, obj: strings.Index(pre, "{"), key: key}
+	}
 	switch {
 	case isHarmony(src):
 		if name == "" {
-			return harmonyChannel + "commentary to=functions.", true
+			return callStart{prefill: harmonyChannel + "commentary to=functions.", obj: -1}, true
 		}
-		return harmonyChannel + "commentary to=functions." + name + " " + harmonyConstrain + "json" + harmonyMessage, true
+		return callStart{prefill: harmonyChannel + "commentary to=functions." + name + " " + harmonyConstrain + "json" + harmonyMessage, obj: -1, argsOnly: true}, true
 	case strings.Contains(src, hermesOpen) && strings.Contains(src, xmlFunction):
 		if name == "" {
-			return hermesOpen + "\n" + xmlFunction, true
+			return callStart{prefill: hermesOpen + "\n" + xmlFunction, obj: -1}, true
 		}
-		return hermesOpen + "\n" + xmlFunction + name + ">\n", true
+		return callStart{prefill: hermesOpen + "\n" + xmlFunction + name + ">\n", obj: -1}, true
 	case strings.Contains(src, hermesOpen):
+		cs := obj(hermesOpen+"\n{\"name\": "+string(q)+", \"arguments\": ", "arguments")
 		if name == "" {
-			return hermesOpen + "\n{\"name\": \"", true
+			cs = obj(hermesOpen+"\n{\"name\": \"", "arguments")
 		}
-		return hermesOpen + "\n{\"name\": " + string(q) + ", \"arguments\": ", true
+		cs.block = true
+		return cs, true
 	case strings.Contains(src, mistralOpen) && strings.Contains(src, mistralArgs):
 		if name == "" {
-			return mistralOpen, true
+			return callStart{prefill: mistralOpen, obj: -1}, true
 		}
-		return mistralOpen + name + mistralArgs, true
+		return callStart{prefill: mistralOpen + name + mistralArgs, obj: -1, argsOnly: true}, true
 	case strings.Contains(src, mistralOpen):
 		if name == "" {
-			return mistralOpen + " [{\"name\": \"", true
+			return obj(mistralOpen+" [{\"name\": \"", "arguments"), true
 		}
-		return mistralOpen + " [{\"name\": " + string(q) + ", \"arguments\": ", true
+		return obj(mistralOpen+" [{\"name\": "+string(q)+", \"arguments\": ", "arguments"), true
 	case strings.Contains(src, pythonTag) || (strings.Contains(src, "<|start_header_id|>") && strings.Contains(src, "parameters")):
 		if name == "" {
-			return "{\"name\": \"", true
+			return obj("{\"name\": \"", "parameters"), true
 		}
-		return "{\"name\": " + string(q) + ", \"parameters\": ", true
+		return obj("{\"name\": "+string(q)+", \"parameters\": ", "parameters"), true
 	}
-	return "", false
+	return callStart{}, false
 }
 
 // renderTokens are the control tokens of tok whose text the output must
@@ -256,7 +280,7 @@ func renderTokens(tok *tokenizer.Tokenizer) map[int32]bool {
 
 // errNoToolCall is the error of a tool_choice that asked for a call when
 // the output holds none: the model did not follow the call it was started
-// on (decoding is not constrained).
+// on (a format whose calls are not constrained, see newCallFormat).
 func errNoToolCall(choice string, output string) *apiError {
 	const max = 200
 	if len(output) > max {

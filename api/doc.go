@@ -68,8 +68,10 @@
 // Chat takes tools (functions), tool_choice ("auto", "none": the tools are
 // not shown and no calls read, "required" and a named function: the
 // prompt ends with the start of a call in the template's format, which
-// the model continues; decoding is not constrained, so an output that is
-// not a call is a 500 tool_call_failed) and parallel_tool_calls (false:
+// the model continues, its decoding constrained by the JSON mask to a
+// call of a declared tool whose arguments follow its schema where the
+// format allows (callFormat); an output that is still not a call is a
+// 500 tool_call_failed) and parallel_tool_calls (false:
 // generation ends after the first call), assistant messages' tool_calls
 // and tool messages (tool_call_id), all passed to the GGUF's Jinja
 // template as Hugging Face passes them, and chat_template_kwargs (extra

@@ -18,6 +18,9 @@ import (
 type outputFormat struct {
 	object bool               // the top-level value is an object
 	schema *jsonprefix.Schema // the value follows this schema
+	// call, when set, is a tool call's constraint instead (see
+	// newCallFormat): once the call's JSON has closed, the output is free.
+	call *callFormat
 }
 
 // maxJSONSpace is the longest run of whitespace outside strings a
@@ -106,19 +109,34 @@ type jsonConstraint struct {
 	st   jsonState
 	left int // tokens the generation may still write
 	w    maskWalk
+	// call: a tool call's constraint. A token outside the mask (from a
+	// backend that does not mask) ends it rather than the generation:
+	// the call reader judges the output. release: once the value has
+	// closed, the constraint ends (off) and the generation goes on (more
+	// calls may follow); else the generation ends with it.
+	call, release, off bool
 }
 
 // jsonState is where a constrained output is: the recognizer and the
-// trailing run of whitespace outside strings. It is a value: a copy is a
-// clone.
+// trailing run of whitespace outside strings, or while a tool call's
+// name is written (naming) which of calls' names it may still be. It is
+// a value: a copy is a clone.
 type jsonState struct {
 	p  jsonprefix.Parser
 	sp int
+
+	naming bool
+	npos   int32  // bytes of the name written
+	nmask  uint64 // the names it may be (bits of calls.names)
+	calls  *callFormat
 }
 
 func newJSONConstraint(f *outputFormat, tok *tokenizer.Tokenizer, trie *vocabTrie, maxTokens int) *jsonConstraint {
 	c := &jsonConstraint{tok: tok, trie: trie, st: jsonState{p: jsonprefix.New(f.object)}, left: maxTokens}
-	if f.schema != nil {
+	switch {
+	case f.call != nil:
+		c.st, c.call, c.release = f.call.start, true, f.call.release
+	case f.schema != nil:
 		c.st.p = jsonprefix.NewSchema(f.schema)
 	}
 	return c
@@ -127,6 +145,9 @@ func newJSONConstraint(f *outputFormat, tok *tokenizer.Tokenizer, trie *vocabTri
 // feed advances s over ch; false when ch does not keep the output a
 // valid prefix or writes too much whitespace.
 func (s *jsonState) feed(ch byte) bool {
+	if s.naming {
+		return s.feedName(ch)
+	}
 	if !s.p.Feed(ch) {
 		return false
 	}
@@ -152,14 +173,19 @@ func (s *jsonState) write(b []byte) bool {
 }
 
 // plainString reports whether every plainByte leaves s as it is.
-func (s *jsonState) plainString() bool { return s.p.PlainString() }
+func (s *jsonState) plainString() bool { return !s.naming && s.p.PlainString() }
 
 // complete reports whether the output is a whole value.
-func (s *jsonState) complete() bool { return s.p.Complete() }
+func (s *jsonState) complete() bool { return !s.naming && s.p.Complete() }
 
 // completionLen is the length of the shortest text that completes the
 // output.
-func (s *jsonState) completionLen() int { return s.p.CompletionLen() }
+func (s *jsonState) completionLen() int {
+	if s.naming {
+		return s.nameCompletionLen()
+	}
+	return s.p.CompletionLen()
+}
 
 // span is a run of the trie's sorted tokens, ids[lo:hi].
 type span struct{ lo, hi int32 }
@@ -199,7 +225,7 @@ func addSpan(s []span, lo, hi int32) []span {
 
 // lenOf is q's completionLen (the root's is known).
 func (w *maskWalk) lenOf(q *jsonState) int {
-	if q.p == w.root.p {
+	if !q.naming && !w.root.naming && q.p == w.root.p {
 		return w.rootLen
 	}
 	return q.completionLen()
@@ -262,6 +288,9 @@ func (w *maskWalk) count(spans []span, n int) int {
 // allowed (when the vocabulary has any), so the value closes in time
 // (each token can write at least a byte of that completion).
 func (c *jsonConstraint) mask(logits []float32) {
+	if c.off {
+		return
+	}
 	w := &c.w
 	w.t, w.room, w.root = c.trie, c.left-1, c.st
 	w.rootLen = c.st.completionLen()
@@ -360,12 +389,26 @@ func (w *maskWalk) apply(logits []float32, keep []span, n int) {
 
 // advance follows the chosen token; closed reports that the value has
 // ended and nothing but whitespace may follow.
+// With release, the constraint ends there instead and closed stays
+// false.
 func (c *jsonConstraint) advance(tok int32) (closed bool, err error) {
+	if c.off {
+		return false, nil
+	}
 	c.left--
 	if !c.st.write(c.tok.TokenPiece(tok)) {
+		if c.call {
+			c.off = true
+			return false, nil
+		}
 		return false, fmt.Errorf("api: no token of the vocabulary continues the JSON output (token %d)", tok)
 	}
-	return c.st.p.Closed(), nil
+	closed = !c.st.naming && c.st.p.Closed()
+	if closed && c.release {
+		c.off = true
+		return false, nil
+	}
+	return closed, nil
 }
 
 // constrain makes req's generation follow j.format: its logits are masked

@@ -444,6 +444,18 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if rd.parses() {
 		render = renderTokens(tok)
 	}
+	// A required or named call is constrained to parse, its arguments
+	// to the tool's schema, where the format allows (see newCallFormat).
+	// With parallel calls, a Hermes block's call releases the output
+	// when it closes (more calls may follow); in the other formats text
+	// after the call would spoil it, so the generation ends with it.
+	var callFmt *outputFormat
+	if rd.required {
+		if cf := newCallFormat(rd.start, req.choice.name, req.Tools, !rd.oneCall && rd.start.block); cf != nil {
+			callFmt = &outputFormat{call: cf}
+			rd.oneCall = rd.oneCall || !cf.release
+		}
+	}
 	n := req.n()
 	jobs := make([]*job, n)
 	for k := range jobs {
@@ -451,6 +463,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			s.fail(w, r, nil, err)
 			return
+		}
+		if callFmt != nil {
+			j.format = callFmt
 		}
 		j.params = choiceParams(j.params, k)
 		j.render = render

@@ -374,9 +374,9 @@ func (t templated) Tokenizer(string) (*tokenizer.Tokenizer, error) { return t.to
 
 // TestToolsRealModel: with the tiny model running, declaring tools does
 // not change text that holds no call (whole and streamed, it is the text
-// of the same request without tools), and a named tool_choice whose
-// output the model does not continue as a call is a 500
-// tool_call_failed.
+// of the same request without tools), and a named tool_choice, whose
+// output the model would not continue as a call, is one: its arguments
+// are constrained to the tool's schema (see TestToolCallConstrained).
 func TestToolsRealModel(t *testing.T) {
 	local, _, tok := newLocal(t, api.LocalOptions{})
 	v := *tok.Vocab()
@@ -410,8 +410,9 @@ func TestToolsRealModel(t *testing.T) {
 		t.Errorf("streamed with tools: %+v, want %q", s, want)
 	}
 	status, out := postChat(t, ts, base+tools+`,"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`)
-	var e api.ErrorBody
-	if err := json.Unmarshal(out, &e); status != 500 || err != nil || e.Error.Code == nil || *e.Error.Code != "tool_call_failed" {
+	var c api.ChatCompletion
+	if err := json.Unmarshal(out, &c); status != 200 || err != nil || len(c.Choices[0].Message.ToolCalls) != 1 ||
+		c.Choices[0].Message.ToolCalls[0].Function.Name != "get_weather" || !isJSONObject(c.Choices[0].Message.ToolCalls[0].Function.Arguments) {
 		t.Errorf("named tool_choice: HTTP %d %s", status, out)
 	}
 }
