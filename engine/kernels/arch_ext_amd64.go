@@ -55,6 +55,7 @@ var (
 		q3KCols:   q3Kx1x4AVX2,
 		q5_0Cols:  q5_0x2x4AVX2,
 		q4_1Cols:  q4_1x2x4AVX2,
+		packed:    avx2Packed,
 	}
 	avx512Ext = func() extKernels {
 		e := avx2Ext

@@ -1,0 +1,338 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX2 kernels for repacked q4_1, q5_0, mxfp4 and iq4_xs matrices
+// (repackx.go): the 16 rows of an interleaved group against 1 (P1) or 4
+// (P4) activation columns, with the conventions of the AVX-512 ones
+// (q32x_avx512_amd64.s):
+//
+//	func k(w *byte, nb int, xq *int8, xd *float32, xs *int32, out *float32)
+//	func k(w *byte, nb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//
+// As q4_0P1AVX2 and q4_0P4AVX2 (repack_amd64.s), rows 0..7 and 8..15 of
+// the group are two halves, row r in lane r%8 of a ymm: one load of a
+// piece's half gives 8 rows' 4 bytes. Per block (iq4_xs: super-block)
+// and row the exact int32 dot product is formed with VPMADDUBSW and
+// VPMADDWD, every int16 sum bounded below 2^15 (no saturation):
+//
+//   - q4_1: the nibbles (0..15) times the activations, 8 pairs (at most
+//     2*15*127 each) added as int16, then VPMADDWD with ones.
+//   - q5_0 and mxfp4: unsigned values up to 31 (q5_0's five-bit values;
+//     mxfp4's table values plus 16, 4..28), pairs of at most 2*31*127
+//     added 4 to an int16 (two sums of 4 per block), less the bias 16
+//     times the block's activation sum.
+//   - iq4_xs: the signed grid values w as |w| times the activations with
+//     w's sign (VPSIGNB; pairs at most 2*127*127), each pair sum times
+//     the sub-block's scale ls-32 in VPMADDWD (the scales as both words
+//     of the row's dword, kept on the stack per half), summed in int32:
+//     isum = sum_j (ls_j-32)*dot_j exactly (|isum| < 2^28).
+//
+// Then the float steps of the generic kernels (genericx.go), each product
+// rounded, no FMA, blocks in order: per row exactly their operations, so
+// bitwise their results. P1 keeps the halves' accumulators in Y14 and
+// Y13 (iq4_xs: Y12, Y13); P4 adds each block to the outputs themselves
+// (zeroed first; the same operations in the same order), and its column c
+// has its values c*xqs bytes after xq, its scales and sums c*4*nb bytes
+// after xd and xs (iq4_xs: scales c*4*nsb; it does not read the sums).
+//
+// P4 registers: SI w; column c's values at DI, R10, R11, R12; its scales
+// and sums at (DX)/(R8) plus c*BX (BX = 4*nb; column 3's at R13, R14);
+// its outputs at AX plus c*R15 (column 3's at R9). Y15 0x0f bytes, Y11
+// int16 ones; a half's values Y0..Y7 (Y0..Y3 values 4k..4k+3 of pieces
+// k = 0..3, Y4..Y7 values 16+4k..), its scale Y12; Y8..Y10 temporaries.
+
+// +0: q5_0: byte 0 of each dword (a row's qh) in all its bytes
+DATA pa2c<>+0(SB)/8, $0x0404040400000000
+DATA pa2c<>+8(SB)/8, $0x0c0c0c0c08080808
+DATA pa2c<>+16(SB)/8, $0x0404040400000000
+DATA pa2c<>+24(SB)/8, $0x0c0c0c0c08080808
+// +32: q5_0: byte 1 of each dword (a row's qh) in all its bytes
+DATA pa2c<>+32(SB)/8, $0x0505050501010101
+DATA pa2c<>+40(SB)/8, $0x0d0d0d0d09090909
+DATA pa2c<>+48(SB)/8, $0x0505050501010101
+DATA pa2c<>+56(SB)/8, $0x0d0d0d0d09090909
+// +64: q5_0: byte 2 of each dword (a row's qh) in all its bytes
+DATA pa2c<>+64(SB)/8, $0x0606060602020202
+DATA pa2c<>+72(SB)/8, $0x0e0e0e0e0a0a0a0a
+DATA pa2c<>+80(SB)/8, $0x0606060602020202
+DATA pa2c<>+88(SB)/8, $0x0e0e0e0e0a0a0a0a
+// +96: q5_0: byte 3 of each dword (a row's qh) in all its bytes
+DATA pa2c<>+96(SB)/8, $0x0707070703030303
+DATA pa2c<>+104(SB)/8, $0x0f0f0f0f0b0b0b0b
+DATA pa2c<>+112(SB)/8, $0x0707070703030303
+DATA pa2c<>+120(SB)/8, $0x0f0f0f0f0b0b0b0b
+// +128: q5_0: bit j of byte j (values 4k..4k+3, k even)
+DATA pa2c<>+128(SB)/8, $0x0804020108040201
+DATA pa2c<>+136(SB)/8, $0x0804020108040201
+DATA pa2c<>+144(SB)/8, $0x0804020108040201
+DATA pa2c<>+152(SB)/8, $0x0804020108040201
+// +160: q5_0: bit 4+j of byte j (k odd)
+DATA pa2c<>+160(SB)/8, $0x8040201080402010
+DATA pa2c<>+168(SB)/8, $0x8040201080402010
+DATA pa2c<>+176(SB)/8, $0x8040201080402010
+DATA pa2c<>+184(SB)/8, $0x8040201080402010
+// +192: 0x10 bytes
+DATA pa2c<>+192(SB)/8, $0x1010101010101010
+DATA pa2c<>+200(SB)/8, $0x1010101010101010
+DATA pa2c<>+208(SB)/8, $0x1010101010101010
+DATA pa2c<>+216(SB)/8, $0x1010101010101010
+// +224: mxfp4: kvaluesMXFP4+16 per 128-bit lane
+DATA pa2c<>+224(SB)/8, $0x1c18161413121110
+DATA pa2c<>+232(SB)/8, $0x04080a0c0d0e0f10
+DATA pa2c<>+240(SB)/8, $0x1c18161413121110
+DATA pa2c<>+248(SB)/8, $0x04080a0c0d0e0f10
+// +256: dwords 1
+DATA pa2c<>+256(SB)/8, $0x0000000100000001
+DATA pa2c<>+264(SB)/8, $0x0000000100000001
+DATA pa2c<>+272(SB)/8, $0x0000000100000001
+DATA pa2c<>+280(SB)/8, $0x0000000100000001
+// +288: dwords 0x00200000
+DATA pa2c<>+288(SB)/8, $0x0020000000200000
+DATA pa2c<>+296(SB)/8, $0x0020000000200000
+DATA pa2c<>+304(SB)/8, $0x0020000000200000
+DATA pa2c<>+312(SB)/8, $0x0020000000200000
+// +320: iq4_xs: kvaluesIQ4NL per 128-bit lane
+DATA pa2c<>+320(SB)/8, $0xf6eaddcfbfad9881
+DATA pa2c<>+328(SB)/8, $0x7159453526190d01
+DATA pa2c<>+336(SB)/8, $0xf6eaddcfbfad9881
+DATA pa2c<>+344(SB)/8, $0x7159453526190d01
+// +352: dwords 0x0f
+DATA pa2c<>+352(SB)/8, $0x0000000f0000000f
+DATA pa2c<>+360(SB)/8, $0x0000000f0000000f
+DATA pa2c<>+368(SB)/8, $0x0000000f0000000f
+DATA pa2c<>+376(SB)/8, $0x0000000f0000000f
+// +384: dwords 0x30
+DATA pa2c<>+384(SB)/8, $0x0000003000000030
+DATA pa2c<>+392(SB)/8, $0x0000003000000030
+DATA pa2c<>+400(SB)/8, $0x0000003000000030
+DATA pa2c<>+408(SB)/8, $0x0000003000000030
+// +416: dwords 32
+DATA pa2c<>+416(SB)/8, $0x0000002000000020
+DATA pa2c<>+424(SB)/8, $0x0000002000000020
+DATA pa2c<>+432(SB)/8, $0x0000002000000020
+DATA pa2c<>+440(SB)/8, $0x0000002000000020
+// +448: word 0 of each dword into both words
+DATA pa2c<>+448(SB)/8, $0x0504050401000100
+DATA pa2c<>+456(SB)/8, $0x0d0c0d0c09080908
+DATA pa2c<>+464(SB)/8, $0x0504050401000100
+DATA pa2c<>+472(SB)/8, $0x0d0c0d0c09080908
+GLOBL pa2c<>(SB), RODATA|NOPTR, $480
+
+#define PA_CONSTS \
+	MOVL         $0x0f0f0f0f, AX \
+	VMOVD        AX, X15 \
+	VPBROADCASTD X15, Y15 \
+	MOVL         $0x00010001, AX \
+	VMOVD        AX, X11 \
+	VPBROADCASTD X11, Y11
+
+// Nibbles of the half at H of the 4 pieces at P0+64k (bytes from SI):
+// low ones into Y0..Y3, high ones into Y4..Y7.
+#define PA_NIB(P0, H) \
+	VPAND   P0+H(SI), Y15, Y0 \
+	VPAND   P0+64+H(SI), Y15, Y1 \
+	VPAND   P0+128+H(SI), Y15, Y2 \
+	VPAND   P0+192+H(SI), Y15, Y3 \
+	VMOVDQU P0+H(SI), Y4 \
+	VPSRLW  $4, Y4, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	VMOVDQU P0+64+H(SI), Y5 \
+	VPSRLW  $4, Y5, Y5 \
+	VPAND   Y15, Y5, Y5 \
+	VMOVDQU P0+128+H(SI), Y6 \
+	VPSRLW  $4, Y6, Y6 \
+	VPAND   Y15, Y6, Y6 \
+	VMOVDQU P0+192+H(SI), Y7 \
+	VPSRLW  $4, Y7, Y7 \
+	VPAND   Y15, Y7, Y7
+
+// Y8 = the 8 rows' exact dot products of values Y0..Y7 (at most 15) with
+// the 32 activations at XO(XQ): 16 products per int16 (at most 30480).
+// Clobbers Y10.
+#define PA_DOT15(XQ, XO) \
+	VPBROADCASTD XO+0(XQ), Y10 \
+	VPMADDUBSW   Y10, Y0, Y8 \
+	VPBROADCASTD XO+4(XQ), Y10 \
+	VPMADDUBSW   Y10, Y1, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+8(XQ), Y10 \
+	VPMADDUBSW   Y10, Y2, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+12(XQ), Y10 \
+	VPMADDUBSW   Y10, Y3, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+16(XQ), Y10 \
+	VPMADDUBSW   Y10, Y4, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+20(XQ), Y10 \
+	VPMADDUBSW   Y10, Y5, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+24(XQ), Y10 \
+	VPMADDUBSW   Y10, Y6, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+28(XQ), Y10 \
+	VPMADDUBSW   Y10, Y7, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPMADDWD     Y11, Y8, Y8
+
+// The same for values up to 31: 8 products per int16 (at most 31496),
+// two such sums made int32 and added. Clobbers Y9, Y10.
+#define PA_DOT31(XQ, XO) \
+	VPBROADCASTD XO+0(XQ), Y10 \
+	VPMADDUBSW   Y10, Y0, Y8 \
+	VPBROADCASTD XO+16(XQ), Y10 \
+	VPMADDUBSW   Y10, Y4, Y9 \
+	VPBROADCASTD XO+4(XQ), Y10 \
+	VPMADDUBSW   Y10, Y1, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+20(XQ), Y10 \
+	VPMADDUBSW   Y10, Y5, Y10 \
+	VPADDW       Y10, Y9, Y9 \
+	VPBROADCASTD XO+8(XQ), Y10 \
+	VPMADDUBSW   Y10, Y2, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+24(XQ), Y10 \
+	VPMADDUBSW   Y10, Y6, Y10 \
+	VPADDW       Y10, Y9, Y9 \
+	VPBROADCASTD XO+12(XQ), Y10 \
+	VPMADDUBSW   Y10, Y3, Y10 \
+	VPADDW       Y10, Y8, Y8 \
+	VPBROADCASTD XO+28(XQ), Y10 \
+	VPMADDUBSW   Y10, Y7, Y10 \
+	VPADDW       Y10, Y9, Y9 \
+	VPMADDWD     Y11, Y8, Y8 \
+	VPMADDWD     Y11, Y9, Y9 \
+	VPADDD       Y9, Y8, Y8
+
+// Y8 added to a register accumulator (P1) or to the outputs (P4).
+#define PA_ACCR(ACC) \
+	VADDPS Y8, ACC, ACC
+
+#define PA_ACCM(OUT) \
+	VADDPS  OUT, Y8, Y8 \
+	VMOVUPS Y8, OUT
+
+// P4 after the arguments are loaded (SI w, CX nb, DI xq, DX xd, R8 xs,
+// AX xqs, R9 out, R15 ostride): the other columns' pointers, BX = 4*nb,
+// the constants, the outputs zeroed.
+#define PA_SETUP4 \
+	LEAQ    (DI)(AX*1), R10 \
+	LEAQ    (R10)(AX*1), R11 \
+	LEAQ    (R11)(AX*1), R12 \
+	LEAQ    (CX*4), BX \
+	LEAQ    (BX)(BX*2), AX \
+	LEAQ    (DX)(AX*1), R13 \
+	LEAQ    (R8)(AX*1), R14 \
+	PA_CONSTS \
+	MOVQ    R9, AX \
+	LEAQ    (R15)(R15*2), R9 \
+	ADDQ    AX, R9 \
+	VXORPS  Y0, Y0, Y0 \
+	VMOVUPS Y0, (AX) \
+	VMOVUPS Y0, 32(AX) \
+	VMOVUPS Y0, (AX)(R15*1) \
+	VMOVUPS Y0, 32(AX)(R15*1) \
+	VMOVUPS Y0, (AX)(R15*2) \
+	VMOVUPS Y0, 32(AX)(R15*2) \
+	VMOVUPS Y0, (R9) \
+	VMOVUPS Y0, 32(R9)
+
+// COL for columns 0..3 of the half at H, block x offset XO.
+#define PA_COLS4(COL, XO, H) \
+	COL(DI, XO, XO/8(DX), XO/8(R8), PA_ACCM, H(AX)) \
+	COL(R10, XO, XO/8(DX)(BX*1), XO/8(R8)(BX*1), PA_ACCM, H(AX)(R15*1)) \
+	COL(R11, XO, XO/8(DX)(BX*2), XO/8(R8)(BX*2), PA_ACCM, H(AX)(R15*2)) \
+	COL(R12, XO, XO/8(R13), XO/8(R14), PA_ACCM, H(R9))
+
+// Advance the P4 column pointers by N blocks.
+#define PA_NEXT(N) \
+	ADDQ $32*N, DI \
+	ADDQ $32*N, R10 \
+	ADDQ $32*N, R11 \
+	ADDQ $32*N, R12 \
+	ADDQ $4*N, DX \
+	ADDQ $4*N, R8 \
+	ADDQ $4*N, R13 \
+	ADDQ $4*N, R14
+
+
+// ---- q4_1: position of 320 bytes: d (32), m (32), 4 pieces of nibbles.
+// acc += float(isum)*(d*dx), then acc += float(s)*(m*dx). Y12 d, Y9 m.
+
+#define Q41A_UNPACK(H) \
+	PA_NIB(64, H) \
+	VCVTPH2PS H/2(SI), Y12 \
+	VCVTPH2PS 32+H/2(SI), Y9
+
+#define Q41A_COL(XQ, XO, XD, XS, ACCOP, ACC) \
+	PA_DOT15(XQ, XO) \
+	VCVTDQ2PS    Y8, Y8 \
+	VBROADCASTSS XD, Y10 \
+	VMULPS       Y10, Y12, Y10 \
+	VMULPS       Y10, Y8, Y8 \
+	ACCOP(ACC) \
+	VBROADCASTSS XD, Y10 \
+	VMULPS       Y10, Y9, Y10 \
+	VPBROADCASTD XS, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VMULPS       Y10, Y8, Y8 \
+	ACCOP(ACC)
+
+TEXT ·q4_1P1AVX2(SB), NOSPLIT, $0-48
+	MOVQ   w+0(FP), SI
+	MOVQ   nb+8(FP), CX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   xs+32(FP), R8
+	PA_CONSTS
+	VXORPS Y14, Y14, Y14
+	VXORPS Y13, Y13, Y13
+	TESTQ  CX, CX
+	JZ     q41a1_done
+
+q41a1_loop:
+	Q41A_UNPACK(0)
+	Q41A_COL(DI, 0, (DX), (R8), PA_ACCR, Y14)
+	Q41A_UNPACK(32)
+	Q41A_COL(DI, 0, (DX), (R8), PA_ACCR, Y13)
+	ADDQ $320, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q41a1_loop
+
+q41a1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y14, (AX)
+	VMOVUPS Y13, 32(AX)
+	VZEROUPPER
+	RET
+
+TEXT ·q4_1P4AVX2(SB), NOSPLIT, $0-64
+	MOVQ  w+0(FP), SI
+	MOVQ  nb+8(FP), CX
+	MOVQ  xq+16(FP), DI
+	MOVQ  xd+24(FP), DX
+	MOVQ  xs+32(FP), R8
+	MOVQ  xqs+40(FP), AX
+	MOVQ  out+48(FP), R9
+	MOVQ  ostride+56(FP), R15
+	PA_SETUP4
+	TESTQ CX, CX
+	JZ    q41a4_done
+
+q41a4_loop:
+	Q41A_UNPACK(0)
+	PA_COLS4(Q41A_COL, 0, 0)
+	Q41A_UNPACK(32)
+	PA_COLS4(Q41A_COL, 0, 32)
+	ADDQ $320, SI
+	PA_NEXT(1)
+	DECQ CX
+	JNZ  q41a4_loop
+
+q41a4_done:
+	VZEROUPPER
+	RET
