@@ -336,3 +336,282 @@ q41a4_loop:
 q41a4_done:
 	VZEROUPPER
 	RET
+
+
+// ---- q5_0 and mxfp4: isum = dot - 16*s, acc += float(isum)*(dw*dx)
+// with dw in Y12 (the fp16 d, or mxfp4's 2^(e-128)).
+#define B16_COL(XQ, XO, XD, XS, ACCOP, ACC) \
+	PA_DOT31(XQ, XO) \
+	VPBROADCASTD XS, Y9 \
+	VPSLLD       $4, Y9, Y9 \
+	VPSUBD       Y9, Y8, Y8 \
+	VCVTDQ2PS    Y8, Y8 \
+	VBROADCASTSS XD, Y9 \
+	VMULPS       Y9, Y12, Y9 \
+	VMULPS       Y9, Y8, Y8 \
+	ACCOP(ACC)
+
+// Both halves of a block for one column (P1) or four (P4): UNPACK(SO,
+// PO, H) the half at H of the block whose first piece is at SO and the
+// others from PO; x offset XO.
+#define B16_P1(UNPACK, SO, PO, XO) \
+	UNPACK(SO, PO, 0) \
+	B16_COL(DI, XO, XO/8(DX), XO/8(R8), PA_ACCR, Y14) \
+	UNPACK(SO, PO, 32) \
+	B16_COL(DI, XO, XO/8(DX), XO/8(R8), PA_ACCR, Y13)
+
+#define B16_P4(UNPACK, SO, PO, XO) \
+	UNPACK(SO, PO, 0) \
+	PA_COLS4(B16_COL, XO, 0) \
+	UNPACK(SO, PO, 32) \
+	PA_COLS4(B16_COL, XO, 32)
+
+
+// ---- q5_0: position of 352 bytes: d (32), qh (64), 4 pieces of nibbles;
+// runs of 8 (2816 bytes): the 8 d, then each position's qh and pieces.
+// The high bits: byte b of each row's qh spread over its dword's 4 bytes
+// (VPSHUFB), bits 0..3 or 4..7 tested per byte (VPAND, VPCMPEQB), 0x10
+// or'ed in where set.
+
+// Y8 the half's qh, Y12 0x10 bytes: byte S/32 of qh into values A, B.
+#define Q5A_HI(S, A, B) \
+	VPSHUFB  pa2c<>+S(SB), Y8, Y9 \
+	VPAND    pa2c<>+128(SB), Y9, Y10 \
+	VPCMPEQB pa2c<>+128(SB), Y10, Y10 \
+	VPAND    Y12, Y10, Y10 \
+	VPOR     Y10, A, A \
+	VPAND    pa2c<>+160(SB), Y9, Y9 \
+	VPCMPEQB pa2c<>+160(SB), Y9, Y9 \
+	VPAND    Y12, Y9, Y9 \
+	VPOR     Y9, B, B
+
+#define Q5A_UNPACK(SO, PO, H) \
+	PA_NIB(PO+64, H) \
+	VMOVDQU   PO+H(SI), Y8 \
+	VMOVDQU   pa2c<>+192(SB), Y12 \
+	Q5A_HI(0, Y0, Y1) \
+	Q5A_HI(32, Y2, Y3) \
+	Q5A_HI(64, Y4, Y5) \
+	Q5A_HI(96, Y6, Y7) \
+	VCVTPH2PS SO+H/2(SI), Y12
+
+#define Q5A_R1(J) B16_P1(Q5A_UNPACK, 32*J, 256+320*J, 32*J)
+#define Q5A_R4(J) B16_P4(Q5A_UNPACK, 32*J, 256+320*J, 32*J)
+
+TEXT ·q5_0P1AVX2(SB), NOSPLIT, $0-48
+	MOVQ   w+0(FP), SI
+	MOVQ   nb+8(FP), CX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   xs+32(FP), R8
+	PA_CONSTS
+	VXORPS Y14, Y14, Y14
+	VXORPS Y13, Y13, Y13
+	MOVQ   CX, BX
+	SHRQ   $3, BX
+	ANDQ   $7, CX
+	TESTQ  BX, BX
+	JZ     q5a1_tail
+
+q5a1_run:
+	Q5A_R1(0)
+	Q5A_R1(1)
+	Q5A_R1(2)
+	Q5A_R1(3)
+	Q5A_R1(4)
+	Q5A_R1(5)
+	Q5A_R1(6)
+	Q5A_R1(7)
+	ADDQ $2816, SI
+	ADDQ $256, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ BX
+	JNZ  q5a1_run
+
+q5a1_tail:
+	TESTQ CX, CX
+	JZ    q5a1_done
+
+q5a1_loop:
+	B16_P1(Q5A_UNPACK, 0, 32, 0)
+	ADDQ $352, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q5a1_loop
+
+q5a1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y14, (AX)
+	VMOVUPS Y13, 32(AX)
+	VZEROUPPER
+	RET
+
+TEXT ·q5_0P4AVX2(SB), NOSPLIT, $8-64
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), DX
+	MOVQ xs+32(FP), R8
+	MOVQ xqs+40(FP), AX
+	MOVQ out+48(FP), R9
+	MOVQ ostride+56(FP), R15
+	PA_SETUP4
+	MOVQ CX, 0(SP)
+	ANDQ $7, CX
+	SHRQ $3, 0(SP)
+	JZ   q5a4_tail
+
+q5a4_run:
+	Q5A_R4(0)
+	Q5A_R4(1)
+	Q5A_R4(2)
+	Q5A_R4(3)
+	Q5A_R4(4)
+	Q5A_R4(5)
+	Q5A_R4(6)
+	Q5A_R4(7)
+	ADDQ $2816, SI
+	PA_NEXT(8)
+	DECQ 0(SP)
+	JNZ  q5a4_run
+
+q5a4_tail:
+	TESTQ CX, CX
+	JZ    q5a4_done
+
+q5a4_loop:
+	B16_P4(Q5A_UNPACK, 0, 32, 0)
+	ADDQ $352, SI
+	PA_NEXT(1)
+	DECQ CX
+	JNZ  q5a4_loop
+
+q5a4_done:
+	VZEROUPPER
+	RET
+
+
+// ---- mxfp4: position of 272 bytes: the 16 E8M0 bytes, 4 pieces of
+// nibbles; runs of 8 (2176 bytes): the 8 positions' exponents, then each
+// position's pieces. Values kvaluesMXFP4[q]+16 (4..28) by VPSHUFB; the
+// scale 2^(e-128) as (e-1)<<23, or 0x00200000<<e for e < 2.
+
+#define MXA_UNPACK(SO, PO, H) \
+	PA_NIB(PO, H) \
+	VMOVDQU   pa2c<>+224(SB), Y12 \
+	VPSHUFB   Y0, Y12, Y0 \
+	VPSHUFB   Y1, Y12, Y1 \
+	VPSHUFB   Y2, Y12, Y2 \
+	VPSHUFB   Y3, Y12, Y3 \
+	VPSHUFB   Y4, Y12, Y4 \
+	VPSHUFB   Y5, Y12, Y5 \
+	VPSHUFB   Y6, Y12, Y6 \
+	VPSHUFB   Y7, Y12, Y7 \
+	VPMOVZXBD SO+H/4(SI), Y8 \
+	VPSUBD    pa2c<>+256(SB), Y8, Y9 \
+	VPSLLD    $23, Y9, Y9 \
+	VMOVDQU   pa2c<>+288(SB), Y10 \
+	VPSLLVD   Y8, Y10, Y10 \
+	VPCMPGTD  pa2c<>+256(SB), Y8, Y8 \
+	VBLENDVPS Y8, Y9, Y10, Y12
+
+#define MXA_R1(J) B16_P1(MXA_UNPACK, 16*J, 128+256*J, 32*J)
+#define MXA_R4(J) B16_P4(MXA_UNPACK, 16*J, 128+256*J, 32*J)
+
+TEXT ·mxfp4P1AVX2(SB), NOSPLIT, $0-48
+	MOVQ   w+0(FP), SI
+	MOVQ   nb+8(FP), CX
+	MOVQ   xq+16(FP), DI
+	MOVQ   xd+24(FP), DX
+	MOVQ   xs+32(FP), R8
+	PA_CONSTS
+	VXORPS Y14, Y14, Y14
+	VXORPS Y13, Y13, Y13
+	MOVQ   CX, BX
+	SHRQ   $3, BX
+	ANDQ   $7, CX
+	TESTQ  BX, BX
+	JZ     mxa1_tail
+
+mxa1_run:
+	MXA_R1(0)
+	MXA_R1(1)
+	MXA_R1(2)
+	MXA_R1(3)
+	MXA_R1(4)
+	MXA_R1(5)
+	MXA_R1(6)
+	MXA_R1(7)
+	ADDQ $2176, SI
+	ADDQ $256, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ BX
+	JNZ  mxa1_run
+
+mxa1_tail:
+	TESTQ CX, CX
+	JZ    mxa1_done
+
+mxa1_loop:
+	B16_P1(MXA_UNPACK, 0, 16, 0)
+	ADDQ $272, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  mxa1_loop
+
+mxa1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y14, (AX)
+	VMOVUPS Y13, 32(AX)
+	VZEROUPPER
+	RET
+
+TEXT ·mxfp4P4AVX2(SB), NOSPLIT, $8-64
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), DX
+	MOVQ xs+32(FP), R8
+	MOVQ xqs+40(FP), AX
+	MOVQ out+48(FP), R9
+	MOVQ ostride+56(FP), R15
+	PA_SETUP4
+	MOVQ CX, 0(SP)
+	ANDQ $7, CX
+	SHRQ $3, 0(SP)
+	JZ   mxa4_tail
+
+mxa4_run:
+	MXA_R4(0)
+	MXA_R4(1)
+	MXA_R4(2)
+	MXA_R4(3)
+	MXA_R4(4)
+	MXA_R4(5)
+	MXA_R4(6)
+	MXA_R4(7)
+	ADDQ $2176, SI
+	PA_NEXT(8)
+	DECQ 0(SP)
+	JNZ  mxa4_run
+
+mxa4_tail:
+	TESTQ CX, CX
+	JZ    mxa4_done
+
+mxa4_loop:
+	B16_P4(MXA_UNPACK, 0, 16, 0)
+	ADDQ $272, SI
+	PA_NEXT(1)
+	DECQ CX
+	JNZ  mxa4_loop
+
+mxa4_done:
+	VZEROUPPER
+	RET
