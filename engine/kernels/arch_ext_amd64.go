@@ -39,8 +39,9 @@ func q3Kx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, o
 func iq4XSx4AVX2(w *byte, stride int, xq *int8, xd *float32, xs *int32, nsb int, out *float32)
 
 // The amd64 row kernels of the later types (qx_avx2_amd64.s), 4 rows x 1
-// column, bitwise the generic ones. The AVX-512 set uses the same
-// kernels.
+// column, bitwise the generic ones, and the AVX2 kernels for repacked
+// matrices of those types (avx2Packed). The AVX-512 set uses the same
+// row kernels, with its own for repacked matrices.
 var (
 	avx2Ext = extKernels{
 		q4_1Rows:  sRowsAsm(q4_1x4AVX2),

@@ -110,8 +110,8 @@
 // scales between columns.
 //
 // Pool.Repack stores a matrix row-interleaved for the pool's kernels
-// (AVX-512 and AVX2: q4_0, q4_k, q6_k and q5_k; AVX-512 also q4_1,
-// q5_0, mxfp4, iq4_xs and q3_k; 16 rows' blocks side by side, see
+// (AVX-512 and AVX2: q4_0, q4_k, q6_k, q5_k, q4_1, q5_0, mxfp4 and
+// iq4_xs; AVX-512 also q3_k; 16 rows' blocks side by side, see
 // repack.go, repackx.go and repack_kq.go), so that one vector load gives
 // 16 (AVX2: 8) rows' values and each row's arithmetic runs in its own
 // lane: the canonical operations per row, unchanged. Products with a
@@ -153,6 +153,8 @@
 // q5_k, q3_k and iq4_xs (1 row x 4 columns) and mxfp4, q5_0 and q4_1 (2
 // rows x 4 columns); for repacked q4_1, q5_0, mxfp4, iq4_xs, q5_k and
 // q3_k matrices it has VNNI kernels of 16 rows x 1 and x 4 columns
-// (q32x_avx512_amd64.s, kq_vnni_amd64.s). Other architectures run the
+// (q32x_avx512_amd64.s, kq_vnni_amd64.s); the AVX2 set has kernels of
+// 16 rows (two halves of 8) x 1 and x 4 columns for repacked q4_1, q5_0,
+// mxfp4 and iq4_xs (q32x_p_avx2_amd64.s). Other architectures run the
 // generic kernels. Whatever the set, the results are the canonical ones.
 package kernels

@@ -615,3 +615,205 @@ mxa4_loop:
 mxa4_done:
 	VZEROUPPER
 	RET
+
+
+// ---- iq4_xs: position of 2176 bytes: d (32), the high scale bits (32),
+// the low scale nibbles (64), 32 pieces of nibbles (sub-block j in pieces
+// 4j..4j+3). Per half: the 8 scales ls-32 as word pairs at 0..255(SP);
+// per sub-block the grid values w (Y14 the table) as |w| times the
+// activations with w's sign, pair sums times the scale (VPMADDWD) added
+// to the row's isum; then acc += float(isum)*(d*dx). Y15 0x0f bytes.
+
+// Scale J of the half: ((lo >> 4J) & 0x0f | ((hi >> 2J) & 3) << 4) - 32
+// from the low nibbles (Y9) and high bits (Y8, zero-extended words);
+// SHOP $SH moves bits 2J, 2J+1 of hi to 4, 5. Clobbers Y10, Y11.
+#define IQA_SC(J, SHOP, SH) \
+	VPSRLD  $(4*J), Y9, Y10 \
+	VPAND   pa2c<>+352(SB), Y10, Y10 \
+	SHOP    $SH, Y8, Y11 \
+	VPAND   pa2c<>+384(SB), Y11, Y11 \
+	VPOR    Y11, Y10, Y10 \
+	VPSUBD  pa2c<>+416(SB), Y10, Y10 \
+	VPSHUFB pa2c<>+448(SB), Y10, Y10 \
+	VMOVDQU Y10, (32*J)(SP)
+
+#define IQA_SCALES(H) \
+	VPMOVZXWD 32+H/2(SI), Y8 \
+	VMOVDQU   64+H(SI), Y9 \
+	IQA_SC(0, VPSLLD, 4) \
+	IQA_SC(1, VPSLLD, 2) \
+	IQA_SC(2, VPSLLD, 0) \
+	IQA_SC(3, VPSRLD, 2) \
+	IQA_SC(4, VPSRLD, 4) \
+	IQA_SC(5, VPSRLD, 6) \
+	IQA_SC(6, VPSRLD, 8) \
+	IQA_SC(7, VPSRLD, 10)
+
+// P1: nibbles V (values XO.. of sub-block J) into ISUM.
+#define IQA_V1(V, XO, J, ISUM) \
+	VPSHUFB      V, Y14, V \
+	VPBROADCASTD XO(DI), Y8 \
+	VPSIGNB      V, Y8, Y8 \
+	VPABSB       V, V \
+	VPMADDUBSW   Y8, V, V \
+	VPMADDWD     (32*J)(SP), V, V \
+	VPADDD       V, ISUM, ISUM
+
+#define IQA_SUB1(J, H) \
+	PA_NIB(128+256*J, H) \
+	IQA_V1(Y0, 32*J, J, Y10) \
+	IQA_V1(Y4, 32*J+16, J, Y11) \
+	IQA_V1(Y1, 32*J+4, J, Y10) \
+	IQA_V1(Y5, 32*J+20, J, Y11) \
+	IQA_V1(Y2, 32*J+8, J, Y10) \
+	IQA_V1(Y6, 32*J+24, J, Y11) \
+	IQA_V1(Y3, 32*J+12, J, Y10) \
+	IQA_V1(Y7, 32*J+28, J, Y11)
+
+#define IQA_HALF1(H, ACC) \
+	IQA_SCALES(H) \
+	VPXOR        Y10, Y10, Y10 \
+	VPXOR        Y11, Y11, Y11 \
+	IQA_SUB1(0, H) \
+	IQA_SUB1(1, H) \
+	IQA_SUB1(2, H) \
+	IQA_SUB1(3, H) \
+	IQA_SUB1(4, H) \
+	IQA_SUB1(5, H) \
+	IQA_SUB1(6, H) \
+	IQA_SUB1(7, H) \
+	VPADDD       Y11, Y10, Y10 \
+	VCVTDQ2PS    Y10, Y10 \
+	VCVTPH2PS    H/2(SI), Y8 \
+	VBROADCASTSS (DX), Y9 \
+	VMULPS       Y9, Y8, Y8 \
+	VMULPS       Y8, Y10, Y10 \
+	VADDPS       Y10, ACC, ACC
+
+TEXT ·iq4XSP1AVX2(SB), NOSPLIT, $256-48
+	MOVQ    w+0(FP), SI
+	MOVQ    nsb+8(FP), CX
+	MOVQ    xq+16(FP), DI
+	MOVQ    xd+24(FP), DX
+	PA_CONSTS
+	VMOVDQU pa2c<>+320(SB), Y14
+	VXORPS  Y12, Y12, Y12
+	VXORPS  Y13, Y13, Y13
+	TESTQ   CX, CX
+	JZ      iqa1_done
+
+iqa1_loop:
+	IQA_HALF1(0, Y12)
+	IQA_HALF1(32, Y13)
+	ADDQ $2176, SI
+	ADDQ $256, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  iqa1_loop
+
+iqa1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y12, (AX)
+	VMOVUPS Y13, 32(AX)
+	VZEROUPPER
+	RET
+
+// P4: the half's signed values w of a sub-block at 256..511(SP), |w| in
+// Y0..Y7, each column's isum in Y10..Y13.
+#define IQA_W4(V, VI) \
+	VPSHUFB V, Y14, V \
+	VMOVDQU V, (256+32*VI)(SP) \
+	VPABSB  V, V
+
+#define IQA_V4(V, VI, XQ, XO, J, ISUM) \
+	VPBROADCASTD XO(XQ), Y8 \
+	VPSIGNB      (256+32*VI)(SP), Y8, Y8 \
+	VPMADDUBSW   Y8, V, Y8 \
+	VPMADDWD     (32*J)(SP), Y8, Y8 \
+	VPADDD       Y8, ISUM, ISUM
+
+#define IQA_COL4(XQ, J, ISUM) \
+	IQA_V4(Y0, 0, XQ, 32*J, J, ISUM) \
+	IQA_V4(Y4, 4, XQ, 32*J+16, J, ISUM) \
+	IQA_V4(Y1, 1, XQ, 32*J+4, J, ISUM) \
+	IQA_V4(Y5, 5, XQ, 32*J+20, J, ISUM) \
+	IQA_V4(Y2, 2, XQ, 32*J+8, J, ISUM) \
+	IQA_V4(Y6, 6, XQ, 32*J+24, J, ISUM) \
+	IQA_V4(Y3, 3, XQ, 32*J+12, J, ISUM) \
+	IQA_V4(Y7, 7, XQ, 32*J+28, J, ISUM)
+
+#define IQA_SUB4(J, H) \
+	PA_NIB(128+256*J, H) \
+	IQA_W4(Y0, 0) \
+	IQA_W4(Y1, 1) \
+	IQA_W4(Y2, 2) \
+	IQA_W4(Y3, 3) \
+	IQA_W4(Y4, 4) \
+	IQA_W4(Y5, 5) \
+	IQA_W4(Y6, 6) \
+	IQA_W4(Y7, 7) \
+	IQA_COL4(DI, J, Y10) \
+	IQA_COL4(R10, J, Y11) \
+	IQA_COL4(R11, J, Y12) \
+	IQA_COL4(R12, J, Y13)
+
+// A column's float steps (Y8 the half's d): OUT += float(ISUM)*(d*dx).
+#define IQA_END4(XD, ISUM, OUT) \
+	VCVTDQ2PS    ISUM, ISUM \
+	VBROADCASTSS XD, Y9 \
+	VMULPS       Y9, Y8, Y9 \
+	VMULPS       Y9, ISUM, ISUM \
+	VADDPS       OUT, ISUM, ISUM \
+	VMOVUPS      ISUM, OUT
+
+#define IQA_HALF4(H) \
+	IQA_SCALES(H) \
+	VPXOR     Y10, Y10, Y10 \
+	VPXOR     Y11, Y11, Y11 \
+	VPXOR     Y12, Y12, Y12 \
+	VPXOR     Y13, Y13, Y13 \
+	IQA_SUB4(0, H) \
+	IQA_SUB4(1, H) \
+	IQA_SUB4(2, H) \
+	IQA_SUB4(3, H) \
+	IQA_SUB4(4, H) \
+	IQA_SUB4(5, H) \
+	IQA_SUB4(6, H) \
+	IQA_SUB4(7, H) \
+	VCVTPH2PS H/2(SI), Y8 \
+	IQA_END4((DX), Y10, H(AX)) \
+	IQA_END4((DX)(BX*1), Y11, H(AX)(R15*1)) \
+	IQA_END4((DX)(BX*2), Y12, H(AX)(R15*2)) \
+	IQA_END4((R13), Y13, H(R9))
+
+// The sums are not read: R8 and R14 (from PA_SETUP4) go unused.
+TEXT ·iq4XSP4AVX2(SB), NOSPLIT, $512-64
+	MOVQ    w+0(FP), SI
+	MOVQ    nsb+8(FP), CX
+	MOVQ    xq+16(FP), DI
+	MOVQ    xd+24(FP), DX
+	MOVQ    xs+32(FP), R8
+	MOVQ    xqs+40(FP), AX
+	MOVQ    out+48(FP), R9
+	MOVQ    ostride+56(FP), R15
+	PA_SETUP4
+	VMOVDQU pa2c<>+320(SB), Y14
+	TESTQ   CX, CX
+	JZ      iqa4_done
+
+iqa4_loop:
+	IQA_HALF4(0)
+	IQA_HALF4(32)
+	ADDQ $2176, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $256, R12
+	ADDQ $4, DX
+	ADDQ $4, R13
+	DECQ CX
+	JNZ  iqa4_loop
+
+iqa4_done:
+	VZEROUPPER
+	RET

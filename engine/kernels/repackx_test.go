@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -13,7 +14,9 @@ import (
 // groups of 16 rows followed by 0 to 9 rows in block layout, several row
 // lengths (q5_0 and mxfp4: no run of 8 positions, one and a tail, whole
 // runs) and batches of 1 to 9 columns (the 4-column kernels and the
-// single-column tails).
+// single-column tails). On amd64 the AVX2 and AVX-512 sets must repack
+// these types (a set that lost its kernels fails here rather than
+// falling back to reading the rows back).
 func TestCanonicalRepackedExt(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
 	gen, _ := NewPoolImpl(1, Generic)
@@ -22,6 +25,9 @@ func TestCanonicalRepackedExt(t *testing.T) {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
 		for _, typ := range []DType{Q4_1, Q5_0, MXFP4, IQ4_XS} {
+			if runtime.GOARCH == "amd64" && (impl == AVX2 || impl == AVX512) && !p.set.packedFor(typ) {
+				t.Errorf("%s has no kernels for repacked %s", impl, typ)
+			}
 			bs := typ.BlockSize()
 			for _, cols := range []int{bs, 3 * bs, 11 * bs, 2048} {
 				for tail := 0; tail <= 9; tail++ {
