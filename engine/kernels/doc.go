@@ -110,9 +110,9 @@
 // scales between columns.
 //
 // Pool.Repack stores a matrix row-interleaved for the pool's kernels
-// (AVX-512 and AVX2: q4_0, q4_k, q6_k, q5_k, q4_1, q5_0, mxfp4 and
-// iq4_xs; AVX-512 also q3_k; 16 rows' blocks side by side, see
-// repack.go, repackx.go and repack_kq.go), so that one vector load gives
+// (AVX-512 and AVX2: q4_0, q4_k, q6_k, q5_k, q3_k, q4_1, q5_0, mxfp4
+// and iq4_xs; 16 rows' blocks side by side, see repack.go, repackx.go and
+// repack_kq.go), so that one vector load gives
 // 16 (AVX2: 8) rows' values and each row's arithmetic runs in its own
 // lane: the canonical operations per row, unchanged. Products with a
 // repacked matrix are bitwise those with the original on every pool; a

@@ -10,6 +10,8 @@ var (
 	kqAVX2 = kqPacked{
 		q5KP1: q5KP1AVX2,
 		q5KP4: q5KP4AVX2,
+		q3KP1: q3KP1AVX2,
+		q3KP4: q3KP4AVX2,
 	}
 	kqVNNI = kqPacked{
 		q5KP1: q5KP1VNNI,
@@ -36,3 +38,9 @@ func q5KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
 
 //go:noescape
 func q5KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q3KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+
+//go:noescape
+func q3KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

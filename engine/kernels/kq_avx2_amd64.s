@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// AVX2 kernels for repacked q5_k matrices (q3_k to come) (layouts in
+// AVX2 kernels for repacked q5_k and q3_k matrices (layouts in
 // repack_kq.go), with the arguments of the AVX-512 ones (kq_vnni_amd64.s):
 //
 //	func k(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
@@ -23,6 +23,12 @@
 #define KQ3F 32
 #define KQ30 64
 #define KQ10 96
+#define KQ01 128
+#define KQM4 160
+#define KQW 192
+#define KQ20 224
+#define KQ03 256
+#define KQ04 288
 
 // ---- q5_k ----
 //
@@ -391,6 +397,343 @@ q5kb4_done:
 	VZEROUPPER
 	RET
 
+// ---- q3_k ----
+//
+//	func q3KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)
+//
+// Per 16-value group g of a super-block (sub-block s = g/2 of 32, h =
+// s/4, j = s%4, u = g%2) the values v = q + 4*hbit (0..7) of its 4 dwords
+// k are rebuilt (2-bit dword 8h+4u+k shifted right by 2j, high-bit dword
+// 4u+k shifted so that bit s lands on bit 2), and VPMADDUBSW against 4
+// broadcast activations gives int16 pair sums (|s| <= 2*7*127). The 4 of
+// the group are added as int16 to the column's bias b_g = -4*sum(x over
+// g) (|b_g| <= 4*16*127) in the low word of each lane, so that the lane's
+// two words add up to the group's exact dot(v-4, x) and no partial sum
+// leaves int16. VPMADDWD by the group's scale sc-32 in both words of each
+// lane adds (sc-32)*dot to isum exactly in int32. Then acc +=
+// float(isum)*(d*dx): the operations of dotQ3KGeneric.
+//
+// Registers: Y15 0x03 bytes, Y14 0x04 bytes; Y0, Y1 acc of the halves;
+// Y13 isum; Y2..Y5 the int16 sums of the 4 groups of a quarter (h, u);
+// Y6, Y7 a 2-bit and a high-bit dword; Y8..Y10 temporaries. The stack
+// holds the half's scales sc-32 as 4 dwords (group g: byte g%4 of the
+// dword at 32*(g/4)) and the column's biases as (b_g, 0) word pairs,
+// group g at SO+32*(g/8)+16*(g%2)+4*((g%8)/2) (SO = 128).
+
+// The biases of the 8 groups of the 128 activations at XO(XQ) to SO(SP):
+// pair sums of 4 times the activations (VPMADDUBSW of 0x01 bytes), times
+// -4 and paired (VPMADDWD by -4 words), transposed and summed by
+// VPHADDD, the low words kept. Y8 0x01 bytes, Y9 -4 words; clobbers
+// Y2..Y5.
+#define Q3BIAS8(XQ, XO, SO) \
+	VPMADDUBSW XO(XQ), Y8, Y2 \
+	VPMADDWD   Y9, Y2, Y2 \
+	VPMADDUBSW XO+32(XQ), Y8, Y3 \
+	VPMADDWD   Y9, Y3, Y3 \
+	VPMADDUBSW XO+64(XQ), Y8, Y4 \
+	VPMADDWD   Y9, Y4, Y4 \
+	VPMADDUBSW XO+96(XQ), Y8, Y5 \
+	VPMADDWD   Y9, Y5, Y5 \
+	VPHADDD    Y3, Y2, Y2 \
+	VPHADDD    Y5, Y4, Y4 \
+	VPHADDD    Y4, Y2, Y2 \
+	VPAND      kqc<>+KQW(SB), Y2, Y2 \
+	VMOVDQU    Y2, SO(SP)
+
+// The 16 biases of the column's super-block at XQ to SO(SP).
+#define Q3BIAS(XQ, SO) \
+	VMOVDQU kqc<>+KQ01(SB), Y8 \
+	VMOVDQU kqc<>+KQM4(SB), Y9 \
+	Q3BIAS8(XQ, 0, SO) \
+	Q3BIAS8(XQ, 128, SO+32)
+
+// The half's 16 scales sc-32 (as q3KScales) to 0..127(SP). Clobbers
+// Y2..Y10.
+#define Q3SCALES(HF) \
+	VMOVDQU 1536+HF(SI), Y2 \
+	VMOVDQU 1600+HF(SI), Y3 \
+	VMOVDQU 1664+HF(SI), Y4 \
+	VMOVDQU kqc<>+KQ0F(SB), Y8 \
+	VMOVDQU kqc<>+KQ30(SB), Y9 \
+	VMOVDQU kqc<>+KQ20(SB), Y10 \
+	VPAND   Y8, Y2, Y5 \
+	VPSLLD  $4, Y4, Y6 \
+	VPAND   Y9, Y6, Y6 \
+	VPOR    Y6, Y5, Y5 \
+	VPSUBB  Y10, Y5, Y5 \
+	VMOVDQU Y5, 0(SP) \
+	VPAND   Y8, Y3, Y5 \
+	VPSLLD  $2, Y4, Y6 \
+	VPAND   Y9, Y6, Y6 \
+	VPOR    Y6, Y5, Y5 \
+	VPSUBB  Y10, Y5, Y5 \
+	VMOVDQU Y5, 32(SP) \
+	VPSRLD  $4, Y2, Y5 \
+	VPAND   Y8, Y5, Y5 \
+	VPAND   Y9, Y4, Y6 \
+	VPOR    Y6, Y5, Y5 \
+	VPSUBB  Y10, Y5, Y5 \
+	VMOVDQU Y5, 64(SP) \
+	VPSRLD  $4, Y3, Y5 \
+	VPAND   Y8, Y5, Y5 \
+	VPSRLD  $2, Y4, Y6 \
+	VPAND   Y9, Y6, Y6 \
+	VPOR    Y6, Y5, Y5 \
+	VPSUBB  Y10, Y5, Y5 \
+	VMOVDQU Y5, 96(SP)
+
+// The scale of the group in byte B of the stack's scale dword SJ, as a
+// signed word in both words of each lane, into W.
+#define Q3SCW(SJ, B, W) \
+	VMOVDQU 32*(SJ)(SP), W \
+	VPSHUFB kqsx<>+32*(B)(SB), W, W \
+	VPSRAW  $8, W, W
+
+// Sub-block j of Y6 (2-bit values) and Y7 (high bits; OP $N brings bit s
+// to bit 2) into Y8.
+#define Q3A_V(J, OP, N) \
+	VPSRLW $(2*(J)), Y6, Y8 \
+	VPAND  Y15, Y8, Y8 \
+	OP     $N, Y7, Y9 \
+	VPAND  Y14, Y9, Y9 \
+	VPOR   Y9, Y8, Y8
+
+// ACC += Y8 times the 4 activations at XO(DI), as int16 pair sums.
+#define Q3A_D(XO, ACC) \
+	VPBROADCASTD XO(DI), Y9 \
+	VPMADDUBSW   Y9, Y8, Y8 \
+	VPADDW       Y8, ACC, ACC
+
+// Dword k of quarter (H, U) for its 4 groups (j = 0..3).
+#define Q3A_K(H, U, K, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	VMOVDQU 512+64*(8*(H)+4*(U)+(K))+HF(SI), Y6 \
+	VMOVDQU 64*(4*(U)+(K))+HF(SI), Y7 \
+	Q3A_V(0, OP0, N0) \
+	Q3A_D(16*(8*(H)+(U))+4*(K), Y2) \
+	Q3A_V(1, OP1, N1) \
+	Q3A_D(16*(8*(H)+2+(U))+4*(K), Y3) \
+	Q3A_V(2, OP2, N2) \
+	Q3A_D(16*(8*(H)+4+(U))+4*(K), Y4) \
+	Q3A_V(3, OP3, N3) \
+	Q3A_D(16*(8*(H)+6+(U))+4*(K), Y5)
+
+// isum += ACC (a group's int16 sums) times its scale.
+#define Q3A_F(SJ, B, ACC) \
+	Q3SCW(SJ, B, Y10) \
+	VPMADDWD Y10, ACC, ACC \
+	VPADDD   ACC, Y13, Y13
+
+// Quarter (H, U): groups 8H+U, +2, +4, +6 (the high bits' shifts OPj $Nj
+// for sub-blocks 4H+j).
+#define Q3A_Q(H, U, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	VPBROADCASTD 128+32*(H)+16*(U)(SP), Y2 \
+	VPBROADCASTD 128+32*(H)+16*(U)+4(SP), Y3 \
+	VPBROADCASTD 128+32*(H)+16*(U)+8(SP), Y4 \
+	VPBROADCASTD 128+32*(H)+16*(U)+12(SP), Y5 \
+	Q3A_K(H, U, 0, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3A_K(H, U, 1, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3A_K(H, U, 2, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3A_K(H, U, 3, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3A_F(2*(H), U, Y2) \
+	Q3A_F(2*(H), 2+(U), Y3) \
+	Q3A_F(2*(H)+1, U, Y4) \
+	Q3A_F(2*(H)+1, 2+(U), Y5)
+
+// The half at HF (its fp16 d at 1728+HD) into ACC.
+#define Q3A_HALF(HF, HD, ACC) \
+	Q3SCALES(HF) \
+	VPXOR        Y13, Y13, Y13 \
+	Q3A_Q(0, 0, HF, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1) \
+	Q3A_Q(0, 1, HF, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1) \
+	Q3A_Q(1, 0, HF, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5) \
+	Q3A_Q(1, 1, HF, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5) \
+	VCVTDQ2PS    Y13, Y13 \
+	VCVTPH2PS    1728+HD(SI), Y9 \
+	VBROADCASTSS (DX), Y10 \
+	VMULPS       Y10, Y9, Y9 \
+	VMULPS       Y9, Y13, Y13 \
+	VADDPS       Y13, ACC, ACC
+
+TEXT ·q3KP1AVX2(SB), NOSPLIT, $192-48
+	MOVQ    w+0(FP), SI
+	MOVQ    nsb+8(FP), CX
+	MOVQ    xq+16(FP), DI
+	MOVQ    xd+24(FP), DX
+	VMOVDQU kqc<>+KQ03(SB), Y15
+	VMOVDQU kqc<>+KQ04(SB), Y14
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	TESTQ   CX, CX
+	JZ      q3ka1_done
+
+q3ka1_loop:
+	Q3BIAS(DI, 128)
+	Q3A_HALF(0, 0, Y0)
+	Q3A_HALF(32, 16, Y1)
+	ADDQ $1760, SI
+	ADDQ $256, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q3ka1_loop
+
+q3ka1_done:
+	MOVQ    out+40(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+//	func q3KP4AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//
+// The same per half for 4 columns (the layout of q3KP4VNNI), one group at
+// a time: each of its dwords is rebuilt once (Y6) and goes to the 4
+// columns' int16 sums Y2..Y5 (started from their biases), folded by the
+// group's scale (Y9) into the columns' isum Y10..Y13. The float
+// accumulators are the outputs themselves (zeroed first, each
+// super-block added in order: the same operations). Y7, Y8 temporaries.
+// Stack: the scales at 0..127, column c's biases at 128+64c.
+//
+// GP registers: DI, R10, R11, R12 the columns' values; DX column 0's
+// scales, R13 their column stride; R14 out, R15 ostride; CX the count;
+// AX, BX temporaries.
+
+// The columns' sums += the rebuilt values Y6 times the activations at XO.
+#define Q3B_D4(XO) \
+	VPBROADCASTD XO(DI), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y2, Y2 \
+	VPBROADCASTD XO(R10), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y3, Y3 \
+	VPBROADCASTD XO(R11), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y4, Y4 \
+	VPBROADCASTD XO(R12), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y5, Y5
+
+// Dword k of group (H, U, J) (high bits: OP $N) into Y6, then the
+// columns' dots.
+#define Q3B_K(H, U, J, K, HF, OP, N) \
+	VMOVDQU 512+64*(8*(H)+4*(U)+(K))+HF(SI), Y6 \
+	VPSRLW  $(2*(J)), Y6, Y6 \
+	VPAND   Y15, Y6, Y6 \
+	VMOVDQU 64*(4*(U)+(K))+HF(SI), Y7 \
+	OP      $N, Y7, Y7 \
+	VPAND   Y14, Y7, Y7 \
+	VPOR    Y7, Y6, Y6 \
+	Q3B_D4(16*(8*(H)+2*(J)+(U))+4*(K))
+
+// Group 8H+2J+U: scale in byte B of the scale dword SJ.
+#define Q3B_G(H, U, J, HF, OP, N, SJ, B) \
+	VPBROADCASTD 128+32*(H)+16*(U)+4*(J)(SP), Y2 \
+	VPBROADCASTD 192+32*(H)+16*(U)+4*(J)(SP), Y3 \
+	VPBROADCASTD 256+32*(H)+16*(U)+4*(J)(SP), Y4 \
+	VPBROADCASTD 320+32*(H)+16*(U)+4*(J)(SP), Y5 \
+	Q3B_K(H, U, J, 0, HF, OP, N) \
+	Q3B_K(H, U, J, 1, HF, OP, N) \
+	Q3B_K(H, U, J, 2, HF, OP, N) \
+	Q3B_K(H, U, J, 3, HF, OP, N) \
+	Q3SCW(SJ, B, Y9) \
+	VPMADDWD Y9, Y2, Y2 \
+	VPADDD   Y2, Y10, Y10 \
+	VPMADDWD Y9, Y3, Y3 \
+	VPADDD   Y3, Y11, Y11 \
+	VPMADDWD Y9, Y4, Y4 \
+	VPADDD   Y4, Y12, Y12 \
+	VPMADDWD Y9, Y5, Y5 \
+	VPADDD   Y5, Y13, Y13
+
+// Quarter (H, U).
+#define Q3B_Q(H, U, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3B_G(H, U, 0, HF, OP0, N0, 2*(H), U) \
+	Q3B_G(H, U, 1, HF, OP1, N1, 2*(H), 2+(U)) \
+	Q3B_G(H, U, 2, HF, OP2, N2, 2*(H)+1, U) \
+	Q3B_G(H, U, 3, HF, OP3, N3, 2*(H)+1, 2+(U))
+
+// Column's float step for the half: ISUM times d (Y6) and the scale at
+// XD, added to the output at HF(OUT).
+#define Q3B_END(XD, ISUM, OUT, HF) \
+	VBROADCASTSS XD, Y7 \
+	VMULPS       Y7, Y6, Y7 \
+	VCVTDQ2PS    ISUM, ISUM \
+	VMULPS       Y7, ISUM, ISUM \
+	VMOVUPS      HF(OUT), Y8 \
+	VADDPS       ISUM, Y8, Y8 \
+	VMOVUPS      Y8, HF(OUT)
+
+#define Q3B_HALF(HF, HD) \
+	Q3SCALES(HF) \
+	VPXOR     Y10, Y10, Y10 \
+	VPXOR     Y11, Y11, Y11 \
+	VPXOR     Y12, Y12, Y12 \
+	VPXOR     Y13, Y13, Y13 \
+	Q3B_Q(0, 0, HF, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1) \
+	Q3B_Q(0, 1, HF, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1) \
+	Q3B_Q(1, 0, HF, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5) \
+	Q3B_Q(1, 1, HF, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5) \
+	VCVTPH2PS 1728+HD(SI), Y6 \
+	MOVQ      R14, AX \
+	Q3B_END((DX), Y10, AX, HF) \
+	ADDQ      R15, AX \
+	Q3B_END((DX)(R13*1), Y11, AX, HF) \
+	ADDQ      R15, AX \
+	Q3B_END((DX)(R13*2), Y12, AX, HF) \
+	ADDQ      R15, AX \
+	LEAQ      (DX)(R13*2), BX \
+	Q3B_END((BX)(R13*1), Y13, AX, HF)
+
+TEXT ·q3KP4AVX2(SB), NOSPLIT, $384-64
+	MOVQ    w+0(FP), SI
+	MOVQ    nsb+8(FP), CX
+	MOVQ    xq+16(FP), DI
+	MOVQ    xd+24(FP), DX
+	MOVQ    xqs+40(FP), AX
+	MOVQ    out+48(FP), R14
+	MOVQ    ostride+56(FP), R15
+	LEAQ    (DI)(AX*1), R10
+	LEAQ    (R10)(AX*1), R11
+	LEAQ    (R11)(AX*1), R12
+	MOVQ    CX, R13
+	SHLQ    $2, R13
+	VMOVDQU kqc<>+KQ03(SB), Y15
+	VMOVDQU kqc<>+KQ04(SB), Y14
+	VXORPS  Y0, Y0, Y0
+	MOVQ    R14, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	TESTQ   CX, CX
+	JZ      q3kb4_done
+
+q3kb4_loop:
+	Q3BIAS(DI, 128)
+	Q3BIAS(R10, 192)
+	Q3BIAS(R11, 256)
+	Q3BIAS(R12, 320)
+	Q3B_HALF(0, 0)
+	Q3B_HALF(32, 16)
+	ADDQ $1760, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $256, R12
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q3kb4_loop
+
+q3kb4_done:
+	VZEROUPPER
+	RET
+
 // VPSHUFB controls: byte B of each dword (B = 0..3) into both its words,
 // zero-extended.
 DATA kqpsc<>+0(SB)/8, $0x8004800480008000
@@ -441,4 +784,48 @@ DATA kqc<>+96(SB)/8, $0x1010101010101010
 DATA kqc<>+104(SB)/8, $0x1010101010101010
 DATA kqc<>+112(SB)/8, $0x1010101010101010
 DATA kqc<>+120(SB)/8, $0x1010101010101010
-GLOBL kqc<>(SB), RODATA|NOPTR, $128
+DATA kqc<>+128(SB)/8, $0x0101010101010101
+DATA kqc<>+136(SB)/8, $0x0101010101010101
+DATA kqc<>+144(SB)/8, $0x0101010101010101
+DATA kqc<>+152(SB)/8, $0x0101010101010101
+DATA kqc<>+160(SB)/8, $0xfffcfffcfffcfffc
+DATA kqc<>+168(SB)/8, $0xfffcfffcfffcfffc
+DATA kqc<>+176(SB)/8, $0xfffcfffcfffcfffc
+DATA kqc<>+184(SB)/8, $0xfffcfffcfffcfffc
+DATA kqc<>+192(SB)/8, $0x0000ffff0000ffff
+DATA kqc<>+200(SB)/8, $0x0000ffff0000ffff
+DATA kqc<>+208(SB)/8, $0x0000ffff0000ffff
+DATA kqc<>+216(SB)/8, $0x0000ffff0000ffff
+DATA kqc<>+224(SB)/8, $0x2020202020202020
+DATA kqc<>+232(SB)/8, $0x2020202020202020
+DATA kqc<>+240(SB)/8, $0x2020202020202020
+DATA kqc<>+248(SB)/8, $0x2020202020202020
+DATA kqc<>+256(SB)/8, $0x0303030303030303
+DATA kqc<>+264(SB)/8, $0x0303030303030303
+DATA kqc<>+272(SB)/8, $0x0303030303030303
+DATA kqc<>+280(SB)/8, $0x0303030303030303
+DATA kqc<>+288(SB)/8, $0x0404040404040404
+DATA kqc<>+296(SB)/8, $0x0404040404040404
+DATA kqc<>+304(SB)/8, $0x0404040404040404
+DATA kqc<>+312(SB)/8, $0x0404040404040404
+GLOBL kqc<>(SB), RODATA|NOPTR, $320
+
+// VPSHUFB controls: byte B of each dword (B = 0..3) into the high byte of
+// both its words, the low bytes zero (VPSRAW $8 then sign-extends it).
+DATA kqsx<>+0(SB)/8, $0x0480048000800080
+DATA kqsx<>+8(SB)/8, $0x0c800c8008800880
+DATA kqsx<>+16(SB)/8, $0x0480048000800080
+DATA kqsx<>+24(SB)/8, $0x0c800c8008800880
+DATA kqsx<>+32(SB)/8, $0x0580058001800180
+DATA kqsx<>+40(SB)/8, $0x0d800d8009800980
+DATA kqsx<>+48(SB)/8, $0x0580058001800180
+DATA kqsx<>+56(SB)/8, $0x0d800d8009800980
+DATA kqsx<>+64(SB)/8, $0x0680068002800280
+DATA kqsx<>+72(SB)/8, $0x0e800e800a800a80
+DATA kqsx<>+80(SB)/8, $0x0680068002800280
+DATA kqsx<>+88(SB)/8, $0x0e800e800a800a80
+DATA kqsx<>+96(SB)/8, $0x0780078003800380
+DATA kqsx<>+104(SB)/8, $0x0f800f800b800b80
+DATA kqsx<>+112(SB)/8, $0x0780078003800380
+DATA kqsx<>+120(SB)/8, $0x0f800f800b800b80
+GLOBL kqsx<>(SB), RODATA|NOPTR, $128
