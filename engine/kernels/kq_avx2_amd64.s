@@ -51,20 +51,25 @@
 // (s4,s5) at 16, (s6,s7) at 20.
 
 // Dword Q of pair P of the half at H: low nibbles with bit 2P (OPL $NL
-// brings it to bit 4) against the values of sub-block 2P into Y2, high
-// nibbles with bit 2P+1 (OPH $NH) against sub-block 2P+1 into Y3.
+// brings it to bit 4) for sub-block 2P into Y5, high nibbles with bit
+// 2P+1 (OPH $NH) for sub-block 2P+1 into Y4.
+#define K5A_UNP(P, Q, H, OPL, NL, OPH, NH) \
+	VMOVDQU 768+512*P+64*Q+H(SI), Y4 \
+	VMOVDQU 256+64*Q+H(SI), Y6 \
+	VPAND   Y15, Y4, Y5 \
+	VPSRLW  $4, Y4, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	OPL     $NL, Y6, Y7 \
+	VPAND   Y11, Y7, Y7 \
+	VPOR    Y7, Y5, Y5 \
+	OPH     $NH, Y6, Y6 \
+	VPAND   Y11, Y6, Y6 \
+	VPOR    Y6, Y4, Y4
+
+// Their products with the sub-blocks' activations added to the int16
+// sums Y2, Y3 (K5A_Q), or making them (K5A_Q0, the first dword of 4).
 #define K5A_Q(P, Q, H, OPL, NL, OPH, NH) \
-	VMOVDQU      768+512*P+64*Q+H(SI), Y4 \
-	VMOVDQU      256+64*Q+H(SI), Y6 \
-	VPAND        Y15, Y4, Y5 \
-	VPSRLW       $4, Y4, Y4 \
-	VPAND        Y15, Y4, Y4 \
-	OPL          $NL, Y6, Y7 \
-	VPAND        Y11, Y7, Y7 \
-	VPOR         Y7, Y5, Y5 \
-	OPH          $NH, Y6, Y6 \
-	VPAND        Y11, Y6, Y6 \
-	VPOR         Y6, Y4, Y4 \
+	K5A_UNP(P, Q, H, OPL, NL, OPH, NH) \
 	VPBROADCASTD 64*P+4*Q(DI), Y6 \
 	VPMADDUBSW   Y6, Y5, Y5 \
 	VPADDW       Y5, Y2, Y2 \
@@ -72,27 +77,30 @@
 	VPMADDUBSW   Y6, Y4, Y4 \
 	VPADDW       Y4, Y3, Y3
 
-// isd += the int16 sums times the pair's scale words; the sums zeroed.
+#define K5A_Q0(P, Q, H, OPL, NL, OPH, NH) \
+	K5A_UNP(P, Q, H, OPL, NL, OPH, NH) \
+	VPBROADCASTD 64*P+4*Q(DI), Y6 \
+	VPMADDUBSW   Y6, Y5, Y2 \
+	VPBROADCASTD 64*P+32+4*Q(DI), Y6 \
+	VPMADDUBSW   Y6, Y4, Y3
+
+// isd += the int16 sums times the pair's scale words.
 #define K5A_FOLD \
 	VPMADDWD Y8, Y2, Y2 \
 	VPADDD   Y2, Y14, Y14 \
 	VPMADDWD Y9, Y3, Y3 \
-	VPADDD   Y3, Y14, Y14 \
-	VPXOR    Y2, Y2, Y2 \
-	VPXOR    Y3, Y3, Y3
+	VPADDD   Y3, Y14, Y14
 
 // Sub-blocks 2P and 2P+1 (scales: bytes KA and KB of SC) into isd.
 #define K5A_PAIR(P, H, SC, KA, KB, OPL, NL, OPH, NH) \
 	VPSHUFB kqpsc<>+32*KA(SB), SC, Y8 \
 	VPSHUFB kqpsc<>+32*KB(SB), SC, Y9 \
-	VPXOR   Y2, Y2, Y2 \
-	VPXOR   Y3, Y3, Y3 \
-	K5A_Q(P, 0, H, OPL, NL, OPH, NH) \
+	K5A_Q0(P, 0, H, OPL, NL, OPH, NH) \
 	K5A_Q(P, 1, H, OPL, NL, OPH, NH) \
 	K5A_Q(P, 2, H, OPL, NL, OPH, NH) \
 	K5A_Q(P, 3, H, OPL, NL, OPH, NH) \
 	K5A_FOLD \
-	K5A_Q(P, 4, H, OPL, NL, OPH, NH) \
+	K5A_Q0(P, 4, H, OPL, NL, OPH, NH) \
 	K5A_Q(P, 5, H, OPL, NL, OPH, NH) \
 	K5A_Q(P, 6, H, OPL, NL, OPH, NH) \
 	K5A_Q(P, 7, H, OPL, NL, OPH, NH) \
@@ -189,7 +197,8 @@ q5ka1_done:
 // column stride at 320; the float accumulators are the outputs themselves
 // (zeroed first, each super-block added in order: the same operations).
 
-// Dword Q of pair P against one column (values at XQ) into AL, AH.
+// Dword Q of pair P against one column (values at XQ): added to the
+// int16 sums AL, AH (K5B_QC), or making them (K5B_QC0).
 #define K5B_QC(XQ, P, Q, AL, AH) \
 	VPBROADCASTD 64*P+4*Q(XQ), Y6 \
 	VPMADDUBSW   Y6, Y5, Y7 \
@@ -198,7 +207,15 @@ q5ka1_done:
 	VPMADDUBSW   Y6, Y4, Y7 \
 	VPADDW       Y7, AH, AH
 
-#define K5B_Q(P, Q, H, OPL, NL, OPH, NH) \
+#define K5B_QC0(XQ, P, Q, AL, AH) \
+	VPBROADCASTD 64*P+4*Q(XQ), Y6 \
+	VPMADDUBSW   Y6, Y5, AL \
+	VPBROADCASTD 64*P+32+4*Q(XQ), Y6 \
+	VPMADDUBSW   Y6, Y4, AH
+
+// Dword Q of pair P unpacked (as K5A_UNP, Y14 the 0x10 bytes) into Y5
+// and Y4, then the 4 columns' sums by QC (K5B_QC or K5B_QC0).
+#define K5B_Q(QC, P, Q, H, OPL, NL, OPH, NH) \
 	VMOVDQU 768+512*P+64*Q+H(SI), Y4 \
 	VMOVDQU 256+64*Q+H(SI), Y6 \
 	VPAND   Y15, Y4, Y5 \
@@ -210,21 +227,18 @@ q5ka1_done:
 	OPH     $NH, Y6, Y6 \
 	VPAND   Y14, Y6, Y6 \
 	VPOR    Y6, Y4, Y4 \
-	K5B_QC(DI, P, Q, Y0, Y8) \
-	K5B_QC(R10, P, Q, Y1, Y9) \
-	K5B_QC(R11, P, Q, Y2, Y10) \
-	K5B_QC(R12, P, Q, Y3, Y11)
+	QC(DI, P, Q, Y0, Y8) \
+	QC(R10, P, Q, Y1, Y9) \
+	QC(R11, P, Q, Y2, Y10) \
+	QC(R12, P, Q, Y3, Y11)
 
-// A column's sums times the scale words Y12, Y13, into its isd; the sums
-// zeroed.
+// A column's sums times the scale words Y12, Y13, into its isd.
 #define K5B_FOLD(C, AL, AH) \
 	VPMADDWD Y12, AL, AL \
 	VPMADDWD Y13, AH, AH \
 	VPADDD   AH, AL, AL \
 	VPADDD   192+32*C(R9), AL, AL \
-	VMOVDQU  AL, 192+32*C(R9) \
-	VPXOR    AL, AL, AL \
-	VPXOR    AH, AH, AH
+	VMOVDQU  AL, 192+32*C(R9)
 
 #define K5B_FOLD4 \
 	K5B_FOLD(0, Y0, Y8) \
@@ -237,23 +251,15 @@ q5ka1_done:
 	VMOVDQU SCO(R9), Y12 \
 	VPSHUFB kqpsc<>+32*KB(SB), Y12, Y13 \
 	VPSHUFB kqpsc<>+32*KA(SB), Y12, Y12 \
-	VPXOR   Y0, Y0, Y0 \
-	VPXOR   Y1, Y1, Y1 \
-	VPXOR   Y2, Y2, Y2 \
-	VPXOR   Y3, Y3, Y3 \
-	VPXOR   Y8, Y8, Y8 \
-	VPXOR   Y9, Y9, Y9 \
-	VPXOR   Y10, Y10, Y10 \
-	VPXOR   Y11, Y11, Y11 \
-	K5B_Q(P, 0, H, OPL, NL, OPH, NH) \
-	K5B_Q(P, 1, H, OPL, NL, OPH, NH) \
-	K5B_Q(P, 2, H, OPL, NL, OPH, NH) \
-	K5B_Q(P, 3, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC0, P, 0, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC, P, 1, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC, P, 2, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC, P, 3, H, OPL, NL, OPH, NH) \
 	K5B_FOLD4 \
-	K5B_Q(P, 4, H, OPL, NL, OPH, NH) \
-	K5B_Q(P, 5, H, OPL, NL, OPH, NH) \
-	K5B_Q(P, 6, H, OPL, NL, OPH, NH) \
-	K5B_Q(P, 7, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC0, P, 4, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC, P, 5, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC, P, 6, H, OPL, NL, OPH, NH) \
+	K5B_Q(K5B_QC, P, 7, H, OPL, NL, OPH, NH) \
 	K5B_FOLD4
 
 // Column C's float steps for the half at H: its dx at (BX), its outputs
