@@ -279,6 +279,22 @@ GLOBL pa2c<>(SB), RODATA|NOPTR, $480
 	VMULPS       Y10, Y8, Y8 \
 	ACCOP(ACC)
 
+// P4: both terms added to the outputs with one load and store (Y13 the
+// second term): (out + float(isum)*(d*dx)) + float(s)*(m*dx).
+#define Q41A_COL4(XQ, XO, XD, XS, ACCOP, OUT) \
+	PA_DOT15(XQ, XO) \
+	VCVTDQ2PS    Y8, Y8 \
+	VBROADCASTSS XD, Y10 \
+	VMULPS       Y10, Y12, Y13 \
+	VMULPS       Y13, Y8, Y8 \
+	VMULPS       Y10, Y9, Y10 \
+	VPBROADCASTD XS, Y13 \
+	VCVTDQ2PS    Y13, Y13 \
+	VMULPS       Y10, Y13, Y13 \
+	VADDPS       OUT, Y8, Y8 \
+	VADDPS       Y13, Y8, Y8 \
+	VMOVUPS      Y8, OUT
+
 TEXT ·q4_1P1AVX2(SB), NOSPLIT, $0-48
 	MOVQ   w+0(FP), SI
 	MOVQ   nb+8(FP), CX
@@ -325,9 +341,9 @@ TEXT ·q4_1P4AVX2(SB), NOSPLIT, $0-64
 
 q41a4_loop:
 	Q41A_UNPACK(0)
-	PA_COLS4(Q41A_COL, 0, 0)
+	PA_COLS4(Q41A_COL4, 0, 0)
 	Q41A_UNPACK(32)
-	PA_COLS4(Q41A_COL, 0, 32)
+	PA_COLS4(Q41A_COL4, 0, 32)
 	ADDQ $320, SI
 	PA_NEXT(1)
 	DECQ CX
@@ -656,11 +672,12 @@ mxa4_done:
 	VPSIGNB      V, Y8, Y8 \
 	VPABSB       V, V \
 	VPMADDUBSW   Y8, V, V \
-	VPMADDWD     (32*J)(SP), V, V \
+	VPMADDWD     Y9, V, V \
 	VPADDD       V, ISUM, ISUM
 
 #define IQA_SUB1(J, H) \
 	PA_NIB(128+256*J, H) \
+	VMOVDQU (32*J)(SP), Y9 \
 	IQA_V1(Y0, 32*J, J, Y10) \
 	IQA_V1(Y4, 32*J+16, J, Y11) \
 	IQA_V1(Y1, 32*J+4, J, Y10) \
@@ -729,7 +746,7 @@ iqa1_done:
 	VPBROADCASTD XO(XQ), Y8 \
 	VPSIGNB      (256+32*VI)(SP), Y8, Y8 \
 	VPMADDUBSW   Y8, V, Y8 \
-	VPMADDWD     (32*J)(SP), Y8, Y8 \
+	VPMADDWD     Y9, Y8, Y8 \
 	VPADDD       Y8, ISUM, ISUM
 
 #define IQA_COL4(XQ, J, ISUM) \
@@ -752,6 +769,7 @@ iqa1_done:
 	IQA_W4(Y5, 5) \
 	IQA_W4(Y6, 6) \
 	IQA_W4(Y7, 7) \
+	VMOVDQU (32*J)(SP), Y9 \
 	IQA_COL4(DI, J, Y10) \
 	IQA_COL4(R10, J, Y11) \
 	IQA_COL4(R11, J, Y12) \
