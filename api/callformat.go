@@ -3,8 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 
 	"github.com/orbitswarm/orbit/api/jsonprefix"
+	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
 
 // callFormat constrains the output of a tool_choice "required" or named
@@ -17,19 +19,54 @@ import (
 //     tool. With the name prefilled (a named function) the output goes on
 //     in the object; else it first writes one of the tools' names (start
 //     naming), then the object of that tool (pre).
-//   - a format that writes the arguments bare after a prefilled name
-//     (gpt-oss harmony, Mistral's [ARGS]): the output is the arguments'
-//     object.
+//   - a format that writes the arguments bare after the name (gpt-oss
+//     harmony, Mistral's [TOOL_CALLS]NAME[ARGS]): with the name
+//     prefilled, the output is the arguments' object; else it first
+//     writes one of the names bare, then the format's text and control
+//     tokens up to the arguments (seq), then that tool's arguments.
 //
 // When the call's JSON has closed, the generation ends with it when one
-// call is wanted; else (release) the constraint ends, and what the format
-// writes after it (a closing tag, more calls) is the model's.
+// call is wanted; else (release, a Hermes block) whitespace, the end of
+// generation or the block's closing marker (post) may follow, then the
+// constraint ends: more calls are the model's. Tokens of the format's
+// markers (banned) are kept out of the output but where they are a step.
 type callFormat struct {
 	start   jsonState
 	release bool
-	names   [][]byte    // naming: the tools' names as JSON writes them, unquoted
-	pre     []jsonState // naming: the state after names[i] and its closing quote
-	preLen  []int       // their completionLen
+	// naming: the tools' names as JSON writes them, unquoted, or bare;
+	// pre the state after names[i] and its closing quote (bare: and seq),
+	// preLen their completionLen.
+	names  [][]byte
+	pre    []jsonState
+	preLen []int
+	// bare: the name is written as it is, then seq (text and control
+	// tokens: tokens lists them), then the arguments (pre).
+	bare   bool
+	seq    []callStep
+	seqLen int // the sum of seq's costs
+	// post: after the call's JSON (whitespace, the end of generation,
+	// or this), with release: the format's closing marker.
+	post   []callStep
+	tokens []int32 // the tokens of seq and post's steps
+	// banned are tokens the output may not write but as a step: tokens
+	// and the format's other markers (a reader would take them for
+	// markers even inside a JSON string).
+	banned []int32
+}
+
+// callStep is a step between a bare name and the arguments: a control
+// token (tok), or text.
+type callStep struct {
+	text []byte
+	tok  int32 // -1: text
+}
+
+// cost is what the step adds to a completion: a token counts one.
+func (st callStep) cost() int {
+	if st.tok >= 0 {
+		return 1
+	}
+	return len(st.text)
 }
 
 // maxCallNames is how many tools a constrained "required" call chooses
@@ -39,24 +76,76 @@ const maxCallNames = 64
 // newCallFormat returns the constraint of a call started by cs, of
 // function name ("": any of tools); nil when the format's call cannot be
 // constrained (Qwen3-Coder's XML, a name written before a control token).
-func newCallFormat(cs callStart, name string, tools []Tool, release bool) *callFormat {
-	cf := newCallStart(cs, name, tools)
-	if cf != nil {
-		cf.release = release
+func newCallFormat(cs callStart, name string, tools []Tool, tok *tokenizer.Tokenizer, release bool) *callFormat {
+	cf := newCallStart(cs, name, tools, tok)
+	if cf == nil {
+		return nil
+	}
+	cf.release = release
+	if release {
+		cf.post = cf.steps(cs.after, tok)
+	}
+	cf.banned = append(cf.banned, cf.tokens...)
+	for _, m := range cs.markers {
+		if id, ok := tok.TokenID(m); ok && !slices.Contains(cf.banned, id) {
+			cf.banned = append(cf.banned, id)
+		}
+	}
+	// Every state of the call knows its format.
+	cf.start.calls = cf
+	for i := range cf.pre {
+		cf.pre[i].calls = cf
 	}
 	return cf
 }
 
-func newCallStart(cs callStart, name string, tools []Tool) *callFormat {
+// steps are markers as steps: a marker that is a token of tok is that
+// token (a model writes it so), else its text.
+func (cf *callFormat) steps(markers []string, tok *tokenizer.Tokenizer) []callStep {
+	var out []callStep
+	for _, m := range markers {
+		if id, ok := tok.TokenID(m); ok {
+			out = append(out, callStep{tok: id})
+			cf.tokens = append(cf.tokens, id)
+		} else {
+			out = append(out, callStep{text: []byte(m), tok: -1})
+		}
+	}
+	return out
+}
+
+// newCallStart is newCallFormat but for release and what it implies.
+func newCallStart(cs callStart, name string, tools []Tool, tok *tokenizer.Tokenizer) *callFormat {
+	args := func(t Tool) jsonState {
+		st := jsonState{p: jsonprefix.New(true)}
+		if s := argsSchema(t); s != nil {
+			st.p = jsonprefix.NewSchema(s)
+		}
+		return st
+	}
 	if cs.argsOnly {
 		if name == "" {
 			return nil
 		}
-		st := jsonState{p: jsonprefix.New(true)}
-		if s := argsSchema(toolNamed(tools, name)); s != nil {
-			st.p = jsonprefix.NewSchema(s)
+		return &callFormat{start: args(toolNamed(tools, name))}
+	}
+	if cs.bareName != nil {
+		if name != "" || len(tools) == 0 || len(tools) > maxCallNames {
+			return nil
 		}
-		return &callFormat{start: st}
+		cf := &callFormat{bare: true}
+		cf.seq = cf.steps(cs.bareName, tok)
+		for _, st := range cf.seq {
+			cf.seqLen += st.cost()
+		}
+		for _, t := range tools {
+			st := args(t)
+			cf.names = append(cf.names, []byte(t.Function.Name))
+			cf.pre = append(cf.pre, st)
+			cf.preLen = append(cf.preLen, st.completionLen())
+		}
+		cf.start = jsonState{naming: true, nmask: 1<<len(tools) - 1, calls: cf}
+		return cf
 	}
 	if cs.obj < 0 {
 		return nil
@@ -85,9 +174,6 @@ func newCallStart(cs callStart, name string, tools []Tool) *callFormat {
 		cf.preLen = append(cf.preLen, st.completionLen())
 	}
 	cf.start = jsonState{naming: true, nmask: 1<<len(tools) - 1, calls: cf}
-	if len(tools) == maxCallNames {
-		cf.start.nmask = ^uint64(0)
-	}
 	return cf
 }
 
@@ -148,16 +234,15 @@ func callSchema(t Tool, key string) *jsonprefix.Schema {
 }
 
 // feedName advances a state that is writing a call's name over ch: a
-// byte of one of the names, or the closing quote after a whole one,
-// which goes on in that tool's call object.
+// byte of one of the names, or after a whole one the closing quote (a
+// JSON name), which goes on in that tool's call object, or the first
+// byte of calls.seq (a bare name).
 func (s *jsonState) feedName(ch byte) bool {
 	names := s.calls.names
-	if ch == '"' {
-		for i, n := range names {
-			if s.nmask&(1<<i) != 0 && len(n) == int(s.npos) {
-				*s = s.calls.pre[i]
-				return true
-			}
+	if ch == '"' && !s.calls.bare {
+		if i := s.nameWritten(); i >= 0 {
+			*s = s.calls.pre[i]
+			return true
 		}
 		return false
 	}
@@ -167,20 +252,104 @@ func (s *jsonState) feedName(ch byte) bool {
 			m |= 1 << i
 		}
 	}
-	if m == 0 {
+	if m != 0 {
+		s.nmask, s.npos = m, s.npos+1
+		return true
+	}
+	if i := s.nameWritten(); s.calls.bare && i >= 0 && s.calls.seq[0].tok < 0 {
+		s.naming, s.inSeq, s.pick, s.step, s.spos = false, true, int16(i), 0, 0
+		return s.feedSeq(ch)
+	}
+	return false
+}
+
+// nameWritten is the tool whose whole name has been written (-1: none).
+func (s *jsonState) nameWritten() int {
+	for i, n := range s.calls.names {
+		if s.nmask&(1<<i) != 0 && len(n) == int(s.npos) {
+			return i
+		}
+	}
+	return -1
+}
+
+// feedSeq advances over ch in calls.seq: the next byte of its text.
+func (s *jsonState) feedSeq(ch byte) bool {
+	st := s.seq()[s.step]
+	if st.tok >= 0 || st.text[s.spos] != ch {
 		return false
 	}
-	s.nmask, s.npos = m, s.npos+1
+	s.spos++
+	if int(s.spos) == len(st.text) {
+		s.nextStep()
+	}
 	return true
 }
 
-// nameCompletionLen is completionLen while the name is written: the
-// shortest of the names it may be, closed, and its call completed.
-func (s *jsonState) nameCompletionLen() int {
+// nextStep moves past a step of calls.seq; after the last, the tool's
+// arguments come.
+func (s *jsonState) nextStep() {
+	s.step, s.spos = s.step+1, 0
+	switch {
+	case int(s.step) < len(s.seq()):
+	case s.post:
+		s.inSeq, s.post, s.done = false, false, true
+	default:
+		*s = s.calls.pre[s.pick]
+	}
+}
+
+// seq is the steps inSeq walks: calls.seq or calls.post.
+func (s *jsonState) seq() []callStep {
+	if s.post {
+		return s.calls.post
+	}
+	return s.calls.seq
+}
+
+// feedToken advances over a control token (one without a piece): it must
+// be the step of calls.seq that comes (after a whole bare name, the
+// first).
+func (s *jsonState) feedToken(id int32) bool {
+	switch {
+	case s.naming && s.calls.bare:
+		i := s.nameWritten()
+		if i < 0 || s.calls.seq[0].tok != id {
+			return false
+		}
+		s.naming, s.inSeq, s.pick, s.step = false, true, int16(i), 0
+		s.nextStep()
+		return true
+	case s.inSeq && s.seq()[s.step].tok == id:
+		s.nextStep()
+		return true
+	case !s.outside() && !s.done && s.calls.post != nil && s.calls.post[0].tok == id && s.p.Closed():
+		s.inSeq, s.post, s.step = true, true, 0
+		s.nextStep()
+		return true
+	}
+	return false
+}
+
+// callCompletionLen is completionLen before a call's JSON: the shortest
+// of the names it may be, what follows it (a control token counts one),
+// and its call completed.
+func (s *jsonState) callCompletionLen() int {
+	cf := s.calls
+	if s.inSeq {
+		n := -int(s.spos)
+		if !s.post {
+			n += cf.preLen[s.pick]
+		}
+		for _, st := range s.seq()[s.step:] {
+			n += st.cost()
+		}
+		return n
+	}
 	best := -1
-	for i, n := range s.calls.names {
+	for i, n := range cf.names {
 		if s.nmask&(1<<i) != 0 {
-			if l := len(n) - int(s.npos) + 1 + s.calls.preLen[i]; best < 0 || l < best {
+			if l := len(n) - int(s.npos) + cf.seqLen + cf.preLen[i]; best < 0 || l < best {
 				best = l
 			}
 		}

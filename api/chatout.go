@@ -216,6 +216,16 @@ type callStart struct {
 	// block: the call is a block its own marker closes (Hermes's
 	// <tool_call>), so text after its object is not a flaw of the call.
 	block bool
+	// bareName, when set: the output writes the name as it is, then
+	// these (a control token's text, or plain text), then the arguments'
+	// object.
+	bareName []string
+	// after is what closes the call after its JSON (Hermes's
+	// </tool_call>), when the output goes on after it.
+	after []string
+	// markers are the format's markers that its reader finds anywhere,
+	// even inside a call's JSON: their tokens are kept out of it.
+	markers []string
 }
 
 // callPrefill is how a call starts in the format of the template src: of
@@ -228,10 +238,11 @@ func callPrefill(src, name string) (callStart, bool) {
 	}
 	switch {
 	case isHarmony(src):
+		markers := []string{harmonyStart, harmonyChannel, harmonyMessage, harmonyEnd, harmonyConstrain}
 		if name == "" {
-			return callStart{prefill: harmonyChannel + "commentary to=functions.", obj: -1}, true
+			return callStart{prefill: harmonyChannel + "commentary to=functions.", obj: -1, bareName: []string{" ", harmonyConstrain, "json", harmonyMessage}, markers: markers}, true
 		}
-		return callStart{prefill: harmonyChannel + "commentary to=functions." + name + " " + harmonyConstrain + "json" + harmonyMessage, obj: -1, argsOnly: true}, true
+		return callStart{prefill: harmonyChannel + "commentary to=functions." + name + " " + harmonyConstrain + "json" + harmonyMessage, obj: -1, argsOnly: true, markers: markers}, true
 	case strings.Contains(src, hermesOpen) && strings.Contains(src, xmlFunction):
 		if name == "" {
 			return callStart{prefill: hermesOpen + "\n" + xmlFunction, obj: -1}, true
@@ -242,13 +253,14 @@ func callPrefill(src, name string) (callStart, bool) {
 		if name == "" {
 			cs = obj(hermesOpen+"\n{\"name\": \"", "arguments")
 		}
-		cs.block = true
+		cs.block, cs.after = true, []string{hermesClose}
 		return cs, true
 	case strings.Contains(src, mistralOpen) && strings.Contains(src, mistralArgs):
+		markers := []string{mistralOpen, mistralArgs, mistralCallID}
 		if name == "" {
-			return callStart{prefill: mistralOpen, obj: -1}, true
+			return callStart{prefill: mistralOpen, obj: -1, bareName: []string{mistralArgs}, markers: markers}, true
 		}
-		return callStart{prefill: mistralOpen + name + mistralArgs, obj: -1, argsOnly: true}, true
+		return callStart{prefill: mistralOpen + name + mistralArgs, obj: -1, argsOnly: true, markers: markers}, true
 	case strings.Contains(src, mistralOpen):
 		if name == "" {
 			return obj(mistralOpen+" [{\"name\": \"", "arguments"), true

@@ -2,9 +2,11 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/orbitswarm/orbit/api/jsonprefix"
 	"github.com/orbitswarm/orbit/engine/speculate"
@@ -118,18 +120,29 @@ type jsonConstraint struct {
 }
 
 // jsonState is where a constrained output is: the recognizer and the
-// trailing run of whitespace outside strings, or while a tool call's
-// name is written (naming) which of calls' names it may still be. It is
-// a value: a copy is a clone.
+// trailing run of whitespace outside strings; or, before a tool call's
+// JSON, while its name is written (naming) which of calls' names it may
+// still be, then (inSeq) how far into the text and control tokens
+// between the name and the arguments (calls.seq) it is. It is a value: a
+// copy is a clone.
 type jsonState struct {
 	p  jsonprefix.Parser
 	sp int
 
-	naming bool
-	npos   int32  // bytes of the name written
-	nmask  uint64 // the names it may be (bits of calls.names)
-	calls  *callFormat
+	naming, inSeq bool
+	npos          int32  // bytes of the name written
+	nmask         uint64 // the names it may be (bits of calls.names)
+	step, pick    int16  // inSeq: the step of calls.seq, the tool named
+	spos          int32  // inSeq: bytes of the step's text written
+	// post: inSeq is in calls.post, after the call's JSON; done: past
+	// it, the constraint is over.
+	post, done bool
+	calls      *callFormat
 }
+
+// outside reports whether the output is outside the call's JSON: its
+// name (or what follows it) before, or the format's text after it (post).
+func (s *jsonState) outside() bool { return s.naming || s.inSeq }
 
 func newJSONConstraint(f *outputFormat, tok *tokenizer.Tokenizer, trie *vocabTrie, maxTokens int) *jsonConstraint {
 	c := &jsonConstraint{tok: tok, trie: trie, st: jsonState{p: jsonprefix.New(f.object)}, left: maxTokens}
@@ -148,10 +161,17 @@ func (s *jsonState) feed(ch byte) bool {
 	if s.naming {
 		return s.feedName(ch)
 	}
+	if s.inSeq {
+		return s.feedSeq(ch)
+	}
+	if s.calls != nil && s.calls.post != nil && s.p.Closed() && !isJSONSpace(ch) {
+		s.inSeq, s.post, s.step, s.spos = true, true, 0, 0
+		return s.feedSeq(ch)
+	}
 	if !s.p.Feed(ch) {
 		return false
 	}
-	if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') && !s.p.InString() {
+	if isJSONSpace(ch) && !s.p.InString() {
 		s.sp++
 		if s.sp > maxJSONSpace || (s.sp > maxJSONLeadSpace && !s.p.Started()) {
 			return false
@@ -173,16 +193,16 @@ func (s *jsonState) write(b []byte) bool {
 }
 
 // plainString reports whether every plainByte leaves s as it is.
-func (s *jsonState) plainString() bool { return !s.naming && s.p.PlainString() }
+func (s *jsonState) plainString() bool { return !s.outside() && s.p.PlainString() }
 
 // complete reports whether the output is a whole value.
-func (s *jsonState) complete() bool { return !s.naming && s.p.Complete() }
+func (s *jsonState) complete() bool { return !s.outside() && s.p.Complete() }
 
 // completionLen is the length of the shortest text that completes the
 // output.
 func (s *jsonState) completionLen() int {
-	if s.naming {
-		return s.nameCompletionLen()
+	if s.outside() {
+		return s.callCompletionLen()
 	}
 	return s.p.CompletionLen()
 }
@@ -193,14 +213,17 @@ type span struct{ lo, hi int32 }
 // maskWalk is one walk of the trie: the tokens that keep the output a
 // valid prefix (allowed) and those of them after which the shortest
 // completion still fits in the tokens left (closing), as runs of the
-// trie's tokens in order, and whether the end of generation is allowed.
+// trie's tokens in order.
 type maskWalk struct {
 	t                *vocabTrie
 	room             int
 	root             jsonState
 	rootLen          int
 	allowed, closing []span
-	eog              bool
+	// ctlAllowed, ctlClosing: the same of the tokens without a piece (the
+	// end of generation after a whole value, a tool call's control
+	// tokens).
+	ctlAllowed, ctlClosing []int32
 	// scratch: the states along the walk's path, by depth; kept logits
 	stack []jsonState
 	keep  []float32
@@ -225,7 +248,7 @@ func addSpan(s []span, lo, hi int32) []span {
 
 // lenOf is q's completionLen (the root's is known).
 func (w *maskWalk) lenOf(q *jsonState) int {
-	if !q.naming && !w.root.naming && q.p == w.root.p {
+	if !q.outside() && !w.root.outside() && q.p == w.root.p {
 		return w.rootLen
 	}
 	return q.completionLen()
@@ -265,9 +288,20 @@ func (w *maskWalk) visit(ni int32, d int) {
 	}
 }
 
-// count is how many tokens of spans are below n (the logits' length).
-func (w *maskWalk) count(spans []span, n int) int {
+// count is how many tokens of spans are below n (the logits' length),
+// banned ones aside.
+func (w *maskWalk) count(spans []span, n int, banned []int32) int {
 	total := 0
+	for _, id := range banned {
+		p := w.t.pos[id]
+		if p < 0 || int(id) >= n {
+			continue
+		}
+		k, _ := slices.BinarySearchFunc(spans, p, func(s span, p int32) int { return cmp.Compare(s.hi, p+1) })
+		if k < len(spans) && spans[k].lo <= p {
+			total--
+		}
+	}
 	for _, s := range spans {
 		if w.t.n <= n {
 			total += int(s.hi - s.lo)
@@ -294,34 +328,53 @@ func (c *jsonConstraint) mask(logits []float32) {
 	w := &c.w
 	w.t, w.room, w.root = c.trie, c.left-1, c.st
 	w.rootLen = c.st.completionLen()
-	w.allowed, w.closing, w.eog = w.allowed[:0], w.closing[:0], false
+	w.allowed, w.closing = w.allowed[:0], w.closing[:0]
+	w.ctlAllowed, w.ctlClosing = w.ctlAllowed[:0], w.ctlClosing[:0]
 	w.stack = append(w.stack[:0], c.st)
 	w.visit(0, 0)
+	var banned []int32
+	if c.st.calls != nil {
+		banned = c.st.calls.banned
+	}
 	if c.st.complete() {
 		for _, id := range c.trie.eog {
-			if int(id) < len(logits) {
-				w.eog = true
-				break
+			if int(id) < len(logits) && !slices.Contains(banned, id) {
+				w.ctlAllowed, w.ctlClosing = append(w.ctlAllowed, id), append(w.ctlClosing, id)
 			}
 		}
 	}
-	keep := w.closing
-	n := w.count(keep, len(logits))
-	if n == 0 && !w.eog {
-		keep = w.allowed
-		n = w.count(keep, len(logits))
+	if c.st.calls != nil {
+		for _, id := range c.st.calls.tokens {
+			if q := c.st; int(id) < len(logits) && q.feedToken(id) {
+				w.ctlAllowed = append(w.ctlAllowed, id)
+				if q.completionLen() <= w.room {
+					w.ctlClosing = append(w.ctlClosing, id)
+				}
+			}
+		}
 	}
-	if n == 0 && !w.eog {
+	keep, ctl := w.closing, w.ctlClosing
+	n := w.count(keep, len(logits), banned) + len(ctl)
+	if n == 0 {
+		keep, ctl = w.allowed, w.ctlAllowed
+		n = w.count(keep, len(logits), banned) + len(ctl)
+	}
+	if n == 0 {
 		return // advance refuses whatever comes
 	}
-	w.apply(logits, keep, n)
+	w.apply(logits, keep, ctl, n)
+	for _, id := range banned {
+		if int(id) < len(logits) && !slices.Contains(ctl, id) {
+			logits[id] = float32(math.Inf(-1))
+		}
+	}
 }
 
-// apply sets to -Inf the logits of every token but those of keep (n of
-// them) and, when w.eog, the end-of-generation tokens: when few are
-// kept, by saving theirs and filling the rest; else by masking the runs
-// between the kept ones.
-func (w *maskWalk) apply(logits []float32, keep []span, n int) {
+// apply sets to -Inf the logits of every token but those of keep and ctl
+// (tokens without a piece; n in all): when few are kept, by saving
+// theirs and filling the rest; else by masking the runs between the kept
+// ones.
+func (w *maskWalk) apply(logits []float32, keep []span, ctl []int32, n int) {
 	ninf := float32(math.Inf(-1))
 	ids := w.t.ids
 	if n < len(logits)/2 {
@@ -333,13 +386,8 @@ func (w *maskWalk) apply(logits []float32, keep []span, n int) {
 				}
 			}
 		}
-		var eog []float32
-		if w.eog {
-			for _, id := range w.t.eog {
-				if int(id) < len(logits) {
-					eog = append(eog, logits[id])
-				}
-			}
+		for _, id := range ctl {
+			w.keep = append(w.keep, logits[id])
 		}
 		for i := range logits {
 			logits[i] = ninf
@@ -353,14 +401,9 @@ func (w *maskWalk) apply(logits []float32, keep []span, n int) {
 				}
 			}
 		}
-		k = 0
-		if w.eog {
-			for _, id := range w.t.eog {
-				if int(id) < len(logits) {
-					logits[id] = eog[k]
-					k++
-				}
-			}
+		for _, id := range ctl {
+			logits[id] = w.keep[k]
+			k++
 		}
 		return
 	}
@@ -378,7 +421,7 @@ func (w *maskWalk) apply(logits []float32, keep []span, n int) {
 	}
 	off(at, int32(len(ids)))
 	for _, id := range w.t.empty {
-		if int(id) < len(logits) && !(w.eog && w.t.isEOG[id]) {
+		if int(id) < len(logits) && !slices.Contains(ctl, id) {
 			logits[id] = ninf
 		}
 	}
@@ -396,17 +439,29 @@ func (c *jsonConstraint) advance(tok int32) (closed bool, err error) {
 		return false, nil
 	}
 	c.left--
-	if !c.st.write(c.tok.TokenPiece(tok)) {
+	var ok bool
+	if c.st.calls != nil && slices.Contains(c.st.calls.tokens, tok) {
+		ok = c.st.feedToken(tok)
+	} else {
+		ok = c.st.write(c.tok.TokenPiece(tok))
+	}
+	if !ok {
 		if c.call {
 			c.off = true
 			return false, nil
 		}
 		return false, fmt.Errorf("api: no token of the vocabulary continues the JSON output (token %d)", tok)
 	}
-	closed = !c.st.naming && c.st.p.Closed()
-	if closed && c.release {
+	if c.st.done {
 		c.off = true
 		return false, nil
+	}
+	closed = !c.st.outside() && c.st.p.Closed()
+	if closed && c.release {
+		if c.st.calls == nil || c.st.calls.post == nil {
+			c.off = true
+		}
+		return false, nil // with post: its text may follow
 	}
 	return closed, nil
 }

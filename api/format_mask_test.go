@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/orbitswarm/orbit/api/jsonprefix"
@@ -22,6 +23,18 @@ func bruteMask(st jsonState, tok *tokenizer.Tokenizer, left int, logits []float3
 	var byFirst [256][]int32
 	var empty []int32
 	for id := range int32(tok.NumTokens()) {
+		if st.calls != nil && slices.Contains(st.calls.tokens, id) {
+			if q := st; int(id) < len(logits) && q.feedToken(id) {
+				allowed = append(allowed, id)
+				if q.completionLen() <= room {
+					closing = append(closing, id)
+				}
+			}
+			continue
+		}
+		if st.calls != nil && slices.Contains(st.calls.banned, id) {
+			continue
+		}
 		if p := tok.TokenPiece(id); len(p) > 0 {
 			byFirst[p[0]] = append(byFirst[p[0]], id)
 		} else {
@@ -50,11 +63,12 @@ func bruteMask(st jsonState, tok *tokenizer.Tokenizer, left int, logits []float3
 			}
 		}
 	}
-	if st.complete() {
-		for _, id := range empty {
-			if tok.IsEOG(id) && int(id) < len(logits) {
-				allowed, closing = append(allowed, id), append(closing, id)
-			}
+	for _, id := range empty {
+		if int(id) >= len(logits) {
+			continue
+		}
+		if st.complete() && tok.IsEOG(id) {
+			allowed, closing = append(allowed, id), append(closing, id)
 		}
 	}
 	keep := closing
@@ -169,17 +183,27 @@ func TestTrieMaskMatchesBrute(t *testing.T) {
 					f, desc = &outputFormat{object: true}, "object"
 				case 1:
 					f, desc = &outputFormat{}, "any"
-				case 2, 3:
-					// A tool call of any of tools, its name first.
+				case 2, 3, 4, 5:
+					// A tool call of any of tools, its name first: in
+					// a JSON object (Hermes, Llama 3.1), or bare, then
+					// text and control tokens (where the vocabulary has
+					// them: else their text) as harmony and Mistral's
+					// [ARGS] write them.
 					var tools []Tool
 					if err := json.Unmarshal([]byte(maskTools), &tools); err != nil {
 						t.Fatal(err)
 					}
 					cs, _ := callPrefill("<tool_call>", "")
-					if w == 3 {
+					switch w {
+					case 3:
+						cs = callStart{obj: -1, bareName: []string{" ", "<|start_header_id|>", "json", "<|end_header_id|>"}, markers: []string{"<|eot_id|>", "<s>", "</s>"}}
+					case 4:
+						cs = callStart{obj: -1, bareName: []string{"<|end_header_id|>"}, markers: []string{"<|im_start|>", "<0x0A>", "▁{", "Ġ{", "{\""}}
+					case 5:
 						cs, _ = callPrefill("<|python_tag|>", "")
 					}
-					f, desc = &outputFormat{call: newCallFormat(cs, "", tools, false)}, "call"
+					// Hermes's with release: </tool_call> after the JSON.
+					f, desc = &outputFormat{call: newCallFormat(cs, "", tools, tok, w == 2)}, "call"
 				default:
 					sv := randSchema(r, 0)
 					raw, _ := json.Marshal(sv)
@@ -197,7 +221,7 @@ func TestTrieMaskMatchesBrute(t *testing.T) {
 				logits := make([]float32, tok.NumTokens()+[]int{0, 7, -5}[w%3])
 				want := make([]float32, len(logits))
 				var text []byte
-				for range 48 {
+				for step := 0; step < 48 && !c.off; step++ {
 					c.left = 1000
 					if r.IntN(4) == 0 {
 						c.left = []int{1, 2, 3, 4, 6, 10, 30}[r.IntN(7)]

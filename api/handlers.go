@@ -451,7 +451,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	// after the call would spoil it, so the generation ends with it.
 	var callFmt *outputFormat
 	if rd.required {
-		if cf := newCallFormat(rd.start, req.choice.name, req.Tools, !rd.oneCall && rd.start.block); cf != nil {
+		if cf := newCallFormat(rd.start, req.choice.name, req.Tools, tok, !rd.oneCall && rd.start.block); cf != nil {
 			callFmt = &outputFormat{call: cf}
 			rd.oneCall = rd.oneCall || !cf.release
 		}

@@ -209,7 +209,7 @@ func (h *harmonyStream) endMessage() {
 	if h.kind == hCall {
 		c := h.call
 		args := strings.TrimSpace(h.body)
-		var obj map[string]any
+		var obj map[string]json.RawMessage // numbers unparsed: 1E999 is JSON
 		if json.Unmarshal([]byte(args), &obj) == nil && obj != nil && compactJSON(args) == c.sent {
 			c.final = ToolCall{ID: c.id, Type: "function", Function: ToolCallFunction{Name: c.name, Arguments: c.sent}}
 			c.ok = true

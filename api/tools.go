@@ -220,7 +220,7 @@ func callFromJSON(raw []byte, names map[string]bool) (ToolCall, bool) {
 		argText = "{}"
 	case args[0] == '"':
 		// Arguments sent as a JSON string holding a JSON object.
-		var obj map[string]any
+		var obj map[string]json.RawMessage // numbers unparsed: 1E999 is JSON
 		if json.Unmarshal(args, &argText) != nil || json.Unmarshal([]byte(argText), &obj) != nil || obj == nil {
 			return ToolCall{}, false
 		}

@@ -17,10 +17,10 @@ import (
 type vocabTrie struct {
 	n     int        // the vocabulary's size
 	ids   []int32    // the tokens with a piece, sorted by piece (ties by id)
+	pos   []int32    // by id: where in ids (-1: no piece)
 	nodes []trieNode // nodes[0] is the root (the empty prefix)
 	empty []int32    // the tokens without a piece (control tokens)
 	eog   []int32    // those of them that end the generation
-	isEOG []bool     // by id: the token is one of eog
 }
 
 // trieNode is a prefix of pieces.
@@ -51,11 +51,14 @@ func newVocabTrie(tok *tokenizer.Tokenizer) *vocabTrie {
 			}
 		}
 	}
-	t.isEOG = make([]bool, t.n)
-	for _, id := range t.eog {
-		t.isEOG[id] = true
-	}
 	slices.SortStableFunc(t.ids, func(a, b int32) int { return bytes.Compare(tok.TokenPiece(a), tok.TokenPiece(b)) })
+	t.pos = make([]int32, t.n)
+	for i := range t.pos {
+		t.pos[i] = -1
+	}
+	for i, id := range t.ids {
+		t.pos[id] = int32(i)
+	}
 	t.nodes = append(t.nodes, trieNode{lo: 0, hi: int32(len(t.ids))})
 	t.build(0, 0, tok)
 	return t
