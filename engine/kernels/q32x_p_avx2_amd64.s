@@ -117,7 +117,17 @@ DATA pa2c<>+448(SB)/8, $0x0504050401000100
 DATA pa2c<>+456(SB)/8, $0x0d0c0d0c09080908
 DATA pa2c<>+464(SB)/8, $0x0504050401000100
 DATA pa2c<>+472(SB)/8, $0x0d0c0d0c09080908
-GLOBL pa2c<>(SB), RODATA|NOPTR, $480
+// +480: q5_0: 0x10 for byte values 1..15, 0 for 0 (VPSHUFB table)
+DATA pa2c<>+480(SB)/8, $0x1010101010101000
+DATA pa2c<>+488(SB)/8, $0x1010101010101010
+DATA pa2c<>+496(SB)/8, $0x1010101010101000
+DATA pa2c<>+504(SB)/8, $0x1010101010101010
+// +512: int16 ones
+DATA pa2c<>+512(SB)/8, $0x0001000100010001
+DATA pa2c<>+520(SB)/8, $0x0001000100010001
+DATA pa2c<>+528(SB)/8, $0x0001000100010001
+DATA pa2c<>+536(SB)/8, $0x0001000100010001
+GLOBL pa2c<>(SB), RODATA|NOPTR, $544
 
 #define PA_CONSTS \
 	MOVL         $0x0f0f0f0f, AX \
@@ -386,29 +396,32 @@ q41a4_done:
 // ---- q5_0: position of 352 bytes: d (32), qh (64), 4 pieces of nibbles;
 // runs of 8 (2816 bytes): the 8 d, then each position's qh and pieces.
 // The high bits: byte b of each row's qh spread over its dword's 4 bytes
-// (VPSHUFB), bits 0..3 or 4..7 tested per byte (VPAND, VPCMPEQB), 0x10
-// or'ed in where set.
+// (VPSHUFB); byte i of a piece's low nibbles takes bit i of it (VPAND
+// gives 0 or 1<<i, a VPSHUFB table 0 or 0x10), of its high nibbles bit
+// 4+i (VPAND gives 0 or 16<<i, VPMINUB with 0x10 0 or 0x10), or'ed in.
 
-// Y8 the half's qh, Y12 0x10 bytes: byte S/32 of qh into values A, B.
+// Y8 the half's qh, Y11 the table, Y12 0x10 bytes: byte S/32 of qh into
+// values A (its bits 0..3) and B (bits 4..7).
 #define Q5A_HI(S, A, B) \
-	VPSHUFB  pa2c<>+S(SB), Y8, Y9 \
-	VPAND    pa2c<>+128(SB), Y9, Y10 \
-	VPCMPEQB pa2c<>+128(SB), Y10, Y10 \
-	VPAND    Y12, Y10, Y10 \
-	VPOR     Y10, A, A \
-	VPAND    pa2c<>+160(SB), Y9, Y9 \
-	VPCMPEQB pa2c<>+160(SB), Y9, Y9 \
-	VPAND    Y12, Y9, Y9 \
-	VPOR     Y9, B, B
+	VPSHUFB pa2c<>+S(SB), Y8, Y9 \
+	VPAND   pa2c<>+128(SB), Y9, Y10 \
+	VPSHUFB Y10, Y11, Y10 \
+	VPOR    Y10, A, A \
+	VPAND   pa2c<>+160(SB), Y9, Y9 \
+	VPMINUB Y12, Y9, Y9 \
+	VPOR    Y9, B, B
 
+// The table lives in Y11 while unpacking; the int16 ones go back after.
 #define Q5A_UNPACK(SO, PO, H) \
 	PA_NIB(PO+64, H) \
 	VMOVDQU   PO+H(SI), Y8 \
+	VMOVDQU   pa2c<>+480(SB), Y11 \
 	VMOVDQU   pa2c<>+192(SB), Y12 \
 	Q5A_HI(0, Y0, Y1) \
 	Q5A_HI(32, Y2, Y3) \
 	Q5A_HI(64, Y4, Y5) \
 	Q5A_HI(96, Y6, Y7) \
+	VMOVDQU   pa2c<>+512(SB), Y11 \
 	VCVTPH2PS SO+H/2(SI), Y12
 
 #define Q5A_R1(J) B16_P1(Q5A_UNPACK, 32*J, 256+320*J, 32*J)
