@@ -70,16 +70,17 @@ type kernelSet struct {
 	q4KRows  qRowsFn
 	q6KRows  qRowsFn
 
-	// Optional 4x4 and 4x8 tile kernels for batches (nil: use the row
-	// kernels). The 4x8 ones are only set together with the 4x4 ones.
+	// Optional 4x4 and 4x8 tile kernels for batches (nil: use the 2x4
+	// or row kernels). A set may have the 4x8 ones alone (AVX2's q8_0):
+	// the columns after the groups of 8 then take the 2x4 kernels.
 	q8_0Tile  qTileFn
 	q4_0Tile  qTileFn
 	q8_0Tile8 qTileFn
 	q4_0Tile8 qTileFn
 
-	// Optional 2-row x 4-column kernels for batches where there are no
-	// tile kernels (nil: use the row kernels); bitwise the row kernels'
-	// results.
+	// Optional 2-row x 4-column kernels for the columns of a batch the
+	// tile kernels leave (nil: use the row kernels); bitwise the row
+	// kernels' results.
 	q8_0Cols qColsFn
 	q4_0Cols qColsFn
 	// Optional 1-row x 4-column k-quant kernels for batches (nil: the

@@ -462,16 +462,16 @@ func (p *Pool) growScratch(elems int) {
 // planTiles sets p.tiles, p.g8 and p.g4 for the current job.
 func (p *Pool) planTiles() {
 	p.tiles, p.g8, p.g4 = false, 0, 0
-	if p.batch < 4 || p.w.Cols == 0 || noTiles || p.w.packed || p.set.tileFor(p.w.Type) == nil {
+	if p.batch < 4 || p.w.Cols == 0 || noTiles || p.w.packed {
 		return
 	}
-	p.tiles = true
 	if !noTiles8 && p.set.tile8For(p.w.Type) != nil {
 		p.g8 = p.batch / 8
 	}
-	if p.batch-8*p.g8 >= 4 {
+	if p.batch-8*p.g8 >= 4 && p.set.tileFor(p.w.Type) != nil {
 		p.g4 = 1
 	}
+	p.tiles = p.g8+p.g4 > 0
 }
 
 // packed returns the packed group holding column b, its width and b's
@@ -655,10 +655,11 @@ func (p *Pool) matRowsFlat(pr *prod, r0, r1 int) {
 			b += width
 		}
 	}
-	if k := set.colsFor(pr.w.Type); k != nil && !p.tiles && !noTiles && cols >= qk {
-		// 2x4 kernels over pairs of rows and groups of 4 columns; an odd
-		// last row and the remaining columns go through the row kernels
-		// (bitwise the same value per element).
+	if k := set.colsFor(pr.w.Type); k != nil && !noTiles && cols >= qk {
+		// 2x4 kernels over pairs of rows and groups of 4 columns (those
+		// after the tiles' groups: the AVX2 set has only 4x8 tiles); an
+		// odd last row and the remaining columns go through the row
+		// kernels (bitwise the same value per element).
 		nb := cols / qk
 		r2 := (r1 - r0) &^ 1
 		for ; b+4 <= p.batch; b += 4 {

@@ -1,6 +1,7 @@
 //go:build amd64
 
 #include "textflag.h"
+#include "tile8_amd64.h"
 
 // Mat-mat tile kernels, AVX-512 (F, BW, VL, VNNI): 4 weight rows x 4
 // activation columns per pass.
@@ -253,35 +254,6 @@ q4t_done:
 	Q4W(P, 2, Y8, Y9, Y18, Y22) \
 	Q4W(P, 3, Y10, Y11, Y19, Y23) \
 	T8FLOAT(P, ACC)
-
-// 4x8 transpose of Y0..Y3 and stores.
-#define T8EPILOGUE \
-	MOVQ          out+32(FP), AX \
-	MOVQ          ostride+40(FP), BX \
-	LEAQ          (BX)(BX*2), R9 \
-	VUNPCKLPS     Y1, Y0, Y4 \
-	VUNPCKHPS     Y1, Y0, Y5 \
-	VUNPCKLPS     Y3, Y2, Y6 \
-	VUNPCKHPS     Y3, Y2, Y7 \
-	VUNPCKLPD     Y6, Y4, Y8 \
-	VUNPCKHPD     Y6, Y4, Y9 \
-	VUNPCKLPD     Y7, Y5, Y10 \
-	VUNPCKHPD     Y7, Y5, Y11 \
-	VMOVUPS       X8, (AX) \
-	VMOVUPS       X9, (AX)(BX*1) \
-	VMOVUPS       X10, (AX)(BX*2) \
-	VMOVUPS       X11, (AX)(R9*1) \
-	LEAQ          (AX)(BX*4), AX \
-	VEXTRACTF128  $1, Y8, X8 \
-	VEXTRACTF128  $1, Y9, X9 \
-	VEXTRACTF128  $1, Y10, X10 \
-	VEXTRACTF128  $1, Y11, X11 \
-	VMOVUPS       X8, (AX) \
-	VMOVUPS       X9, (AX)(BX*1) \
-	VMOVUPS       X10, (AX)(BX*2) \
-	VMOVUPS       X11, (AX)(R9*1) \
-	VZEROUPPER \
-	RET
 
 // q8_0, 4x8: here the packed activations are stored as x^0x80 (x+128,
 // unsigned; see packFlip) and the signed weights are the broadcast
