@@ -224,8 +224,10 @@ type maskWalk struct {
 	// end of generation after a whole value, a tool call's control
 	// tokens).
 	ctlAllowed, ctlClosing []int32
-	// scratch: the states along the walk's path, by depth; kept logits
+	// scratch: the states along the walk's path, by depth, and whether
+	// each is known to be the root's; kept logits
 	stack []jsonState
+	same  []bool
 	keep  []float32
 }
 
@@ -246,45 +248,56 @@ func addSpan(s []span, lo, hi int32) []span {
 	return append(s, span{lo, hi})
 }
 
-// lenOf is q's completionLen (the root's is known).
-func (w *maskWalk) lenOf(q *jsonState) int {
-	if !q.outside() && !w.root.outside() && q.p == w.root.p {
+// lenOf is the completionLen of w.stack[d] (the root's is known, and so
+// is that of a state the walk knows equal to it: see same).
+func (w *maskWalk) lenOf(d int) int {
+	if w.same[d] {
 		return w.rootLen
 	}
-	return q.completionLen()
+	return w.stack[d].completionLen()
 }
 
 // visit walks the children of node ni, whose prefix took the output to
-// w.stack[d]. In a string, a child whose bytes are all plain text is
-// allowed whole without a walk: its tokens leave the state as it is.
+// w.stack[d]. In a string, a run of children whose bytes are all plain
+// text is allowed whole without a walk: its tokens leave the state as it
+// is.
 func (w *maskWalk) visit(ni int32, d int) {
 	if d+1 == len(w.stack) {
-		w.stack = append(w.stack, jsonState{})
+		w.stack, w.same = append(w.stack, jsonState{}), append(w.same, false)
 	}
-	st, q := &w.stack[d], &w.stack[d+1]
 	nd := &w.t.nodes[ni]
-	plain := st.plainString()
-	stLen := -1
-	for k := nd.kids; k < nd.kend; k++ {
-		ch := &w.t.nodes[k]
-		if plain && ch.plain && plainByte(ch.b) {
-			if stLen < 0 {
-				stLen = w.lenOf(st)
+	if w.stack[d].plainString() {
+		stLen := w.lenOf(d)
+		for _, it := range w.t.items[nd.item:nd.iend] {
+			if it.kid < 0 {
+				w.add(it.lo, it.hi, stLen)
+			} else {
+				w.child(it.kid, d, true)
 			}
-			w.add(ch.lo, ch.hi, stLen)
-			continue
 		}
-		*q = *st
-		if !q.feed(ch.b) {
-			continue
-		}
-		if ch.ends > 0 {
-			w.add(ch.lo, ch.lo+ch.ends, w.lenOf(q))
-		}
-		if ch.kids < ch.kend {
-			w.visit(k, d+1)
-			st, q = &w.stack[d], &w.stack[d+1] // the stack may have grown
-		}
+		return
+	}
+	for k := nd.kids; k < nd.kend; k++ {
+		w.child(k, d, false)
+	}
+}
+
+// child walks child k of a node whose prefix took the output to
+// w.stack[d] (plain: a state of plainString).
+func (w *maskWalk) child(k int32, d int, plain bool) {
+	ch := &w.t.nodes[k]
+	q := &w.stack[d+1]
+	*q = w.stack[d]
+	// Plain text in a string leaves the state as it was.
+	w.same[d+1] = plain && w.same[d] && plainByte(ch.b)
+	if !q.feed(ch.b) {
+		return
+	}
+	if ch.ends > 0 {
+		w.add(ch.lo, ch.lo+ch.ends, w.lenOf(d+1))
+	}
+	if ch.kids < ch.kend {
+		w.visit(k, d+1)
 	}
 }
 
@@ -330,7 +343,7 @@ func (c *jsonConstraint) mask(logits []float32) {
 	w.rootLen = c.st.completionLen()
 	w.allowed, w.closing = w.allowed[:0], w.closing[:0]
 	w.ctlAllowed, w.ctlClosing = w.ctlAllowed[:0], w.ctlClosing[:0]
-	w.stack = append(w.stack[:0], c.st)
+	w.stack, w.same = append(w.stack[:0], c.st), append(w.same[:0], true)
 	w.visit(0, 0)
 	var banned []int32
 	if c.st.calls != nil {

@@ -19,6 +19,7 @@ type vocabTrie struct {
 	ids   []int32    // the tokens with a piece, sorted by piece (ties by id)
 	pos   []int32    // by id: where in ids (-1: no piece)
 	nodes []trieNode // nodes[0] is the root (the empty prefix)
+	items []trieItem // the nodes' children for a string (trieNode.item)
 	empty []int32    // the tokens without a piece (control tokens)
 	eog   []int32    // those of them that end the generation
 }
@@ -32,6 +33,16 @@ type trieNode struct {
 	// plain: every byte of the pieces past the prefix is plain string
 	// text (see plainByte).
 	plain bool
+	// The children as a string sees them: items[item:iend] in order, a
+	// run of adjacent children all plain text (whose tokens a string
+	// takes whole) or a child to walk.
+	item, iend int32
+}
+
+// trieItem is a run of plain children (kid < 0: the tokens ids[lo:hi])
+// or the child nodes[kid].
+type trieItem struct {
+	kid, lo, hi int32
 }
 
 // plainByte reports whether b is text inside a JSON string that leaves
@@ -89,8 +100,22 @@ func (t *vocabTrie) build(ni int32, depth int, tok *tokenizer.Tokenizer) {
 		t.build(k, depth+1, tok)
 		plain = plain && plainByte(t.nodes[k].b) && t.nodes[k].plain
 	}
+	item := int32(len(t.items))
+	for k := kids; k < kend; k++ {
+		c := &t.nodes[k]
+		if !(c.plain && plainByte(c.b)) {
+			t.items = append(t.items, trieItem{kid: k})
+			continue
+		}
+		if last := len(t.items) - 1; last >= int(item) && t.items[last].kid < 0 {
+			t.items[last].hi = c.hi
+			continue
+		}
+		t.items = append(t.items, trieItem{kid: -1, lo: c.lo, hi: c.hi})
+	}
 	n := &t.nodes[ni]
 	n.ends, n.kids, n.kend, n.plain = ends, kids, kend, plain
+	n.item, n.iend = item, int32(len(t.items))
 }
 
 // trieCache keeps the tries of the tokenizers the server has constrained
