@@ -267,3 +267,59 @@ func TestTrieMaskMatchesBrute(t *testing.T) {
 		})
 	}
 }
+
+// FuzzTrieMask compares the trie's mask with the brute-force one after
+// any text (as far as it is a valid prefix) of any of the constraints:
+// any value, an object, a schema's value, and tool calls (a name in a
+// JSON object, or bare then control tokens or their text), over Llama
+// 2's vocabulary, with any number of tokens left.
+func FuzzTrieMask(f *testing.F) {
+	tok := maskVocabs(f)["llama2-32k"]
+	trie := newVocabTrie(tok)
+	var tools []Tool
+	if err := json.Unmarshal([]byte(maskTools), &tools); err != nil {
+		f.Fatal(err)
+	}
+	var sv any
+	_ = json.Unmarshal([]byte(`{"type":"object","properties":{"name":{"type":"string"},"tags":{"type":"array","items":{"enum":["a","ab",1]}},"n":{"type":"integer"}},"required":["name"]}`), &sv)
+	sch, err := jsonprefix.Compile(sv)
+	if err != nil {
+		f.Fatal(err)
+	}
+	hermes, _ := callPrefill("<tool_call>", "")
+	formats := []*outputFormat{{}, {object: true}, {schema: sch},
+		{call: newCallFormat(hermes, "", tools, tok, true)},
+		{call: newCallFormat(callStart{obj: -1, bareName: []string{" ", "</s>", "json", "<s>"}, markers: []string{"<unk>"}}, "", tools, tok, false)}}
+	for _, seed := range []struct {
+		text string
+		mode uint8
+		left uint8
+	}{{`{"a": [1, "x\\u00`, 0, 200}, {`{"name": "b`, 2, 3}, {`get_weather", "arguments": {"q": 1}}`, 3, 9}, {"go json{", 4, 50},
+		{`{"name":"x","tags":["a`, 2, 1}, {"  ", 1, 0}, {`get", "arguments": {"city": ""}}  </tool`, 3, 4}} {
+		f.Add(seed.text, seed.mode, seed.left)
+	}
+	f.Fuzz(func(t *testing.T, text string, mode, left uint8) {
+		c := newJSONConstraint(formats[int(mode)%len(formats)], tok, trie, int(left)+1)
+		for i := 0; i < len(text) && !c.st.done; i++ {
+			if q := c.st; !q.feed(text[i]) {
+				break
+			}
+			c.st.feed(text[i])
+		}
+		if c.st.done {
+			return
+		}
+		logits := make([]float32, tok.NumTokens())
+		for i := range logits {
+			logits[i] = float32(i%97) / 7
+		}
+		want := slices.Clone(logits)
+		bruteMask(c.st, tok, c.left, want)
+		c.mask(logits)
+		for i := range logits {
+			if math.Float32bits(logits[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("after %q (left %d): token %d (%q) is %v, brute force %v", text, c.left, i, tok.TokenPiece(int32(i)), logits[i], want[i])
+			}
+		}
+	})
+}
