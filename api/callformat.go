@@ -99,12 +99,15 @@ func newCallFormat(cs callStart, name string, tools []Tool, tok *tokenizer.Token
 	return cf
 }
 
-// steps are markers as steps: a marker that is a token of tok is that
-// token (a model writes it so), else its text.
+// steps are markers as steps: a marker that is a special token of tok
+// (control or user-defined: a model writes it so) is that token, else
+// its text (" ", "json").
 func (cf *callFormat) steps(markers []string, tok *tokenizer.Tokenizer) []callStep {
 	var out []callStep
 	for _, m := range markers {
-		if id, ok := tok.TokenID(m); ok {
+		id, ok := tok.TokenID(m)
+		ty := tok.TokenType(id)
+		if ok && (ty == tokenizer.TokenControl || ty == tokenizer.TokenUserDefined || len(tok.TokenPiece(id)) == 0) {
 			out = append(out, callStep{tok: id})
 			cf.tokens = append(cf.tokens, id)
 		} else {
