@@ -114,17 +114,19 @@ type jsonConstraint struct {
 	// call: a tool call's constraint. A token outside the mask (from a
 	// backend that does not mask) ends it rather than the generation:
 	// the call reader judges the output. release: once the value has
-	// closed, the constraint ends (off) and the generation goes on (more
-	// calls may follow); else the generation ends with it.
+	// closed (and the format's closing marker, if it comes, is written),
+	// the constraint ends (off) and the generation goes on (more calls
+	// may follow); else the generation ends with the value.
 	call, release, off bool
 }
 
 // jsonState is where a constrained output is: the recognizer and the
 // trailing run of whitespace outside strings; or, before a tool call's
 // JSON, while its name is written (naming) which of calls' names it may
-// still be, then (inSeq) how far into the text and control tokens
-// between the name and the arguments (calls.seq) it is. It is a value: a
-// copy is a clone.
+// still be, then (inSeq) how far into the text and tokens between the
+// name and the arguments (calls.seq) it is; or how far into the closing
+// marker after the JSON (inSeq and post). It is a value: a copy is a
+// clone.
 type jsonState struct {
 	p  jsonprefix.Parser
 	sp int
@@ -217,12 +219,11 @@ type span struct{ lo, hi int32 }
 type maskWalk struct {
 	t                *vocabTrie
 	room             int
-	root             jsonState
 	rootLen          int
 	allowed, closing []span
-	// ctlAllowed, ctlClosing: the same of the tokens without a piece (the
-	// end of generation after a whole value, a tool call's control
-	// tokens).
+	// ctlAllowed, ctlClosing: the same of the tokens the trie walk
+	// leaves out (the end of generation after a whole value, the tokens
+	// of a tool call's steps).
 	ctlAllowed, ctlClosing []int32
 	// scratch: the states along the walk's path, by depth, and whether
 	// each is known to be the root's; kept logits
@@ -339,7 +340,7 @@ func (c *jsonConstraint) mask(logits []float32) {
 		return
 	}
 	w := &c.w
-	w.t, w.room, w.root = c.trie, c.left-1, c.st
+	w.t, w.room = c.trie, c.left-1
 	w.rootLen = c.st.completionLen()
 	w.allowed, w.closing = w.allowed[:0], w.closing[:0]
 	w.ctlAllowed, w.ctlClosing = w.ctlAllowed[:0], w.ctlClosing[:0]
