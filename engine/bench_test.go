@@ -183,7 +183,7 @@ func BenchmarkBatchedDecode(b *testing.B) {
 // locked to its thread), which a machine shared with other jobs disturbs
 // far less than wall time.
 func BenchmarkRows(b *testing.B) {
-	for _, dt := range []kernels.DType{kernels.Q4_0, kernels.Q4_K, kernels.Q8_0} {
+	for _, dt := range []kernels.DType{kernels.Q4_0, kernels.Q4_K, kernels.Q8_0, kernels.Q6_K, kernels.Q5_K, kernels.Q3_K} {
 		pool := kernels.NewPool(1)
 		m, err := Load(randomModel(b, llama1bBlock, dt), Options{Pool: pool})
 		if err != nil {

@@ -109,6 +109,8 @@ var (
 		q4KP4:    q4KP4AVX2,
 		kq:       kqAVX2,
 		q6KP1:    q6KP1AVX2,
+		q6KP2:    q6KP2AVX2,
+		q6KP3:    q6KP3AVX2,
 		q6KP4:    q6KP4AVX2,
 
 		// Prefill: 4 rows x 8 columns of q8_0 (tile8_avx2_amd64.s).
@@ -148,6 +150,8 @@ var (
 		q4KP4:     q4KP4VNNI,
 		kq:        kqVNNI,
 		q6KP1:     q6KP1VNNI,
+		q6KP2:     q6KP2VNNI,
+		q6KP3:     q6KP3VNNI,
 		q6KP4:     q6KP4VNNI,
 		q4_0P2:    q4_0P2VNNI,
 		q4_0P3:    q4_0P3VNNI,

@@ -104,6 +104,7 @@ type kernelSet struct {
 	// that a small batch unpacks each block once.
 	q4_0P2, q4_0P3 pColsFn
 	q4KP2, q4KP3   pColsFn
+	q6KP2, q6KP3   pColsFn
 
 	// The row kernels of the later types (q4_1, q5_0, mxfp4, q3_k, q5_k,
 	// iq4_xs).
@@ -153,6 +154,12 @@ func (s *kernelSet) packedSmall(t DType) (p2, p3 pColsFn) {
 		return s.q4_0P2, s.q4_0P3
 	case Q4_K:
 		return s.q4KP2, s.q4KP3
+	case Q6_K:
+		return s.q6KP2, s.q6KP3
+	case Q5_K:
+		return s.kq.q5KP2, s.kq.q5KP3
+	case Q3_K:
+		return s.kq.q3KP2, s.kq.q3KP3
 	}
 	return nil, nil
 }

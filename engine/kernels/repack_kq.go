@@ -31,8 +31,11 @@ var (
 )
 
 // kqPacked holds a set's kernels for repacked q5_k and q3_k matrices
-// (nil: the set does not repack them).
+// (nil: the set does not repack them), and optionally their 2- and
+// 3-column kernels (nil: the 1-column kernel column by column).
 type kqPacked struct {
 	q5KP1, q3KP1 pColFn
 	q5KP4, q3KP4 pColsFn
+	q5KP2, q5KP3 pColsFn
+	q3KP2, q3KP3 pColsFn
 }

@@ -114,3 +114,16 @@ func TestCanonicalRepackedKQGLU(t *testing.T) {
 		}
 	}
 }
+
+// requirePackedSmall fails the test if impl, an amd64 set, lacks the 2-
+// and 3-column kernels for repacked typ (a batch of 2 or 3 sessions would
+// then unpack each block once per session, unseen by the bitwise tests).
+func requirePackedSmall(t *testing.T, impl Impl, typ DType) {
+	t.Helper()
+	if impl != AVX2 && impl != AVX512 {
+		return
+	}
+	if p2, p3 := setFor(impl).packedSmall(typ); p2 == nil || p3 == nil {
+		t.Errorf("%s has no 2- or 3-column kernels for repacked %s", impl, typ)
+	}
+}

@@ -781,3 +781,426 @@ q6b4_n1:
 q6b4_done:
 	VZEROUPPER
 	RET
+
+// ---- 2 and 3 columns ----
+//
+//	func q6KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q6KP3VNNI(...): the same for 3 columns
+//
+// q6KP4VNNI for 2 and 3 columns (its layout and registers, the columns
+// past the last unused; R12 the run state): each (h, k) is unpacked once
+// for the columns, so that a server's 2 or 3 batched sessions do not pay
+// the unpacking per session.
+
+#define Q6P2_ZERO \
+	Q6P_ZERO4(Z8, Z9, Z10, Z11) \
+	Q6P_ZERO4(Z12, Z13, Z14, Z15)
+
+#define Q6P3_ZERO \
+	Q6P2_ZERO \
+	Q6P_ZERO4(Z16, Z17, Z18, Z19)
+
+#define Q6P2_DOTS(H, K) \
+	Q6P_DOT(DI, H, K, Z8, Z9, Z10, Z11) \
+	Q6P_DOT(R10, H, K, Z12, Z13, Z14, Z15)
+
+#define Q6P3_DOTS(H, K) \
+	Q6P2_DOTS(H, K) \
+	Q6P_DOT(R11, H, K, Z16, Z17, Z18, Z19)
+
+#define Q6P2_FOLD \
+	Q6P_FOLD(Z8, Z9, Z10, Z11, Z4) \
+	Q6P_FOLD(Z12, Z13, Z14, Z15, Z5)
+
+#define Q6P3_FOLD \
+	Q6P2_FOLD \
+	Q6P_FOLD(Z16, Z17, Z18, Z19, Z6)
+
+// One quarter (H, KK) for the columns of ZERO, DOTS and FOLD.
+#define Q6PN_QUARTER(H, KK, ZERO, DOTS, FOLD) \
+	ZERO \
+	Q6P_UNPACK(288+192*(8*(H)+4*(KK))) \
+	DOTS(H, 4*(KK)) \
+	Q6P_UNPACK(288+192*(8*(H)+4*(KK)+1)) \
+	DOTS(H, 4*(KK)+1) \
+	Q6P_UNPACK(288+192*(8*(H)+4*(KK)+2)) \
+	DOTS(H, 4*(KK)+2) \
+	Q6P_UNPACK(288+192*(8*(H)+4*(KK)+3)) \
+	DOTS(H, 4*(KK)+3) \
+	Q6P_SC(H, KK) \
+	FOLD
+
+#define Q6P2_CORR(J) \
+	Q6P_SCW(J) \
+	VPDPWSSD.BCST 8*J(R8), Z24, Z4 \
+	VPDPWSSD.BCST 8*J+4(R8), Z25, Z4 \
+	VPDPWSSD.BCST 8*J(R8)(R9*1), Z24, Z5 \
+	VPDPWSSD.BCST 8*J+4(R8)(R9*1), Z25, Z5
+
+#define Q6P3_CORR(J) \
+	Q6P2_CORR(J) \
+	VPDPWSSD.BCST 8*J(R8)(R9*2), Z24, Z6 \
+	VPDPWSSD.BCST 8*J+4(R8)(R9*2), Z25, Z6
+
+// Arguments, column pointers, constants, accumulators zeroed, R12 = 0
+// and SI, AX at the first position (as q6KP4VNNI); CX == 0 jumps to
+// DONE.
+#define Q6PN_PROLOGUE(DONE) \
+	MOVQ   w+0(FP), SI \
+	MOVQ   nsb+8(FP), CX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   xs+32(FP), R8 \
+	MOVQ   xqs+40(FP), R9 \
+	LEAQ   (DI)(R9*1), R10 \
+	LEAQ   (R10)(R9*1), R11 \
+	SHRQ   $3, R9 \
+	MOVQ   CX, AX \
+	SHLQ   $2, AX \
+	LEAQ   (DX)(AX*1), R13 \
+	LEAQ   (R13)(AX*1), R14 \
+	Q6P_CONSTS \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	MOVQ   SI, AX \
+	MOVQ   $0, R12 \
+	TESTQ  CX, CX \
+	JZ     DONE \
+	CMPQ   CX, $2 \
+	JLT    2(PC) \
+	ADDQ   $32, SI
+
+TEXT ·q6KP2VNNI(SB), NOSPLIT, $0-64
+	Q6PN_PROLOGUE(q6p2_done)
+
+q6p2_loop:
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	Q6P2_CORR(0)
+	Q6P2_CORR(1)
+	Q6P2_CORR(2)
+	Q6P2_CORR(3)
+	VPSLLD       $5, Z4, Z4
+	VPSLLD       $5, Z5, Z5
+	Q6PN_QUARTER(0, 0, Q6P2_ZERO, Q6P2_DOTS, Q6P2_FOLD)
+	Q6PN_QUARTER(0, 1, Q6P2_ZERO, Q6P2_DOTS, Q6P2_FOLD)
+	Q6PN_QUARTER(1, 0, Q6P2_ZERO, Q6P2_DOTS, Q6P2_FOLD)
+	Q6PN_QUARTER(1, 1, Q6P2_ZERO, Q6P2_DOTS, Q6P2_FOLD)
+	VCVTPH2PS    (AX), Z24
+	Q6P4_END(DX, Z4, Z0)
+	Q6P4_END(R13, Z5, Z1)
+	ADDQ         $256, DI
+	ADDQ         $256, R10
+	ADDQ         $32, R8
+	ADDQ         $4, DX
+	ADDQ         $4, R13
+	DECQ         CX
+	JZ           q6p2_done
+	CMPQ         R12, $0
+	JNE          q6p2_n1
+	ADDQ         $3328, SI
+	ADDQ         $32, AX
+	MOVQ         $1, R12
+	JMP          q6p2_loop
+
+q6p2_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, AX
+	MOVQ $0, R12
+	CMPQ CX, $1
+	JNE  q6p2_loop
+	SUBQ $32, SI
+	JMP  q6p2_loop
+
+q6p2_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, (AX)(BX*1)
+	VZEROUPPER
+	RET
+
+TEXT ·q6KP3VNNI(SB), NOSPLIT, $0-64
+	Q6PN_PROLOGUE(q6p3_done)
+
+q6p3_loop:
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	Q6P3_CORR(0)
+	Q6P3_CORR(1)
+	Q6P3_CORR(2)
+	Q6P3_CORR(3)
+	VPSLLD       $5, Z4, Z4
+	VPSLLD       $5, Z5, Z5
+	VPSLLD       $5, Z6, Z6
+	Q6PN_QUARTER(0, 0, Q6P3_ZERO, Q6P3_DOTS, Q6P3_FOLD)
+	Q6PN_QUARTER(0, 1, Q6P3_ZERO, Q6P3_DOTS, Q6P3_FOLD)
+	Q6PN_QUARTER(1, 0, Q6P3_ZERO, Q6P3_DOTS, Q6P3_FOLD)
+	Q6PN_QUARTER(1, 1, Q6P3_ZERO, Q6P3_DOTS, Q6P3_FOLD)
+	VCVTPH2PS    (AX), Z24
+	Q6P4_END(DX, Z4, Z0)
+	Q6P4_END(R13, Z5, Z1)
+	Q6P4_END(R14, Z6, Z2)
+	ADDQ         $256, DI
+	ADDQ         $256, R10
+	ADDQ         $256, R11
+	ADDQ         $32, R8
+	ADDQ         $4, DX
+	ADDQ         $4, R13
+	ADDQ         $4, R14
+	DECQ         CX
+	JZ           q6p3_done
+	CMPQ         R12, $0
+	JNE          q6p3_n1
+	ADDQ         $3328, SI
+	ADDQ         $32, AX
+	MOVQ         $1, R12
+	JMP          q6p3_loop
+
+q6p3_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, AX
+	MOVQ $0, R12
+	CMPQ CX, $1
+	JNE  q6p3_loop
+	SUBQ $32, SI
+	JMP  q6p3_loop
+
+q6p3_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, (AX)(BX*1)
+	VMOVUPS Z2, (AX)(BX*2)
+	VZEROUPPER
+	RET
+
+//	func q6KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q6KP3AVX2(...): the same for 3 columns
+//
+// q6KP4AVX2 for 2 and 3 columns (its layout, registers and stack, the
+// columns past the last unused; BX the d pointer, R12 the run state):
+// each group's values of a k-pair are rebuilt once for the columns.
+
+#define Q6B_Z2 \
+	VPXOR Y2, Y2, Y2 \
+	VPXOR Y3, Y3, Y3
+
+#define Q6B_Z3 \
+	Q6B_Z2 \
+	VPXOR Y4, Y4, Y4
+
+#define Q6B_D2(XOFF) \
+	VPBROADCASTD XOFF(DI), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y2, Y2 \
+	VPBROADCASTD XOFF(R10), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y3, Y3
+
+#define Q6B_D3(XOFF) \
+	Q6B_D2(XOFF) \
+	VPBROADCASTD XOFF(R11), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y4, Y4
+
+#define Q6B_FOLD2(G) \
+	VPMADDWD 32*(G)(SP), Y2, Y2 \
+	VPADDD   Y2, Y10, Y10 \
+	VPMADDWD 32*(G)(SP), Y3, Y3 \
+	VPADDD   Y3, Y11, Y11
+
+#define Q6B_FOLD3(G) \
+	Q6B_FOLD2(G) \
+	VPMADDWD 32*(G)(SP), Y4, Y4 \
+	VPADDD   Y4, Y12, Y12
+
+// Group 8H+KK+GO (values V, activations XO bytes into the sub-block
+// row) over the k-pair (K, K+1), for the columns of ZERO, D and FOLD.
+#define Q6B_GN(V, XO, GO, H, KK, K, HF, ZERO, D, FOLD) \
+	ZERO \
+	V(H, K, HF) \
+	D(128*(H)+(XO)+4*(K)) \
+	V(H, (K)+1, HF) \
+	D(128*(H)+(XO)+4*(K)+4) \
+	FOLD(8*(H)+(KK)+(GO))
+
+#define Q6B_PAIRN(H, KK, K, HF, ZERO, D, FOLD) \
+	Q6B_GN(Q6B_V0, 0, 0, H, KK, K, HF, ZERO, D, FOLD) \
+	Q6B_GN(Q6B_V1, 32, 2, H, KK, K, HF, ZERO, D, FOLD) \
+	Q6B_GN(Q6B_V2, 64, 4, H, KK, K, HF, ZERO, D, FOLD) \
+	Q6B_GN(Q6B_V3, 96, 6, H, KK, K, HF, ZERO, D, FOLD)
+
+#define Q6B_CORRS2(J) \
+	Q6B_CORR(8*(J)(R8), 8*(J)+4(R8), Y10) \
+	Q6B_CORR(8*(J)(R8)(R9*1), 8*(J)+4(R8)(R9*1), Y11)
+
+#define Q6B_CORRS3(J) \
+	Q6B_CORRS2(J) \
+	Q6B_CORR(8*(J)(R8)(R9*2), 8*(J)+4(R8)(R9*2), Y12)
+
+// Scale dword J of the half as in Q6B_SCJ, for the columns of CORRS.
+#define Q6B_SCJN(J, HF, CORRS) \
+	VMOVDQU      32+64*(J)+HF(SI), Y6 \
+	VPSHUFB      q6psc<>+0(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)(SP) \
+	VPSHUFB      q6psc<>+32(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+32(SP) \
+	VPSHUFB      q6psc<>+64(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+64(SP) \
+	VPSHUFB      q6psc<>+96(SB), Y6, Y9 \
+	VPSRAW       $8, Y9, Y9 \
+	VMOVDQU      Y9, 128*(J)+96(SP) \
+	VPSLLW       $8, Y6, Y8 \
+	VPSRAW       $8, Y8, Y8 \
+	VPSRAW       $8, Y6, Y6 \
+	CORRS(J)
+
+// The ends of one half: each column's isum times d (Y6) and its scale,
+// added to its outputs.
+#define Q6B_ENDS2(HF) \
+	MOVQ    R14, AX \
+	Q6B_END((DX), Y10, AX, HF) \
+	ADDQ    R15, AX \
+	Q6B_END((DX)(R13*1), Y11, AX, HF)
+
+#define Q6B_ENDS3(HF) \
+	Q6B_ENDS2(HF) \
+	ADDQ    R15, AX \
+	Q6B_END((DX)(R13*2), Y12, AX, HF)
+
+// One half of the super-block (its d at HD(BX)) for the columns of the
+// other arguments.
+#define Q6B_HALFN(HF, HD, ZERO, D, FOLD, CORRS, ENDS) \
+	VPXOR     Y10, Y10, Y10 \
+	VPXOR     Y11, Y11, Y11 \
+	VPXOR     Y12, Y12, Y12 \
+	Q6B_SCJN(0, HF, CORRS) \
+	Q6B_SCJN(1, HF, CORRS) \
+	Q6B_SCJN(2, HF, CORRS) \
+	Q6B_SCJN(3, HF, CORRS) \
+	VPSLLD    $5, Y10, Y10 \
+	VPSLLD    $5, Y11, Y11 \
+	VPSLLD    $5, Y12, Y12 \
+	Q6B_PAIRN(0, 0, 0, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(0, 0, 2, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(0, 1, 4, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(0, 1, 6, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(1, 0, 0, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(1, 0, 2, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(1, 1, 4, HF, ZERO, D, FOLD) \
+	Q6B_PAIRN(1, 1, 6, HF, ZERO, D, FOLD) \
+	VCVTPH2PS HD(BX), Y6 \
+	ENDS(HF)
+
+// Arguments, column pointers, constants, the first 2 columns' outputs
+// zeroed, BX and SI at the first position, R12 = 0 (as q6KP4AVX2).
+#define Q6BN_PROLOGUE \
+	MOVQ         w+0(FP), SI \
+	MOVQ         nsb+8(FP), CX \
+	MOVQ         xq+16(FP), DI \
+	MOVQ         xd+24(FP), DX \
+	MOVQ         xs+32(FP), R8 \
+	MOVQ         xqs+40(FP), R9 \
+	MOVQ         out+48(FP), R14 \
+	MOVQ         ostride+56(FP), R15 \
+	LEAQ         (DI)(R9*1), R10 \
+	LEAQ         (R10)(R9*1), R11 \
+	SHRQ         $3, R9 \
+	MOVQ         CX, R13 \
+	SHLQ         $2, R13 \
+	MOVL         $0x0f0f0f0f, AX \
+	VMOVD        AX, X15 \
+	VPBROADCASTD X15, Y15 \
+	MOVL         $0x30303030, AX \
+	VMOVD        AX, X14 \
+	VPBROADCASTD X14, Y14 \
+	VXORPS       Y0, Y0, Y0 \
+	MOVQ         R14, AX \
+	VMOVUPS      Y0, (AX) \
+	VMOVUPS      Y0, 32(AX) \
+	ADDQ         R15, AX \
+	VMOVUPS      Y0, (AX) \
+	VMOVUPS      Y0, 32(AX) \
+	MOVQ         SI, BX \
+	MOVQ         $0, R12 \
+	CMPQ         CX, $2 \
+	JLT          2(PC) \
+	ADDQ         $32, SI
+
+TEXT ·q6KP2AVX2(SB), NOSPLIT, $512-64
+	Q6BN_PROLOGUE
+	TESTQ CX, CX
+	JZ    q6b2_done
+
+q6b2_loop:
+	Q6B_HALFN(0, 0, Q6B_Z2, Q6B_D2, Q6B_FOLD2, Q6B_CORRS2, Q6B_ENDS2)
+	Q6B_HALFN(32, 16, Q6B_Z2, Q6B_D2, Q6B_FOLD2, Q6B_CORRS2, Q6B_ENDS2)
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JZ   q6b2_done
+	CMPQ R12, $0
+	JNE  q6b2_n1
+	ADDQ $3328, SI
+	ADDQ $32, BX
+	MOVQ $1, R12
+	JMP  q6b2_loop
+
+q6b2_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, BX
+	MOVQ $0, R12
+	CMPQ CX, $1
+	JNE  q6b2_loop
+	SUBQ $32, SI
+	JMP  q6b2_loop
+
+q6b2_done:
+	VZEROUPPER
+	RET
+
+TEXT ·q6KP3AVX2(SB), NOSPLIT, $512-64
+	Q6BN_PROLOGUE
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	TESTQ   CX, CX
+	JZ      q6b3_done
+
+q6b3_loop:
+	Q6B_HALFN(0, 0, Q6B_Z3, Q6B_D3, Q6B_FOLD3, Q6B_CORRS3, Q6B_ENDS3)
+	Q6B_HALFN(32, 16, Q6B_Z3, Q6B_D3, Q6B_FOLD3, Q6B_CORRS3, Q6B_ENDS3)
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JZ   q6b3_done
+	CMPQ R12, $0
+	JNE  q6b3_n1
+	ADDQ $3328, SI
+	ADDQ $32, BX
+	MOVQ $1, R12
+	JMP  q6b3_loop
+
+q6b3_n1:
+	ADDQ $3392, SI
+	ADDQ $6688, BX
+	MOVQ $0, R12
+	CMPQ CX, $1
+	JNE  q6b3_loop
+	SUBQ $32, SI
+	JMP  q6b3_loop
+
+q6b3_done:
+	VZEROUPPER
+	RET

@@ -63,6 +63,9 @@ func TestCanonicalRepacked(t *testing.T) {
 			if r := p.Repack(Mat{Type: typ, Rows: 16, Cols: typ.BlockSize(), Data: make([]byte, 16*typ.BlockBytes())}); r.Repacked() != p.set.packedFor(typ) {
 				t.Errorf("%s %s: Repack gave repacked=%v", impl, typ, r.Repacked())
 			}
+			if typ == Q6_K {
+				requirePackedSmall(t, impl, typ) // n = 2, 3, 5, 7 go through them
+			}
 			bs := typ.BlockSize()
 			for _, cols := range []int{bs, 3 * bs, 8 * bs, 19 * bs} {
 				for _, rows := range []int{16, 37, 64} {

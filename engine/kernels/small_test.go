@@ -30,8 +30,12 @@ func randBitsMat(rng *rand.Rand, t DType, rows, cols int) Mat {
 	switch t {
 	case Q4_0, Q8_0:
 		scales = []int{0}
-	case Q4_K:
+	case Q4_K, Q5_K:
 		scales = []int{0, 2}
+	case Q6_K:
+		scales = []int{208}
+	case Q3_K:
+		scales = []int{108}
 	}
 	for off := 0; off < len(data); off += t.BlockBytes() {
 		for _, s := range scales {
@@ -114,7 +118,7 @@ func TestPackedSmallKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	for _, impl := range Available() {
 		set := setFor(impl)
-		for _, typ := range []DType{Q4_0, Q4_K, Q8_0} {
+		for _, typ := range []DType{Q4_0, Q4_K, Q8_0, Q6_K, Q5_K, Q3_K} {
 			p1, _ := set.packedKernels(typ)
 			p2, p3 := set.packedSmall(typ)
 			if p1 == nil {
@@ -135,6 +139,9 @@ func TestPackedSmallKernels(t *testing.T) {
 					cb := qcol{q: c.q[b*cols : (b+1)*cols], d: c.d[b*nd : (b+1)*nd], s: c.s[b*nb : (b+1)*nb]}
 					if kQuant(typ) {
 						quantizeActK(cb, x[b*cols:(b+1)*cols])
+						if typ == Q6_K {
+							q6KPairSums(cb)
+						}
 					} else {
 						quantizeAct(cb, x[b*cols:(b+1)*cols])
 					}
