@@ -115,6 +115,7 @@ var (
 
 		// Prefill: 4 rows x 8 columns of q8_0 (tile8_avx2_amd64.s).
 		q8_0Tile8: q8_0x4x8AVX2,
+		q8_0Wide8: true,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,

@@ -275,9 +275,13 @@ func BenchmarkTileKernel(b *testing.B) {
 					xp := make([]byte, nb*packBytes)
 					g := [4]qcol{cb(0), cb(1), cb(2), cb(3)}
 					packGroup(xp, &g)
-					xp8 := make([]byte, 2*nb*packBytes) // columns 0..3 twice
+					xp8 := make([]byte, nb*max(2*packBytes, packWideBytes)) // columns 0..3 twice
 					for k := 0; k < 8; k++ {
-						packCol(xp8, 8, k, cb(k%4), packFlip(typ, 8))
+						if set.wide8(typ) {
+							packColWide(xp8, k, cb(k%4))
+						} else {
+							packCol(xp8, 8, k, cb(k%4), packFlip(typ, 8))
+						}
 					}
 					fn := map[DType]qRowsFn{Q8_0: set.q8_0Rows, Q4_0: set.q4_0Rows}[typ]
 					for i := 0; i < b.N; i++ {

@@ -77,6 +77,9 @@ type kernelSet struct {
 	q4_0Tile  qTileFn
 	q8_0Tile8 qTileFn
 	q4_0Tile8 qTileFn
+	// q8_0Wide8: q8_0Tile8 takes its group packed by packColWide (int16
+	// pairs) rather than packCol.
+	q8_0Wide8 bool
 
 	// Optional 2-row x 4-column kernels for the columns of a batch the
 	// tile kernels leave (nil: use the row kernels); bitwise the row
@@ -328,6 +331,12 @@ func (s *kernelSet) kColsFor(t DType) kColsFn {
 		return s.ext.q3KCols
 	}
 	return nil
+}
+
+// wide8 reports whether the set's 4x8 tile kernel for t takes its group
+// packed by packColWide.
+func (s *kernelSet) wide8(t DType) bool {
+	return t == Q8_0 && s.q8_0Wide8
 }
 
 // tile8For returns the 4x8 tile kernel for t, or nil.

@@ -455,7 +455,7 @@ func (p *Pool) growScratch(elems int) {
 		p.aq = make([]int8, elems)
 		p.ad = make([]float32, elems/qk)
 		p.as = make([]int32, elems/qk)
-		p.xp = make([]byte, elems/qk*packBytes/4)
+		p.xp = make([]byte, elems/qk*max(packBytes/4, packWideBytes/8))
 	}
 }
 
@@ -478,12 +478,16 @@ func (p *Pool) planTiles() {
 // slot in it (width 0: b is not in a tile group).
 func (p *Pool) packed(b int) (grp []byte, width, slot int) {
 	blk := p.w.Cols / qk * packBytes // one group of 4
+	blk8 := 2 * blk                  // one group of 8
+	if p.set.wide8(p.w.Type) {
+		blk8 = p.w.Cols / qk * packWideBytes
+	}
 	switch {
 	case b < 8*p.g8:
 		g := b / 8
-		return p.xp[2*g*blk : 2*(g+1)*blk], 8, b % 8
+		return p.xp[g*blk8 : (g+1)*blk8], 8, b % 8
 	case b < 8*p.g8+4*p.g4:
-		return p.xp[2*p.g8*blk : (2*p.g8+1)*blk], 4, b - 8*p.g8
+		return p.xp[p.g8*blk8 : p.g8*blk8+blk], 4, b - 8*p.g8
 	}
 	return nil, 0, 0
 }
@@ -526,7 +530,9 @@ func (p *Pool) quantCol(b int) {
 	}
 	p.set.quantAct(c, p.x[b*cols:(b+1)*cols])
 	if p.tiles {
-		if grp, width, slot := p.packed(b); width > 0 {
+		if grp, width, slot := p.packed(b); width == 8 && p.set.wide8(p.w.Type) {
+			packColWide(grp, slot, c)
+		} else if width > 0 {
 			packCol(grp, width, slot, c, packFlip(p.w.Type, width))
 		}
 	}
@@ -641,7 +647,7 @@ func (p *Pool) matRowsFlat(pr *prod, r0, r1 int) {
 				tile = set.tile8For(p.w.Type)
 			}
 			if r4 > 0 {
-				_ = xp[nb*width*40-1]
+				_ = xp[len(xp)-1] // the group's nb blocks (packed)
 				_ = dst[(b+width-1)*rows+r0+r4-1]
 				for r := 0; r < r4; r += 4 {
 					tile(&wd[r*rb], rb, &xp[0], nb, &dst[b*rows+r0+r], 4*rows)

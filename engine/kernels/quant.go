@@ -291,6 +291,34 @@ func packCol(dst []byte, width, slot int, c qcol, flip uint32) {
 	}
 }
 
+// packWideBytes is the size of one block of a group of 8 columns packed
+// by packColWide.
+const packWideBytes = 16*32 + 8*4
+
+// packColWide writes column c into slot (0..7) of a group of 8 columns
+// packed for a tile kernel that multiplies int16 pairs (the AVX2 q8_0 one,
+// kernelSet.q8_0Wide8). Per block of 32 the group holds: for j = 0..15,
+// values 2j and 2j+1 of every column as int16 (4 bytes per column, 32 in
+// all); then every column's block scale (8 float32). dst must hold
+// len(c.d)*packWideBytes bytes.
+func packColWide(dst []byte, slot int, c qcol) {
+	nb := len(c.d)
+	if nb == 0 {
+		return
+	}
+	dst = dst[:nb*packWideBytes]
+	q := c.q[:nb*qk]
+	for b := 0; b < nb; b++ {
+		o := dst[b*packWideBytes : (b+1)*packWideBytes]
+		qb := q[b*qk : b*qk+qk]
+		for j := 0; j < qk/2; j++ {
+			binary.LittleEndian.PutUint16(o[32*j+4*slot:], uint16(int16(qb[2*j])))
+			binary.LittleEndian.PutUint16(o[32*j+4*slot+2:], uint16(int16(qb[2*j+1])))
+		}
+		binary.LittleEndian.PutUint32(o[512+4*slot:], math.Float32bits(c.d[b]))
+	}
+}
+
 // packGroup packs 4 columns into dst (width 4).
 func packGroup(dst []byte, c *[4]qcol) {
 	for i := range c {

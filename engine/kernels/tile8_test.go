@@ -45,13 +45,17 @@ func TestTile8Kernels(t *testing.T) {
 					col := func(b int) qcol {
 						return qcol{q: c.q[b*cols : (b+1)*cols], d: c.d[b*nb : (b+1)*nb], s: c.s[b*nb : (b+1)*nb]}
 					}
-					xp := make([]byte, nb*2*packBytes)
+					xp := make([]byte, nb*max(2*packBytes, packWideBytes))
 					for b := 0; b < n; b++ {
 						quantizeAct(col(b), randVec(rng, cols))
 						if b == 3 {
 							col(b).q[0], col(b).q[cols-1] = -127, 127
 						}
-						packCol(xp, 8, b, col(b), packFlip(typ, 8))
+						if set.wide8(typ) {
+							packColWide(xp, b, col(b))
+						} else {
+							packCol(xp, 8, b, col(b), packFlip(typ, 8))
+						}
 					}
 					want := make([]float32, n*rows)
 					for b := 0; b < n; b++ {
