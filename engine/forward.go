@@ -137,8 +137,8 @@ func (m *Model) Embed(tokens []int32, out []float32) error {
 		if t < 0 || int(t) >= m.Config.VocabSize {
 			return fmt.Errorf("%w: token %d outside vocabulary of %d", ErrBadInput, t, m.Config.VocabSize)
 		}
-		row := m.embd.Row(int(t)) // a copy if the matrix is repacked (also the output)
-		if err := kernels.Dequantize(out[i*dim:(i+1)*dim], row, m.embd.Type); err != nil {
+		// (Repacked if it is also the output matrix.)
+		if err := m.embd.DequantizeRow(out[i*dim:(i+1)*dim], int(t)); err != nil {
 			return fmt.Errorf("engine: embedding of token %d: %w", t, err)
 		}
 		if s := m.Config.EmbedScale; s != 0 {

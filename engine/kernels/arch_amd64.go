@@ -107,6 +107,10 @@ var (
 		q4KP2:    q4KP2AVX2,
 		q4KP3:    q4KP3AVX2,
 		q4KP4:    q4KP4AVX2,
+		q8_0P1:   q8_0P1AVX2,
+		q8_0P2:   q8_0P2AVX2,
+		q8_0P3:   q8_0P3AVX2,
+		q8_0P4:   q8_0P4AVX2,
 		kq:       kqAVX2,
 		q6KP1:    q6KP1AVX2,
 		q6KP2:    q6KP2AVX2,
@@ -158,6 +162,10 @@ var (
 		q4_0P3:    q4_0P3VNNI,
 		q4KP2:     q4KP2VNNI,
 		q4KP3:     q4KP3VNNI,
+		q8_0P1:    q8_0P1VNNI,
+		q8_0P2:    q8_0P2VNNI,
+		q8_0P3:    q8_0P3VNNI,
+		q8_0P4:    q8_0P4VNNI,
 		ext:       avx512Ext,
 	}
 )

@@ -337,9 +337,9 @@ func BenchmarkMatMulTiles(b *testing.B) {
 
 // BenchmarkMatVecDRAM streams about 128 MiB of weights (4x the L3)
 // through batch-1 products with 1 and 2 workers, cycling over 8 matrices
-// so that nothing stays cached: q8_0 in block layout, and q4_0 and q4_k
-// repacked where the pool repacks them. MB/s is weight bytes per second,
-// to compare with BenchmarkMemRead.
+// so that nothing stays cached: each type repacked where the pool
+// repacks it. MB/s is weight bytes per second, to compare with
+// BenchmarkMemRead.
 func BenchmarkMatVecDRAM(b *testing.B) {
 	const mats = 8
 	for _, tc := range []struct {
@@ -352,7 +352,7 @@ func BenchmarkMatVecDRAM(b *testing.B) {
 		for _, workers := range []int{1, 2} {
 			p := NewPool(workers)
 			for _, packed := range packModes(p, tc.typ) {
-				if tc.typ != Q8_0 && packed == "" {
+				if packed == "" && p.set.packedFor(tc.typ) {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s%s/w%d", tc.typ, packed, workers), func(b *testing.B) {
@@ -406,7 +406,7 @@ func BenchmarkMatMulRows(b *testing.B) {
 func BenchmarkRepack(b *testing.B) {
 	p := NewPool(1)
 	defer p.Close()
-	for _, typ := range []DType{Q4_0, Q4_K} {
+	for _, typ := range []DType{Q8_0, Q4_0, Q4_K} {
 		if !p.set.packedFor(typ) {
 			continue
 		}

@@ -109,6 +109,10 @@ type kernelSet struct {
 	q4KP2, q4KP3   pColsFn
 	q6KP2, q6KP3   pColsFn
 
+	// Optional kernels for repacked q8_0 matrices: 1 to 4 columns.
+	q8_0P1                 pColFn
+	q8_0P2, q8_0P3, q8_0P4 pColsFn
+
 	// The row kernels of the later types (q4_1, q5_0, mxfp4, q3_k, q5_k,
 	// iq4_xs).
 	ext extKernels
@@ -135,6 +139,8 @@ func (s *kernelSet) packedFor(t DType) bool {
 // packedKernels returns the set's kernels for repacked t matrices.
 func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
 	switch t {
+	case Q8_0:
+		return s.q8_0P1, s.q8_0P4
 	case Q4_0:
 		return s.q4_0P1, s.q4_0P4
 	case Q4_K:
@@ -153,6 +159,8 @@ func (s *kernelSet) packedKernels(t DType) (pColFn, pColsFn) {
 // matrices (either may be nil).
 func (s *kernelSet) packedSmall(t DType) (p2, p3 pColsFn) {
 	switch t {
+	case Q8_0:
+		return s.q8_0P2, s.q8_0P3
 	case Q4_0:
 		return s.q4_0P2, s.q4_0P3
 	case Q4_K:

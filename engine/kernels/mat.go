@@ -62,6 +62,45 @@ func (m Mat) Row(r int) []byte {
 	return m.Data[r*rb : (r+1)*rb]
 }
 
+// DequantizeRow writes row r of m, Cols values, to dst as float32, in
+// either layout: the embedding lookup of a matrix that is also the
+// output. A repacked row of q8_0, q4_0, q4_k or q6_k is gathered block by
+// block without allocating; of the other types through Row (a copy).
+func (m Mat) DequantizeRow(dst []float32, r int) error {
+	rb := m.RowBytes()
+	switch {
+	case !m.packed || r >= m.Rows&^(packRows-1):
+		return Dequantize(dst[:m.Cols], m.Data[r*rb:(r+1)*rb], m.Type)
+	case m.Type != Q8_0 && m.Type != Q4_0 && m.Type != Q4_K && m.Type != Q6_K:
+		return Dequantize(dst[:m.Cols], m.Row(r), m.Type)
+	}
+	var blk [q6KBytes]byte // the largest of the four
+	bs, be := m.Type.BlockBytes(), m.Type.BlockSize()
+	g := r &^ (packRows - 1)
+	grp := m.Data[g*rb : (g+packRows)*rb]
+	ps := packPieces(m.Type)
+	nb := rb / bs
+	dst = dst[:nb*be]
+	for b := 0; b < nb; b++ {
+		for i, pc := range ps {
+			at := pieceAt(m.Type, ps, i, b, nb) + (r-g)*pc.n
+			copy(blk[pc.off:pc.off+pc.n], grp[at:at+pc.n])
+		}
+		y := dst[b*be : (b+1)*be]
+		switch m.Type { // direct calls: blk stays on the stack
+		case Q8_0:
+			dequantQ8_0Block(y, blk[:bs])
+		case Q4_0:
+			dequantQ4_0Block(y, blk[:bs])
+		case Q4_K:
+			dequantQ4KBlock(y, blk[:bs])
+		case Q6_K:
+			dequantQ6KBlock(y, blk[:bs])
+		}
+	}
+	return nil
+}
+
 // size validates m and returns its data size in bytes.
 func (m Mat) size() (int, error) {
 	if m.Rows < 0 || m.Cols < 0 {

@@ -19,8 +19,9 @@ import "encoding/binary"
 // (16*RowBytes from offset 16*g*RowBytes), and the last Rows%16 rows stay
 // in block layout where they were. Within a group the block positions
 // follow in order, taken in runs (packRun): q4_0's, q5_0's and mxfp4's in
-// runs of 8 (the last Blocks%8 positions one by one), q6_k's in runs of 2
-// (the last Blocks%2 alone), the others one by one. A position holds the
+// runs of 8 (the last Blocks%8 positions one by one), q8_0's in runs of 4
+// (the last Blocks%4 one by one), q6_k's in runs of 2 (the last Blocks%2
+// alone), the others one by one. A position holds the
 // 16 rows' blocks as a sequence of pieces, a piece being n bytes (1, 2 or
 // 4) at one offset of every row's block, stored row after row (16*n
 // bytes); a run of k positions stores the first piece (the scale) of its
@@ -38,6 +39,12 @@ import "encoding/binary"
 //	     kernel's unrolled run steps 2304 bytes, which the CPU's stride
 //	     prefetcher follows a run ahead: together about 30% more DRAM
 //	     throughput per core (other orders of the same bytes lose it).
+//	q8_0 (34 bytes, 544 per position): d (2); then for k = 0..7 the
+//	     bytes qs[4k..4k+3] (4): dword r of piece k holds row r's values
+//	     4k..4k+3. A run of 4 (2176 bytes): the 4 positions' d at 32j,
+//	     then position j's piece k at 128+512j+64k, every load aligned
+//	     (the same reasons as q4_0's runs; runs of 8 would step over a
+//	     page per load instruction).
 //	q4_k (144 bytes, 2304 per position): d (2), dmin (2), the 12 bytes of
 //	     scales and mins as 3 dwords (4 each), then the 128 bytes of
 //	     nibbles as 32 dwords (4 each): dword i of a row holds values
@@ -61,6 +68,7 @@ type piece struct{ off, n int }
 
 var (
 	packPiecesQ4_0 = []piece{{0, 2}, {2, 4}, {6, 4}, {10, 4}, {14, 4}}
+	packPiecesQ8_0 = []piece{{0, 2}, {2, 4}, {6, 4}, {10, 4}, {14, 4}, {18, 4}, {22, 4}, {26, 4}, {30, 4}}
 	packPiecesQ4K  = func() []piece {
 		ps := []piece{{0, 2}, {2, 2}, {4, 4}, {8, 4}, {12, 4}}
 		for i := 0; i < 32; i++ {
@@ -82,6 +90,8 @@ var (
 // packPieces returns t's pieces, or nil if t has no repacked layout.
 func packPieces(t DType) []piece {
 	switch t {
+	case Q8_0:
+		return packPiecesQ8_0
 	case Q4_0:
 		return packPiecesQ4_0
 	case Q4_K:
@@ -102,6 +112,8 @@ func packRun(t DType, b, nb int) (b0, k int) {
 	switch {
 	case (t == Q4_0 || t == Q5_0 || t == MXFP4) && b < nb&^7:
 		return b &^ 7, 8
+	case t == Q8_0 && b < nb&^3:
+		return b &^ 3, 4
 	case t == Q6_K && b < nb&^1:
 		return b &^ 1, 2
 	}
@@ -126,8 +138,8 @@ func pieceAt(t DType, ps []piece, i, b, nb int) int {
 // Repack returns w in the layout the pool's kernels read fastest: a new
 // matrix over a copy of the data, row-interleaved as described in
 // repack.go, when the pool's kernel set has kernels for it (AVX-512 and
-// AVX2: q4_0, q4_k, q6_k, q5_k, q4_1, q5_0, mxfp4 and iq4_xs; AVX-512
-// also q3_k; matrices of at least 16 rows); otherwise w itself. Products
+// AVX2: q8_0, q4_0, q4_k, q6_k, q5_k, q4_1, q5_0, mxfp4 and iq4_xs;
+// AVX-512 also q3_k; matrices of at least 16 rows); otherwise w itself. Products
 // with a repacked matrix give bitwise the results of the original on
 // every pool (a pool without such kernels reads its rows back first), so
 // repacking is only a question of speed. The original data is not used

@@ -25,7 +25,7 @@ func packForTest(w Mat) Mat {
 // back every row, and that unpacking a group inverts packing.
 func TestRepackLayout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	for _, typ := range []DType{Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
+	for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 		for _, sz := range [][2]int{{16, 2}, {21, 2}, {48, 2}, {16, 8}, {32, 19}} {
 			rows := sz[0]
 			w, _ := randMat(t, rng, typ, rows, sz[1]*typ.BlockSize())
@@ -33,9 +33,24 @@ func TestRepackLayout(t *testing.T) {
 			if len(pw.Data) != len(w.Data) || !pw.Repacked() || w.Repacked() {
 				t.Fatalf("%s: %d bytes repacked, %d before", typ, len(pw.Data), len(w.Data))
 			}
+			want, got := make([]float32, w.Cols), make([]float32, w.Cols)
 			for r := 0; r < rows; r++ {
 				if !bytes.Equal(pw.Row(r), w.Row(r)) {
 					t.Fatalf("%s %d rows: row %d differs", typ, rows, r)
+				}
+				if err := Dequantize(want, w.Row(r), typ); err != nil {
+					t.Fatal(err)
+				}
+				if err := pw.DequantizeRow(got, r); err != nil {
+					t.Fatal(err)
+				}
+				if i := bitsEqual(got, want); i >= 0 {
+					t.Fatalf("%s %d rows: DequantizeRow(%d)[%d] = %g, want %g", typ, rows, r, i, got[i], want[i])
+				}
+			}
+			if typ == Q8_0 || typ == Q4_0 || typ == Q4_K || typ == Q6_K {
+				if a := testing.AllocsPerRun(10, func() { _ = pw.DequantizeRow(got, 0) }); a > 0 {
+					t.Errorf("%s: DequantizeRow of a repacked row allocates %v times", typ, a)
 				}
 			}
 			rb := w.RowBytes()
@@ -59,7 +74,7 @@ func TestCanonicalRepacked(t *testing.T) {
 	for _, impl := range Available() {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
-		for _, typ := range []DType{Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			if r := p.Repack(Mat{Type: typ, Rows: 16, Cols: typ.BlockSize(), Data: make([]byte, 16*typ.BlockBytes())}); r.Repacked() != p.set.packedFor(typ) {
 				t.Errorf("%s %s: Repack gave repacked=%v", impl, typ, r.Repacked())
 			}
@@ -125,7 +140,7 @@ func TestCanonicalRepackedExtremes(t *testing.T) {
 	for _, impl := range Available() {
 		p, _ := NewPoolImpl(2, impl)
 		defer p.Close()
-		for _, typ := range []DType{Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
+		for _, typ := range []DType{Q8_0, Q4_0, Q4_K, Q6_K, Q4_1, Q5_0, MXFP4, IQ4_XS} {
 			const rows = 32
 			cols := 2 * max(typ.BlockSize(), 256)
 			rb := typ.BlockBytes() * cols / typ.BlockSize()

@@ -10,8 +10,8 @@ import (
 // batching 2 or 3 sessions' decode steps would otherwise unpack every
 // block once per session.
 var smallBatchKernels = map[Impl][]DType{
-	AVX2:   {Q4_0, Q4_K},
-	AVX512: {Q4_0, Q4_K},
+	AVX2:   {Q4_0, Q4_K, Q8_0},
+	AVX512: {Q4_0, Q4_K, Q8_0},
 }
 
 // randBitsMat returns a rows x cols matrix of t whose blocks are random
