@@ -403,6 +403,199 @@ q5kb4_done:
 	VZEROUPPER
 	RET
 
+//	func q5KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q5KP3AVX2(...): the same for 3 columns
+//
+// q5KP4AVX2 for 2 and 3 columns (its registers and stack layout, the
+// columns past the last unused): each dword of nibbles and high bits is
+// unpacked once for the columns, so that a server's 2 or 3 batched
+// sessions do not pay the unpacking per session.
+
+// The columns' sums of the unpacked dword Q of pair P by QC.
+#define K5N_QC2(QC, P, Q) \
+	QC(DI, P, Q, Y0, Y8) \
+	QC(R10, P, Q, Y1, Y9)
+
+#define K5N_QC3(QC, P, Q) \
+	K5N_QC2(QC, P, Q) \
+	QC(R11, P, Q, Y2, Y10)
+
+// K5B_Q for the columns of QCN.
+#define K5N_Q(QCN, QC, P, Q, H, OPL, NL, OPH, NH) \
+	VMOVDQU 768+512*P+64*Q+H(SI), Y4 \
+	VMOVDQU 256+64*Q+H(SI), Y6 \
+	VPAND   Y15, Y4, Y5 \
+	VPSRLW  $4, Y4, Y4 \
+	VPAND   Y15, Y4, Y4 \
+	OPL     $NL, Y6, Y7 \
+	VPAND   Y14, Y7, Y7 \
+	VPOR    Y7, Y5, Y5 \
+	OPH     $NH, Y6, Y6 \
+	VPAND   Y14, Y6, Y6 \
+	VPOR    Y6, Y4, Y4 \
+	QCN(QC, P, Q)
+
+#define K5N_FOLD2 \
+	K5B_FOLD(0, Y0, Y8) \
+	K5B_FOLD(1, Y1, Y9)
+
+#define K5N_FOLD3 \
+	K5N_FOLD2 \
+	K5B_FOLD(2, Y2, Y10)
+
+// K5B_PAIR for the columns of QCN and FOLD.
+#define K5N_PAIR(P, H, SCO, KA, KB, OPL, NL, OPH, NH, QCN, FOLD) \
+	VMOVDQU SCO(R9), Y12 \
+	VPSHUFB kqpsc<>+32*KB(SB), Y12, Y13 \
+	VPSHUFB kqpsc<>+32*KA(SB), Y12, Y12 \
+	K5N_Q(QCN, K5B_QC0, P, 0, H, OPL, NL, OPH, NH) \
+	K5N_Q(QCN, K5B_QC, P, 1, H, OPL, NL, OPH, NH) \
+	K5N_Q(QCN, K5B_QC, P, 2, H, OPL, NL, OPH, NH) \
+	K5N_Q(QCN, K5B_QC, P, 3, H, OPL, NL, OPH, NH) \
+	FOLD \
+	K5N_Q(QCN, K5B_QC0, P, 4, H, OPL, NL, OPH, NH) \
+	K5N_Q(QCN, K5B_QC, P, 5, H, OPL, NL, OPH, NH) \
+	K5N_Q(QCN, K5B_QC, P, 6, H, OPL, NL, OPH, NH) \
+	K5N_Q(QCN, K5B_QC, P, 7, H, OPL, NL, OPH, NH) \
+	FOLD
+
+#define K5N_END2(H) \
+	K5B_END(0, H) \
+	ADDQ R13, BX \
+	ADDQ R15, AX \
+	K5B_END(1, H)
+
+#define K5N_END3(H) \
+	K5N_END2(H) \
+	ADDQ R13, BX \
+	ADDQ R15, AX \
+	K5B_END(2, H)
+
+// K5B_HALF for the columns of QCN, FOLD and ENDS.
+#define K5N_HALF(H, HD, QCN, FOLD, ENDS) \
+	VMOVDQU   64+H(SI), Y7 \
+	VPAND     kqc<>+KQ3F(SB), Y7, Y0 \
+	VMOVDQU   Y0, 128(R9) \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     kqc<>+KQ30(SB), Y7, Y7 \
+	VPAND     192+H(SI), Y15, Y0 \
+	VPOR      Y7, Y0, Y0 \
+	VMOVDQU   Y0, 160(R9) \
+	VPXOR     Y0, Y0, Y0 \
+	VMOVDQU   Y0, 192(R9) \
+	VMOVDQU   Y0, 224(R9) \
+	VMOVDQU   Y0, 256(R9) \
+	VMOVDQU   kqc<>+KQ10(SB), Y14 \
+	K5N_PAIR(0, H, 128, 0, 1, VPSLLW, 4, VPSLLW, 3, QCN, FOLD) \
+	K5N_PAIR(1, H, 128, 2, 3, VPSLLW, 2, VPSLLW, 1, QCN, FOLD) \
+	K5N_PAIR(2, H, 160, 0, 1, VPSRLW, 0, VPSRLW, 1, QCN, FOLD) \
+	K5N_PAIR(3, H, 160, 2, 3, VPSRLW, 2, VPSRLW, 3, QCN, FOLD) \
+	VMOVDQU   128+H(SI), Y7 \
+	VPAND     kqc<>+KQ3F(SB), Y7, Y10 \
+	VPSRLD    $2, Y7, Y7 \
+	VPAND     kqc<>+KQ30(SB), Y7, Y7 \
+	VMOVDQU   192+H(SI), Y11 \
+	VPSRLD    $4, Y11, Y11 \
+	VPAND     Y15, Y11, Y11 \
+	VPOR      Y7, Y11, Y11 \
+	VPSHUFB   kqpm<>(SB), Y10, Y12 \
+	VPSHUFB   kqpm<>+32(SB), Y10, Y13 \
+	VPSHUFB   kqpm<>(SB), Y11, Y14 \
+	VPSHUFB   kqpm<>+32(SB), Y11, Y10 \
+	VCVTPH2PS HD(SI), Y8 \
+	VCVTPH2PS 32+HD(SI), Y9 \
+	MOVQ      DX, BX \
+	MOVQ      R14, AX \
+	ENDS(H)
+
+// Arguments, the column pointers, the constants, the first 2 columns'
+// outputs zeroed (as q5KP4AVX2).
+#define K5N_PROLOGUE \
+	MOVQ         w+0(FP), SI \
+	MOVQ         nsb+8(FP), CX \
+	MOVQ         xq+16(FP), DI \
+	MOVQ         xd+24(FP), DX \
+	MOVQ         xs+32(FP), R8 \
+	MOVQ         xqs+40(FP), R9 \
+	MOVQ         out+48(FP), R14 \
+	MOVQ         ostride+56(FP), R15 \
+	LEAQ         (DI)(R9*1), R10 \
+	LEAQ         (R10)(R9*1), R11 \
+	SHRQ         $3, R9 \
+	MOVQ         R9, 320(SP) \
+	LEAQ         0(SP), R9 \
+	MOVQ         CX, R13 \
+	SHLQ         $2, R13 \
+	VMOVDQU      kqc<>+KQ0F(SB), Y15 \
+	VXORPS       Y0, Y0, Y0 \
+	MOVQ         R14, AX \
+	VMOVUPS      Y0, (AX) \
+	VMOVUPS      Y0, 32(AX) \
+	ADDQ         R15, AX \
+	VMOVUPS      Y0, (AX) \
+	VMOVUPS      Y0, 32(AX)
+
+// The sums of the next column's super-block (AX, advanced by BX) as word
+// pairs at SO(SP).
+#define K5N_SUMS(SO) \
+	VMOVDQU   (AX), Y0 \
+	VPACKSSDW Y0, Y0, Y0 \
+	VMOVDQU   Y0, SO(SP) \
+	ADDQ      BX, AX
+
+TEXT ·q5KP2AVX2(SB), NOSPLIT, $328-64
+	K5N_PROLOGUE
+	TESTQ CX, CX
+	JZ    q5kb2_done
+
+q5kb2_loop:
+	MOVQ R8, AX
+	MOVQ 320(SP), BX
+	K5N_SUMS(0)
+	K5N_SUMS(32)
+	K5N_HALF(0, 0, K5N_QC2, K5N_FOLD2, K5N_END2)
+	K5N_HALF(32, 16, K5N_QC2, K5N_FOLD2, K5N_END2)
+	ADDQ $2816, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q5kb2_loop
+
+q5kb2_done:
+	VZEROUPPER
+	RET
+
+TEXT ·q5KP3AVX2(SB), NOSPLIT, $328-64
+	K5N_PROLOGUE
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	TESTQ   CX, CX
+	JZ      q5kb3_done
+
+q5kb3_loop:
+	MOVQ R8, AX
+	MOVQ 320(SP), BX
+	K5N_SUMS(0)
+	K5N_SUMS(32)
+	K5N_SUMS(64)
+	K5N_HALF(0, 0, K5N_QC3, K5N_FOLD3, K5N_END3)
+	K5N_HALF(32, 16, K5N_QC3, K5N_FOLD3, K5N_END3)
+	ADDQ $2816, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $32, R8
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q5kb3_loop
+
+q5kb3_done:
+	VZEROUPPER
+	RET
+
 // ---- q3_k ----
 //
 //	func q3KP1AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, out *float32)

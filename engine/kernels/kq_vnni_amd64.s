@@ -631,3 +631,133 @@ q3kp4_done:
 	VMOVUPS Z23, (AX)(BX*1)
 	VZEROUPPER
 	RET
+
+// ---- q5_k, 2 and 3 columns ----
+//
+//	func q5KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q5KP3VNNI(...): the same for 3 columns
+//
+// q5KP4VNNI for 2 and 3 columns (its registers, the columns past the
+// last unused): each sub-block's values are unpacked once for the
+// columns, so that a server's 2 or 3 batched sessions do not pay the
+// unpacking per session.
+
+#define K5PAIR2(P, OPL, NL, OPH, NH) \
+	K5UNPACKLO(P, OPL, NL) \
+	K5HALF(DI, 64*P, Z25, Z9) \
+	K5HALF(R13, 64*P, Z25, Z10) \
+	K5UNPACKHI(P, OPH, NH) \
+	K5HALF(DI, 64*P+32, Z26, Z9) \
+	K5HALF(R13, 64*P+32, Z26, Z10)
+
+#define K5PAIR3(P, OPL, NL, OPH, NH) \
+	K5UNPACKLO(P, OPL, NL) \
+	K5HALF(DI, 64*P, Z25, Z9) \
+	K5HALF(R13, 64*P, Z25, Z10) \
+	K5HALF(R14, 64*P, Z25, Z11) \
+	K5UNPACKHI(P, OPH, NH) \
+	K5HALF(DI, 64*P+32, Z26, Z9) \
+	K5HALF(R13, 64*P+32, Z26, Z10) \
+	K5HALF(R14, 64*P+32, Z26, Z11)
+
+// The super-block's 4 sub-block pairs for the columns of PAIR.
+#define K5PAIRS(PAIR) \
+	K5SC01(Z16) \
+	PAIR(0, VPSLLD, 4, VPSLLD, 3) \
+	K5SC23(Z16) \
+	PAIR(1, VPSLLD, 2, VPSLLD, 1) \
+	K5SC01(Z18) \
+	PAIR(2, VPSRLD, 0, VPSRLD, 1) \
+	K5SC23(Z18) \
+	PAIR(3, VPSRLD, 2, VPSRLD, 3)
+
+// Pointers and constants for P2/P3 (P4's registers).
+#define K5P_PROLOGUE \
+	MOVQ   w+0(FP), SI \
+	MOVQ   nsb+8(FP), CX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   xs+32(FP), R8 \
+	MOVQ   xqs+40(FP), R10 \
+	LEAQ   (DI)(R10*1), R13 \
+	LEAQ   (R13)(R10*1), R14 \
+	MOVQ   R10, R11 \
+	SHRQ   $3, R11 \
+	MOVQ   CX, R12 \
+	SHLQ   $2, R12 \
+	K5CONSTS \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z13, Z13, Z13 \
+	VPXORD Z14, Z14, Z14
+
+TEXT ·q5KP2VNNI(SB), NOSPLIT, $0-64
+	K5P_PROLOGUE
+	TESTQ CX, CX
+	JZ    q5kp2_done
+
+q5kp2_loop:
+	K5DECODE
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	K5PAIRS(K5PAIR2)
+	K5DV
+	K5END(R8, DX, Z9, Z0)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	K5END(R9, R10, Z10, Z13)
+	ADDQ   $2816, SI
+	ADDQ   $256, DI
+	ADDQ   $256, R13
+	ADDQ   $32, R8
+	ADDQ   $4, DX
+	DECQ   CX
+	JNZ    q5kp2_loop
+
+q5kp2_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z13, (AX)(BX*1)
+	VZEROUPPER
+	RET
+
+TEXT ·q5KP3VNNI(SB), NOSPLIT, $0-64
+	K5P_PROLOGUE
+	TESTQ CX, CX
+	JZ    q5kp3_done
+
+q5kp3_loop:
+	K5DECODE
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	K5PAIRS(K5PAIR3)
+	K5DV
+	K5END(R8, DX, Z9, Z0)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	K5END(R9, R10, Z10, Z13)
+	ADDQ   R11, R9
+	ADDQ   R12, R10
+	K5END(R9, R10, Z11, Z14)
+	ADDQ   $2816, SI
+	ADDQ   $256, DI
+	ADDQ   $256, R13
+	ADDQ   $256, R14
+	ADDQ   $32, R8
+	ADDQ   $4, DX
+	DECQ   CX
+	JNZ    q5kp3_loop
+
+q5kp3_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z13, (AX)(BX*1)
+	VMOVUPS Z14, (AX)(BX*2)
+	VZEROUPPER
+	RET
