@@ -13,6 +13,8 @@ var (
 		q5KP3: q5KP3AVX2,
 		q5KP4: q5KP4AVX2,
 		q3KP1: q3KP1AVX2,
+		q3KP2: q3KP2AVX2,
+		q3KP3: q3KP3AVX2,
 		q3KP4: q3KP4AVX2,
 	}
 	kqVNNI = kqPacked{
@@ -21,6 +23,8 @@ var (
 		q5KP3: q5KP3VNNI,
 		q5KP4: q5KP4VNNI,
 		q3KP1: q3KP1VNNI,
+		q3KP2: q3KP2VNNI,
+		q3KP3: q3KP3VNNI,
 		q3KP4: q3KP4VNNI,
 	}
 )
@@ -60,3 +64,15 @@ func q5KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out 
 
 //go:noescape
 func q5KP3AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q3KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q3KP3VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q3KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+
+//go:noescape
+func q3KP3AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)

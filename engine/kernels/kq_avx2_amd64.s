@@ -933,6 +933,169 @@ q3kb4_done:
 	VZEROUPPER
 	RET
 
+//	func q3KP2AVX2(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q3KP3AVX2(...): the same for 3 columns
+//
+// q3KP4AVX2 for 2 and 3 columns (its registers and stack layout, the
+// columns past the last unused): each dword of a group is rebuilt once
+// for the columns.
+
+#define Q3N_D2(XO) \
+	VPBROADCASTD XO(DI), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y2, Y2 \
+	VPBROADCASTD XO(R10), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y3, Y3
+
+#define Q3N_D3(XO) \
+	Q3N_D2(XO) \
+	VPBROADCASTD XO(R11), Y7 \
+	VPMADDUBSW   Y7, Y6, Y7 \
+	VPADDW       Y7, Y4, Y4
+
+// The columns' sums of group (H, U, J) started from their biases.
+#define Q3N_B2(H, U, J) \
+	VPBROADCASTD 128+32*(H)+16*(U)+4*(J)(SP), Y2 \
+	VPBROADCASTD 192+32*(H)+16*(U)+4*(J)(SP), Y3
+
+#define Q3N_B3(H, U, J) \
+	Q3N_B2(H, U, J) \
+	VPBROADCASTD 256+32*(H)+16*(U)+4*(J)(SP), Y4
+
+// The columns' sums times the group's scale Y9 into their isum.
+#define Q3N_F2 \
+	VPMADDWD Y9, Y2, Y2 \
+	VPADDD   Y2, Y10, Y10 \
+	VPMADDWD Y9, Y3, Y3 \
+	VPADDD   Y3, Y11, Y11
+
+#define Q3N_F3 \
+	Q3N_F2 \
+	VPMADDWD Y9, Y4, Y4 \
+	VPADDD   Y4, Y12, Y12
+
+// Q3B_K for the columns of D.
+#define Q3N_K(H, U, J, K, HF, OP, N, D) \
+	VMOVDQU 512+64*(8*(H)+4*(U)+(K))+HF(SI), Y6 \
+	VPSRLW  $(2*(J)), Y6, Y6 \
+	VPAND   Y15, Y6, Y6 \
+	VMOVDQU 64*(4*(U)+(K))+HF(SI), Y7 \
+	OP      $N, Y7, Y7 \
+	VPAND   Y14, Y7, Y7 \
+	VPOR    Y7, Y6, Y6 \
+	D(16*(8*(H)+2*(J)+(U))+4*(K))
+
+// Q3B_G for the columns of B, D and F.
+#define Q3N_G(H, U, J, HF, OP, N, SJ, SB, B, D, F) \
+	B(H, U, J) \
+	Q3N_K(H, U, J, 0, HF, OP, N, D) \
+	Q3N_K(H, U, J, 1, HF, OP, N, D) \
+	Q3N_K(H, U, J, 2, HF, OP, N, D) \
+	Q3N_K(H, U, J, 3, HF, OP, N, D) \
+	Q3SCW(SJ, SB, Y9) \
+	F
+
+#define Q3N_Q(H, U, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3, B, D, F) \
+	Q3N_G(H, U, 0, HF, OP0, N0, 2*(H), U, B, D, F) \
+	Q3N_G(H, U, 1, HF, OP1, N1, 2*(H), 2+(U), B, D, F) \
+	Q3N_G(H, U, 2, HF, OP2, N2, 2*(H)+1, U, B, D, F) \
+	Q3N_G(H, U, 3, HF, OP3, N3, 2*(H)+1, 2+(U), B, D, F)
+
+#define Q3N_ENDS2(HF) \
+	MOVQ R14, AX \
+	Q3B_END((DX), Y10, AX, HF) \
+	ADDQ R15, AX \
+	Q3B_END((DX)(R13*1), Y11, AX, HF)
+
+#define Q3N_ENDS3(HF) \
+	Q3N_ENDS2(HF) \
+	ADDQ R15, AX \
+	Q3B_END((DX)(R13*2), Y12, AX, HF)
+
+#define Q3N_HALF(HF, HD, B, D, F, ENDS) \
+	Q3SCALES(HF) \
+	VPXOR     Y10, Y10, Y10 \
+	VPXOR     Y11, Y11, Y11 \
+	VPXOR     Y12, Y12, Y12 \
+	Q3N_Q(0, 0, HF, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1, B, D, F) \
+	Q3N_Q(0, 1, HF, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1, B, D, F) \
+	Q3N_Q(1, 0, HF, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5, B, D, F) \
+	Q3N_Q(1, 1, HF, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5, B, D, F) \
+	VCVTPH2PS 1728+HD(SI), Y6 \
+	ENDS(HF)
+
+// Arguments, column pointers, constants, the first 2 columns' outputs
+// zeroed (as q3KP4AVX2).
+#define Q3N_PROLOGUE \
+	MOVQ    w+0(FP), SI \
+	MOVQ    nsb+8(FP), CX \
+	MOVQ    xq+16(FP), DI \
+	MOVQ    xd+24(FP), DX \
+	MOVQ    xqs+40(FP), AX \
+	MOVQ    out+48(FP), R14 \
+	MOVQ    ostride+56(FP), R15 \
+	LEAQ    (DI)(AX*1), R10 \
+	LEAQ    (R10)(AX*1), R11 \
+	MOVQ    CX, R13 \
+	SHLQ    $2, R13 \
+	VMOVDQU kqc<>+KQ03(SB), Y15 \
+	VMOVDQU kqc<>+KQ04(SB), Y14 \
+	VXORPS  Y0, Y0, Y0 \
+	MOVQ    R14, AX \
+	VMOVUPS Y0, (AX) \
+	VMOVUPS Y0, 32(AX) \
+	ADDQ    R15, AX \
+	VMOVUPS Y0, (AX) \
+	VMOVUPS Y0, 32(AX)
+
+TEXT ·q3KP2AVX2(SB), NOSPLIT, $256-64
+	Q3N_PROLOGUE
+	TESTQ CX, CX
+	JZ    q3kb2_done
+
+q3kb2_loop:
+	Q3BIAS(DI, 128)
+	Q3BIAS(R10, 192)
+	Q3N_HALF(0, 0, Q3N_B2, Q3N_D2, Q3N_F2, Q3N_ENDS2)
+	Q3N_HALF(32, 16, Q3N_B2, Q3N_D2, Q3N_F2, Q3N_ENDS2)
+	ADDQ $1760, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q3kb2_loop
+
+q3kb2_done:
+	VZEROUPPER
+	RET
+
+TEXT ·q3KP3AVX2(SB), NOSPLIT, $320-64
+	Q3N_PROLOGUE
+	ADDQ    R15, AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y0, 32(AX)
+	TESTQ   CX, CX
+	JZ      q3kb3_done
+
+q3kb3_loop:
+	Q3BIAS(DI, 128)
+	Q3BIAS(R10, 192)
+	Q3BIAS(R11, 256)
+	Q3N_HALF(0, 0, Q3N_B3, Q3N_D3, Q3N_F3, Q3N_ENDS3)
+	Q3N_HALF(32, 16, Q3N_B3, Q3N_D3, Q3N_F3, Q3N_ENDS3)
+	ADDQ $1760, SI
+	ADDQ $256, DI
+	ADDQ $256, R10
+	ADDQ $256, R11
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q3kb3_loop
+
+q3kb3_done:
+	VZEROUPPER
+	RET
+
 // VPSHUFB controls: byte B of each dword (B = 0..3) into both its words,
 // zero-extended.
 DATA kqpsc<>+0(SB)/8, $0x8004800480008000

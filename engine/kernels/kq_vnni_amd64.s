@@ -761,3 +761,155 @@ q5kp3_done:
 	VMOVUPS Z14, (AX)(BX*2)
 	VZEROUPPER
 	RET
+
+// ---- q3_k, 2 and 3 columns ----
+//
+//	func q3KP2VNNI(w *byte, nsb int, xq *int8, xd *float32, xs *int32, xqs int, out *float32, ostride int)
+//	func q3KP3VNNI(...): the same for 3 columns
+//
+// q3KP4VNNI for 2 and 3 columns (its registers and stack layout, the
+// columns past the last unused): each group's values are formed once for
+// the columns.
+
+#define Q3DOTS2(XO, BO) \
+	Q3DOT(DI, XO, BO, Z5, Z9) \
+	Q3DOT(R13, XO, BO+64, Z13, Z10)
+
+#define Q3DOTS3(XO, BO) \
+	Q3DOTS2(XO, BO) \
+	Q3DOT(R14, XO, BO+128, Z14, Z11)
+
+// The 16 groups of the super-block for the columns of DOTS.
+#define Q3GROUPS(DOTS) \
+	Q3UNPACK(0, 1, 2, 3, 0, 1, 2, 3, 0, VPSLLD, 2) \
+	Q3SCW(Z16, 0) \
+	DOTS(0, 0) \
+	Q3UNPACK(4, 5, 6, 7, 4, 5, 6, 7, 0, VPSLLD, 2) \
+	Q3SCW(Z16, 1) \
+	DOTS(16, 16) \
+	Q3UNPACK(0, 1, 2, 3, 0, 1, 2, 3, 1, VPSLLD, 1) \
+	Q3SCW(Z16, 2) \
+	DOTS(32, 32) \
+	Q3UNPACK(4, 5, 6, 7, 4, 5, 6, 7, 1, VPSLLD, 1) \
+	Q3SCW(Z16, 3) \
+	DOTS(48, 48) \
+	Q3UNPACK(0, 1, 2, 3, 0, 1, 2, 3, 2, VPSRLD, 0) \
+	Q3SCW(Z17, 0) \
+	DOTS(64, 4) \
+	Q3UNPACK(4, 5, 6, 7, 4, 5, 6, 7, 2, VPSRLD, 0) \
+	Q3SCW(Z17, 1) \
+	DOTS(80, 20) \
+	Q3UNPACK(0, 1, 2, 3, 0, 1, 2, 3, 3, VPSRLD, 1) \
+	Q3SCW(Z17, 2) \
+	DOTS(96, 36) \
+	Q3UNPACK(4, 5, 6, 7, 4, 5, 6, 7, 3, VPSRLD, 1) \
+	Q3SCW(Z17, 3) \
+	DOTS(112, 52) \
+	Q3UNPACK(8, 9, 10, 11, 0, 1, 2, 3, 0, VPSRLD, 2) \
+	Q3SCW(Z18, 0) \
+	DOTS(128, 8) \
+	Q3UNPACK(12, 13, 14, 15, 4, 5, 6, 7, 0, VPSRLD, 2) \
+	Q3SCW(Z18, 1) \
+	DOTS(144, 24) \
+	Q3UNPACK(8, 9, 10, 11, 0, 1, 2, 3, 1, VPSRLD, 3) \
+	Q3SCW(Z18, 2) \
+	DOTS(160, 40) \
+	Q3UNPACK(12, 13, 14, 15, 4, 5, 6, 7, 1, VPSRLD, 3) \
+	Q3SCW(Z18, 3) \
+	DOTS(176, 56) \
+	Q3UNPACK(8, 9, 10, 11, 0, 1, 2, 3, 2, VPSRLD, 4) \
+	Q3SCW(Z19, 0) \
+	DOTS(192, 12) \
+	Q3UNPACK(12, 13, 14, 15, 4, 5, 6, 7, 2, VPSRLD, 4) \
+	Q3SCW(Z19, 1) \
+	DOTS(208, 28) \
+	Q3UNPACK(8, 9, 10, 11, 0, 1, 2, 3, 3, VPSRLD, 5) \
+	Q3SCW(Z19, 2) \
+	DOTS(224, 44) \
+	Q3UNPACK(12, 13, 14, 15, 4, 5, 6, 7, 3, VPSRLD, 5) \
+	Q3SCW(Z19, 3) \
+	DOTS(240, 60)
+
+// Arguments, column pointers, constants (as q3KP4VNNI).
+#define Q3P_PROLOGUE \
+	MOVQ   w+0(FP), SI \
+	MOVQ   nsb+8(FP), CX \
+	MOVQ   xq+16(FP), DI \
+	MOVQ   xd+24(FP), DX \
+	MOVQ   xqs+40(FP), R10 \
+	LEAQ   (DI)(R10*1), R13 \
+	LEAQ   (R13)(R10*1), R14 \
+	MOVQ   CX, R12 \
+	SHLQ   $2, R12 \
+	Q3CONSTS \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z21, Z21, Z21 \
+	VPXORD Z22, Z22, Z22
+
+TEXT ·q3KP2VNNI(SB), NOSPLIT, $128-64
+	Q3P_PROLOGUE
+	TESTQ CX, CX
+	JZ    q3kp2_done
+
+q3kp2_loop:
+	Q3BIAS(DI, 0)
+	Q3BIAS(R13, 64)
+	Q3SCALES
+	VPXORD    Z9, Z9, Z9
+	VPXORD    Z10, Z10, Z10
+	Q3GROUPS(Q3DOTS2)
+	VCVTPH2PS 1728(SI), Z8
+	Q3END(DX, Z9, Z0)
+	LEAQ      (DX)(R12*1), BX
+	Q3END(BX, Z10, Z21)
+	ADDQ      $1760, SI
+	ADDQ      $256, DI
+	ADDQ      $256, R13
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       q3kp2_loop
+
+q3kp2_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z21, (AX)(BX*1)
+	VZEROUPPER
+	RET
+
+TEXT ·q3KP3VNNI(SB), NOSPLIT, $192-64
+	Q3P_PROLOGUE
+	TESTQ CX, CX
+	JZ    q3kp3_done
+
+q3kp3_loop:
+	Q3BIAS(DI, 0)
+	Q3BIAS(R13, 64)
+	Q3BIAS(R14, 128)
+	Q3SCALES
+	VPXORD    Z9, Z9, Z9
+	VPXORD    Z10, Z10, Z10
+	VPXORD    Z11, Z11, Z11
+	Q3GROUPS(Q3DOTS3)
+	VCVTPH2PS 1728(SI), Z8
+	Q3END(DX, Z9, Z0)
+	LEAQ      (DX)(R12*1), BX
+	Q3END(BX, Z10, Z21)
+	ADDQ      R12, BX
+	Q3END(BX, Z11, Z22)
+	ADDQ      $1760, SI
+	ADDQ      $256, DI
+	ADDQ      $256, R13
+	ADDQ      $256, R14
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       q3kp3_loop
+
+q3kp3_done:
+	MOVQ    out+48(FP), AX
+	MOVQ    ostride+56(FP), BX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z21, (AX)(BX*1)
+	VMOVUPS Z22, (AX)(BX*2)
+	VZEROUPPER
+	RET

@@ -26,7 +26,7 @@ func TestCanonicalRepackedKQ(t *testing.T) {
 			if (impl == AVX2 || impl == AVX512) && !p.set.packedFor(typ) {
 				t.Errorf("%s has no kernels for repacked %s", impl, typ)
 			}
-			if typ == Q5_K {
+			if typ == Q5_K || typ == Q3_K {
 				requirePackedSmall(t, impl, typ) // n = 2, 3, 5, 7 go through them
 			}
 			if r := p.Repack(Mat{Type: typ, Rows: 16, Cols: qkK, Data: make([]byte, 16*typ.BlockBytes())}); r.Repacked() != p.set.packedFor(typ) {
