@@ -120,12 +120,25 @@ func maskVocabs(t testing.TB) map[string]*tokenizer.Tokenizer {
 const maskTools = `[{"type":"function","function":{"name":"get","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}},
 {"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"go","parameters":{"type":"object","properties":{"q":{"pattern":"x"}}}}}]`
 
-// randSchema is a random schema of the subset jsonprefix takes.
+// randSchema is a random schema of the subset jsonprefix takes: at the
+// top (depth 0) with a recursive definition T that $ref names below.
 func randSchema(r *rand.Rand, depth int) map[string]any {
+	s := randSubschema(r, depth)
+	if depth == 0 {
+		s = map[string]any{"anyOf": []any{s, map[string]any{"$ref": "#/$defs/T"}}, "title": "root",
+			"$defs": map[string]any{"T": map[string]any{"type": "object", "additionalProperties": false,
+				"properties": map[string]any{"v": map[string]any{"type": "string", "maxLength": 3},
+					"t": map[string]any{"anyOf": []any{map[string]any{"$ref": "#/$defs/T"}, map[string]any{"type": "null"}}}},
+				"required": []any{"v"}}}}
+	}
+	return s
+}
+
+func randSubschema(r *rand.Rand, depth int) map[string]any {
 	scalars := []string{"string", "integer", "number", "boolean", "null"}
-	k := r.IntN(9)
+	k := r.IntN(14)
 	if depth >= 3 && k < 3 {
-		k = 3 + r.IntN(6)
+		k = 3 + r.IntN(11)
 	}
 	switch k {
 	case 0, 1:
@@ -133,26 +146,51 @@ func randSchema(r *rand.Rand, depth int) map[string]any {
 		var req []any
 		for i := range 1 + r.IntN(4) {
 			name := []string{"name", "age", "a", "ab", "tags", "x\"y", "é", "nested"}[r.IntN(8)] + fmt.Sprint(i%2)
-			props[name] = randSchema(r, depth+1)
+			props[name] = randSubschema(r, depth+1)
 			if r.IntN(2) == 0 {
 				req = append(req, name)
 			}
 		}
-		s := map[string]any{"type": "object", "properties": props}
+		s := map[string]any{"type": "object", "properties": props, "description": "an object"}
 		if req != nil {
 			s["required"] = req
 		}
+		if r.IntN(2) == 0 {
+			s["additionalProperties"] = r.IntN(3) == 0
+		}
 		return s
 	case 2:
-		return map[string]any{"type": "array", "items": randSchema(r, depth+1)}
+		s := map[string]any{"type": "array", "items": randSubschema(r, depth+1)}
+		if r.IntN(2) == 0 {
+			s["minItems"] = r.IntN(3)
+			s["maxItems"] = 2 + r.IntN(2)
+		}
+		return s
 	case 3:
 		return map[string]any{"enum": []any{"red", "green", 1, 12.5, true, nil, "re"}[:1+r.IntN(7)]}
 	case 4:
 		return map[string]any{"type": []any{scalars[r.IntN(5)], scalars[r.IntN(5)]}}
 	case 5:
-		return map[string]any{"type": "object"}
+		return map[string]any{"type": "object", "additionalProperties": r.IntN(2) == 0}
 	case 6:
 		return map[string]any{}
+	case 7, 8:
+		// An Optional field (pydantic), or a union of two.
+		alt := map[string]any{"type": "null"}
+		if k == 8 {
+			alt = randSubschema(r, depth+1)
+		}
+		return map[string]any{"anyOf": []any{randSubschema(r, depth+1), alt}, "default": nil}
+	case 9:
+		return map[string]any{"const": []any{"x", "xy", 3, false}[r.IntN(4)]}
+	case 10:
+		s := map[string]any{"type": "string", "maxLength": 1 + r.IntN(4)}
+		if r.IntN(2) == 0 {
+			s["minLength"] = r.IntN(2)
+		}
+		return s
+	case 11:
+		return map[string]any{"$ref": "#/$defs/T"}
 	}
 	return map[string]any{"type": scalars[r.IntN(5)]}
 }
@@ -282,20 +320,27 @@ func FuzzTrieMask(f *testing.F) {
 	}
 	var sv any
 	_ = json.Unmarshal([]byte(`{"type":"object","properties":{"name":{"type":"string"},"tags":{"type":"array","items":{"enum":["a","ab",1]}},"n":{"type":"integer"}},"required":["name"]}`), &sv)
+	var pv any
+	_ = json.Unmarshal([]byte(pydanticMaskSchema), &pv)
+	pyd, err := jsonprefix.Compile(pv)
+	if err != nil {
+		f.Fatal(err)
+	}
 	sch, err := jsonprefix.Compile(sv)
 	if err != nil {
 		f.Fatal(err)
 	}
 	hermes, _ := callPrefill("<tool_call>", "")
-	formats := []*outputFormat{{}, {object: true}, {schema: sch},
+	formats := []*outputFormat{{}, {object: true}, {schema: sch}, {schema: pyd},
 		{call: newCallFormat(hermes, "", tools, tok, true)},
 		{call: newCallFormat(callStart{obj: -1, bareName: []string{" ", "</s>", "json", "<s>"}, markers: []string{"<unk>"}}, "", tools, tok, false)}}
 	for _, seed := range []struct {
 		text string
 		mode uint8
 		left uint8
-	}{{`{"a": [1, "x\\u00`, 0, 200}, {`{"name": "b`, 2, 3}, {`get_weather", "arguments": {"q": 1}}`, 3, 9}, {"go json{", 4, 50},
-		{`{"name":"x","tags":["a`, 2, 1}, {"  ", 1, 0}, {`get", "arguments": {"city": ""}}  </tool`, 3, 4}} {
+	}{{`{"a": [1, "x\\u00`, 0, 200}, {`{"name": "b`, 2, 3}, {`get_weather", "arguments": {"q": 1}}`, 4, 9}, {"go json{", 5, 50},
+		{`{"name":"x","tags":["a`, 2, 1}, {"  ", 1, 0}, {`get", "arguments": {"city": ""}}  </tool`, 4, 4},
+		{`{"title": "Dr", "author": {"name": "ab`, 3, 6}, {`{"title": "x", "author": {"name": "a", "born": null}, "chapters": [{"title": "c", "pages": 3, "notes": n`, 3, 40}} {
 		f.Add(seed.text, seed.mode, seed.left)
 	}
 	f.Fuzz(func(t *testing.T, text string, mode, left uint8) {

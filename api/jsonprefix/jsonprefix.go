@@ -2,12 +2,18 @@
 // pushdown automaton that says whether the bytes so far can still be
 // extended to one valid JSON value (RFC 8259), whether they already are
 // one, and the shortest text that completes them. A Parser is a small
-// value (no pointers): copying it clones it, so a caller can try a byte
-// sequence on a copy and keep the original.
+// value: copying it clones it (what it points to is never changed), so a
+// caller can try a byte sequence on a copy and keep the original.
+//
+// With a schema (Compile, NewSchema) the value must also be one the
+// schema allows, and a prefix is taken exactly when some completion of it
+// is (see Compile for the keywords and the few places where it is
+// stricter). Unions (anyOf, oneOf) are read by following every
+// alternative still possible as the text grows.
 //
 // The API uses it to constrain sampling to JSON output (response_format
-// json_object, ollama's format "json"): a token is allowed when its bytes
-// keep the output a valid prefix.
+// json_object and json_schema, ollama's format, tool calls' arguments): a
+// token is allowed when its bytes keep the output a valid prefix.
 package jsonprefix
 
 // MaxDepth is how deeply arrays and objects may nest; a deeper opening is
@@ -43,9 +49,10 @@ const (
 
 var literals = [3]string{"true", "false", "null"}
 
-// Parser is the automaton's state. The zero value accepts any JSON value;
-// use New for the options.
-type Parser struct {
+// machine is the automaton's state with one reading of the schema (a
+// Parser holds one or more, see Parser). The zero value accepts any JSON
+// value.
+type machine struct {
 	st    state
 	key   bool  // the string being read is an object key
 	n     uint8 // progress in a literal or \u escape
@@ -64,31 +71,27 @@ type Parser struct {
 	kn, en  uint16 // bytes of the key or enum value so far
 	kmask   uint64 // properties the key may still be
 	emask   uint64 // enum values the value may still be
+	// In a string value with a length bound (counted): the characters so
+	// far, and the UTF-8 continuation bytes still due (u8) with the range
+	// of the next (u8lo, u8hi).
+	slen       uint32
+	u8         uint8
+	u8lo, u8hi byte
 }
 
-// New returns a parser at the start of the text; with object, the
-// top-level value must be an object (response_format json_object).
-func New(object bool) Parser { return Parser{obj: object} }
-
-// Err reports whether a byte was rejected.
-func (p *Parser) Err() bool { return p.bad }
-
-// Depth is how many arrays and objects are open.
-func (p *Parser) Depth() int { return int(p.depth) }
-
-// Started reports whether the top-level value has begun (whitespace
+// started reports whether the top-level value has begun (whitespace
 // before it does not count).
-func (p *Parser) Started() bool { return p.bad || p.st != sValue || p.depth > 0 }
+func (p *machine) started() bool { return p.bad || p.st != sValue || p.depth > 0 }
 
-// InString reports whether the parser is inside a string (or its escape).
-func (p *Parser) InString() bool { return p.st == sString || p.st == sEscape || p.st == sUnicode }
+// inString reports whether the machine is inside a string (or its escape).
+func (p *machine) inString() bool { return p.st == sString || p.st == sEscape || p.st == sUnicode }
 
-func (p *Parser) top() bool { // the innermost container is an object
+func (p *machine) top() bool { // the innermost container is an object
 	d := p.depth - 1
 	return p.stack[d/64]&(1<<(d%64)) != 0
 }
 
-func (p *Parser) push(object bool) bool {
+func (p *machine) push(object bool) bool {
 	if p.depth >= MaxDepth {
 		return false
 	}
@@ -103,7 +106,7 @@ func (p *Parser) push(object bool) bool {
 }
 
 // valueEnded moves past a value that has just ended.
-func (p *Parser) valueEnded() {
+func (p *machine) valueEnded() {
 	if p.depth == 0 {
 		p.st = sDone
 	} else {
@@ -117,40 +120,7 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// Feed advances over c and reports whether the text is still a valid
-// prefix. After a rejected byte the parser stays rejecting.
-func (p *Parser) Feed(c byte) bool {
-	if p.bad {
-		return false
-	}
-	if !p.feed(c) {
-		p.bad = true
-		return false
-	}
-	return true
-}
-
-// Write feeds every byte of b; it reports whether all were accepted.
-func (p *Parser) Write(b []byte) bool {
-	for _, c := range b {
-		if !p.Feed(c) {
-			return false
-		}
-	}
-	return true
-}
-
-// WriteString is Write for a string.
-func (p *Parser) WriteString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !p.Feed(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func (p *Parser) startValue(c byte) bool {
+func (p *machine) startValue(c byte) bool {
 	if p.obj && p.depth == 0 && c != '{' {
 		return false
 	}
@@ -193,12 +163,15 @@ func (p *Parser) startValue(c byte) bool {
 }
 
 // closeContainer handles ']' or '}' where a closer may come.
-func (p *Parser) closeContainer(c byte) bool {
+func (p *machine) closeContainer(c byte) bool {
 	if p.depth == 0 || (c == '}') != p.top() {
 		return false
 	}
 	if p.schema {
 		if c == '}' && p.fr.s != nil && p.fr.used&p.fr.s.required != p.fr.s.required {
+			return false
+		}
+		if c == ']' && p.fr.s != nil && p.fr.n < p.fr.s.minItems {
 			return false
 		}
 		p.fr = p.fr.parent
@@ -208,7 +181,7 @@ func (p *Parser) closeContainer(c byte) bool {
 	return true
 }
 
-func (p *Parser) feed(c byte) bool {
+func (p *machine) feed(c byte) bool {
 	switch p.st {
 	case sValue:
 		if isSpace(c) {
@@ -221,6 +194,9 @@ func (p *Parser) feed(c byte) bool {
 		}
 		if c == ']' {
 			return p.closeContainer(c)
+		}
+		if p.schema && !p.arrayItem() {
+			return false
 		}
 		return p.startValue(c)
 	case sObjFirst, sObjKey:
@@ -259,6 +235,9 @@ func (p *Parser) feed(c byte) bool {
 			} else {
 				p.st = sValue
 				if p.schema {
+					if !p.arrayItem() {
+						return false
+					}
 					p.cur = p.fr.s.itemSchema()
 				}
 			}
@@ -270,6 +249,9 @@ func (p *Parser) feed(c byte) bool {
 	case sDone:
 		return isSpace(c)
 	case sString:
+		if p.counted() {
+			return p.countedByte(c)
+		}
 		switch {
 		case c == '"':
 			if p.key {
@@ -296,6 +278,15 @@ func (p *Parser) feed(c byte) bool {
 	case sUnicode:
 		if !isHex(c) {
 			return false
+		}
+		if p.counted() {
+			// No surrogate escapes (\uD800-\uDFFF) where characters
+			// are counted: a pair would count once.
+			if p.n == 0 {
+				p.lit = c | 0x20
+			} else if p.n == 1 && p.lit == 'd' && c >= '8' { // 8-9, A-F, a-f
+				return false
+			}
 		}
 		p.n++
 		if p.n == 4 {
@@ -381,13 +372,13 @@ func (p *Parser) feed(c byte) bool {
 }
 
 // endNumber ends a complete number at c, which must then be read after it.
-func (p *Parser) endNumber(c byte) bool {
+func (p *machine) endNumber(c byte) bool {
 	p.valueEnded()
 	return p.feed(c)
 }
 
 // numberEnds reports whether the parser is in a number that may end here.
-func (p *Parser) numberEnds() bool {
+func (p *machine) numberEnds() bool {
 	switch p.st {
 	case sZero, sInt, sFrac, sExpDigits:
 		return true
@@ -397,19 +388,19 @@ func (p *Parser) numberEnds() bool {
 	return false
 }
 
-// Complete reports whether the text so far is one whole JSON value
+// complete reports whether the text so far is one whole JSON value
 // (followed by whitespace at most).
-func (p *Parser) Complete() bool {
+func (p *machine) complete() bool {
 	return !p.bad && (p.st == sDone || (p.depth == 0 && p.numberEnds()))
 }
 
-// Closed reports whether the value is complete and nothing but whitespace
+// closed reports whether the value is complete and nothing but whitespace
 // can follow (a top-level number could still grow).
-func (p *Parser) Closed() bool { return !p.bad && (p.st == sDone || (p.schema && p.enumClosed())) }
+func (p *machine) closed() bool { return !p.bad && (p.st == sDone || (p.schema && p.enumClosed())) }
 
-// CompletionLen is len(p.Completion()) without building it (-1 after a
+// completionLen is len(p.completion()) without building it (-1 after a
 // rejected byte).
-func (p *Parser) CompletionLen() int {
+func (p *machine) completionLen() int {
 	if p.bad {
 		return -1
 	}
@@ -447,9 +438,9 @@ func (p *Parser) CompletionLen() int {
 	return n
 }
 
-// Completion returns the shortest text that makes the text so far one
+// completion returns the shortest text that makes the text so far one
 // whole JSON value ("" when it is one; nil after a rejected byte).
-func (p *Parser) Completion() []byte {
+func (p *machine) completion() []byte {
 	if p.bad {
 		return nil
 	}
@@ -502,8 +493,8 @@ func (p *Parser) Completion() []byte {
 	return b
 }
 
-// PlainString reports whether the parser is inside a string where every
-// byte of at least 0x20 other than '"' and '\' is accepted and leaves
-// the parser as it is (a key of an object with a schema is not: its
-// bytes must spell a property).
-func (p *Parser) PlainString() bool { return !p.bad && p.st == sString }
+// plainString reports whether the machine is inside a string where every
+// plain byte is accepted and leaves it as it is (a key of an object with a
+// schema is not: its bytes must spell a property; nor is a string with a
+// length bound, whose bytes are counted).
+func (p *machine) plainString() bool { return !p.bad && p.st == sString && !p.counted() }

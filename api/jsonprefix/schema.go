@@ -1,234 +1,118 @@
 package jsonprefix
 
-import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"slices"
-	"sort"
-)
-
-// ErrSchema is wrapped by errors about schemas Compile does not take.
-var ErrSchema = errors.New("jsonprefix: unsupported schema")
-
-// Types a schema allows, as a bit set.
-const (
-	tString uint8 = 1 << iota
-	tNumber
-	tInteger
-	tBoolean
-	tNull
-	tObject
-	tArray
-	tAny = tString | tNumber | tInteger | tBoolean | tNull | tObject | tArray
-)
-
-// Schema is a compiled JSON schema of the subset Compile takes: type
-// (one or a list of object, array, string, number, integer, boolean,
-// null), properties with required (an object with properties has only
-// those; without, any), items, enum of scalars, and the annotations
-// title, description, $schema, default, examples, additionalProperties
-// false and strict. A nil *Schema allows any value.
-type Schema struct {
-	types    uint8
-	props    []prop
-	required uint64 // bits of props
-	items    *Schema
-	enum     [][]byte // the values, compactly encoded
-	min      []byte   // the shortest value
-}
-
-type prop struct {
-	name []byte // the key as JSON writes it, without the quotes
-	s    *Schema
-}
-
-// maxProps and maxEnum cap a schema's properties and enum values.
-const maxProps, maxEnum = 64, 64
-
-// Compile reads a JSON schema (as json.Unmarshal into any gives it).
-func Compile(v any) (*Schema, error) { return compile(v, "schema", 0) }
-
-func compile(v any, at string, depth int) (*Schema, error) {
-	if depth > 32 {
-		return nil, fmt.Errorf("%w: %s nests too deeply", ErrSchema, at)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s must be an object", ErrSchema, at)
-	}
-	s := &Schema{types: tAny}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		switch k {
-		case "title", "description", "$schema", "default", "examples", "strict", "properties", "required", "items", "enum", "type":
-		case "additionalProperties":
-			if b, ok := m[k].(bool); !ok || b {
-				return nil, fmt.Errorf("%w: %s.additionalProperties: only false is supported", ErrSchema, at)
-			}
-		default:
-			return nil, fmt.Errorf("%w: keyword %q at %s", ErrSchema, k, at)
-		}
-	}
-	if t, ok := m["type"]; ok {
-		var names []any
-		switch t := t.(type) {
-		case string:
-			names = []any{t}
-		case []any:
-			names = t
-		default:
-			return nil, fmt.Errorf("%w: %s.type must be a string or a list", ErrSchema, at)
-		}
-		s.types = 0
-		for _, n := range names {
-			bit := map[any]uint8{"string": tString, "number": tNumber | tInteger, "integer": tInteger, "boolean": tBoolean,
-				"null": tNull, "object": tObject, "array": tArray}[n]
-			if bit == 0 {
-				return nil, fmt.Errorf("%w: %s.type %v", ErrSchema, at, n)
-			}
-			s.types |= bit
-		}
-	}
-	if ps, ok := m["properties"]; ok {
-		pm, ok := ps.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%w: %s.properties must be an object", ErrSchema, at)
-		}
-		if len(pm) > maxProps {
-			return nil, fmt.Errorf("%w: %s has more than %d properties", ErrSchema, at, maxProps)
-		}
-		names := make([]string, 0, len(pm))
-		for n := range pm {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			ps, err := compile(pm[n], at+".properties."+n, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			enc, _ := json.Marshal(n)
-			s.props = append(s.props, prop{name: enc[1 : len(enc)-1], s: ps})
-		}
-		s.types &= tObject
-		if s.types == 0 {
-			return nil, fmt.Errorf("%w: %s has properties but is not an object", ErrSchema, at)
-		}
-	}
-	if rq, ok := m["required"]; ok {
-		list, ok := rq.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%w: %s.required must be a list", ErrSchema, at)
-		}
-		for _, r := range list {
-			i := slices.IndexFunc(s.props, func(p prop) bool {
-				n, _ := r.(string)
-				e, _ := json.Marshal(n)
-				return string(e[1:len(e)-1]) == string(p.name)
-			})
-			if i < 0 {
-				return nil, fmt.Errorf("%w: %s.required names %v, not a property", ErrSchema, at, r)
-			}
-			s.required |= 1 << i
-		}
-	}
-	if it, ok := m["items"]; ok {
-		is, err := compile(it, at+".items", depth+1)
-		if err != nil {
-			return nil, err
-		}
-		s.items = is
-		s.types &= tArray
-		if s.types == 0 {
-			return nil, fmt.Errorf("%w: %s has items but is not an array", ErrSchema, at)
-		}
-	}
-	if ev, ok := m["enum"]; ok {
-		list, ok := ev.([]any)
-		if !ok || len(list) == 0 || len(list) > maxEnum {
-			return nil, fmt.Errorf("%w: %s.enum must be a list of 1 to %d values", ErrSchema, at, maxEnum)
-		}
-		for _, e := range list {
-			switch e.(type) {
-			case map[string]any, []any:
-				return nil, fmt.Errorf("%w: %s.enum: only strings, numbers, booleans and null", ErrSchema, at)
-			}
-			enc, _ := json.Marshal(e)
-			s.enum = append(s.enum, enc)
-		}
-	}
-	s.min = s.minValue()
-	if s.min == nil {
-		return nil, fmt.Errorf("%w: %s allows no value", ErrSchema, at)
-	}
-	return s, nil
-}
-
-// minValue is the shortest value the schema allows (nil: none).
-func (s *Schema) minValue() []byte {
-	if s.enum != nil {
-		var best []byte
-		for _, e := range s.enum {
-			if best == nil || len(e) < len(best) {
-				best = e
-			}
-		}
-		return best
-	}
-	var best []byte
-	try := func(b []byte) {
-		if best == nil || len(b) < len(best) {
-			best = b
-		}
-	}
-	if s.types&(tNumber|tInteger) != 0 {
-		try([]byte("0"))
-	}
-	if s.types&tString != 0 {
-		try([]byte(`""`))
-	}
-	if s.types&tArray != 0 {
-		try([]byte("[]"))
-	}
-	if s.types&tNull != 0 {
-		try([]byte("null"))
-	}
-	if s.types&tBoolean != 0 {
-		try([]byte("true"))
-	}
-	if s.types&tObject != 0 {
-		b := []byte{'{'}
-		for i, p := range s.props {
-			if s.required&(1<<i) != 0 {
-				if len(b) > 1 {
-					b = append(b, ',')
-				}
-				b = append(b, '"')
-				b = append(b, p.name...)
-				b = append(b, '"', ':')
-				b = append(b, p.s.min...)
-			}
-		}
-		try(append(b, '}'))
-	}
-	return best
-}
-
 // frame is an open container under a schema: immutable, so Parser copies
 // share it.
 type frame struct {
 	s      *Schema // nil: anything inside
-	used   uint64  // properties written
+	used   uint64  // an object's properties written
+	n      int32   // an array's elements begun (counted where bounded)
 	parent *frame
 }
 
-// NewSchema returns a parser whose text must be one value s allows.
-func NewSchema(s *Schema) Parser { return Parser{schema: true, cur: s} }
+// sameFrames reports whether two stacks of frames are alike.
+func sameFrames(a, b *frame) bool {
+	for ; a != b; a, b = a.parent, b.parent {
+		if a == nil || b == nil || a.s != b.s || a.used != b.used || a.n != b.n {
+			return false
+		}
+	}
+	return true
+}
+
+// arrayItem counts an element begun in the innermost array: false when
+// its maxItems are written.
+func (p *machine) arrayItem() bool {
+	f := p.fr
+	if f.s == nil || (f.s.minItems == 0 && f.s.maxItems < 0) {
+		return true
+	}
+	if f.s.maxItems >= 0 && f.n >= f.s.maxItems {
+		return false
+	}
+	p.fr = &frame{s: f.s, n: f.n + 1, parent: f.parent}
+	return true
+}
+
+// counted reports whether the machine is in a string value whose
+// characters are counted (its schema bounds its length).
+func (p *machine) counted() bool {
+	return p.schema && !p.key && p.cur != nil && (p.cur.minLen > 0 || p.cur.maxLen >= 0)
+}
+
+// countedByte reads c in a counted string (state sString): valid UTF-8,
+// and no more characters than maxLen; the closing quote after minLen.
+func (p *machine) countedByte(c byte) bool {
+	s := p.cur
+	if p.u8 > 0 {
+		if c < p.u8lo || c > p.u8hi {
+			return false
+		}
+		p.u8, p.u8lo, p.u8hi = p.u8-1, 0x80, 0xBF
+		return true
+	}
+	switch {
+	case c == '"':
+		if int32(p.slen) < s.minLen {
+			return false
+		}
+		p.valueEnded()
+		return true
+	case c < 0x20:
+		return false
+	case c >= 0x80:
+		p.u8lo, p.u8hi = 0x80, 0xBF
+		switch {
+		case c >= 0xC2 && c <= 0xDF:
+			p.u8 = 1
+		case c == 0xE0:
+			p.u8, p.u8lo = 2, 0xA0
+		case c == 0xED:
+			p.u8, p.u8hi = 2, 0x9F
+		case c >= 0xE1 && c <= 0xEF:
+			p.u8 = 2
+		case c == 0xF0:
+			p.u8, p.u8lo = 3, 0x90
+		case c == 0xF4:
+			p.u8, p.u8hi = 3, 0x8F
+		case c >= 0xF1 && c <= 0xF3:
+			p.u8 = 3
+		default:
+			return false
+		}
+	}
+	if s.maxLen >= 0 && int32(p.slen) >= s.maxLen {
+		return false
+	}
+	p.slen++
+	if c == '\\' {
+		p.st = sEscape
+	}
+	return true
+}
+
+// countedCompletion completes a counted string (in it or an escape).
+func (p *machine) countedCompletion() []byte {
+	b := []byte{}
+	switch p.st {
+	case sEscape:
+		b = append(b, 'n')
+	case sUnicode:
+		for i := p.n; i < 4; i++ {
+			b = append(b, '0')
+		}
+	}
+	for i := range p.u8 {
+		if i == 0 {
+			b = append(b, p.u8lo)
+		} else {
+			b = append(b, 0x80)
+		}
+	}
+	for i := int32(p.slen); i < p.cur.minLen; i++ {
+		b = append(b, 'a')
+	}
+	return append(b, '"')
+}
 
 // itemSchema is the schema of an array's elements (nil: any).
 func (s *Schema) itemSchema() *Schema {
@@ -247,10 +131,10 @@ func (s *Schema) allProps() uint64 {
 }
 
 // unused are the properties of the innermost object not written yet.
-func (p *Parser) unused() uint64 { return p.fr.s.allProps() &^ p.fr.used }
+func (p *machine) unused() uint64 { return p.fr.s.allProps() &^ p.fr.used }
 
 // startSchemaValue starts a value of p.cur at c.
-func (p *Parser) startSchemaValue(c byte) bool {
+func (p *machine) startSchemaValue(c byte) bool {
 	s := p.cur
 	if s == nil {
 		switch c {
@@ -259,6 +143,9 @@ func (p *Parser) startSchemaValue(c byte) bool {
 		}
 		p.intOnly = false
 		return p.startGeneric(c)
+	}
+	if s.leaves != nil {
+		return false // Parser picks a leaf before the value starts
 	}
 	if s.enum != nil {
 		p.emask, p.en = 0, 0
@@ -290,10 +177,12 @@ func (p *Parser) startSchemaValue(c byte) bool {
 	switch c {
 	case '{':
 		f := &frame{s: s, parent: p.fr}
-		if s.props == nil {
+		if s.props == nil && !s.closed {
 			f.s = nil // any properties
 		}
 		p.fr = f
+	case '"':
+		p.slen, p.u8 = 0, 0
 	case '[':
 		p.fr = &frame{s: s, parent: p.fr}
 		if !p.startGeneric(c) {
@@ -306,7 +195,7 @@ func (p *Parser) startSchemaValue(c byte) bool {
 }
 
 // startGeneric is startValue without the schema.
-func (p *Parser) startGeneric(c byte) bool {
+func (p *machine) startGeneric(c byte) bool {
 	p.schema = false
 	ok := p.startValue(c)
 	p.schema = true
@@ -314,7 +203,7 @@ func (p *Parser) startGeneric(c byte) bool {
 }
 
 // startKey starts a key of the innermost object, which has a schema.
-func (p *Parser) startKey() bool {
+func (p *machine) startKey() bool {
 	u := p.unused()
 	if u == 0 {
 		return false
@@ -323,7 +212,7 @@ func (p *Parser) startKey() bool {
 	return true
 }
 
-func (p *Parser) keyByte(c byte) bool {
+func (p *machine) keyByte(c byte) bool {
 	props := p.fr.s.props
 	if c == '"' {
 		for i, pr := range props {
@@ -349,7 +238,7 @@ func (p *Parser) keyByte(c byte) bool {
 }
 
 // enumExact is the enum value read whole so far (-1: none).
-func (p *Parser) enumExact() int {
+func (p *machine) enumExact() int {
 	for i, e := range p.cur.enum {
 		if p.emask&(1<<i) != 0 && len(e) == int(p.en) {
 			return i
@@ -358,7 +247,7 @@ func (p *Parser) enumExact() int {
 	return -1
 }
 
-func (p *Parser) enumByte(c byte) bool {
+func (p *machine) enumByte(c byte) bool {
 	var m uint64
 	for i, e := range p.cur.enum {
 		if p.emask&(1<<i) != 0 && int(p.en) < len(e) && e[p.en] == c {
@@ -379,7 +268,7 @@ func (p *Parser) enumByte(c byte) bool {
 
 // Closed with a schema: an enum value whose last byte closes it (a
 // string or literal) has ended too.
-func (p *Parser) enumClosed() bool {
+func (p *machine) enumClosed() bool {
 	if p.st != sEnum || p.depth != 0 {
 		return false
 	}
@@ -395,14 +284,13 @@ func (p *Parser) enumClosed() bool {
 // schemaCompletion is Completion with a schema: the value being read
 // ended, then in each open object its required properties not written
 // yet, and the closers.
-func (p *Parser) schemaCompletion() []byte {
+func (p *machine) schemaCompletion() []byte {
 	b := []byte{}
 	wrote := true // the innermost object has a property (a comma is needed)
 	switch p.st {
 	case sValue:
 		b = append(b, p.cur.minOrAny()...)
-	case sArrFirst:
-	case sObjFirst:
+	case sArrFirst, sObjFirst:
 		wrote = false
 	case sObjKey:
 		if p.fr.s == nil {
@@ -440,11 +328,17 @@ func (p *Parser) schemaCompletion() []byte {
 			}
 		}
 		b = append(b, p.cur.enum[best][p.en:]...)
+	case sString, sEscape, sUnicode:
+		if p.counted() {
+			b = append(b, p.countedCompletion()...)
+			break
+		}
+		fallthrough
 	default:
 		q := *p
 		q.schema = false
 		q.fr, q.depth = nil, 0 // the scalar's own completion
-		b = append(b, q.Completion()...)
+		b = append(b, q.completion()...)
 	}
 	return p.closers(b, wrote)
 }
@@ -452,7 +346,7 @@ func (p *Parser) schemaCompletion() []byte {
 // closers appends to b the rest of every open container: an object's
 // required properties not written yet (after a comma when wrote, for the
 // innermost) and the closers.
-func (p *Parser) closers(b []byte, wrote bool) []byte {
+func (p *machine) closers(b []byte, wrote bool) []byte {
 	for f, d := p.fr, int(p.depth)-1; d >= 0; d, f = d-1, f.parent {
 		if p.stack[d/64]&(1<<(d%64)) != 0 {
 			if f.s != nil {
@@ -468,6 +362,15 @@ func (p *Parser) closers(b []byte, wrote bool) []byte {
 			}
 			b = append(b, '}')
 		} else {
+			if f.s != nil {
+				for i := f.n; i < f.s.minItems; i++ {
+					if wrote {
+						b = append(b, ',')
+					}
+					b = append(b, f.s.items.minOrAny()...)
+					wrote = true
+				}
+			}
 			b = append(b, ']')
 		}
 		wrote = true
@@ -485,7 +388,7 @@ func (s *Schema) minOrAny() []byte {
 
 // pickProp picks the property to complete an object with after a comma:
 // a required one if any is left, else any.
-func (p *Parser) pickProp(u uint64) int {
+func (p *machine) pickProp(u uint64) int {
 	for i := range p.fr.s.props {
 		if u&p.fr.s.required&(1<<i) != 0 {
 			return i
@@ -507,7 +410,7 @@ func (s *Schema) appendProp(b []byte, i int) []byte {
 }
 
 // withUsed is a copy of p whose innermost object has property i written.
-func (p *Parser) withUsed(i int) *Parser {
+func (p *machine) withUsed(i int) *machine {
 	q := *p
 	q.fr = &frame{s: p.fr.s, used: p.fr.used | 1<<i, parent: p.fr.parent}
 	return &q
