@@ -118,8 +118,9 @@ var (
 		q6KP4:    q6KP4AVX2,
 
 		// Prefill: 4 rows x 8 columns of q8_0 (tile8_avx2_amd64.s).
-		q8_0Tile8: q8_0x4x8AVX2,
-		q8_0Wide8: true,
+		q8_0Tile8:  q8_0x4x8AVX2,
+		q8_0Wide8:  true,
+		q8_0Tile16: q8_0x2x16AVX2,
 	}
 	avx512Set = kernelSet{
 		impl:      AVX512,

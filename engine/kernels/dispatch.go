@@ -78,8 +78,10 @@ type kernelSet struct {
 	q8_0Tile8 qTileFn
 	q4_0Tile8 qTileFn
 	// q8_0Wide8: q8_0Tile8 takes its group packed by packColWide (int16
-	// pairs) rather than packCol.
-	q8_0Wide8 bool
+	// pairs) rather than packCol; such a set may also have q8_0Tile16,
+	// 2 rows x two adjacent groups of 8 (16 columns).
+	q8_0Wide8  bool
+	q8_0Tile16 qTileFn
 
 	// Optional 2-row x 4-column kernels for the columns of a batch the
 	// tile kernels leave (nil: use the row kernels); bitwise the row
@@ -345,6 +347,14 @@ func (s *kernelSet) kColsFor(t DType) kColsFn {
 // packed by packColWide.
 func (s *kernelSet) wide8(t DType) bool {
 	return t == Q8_0 && s.q8_0Wide8
+}
+
+// tile16For returns the 2x16 tile kernel for t, or nil.
+func (s *kernelSet) tile16For(t DType) qTileFn {
+	if t == Q8_0 {
+		return s.q8_0Tile16
+	}
+	return nil
 }
 
 // tile8For returns the 4x8 tile kernel for t, or nil.

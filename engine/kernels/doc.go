@@ -105,9 +105,9 @@
 // Pool.MatMul multiplies a row-major weight matrix (Mat) by one or more
 // activation vectors. Batches use tile kernels where the set has them, each
 // element bitwise the row kernel's result: AVX-512 VNNI 4 rows x 4 or 8
-// columns on packed activations; AVX2 4 rows x 8 columns of q8_0 on
-// activations packed as int16 pairs (one column per lane, so no
-// horizontal sums; VPMADDWD), 2 rows
+// columns on packed activations; AVX2 2 rows x 16 and 4 rows x 8 columns
+// of q8_0 on activations packed as int16 pairs (one column per lane, so
+// no horizontal sums; VPMADDWD), 2 rows
 // x 4 columns (q4_0, and the q8_0 columns after the groups of 8) and 1 row
 // x 4 columns (q4_k, q6_k), sharing a row's unpacked weights and scales
 // between columns.

@@ -635,13 +635,34 @@ func (p *Pool) matRowsFlat(pr *prod, r0, r1 int) {
 	set := p.set
 	b := 0
 	if p.tiles && p.w.Type.Quantized() {
-		// 4x8 and 4x4 tiles over whole groups of 4 rows and 8 or 4
-		// columns; the remaining rows and columns go through the row
-		// kernels, which give bitwise the same value per element.
+		// 2x16 (pairs of groups of 8), 4x8 and 4x4 tiles over whole
+		// groups of rows and columns; the remaining rows and columns go
+		// through the row kernels, which give bitwise the same value per
+		// element.
 		nb := cols / qk
 		r4 := (r1 - r0) &^ 3
 		for b < 8*p.g8+4*p.g4 {
 			xp, width, _ := p.packed(b)
+			if t16 := set.tile16For(p.w.Type); t16 != nil && b+16 <= 8*p.g8 {
+				// Two adjacent groups of 8 (xp and the next) through the
+				// 2x16 kernel; an odd last row through the row kernels.
+				r2 := (r1 - r0) &^ 1
+				if r2 > 0 {
+					next, _, _ := p.packed(b + 8)
+					_ = next[len(next)-1]
+					_ = dst[(b+15)*rows+r0+r2-1]
+					for r := 0; r < r2; r += 2 {
+						t16(&wd[r*rb], rb, &xp[0], nb, &dst[b*rows+r0+r], 4*rows)
+					}
+				}
+				if r0+r2 < r1 {
+					for k := b; k < b+16; k++ {
+						p.rowsCol(k, dst[k*rows+r0+r2:k*rows+r1], wd[r2*rb:], rb)
+					}
+				}
+				b += 16
+				continue
+			}
 			tile := set.tileFor(p.w.Type)
 			if width == 8 {
 				tile = set.tile8For(p.w.Type)

@@ -3,8 +3,9 @@
 #include "textflag.h"
 #include "tile8_amd64.h"
 
-// q8_0 tile kernel, AVX2: 4 weight rows x 8 activation columns per pass,
-// for prefill (batches of 8 columns and more).
+// q8_0 tile kernels, AVX2, for prefill (batches of 8 columns and more):
+// 4 weight rows x 8 activation columns per pass, and 2 rows x 16 columns
+// (below) for pairs of groups of 8.
 //
 //	func q8_0x4x8AVX2(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
 //
@@ -139,3 +140,141 @@ q8a8_last:
 
 q8a8_done:
 	T8EPILOGUE
+
+// ---- 2 rows x 16 columns ----
+//
+//	func q8_0x2x16AVX2(w *byte, stride int, xp *byte, nb int, out *float32, ostride int)
+//
+// The same operations for rows w and w+stride against two adjacent groups
+// of 8 columns packed by packColWide (columns 0..7 at xp, 8..15 at xp +
+// nb*544): each row's broadcast pair serves 16 columns, so a block takes
+// 2 loads and 4 VPMADDWD per pair where the 4x8 kernel takes 5 and 4.
+// Element (r, c) goes to out + c*ostride + 4*r.
+//
+// Registers: SI, R8 the rows; DI, R9 the groups; CX blocks left; Y0, Y1
+// row 0's float accumulators (columns 0..7, 8..15), Y2, Y3 row 1's;
+// Y4..Y7 the matching int32 sums; Y8, Y9 the groups' pair j; Y10, Y11
+// the rows' broadcast pair; Y12..Y15 temporaries. R12 and R13 the frame's
+// two buffers of the 2 rows' widened weights (64 bytes each), as above.
+
+#define B16WIDEN(OFF) \
+	VPMOVSXBW OFF+2(SI), Y12 \
+	VPMOVSXBW OFF+18(SI), Y13 \
+	VPMOVSXBW OFF+2(R8), Y14 \
+	VPMOVSXBW OFF+18(R8), Y15 \
+	VMOVDQU   Y12, 0(R13) \
+	VMOVDQU   Y13, 32(R13) \
+	VMOVDQU   Y14, 64(R13) \
+	VMOVDQU   Y15, 96(R13)
+
+#define B16J(J) \
+	VMOVDQU      32*J(DI), Y8 \
+	VMOVDQU      32*J(R9), Y9 \
+	VPBROADCASTD 4*J(R12), Y10 \
+	VPMADDWD     Y8, Y10, Y12 \
+	VPADDD       Y12, Y4, Y4 \
+	VPMADDWD     Y9, Y10, Y13 \
+	VPADDD       Y13, Y5, Y5 \
+	VPBROADCASTD 64+4*J(R12), Y11 \
+	VPMADDWD     Y8, Y11, Y14 \
+	VPADDD       Y14, Y6, Y6 \
+	VPMADDWD     Y9, Y11, Y15 \
+	VPADDD       Y15, Y7, Y7
+
+// Row P's float step for both groups: ACC0/ACC1 += float(I0/I1)*(dw*dx).
+#define B16F(P, I0, I1, ACC0, ACC1) \
+	VPBROADCASTW (P), X12 \
+	VCVTPH2PS    X12, Y12 \
+	VMULPS       512(DI), Y12, Y13 \
+	VMULPS       512(R9), Y12, Y12 \
+	VCVTDQ2PS    I0, I0 \
+	VMULPS       Y13, I0, I0 \
+	VADDPS       I0, ACC0, ACC0 \
+	VCVTDQ2PS    I1, I1 \
+	VMULPS       Y12, I1, I1 \
+	VADDPS       I1, ACC1, ACC1
+
+// Columns 4H..4H+3 of the group whose rows 0, 1 are in A, B (pairs in
+// LO/HI after the unpacks) stored as (row 0, row 1) at out + c*ostride.
+#define B16STORE4(X, XH) \
+	VMOVLPS X, (AX) \
+	VMOVHPS X, (AX)(BX*1) \
+	VMOVLPS XH, (AX)(BX*2) \
+	VMOVHPS XH, (AX)(DX*1) \
+	LEAQ    (AX)(BX*4), AX
+
+TEXT ·q8_0x2x16AVX2(SB), NOSPLIT, $256-48
+	MOVQ   w+0(FP), SI
+	MOVQ   stride+8(FP), BX
+	MOVQ   xp+16(FP), DI
+	MOVQ   nb+24(FP), CX
+	LEAQ   (SI)(BX*1), R8
+	IMUL3Q $544, CX, R9
+	ADDQ   DI, R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JZ     q8b16_done
+	LEAQ   128(SP), R12
+	LEAQ   0(SP), R13
+	B16WIDEN(0)
+
+q8b16_loop:
+	XCHGQ        R12, R13
+	CMPQ         CX, $1
+	JEQ          q8b16_last
+	B16WIDEN(34)
+
+q8b16_last:
+	VMOVDQU      0(DI), Y8
+	VMOVDQU      0(R9), Y9
+	VPBROADCASTD 0(R12), Y10
+	VPMADDWD     Y8, Y10, Y4
+	VPMADDWD     Y9, Y10, Y5
+	VPBROADCASTD 64(R12), Y11
+	VPMADDWD     Y8, Y11, Y6
+	VPMADDWD     Y9, Y11, Y7
+	B16J(1)
+	B16J(2)
+	B16J(3)
+	B16J(4)
+	B16J(5)
+	B16J(6)
+	B16J(7)
+	B16J(8)
+	B16J(9)
+	B16J(10)
+	B16J(11)
+	B16J(12)
+	B16J(13)
+	B16J(14)
+	B16J(15)
+	B16F(SI, Y4, Y5, Y0, Y1)
+	B16F(R8, Y6, Y7, Y2, Y3)
+	ADDQ         $34, SI
+	ADDQ         $34, R8
+	ADDQ         $544, DI
+	ADDQ         $544, R9
+	DECQ         CX
+	JNZ          q8b16_loop
+
+q8b16_done:
+	MOVQ         out+32(FP), AX
+	MOVQ         ostride+40(FP), BX
+	LEAQ         (BX)(BX*2), DX
+	VUNPCKLPS    Y2, Y0, Y4
+	VUNPCKHPS    Y2, Y0, Y5
+	VUNPCKLPS    Y3, Y1, Y6
+	VUNPCKHPS    Y3, Y1, Y7
+	B16STORE4(X4, X5)
+	VEXTRACTF128 $1, Y4, X4
+	VEXTRACTF128 $1, Y5, X5
+	B16STORE4(X4, X5)
+	B16STORE4(X6, X7)
+	VEXTRACTF128 $1, Y6, X6
+	VEXTRACTF128 $1, Y7, X7
+	B16STORE4(X6, X7)
+	VZEROUPPER
+	RET

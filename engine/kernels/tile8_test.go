@@ -6,18 +6,18 @@ import (
 	"testing"
 )
 
-// TestTile8Kernels checks every 4-row x 8-column tile kernel bitwise
-// against the generic row kernels: random weight bytes (every int8 and
-// nibble, -128 included), random fp16 scales, a zero block, extreme
-// activations (-127 and 127) and block counts from 1 up, 8 different
-// columns. The AVX2 set must have the q8_0 one (prefill on AVX2-only
-// CPUs).
+// TestTile8Kernels checks every 4-row x 8-column and 2-row x 16-column
+// tile kernel bitwise against the generic row kernels: random weight
+// bytes (every int8 and nibble, -128 included), random fp16 scales, a
+// zero block, extreme activations (-127 and 127) and block counts from 1
+// up, 8 different columns. The AVX2 set must have the q8_0 ones (prefill
+// on AVX2-only CPUs).
 func TestTile8Kernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, impl := range Available() {
 		set := setFor(impl)
-		if impl == AVX2 && set.tile8For(Q8_0) == nil {
-			t.Errorf("the AVX2 set has no q8_0 4x8 tile kernel")
+		if impl == AVX2 && (set.tile8For(Q8_0) == nil || set.tile16For(Q8_0) == nil) {
+			t.Errorf("the AVX2 set lacks the q8_0 4x8 or 2x16 tile kernel")
 		}
 		for _, typ := range []DType{Q8_0, Q4_0} {
 			tile8 := set.tile8For(typ)
@@ -67,6 +67,33 @@ func TestTile8Kernels(t *testing.T) {
 					}
 					if i := bitsEqual(got, want); i >= 0 {
 						t.Fatalf("element %d (column %d, row %d) = %g, generic %g", i, i/rows, i%rows, got[i], want[i])
+					}
+					// 2x16: two adjacent groups of 8 (columns 8..15 are
+					// columns 0..7 reversed).
+					t16 := set.tile16For(typ)
+					if t16 == nil {
+						return
+					}
+					xp16 := make([]byte, 2*nb*packWideBytes)
+					for b := 0; b < 16; b++ {
+						k := b
+						if b >= 8 {
+							k = 15 - b
+						}
+						packColWide(xp16[(b/8)*nb*packWideBytes:], b%8, col(k))
+					}
+					got16 := make([]float32, 16*rows)
+					for r := 0; r < rows; r += 2 {
+						t16(&w[r*rb], rb, &xp16[0], nb, &got16[r], 4*rows)
+					}
+					for b := 0; b < 16; b++ {
+						k := b
+						if b >= 8 {
+							k = 15 - b
+						}
+						if i := bitsEqual(got16[b*rows:(b+1)*rows], want[k*rows:(k+1)*rows]); i >= 0 {
+							t.Fatalf("2x16: column %d row %d = %g, generic %g", b, i, got16[b*rows+i], want[k*rows+i])
+						}
 					}
 				})
 			}
