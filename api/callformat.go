@@ -219,21 +219,63 @@ func argsSchema(t Tool) *jsonprefix.Schema {
 }
 
 // callSchema is the schema of a call object of t: {"name": NAME, key:
-// ARGS}, both required, nothing else.
+// ARGS}, both required, nothing else. The arguments' schema becomes a
+// definition of the call's, beside its own definitions ($ref "#" in it
+// names it).
 func callSchema(t Tool, key string) *jsonprefix.Schema {
+	args, _ := rerootRefs(argsValue(t)).(map[string]any)
+	defs := map[string]any{callArgsDef: args}
 	v := map[string]any{
 		"type": "object",
 		"properties": map[string]any{
 			"name": map[string]any{"enum": []any{t.Function.Name}},
-			key:    argsValue(t),
+			key:    map[string]any{"$ref": "#/$defs/" + callArgsDef},
 		},
 		"required": []any{"name", key},
+		"$defs":    defs,
+	}
+	if d, ok := args["$defs"].(map[string]any); ok {
+		for n, s := range d {
+			if n != callArgsDef {
+				defs[n] = s
+			}
+		}
+	}
+	if d, ok := args["definitions"]; ok {
+		v["definitions"] = d
 	}
 	s, err := jsonprefix.Compile(v)
 	if err != nil {
 		return nil // cannot happen: argsValue compiles
 	}
 	return s
+}
+
+// callArgsDef names the arguments' schema among a call schema's $defs.
+const callArgsDef = "orbit-call-arguments"
+
+// rerootRefs is v with every $ref to the document's root ("#") made one
+// to the definition callArgsDef.
+func rerootRefs(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if r, ok := x.(string); ok && k == "$ref" && r == "#" {
+				out[k] = "#/$defs/" + callArgsDef
+				continue
+			}
+			out[k] = rerootRefs(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = rerootRefs(x)
+		}
+		return out
+	}
+	return v
 }
 
 // feedName advances a state that is writing a call's name over ch: a

@@ -321,7 +321,7 @@ func FuzzTrieMask(f *testing.F) {
 	var sv any
 	_ = json.Unmarshal([]byte(`{"type":"object","properties":{"name":{"type":"string"},"tags":{"type":"array","items":{"enum":["a","ab",1]}},"n":{"type":"integer"}},"required":["name"]}`), &sv)
 	var pv any
-	_ = json.Unmarshal([]byte(pydanticMaskSchema), &pv)
+	_ = json.Unmarshal([]byte(PydanticTestSchema), &pv)
 	pyd, err := jsonprefix.Compile(pv)
 	if err != nil {
 		f.Fatal(err)

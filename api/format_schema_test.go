@@ -1,6 +1,40 @@
 package api
 
-// pydanticMaskSchema is a schema as pydantic's model_json_schema writes
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/orbitswarm/orbit/api/jsonprefix"
+)
+
+// TestCallSchemaRefs: a call's schema keeps its arguments' $defs,
+// definitions and $ref to the root ("#"), and a parameters schema that
+// jsonprefix does not take makes the arguments any object.
+func TestCallSchemaRefs(t *testing.T) {
+	for _, tc := range []struct {
+		params string
+		in     string
+		ok     bool
+	}{
+		{`{"type":"object","properties":{"kid":{"anyOf":[{"$ref":"#"},{"type":"null"}]}},"required":["kid"]}`, `{"name":"t","args":{"kid":{"kid":null}}}`, true},
+		{`{"type":"object","properties":{"kid":{"anyOf":[{"$ref":"#"},{"type":"null"}]}},"required":["kid"]}`, `{"name":"t","args":{"kid":{"kid":1`, false},
+		{`{"$defs":{"P":{"type":"object","properties":{"a":{"const":1}},"required":["a"]}},"$ref":"#/$defs/P"}`, `{"name":"t","args":{"a":1}}`, true},
+		{`{"$defs":{"P":{"type":"object","properties":{"a":{"const":1}},"required":["a"]}},"$ref":"#/$defs/P"}`, `{"name":"t","args":{"a":2`, false},
+		{`{"definitions":{"P":{"enum":["x"]}},"type":"object","properties":{"p":{"$ref":"#/definitions/P"}}}`, `{"name":"t","args":{"p":"y`, false},
+		{`{"type":"object","properties":{"p":{"type":"string","format":"uri"}}}`, `{"name":"t","args":{"q":[1]}}`, true},
+	} {
+		s := callSchema(Tool{Function: ToolFunction{Name: "t", Parameters: json.RawMessage(tc.params)}}, "args")
+		if s == nil {
+			t.Fatalf("%s: no call schema", tc.params)
+		}
+		p := jsonprefix.NewSchema(s)
+		if ok := p.WriteString(tc.in) && (p.Complete() || tc.in[len(tc.in)-1] != '}'); ok != tc.ok {
+			t.Errorf("%s: %s: ok %v, want %v", tc.params, tc.in, ok, tc.ok)
+		}
+	}
+}
+
+// PydanticTestSchema is a schema as pydantic's model_json_schema writes
 // it (with OpenAI strict mode's additionalProperties false) for
 //
 //	class Genre(str, Enum): NOVEL = "novel"; ESSAY = "essay"; POEM = "poem"
@@ -13,7 +47,7 @@ package api
 //	    genre: Optional[Genre] = None
 //	    chapters: list[Chapter] = Field(min_length=1, max_length=3)
 //	    sequel: Optional["Book"] = None
-const pydanticMaskSchema = `{
+const PydanticTestSchema = `{
   "$defs": {
     "Author": {"additionalProperties": false, "properties": {
         "name": {"maxLength": 20, "title": "Name", "type": "string"},

@@ -16,13 +16,13 @@ import (
 
 // constrainedTools are the tools of TestToolCallConstrained: two whose
 // schemas the constraint takes whole, and one with a keyword it does not
-// (minLength), whose arguments are then any JSON object.
+// (pattern), whose arguments are then any JSON object.
 const constrainedTools = `[
 {"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{
   "city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]},"days":{"type":"integer"}},
   "required":["city","unit"],"additionalProperties":false}}},
 {"type":"function","function":{"name":"add","parameters":{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"]}}},
-{"type":"function","function":{"name":"search","parameters":{"type":"object","properties":{"q":{"type":"string","minLength":1}},"required":["q"]}}}]`
+{"type":"function","function":{"name":"search","parameters":{"type":"object","properties":{"q":{"type":"string","pattern":"^[a-z]+$"}},"required":["q"]}}}]`
 
 // validArgs reports whether args (a call's arguments' JSON text) is an
 // object that schema (of the subset: type, properties, required, enum,

@@ -76,7 +76,8 @@ const maxMin = 1 << 16
 //   - anyOf and oneOf (taken as anyOf: a value valid under several
 //     alternatives is allowed), allOf of one schema, $ref to #, #/$defs/NAME
 //     or #/definitions/NAME (recursive ones too: nesting is bounded by
-//     MaxDepth), with no assertion beside them;
+//     MaxDepth), with no assertion beside them but type, which narrows
+//     the alternatives;
 //   - true (any value), and the annotations title, description, default,
 //     examples, $schema, $id, $comment, deprecated, readOnly, writeOnly,
 //     strict, and $defs / definitions.
@@ -89,7 +90,7 @@ func Compile(v any) (*Schema, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: schema must be an object", ErrSchema)
 	}
-	c := &compiler{root: root, refs: map[string]*Schema{}, at: map[*Schema]string{}}
+	c := &compiler{root: root, refs: map[string]*Schema{}, at: map[*Schema]string{}, narrowed: map[narrowed]*Schema{}}
 	s := &Schema{}
 	c.refs["#"] = s
 	if err := c.fill(s, root, "schema", 0); err != nil {
@@ -108,6 +109,8 @@ type compiler struct {
 	all   []*Schema          // every node, in order
 	at    map[*Schema]string // where each node is, for errors
 	nodes int
+	// narrowed: copies of leaves of fewer types (a union's type keyword)
+	narrowed map[narrowed]*Schema
 }
 
 // annotations are keywords that do not constrain a value.
@@ -169,14 +172,22 @@ func (c *compiler) fill(s *Schema, v any, at string, depth int) error {
 			return fmt.Errorf("%w: keyword %q at %s", ErrSchema, k, at)
 		}
 	}
+	if err := s.readType(m, at); err != nil {
+		return err
+	}
 	if union != "" {
 		for _, k := range keys {
-			if assertions[k] {
+			if assertions[k] && k != "type" {
 				return fmt.Errorf("%w: %s: %s with %s beside it", ErrSchema, at, union, k)
 			}
 		}
 		return c.union(s, m, union, at, depth)
 	}
+	return c.fillRest(s, m, at, depth)
+}
+
+// readType reads the keyword type into s.types (all types without it).
+func (s *Schema) readType(m map[string]any, at string) error {
 	s.types = tAny
 	if t, ok := m["type"]; ok {
 		var names []any
@@ -199,6 +210,12 @@ func (c *compiler) fill(s *Schema, v any, at string, depth int) error {
 			s.types |= bit
 		}
 	}
+	return nil
+}
+
+// fillRest compiles the keywords of a schema other than type and the
+// unions.
+func (c *compiler) fillRest(s *Schema, m map[string]any, at string, depth int) error {
 	if ap, ok := m["additionalProperties"]; ok {
 		b, ok := ap.(bool)
 		if !ok {
@@ -389,28 +406,11 @@ func (c *compiler) ref(r, at string) (*Schema, error) {
 // finish resolves the unions' leaves and every schema's shortest value.
 func (c *compiler) finish() error {
 	for _, s := range c.all {
-		if s.alts == nil {
-			continue
-		}
-		s.leaves = []*Schema{}
-		seen := map[*Schema]bool{}
-		var walk func(u *Schema)
-		walk = func(u *Schema) {
-			for _, a := range u.alts {
-				switch {
-				case seen[a]:
-				case a.alts != nil:
-					seen[a] = true
-					walk(a)
-				default:
-					seen[a] = true
-					s.leaves = append(s.leaves, a)
-				}
+		if s.alts != nil {
+			c.leaves(s)
+			if len(s.leaves) > maxLeaves {
+				return fmt.Errorf("%w: %s stands for more than %d alternatives", ErrSchema, c.at[s], maxLeaves)
 			}
-		}
-		walk(s)
-		if len(s.leaves) > maxLeaves {
-			return fmt.Errorf("%w: %s stands for more than %d alternatives", ErrSchema, c.at[s], maxLeaves)
 		}
 	}
 	// The shortest values, to a fixed point (a recursive schema's come
@@ -429,6 +429,74 @@ func (c *compiler) finish() error {
 		}
 	}
 	return nil
+}
+
+// leaves fills in the leaves of union u: those of its alternatives, of
+// the types u's type keyword (and those of the unions on the way) allow; a
+// union met again on the way (a cycle of unions) adds none.
+func (c *compiler) leaves(u *Schema) {
+	u.leaves = []*Schema{}
+	type visit struct {
+		u *Schema
+		t uint8
+	}
+	seen := map[visit]bool{}
+	var walk func(w *Schema, t uint8)
+	walk = func(w *Schema, t uint8) {
+		t &= w.types
+		if seen[visit{w, t}] {
+			return
+		}
+		seen[visit{w, t}] = true
+		for _, a := range w.alts {
+			if a.alts != nil {
+				walk(a, t)
+			} else if l := c.narrow(a, t); l != nil && !slices.Contains(u.leaves, l) {
+				u.leaves = append(u.leaves, l)
+			}
+		}
+	}
+	walk(u, tAny)
+}
+
+// narrow is leaf l allowing the types t only: l, a copy (one per leaf and
+// types), or nil when that allows nothing.
+func (c *compiler) narrow(l *Schema, t uint8) *Schema {
+	if l.types&t == l.types {
+		return l
+	}
+	if l.types&t == 0 {
+		return nil
+	}
+	k := narrowed{l, t}
+	if n, ok := c.narrowed[k]; ok {
+		return n
+	}
+	n := *l
+	n.types &= t
+	if l.enum != nil {
+		n.enum = [][]byte{}
+		for _, e := range l.enum {
+			var v any
+			_ = json.Unmarshal(e, &v)
+			if n.scalarOK(v) {
+				n.enum = append(n.enum, e)
+			}
+		}
+	}
+	var r *Schema
+	if n.enum == nil || len(n.enum) > 0 {
+		r = &n
+		c.all = append(c.all, r)
+		c.at[r] = c.at[l]
+	}
+	c.narrowed[k] = r
+	return r
+}
+
+type narrowed struct {
+	s *Schema
+	t uint8
 }
 
 // minValue is the shortest value the schema allows, from the shortest

@@ -306,6 +306,10 @@ func TestSchemaKeywords(t *testing.T) {
 		{`{"type":"array","items":{"anyOf":[{"$ref":"#"},{"type":"null"}]}}`, `[[null,[]],null]`, true, true},
 		{`{"enum":["a",1,null],"type":"string"}`, `1`, false, false},
 		{`{"enum":["a","bcd"],"maxLength":2}`, `"b`, false, false},
+		{`{"type":"string","anyOf":[{"enum":["a",1]},{"type":"integer"}]}`, `1`, false, false},
+		{`{"type":"string","anyOf":[{"enum":["a",1]},{"type":"integer"}]}`, `"a"`, true, true},
+		{`{"type":"object","$ref":"#/$defs/A","$defs":{"A":{"anyOf":[{"type":"object","properties":{"b":{}},"required":["b"]},{"type":"null"}]}}}`, `n`, false, false},
+		{`{"type":"object","$ref":"#/$defs/A","$defs":{"A":{"anyOf":[{"type":"object","properties":{"b":{}},"required":["b"]},{"type":"null"}]}}}`, `{"b":1}`, true, true},
 		{`{"properties":{"a":true}}`, `{"a":[{"b":null}]}`, true, true},
 		{`{"definitions":{"a/b":{"type":"null"}},"$ref":"#/definitions/a~1b"}`, `null`, true, true},
 	} {
