@@ -184,47 +184,51 @@ func BenchmarkBatchedDecode(b *testing.B) {
 // far less than wall time.
 func BenchmarkRows(b *testing.B) {
 	for _, dt := range []kernels.DType{kernels.Q4_0, kernels.Q4_K, kernels.Q8_0, kernels.Q6_K, kernels.Q5_K, kernels.Q3_K} {
-		pool := kernels.NewPool(1)
-		m, err := Load(randomModel(b, llama1bBlock, dt), Options{Pool: pool})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8} {
-			b.Run(fmt.Sprintf("%s/n%d", dt, n), func(b *testing.B) {
-				ctx := context.Background()
-				rows := make([]Row, n)
-				for j := range rows {
-					s, err := m.NewSession(b.N + 1)
-					if err != nil {
-						b.Fatal(err)
-					}
-					rows[j] = Row{s, 0}
-				}
-				x := make([]float32, n*m.Config.Dim)
-				for i := range x {
-					x[i] = float32(i%7) - 3
-				}
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				b.ResetTimer()
-				c0, cpu := threadCPU()
-				for i := 0; i < b.N; i++ {
+		// Each type's model is built inside its own sub-benchmark, so a
+		// -bench filter naming some types skips building the others.
+		b.Run(dt.String(), func(b *testing.B) {
+			pool := kernels.NewPool(1)
+			m, err := Load(randomModel(b, llama1bBlock, dt), Options{Pool: pool})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
+			defer m.Close()
+			for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8} {
+				b.Run(fmt.Sprintf("n%d", n), func(b *testing.B) {
+					ctx := context.Background()
+					rows := make([]Row, n)
 					for j := range rows {
-						rows[j].Pos = i
+						s, err := m.NewSession(b.N + 1)
+						if err != nil {
+							b.Fatal(err)
+						}
+						rows[j] = Row{s, 0}
 					}
-					if err := m.Forward(ctx, x, rows); err != nil {
-						b.Fatal(err)
+					x := make([]float32, n*m.Config.Dim)
+					for i := range x {
+						x[i] = float32(i%7) - 3
 					}
-				}
-				c1, _ := threadCPU()
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
-				if cpu {
-					b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N*n), "cpu-ns/row")
-				}
-			})
-		}
-		m.Close()
-		pool.Close()
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+					b.ResetTimer()
+					c0, cpu := threadCPU()
+					for i := 0; i < b.N; i++ {
+						for j := range rows {
+							rows[j].Pos = i
+						}
+						if err := m.Forward(ctx, x, rows); err != nil {
+							b.Fatal(err)
+						}
+					}
+					c1, _ := threadCPU()
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+					if cpu {
+						b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N*n), "cpu-ns/row")
+					}
+				})
+			}
+		})
 	}
 }
 
