@@ -121,8 +121,8 @@
 // repacked matrix are bitwise those with the original on every pool; a
 // pool without kernels for the layout reads the rows back first. A batch
 // of columns goes through the repacked kernels 4, 3 or 2 columns at a
-// time where the set has them (q8_0, q4_0 and q4_k on AVX-512 and AVX2;
-// 5 columns as 3 and 2), each block unpacked once for its columns, so
+// time where the set has them (q8_0, q4_0, q4_k, q6_k, q5_k and q3_k on
+// AVX-512 and AVX2; 5 columns as 3 and 2), each block unpacked once for its columns, so
 // that a server's few batched sessions cost well under one product each.
 // A repacked q8_0 matrix takes every batch through these kernels rather
 // than the tiles (on one worker, 1.7x to 3.7x less CPU per column).
