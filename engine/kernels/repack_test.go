@@ -129,9 +129,9 @@ func TestCanonicalRepacked(t *testing.T) {
 
 // TestCanonicalRepackedExtremes checks the repacked kernels bitwise
 // against the generic ones on raw weight bytes (every scale and min bit
-// pattern, all-15 nibbles) and activations at the int8 limits (every
-// sub-block's int16 partial sums at their largest), where an exact sum
-// that overflowed a narrow lane would show.
+// pattern, all-15 nibbles, all-0x80 bytes) and activations at the int8
+// limits (every sub-block's int16 partial sums at their largest), where
+// an exact sum that overflowed a narrow lane would show.
 func TestCanonicalRepackedExtremes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
 	gen, _ := NewPoolImpl(1, Generic)
@@ -144,12 +144,15 @@ func TestCanonicalRepackedExtremes(t *testing.T) {
 			const rows = 32
 			cols := 2 * max(typ.BlockSize(), 256)
 			rb := typ.BlockBytes() * cols / typ.BlockSize()
-			for _, wmode := range []string{"random", "ones"} {
+			for _, wmode := range []string{"random", "ones", "min"} {
 				data := make([]byte, rows*rb)
 				for i := range data {
 					data[i] = byte(rng.Uint32())
-					if wmode == "ones" {
+					switch wmode {
+					case "ones":
 						data[i] = 0xff
+					case "min": // q8_0's -128: |w|*|x| pairs at their largest
+						data[i] = 0x80
 					}
 				}
 				halves := []int{0} // offsets of the fp16 scales in a block
