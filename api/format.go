@@ -194,6 +194,22 @@ func (s *jsonState) write(b []byte) bool {
 	return true
 }
 
+// countedTail is Parser.CountedTail of the output's JSON.
+func (s *jsonState) countedTail() (int, bool) {
+	if s.outside() {
+		return 0, false
+	}
+	return s.p.CountedTail()
+}
+
+// countedString is Parser.CountedString of the output's JSON.
+func (s *jsonState) countedString() (n, lo, hi int, ok bool) {
+	if s.outside() {
+		return 0, 0, 0, false
+	}
+	return s.p.CountedString()
+}
+
 // plainString reports whether every plainByte leaves s as it is.
 func (s *jsonState) plainString() bool { return !s.outside() && s.p.PlainString() }
 
@@ -218,6 +234,7 @@ type span struct{ lo, hi int32 }
 // trie's tokens in order.
 type maskWalk struct {
 	t                *vocabTrie
+	tok              *tokenizer.Tokenizer
 	room             int
 	rootLen          int
 	allowed, closing []span
@@ -229,7 +246,12 @@ type maskWalk struct {
 	// each is known to be the root's; kept logits
 	stack []jsonState
 	same  []bool
-	keep  []float32
+	// rest: the state is in the counted string the root is in (see
+	// jsonprefix.Parser.CountedTail), so its completion is rootRest and
+	// the string's.
+	rest     []bool
+	rootRest int
+	keep     []float32
 }
 
 // add records the tokens ids[lo:hi], after which the shortest completion
@@ -255,6 +277,11 @@ func (w *maskWalk) lenOf(d int) int {
 	if w.same[d] {
 		return w.rootLen
 	}
+	if w.rest[d] {
+		if tail, ok := w.stack[d].countedTail(); ok {
+			return w.rootRest + tail
+		}
+	}
 	return w.stack[d].completionLen()
 }
 
@@ -264,9 +291,13 @@ func (w *maskWalk) lenOf(d int) int {
 // is.
 func (w *maskWalk) visit(ni int32, d int) {
 	if d+1 == len(w.stack) {
-		w.stack, w.same = append(w.stack, jsonState{}), append(w.same, false)
+		w.stack, w.same, w.rest = append(w.stack, jsonState{}), append(w.same, false), append(w.rest, false)
 	}
 	nd := &w.t.nodes[ni]
+	if n, lo, hi, ok := w.stack[d].countedString(); ok {
+		w.visitCounted(nd, d, n, lo, hi)
+		return
+	}
 	if w.stack[d].plainString() {
 		stLen := w.lenOf(d)
 		for _, it := range w.t.items[nd.item:nd.iend] {
@@ -283,6 +314,40 @@ func (w *maskWalk) visit(ni int32, d int) {
 	}
 }
 
+// visitCounted is visit in a string whose characters are counted (n so
+// far, lo to hi in all): a token of a run of plain text whose piece is
+// valid UTF-8 adds its characters past the node's prefix, and is allowed
+// when they fit; the other tokens of runs are fed byte by byte.
+func (w *maskWalk) visitCounted(nd *trieNode, d, n, lo, hi int) {
+	stLen := w.lenOf(d) - max(0, lo-n)
+	for _, it := range w.t.items[nd.item:nd.iend] {
+		if it.kid >= 0 {
+			w.child(it.kid, d, false)
+			continue
+		}
+		for i := it.lo; i < it.hi; i++ {
+			r := w.t.runes[i]
+			if r < 0 {
+				// Not whole characters: the string's completion
+				// changes, the rest of it (the closers) not.
+				q := w.stack[d]
+				if q.write(w.tok.TokenPiece(w.t.ids[i])[d:]) {
+					if tail, ok := q.countedTail(); ok {
+						w.add(i, i+1, stLen-1+tail)
+					} else {
+						w.add(i, i+1, q.completionLen())
+					}
+				}
+				continue
+			}
+			k := int(r - nd.runes)
+			if hi < 0 || n+k <= hi {
+				w.add(i, i+1, stLen+max(0, lo-n-k))
+			}
+		}
+	}
+}
+
 // child walks child k of a node whose prefix took the output to
 // w.stack[d] (plain: a state of plainString).
 func (w *maskWalk) child(k int32, d int, plain bool) {
@@ -293,6 +358,10 @@ func (w *maskWalk) child(k int32, d int, plain bool) {
 	w.same[d+1] = plain && w.same[d] && plainByte(ch.b)
 	if !q.feed(ch.b) {
 		return
+	}
+	w.rest[d+1] = false
+	if w.rest[d] {
+		_, w.rest[d+1] = q.countedTail()
 	}
 	if ch.ends > 0 {
 		w.add(ch.lo, ch.lo+ch.ends, w.lenOf(d+1))
@@ -340,11 +409,13 @@ func (c *jsonConstraint) mask(logits []float32) {
 		return
 	}
 	w := &c.w
-	w.t, w.room = c.trie, c.left-1
+	w.t, w.tok, w.room = c.trie, c.tok, c.left-1
 	w.rootLen = c.st.completionLen()
 	w.allowed, w.closing = w.allowed[:0], w.closing[:0]
 	w.ctlAllowed, w.ctlClosing = w.ctlAllowed[:0], w.ctlClosing[:0]
 	w.stack, w.same = append(w.stack[:0], c.st), append(w.same[:0], true)
+	tail, inCounted := c.st.countedTail()
+	w.rest, w.rootRest = append(w.rest[:0], inCounted), w.rootLen-tail
 	w.visit(0, 0)
 	var banned []int32
 	if c.st.calls != nil {

@@ -41,7 +41,8 @@ func benchVocabs(b *testing.B) []struct {
 
 // BenchmarkJSONMask is one step's mask over a vocabulary, in a string
 // value of a JSON object and of a schema's object (about every token
-// allowed: the most work a step does), and after a value (few allowed);
+// allowed: the most work a step does), and after a value (few allowed),
+// and at points of a pydantic-style schema;
 // on Linux also in CPU time of the thread (cpu-ns/op), which a loaded
 // machine disturbs far less than wall time.
 func BenchmarkJSONMask(b *testing.B) {
@@ -51,6 +52,13 @@ func BenchmarkJSONMask(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var pv any
+	_ = json.Unmarshal([]byte(PydanticTestSchema), &pv)
+	pyd, err := jsonprefix.Compile(pv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const book = `{"title": "x", "author": {"name": "ab", "born": null}, "genre": null, "chapters": [{"title": "ab`
 	for _, voc := range benchVocabs(b) {
 		for _, bc := range []struct {
 			name, text string
@@ -59,6 +67,13 @@ func BenchmarkJSONMask(b *testing.B) {
 			{"object", `{"name":"ab`, &outputFormat{object: true}},
 			{"schema", `{"name":"ab`, &outputFormat{schema: sch}},
 			{"object-after", `{"name":"ab"`, &outputFormat{object: true}},
+			// A schema as pydantic writes it (PydanticTestSchema): in a
+			// string, one with a length bound (each byte counted), at an
+			// Optional value (anyOf: two readings), after a value.
+			{"pydantic-str", book, &outputFormat{schema: pyd}},
+			{"pydantic-maxlen", `{"title": "x", "author": {"name": "ab`, &outputFormat{schema: pyd}},
+			{"pydantic-anyof", `{"title": "x", "author": {"name": "ab", "born": null}, "genre": `, &outputFormat{schema: pyd}},
+			{"pydantic-after", book + `", "pages": 3, "notes": null}`, &outputFormat{schema: pyd}},
 		} {
 			b.Run(voc.name+"/"+bc.name, func(b *testing.B) {
 				c := newJSONConstraint(bc.f, voc.tok, newVocabTrie(voc.tok), 1000)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/orbitswarm/orbit/engine/tokenizer"
 )
@@ -20,8 +21,11 @@ type vocabTrie struct {
 	pos   []int32    // by id: where in ids (-1: no piece)
 	nodes []trieNode // nodes[0] is the root (the empty prefix)
 	items []trieItem // the nodes' children for a string (trieNode.item)
-	empty []int32    // the tokens without a piece (control tokens)
-	eog   []int32    // those of them that end the generation
+	// runes: by place in ids, the characters of the piece when it is
+	// valid UTF-8 (-1: not), for strings whose characters are counted.
+	runes []int32
+	empty []int32 // the tokens without a piece (control tokens)
+	eog   []int32 // those of them that end the generation
 }
 
 // trieNode is a prefix of pieces.
@@ -30,6 +34,7 @@ type trieNode struct {
 	ends       int32 // ids[lo:lo+ends] are the prefix itself
 	kids, kend int32 // the longer prefixes by one byte: nodes[kids:kend]
 	b          byte  // the prefix's last byte
+	runes      int32 // the prefix's UTF-8 lead (non-continuation) bytes
 	// plain: every byte of the pieces past the prefix is plain string
 	// text (see plainByte).
 	plain bool
@@ -67,8 +72,13 @@ func newVocabTrie(tok *tokenizer.Tokenizer) *vocabTrie {
 	for i := range t.pos {
 		t.pos[i] = -1
 	}
+	t.runes = make([]int32, len(t.ids))
 	for i, id := range t.ids {
 		t.pos[id] = int32(i)
+		t.runes[i] = -1
+		if p := tok.TokenPiece(id); utf8.Valid(p) {
+			t.runes[i] = int32(utf8.RuneCount(p))
+		}
 	}
 	t.nodes = append(t.nodes, trieNode{lo: 0, hi: int32(len(t.ids))})
 	t.build(0, 0, tok)
@@ -91,7 +101,11 @@ func (t *vocabTrie) build(ni int32, depth int, tok *tokenizer.Tokenizer) {
 		for j < hi && tok.TokenPiece(t.ids[j])[depth] == b {
 			j++
 		}
-		t.nodes = append(t.nodes, trieNode{lo: i, hi: j, b: b})
+		r := t.nodes[ni].runes
+		if utf8.RuneStart(b) {
+			r++
+		}
+		t.nodes = append(t.nodes, trieNode{lo: i, hi: j, b: b, runes: r})
 		i = j
 	}
 	kend := int32(len(t.nodes))

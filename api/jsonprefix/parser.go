@@ -210,3 +210,38 @@ func (p *Parser) PlainString() bool {
 	}
 	return true
 }
+
+// CountedString reports whether the parser is inside a string with a
+// length bound (minLength, maxLength), at a character boundary, in one
+// reading of the text: then n characters are written, and the string
+// takes lo to hi (hi < 0: any number) in all. Plain text that is whole
+// valid UTF-8 of k characters is accepted there when n+k <= hi, and
+// leaves the parser as it is but for n (the completion's length changes
+// by max(0, lo-n-k) - max(0, lo-n)).
+func (p *Parser) CountedString() (n, lo, hi int, ok bool) {
+	t := &p.m
+	if p.more != nil || t.bad || t.st != sString || !t.counted() || t.u8 != 0 {
+		return 0, 0, 0, false
+	}
+	return int(t.slen), int(t.cur.minLen), int(t.cur.maxLen), true
+}
+
+// CountedTail is the length of the completion of the string the parser
+// is in, when its characters are counted (one reading): the rest of an
+// escape, the UTF-8 continuation bytes due, the characters it lacks, the
+// quote. The rest of the completion (after the string) stays the same
+// while the string goes on.
+func (p *Parser) CountedTail() (int, bool) {
+	t := &p.m
+	if p.more != nil || t.bad || !t.inString() || !t.counted() {
+		return 0, false
+	}
+	n := int(t.u8) + max(0, int(t.cur.minLen)-int(t.slen)) + 1
+	switch t.st {
+	case sEscape:
+		n++
+	case sUnicode:
+		n += 4 - int(t.n)
+	}
+	return n, true
+}
