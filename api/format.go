@@ -325,7 +325,33 @@ func (w *maskWalk) visitCounted(nd *trieNode, d, n, lo, hi int) {
 			w.child(it.kid, d, false)
 			continue
 		}
+		if it.runes.lo >= 0 {
+			kmin, kmax := int(it.runes.lo-nd.runes), int(it.runes.hi-nd.runes)
+			switch {
+			case (hi < 0 || n+kmax <= hi) && n+kmin >= lo:
+				w.add(it.lo, it.hi, stLen)
+				continue
+			case hi >= 0 && n+kmin > hi:
+				continue
+			}
+		}
 		for i := it.lo; i < it.hi; i++ {
+			if i%runeBlock == 0 && i+runeBlock <= it.hi {
+				// A block whose tokens all fit and need no padding,
+				// or none fits.
+				if b := w.t.blocks[i/runeBlock]; b.lo >= 0 {
+					kmin, kmax := int(b.lo-nd.runes), int(b.hi-nd.runes)
+					switch {
+					case (hi < 0 || n+kmax <= hi) && n+kmin >= lo:
+						w.add(i, i+runeBlock, stLen)
+						i += runeBlock - 1
+						continue
+					case hi >= 0 && n+kmin > hi:
+						i += runeBlock - 1
+						continue
+					}
+				}
+			}
 			r := w.t.runes[i]
 			if r < 0 {
 				// Not whole characters: the string's completion

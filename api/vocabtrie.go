@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"sync"
 	"unicode/utf8"
@@ -24,9 +25,19 @@ type vocabTrie struct {
 	// runes: by place in ids, the characters of the piece when it is
 	// valid UTF-8 (-1: not), for strings whose characters are counted.
 	runes []int32
-	empty []int32 // the tokens without a piece (control tokens)
-	eog   []int32 // those of them that end the generation
+	// blocks: the fewest and most runes of each runeBlock tokens of ids
+	// (lo < 0: one of them is not valid UTF-8), so a counted string can
+	// take a block whole.
+	blocks []runeRange
+	empty  []int32 // the tokens without a piece (control tokens)
+	eog    []int32 // those of them that end the generation
 }
+
+// runeBlock is how many tokens of ids a runeRange covers.
+const runeBlock = 32
+
+// runeRange is the range of runes of a block of tokens.
+type runeRange struct{ lo, hi int32 }
 
 // trieNode is a prefix of pieces.
 type trieNode struct {
@@ -44,10 +55,11 @@ type trieNode struct {
 	item, iend int32
 }
 
-// trieItem is a run of plain children (kid < 0: the tokens ids[lo:hi])
-// or the child nodes[kid].
+// trieItem is a run of plain children (kid < 0: the tokens ids[lo:hi],
+// whose pieces have runes.lo to runes.hi runes) or the child nodes[kid].
 type trieItem struct {
 	kid, lo, hi int32
+	runes       runeRange
 }
 
 // plainByte reports whether b is text inside a JSON string that leaves
@@ -79,6 +91,13 @@ func newVocabTrie(tok *tokenizer.Tokenizer) *vocabTrie {
 		if p := tok.TokenPiece(id); utf8.Valid(p) {
 			t.runes[i] = int32(utf8.RuneCount(p))
 		}
+	}
+	for b := 0; b < len(t.ids); b += runeBlock {
+		rr := runeRange{lo: math.MaxInt32}
+		for _, r := range t.runes[b:min(b+runeBlock, len(t.ids))] {
+			rr.lo, rr.hi = min(rr.lo, r), max(rr.hi, r)
+		}
+		t.blocks = append(t.blocks, rr)
 	}
 	t.nodes = append(t.nodes, trieNode{lo: 0, hi: int32(len(t.ids))})
 	t.build(0, 0, tok)
@@ -126,6 +145,14 @@ func (t *vocabTrie) build(ni int32, depth int, tok *tokenizer.Tokenizer) {
 			continue
 		}
 		t.items = append(t.items, trieItem{kid: -1, lo: c.lo, hi: c.hi})
+	}
+	for k := item; k < int32(len(t.items)); k++ {
+		if it := &t.items[k]; it.kid < 0 {
+			it.runes = runeRange{lo: math.MaxInt32}
+			for _, r := range t.runes[it.lo:it.hi] {
+				it.runes.lo, it.runes.hi = min(it.runes.lo, r), max(it.runes.hi, r)
+			}
+		}
 	}
 	n := &t.nodes[ni]
 	n.ends, n.kids, n.kend, n.plain = ends, kids, kend, plain
