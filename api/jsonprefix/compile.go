@@ -45,6 +45,11 @@ type Schema struct {
 	// exactly for a union). A value of a union is one of a leaf.
 	alts, leaves []*Schema
 	min          []byte // the shortest value
+	// nest: how deeply min nests; need: how deeply what a completion
+	// must write inside an object or array of the schema nests (its
+	// required properties' or minItems elements' shortest values);
+	// propNest: the deepest of its properties' nest.
+	nest, need, propNest int
 }
 
 type prop struct {
@@ -76,8 +81,9 @@ const maxMin = 1 << 16
 //   - anyOf and oneOf (taken as anyOf: a value valid under several
 //     alternatives is allowed), allOf of one schema, $ref to #, #/$defs/NAME
 //     or #/definitions/NAME (recursive ones too: nesting is bounded by
-//     MaxDepth), with no assertion beside them but type, which narrows
-//     the alternatives;
+//     MaxDepth, and an object or array whose required contents would
+//     nest deeper is refused), with no assertion beside them but type,
+//     which narrows the alternatives;
 //   - true (any value), and the annotations title, description, default,
 //     examples, $schema, $id, $comment, deprecated, readOnly, writeOnly,
 //     strict, and $defs / definitions.
@@ -323,6 +329,28 @@ func (c *compiler) fillRest(s *Schema, m map[string]any, at string, depth int) e
 	return nil
 }
 
+// nesting is how deeply the containers of the JSON value b nest.
+func nesting(b []byte) int {
+	d, most, str, esc := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case str && c == '\\':
+			esc = true
+		case c == '"':
+			str = !str
+		case str:
+		case c == '[' || c == '{':
+			d++
+			most = max(most, d)
+		case c == ']' || c == '}':
+			d--
+		}
+	}
+	return most
+}
+
 // sameValue reports whether two decoded scalars are the same JSON value.
 func sameValue(a, b any) bool {
 	ea, _ := json.Marshal(a)
@@ -426,6 +454,20 @@ func (c *compiler) finish() error {
 	for _, s := range c.all {
 		if s.min == nil {
 			return fmt.Errorf("%w: %s allows no value (none shorter than %d bytes)", ErrSchema, c.at[s], maxMin)
+		}
+		if s.nest = nesting(s.min); s.nest > MaxDepth {
+			return fmt.Errorf("%w: %s: its shortest value nests more than %d levels", ErrSchema, c.at[s], MaxDepth)
+		}
+	}
+	for _, s := range c.all {
+		for i, p := range s.props {
+			s.propNest = max(s.propNest, p.s.nest)
+			if s.required&(1<<i) != 0 {
+				s.need = max(s.need, p.s.nest)
+			}
+		}
+		if s.minItems > 0 && s.items != nil {
+			s.need = max(s.need, s.items.nest)
 		}
 	}
 	return nil

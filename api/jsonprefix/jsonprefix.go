@@ -239,6 +239,9 @@ func (p *machine) feed(c byte) bool {
 						return false
 					}
 					p.cur = p.fr.s.itemSchema()
+					if p.cur != nil && int(p.depth)+p.cur.nest > MaxDepth {
+						return false
+					}
 				}
 			}
 			return true

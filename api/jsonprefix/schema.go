@@ -130,8 +130,20 @@ func (s *Schema) allProps() uint64 {
 	return 1<<len(s.props) - 1
 }
 
-// unused are the properties of the innermost object not written yet.
-func (p *machine) unused() uint64 { return p.fr.s.allProps() &^ p.fr.used }
+// unused are the properties of the innermost object not written yet
+// whose shortest values fit in the levels left (MaxDepth).
+func (p *machine) unused() uint64 {
+	s := p.fr.s
+	u := s.allProps() &^ p.fr.used
+	if int(p.depth)+s.propNest > MaxDepth {
+		for i, pr := range s.props {
+			if int(p.depth)+pr.s.nest > MaxDepth {
+				u &^= 1 << i
+			}
+		}
+	}
+	return u
+}
 
 // startSchemaValue starts a value of p.cur at c.
 func (p *machine) startSchemaValue(c byte) bool {
@@ -172,6 +184,9 @@ func (p *machine) startSchemaValue(c byte) bool {
 	}
 	if s.types&need == 0 {
 		return false
+	}
+	if (c == '{' || c == '[') && int(p.depth)+1+s.need > MaxDepth {
+		return false // what it must hold would nest too deeply
 	}
 	p.intOnly = s.types&tNumber == 0
 	switch c {

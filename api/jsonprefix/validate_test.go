@@ -423,3 +423,50 @@ func FuzzSchemaUnionPrefix(f *testing.F) {
 		}
 	})
 }
+
+// TestSchemaDeepRecursion: a recursive schema nests up to MaxDepth
+// levels, and at every level, the last ones too, the text so far
+// completes to a value the validator allows (an opening whose required
+// contents would not fit is refused).
+func TestSchemaDeepRecursion(t *testing.T) {
+	for _, tc := range []struct {
+		schema, open string
+		most         int // the openings taken
+	}{
+		{`{"$defs":{"L":{"type":"array","items":{"$ref":"#/$defs/L"}}},"$ref":"#/$defs/L"}`, `[`, MaxDepth},
+		// N's shortest value {"x":{"y":[[]]}} nests 4 levels: an N
+		// opens while 3 more fit below it.
+		{`{"$defs":{"N":{"type":"object","required":["x"],"properties":{
+			"k":{"anyOf":[{"$ref":"#/$defs/N"},{"type":"null"}]},
+			"x":{"type":"object","properties":{"y":{"type":"array","minItems":1,"items":{"type":"array"}}},"required":["y"]}}}},
+		  "$ref":"#/$defs/N"}`, `{"k":`, MaxDepth - 3},
+	} {
+		var sv any
+		if err := json.Unmarshal([]byte(tc.schema), &sv); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Compile(sv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := validatorFor(t, tc.schema)
+		p := NewSchema(s)
+		var text []byte
+		n := 0
+		for {
+			q := p
+			if !q.WriteString(tc.open) {
+				break
+			}
+			p, n = q, n+1
+			text = append(text, tc.open...)
+			if n%16 == 0 || n > MaxDepth-8 {
+				checkCompletion(t, vs, text, p)
+			}
+		}
+		if n != tc.most {
+			t.Errorf("%s: %d openings, want %d", tc.schema, n, tc.most)
+		}
+		checkCompletion(t, vs, text, p)
+	}
+}
