@@ -177,3 +177,33 @@ func TestToolCallPydantic(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONSchemaUnsupportedKeyword: a schema with a keyword outside the
+// subset (as pydantic writes for a datetime, a bounded int, a regex) is a
+// 400 that names the keyword and where it is, by chat and ollama.
+func TestJSONSchemaUnsupportedKeyword(t *testing.T) {
+	b, _, _ := newLocal(t, api.LocalOptions{})
+	ts, _ := serve(t, b, api.Options{})
+	for _, tc := range []struct{ schema, keyword, at string }{
+		{`{"$defs":{"E":{"type":"object","properties":{"when":{"type":"string","format":"date-time"}}}},"$ref":"#/$defs/E"}`, `format`, `#/$defs/E.properties.when`},
+		{`{"type":"object","properties":{"n":{"type":"integer","minimum":1}}}`, `minimum`, `schema.properties.n`},
+		{`{"type":"object","properties":{"s":{"anyOf":[{"type":"string","pattern":"^a"},{"type":"null"}]}}}`, `pattern`, `schema.properties.s.anyOf[0]`},
+		{`{"type":"object","additionalProperties":{"type":"string"}}`, `additionalProperties`, `schema`},
+	} {
+		msgs := `"messages":[{"role":"user","content":"hi"}]`
+		for _, req := range []struct{ path, body string }{
+			{"/v1/chat/completions", `{"model":"aidreams",` + msgs + `,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":` + tc.schema + `}}}`},
+			{"/api/chat", `{"model":"aidreams",` + msgs + `,"stream":false,"format":` + tc.schema + `}`},
+		} {
+			code, body := postRaw(t, ts.URL+req.path, req.body)
+			var e struct {
+				Error struct{ Message string } `json:"error"`
+			}
+			_ = json.Unmarshal(body, &e)
+			msg := e.Error.Message + string(body)
+			if code != 400 || !strings.Contains(msg, tc.keyword) || !strings.Contains(msg, tc.at) {
+				t.Errorf("%s %s: HTTP %d %s, want a 400 naming %s at %s", req.path, tc.schema, code, body, tc.keyword, tc.at)
+			}
+		}
+	}
+}
