@@ -58,6 +58,16 @@ func BenchmarkJSONMask(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// A union of two objects told apart by a later key: both readings
+	// live at a key and in a string.
+	var uv any
+	_ = json.Unmarshal([]byte(`{"anyOf":[
+		{"type":"object","properties":{"name":{"type":"string"},"kind":{"const":"cat"},"lives":{"type":"integer"}},"required":["name","kind"],"additionalProperties":false},
+		{"type":"object","properties":{"name":{"type":"string"},"kind":{"const":"dog"},"breed":{"type":"string"}},"required":["name","kind"],"additionalProperties":false}]}`), &uv)
+	union, err := jsonprefix.Compile(uv)
+	if err != nil {
+		b.Fatal(err)
+	}
 	const book = `{"title": "x", "author": {"name": "ab", "born": null}, "genre": null, "chapters": [{"title": "ab`
 	for _, voc := range benchVocabs(b) {
 		for _, bc := range []struct {
@@ -74,6 +84,8 @@ func BenchmarkJSONMask(b *testing.B) {
 			{"pydantic-maxlen", `{"title": "x", "author": {"name": "ab`, &outputFormat{schema: pyd}},
 			{"pydantic-anyof", `{"title": "x", "author": {"name": "ab", "born": null}, "genre": `, &outputFormat{schema: pyd}},
 			{"pydantic-after", book + `", "pages": 3, "notes": null}`, &outputFormat{schema: pyd}},
+			{"union-key", `{"name": "ab", "`, &outputFormat{schema: union}},
+			{"union-str", `{"name": "ab`, &outputFormat{schema: union}},
 		} {
 			b.Run(voc.name+"/"+bc.name, func(b *testing.B) {
 				c := newJSONConstraint(bc.f, voc.tok, newVocabTrie(voc.tok), 1000)
