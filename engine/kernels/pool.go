@@ -455,7 +455,11 @@ func (p *Pool) growScratch(elems int) {
 		p.aq = make([]int8, elems)
 		p.ad = make([]float32, elems/qk)
 		p.as = make([]int32, elems/qk)
-		p.xp = make([]byte, elems/qk*max(packBytes/4, packWideBytes/8))
+		per := packBytes / 4 // per column and block
+		if p.set.q8_0Wide8 {
+			per = max(per, packWideBytes/8)
+		}
+		p.xp = make([]byte, elems/qk*per)
 	}
 }
 
