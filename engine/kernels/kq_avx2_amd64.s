@@ -740,9 +740,19 @@ q5kb3_done:
 	VPMADDWD Y10, ACC, ACC \
 	VPADDD   ACC, Y13, Y13
 
+// Software prefetch, 2 super-blocks (3520 bytes) ahead, of 4 of the 32
+// cache lines that a super-block can touch in each (H, U) of the half at
+// HF (K5_PF for q3_k: its hmask dwords are read again for each (H, U)).
+#define Q3_PF(H, U, HF) \
+	PREFETCHT0 3520+64*((HF)/2+4*(2*(H)+(U))+0)(SI) \
+	PREFETCHT0 3520+64*((HF)/2+4*(2*(H)+(U))+1)(SI) \
+	PREFETCHT0 3520+64*((HF)/2+4*(2*(H)+(U))+2)(SI) \
+	PREFETCHT0 3520+64*((HF)/2+4*(2*(H)+(U))+3)(SI)
+
 // Quarter (H, U): groups 8H+U, +2, +4, +6 (the high bits' shifts OPj $Nj
 // for sub-blocks 4H+j).
 #define Q3A_Q(H, U, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3_PF(H, U, HF) \
 	VPBROADCASTD 128+32*(H)+16*(U)(SP), Y2 \
 	VPBROADCASTD 128+32*(H)+16*(U)+4(SP), Y3 \
 	VPBROADCASTD 128+32*(H)+16*(U)+8(SP), Y4 \
@@ -863,6 +873,7 @@ q3ka1_done:
 
 // Quarter (H, U).
 #define Q3B_Q(H, U, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3) \
+	Q3_PF(H, U, HF) \
 	Q3B_G(H, U, 0, HF, OP0, N0, 2*(H), U) \
 	Q3B_G(H, U, 1, HF, OP1, N1, 2*(H), 2+(U)) \
 	Q3B_G(H, U, 2, HF, OP2, N2, 2*(H)+1, U) \
@@ -1015,6 +1026,7 @@ q3kb4_done:
 	F
 
 #define Q3N_Q(H, U, HF, OP0, N0, OP1, N1, OP2, N2, OP3, N3, B, D, F) \
+	Q3_PF(H, U, HF) \
 	Q3N_G(H, U, 0, HF, OP0, N0, 2*(H), U, B, D, F) \
 	Q3N_G(H, U, 1, HF, OP1, N1, 2*(H), 2+(U), B, D, F) \
 	Q3N_G(H, U, 2, HF, OP2, N2, 2*(H)+1, U, B, D, F) \
