@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/orbitswarm/orbit/api/jsonprefix"
@@ -69,3 +70,56 @@ const PydanticTestSchema = `{
   },
   "$ref": "#/$defs/Book"
 }`
+
+// TestTrieMaskCountedStrings compares the trie's mask with the
+// brute-force one in strings whose characters are counted (minLength
+// padding, near maxLength, after part of a UTF-8 character, in escapes),
+// top-level and inside objects, over byte-level and SentencePiece
+// vocabularies, with many and few tokens left.
+func TestTrieMaskCountedStrings(t *testing.T) {
+	vocabs := maskVocabs(t)
+	schemas := []string{
+		`{"type":"string","minLength":3,"maxLength":5}`,
+		`{"type":"object","properties":{"s":{"type":"string","maxLength":2}},"required":["s"],"additionalProperties":false}`,
+		`{"type":"array","items":{"anyOf":[{"type":"string","minLength":4,"maxLength":9},{"type":"null"}]},"minItems":2}`,
+	}
+	texts := [][]string{
+		{`"`, `"a`, `"ab`, `"abcd`, `"abcde`, `"é`, "\"\xe2\x82", "\"a\xf0\x9f", `"a\`, `"a\u00`, `"\n\t`},
+		{`{"s":"`, `{"s":"a`, `{"s":"ab`, "{\"s\":\"\xc3", `{"s":"\u`},
+		{`["`, `["abc`, `[null,"abcdefgh`, "[\"\xe6\x97\xa5\xe6\x9c\xac", `["ab\"`},
+	}
+	for _, name := range []string{"llama2-32k", "llama-bpe", "gpt-2"} {
+		tok := vocabs[name]
+		trie := newVocabTrie(tok)
+		for i, src := range schemas {
+			var v any
+			if err := json.Unmarshal([]byte(src), &v); err != nil {
+				t.Fatal(err)
+			}
+			sch, err := jsonprefix.Compile(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, text := range texts[i] {
+				for _, left := range []int{1000, 9, 6, 3, 2} {
+					c := newJSONConstraint(&outputFormat{schema: sch}, tok, trie, left)
+					if !c.st.write([]byte(text)) {
+						t.Fatalf("%s: %q not taken", src, text)
+					}
+					logits := make([]float32, tok.NumTokens())
+					for k := range logits {
+						logits[k] = float32(k%89) / 5
+					}
+					want := append([]float32{}, logits...)
+					bruteMask(c.st, tok, c.left, want)
+					c.mask(logits)
+					for k := range logits {
+						if math.Float32bits(logits[k]) != math.Float32bits(want[k]) {
+							t.Fatalf("%s %s after %q (left %d): token %d (%q) is %v, brute force %v", name, src, text, left, k, tok.TokenPiece(int32(k)), logits[k], want[k])
+						}
+					}
+				}
+			}
+		}
+	}
+}
