@@ -8,6 +8,7 @@ import (
 	"github.com/orbitswarm/orbit/api/jsonprefix"
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/tokenizer"
+	"github.com/orbitswarm/orbit/internal/platform"
 )
 
 // benchVocabs are the vocabularies the mask is measured over: Llama 2's
@@ -94,11 +95,11 @@ func BenchmarkJSONMask(b *testing.B) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				b.ResetTimer()
-				c0, cpu := threadCPU()
+				c0, cpu := platform.ThreadCPU()
 				for range b.N {
 					c.mask(logits)
 				}
-				if c1, _ := threadCPU(); cpu {
+				if c1, _ := platform.ThreadCPU(); cpu {
 					b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 				}
 			})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/orbitswarm/orbit/engine/gguf"
 	"github.com/orbitswarm/orbit/engine/kernels"
+	"github.com/orbitswarm/orbit/internal/platform"
 )
 
 // benchShape is one block of Llama 3.2 1B (dim 2048, ffn 8192, 32 heads,
@@ -212,7 +213,7 @@ func BenchmarkRows(b *testing.B) {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 					b.ResetTimer()
-					c0, cpu := threadCPU()
+					c0, cpu := platform.ThreadCPU()
 					for i := 0; i < b.N; i++ {
 						for j := range rows {
 							rows[j].Pos = i
@@ -221,7 +222,7 @@ func BenchmarkRows(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					c1, _ := threadCPU()
+					c1, _ := platform.ThreadCPU()
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 					if cpu {
 						b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N*n), "cpu-ns/row")
