@@ -138,8 +138,8 @@ func pieceAt(t DType, ps []piece, i, b, nb int) int {
 // Repack returns w in the layout the pool's kernels read fastest: a new
 // matrix over a copy of the data, row-interleaved as described in
 // repack.go, when the pool's kernel set has kernels for it (AVX-512 and
-// AVX2: q8_0, q4_0, q4_k, q6_k, q5_k, q4_1, q5_0, mxfp4 and iq4_xs;
-// AVX-512 also q3_k; matrices of at least 16 rows); otherwise w itself. Products
+// AVX2: q8_0, q4_0, q4_k, q6_k, q5_k, q3_k, q4_1, q5_0, mxfp4 and iq4_xs;
+// matrices of at least 16 rows); otherwise w itself. Products
 // with a repacked matrix give bitwise the results of the original on
 // every pool (a pool without such kernels reads its rows back first), so
 // repacking is only a question of speed. The original data is not used
