@@ -441,6 +441,20 @@ func (p *machine) completionLen() int {
 	return n
 }
 
+// escapeCompletion appends what ends an escape the text is in (none
+// outside one) to b.
+func (p *machine) escapeCompletion(b []byte) []byte {
+	switch p.st {
+	case sEscape:
+		b = append(b, 'n')
+	case sUnicode:
+		for i := p.n; i < 4; i++ {
+			b = append(b, '0')
+		}
+	}
+	return b
+}
+
 // completion returns the shortest text that makes the text so far one
 // whole JSON value ("" when it is one; nil after a rejected byte).
 func (p *machine) completion() []byte {
@@ -466,14 +480,7 @@ func (p *machine) completion() []byte {
 	case sColon:
 		b = append(b, ":0"...)
 	case sString, sEscape, sUnicode:
-		switch p.st {
-		case sEscape:
-			b = append(b, 'n')
-		case sUnicode:
-			for i := p.n; i < 4; i++ {
-				b = append(b, '0')
-			}
-		}
+		b = p.escapeCompletion(b)
 		b = append(b, '"')
 		if p.key {
 			b = append(b, ":0"...)

@@ -92,15 +92,7 @@ func (p *machine) countedByte(c byte) bool {
 
 // countedCompletion completes a counted string (in it or an escape).
 func (p *machine) countedCompletion() []byte {
-	b := []byte{}
-	switch p.st {
-	case sEscape:
-		b = append(b, 'n')
-	case sUnicode:
-		for i := p.n; i < 4; i++ {
-			b = append(b, '0')
-		}
-	}
+	b := p.escapeCompletion([]byte{})
 	for i := range p.u8 {
 		if i == 0 {
 			b = append(b, p.u8lo)
